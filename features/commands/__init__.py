@@ -1,0 +1,1 @@
+"""One module per ``features`` CLI command; each exposes a Typer-decorated-free ``command``."""

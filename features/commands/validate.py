@@ -1,0 +1,10 @@
+"""`salesradar validate` (placeholder until its implementation lands)."""
+
+from __future__ import annotations
+
+from features.errors import UserError
+
+
+def command() -> None:
+    """Not implemented yet."""
+    raise UserError("'validate' is not implemented yet")
