@@ -1,0 +1,33 @@
+"""The two prediction tasks and the contract tables each one reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+
+class Task(StrEnum):
+    LEADS = "leads"  # will this lead convert within the horizon?
+    CHURN = "churn"  # will this customer leave (explicitly or silently) within the horizon?
+
+
+@dataclass(frozen=True)
+class TaskTables:
+    entity_table: str
+    events_table: str
+    key: str
+    value_column: str  # revenue weighting: expected deal size or annual value
+    model_name: str  # registered model name in MLflow
+
+
+TASK_TABLES: dict[Task, TaskTables] = {
+    Task.LEADS: TaskTables("leads", "lead_events", "lead_id", "expected_value", "salesradar-leads"),
+    Task.CHURN: TaskTables(
+        "customers", "customer_events", "customer_id", "annual_value", "salesradar-churn"
+    ),
+}
+
+DEFAULT_HORIZON = timedelta(days=90)
+# Event types that count as "activity" for silent churn: no such event in the horizon = churned.
+DEFAULT_ACTIVITY_TYPES: tuple[str, ...] = ("order",)

@@ -1,0 +1,1 @@
+"""Training sets through ``features``, fitting, evaluation, MLflow tracking, promotion."""
