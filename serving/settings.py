@@ -1,0 +1,51 @@
+"""Service configuration, read from the environment (prefix ``SALESRADAR_``) in entry points only.
+
+Nothing here is read at import time: ``Settings()`` is built by ``salesradar serve`` / ``score`` /
+``keys`` (or by a test) and passed down explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TierThresholds(BaseSettings):
+    """Probability cut-offs for tiers; a probability at or above ``high`` is the top tier."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    high: float = Field(default=0.5, gt=0.0, lt=1.0)
+    medium: float = Field(default=0.2, gt=0.0, lt=1.0)
+
+    @field_validator("medium")
+    @classmethod
+    def _check_order(cls, medium: float, info: object) -> float:
+        high = getattr(info, "data", {}).get("high")
+        if high is not None and medium >= high:
+            raise ValueError("medium threshold must be below the high threshold")
+        return medium
+
+
+class Settings(BaseSettings):
+    """Everything the service and the batch job need to know, with laptop-friendly defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESRADAR_", env_nested_delimiter="__")
+
+    scores_url: str = "sqlite:///models/scores.db"
+    mlflow_tracking_uri: str = "sqlite:///models/mlflow.db"
+    served_dir: Path = Path("models/served")
+    registry_timeout_seconds: float = Field(default=10.0, gt=0)
+    poll_seconds: float = Field(default=300.0, ge=0)  # 0 disables polling the champion alias
+    champion_alias: str = "champion"
+    lead_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.2)
+    churn_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.25)
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    max_events_per_request: int = Field(default=200_000, gt=0)
+    max_page_size: int = Field(default=500, gt=0)
+    # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
+    future_skew_seconds: float = Field(default=300.0, ge=0)
+    host: str = "127.0.0.1"
+    port: int = 8000

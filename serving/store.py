@@ -1,0 +1,267 @@
+"""The scores database: batch runs written under their own id and published atomically.
+
+``ScoreStore`` works on any SQLAlchemy URL; the default is an embedded SQLite file in WAL mode
+(readers never block the nightly writer), PostgreSQL through ``postgresql+psycopg://``. Rows of a
+run are committed in chunks while the run is invisible; ``publish`` flips the one-row pointer in a
+single transaction. A crash (even SIGKILL) before that leaves the previous run published; the
+abandoned rows are removed when the next run begins. One batch writer at a time is assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, select, update
+from sqlalchemy.engine import make_url
+
+from serving.tables import metadata, published_run, score_runs, scores
+
+logger = logging.getLogger(__name__)
+
+EntityKind = Literal["lead", "customer"]
+WRITE_CHUNK_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One entity's score in one run; ``value`` is expected value or value at risk."""
+
+    entity_kind: EntityKind
+    entity_id: str
+    owner_id: str | None
+    probability: float
+    score: int
+    tier: str
+    value: float | None
+    reasons: list[dict[str, Any]]
+    model_name: str
+    model_version: str
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class StoredScore(ScoreRow):
+    run_id: str = ""
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ScorePage:
+    items: list[StoredScore]
+    total: int
+    run_id: str | None
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and their folder created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across application crashes in WAL mode (only power loss can drop
+        # the last commits, never corrupt), and it makes bulk writes several times faster.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def _chunks(rows: Iterable[ScoreRow], size: int) -> Iterator[list[ScoreRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _row_to_stored(row: Any) -> StoredScore:
+    return StoredScore(
+        entity_kind=row.entity_kind,
+        entity_id=row.entity_id,
+        owner_id=row.owner_id,
+        probability=row.probability,
+        score=row.score,
+        tier=row.tier,
+        value=row.value,
+        reasons=list(row.reasons),
+        model_name=row.model_name,
+        model_version=row.model_version,
+        as_of=row.as_of,
+        run_id=row.run_id,
+        published_at=row.published_at,
+    )
+
+
+_SCORE_COLUMNS = (*scores.c, score_runs.c.published_at)
+
+
+class ScoreStore:
+    """Runs, scores and the published pointer in one database (see module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> ScoreStore:
+        return cls(create_store_engine(url))
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent)."""
+        metadata.create_all(self.engine)
+
+    # --- writing -------------------------------------------------------------------------
+    def begin_run(self, *, as_of: datetime, started_at: datetime) -> str:
+        """Start an invisible run for scores as of ``as_of``; drop runs abandoned by crashes."""
+        run_id = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            abandoned = select(score_runs.c.run_id).where(score_runs.c.status == "writing")
+            stale = [r for (r,) in conn.execute(abandoned)]
+            if stale:
+                logger.warning("removing %d abandoned run(s): %s", len(stale), stale)
+                conn.execute(delete(scores).where(scores.c.run_id.in_(stale)))
+                conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(stale)))
+            conn.execute(
+                score_runs.insert().values(
+                    run_id=run_id, status="writing", as_of=as_of, started_at=started_at
+                )
+            )
+        return run_id
+
+    def write_scores(self, run_id: str, rows: Iterable[ScoreRow]) -> int:
+        """Append rows to an unpublished run, committing in chunks; returns the number written."""
+        written = 0
+        for chunk in _chunks(rows, WRITE_CHUNK_ROWS):
+            payload = [{**row.__dict__, "run_id": run_id} for row in chunk]
+            with self.engine.begin() as conn:
+                conn.execute(scores.insert(), payload)
+            written += len(chunk)
+        return written
+
+    def publish(self, run_id: str, *, published_at: datetime) -> None:
+        """Make ``run_id`` the published run, in one transaction."""
+        with self.engine.begin() as conn:
+            count = conn.execute(
+                select(func.count()).select_from(scores).where(scores.c.run_id == run_id)
+            ).scalar_one()
+            last_seq = conn.execute(select(func.max(score_runs.c.published_seq))).scalar_one()
+            changed = conn.execute(
+                update(score_runs)
+                .where(and_(score_runs.c.run_id == run_id, score_runs.c.status == "writing"))
+                .values(
+                    status="published",
+                    published_at=published_at,
+                    published_seq=(last_seq or 0) + 1,
+                    row_count=count,
+                )
+            ).rowcount
+            if changed != 1:
+                raise ValueError(f"run {run_id} is not an unpublished run")
+            moved = conn.execute(
+                update(published_run).where(published_run.c.slot == 1).values(run_id=run_id)
+            ).rowcount
+            if moved == 0:
+                conn.execute(published_run.insert().values(slot=1, run_id=run_id))
+        logger.info("published run %s (%d scores)", run_id, count)
+
+    # --- reading -------------------------------------------------------------------------
+    def published_run_id(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(published_run.c.run_id).where(published_run.c.slot == 1)
+            ).scalar_one_or_none()
+
+    def history(self, kind: EntityKind, entity_id: str, *, limit: int = 10) -> list[StoredScore]:
+        """Scores of one entity in published runs up to the current one, newest first.
+
+        Only published runs count, so an unfinished run never shows up as "the latest score".
+        """
+        current_seq = (
+            select(score_runs.c.published_seq)
+            .join(published_run, published_run.c.run_id == score_runs.c.run_id)
+            .scalar_subquery()
+        )
+        query = (
+            select(*_SCORE_COLUMNS)
+            .join(score_runs, score_runs.c.run_id == scores.c.run_id)
+            .where(
+                scores.c.entity_kind == kind,
+                scores.c.entity_id == entity_id,
+                score_runs.c.status == "published",
+                score_runs.c.published_seq <= current_seq,
+            )
+            .order_by(score_runs.c.published_seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_row_to_stored(row) for row in conn.execute(query)]
+
+    def latest(self, kind: EntityKind, entity_id: str) -> StoredScore | None:
+        """The entity's score in the published run (None if it was not scored in that run)."""
+        query = (
+            select(*_SCORE_COLUMNS)
+            .join(score_runs, score_runs.c.run_id == scores.c.run_id)
+            .join(published_run, published_run.c.run_id == scores.c.run_id)
+            .where(scores.c.entity_kind == kind, scores.c.entity_id == entity_id)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _row_to_stored(row)
+
+    def list_scores(
+        self,
+        kind: EntityKind,
+        *,
+        owner_ids: Sequence[str] | None = None,
+        tiers: Sequence[str] | None = None,
+        min_value: float | None = None,
+        rank_by: Literal["value", "probability"] = "value",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> ScorePage:
+        """One page of the published run's scores, ranked (ties broken by entity id)."""
+        conditions = [scores.c.entity_kind == kind]
+        if owner_ids is not None:
+            conditions.append(scores.c.owner_id.in_(list(owner_ids)))
+        if tiers:
+            conditions.append(scores.c.tier.in_(list(tiers)))
+        if min_value is not None:
+            conditions.append(scores.c.value >= min_value)
+        if rank_by == "value":
+            order = [scores.c.value.desc().nulls_last(), scores.c.probability.desc()]
+        else:
+            order = [scores.c.probability.desc(), scores.c.value.desc().nulls_last()]
+        with self.engine.connect() as conn:
+            # One snapshot of the pointer for both queries, so count and page agree.
+            run_id = conn.execute(
+                select(published_run.c.run_id).where(published_run.c.slot == 1)
+            ).scalar_one_or_none()
+            if run_id is None:
+                return ScorePage(items=[], total=0, run_id=None)
+            conditions.append(scores.c.run_id == run_id)
+            total = conn.execute(
+                select(func.count()).select_from(scores).where(*conditions)
+            ).scalar_one()
+            rows = conn.execute(
+                select(*_SCORE_COLUMNS)
+                .join(score_runs, score_runs.c.run_id == scores.c.run_id)
+                .where(*conditions)
+                .order_by(*order, scores.c.entity_id)
+                .limit(limit)
+                .offset(offset)
+            )
+            items = [_row_to_stored(row) for row in rows]
+        return ScorePage(items=items, total=total, run_id=run_id)

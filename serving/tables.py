@@ -1,0 +1,76 @@
+"""SQLAlchemy table definitions of the scores database (scores, runs, the published pointer, keys).
+
+Publication protocol: a batch run writes its rows under a fresh ``run_id`` while
+``score_runs.status`` is ``"writing"``; it becomes visible only when one transaction marks it
+``"published"`` and moves the single row of ``published_run`` to it. Readers resolve the pointer
+and read that run, so they see the previous complete run or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+score_runs = Table(
+    "score_runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # writing | published
+    Column("as_of", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("published_at", DateTime, nullable=True),
+    # Monotonic publication order: history and "previous score" follow it, not wall clocks.
+    Column("published_seq", Integer, nullable=True, unique=True),
+    Column("row_count", Integer, nullable=False, default=0),
+)
+
+published_run = Table(
+    "published_run",
+    metadata,
+    Column("slot", Integer, primary_key=True),  # always 1: one pointer
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), nullable=False),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),  # lead | customer
+    Column("entity_id", String(255), primary_key=True),
+    Column("owner_id", String(255), nullable=True),
+    Column("probability", Float, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("value", Float, nullable=True),  # expected_value (leads) / value_at_risk (customers)
+    Column("reasons", JSON, nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("as_of", DateTime, nullable=False),
+    Index("ix_scores_entity", "entity_kind", "entity_id"),
+    Index("ix_scores_run_owner", "run_id", "entity_kind", "owner_id"),
+    Index("ix_scores_run_value", "run_id", "entity_kind", "value"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),  # public part, shown in listings
+    Column("secret_sha256", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("owner_id", String(255), nullable=True),
+    Column("label", String(255), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)

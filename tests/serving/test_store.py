@@ -1,0 +1,169 @@
+"""The scores store: atomic publication, history, lists — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+from serving.store import ScoreRow, ScoreStore
+
+AS_OF = datetime(2026, 10, 1)
+T1 = datetime(2026, 10, 1, 2, 0)
+T2 = datetime(2026, 11, 1, 2, 0)
+
+
+def row(
+    entity_id: str,
+    probability: float,
+    *,
+    owner: str = "o1",
+    value: float | None = 100.0,
+    kind: str = "customer",
+    tier: str = "low",
+) -> ScoreRow:
+    return ScoreRow(
+        entity_kind=kind,  # type: ignore[arg-type]
+        entity_id=entity_id,
+        owner_id=owner,
+        probability=probability,
+        score=round(100 * probability),
+        tier=tier,
+        value=value,
+        reasons=[{"feature": "days_since_order", "value": 40.0, "contribution": 0.3, "text": "x"}],
+        model_name="salesradar-churn",
+        model_version="3",
+        as_of=AS_OF,
+    )
+
+
+def publish(store: ScoreStore, rows: list[ScoreRow], *, at: datetime) -> str:
+    run_id = store.begin_run(as_of=AS_OF, started_at=at)
+    store.write_scores(run_id, rows)
+    store.publish(run_id, published_at=at)
+    return run_id
+
+
+def test_unpublished_run_is_invisible_until_published(store: ScoreStore) -> None:
+    first = publish(store, [row("c1", 0.2), row("c2", 0.4)], at=T1)
+    second = store.begin_run(as_of=AS_OF, started_at=T2)
+    store.write_scores(second, [row("c1", 0.9)])
+    assert store.published_run_id() == first
+    latest = store.latest("customer", "c1")
+    assert latest is not None and latest.probability == 0.2 and latest.run_id == first
+    assert store.list_scores("customer").total == 2
+    store.publish(second, published_at=T2)
+    assert store.published_run_id() == second
+    assert store.latest("customer", "c1").probability == 0.9  # type: ignore[union-attr]
+    # c2 was not scored in the new run: it has no current score (no mix of runs).
+    assert store.latest("customer", "c2") is None
+    assert [s.probability for s in store.history("customer", "c1")] == [0.9, 0.2]
+
+
+def test_reasons_round_trip_and_publish_twice_fails(store: ScoreStore) -> None:
+    run_id = publish(store, [row("c1", 0.5)], at=T1)
+    assert store.latest("customer", "c1").reasons == row("c1", 0.5).reasons  # type: ignore[union-attr]
+    try:
+        store.publish(run_id, published_at=T2)
+    except ValueError as exc:
+        assert run_id in str(exc)
+    else:
+        raise AssertionError("publishing a published run must fail")
+
+
+def test_list_ranks_filters_and_paginates(store: ScoreStore) -> None:
+    publish(
+        store,
+        [
+            row("a", 0.9, value=10.0, tier="high"),
+            row("b", 0.3, value=500.0, tier="medium"),
+            row("c", 0.6, value=None, tier="high", owner="o2"),
+            row("d", 0.7, value=200.0, tier="high"),
+            row("e", 0.1, value=200.0, tier="low"),
+        ],
+        at=T1,
+    )
+    by_value = store.list_scores("customer")
+    assert [s.entity_id for s in by_value.items] == ["b", "d", "e", "a", "c"]
+    by_prob = store.list_scores("customer", rank_by="probability")
+    assert [s.entity_id for s in by_prob.items] == ["a", "d", "c", "b", "e"]
+    page = store.list_scores("customer", owner_ids=["o1"], tiers=["high"], limit=1, offset=1)
+    assert page.total == 2 and [s.entity_id for s in page.items] == ["a"]
+    rich = store.list_scores("customer", min_value=200.0)
+    assert [s.entity_id for s in rich.items] == ["b", "d", "e"]
+    assert store.list_scores("lead").total == 0
+
+
+def test_empty_store_reads_nothing(store: ScoreStore) -> None:
+    assert store.published_run_id() is None
+    assert store.latest("lead", "x") is None
+    assert store.history("lead", "x") == []
+    assert store.list_scores("lead").run_id is None
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import datetime
+    from serving.store import ScoreRow, ScoreStore
+    store = ScoreStore.from_url(sys.argv[1])
+    run_id = store.begin_run(as_of=datetime(2026, 10, 1), started_at=datetime(2026, 11, 1))
+    def rows():
+        i = 0
+        while True:
+            yield ScoreRow("customer", f"c{i}", "o1", 0.99, 99, "high", 1.0, [], "m", "9",
+                           datetime(2026, 10, 1))
+            i += 1
+            if i == 6000:  # one chunk is committed by now: tell the parent, keep writing
+                print(run_id, flush=True)
+            if i > 6000:
+                time.sleep(0.001)
+    store.write_scores(run_id, rows())
+    """
+)
+
+
+def test_sigkill_mid_run_leaves_previous_run_published(store: ScoreStore, store_url: str) -> None:
+    first = publish(store, [row("c1", 0.2), row("c2", 0.4)], at=T1)
+    repo = Path(__file__).resolve().parents[2]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, store_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    try:
+        dying_run = writer.stdout.readline().strip()  # type: ignore[union-attr]
+        assert dying_run, "writer did not start"
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == -signal.SIGKILL
+    assert store.published_run_id() == first
+    assert store.latest("customer", "c1").probability == 0.2  # type: ignore[union-attr]
+    assert store.list_scores("customer").total == 2
+    assert store.history("customer", "c1")[0].run_id == first
+    # The killed run left committed rows behind, invisibly; the next run removes them.
+    with store.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from serving.tables import scores
+
+        leftover = conn.execute(
+            select(func.count()).select_from(scores).where(scores.c.run_id == dying_run)
+        ).scalar_one()
+    assert leftover >= 5000
+    second = publish(store, [row("c1", 0.7)], at=T2)
+    assert store.published_run_id() == second
+    with store.engine.connect() as conn:
+        leftover = conn.execute(
+            select(func.count()).select_from(scores).where(scores.c.run_id == dying_run)
+        ).scalar_one()
+    assert leftover == 0
