@@ -1,0 +1,441 @@
+"""The served scoring unit: a calibrated gradient-boosted-trees pipeline and its safe persistence.
+
+A ``ScoringModel`` wraps one fitted scikit-learn ``Pipeline(encode, model)`` (a
+``FeatureFrameEncoder`` then a LightGBM ``LGBMClassifier``) inside a
+``CalibratedClassifierCV(FrozenEstimator(pipeline))`` whose calibrator was fitted on cutoffs
+*later* than every cutoff the trees saw, so calibration is judged on unseen time.
+
+Time semantics: the model itself is time-free. Every frame it scores holds feature values that
+``features`` computed as of an explicit time from events strictly before it; the model adds no
+notion of "now".
+
+Persistence uses safe formats only: the estimator goes through ``skops.io`` with an explicit
+trusted-type list (never ``trusted=True``, never pickle) and everything else is plain JSON.
+``save`` returns the sha256 of each file; ``load`` verifies them before anything is parsed.
+
+Serving imports this module; it never imports ``training``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Protocol
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from features.errors import UserError
+from features.tasks import Task
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+ESTIMATOR_FILE = "model.skops"
+MANIFEST_FILE = "model.json"
+RARE_LEVEL = "__rare__"
+
+# Every type in a saved estimator that skops does not trust by default. Loading refuses any
+# file that needs a type outside this list, so a tampered or foreign file cannot run code.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "collections.OrderedDict",
+    "features.model.FeatureFrameEncoder",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "sklearn.calibration._CalibratedClassifier",
+)
+
+# Defaults for a quick, deterministic fit; training passes its own from training/config.toml.
+DEFAULT_TREE_PARAMS: dict[str, Any] = {
+    "n_estimators": 200,
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_child_samples": 40,
+    "reg_lambda": 1.0,
+    "subsample": 1.0,
+    "colsample_bytree": 1.0,
+    "n_jobs": 1,
+}
+
+
+class FeatureSpecLike(Protocol):
+    """What the model reads from a ``features.registry.FeatureSpec``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ModelFeature:
+    """A feature spec as the model was trained on it.
+
+    The saved model keeps its own copy so that a later edit of the registry (a reworded
+    description, a new feature) cannot change what a trained model means or how it explains.
+    """
+
+    name: str
+    dtype: str  # "numeric" | "categorical"
+    description: str
+    family: str
+    unit: str
+
+    @classmethod
+    def from_spec(cls, spec: FeatureSpecLike) -> ModelFeature:
+        return cls(
+            name=str(spec.name),
+            dtype=str(spec.dtype),
+            description=str(spec.description),
+            family=str(spec.family),
+            unit=str(spec.unit),
+        )
+
+
+class ModelIntegrityError(Exception):
+    """A saved model is missing a file, fails its sha256 check, or needs an untrusted type."""
+
+
+class FeatureFrameError(UserError, ValueError):
+    """A frame to score lacks a feature column or holds a value of the wrong kind."""
+
+
+class ModelDataError(UserError):
+    """The training data cannot support a model (too few rows, positives or cutoffs)."""
+
+
+class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
+    """Type a feature frame for LightGBM, one output column per input feature, in order.
+
+    Numeric features become ``float64`` (missing stays NaN: the trees learn where it goes).
+    Categorical features become a pandas ``Categorical`` with the levels seen at least
+    ``min_level_count`` times in the fit frame; rarer and unseen levels map to ``"__rare__"``
+    so a level that appears once at scoring time cannot get its own, unlearned split.
+
+    Keeping one output column per feature is what lets the booster's contributions map back to
+    the registry's features one to one.
+    """
+
+    def __init__(
+        self,
+        numeric_features: Sequence[str] = (),
+        categorical_features: Sequence[str] = (),
+        min_level_count: int = 20,
+    ) -> None:
+        self.numeric_features = numeric_features
+        self.categorical_features = categorical_features
+        self.min_level_count = min_level_count
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> FeatureFrameEncoder:
+        self._check_columns(X)
+        levels: dict[str, list[str]] = {}
+        for name in self.categorical_features:
+            counts = _as_text(X[name], name).value_counts()
+            kept = sorted(str(level) for level, n in counts.items() if n >= self.min_level_count)
+            levels[name] = [*kept, RARE_LEVEL]
+        self.levels_ = levels
+        self.feature_names_in_ = np.asarray(self._ordered_names(), dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        self._check_columns(X)
+        columns: dict[str, pd.Series] = {}
+        for name in self._ordered_names():
+            if name in self.levels_:
+                text = _as_text(X[name], name)
+                known = text.isin(self.levels_[name][:-1])
+                grouped = text.where(known | text.isna(), RARE_LEVEL)
+                columns[name] = pd.Series(
+                    pd.Categorical(grouped, categories=self.levels_[name]), index=X.index
+                )
+            else:
+                columns[name] = _as_float(X[name], name)
+        return pd.DataFrame(columns, index=X.index)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray(self._ordered_names(), dtype=object)
+
+    def _ordered_names(self) -> list[str]:
+        return [*self.numeric_features, *self.categorical_features]
+
+    def _check_columns(self, X: pd.DataFrame) -> None:
+        missing = [c for c in self._ordered_names() if c not in X.columns]
+        if missing:
+            raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
+
+
+def _as_text(series: pd.Series, name: str) -> pd.Series:
+    """Categorical values as text; missing stays missing (never the string 'nan')."""
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_bool_dtype(series):
+        raise FeatureFrameError(
+            f"categorical feature {name!r} holds {series.dtype} values; expected text"
+        )
+    return (
+        series.astype("object")
+        .where(series.notna(), None)
+        .map(lambda v: v if v is None else str(v))
+    )
+
+
+def _as_float(series: pd.Series, name: str) -> pd.Series:
+    """Numeric values as float64; a non-numeric value is an error naming its row, not a NaN."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    if bad.any():
+        row = series.index[bad.to_numpy().argmax()]
+        raise FeatureFrameError(
+            f"numeric feature {name!r} holds non-numeric value {series.loc[row]!r} at row {row!r}"
+        )
+    return converted.astype("float64")
+
+
+def build_tree_pipeline(
+    feature_specs: Sequence[FeatureSpecLike],
+    *,
+    seed: int,
+    params: Mapping[str, Any] | None = None,
+    min_level_count: int = 20,
+) -> Pipeline:
+    """An unfitted ``Pipeline(encode, model)`` with native categorical splits; seeded."""
+    tree_params = {**DEFAULT_TREE_PARAMS, **(params or {})}
+    model = lgb.LGBMClassifier(
+        **tree_params,
+        random_state=seed,
+        deterministic=True,
+        force_col_wise=True,
+        verbose=-1,
+    )
+    encoder = FeatureFrameEncoder(
+        numeric_features=[s.name for s in feature_specs if s.dtype == "numeric"],
+        categorical_features=[s.name for s in feature_specs if s.dtype == "categorical"],
+        min_level_count=min_level_count,
+    )
+    return Pipeline([("encode", encoder), ("model", model)])
+
+
+@dataclass
+class ScoringModel:
+    """A calibrated, explainable scoring model for one task (see the module docstring)."""
+
+    task: Task
+    feature_specs: tuple[ModelFeature, ...]
+    estimator: CalibratedClassifierCV
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [s.name for s in self.feature_specs]
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted (uncalibrated) ``Pipeline(encode, model)``."""
+        frozen = self.estimator.calibrated_classifiers_[0].estimator
+        return frozen.estimator if isinstance(frozen, FrozenEstimator) else frozen
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(label = 1) per row, shape (n,)."""
+        return np.asarray(self.estimator.predict_proba(self._features(frame))[:, 1])
+
+    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+        """The booster's raw log-odds per row (before calibration), shape (n,)."""
+        encoded = self.pipeline[:-1].transform(self._features(frame))
+        return np.asarray(self._booster().predict(encoded, raw_score=True))
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Exact additive contributions (TreeSHAP), shape (n, n_features + 1).
+
+        Columns follow ``feature_names``; the last column is the bias. Each row sums to
+        ``raw_score`` (log-odds, before calibration), including native categorical splits.
+        """
+        encoded = self.pipeline[:-1].transform(self._features(frame))
+        return np.asarray(self._booster().predict(encoded, pred_contrib=True))
+
+    def save(self, directory: Path) -> dict[str, str]:
+        """Write the model into ``directory`` (created if needed); return {file: sha256}."""
+        directory.mkdir(parents=True, exist_ok=True)
+        sio.dump(self.estimator, directory / ESTIMATOR_FILE)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "task": str(self.task),
+            "feature_specs": [_spec_to_dict(s) for s in self.feature_specs],
+            "metadata": self.metadata,
+            "libraries": {name: version(name) for name in _LIBRARIES},
+        }
+        (directory / MANIFEST_FILE).write_text(
+            json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        return {name: file_sha256(directory / name) for name in (ESTIMATOR_FILE, MANIFEST_FILE)}
+
+    @classmethod
+    def load(
+        cls, directory: Path, *, expected_sha256: Mapping[str, str] | None = None
+    ) -> ScoringModel:
+        """Load a saved model; with ``expected_sha256``, verify every file before parsing it.
+
+        Raises ``ModelIntegrityError`` when a file is missing, a hash differs, or the estimator
+        needs a type outside ``TRUSTED_TYPES``.
+        """
+        for name in (ESTIMATOR_FILE, MANIFEST_FILE):
+            if not (directory / name).is_file():
+                raise ModelIntegrityError(f"{directory / name}: file missing")
+        if expected_sha256 is not None:
+            verify_sha256(directory, expected_sha256)
+        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ModelIntegrityError(
+                f"{directory / MANIFEST_FILE}: format_version {manifest.get('format_version')!r}"
+                f", expected {FORMAT_VERSION}"
+            )
+        _warn_on_library_drift(manifest.get("libraries", {}))
+        path = directory / ESTIMATOR_FILE
+        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+        if untrusted:
+            raise ModelIntegrityError(f"{path}: refuses untrusted type(s) {', '.join(untrusted)}")
+        estimator = sio.load(path, trusted=list(TRUSTED_TYPES))
+        return cls(
+            task=Task(manifest["task"]),
+            feature_specs=tuple(ModelFeature(**d) for d in manifest["feature_specs"]),
+            estimator=estimator,
+            metadata=manifest["metadata"],
+        )
+
+    def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        missing = [n for n in self.feature_names if n not in frame.columns]
+        if missing:
+            raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
+        return frame[self.feature_names]
+
+    def _booster(self) -> lgb.Booster:
+        return self.pipeline[-1].booster_
+
+
+_LIBRARIES = ("lightgbm", "scikit-learn", "skops", "numpy", "pandas")
+
+
+def _spec_to_dict(spec: ModelFeature) -> dict[str, str]:
+    return dataclasses.asdict(spec)
+
+
+def _warn_on_library_drift(saved: Mapping[str, str]) -> None:
+    for name, saved_version in saved.items():
+        if version(name) != saved_version:
+            logger.warning(
+                "model saved with %s %s, loading with %s", name, saved_version, version(name)
+            )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(directory: Path, expected: Mapping[str, str]) -> None:
+    """Raise ``ModelIntegrityError`` unless every file in ``expected`` exists with that hash."""
+    required = {ESTIMATOR_FILE, MANIFEST_FILE}
+    if not required <= set(expected):
+        raise ModelIntegrityError(
+            f"expected hashes lack {', '.join(sorted(required - set(expected)))}"
+        )
+    for name, digest in expected.items():
+        path = directory / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{path}: file missing")
+        actual = file_sha256(path)
+        if actual != digest:
+            raise ModelIntegrityError(f"{path}: sha256 {actual} != expected {digest}")
+
+
+def split_by_cutoff(
+    frame: pd.DataFrame, *, calibration_cutoffs: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into (fit, calibration): the last ``calibration_cutoffs`` cutoffs calibrate.
+
+    Never random: calibration rows are strictly later in time than every fit row.
+    """
+    cutoffs = sorted(pd.unique(frame["cutoff"]))
+    if len(cutoffs) <= calibration_cutoffs:
+        raise ModelDataError(
+            f"need more than {calibration_cutoffs} cutoff(s) to fit and then calibrate on later "
+            f"time; found {len(cutoffs)}"
+        )
+    first_calibration = cutoffs[-calibration_cutoffs]
+    later = frame["cutoff"] >= first_calibration
+    return frame.loc[~later], frame.loc[later]
+
+
+def check_positives(labels: pd.Series, *, needed: int, what: str) -> None:
+    """Raise ``ModelDataError`` unless ``labels`` hold ``needed`` positives and negatives."""
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives < needed:
+        raise ModelDataError(f"{what}: found {positives} positive label(s), need at least {needed}")
+    if negatives < needed:
+        raise ModelDataError(f"{what}: found {negatives} negative label(s), need at least {needed}")
+
+
+def fit_scoring_model(
+    frame: pd.DataFrame,
+    feature_specs: Sequence[FeatureSpecLike],
+    *,
+    task: Task,
+    seed: int,
+    calibration_cutoffs: int = 1,
+    calibration_method: str = "isotonic",
+    params: Mapping[str, Any] | None = None,
+    min_level_count: int = 20,
+    min_positives: int = 1,
+    metadata: Mapping[str, Any] | None = None,
+) -> ScoringModel:
+    """Fit trees on the earlier cutoffs of ``frame`` and calibrate on its last cutoff(s).
+
+    ``frame`` is a training-set frame (``cutoff``, ``label`` and one column per spec). Rows of
+    the last ``calibration_cutoffs`` cutoffs never reach the trees, so the calibrator sees
+    scores on later time, as the model will in production. Deterministic for a seed.
+    """
+    fit_rows, calibration_rows = split_by_cutoff(frame, calibration_cutoffs=calibration_cutoffs)
+    check_positives(fit_rows["label"], needed=min_positives, what="fit cutoffs")
+    check_positives(calibration_rows["label"], needed=1, what="calibration cutoffs")
+    names = [s.name for s in feature_specs]
+    pipeline = build_tree_pipeline(
+        feature_specs, seed=seed, params=params, min_level_count=min_level_count
+    )
+    pipeline.fit(fit_rows[names], fit_rows["label"].astype(int))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=calibration_method)
+    calibrated.fit(calibration_rows[names], calibration_rows["label"].astype(int))
+    logger.info(
+        "fitted %s model on %d rows, calibrated on %d rows",
+        task,
+        len(fit_rows),
+        len(calibration_rows),
+    )
+    return ScoringModel(
+        task=task,
+        feature_specs=tuple(ModelFeature.from_spec(s) for s in feature_specs),
+        estimator=calibrated,
+        metadata=dict(metadata or {}),
+    )
