@@ -1,0 +1,129 @@
+"""Attribute kinds and attribute warnings, accumulated batch by batch.
+
+Kind rule: a CSV attribute is numeric iff every non-empty value parses as a finite number
+(``parse_amount_sql``); otherwise it is categorical text. A Parquet attribute is numeric iff its
+physical type is a number. Warnings: an attribute with a single distinct value, and one that is
+more than half missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from features.contract import parse_amount_sql
+from features.export import Attribute
+from features.validation.checks import raw, typed
+from features.validation.parsing import SourceType
+
+MAX_MISSING_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class AttributeWarning:
+    code: str
+    column: str
+    message: str
+
+
+@dataclass
+class _Tally:
+    present: int = 0
+    non_numeric: int = 0
+    low_text: str | None = None
+    high_text: str | None = None
+    low_number: float | None = None
+    high_number: float | None = None
+
+
+def _lower(a: object, b: object) -> object:
+    return b if a is None else a if b is None else min(a, b)  # type: ignore[type-var]
+
+
+def _higher(a: object, b: object) -> object:
+    return b if a is None else a if b is None else max(a, b)  # type: ignore[type-var]
+
+
+class AttributeStats:
+    """Per-attribute counts, text and numeric ranges over all batches of one table."""
+
+    def __init__(
+        self,
+        names: list[str],
+        families: dict[str, SourceType],
+        parquet_numeric: frozenset[str],
+    ) -> None:
+        self._names = list(names)
+        self._families = families
+        self._parquet_numeric = parquet_numeric
+        self._tallies = {name: _Tally() for name in names}
+
+    def _number_sql(self, name: str) -> str:
+        if name in self._parquet_numeric:
+            return typed(name)
+        return parse_amount_sql(raw(name))
+
+    def update(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Fold the current ``_typed`` batch into the tallies."""
+        if not self._names:
+            return
+        parts = []
+        for name in self._names:
+            number = self._number_sql(name)
+            parts += [
+                f"count({raw(name)})",
+                f"count(*) FILTER (WHERE {raw(name)} IS NOT NULL "
+                f"AND ({number} IS NULL OR NOT isfinite({number})))",
+                f"min({raw(name)})",
+                f"max({raw(name)})",
+                f"min({number}) FILTER (WHERE isfinite({number}))",
+                f"max({number}) FILTER (WHERE isfinite({number}))",
+            ]
+        row = con.execute(f"SELECT {', '.join(parts)} FROM _typed").fetchone()
+        assert row is not None
+        for i, name in enumerate(self._names):
+            tally = self._tallies[name]
+            present, non_numeric, low_t, high_t, low_n, high_n = row[6 * i : 6 * i + 6]
+            tally.present += present
+            tally.non_numeric += non_numeric
+            tally.low_text = _lower(tally.low_text, low_t)  # type: ignore[assignment]
+            tally.high_text = _higher(tally.high_text, high_t)  # type: ignore[assignment]
+            tally.low_number = _lower(tally.low_number, low_n)  # type: ignore[assignment]
+            tally.high_number = _higher(tally.high_number, high_n)  # type: ignore[assignment]
+
+    def is_numeric(self, name: str) -> bool:
+        if name in self._parquet_numeric:
+            return True
+        if self._families[name] is not SourceType.TEXT:
+            return False
+        tally = self._tallies[name]
+        return tally.present > 0 and tally.non_numeric == 0
+
+    def attributes(self, table: str) -> tuple[Attribute, ...]:
+        return tuple(Attribute(table, n, self.is_numeric(n)) for n in self._names)
+
+    def warnings(self, rows: int) -> list[AttributeWarning]:
+        found = []
+        for name in self._names:
+            tally = self._tallies[name]
+            if rows and (rows - tally.present) / rows > MAX_MISSING_SHARE:
+                share = (rows - tally.present) / rows
+                found.append(
+                    AttributeWarning("mostly_missing", name, f"attribute is {share:.0%} missing")
+                )
+            if tally.present == 0:
+                continue
+            if self.is_numeric(name):
+                single = tally.low_number == tally.high_number
+                value = tally.low_number
+            else:
+                single = tally.low_text == tally.high_text
+                value = tally.low_text
+            if single:
+                found.append(
+                    AttributeWarning(
+                        "single_value", name, f"attribute has a single value ('{value}')"
+                    )
+                )
+        return found

@@ -1,0 +1,276 @@
+"""Validate a whole CRM export in one streaming pass and report every problem at once.
+
+Tables are read batch by batch (never whole into pandas); each batch is checked by one DuckDB
+query, and only the ID sets needed by the cross-table checks are kept. Parents are checked
+before the tables that refer to them: accounts, then leads and customers, then their events.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from features.contract import TABLES, Table
+from features.export import Attribute, new_connection, quote
+from features.validation import checks as ck
+from features.validation.attributes import AttributeStats
+from features.validation.parsing import ACCEPTED, SourceType, is_numeric_family, source_type
+from features.validation.report import IssueCollector, Severity, ValidationReport
+from features.validation.sources import ProgressHook, TableSource, iter_batches, open_source
+from features.validation.sources import find_table_files as _find_table_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """What loading needs to know about a validated table file."""
+
+    source: TableSource
+    families: dict[str, SourceType]
+    attributes: tuple[Attribute, ...] = ()
+    text_columns: tuple[str, ...] = ()
+    rows: int = 0
+
+
+@dataclass
+class _Context:
+    con: duckdb.DuckDBPyConnection
+    as_of: datetime
+    issues: IssueCollector
+    progress: ProgressHook | None
+    # Tables whose key set is complete, so others can be checked against it.
+    key_sets: set[str] = field(default_factory=set)
+    layouts: dict[str, TableLayout] = field(default_factory=dict)
+
+
+def to_naive_utc(moment: datetime) -> datetime:
+    """The library's time convention: naive datetimes in UTC (aware ones are converted)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def validate_export(
+    path: Path, *, as_of: datetime, progress: ProgressHook | None = None
+) -> ValidationReport:
+    """Check every table of the export in ``path`` as of ``as_of`` and report every problem.
+
+    ``as_of`` is the time the export claims to describe: any timestamp after it is an error
+    (naive = UTC; aware values are converted). Nothing defaults to "now". ``progress``, when
+    given, is called with (step, done, total) as files are read.
+    """
+    as_of = to_naive_utc(as_of)
+    issues = IssueCollector()
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} is not a folder")
+    files = _find_table_files(path, issues)
+    context = _Context(con=new_connection(), as_of=as_of, issues=issues, progress=progress)
+    try:
+        for table in TABLES:
+            if table.name in files:
+                _validate_table(context, table, files[table.name])
+        _check_entities_without_events(context)
+    finally:
+        context.con.close()
+    report = ValidationReport(
+        path=path,
+        as_of=as_of,
+        issues=issues.issues(),
+        row_counts={name: layout.rows for name, layout in context.layouts.items()},
+        tables=dict(context.layouts),
+    )
+    log.info("validated %s: %d errors, %d warnings", path, len(report.errors), len(report.warnings))
+    return report
+
+
+def _validate_table(context: _Context, table: Table, path: Path) -> None:
+    issues = context.issues
+    try:
+        source = open_source(table, path)
+    except ValueError as exc:
+        issues.add(Severity.ERROR, "unreadable_file", file=path.name, column=None, message=str(exc))
+        return
+    families = {f.name: source_type(f.type) for f in source.schema}
+    present = _check_contract_columns(context, source, families)
+    extras = [n for n in families if table.column(n) is None]
+    attribute_names = extras if table.extra_columns_are == "attribute" else []
+    # Parquet attributes take their kind from the physical type; CSV ones from their values.
+    parquet_numeric = frozenset(
+        n for n in attribute_names if source.format == "parquet" and is_numeric_family(families[n])
+    )
+    row_checks = _row_checks(context, table, present, parquet_numeric)
+    stats = AttributeStats(attribute_names, families, parquet_numeric)
+    select = ck.typed_select(table, {n: families[n] for n in [*present, *extras]}, parquet_numeric)
+    con = context.con
+    key = table.key if table.key in present else None
+    if key and table.parent is None:
+        con.execute(f"CREATE TABLE {ck.key_set(table.name)} (id VARCHAR, row BIGINT)")
+    if key and table.parent is not None:
+        con.execute(f"CREATE TABLE {quote('seen.' + table.name)} (id VARCHAR)")
+    rows = 0
+    for batch in iter_batches(source, issues, progress=context.progress, label=path.name):
+        rows += batch.num_rows
+        con.register("_batch", pa.Table.from_batches([batch]))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {select} FROM _batch")
+        con.unregister("_batch")
+        _run_checks(context, source.file, row_checks)
+        stats.update(con)
+        if key and table.parent is None:
+            con.execute(
+                f"INSERT INTO {ck.key_set(table.name)} SELECT {ck.typed(key)}, __row FROM _typed "
+                f"WHERE {ck.typed(key)} IS NOT NULL"
+            )
+        elif key:
+            con.execute(
+                f"INSERT INTO {quote('seen.' + table.name)} SELECT DISTINCT {ck.typed(key)} "
+                f"FROM _typed WHERE {ck.typed(key)} IS NOT NULL"
+            )
+    if rows == 0:
+        issues.add(
+            Severity.ERROR,
+            "empty_table",
+            file=source.file,
+            column=None,
+            message=f"table {table.name} has no rows",
+        )
+    if key and table.parent is None:
+        _check_duplicate_keys(context, source.file, table)
+        context.key_sets.add(table.name)
+    for warning in stats.warnings(rows):
+        issues.add(
+            Severity.WARNING,
+            warning.code,
+            file=source.file,
+            column=warning.column,
+            message=warning.message,
+        )
+    context.layouts[table.name] = TableLayout(
+        source=source,
+        families=families,
+        attributes=stats.attributes(table.name),
+        text_columns=tuple(extras) if table.extra_columns_are == "text" else (),
+        rows=rows,
+    )
+
+
+def _check_contract_columns(
+    context: _Context, source: TableSource, families: dict[str, SourceType]
+) -> list[str]:
+    """Report missing required columns and unusable physical types; return the usable columns."""
+    present = []
+    for column in source.table.columns:
+        family = families.get(column.name)
+        if family is None:
+            if column.required:
+                context.issues.add(
+                    Severity.ERROR,
+                    "missing_column",
+                    file=source.file,
+                    column=column.name,
+                    message="required column is missing",
+                )
+        elif family not in ACCEPTED[column.kind]:
+            context.issues.add(
+                Severity.ERROR,
+                "column_type",
+                file=source.file,
+                column=column.name,
+                message=(
+                    f"stored as {source.schema.field(column.name).type}; a {column.kind.value} "
+                    f"column must be {' or '.join(sorted(ACCEPTED[column.kind]))}"
+                ),
+            )
+        else:
+            present.append(column.name)
+    return present
+
+
+def _row_checks(
+    context: _Context, table: Table, present: list[str], parquet_numeric: frozenset[str]
+) -> list[ck.RowCheck]:
+    row_checks: list[ck.RowCheck] = []
+    for name in present:
+        column = table.column(name)
+        assert column is not None
+        row_checks += ck.column_checks(column, as_of=context.as_of)
+    row_checks += ck.outcome_checks(table, set(present))
+    if table.parent is not None and table.key in present and table.parent in context.key_sets:
+        row_checks.append(ck.reference_check(table.key, table.parent))
+    accounts_known = "accounts" in context.key_sets and table.name != "accounts"
+    if accounts_known and "account_id" in present and table.column("account_id") is not None:
+        row_checks.append(ck.reference_check("account_id", "accounts"))
+    row_checks += [ck.non_finite_attribute_check(n) for n in sorted(parquet_numeric)]
+    return row_checks
+
+
+def _run_checks(context: _Context, file: str, row_checks: list[ck.RowCheck]) -> None:
+    if not row_checks:
+        return
+    result = context.con.execute(ck.aggregate_sql(row_checks, "_typed")).fetchone()
+    assert result is not None
+    for i, check in enumerate(row_checks):
+        count, rows, value = result[3 * i], result[3 * i + 1], result[3 * i + 2]
+        if count:
+            context.issues.add(
+                check.severity,
+                check.code,
+                file=file,
+                column=check.column,
+                message=check.message.format(value=value),
+                rows=rows,
+                count=count,
+            )
+
+
+def _check_duplicate_keys(context: _Context, file: str, table: Table) -> None:
+    result = context.con.execute(
+        f"""
+        WITH dup AS (
+            SELECT id, list(row ORDER BY row) AS rows FROM {ck.key_set(table.name)}
+            GROUP BY id HAVING count(*) > 1
+        )
+        SELECT sum(len(rows)), flatten(list(rows ORDER BY rows[1]))[1:10], arg_min(id, rows[1])
+        FROM dup
+        """
+    ).fetchone()
+    if result is not None and result[0]:
+        context.issues.add(
+            Severity.ERROR,
+            "duplicate_id",
+            file=file,
+            column=table.key,
+            message=f"duplicate {table.key} (first: '{result[2]}')",
+            rows=result[1],
+            count=int(result[0]),
+        )
+
+
+def _check_entities_without_events(context: _Context) -> None:
+    for table in TABLES:
+        if table.parent is None or table.parent not in context.key_sets:
+            continue
+        if not context.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", ["seen." + table.name]
+        ).fetchone()[0]:  # type: ignore[index]
+            continue
+        parent = context.layouts[table.parent]
+        count, rows = context.con.execute(
+            f"SELECT count(*), min(row, 10) FROM {ck.key_set(table.parent)} "
+            f"WHERE id NOT IN (SELECT id FROM {quote('seen.' + table.name)})"
+        ).fetchone()  # type: ignore[misc]
+        if count:
+            context.issues.add(
+                Severity.WARNING,
+                "no_events",
+                file=parent.source.file,
+                column=table.key,
+                message=f"{table.parent} with no rows in {table.name}",
+                rows=rows,
+                count=count,
+            )
