@@ -80,8 +80,7 @@ class AttributeStats:
                 f"min({number}) FILTER (WHERE isfinite({number}))",
                 f"max({number}) FILTER (WHERE isfinite({number}))",
             ]
-        row = con.execute(f"SELECT {', '.join(parts)} FROM _typed").fetchone()
-        assert row is not None
+        (row,) = con.execute(f"SELECT {', '.join(parts)} FROM _typed").fetchall()
         for i, name in enumerate(self._names):
             tally = self._tallies[name]
             present, non_numeric, low_t, high_t, low_n, high_n = row[6 * i : 6 * i + 6]

@@ -42,7 +42,7 @@ class RowCheck:
 
 
 def values_required(column: Column) -> bool:
-    """Required columns must hold a value in every row, except outcome timestamps (empty = not yet)."""
+    """Required columns need a value in every row; outcome timestamps may be empty (not yet)."""
     return column.required and not column.outcome
 
 
@@ -66,7 +66,7 @@ def typed_select(
 def column_checks(column: Column, *, as_of: datetime) -> list[RowCheck]:
     """Checks of one contract column that need nothing but the row itself."""
     r, t, name = raw(column.name), typed(column.name), column.name
-    first = f"(first: '{{value}}')"
+    first = "(first: '{value}')"
     checks: list[RowCheck] = []
     if values_required(column):
         checks.append(RowCheck("missing_value", name, f"{r} IS NULL", "required value is empty"))
@@ -132,7 +132,8 @@ def reference_check(column: str, parent: str) -> RowCheck:
     return RowCheck(
         "unknown_reference",
         column,
-        f"{typed(column)} IS NOT NULL AND {typed(column)} NOT IN (SELECT id FROM {key_set(parent)})",
+        f"{typed(column)} IS NOT NULL "
+        f"AND {typed(column)} NOT IN (SELECT id FROM {key_set(parent)})",
         f"refers to a {column} that is not in {parent} (first: '{{value}}')",
         value=raw(column),
     )

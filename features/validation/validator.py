@@ -46,6 +46,8 @@ class _Context:
     progress: ProgressHook | None
     # Tables whose key set is complete, so others can be checked against it.
     key_sets: set[str] = field(default_factory=set)
+    # Event tables whose referenced entity IDs were collected.
+    seen_sets: set[str] = field(default_factory=set)
     layouts: dict[str, TableLayout] = field(default_factory=dict)
 
 
@@ -142,6 +144,8 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
     if key and table.parent is None:
         _check_duplicate_keys(context, source.file, table)
         context.key_sets.add(table.name)
+    elif key:
+        context.seen_sets.add(table.name)
     for warning in stats.warnings(rows):
         issues.add(
             Severity.WARNING,
@@ -212,8 +216,7 @@ def _row_checks(
 def _run_checks(context: _Context, file: str, row_checks: list[ck.RowCheck]) -> None:
     if not row_checks:
         return
-    result = context.con.execute(ck.aggregate_sql(row_checks, "_typed")).fetchone()
-    assert result is not None
+    (result,) = context.con.execute(ck.aggregate_sql(row_checks, "_typed")).fetchall()
     for i, check in enumerate(row_checks):
         count, rows, value = result[3 * i], result[3 * i + 1], result[3 * i + 2]
         if count:
@@ -229,41 +232,33 @@ def _run_checks(context: _Context, file: str, row_checks: list[ck.RowCheck]) -> 
 
 
 def _check_duplicate_keys(context: _Context, file: str, table: Table) -> None:
-    result = context.con.execute(
-        f"""
-        WITH dup AS (
-            SELECT id, list(row ORDER BY row) AS rows FROM {ck.key_set(table.name)}
-            GROUP BY id HAVING count(*) > 1
-        )
-        SELECT sum(len(rows)), flatten(list(rows ORDER BY rows[1]))[1:10], arg_min(id, rows[1])
-        FROM dup
-        """
-    ).fetchone()
-    if result is not None and result[0]:
+    keys = ck.key_set(table.name)
+    ((count, rows, first),) = context.con.execute(
+        f"SELECT count(*), min(row, 10), arg_min(id, row) FROM {keys} "
+        f"WHERE id IN (SELECT id FROM {keys} GROUP BY id HAVING count(*) > 1)"
+    ).fetchall()
+    if count:
         context.issues.add(
             Severity.ERROR,
             "duplicate_id",
             file=file,
             column=table.key,
-            message=f"duplicate {table.key} (first: '{result[2]}')",
-            rows=result[1],
-            count=int(result[0]),
+            message=f"duplicate {table.key} (first: '{first}')",
+            rows=rows,
+            count=count,
         )
 
 
 def _check_entities_without_events(context: _Context) -> None:
+    """Warn about entities that no event refers to (they get no behavioural features)."""
     for table in TABLES:
-        if table.parent is None or table.parent not in context.key_sets:
-            continue
-        if not context.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", ["seen." + table.name]
-        ).fetchone()[0]:  # type: ignore[index]
+        if table.name not in context.seen_sets or table.parent not in context.key_sets:
             continue
         parent = context.layouts[table.parent]
-        count, rows = context.con.execute(
+        ((count, rows),) = context.con.execute(
             f"SELECT count(*), min(row, 10) FROM {ck.key_set(table.parent)} "
             f"WHERE id NOT IN (SELECT id FROM {quote('seen.' + table.name)})"
-        ).fetchone()  # type: ignore[misc]
+        ).fetchall()
         if count:
             context.issues.add(
                 Severity.WARNING,
