@@ -1,10 +1,125 @@
-"""`salesradar summary` (placeholder until its implementation lands)."""
+"""`salesradar summary DIR [--as-of TIME]`: load an export and print its headline figures."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from features.commands.validate import (
+    AsOfOption,
+    DirArgument,
+    check_directory,
+    fail_usage,
+    parse_as_of,
+    print_report,
+    progress_bars,
+)
 from features.errors import UserError
+from features.export import Export
+from features.loading import ExportInvalid, load_export
+from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise UserError("'summary' is not implemented yet")
+@dataclass(frozen=True)
+class ExportSummary:
+    """Headline figures of an export as of a time (rates are None when undefined)."""
+
+    as_of: datetime
+    counts: dict[str, int]
+    first_event: datetime | None
+    last_event: datetime | None
+    conversion_rate: float | None  # converted leads / all leads
+    cancellation_rate: float | None  # customers with churned_at / all customers
+    silent_share: float | None  # active customers with no activity in the 90 days before as_of
+    events_by_type: dict[str, dict[str, int]]
+
+
+def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
+    """Compute the summary figures; only events strictly before ``as_of`` count as activity."""
+    con = export.con
+    counts = {
+        name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        for name in ("leads", "customers", "accounts", "lead_events", "customer_events")
+    }
+    ((first, last),) = con.execute(
+        "SELECT min(occurred_at), max(occurred_at) FROM "
+        "(SELECT occurred_at FROM lead_events UNION ALL SELECT occurred_at FROM customer_events)"
+    ).fetchall()
+    ((conversion,),) = con.execute(
+        "SELECT avg(CAST(converted_at IS NOT NULL AS DOUBLE)) FROM leads"
+    ).fetchall()
+    ((cancellation,),) = con.execute(
+        "SELECT avg(CAST(churned_at IS NOT NULL AS DOUBLE)) FROM customers"
+    ).fetchall()
+    ((silent,),) = con.execute(
+        """
+        SELECT avg(CAST(NOT EXISTS (
+            SELECT 1 FROM customer_events e
+            WHERE e.customer_id = c.customer_id AND list_contains($types, e.type)
+              AND e.occurred_at >= $start AND e.occurred_at < $as_of) AS DOUBLE))
+        FROM customers c
+        WHERE c.created_at <= $as_of AND (c.churned_at IS NULL OR c.churned_at > $as_of)
+        """,
+        {"types": list(DEFAULT_ACTIVITY_TYPES), "start": as_of - DEFAULT_HORIZON, "as_of": as_of},
+    ).fetchall()
+    by_type: dict[str, dict[str, int]] = {}
+    for table in ("lead_events", "customer_events"):
+        rows = con.execute(
+            f"SELECT type, count(*) FROM {table} GROUP BY type ORDER BY count(*) DESC, type"
+        ).fetchall()
+        by_type[table] = {str(t): int(n) for t, n in rows}
+    return ExportSummary(as_of, counts, first, last, conversion, cancellation, silent, by_type)
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
+
+
+def print_summary(summary: ExportSummary, console: Console) -> None:
+    overview = Table(title=f"Export as of {summary.as_of.isoformat()}", show_header=False)
+    for name, count in summary.counts.items():
+        overview.add_row(name.replace("_", " "), f"{count:,}")
+    first = summary.first_event.isoformat() if summary.first_event else "n/a"
+    last = summary.last_event.isoformat() if summary.last_event else "n/a"
+    overview.add_row("events from", first)
+    overview.add_row("events to", last)
+    overview.add_row("lead conversion rate", _percent(summary.conversion_rate))
+    overview.add_row("explicit cancellation rate", _percent(summary.cancellation_rate))
+    days = DEFAULT_HORIZON.days
+    overview.add_row(
+        f"active customers with no {'/'.join(DEFAULT_ACTIVITY_TYPES)} in {days} days",
+        _percent(summary.silent_share),
+    )
+    console.print(overview)
+    types = Table(title="Events per type")
+    types.add_column("table")
+    types.add_column("type")
+    types.add_column("events", justify="right")
+    for table, counts in summary.events_by_type.items():
+        for name, count in counts.items():
+            types.add_row(table, name, f"{count:,}")
+    console.print(types)
+
+
+def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
+    """Load a CRM export (validating it first) and print a short summary."""
+    try:
+        moment = parse_as_of(as_of)
+        check_directory(directory)
+    except UserError as exc:
+        raise fail_usage(exc) from None
+    console = Console()
+    try:
+        with progress_bars() as progress:
+            export = load_export(directory, as_of=moment, progress=progress)
+    except ExportInvalid as exc:
+        print_report(exc.report, console)
+        raise typer.Exit(exc.exit_code) from None
+    try:
+        print_summary(summarize_export(export, as_of=moment), console)
+    finally:
+        export.close()

@@ -1,10 +1,106 @@
-"""`salesradar validate` (placeholder until its implementation lands)."""
+"""`salesradar validate DIR [--as-of TIME]`: report every problem of an export at once.
+
+Exit codes: 0 valid (warnings allowed), 1 validation errors, 2 usage mistakes (one line).
+The default as-of time is the time of the run; it is decided here, never deeper.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
 from features.errors import UserError
+from features.validation import ProgressHook, Severity, ValidationReport, validate_export
+
+DirArgument = Annotated[Path, typer.Argument(help="Export folder (one file per table).")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="ISO 8601 time the export describes (naive = UTC); default: now.",
+        show_default=False,
+    ),
+]
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise UserError("'validate' is not implemented yet")
+def parse_as_of(text: str | None) -> datetime:
+    """The as-of time in naive UTC: the given ISO 8601 value, or the time of this run."""
+    if text is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UserError(f"--as-of {text!r} is not an ISO 8601 time") from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def check_directory(directory: Path) -> None:
+    if not directory.is_dir():
+        raise UserError(f"{directory} is not a folder")
+
+
+def fail_usage(exc: UserError) -> typer.Exit:
+    """Print a user mistake as one line on stderr; return the exit to raise."""
+    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def progress_bars() -> Iterator[ProgressHook]:
+    """Rich progress bars on stderr, one per step the hook reports."""
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = int(progress.add_task(step, total=max(total, 1)))
+            progress.update(tasks[step], completed=done, total=max(total, 1))  # type: ignore[arg-type]
+
+        yield report
+
+
+def print_report(report: ValidationReport, console: Console) -> None:
+    """One line per issue, errors first, then the totals."""
+    for issue in report.issues:
+        style = "bold red" if issue.severity is Severity.ERROR else "yellow"
+        console.print(
+            f"[{style}]{issue.severity.value}[/] {issue}", highlight=False, soft_wrap=True
+        )
+    verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
+    console.print(
+        f"{report.path}: {verdict} as of {report.as_of.isoformat()} — "
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
+    """Validate a CRM export and list every problem with its file, rows and column."""
+    try:
+        moment = parse_as_of(as_of)
+        check_directory(directory)
+    except UserError as exc:
+        raise fail_usage(exc) from None
+    with progress_bars() as progress:
+        report = validate_export(directory, as_of=moment, progress=progress)
+    print_report(report, Console())
+    if not report.ok:
+        raise typer.Exit(1)
