@@ -1,0 +1,236 @@
+"""Event aggregates: the building blocks every engineered feature is computed from.
+
+Each aggregate is declared once and has two executions that must agree exactly (a hypothesis test
+proves it): ``sql()``, a DuckDB aggregate over the events of one (entity, cutoff) pair, and
+``evaluate(history)``, the same quantity in numpy over a ``History``. Both only ever see events
+strictly before the cutoff; windows are ``[cutoff - days, cutoff)``.
+
+In SQL, the event columns are those of the ``typed`` relation built by ``features.sql``: ``tc``
+(type code), ``dc`` (direction code), ``occurred_at``, ``value``, ``channel`` and per-event
+columns (``gap_<code>``, ``replies_upto``) that are causal (each looks only at events at or before
+its own time), so they never carry information from after a cutoff. The cutoff is ``s.cutoff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from features.history import US_PER_DAY, History
+
+AggregateValue = float | int | str | None
+
+
+def _code_sql(code: int | None) -> str:
+    return "any" if code is None else str(code)
+
+
+def _window_conditions(code: int | None, days: int | None, direction: int | None) -> list[str]:
+    conditions = []
+    if code is not None:
+        conditions.append(f"e.tc = {code}")
+    if days is not None:
+        conditions.append(f"e.occurred_at >= s.cutoff - INTERVAL {days} DAY")
+    if direction is not None:
+        conditions.append(f"e.dc = {direction}")
+    return conditions
+
+
+def _filtered(expression: str, conditions: list[str]) -> str:
+    if not conditions:
+        return expression
+    return f"{expression} FILTER (WHERE {' AND '.join(conditions)})"
+
+
+@dataclass(frozen=True)
+class Count:
+    """Number of events of a type (None: any) and direction, in a window (None: all history)."""
+
+    code: int | None
+    days: int | None = None
+    direction: int | None = None
+    zero_when_empty: ClassVar[bool] = True
+
+    @property
+    def alias(self) -> str:
+        return f"n_{_code_sql(self.code)}_{self.days or 'all'}_{self.direction or 'any'}"
+
+    def sql(self) -> str:
+        return _filtered("count(*)", _window_conditions(self.code, self.days, self.direction))
+
+    def evaluate(self, history: History) -> AggregateValue:
+        return int(np.count_nonzero(history.mask(self.code, self.days, self.direction)))
+
+
+@dataclass(frozen=True)
+class ValueSum:
+    """Sum of event values (missing values count as nothing) of a type in a window."""
+
+    code: int | None
+    days: int | None = None
+    zero_when_empty: ClassVar[bool] = True
+
+    @property
+    def alias(self) -> str:
+        return f"v_{_code_sql(self.code)}_{self.days or 'all'}"
+
+    def sql(self) -> str:
+        return _filtered("sum(e.value)", _window_conditions(self.code, self.days, None))
+
+    def evaluate(self, history: History) -> AggregateValue:
+        selected = history.values[history.mask(self.code, self.days)]
+        return float(np.nansum(selected)) if selected.size else 0.0
+
+
+@dataclass(frozen=True)
+class LastTime:
+    """Time of the latest event of a type (None: any), as µs since the epoch; None if none."""
+
+    code: int | None
+    zero_when_empty: ClassVar[bool] = False
+
+    @property
+    def alias(self) -> str:
+        return f"last_{_code_sql(self.code)}"
+
+    def sql(self) -> str:
+        return _filtered("max(e.occurred_at)", _window_conditions(self.code, None, None))
+
+    def evaluate(self, history: History) -> AggregateValue:
+        times = history.times[history.mask(self.code)]
+        return int(times[-1]) if times.size else None
+
+
+@dataclass(frozen=True)
+class FirstTime:
+    """Time of the earliest event in a direction (None: any); None if none."""
+
+    direction: int | None
+    zero_when_empty: ClassVar[bool] = False
+
+    @property
+    def alias(self) -> str:
+        return f"first_dir_{self.direction or 'any'}"
+
+    def sql(self) -> str:
+        return _filtered("min(e.occurred_at)", _window_conditions(None, None, self.direction))
+
+    def evaluate(self, history: History) -> AggregateValue:
+        times = history.times[history.mask(None, None, self.direction)]
+        return int(times[0]) if times.size else None
+
+
+@dataclass(frozen=True)
+class MedianGap:
+    """Median number of days between consecutive events of a type; None with fewer than two.
+
+    The SQL reads the per-event column ``gap_<code>`` (days since the previous event of the same
+    type, a lag over the entity's own history), which only looks backwards in time.
+    """
+
+    code: int
+    zero_when_empty: ClassVar[bool] = False
+
+    @property
+    def alias(self) -> str:
+        return f"median_gap_{self.code}"
+
+    @property
+    def event_column(self) -> str:
+        return f"gap_{self.code}"
+
+    def sql(self) -> str:
+        return f"median(e.{self.event_column}) FILTER (WHERE e.tc = {self.code})"
+
+    def evaluate(self, history: History) -> AggregateValue:
+        times = history.times[history.mask(self.code)]
+        if times.size < 2:
+            return None
+        return float(np.median(np.diff(times) / float(US_PER_DAY)))
+
+
+@dataclass(frozen=True)
+class ActivePeriods:
+    """Number of distinct ``period_days`` periods, among the last ``periods``, with an event."""
+
+    code: int
+    period_days: int
+    periods: int
+    zero_when_empty: ClassVar[bool] = True
+
+    @property
+    def alias(self) -> str:
+        return f"periods_{self.code}_{self.period_days}x{self.periods}"
+
+    def sql(self) -> str:
+        period_us = self.period_days * US_PER_DAY
+        bucket = f"ceil(date_diff('microsecond', e.occurred_at, s.cutoff) / {period_us}.0)"
+        conditions = _window_conditions(self.code, self.period_days * self.periods, None)
+        return _filtered(f"count(DISTINCT {bucket})", conditions)
+
+    def evaluate(self, history: History) -> AggregateValue:
+        selected = history.mask(self.code, self.period_days * self.periods)
+        ages = history.ages()[selected]
+        return int(np.unique(np.ceil(ages / float(self.period_days * US_PER_DAY))).size)
+
+
+@dataclass(frozen=True)
+class TouchesBeforeFirstReply:
+    """Outbound events strictly before the first reply (per-event column ``replies_upto``)."""
+
+    reply_code: int
+    outbound: int
+    zero_when_empty: ClassVar[bool] = True
+
+    @property
+    def alias(self) -> str:
+        return f"touches_before_reply_{self.reply_code}"
+
+    def sql(self) -> str:
+        return f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0)"
+
+    def evaluate(self, history: History) -> AggregateValue:
+        replies = history.times[history.mask(self.reply_code)]
+        outbound = history.mask(None, None, self.outbound)
+        if replies.size == 0:
+            return int(np.count_nonzero(outbound))
+        return int(np.count_nonzero(outbound & (history.times < replies[0])))
+
+
+@dataclass(frozen=True)
+class LastChannel:
+    """Channel of the latest event that has one; ties in time go to the greatest channel name."""
+
+    zero_when_empty: ClassVar[bool] = False
+
+    @property
+    def alias(self) -> str:
+        return "last_channel"
+
+    def sql(self) -> str:
+        # max over (time, channel) pairs makes the tie-break deterministic under parallelism.
+        return (
+            "struct_extract(max({'t': e.occurred_at, 'c': e.channel}) "
+            "FILTER (WHERE e.channel IS NOT NULL), 'c')"
+        )
+
+    def evaluate(self, history: History) -> AggregateValue:
+        best: tuple[int, str] | None = None
+        for time, channel in zip(history.times.tolist(), history.channels, strict=True):
+            if channel is not None and (best is None or (time, channel) > best):
+                best = (time, channel)
+        return None if best is None else best[1]
+
+
+Aggregate = (
+    Count
+    | ValueSum
+    | LastTime
+    | FirstTime
+    | MedianGap
+    | ActivePeriods
+    | TouchesBeforeFirstReply
+    | LastChannel
+)

@@ -1,0 +1,61 @@
+"""One entity's event history as of a cutoff, in numpy: the online path's view of the events.
+
+A ``History`` holds only events strictly before its cutoff, exact duplicates already removed and
+sorted by time. Times are integer microseconds since the Unix epoch (naive UTC), the same integers
+DuckDB's ``date_diff('microsecond', ...)`` works on, so day arithmetic is bit-identical to the
+batch SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+US_PER_DAY = 86_400_000_000
+
+DIRECTION_CODES: dict[str, int] = {"inbound": 1, "outbound": 2}
+
+
+@dataclass
+class History:
+    """Events of one entity strictly before ``cutoff`` (µs since epoch), oldest first."""
+
+    cutoff: int
+    created: int
+    times: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.int16]  # index+1 into the task's known event types, 0 = other
+    values: npt.NDArray[np.float64]  # NaN where the event has no value
+    directions: npt.NDArray[np.int8]  # DIRECTION_CODES, 0 = unknown
+    channels: list[str | None]
+    _masks: dict[tuple[int | None, int | None, int | None], npt.NDArray[np.bool_]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def ages(self) -> npt.NDArray[np.int64]:
+        """Microseconds from each event to the cutoff (always > 0)."""
+        return self.cutoff - self.times
+
+    def mask(
+        self, code: int | None, days: int | None = None, direction: int | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """Events of a type (None: any) in the window [cutoff - days, cutoff) (None: all)."""
+        key = (code, days, direction)
+        cached = self._masks.get(key)
+        if cached is not None:
+            return cached
+        selected = np.ones(self.times.shape[0], dtype=bool)
+        if code is not None:
+            selected &= self.codes == code
+        if days is not None:
+            selected &= self.ages() <= days * US_PER_DAY
+        if direction is not None:
+            selected &= self.directions == direction
+        self._masks[key] = selected
+        return selected
+
+
+def days_between(earlier_us: int, later_us: int) -> float:
+    """Days from one time to another, computed exactly as the SQL does (µs difference / µs per day)."""
+    return (later_us - earlier_us) / float(US_PER_DAY)

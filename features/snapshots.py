@@ -1,0 +1,213 @@
+"""As-of snapshots: training sets over many cutoffs and scoring tables as of one time.
+
+Every feature of a row is computed from events strictly before the row's cutoff (see
+``features.sql``); labels look only at (cutoff, cutoff + horizon] (see ``features.labels``). No
+function here defaults a time: cutoffs and ``as_of`` are always passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from features.export import Export, quote
+from features.labels import spine_sql
+from features.registry import FeatureSpec, engineered_definitions, feature_specs
+from features.sql import FeatureQuery, compile_feature_query
+from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSet:
+    """Rows ``entity_id, cutoff, label, value, owner_id, <features>`` and the feature specs."""
+
+    frame: pd.DataFrame
+    feature_names: list[str]
+    specs: list[FeatureSpec] = field(default_factory=list)
+    task: Task = Task.LEADS
+    horizon: timedelta = timedelta(days=90)
+
+
+def to_naive_utc(moment: datetime, *, what: str) -> datetime:
+    """A datetime as naive UTC; tz-aware values are converted, other types rejected."""
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def build_feature_query(task: Task, export: Export, specs: Sequence[FeatureSpec]) -> FeatureQuery:
+    """Resolve specs against an export: engineered definitions plus static columns by table."""
+    tables = TASK_TABLES[task]
+    by_name = {d.name: d for d in engineered_definitions(task)}
+    entity_attrs = {a.name for a in export.attributes.get(tables.entity_table, ())}
+    account_attrs = {a.name for a in export.attributes.get("accounts", ())}
+    definitions, statics = [], []
+    for spec in specs:
+        if spec.name in by_name:
+            definitions.append(by_name[spec.name])
+        elif spec.name == tables.value_column or spec.name in entity_attrs:
+            statics.append((spec, "ent", spec.name))
+        elif spec.name in account_attrs:
+            statics.append((spec, "acc", spec.name))
+        else:
+            raise KeyError(
+                f"feature {spec.name!r} is neither engineered nor in export {export.source}"
+            )
+    text_columns = export.event_text_columns.get(tables.events_table, ())
+    return FeatureQuery(task, definitions, statics, tuple(text_columns))
+
+
+def _normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:
+    """Numeric features float64 (NaN for missing); categoricals object dtype (None for missing)."""
+    for spec in specs:
+        column = frame[spec.name]
+        if spec.dtype == "numeric":
+            frame[spec.name] = column.astype("float64")
+        else:
+            frame[spec.name] = pd.Series(
+                [None if pd.isna(v) else str(v) for v in column], index=frame.index, dtype=object
+            )
+    return frame
+
+
+def _register_cutoffs(export: Export, cutoffs: Sequence[datetime], horizon: timedelta) -> str:
+    name = f"_cutoffs_{uuid.uuid4().hex}"
+    frame = pd.DataFrame(
+        {
+            "cutoff": pd.to_datetime(list(cutoffs)).astype("datetime64[us]"),
+            "horizon_end": pd.to_datetime([c + horizon for c in cutoffs]).astype("datetime64[us]"),
+        }
+    )
+    export.con.register(f"{name}_frame", frame)
+    export.con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+    export.con.unregister(f"{name}_frame")
+    return name
+
+
+def _snapshot(
+    export: Export,
+    *,
+    task: Task,
+    cutoffs: Sequence[datetime],
+    horizon: timedelta,
+    activity_types: Sequence[str],
+    with_label: bool,
+    specs: Sequence[FeatureSpec],
+) -> pd.DataFrame:
+    carry = ["label", "value", "owner_id"] if with_label else ["owner_id", "value"]
+    cutoffs_table = _register_cutoffs(export, cutoffs, horizon)
+    spine = f"_spine_{uuid.uuid4().hex}"
+    try:
+        export.con.execute(
+            f"CREATE TEMP TABLE {spine} AS "
+            + spine_sql(
+                task, cutoffs=cutoffs_table, activity_types=activity_types, with_label=with_label
+            )
+        )
+        query = compile_feature_query(
+            build_feature_query(task, export, specs), spine=spine, carry=carry
+        )
+        frame = export.con.execute(query).df()
+    finally:
+        export.con.execute(f"DROP TABLE IF EXISTS {quote(spine)}")
+        export.con.execute(f"DROP TABLE IF EXISTS {quote(cutoffs_table)}")
+    frame["value"] = frame["value"].astype("float64")
+    frame["cutoff"] = frame["cutoff"].astype("datetime64[us]")
+    return _normalise_frame(frame, specs)
+
+
+def build_training_set(
+    export: Export,
+    *,
+    task: Task | str,
+    cutoffs: Sequence[datetime],
+    horizon: timedelta,
+    activity_types: Sequence[str] = DEFAULT_ACTIVITY_TYPES,
+    specs: Sequence[FeatureSpec] | None = None,
+) -> TrainingSet:
+    """One row per entity eligible at each cutoff, with its label over (cutoff, cutoff + horizon].
+
+    The caller picks cutoffs whose label window is complete (``default_cutoffs`` does). Features
+    use events strictly before each cutoff; ``specs`` defaults to ``feature_specs(task, export)``.
+    Rows are ordered by cutoff, then entity id, whatever the order of the input rows.
+    """
+    task = Task(task)
+    if horizon <= timedelta(0):
+        raise ValueError(f"horizon must be positive, got {horizon}")
+    moments = sorted({to_naive_utc(c, what="cutoff") for c in cutoffs})
+    specs = list(specs) if specs is not None else feature_specs(task, export)
+    frame = _snapshot(
+        export,
+        task=task,
+        cutoffs=moments,
+        horizon=horizon,
+        activity_types=tuple(activity_types),
+        with_label=True,
+        specs=specs,
+    )
+    frame["label"] = frame["label"].astype("int64")
+    logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
+    return TrainingSet(frame, [s.name for s in specs], list(specs), task, horizon)
+
+
+def build_scoring_table(
+    export: Export,
+    *,
+    task: Task | str,
+    as_of: datetime,
+    activity_types: Sequence[str] = DEFAULT_ACTIVITY_TYPES,
+    specs: Sequence[FeatureSpec] | None = None,
+) -> pd.DataFrame:
+    """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
+    task = Task(task)
+    specs = list(specs) if specs is not None else feature_specs(task, export)
+    frame = _snapshot(
+        export,
+        task=task,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
+        activity_types=tuple(activity_types),
+        with_label=False,
+        specs=specs,
+    )
+    return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)
+
+
+def _first_of_next_month(moment: datetime) -> datetime:
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if start == moment:
+        return start
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+
+
+def default_cutoffs(
+    export: Export, *, task: Task | str, horizon: timedelta, as_of: datetime
+) -> list[datetime]:
+    """Monthly cutoffs (00:00 UTC on the 1st) from the first entity's creation up to the last
+    one whose label window ``(cutoff, cutoff + horizon]`` ends at or before ``as_of``."""
+    task = Task(task)
+    as_of = to_naive_utc(as_of, what="as_of")
+    table = TASK_TABLES[task].entity_table
+    rows = export.con.execute(f"SELECT min(created_at) FROM {quote(table)}").fetchall()
+    first = rows[0][0] if rows else None
+    if first is None:
+        return []
+    cutoffs = []
+    cutoff = _first_of_next_month(first)
+    while cutoff + horizon <= as_of:
+        cutoffs.append(cutoff)
+        cutoff = _first_of_next_month(cutoff + timedelta(days=1))
+    return cutoffs
