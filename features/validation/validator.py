@@ -74,7 +74,7 @@ def validate_export(
     files = _find_table_files(path, issues)
     context = _Context(con=new_connection(), as_of=as_of, issues=issues, progress=progress)
     try:
-        for table in TABLES:
+        for table in _in_dependency_order(TABLES):
             if table.name in files:
                 _validate_table(context, table, files[table.name])
         _check_entities_without_events(context)
@@ -89,6 +89,17 @@ def validate_export(
     )
     log.info("validated %s: %d errors, %d warnings", path, len(report.errors), len(report.warnings))
     return report
+
+
+def _in_dependency_order(tables: tuple[Table, ...]) -> list[Table]:
+    """Referenced tables first: accounts, then entities, then the events that refer to them."""
+
+    def rank(table: Table) -> int:
+        if table.parent is not None:
+            return 2
+        return 0 if table.name == "accounts" else 1
+
+    return sorted(tables, key=rank)
 
 
 def _validate_table(context: _Context, table: Table, path: Path) -> None:
