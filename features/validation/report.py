@@ -111,6 +111,19 @@ class IssueCollector:
         pending.rows.extend(rows)
         pending.count += count
 
+    def merge(self, other: IssueCollector) -> None:
+        """Fold another collector's findings into this one."""
+        for (code, file, column), p in other._pending.items():
+            self.add(
+                p.severity,
+                code,
+                file=file,
+                column=column,
+                message=p.message,
+                rows=p.rows,
+                count=p.count,
+            )
+
     def has_errors(self) -> bool:
         return any(p.severity is Severity.ERROR for p in self._pending.values())
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -115,11 +115,19 @@ def open_source(table: Table, path: Path) -> TableSource:
     return TableSource(table, path, "csv", pa.schema([(n, pa.string()) for n in names]))
 
 
+def _decoded_lines(handle: BinaryIO, *, errors: str = "strict") -> Iterator[str]:
+    """Decode a CSV file line by line, so a bad byte further down does not spoil the header."""
+    encoding = "utf-8-sig"
+    for line in handle:
+        yield line.decode(encoding, errors=errors)
+        encoding = "utf-8"
+
+
 def read_csv_header(path: Path) -> list[str]:
     """The column names of a CSV file's first record (BOM skipped, quotes honoured)."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+        with path.open("rb") as handle:
+            header = next(csv.reader(_decoded_lines(handle)), None)
     except UnicodeDecodeError as exc:
         raise ValueError("the header is not valid UTF-8") from exc
     if not header:
@@ -133,27 +141,62 @@ def read_csv_header(path: Path) -> list[str]:
     return header
 
 
+def find_ragged_records(source: TableSource) -> list[int]:
+    """Record numbers (1-based, header not counted) whose field count differs from the header.
+
+    The slow exact path, run only once the fast reader has seen ragged rows: it reads the file
+    with Python's csv module, which counts records (not lines) the same way.
+    """
+    expected = len(source.schema.names)
+    ragged = []
+    with source.path.open("rb") as handle:
+        reader = csv.reader(_decoded_lines(handle, errors="replace"))
+        next(reader, None)
+        record = 0
+        for fields in reader:
+            if not fields:
+                continue  # blank lines are not records, for either reader
+            record += 1
+            if len(fields) != expected:
+                ragged.append(record)
+    return ragged
+
+
+class RaggedRowsFound(Exception):
+    """The fast CSV reader skipped rows with a wrong field count; their numbers are unknown."""
+
+
 def iter_batches(
     source: TableSource,
     issues: IssueCollector,
     *,
     progress: ProgressHook | None = None,
     label: str = "",
+    ragged_records: Sequence[int] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Stream a table file as Arrow batches with a ``ROW_COLUMN`` of 1-based record numbers.
 
     CSV values arrive as UTF-8 strings; a value that is not valid UTF-8 is reported with its row
     and column and replaced by its lossy decoding, so the other checks still run on that row.
+    Rows with the wrong number of fields are skipped; if that happens and ``ragged_records``
+    (their record numbers, from ``find_ragged_records``) was not given, ``RaggedRowsFound`` is
+    raised after the last batch, because the numbers of the rows after them would be wrong.
     """
     if source.format == "parquet":
         yield from _iter_parquet(source, progress, label)
     else:
-        yield from _iter_csv(source, issues, progress, label)
+        yield from _iter_csv(source, issues, progress, label, sorted(ragged_records))
 
 
 def _numbered(batch: pa.RecordBatch, first_row: int) -> pa.RecordBatch:
     rows = pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64))
     return batch.append_column(ROW_COLUMN, rows)
+
+
+def _record_numbers(first: int, count: int, skipped: list[int]) -> np.ndarray:
+    """``count`` consecutive record numbers from ``first`` on, leaving out ``skipped`` ones."""
+    numbers = np.arange(first, first + count + len(skipped), dtype=np.int64)
+    return numbers[~np.isin(numbers, skipped)][:count]
 
 
 def _iter_parquet(
@@ -170,13 +213,18 @@ def _iter_parquet(
 
 
 def _iter_csv(
-    source: TableSource, issues: IssueCollector, progress: ProgressHook | None, label: str
+    source: TableSource,
+    issues: IssueCollector,
+    progress: ProgressHook | None,
+    label: str,
+    ragged_records: list[int],
 ) -> Iterator[pa.RecordBatch]:
     names = source.schema.names
-    ragged: list[pacsv.InvalidRow] = []
+    ragged = 0
 
     def skip_ragged(row: pacsv.InvalidRow) -> str:
-        ragged.append(row)
+        nonlocal ragged
+        ragged += 1
         return "skip"
 
     reader = pacsv.open_csv(
@@ -190,41 +238,28 @@ def _iter_csv(
         ),
     )
     total = source.size
-    done_rows = 0
+    next_record = 1
     done_bytes = 0
     for raw in reader:
-        batch = pa.RecordBatch.from_arrays(
-            [
-                _decode_utf8(raw.column(i), source.file, name, done_rows + 1, issues)
-                for i, name in enumerate(names)
-            ],
-            names=names,
-        )
-        yield _numbered(batch, done_rows + 1)
-        done_rows += batch.num_rows
+        numbers = _record_numbers(next_record, raw.num_rows, ragged_records)
+        columns = [
+            _decode_utf8(raw.column(i), source.file, name, numbers, issues)
+            for i, name in enumerate(names)
+        ]
+        yield pa.RecordBatch.from_arrays([*columns, pa.array(numbers)], names=[*names, ROW_COLUMN])
+        if raw.num_rows:
+            next_record = int(numbers[-1]) + 1
         done_bytes += raw.nbytes
         if progress is not None:
             progress(label, min(done_bytes, total), total)
     if progress is not None:
         progress(label, total, total)
-    for row in ragged:
-        # Ragged rows are dropped by the parser, so the record numbers of later rows would be
-        # unreliable; the physical line number is exact, so that is what this error names.
-        issues.add(
-            Severity.ERROR,
-            "ragged_row",
-            file=source.file,
-            column=None,
-            message=(
-                f"line {row.number} has {row.actual_columns} fields, the header has "
-                f"{row.expected_columns}; row numbers after it may be off by the skipped rows"
-            ),
-            count=1,
-        )
+    if ragged and not ragged_records:
+        raise RaggedRowsFound(source.file)
 
 
 def _decode_utf8(
-    values: pa.Array, file: str, column: str, first_row: int, issues: IssueCollector
+    values: pa.Array, file: str, column: str, numbers: np.ndarray, issues: IssueCollector
 ) -> pa.Array:
     try:
         return values.cast(pa.string())
@@ -238,7 +273,7 @@ def _decode_utf8(
             decoded.append(value.decode("utf-8"))
         except UnicodeDecodeError:
             decoded.append(value.decode("utf-8", errors="replace"))
-            bad.append(first_row + offset)
+            bad.append(int(numbers[offset]))
     issues.add(
         Severity.ERROR,
         "invalid_utf8",

@@ -8,7 +8,7 @@ before the tables that refer to them: accounts, then leads and customers, then t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +21,14 @@ from features.validation import checks as ck
 from features.validation.attributes import AttributeStats
 from features.validation.parsing import ACCEPTED, SourceType, is_numeric_family, source_type
 from features.validation.report import IssueCollector, Severity, ValidationReport
-from features.validation.sources import ProgressHook, TableSource, iter_batches, open_source
+from features.validation.sources import (
+    ProgressHook,
+    RaggedRowsFound,
+    TableSource,
+    find_ragged_records,
+    iter_batches,
+    open_source,
+)
 from features.validation.sources import find_table_files as _find_table_files
 
 log = logging.getLogger(__name__)
@@ -103,12 +110,36 @@ def _in_dependency_order(tables: tuple[Table, ...]) -> list[Table]:
 
 
 def _validate_table(context: _Context, table: Table, path: Path) -> None:
-    issues = context.issues
     try:
         source = open_source(table, path)
     except ValueError as exc:
-        issues.add(Severity.ERROR, "unreadable_file", file=path.name, column=None, message=str(exc))
+        context.issues.add(
+            Severity.ERROR, "unreadable_file", file=path.name, column=None, message=str(exc)
+        )
         return
+    # Findings go to a scratch collector first: a rescan replaces them instead of doubling them.
+    scratch = IssueCollector()
+    try:
+        _scan_table(replace(context, issues=scratch), source, ragged_records=())
+    except RaggedRowsFound:
+        ragged = find_ragged_records(source)
+        scratch = IssueCollector()
+        scratch.add(
+            Severity.ERROR,
+            "ragged_row",
+            file=source.file,
+            column=None,
+            message=f"wrong number of fields (the header has {len(source.schema.names)})",
+            rows=ragged,
+            count=len(ragged),
+        )
+        _scan_table(replace(context, issues=scratch), source, ragged_records=ragged)
+    context.issues.merge(scratch)
+
+
+def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[int]) -> None:
+    """Stream one table file through every check that its own rows and earlier tables allow."""
+    issues, table, path = context.issues, source.table, source.path
     families = {f.name: source_type(f.type) for f in source.schema}
     present = _check_contract_columns(context, source, families)
     extras = [n for n in families if table.column(n) is None]
@@ -123,11 +154,14 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
     con = context.con
     key = table.key if table.key in present else None
     if key and table.parent is None:
-        con.execute(f"CREATE TABLE {ck.key_set(table.name)} (id VARCHAR, row BIGINT)")
+        con.execute(f"CREATE OR REPLACE TABLE {ck.key_set(table.name)} (id VARCHAR, row BIGINT)")
     if key and table.parent is not None:
-        con.execute(f"CREATE TABLE {quote('seen.' + table.name)} (id VARCHAR)")
+        con.execute(f"CREATE OR REPLACE TABLE {quote('seen.' + table.name)} (id VARCHAR)")
     rows = 0
-    for batch in iter_batches(source, issues, progress=context.progress, label=path.name):
+    batches = iter_batches(
+        source, issues, progress=context.progress, label=path.name, ragged_records=ragged_records
+    )
+    for batch in batches:
         rows += batch.num_rows
         con.register("_batch", pa.Table.from_batches([batch]))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {select} FROM _batch")

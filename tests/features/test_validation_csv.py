@@ -1,0 +1,102 @@
+"""Byte-level CSV traps: BOM, invalid UTF-8, quoted newlines, ragged rows, text that looks null."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from features.validation import validate_export
+from tests.features.exportkit import AS_OF, csv_text, valid_tables, write_valid_export
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    leads = path / "leads.csv"
+    leads.write_bytes(b"\xef\xbb\xbf" + leads.read_bytes())
+
+    report = validate_export(path, as_of=AS_OF)
+
+    assert report.issues == ()
+
+
+def test_invalid_utf8_names_the_row_and_column(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    leads = path / "leads.csv"
+    lines = leads.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b"retail", b"caf\xe9")  # record 3 (line 4, after the header)
+    leads.write_bytes(b"\n".join(lines))
+
+    report = validate_export(path, as_of=AS_OF)
+
+    (issue,) = report.errors
+    assert (issue.code, issue.file, issue.column, issue.rows) == (
+        "invalid_utf8",
+        "leads.csv",
+        "industry",
+        (3,),
+    )
+    assert str(issue) == "leads.csv, row 3, column industry: text is not valid UTF-8"
+
+
+def test_quoted_newline_does_not_shift_reported_rows(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    tables = valid_tables()
+    tables["lead_events"][0]["channel"] = "phone\nthen\r\nemail"
+    tables["lead_events"][1]["occurred_at"] = "not a time"
+    (path / "lead_events.csv").write_text(csv_text(tables["lead_events"]), encoding="utf-8")
+
+    report = validate_export(path, as_of=AS_OF)
+
+    (issue,) = report.errors
+    assert (issue.code, issue.column, issue.rows) == ("unparsable_timestamp", "occurred_at", (2,))
+
+
+def test_crlf_line_ends_are_accepted(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    leads = path / "leads.csv"
+    leads.write_bytes(leads.read_bytes().replace(b"\n", b"\r\n"))
+
+    assert validate_export(path, as_of=AS_OF).issues == ()
+
+
+def test_ragged_rows_are_errors_and_do_not_shift_later_rows(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    (path / "lead_events.csv").write_text(
+        "lead_id,occurred_at,type\n"
+        'L001,2024-01-05,"call\nback"\n'  # record 1 spans two lines
+        "L002,2024-01-06,demo,extra\n"  # record 2: one field too many
+        "L003\n"  # record 3: too few
+        "L003,yesterday,email\n"  # record 4: a bad timestamp after the skipped rows
+    )
+
+    report = validate_export(path, as_of=AS_OF)
+
+    assert sorted((i.code, i.file, i.column, i.rows) for i in report.errors) == [
+        ("ragged_row", "lead_events.csv", None, (2, 3)),
+        ("unparsable_timestamp", "lead_events.csv", "occurred_at", (4,)),
+    ]
+    (ragged,) = [i for i in report.errors if i.code == "ragged_row"]
+    assert str(ragged) == ("lead_events.csv, rows 2, 3: wrong number of fields (the header has 3)")
+
+
+def test_null_like_text_stays_text_and_keeps_the_attribute_categorical(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    tables = valid_tables()
+    for row, value in zip(tables["leads"], ["NA", "None", "null"], strict=True):
+        row["employees"] = value
+    (path / "leads.csv").write_text(csv_text(tables["leads"]), encoding="utf-8")
+
+    report = validate_export(path, as_of=AS_OF)
+
+    assert report.errors == ()
+    (employees,) = [a for a in report.tables["leads"].attributes if a.name == "employees"]
+    assert not employees.numeric
+
+
+def test_header_with_duplicate_names_is_an_error(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    (path / "accounts.csv").write_text("account_id,region,region\nA1,n,n\nA2,s,s\n")
+
+    (issue,) = validate_export(path, as_of=AS_OF).errors
+
+    assert (issue.code, issue.file) == ("unreadable_file", "accounts.csv")
+    assert "duplicate column name(s) in the header: ['region']" in issue.message
