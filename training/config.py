@@ -1,0 +1,180 @@
+"""The training configuration: read from a TOML file in the entry point and passed down.
+
+Nothing is read at import. ``load_config`` checks every section and key, so a typo in the file
+is an error naming the key, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from features.errors import UserError
+from features.tasks import Task
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.toml")
+DIRECTIONS = ("higher", "lower")
+
+
+class ConfigError(UserError):
+    """The training config file is unreadable or holds an unknown or ill-typed key."""
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    test_cutoffs: int
+    calibration_cutoffs: int
+    embargo: bool
+    backtest_origins: int
+    min_positives: int
+
+
+@dataclass(frozen=True)
+class TreeConfig:
+    params: dict[str, Any]  # passed to LGBMClassifier as they are
+    min_level_count: int
+    calibration: str
+
+
+@dataclass(frozen=True)
+class LinearConfig:
+    C: float  # scikit-learn's name: inverse regularisation strength
+    max_iter: int
+    min_frequency: int
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    capacity: dict[Task, int]
+    ece_bins: int
+    reason_top_k: int
+
+
+@dataclass(frozen=True)
+class PromotionConfig:
+    metric: str
+    margin: float
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    split: SplitConfig
+    trees: TreeConfig
+    linear: LinearConfig
+    evaluation: EvaluationConfig
+    baselines: dict[Task, dict[str, str]]  # task -> feature -> "higher" | "lower"
+    promotion: PromotionConfig
+    source: Path
+    text: str  # the file as read, logged with the run
+
+
+def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
+    """Read and check the config file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read training config: {exc}") from exc
+    reader = _Reader(path, raw)
+    split = reader.section("split")
+    trees = dict(reader.section("trees"))
+    linear = reader.section("linear")
+    evaluation = reader.section("evaluation")
+    promotion = reader.section("promotion")
+    baselines = reader.section("baselines")
+    reader.no_extra(raw, ("split", "trees", "linear", "evaluation", "baselines", "promotion"), "")
+    calibration = reader.take(trees, "calibration", str, "trees")
+    if calibration not in ("isotonic", "sigmoid"):
+        raise ConfigError(f"{path}: trees.calibration must be isotonic or sigmoid")
+    config = TrainingConfig(
+        split=SplitConfig(
+            test_cutoffs=reader.positive(split, "test_cutoffs", "split"),
+            calibration_cutoffs=reader.positive(split, "calibration_cutoffs", "split"),
+            embargo=reader.take(split, "embargo", bool, "split"),
+            backtest_origins=reader.positive(split, "backtest_origins", "split"),
+            min_positives=reader.positive(split, "min_positives", "split"),
+        ),
+        trees=TreeConfig(
+            min_level_count=reader.positive(trees, "min_level_count", "trees"),
+            calibration=calibration,
+            params={k: v for k, v in trees.items() if k not in ("min_level_count", "calibration")},
+        ),
+        linear=LinearConfig(
+            C=float(reader.take(linear, "C", (int, float), "linear")),
+            max_iter=reader.positive(linear, "max_iter", "linear"),
+            min_frequency=reader.positive(linear, "min_frequency", "linear"),
+        ),
+        evaluation=EvaluationConfig(
+            capacity=reader.per_task(evaluation, "capacity", "evaluation"),
+            ece_bins=reader.positive(evaluation, "ece_bins", "evaluation"),
+            reason_top_k=reader.positive(evaluation, "reason_top_k", "evaluation"),
+        ),
+        baselines=reader.baselines(baselines),
+        promotion=PromotionConfig(
+            metric=reader.take(promotion, "metric", str, "promotion"),
+            margin=float(reader.take(promotion, "margin", (int, float), "promotion")),
+        ),
+        source=path,
+        text=text,
+    )
+    reader.no_extra(split, SplitConfig.__dataclass_fields__, "split")
+    reader.no_extra(linear, LinearConfig.__dataclass_fields__, "linear")
+    reader.no_extra(evaluation, EvaluationConfig.__dataclass_fields__, "evaluation")
+    reader.no_extra(promotion, PromotionConfig.__dataclass_fields__, "promotion")
+    return config
+
+
+class _Reader:
+    """Typed access to the parsed TOML with errors that name the file and the key."""
+
+    def __init__(self, path: Path, raw: dict[str, Any]) -> None:
+        self.path = path
+        self.raw = raw
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.path}: missing section [{name}]")
+        return value
+
+    def take(self, table: dict[str, Any], key: str, kind: Any, where: str) -> Any:
+        if key not in table:
+            raise ConfigError(f"{self.path}: missing key {where}.{key}")
+        value = table[key]
+        # bool is an int in Python; a flag written where a number belongs is still a mistake.
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise ConfigError(f"{self.path}: {where}.{key} = {value!r} has the wrong type")
+        return value
+
+    def positive(self, table: dict[str, Any], key: str, where: str) -> int:
+        value = self.take(table, key, int, where)
+        if value < 1:
+            raise ConfigError(f"{self.path}: {where}.{key} must be at least 1, got {value}")
+        return int(value)
+
+    def per_task(self, table: dict[str, Any], key: str, where: str) -> dict[Task, int]:
+        value = self.take(table, key, dict, where)
+        return {task: self.positive(value, task.value, f"{where}.{key}") for task in Task}
+
+    def baselines(self, table: dict[str, Any]) -> dict[Task, dict[str, str]]:
+        result: dict[Task, dict[str, str]] = {}
+        for task in Task:
+            entries = self.take(table, task.value, dict, "baselines")
+            for feature, direction in entries.items():
+                if direction not in DIRECTIONS:
+                    raise ConfigError(
+                        f"{self.path}: baselines.{task.value}.{feature} = {direction!r}; "
+                        f"expected one of {', '.join(DIRECTIONS)}"
+                    )
+            result[task] = dict(entries)
+        return result
+
+    def no_extra(self, table: dict[str, Any], known: Any, where: str) -> None:
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            prefix = f"{where}." if where else ""
+            raise ConfigError(
+                f"{self.path}: unknown key(s) {', '.join(prefix + k for k in unknown)}"
+            )

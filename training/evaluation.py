@@ -1,0 +1,189 @@
+"""The evaluation pack: the model, the logistic baseline and the naive baselines on later time.
+
+Every figure is computed on test cutoffs the model never saw (neither fit nor calibration), and
+the rolling-origin backtest refits the trees once per origin so each origin is judged only with
+what was knowable before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from features.model import ModelDataError, ScoringModel, fit_scoring_model
+from features.tasks import Task
+from training.baselines import baseline_scores
+from training.config import TrainingConfig
+from training.metrics import probability_metrics, score_metrics
+from training.splits import backtest_origins, split_cutoffs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TestScores:
+    """What the plots need: labels, values and each scorer's scores on the test rows."""
+
+    labels: np.ndarray
+    values: np.ndarray
+    model: np.ndarray  # calibrated probability
+    linear: np.ndarray  # logistic-regression probability
+    baselines: dict[str, np.ndarray]
+
+
+@dataclass
+class Evaluation:
+    model: dict[str, float]
+    linear: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    backtest: list[dict[str, object]]  # one row per origin cutoff
+    importance: dict[str, float]  # mean |contribution| on the test rows, log-odds
+    scores: TestScores
+    notes: list[str] = field(default_factory=list)
+
+    def beats_baselines(self, metric: str) -> dict[str, bool]:
+        """Per naive baseline: does the model beat it on ``metric``?"""
+        return {
+            name: bool(self.model[metric] > metrics[metric])
+            for name, metrics in self.baselines.items()
+        }
+
+
+def rows_at(frame: pd.DataFrame, cutoffs: Sequence[datetime]) -> pd.DataFrame:
+    """The rows of ``frame`` whose cutoff is one of ``cutoffs``."""
+    return frame.loc[frame["cutoff"].isin(pd.to_datetime(list(cutoffs)))]
+
+
+def evaluate(
+    *,
+    task: Task,
+    model: ScoringModel,
+    linear: Pipeline,
+    frame: pd.DataFrame,
+    test_cutoffs: Sequence[datetime],
+    horizon: timedelta,
+    config: TrainingConfig,
+    seed: int,
+) -> Evaluation:
+    """Score the test cutoffs with every scorer and run the rolling-origin backtest."""
+    test = rows_at(frame, test_cutoffs)
+    labels = test["label"].to_numpy(dtype="int64")
+    values = test["value"].to_numpy(dtype="float64")
+    capacity = config.evaluation.capacity[task]
+    proba = model.predict_proba(test)
+    linear_proba = linear.predict_proba(test[model.feature_names])[:, 1]
+    naive = baseline_scores(test, config.baselines[task])
+    contributions = model.contributions(test)[:, :-1]
+    importance = dict(
+        zip(model.feature_names, np.abs(contributions).mean(axis=0).tolist(), strict=True)
+    )
+    evaluation = Evaluation(
+        model=probability_metrics(
+            labels, proba, values, capacity=capacity, ece_bins=config.evaluation.ece_bins
+        ),
+        linear=probability_metrics(
+            labels, linear_proba, values, capacity=capacity, ece_bins=config.evaluation.ece_bins
+        ),
+        baselines={
+            name: score_metrics(labels, s, values, capacity=capacity) for name, s in naive.items()
+        },
+        backtest=[],
+        importance=dict(sorted(importance.items(), key=lambda kv: -kv[1])),
+        scores=TestScores(labels, values, proba, linear_proba, naive),
+    )
+    run_backtest(
+        evaluation, task=task, model=model, frame=frame, horizon=horizon, config=config, seed=seed
+    )
+    return evaluation
+
+
+def run_backtest(
+    evaluation: Evaluation,
+    *,
+    task: Task,
+    model: ScoringModel,
+    frame: pd.DataFrame,
+    horizon: timedelta,
+    config: TrainingConfig,
+    seed: int,
+) -> None:
+    """Append one row per origin: metrics of a model fitted only on cutoffs before it.
+
+    The newest origin reuses ``model`` when it was fitted for exactly that test cutoff. An
+    origin without enough earlier data is skipped with a note, not silently dropped.
+    """
+    cutoffs = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
+    capacity = config.evaluation.capacity[task]
+    main_test = model.metadata.get("test_cutoffs", [])
+    for origin in backtest_origins(cutoffs, origins=config.split.backtest_origins):
+        rows = rows_at(frame, [origin])
+        if [origin.isoformat()] == main_test:
+            fitted = model
+        else:
+            try:
+                fitted = _fit_for_origin(frame, cutoffs, origin, model, horizon, config, seed)
+            except ModelDataError as exc:
+                evaluation.notes.append(f"backtest origin {origin:%Y-%m-%d} skipped: {exc}")
+                continue
+        labels = rows["label"].to_numpy(dtype="int64")
+        values = rows["value"].to_numpy(dtype="float64")
+        row: dict[str, object] = {
+            "cutoff": origin,
+            "rows": len(rows),
+            "positives": int(labels.sum()),
+        }
+        row.update(
+            probability_metrics(
+                labels,
+                fitted.predict_proba(rows),
+                values,
+                capacity=capacity,
+                ece_bins=config.evaluation.ece_bins,
+            )
+        )
+        for name, s in baseline_scores(rows, config.baselines[task]).items():
+            row[f"{name}.roc_auc"] = score_metrics(labels, s, values, capacity=capacity)["roc_auc"]
+        evaluation.backtest.append(row)
+
+
+def _fit_for_origin(
+    frame: pd.DataFrame,
+    cutoffs: Sequence[datetime],
+    origin: datetime,
+    model: ScoringModel,
+    horizon: timedelta,
+    config: TrainingConfig,
+    seed: int,
+) -> ScoringModel:
+    split = split_cutoffs(
+        [c for c in cutoffs if c <= origin],
+        test=1,
+        calibration=config.split.calibration_cutoffs,
+        horizon=horizon,
+        embargo=config.split.embargo,
+    )
+    return fit_scoring_model(
+        rows_at(frame, split.fit),
+        model.feature_specs,
+        task=model.task,
+        seed=seed,
+        calibration_cutoffs=len(split.calibration),
+        calibration_method=config.trees.calibration,
+        params=config.trees.params,
+        min_level_count=config.trees.min_level_count,
+    )
+
+
+def metric_table(evaluation: Evaluation) -> Mapping[str, Mapping[str, float]]:
+    """Scorer -> metrics, the model first: what the card and the CLI print."""
+    return {
+        "model": evaluation.model,
+        "logistic": evaluation.linear,
+        **{f"naive: {name}": m for name, m in evaluation.baselines.items()},
+    }

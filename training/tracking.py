@@ -1,0 +1,255 @@
+"""MLflow tracking and registration of a trained task.
+
+Embedded by default: a sqlite backend store ``<models>/mlflow.db`` and artifacts under
+``<models>/mlartifacts``; ``MLFLOW_TRACKING_URI`` points at any MLflow server instead. The URI is
+resolved in the entry point and set here, inside functions, never at import.
+
+Artifact layout of a run (serving relies on it; see docs/training.md):
+``scoring_model/model.skops`` + ``scoring_model/model.json`` (``features.model.ScoringModel``),
+their sha256 as run tags and model-version tags ``sha256.<file>``; ``model/`` (MLflow sklearn
+flavor, skops-serialized, servable with ``mlflow models serve``); ``config/``, ``evaluation/``,
+``plots/``, ``model_card.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import mlflow
+import mlflow.data
+import mlflow.sklearn
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from features.model import TRUSTED_TYPES
+from features.tasks import TASK_TABLES, Task
+from training.card import render_model_card
+from training.config import TrainingConfig
+from training.evaluation import metric_table, rows_at
+from training.plots import write_plots
+from training.trainer import TrainedTask, feature_list
+
+logger = logging.getLogger(__name__)
+
+SCORING_MODEL_PATH = "scoring_model"
+MLFLOW_MODEL_NAME = "model"
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+SHA256_TAG_PREFIX = "sha256."
+TEST_FRAME_ARTIFACT = "evaluation/test_frame.parquet"
+LIBRARIES = ("scikit-learn", "lightgbm", "mlflow", "skops", "pandas", "numpy", "duckdb")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    tracking_uri: str
+    artifact_location: str | None  # for new experiments; None lets the server choose
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    run_id: str
+
+
+def resolve_tracking(*, models_dir: Path, environ: Mapping[str, str]) -> TrackingConfig:
+    """``MLFLOW_TRACKING_URI`` when set, else the embedded sqlite store under ``models_dir``."""
+    uri = environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if uri:
+        return TrackingConfig(tracking_uri=uri, artifact_location=None)
+    models_dir = models_dir.resolve()
+    models_dir.mkdir(parents=True, exist_ok=True)
+    return TrackingConfig(
+        tracking_uri=f"sqlite:///{models_dir / 'mlflow.db'}",
+        artifact_location=(models_dir / "mlartifacts").as_uri(),
+    )
+
+
+def connect(tracking: TrackingConfig) -> MlflowClient:
+    """Point MLflow (fluent API and registry) at the configured store; return a client."""
+    mlflow.set_tracking_uri(tracking.tracking_uri)
+    mlflow.set_registry_uri(tracking.tracking_uri)
+    return MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+
+
+def experiment_id(client: MlflowClient, task: Task, tracking: TrackingConfig) -> str:
+    """The task's experiment, created on first use with the configured artifact location."""
+    name = f"salesradar-{task}"
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    return str(client.create_experiment(name, artifact_location=tracking.artifact_location))
+
+
+def log_trained_task(
+    trained: TrainedTask,
+    *,
+    config: TrainingConfig,
+    tracking: TrackingConfig,
+    data_source: str,
+    as_of: datetime,
+) -> RegisteredVersion:
+    """Log params, metrics, datasets, artifacts and the model; register it as ``challenger``."""
+    client = connect(tracking)
+    task = trained.task
+    name = TASK_TABLES[task].model_name
+    with (
+        mlflow.start_run(
+            experiment_id=experiment_id(client, task, tracking),
+            run_name=f"{task}-seed{trained.seed}",
+        ) as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        staging = Path(tmp)
+        mlflow.log_params(_params(trained, config, data_source, as_of))
+        mlflow.set_tags(_tags(trained))
+        _log_metrics(trained)
+        _log_datasets(trained, data_source)
+        _log_artifacts(trained, config, staging)
+        hashes = trained.model.save(staging / SCORING_MODEL_PATH)
+        mlflow.log_artifacts(str(staging / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
+        sha_tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
+        mlflow.set_tags(sha_tags)
+        info = _log_mlflow_model(trained, name)
+        model_version = str(info.registered_model_version)
+        for key, value in {**sha_tags, "scoring_model.path": SCORING_MODEL_PATH}.items():
+            client.set_model_version_tag(name, model_version, key, value)
+        client.set_model_version_tag(name, model_version, "run_id", run.info.run_id)
+        client.set_registered_model_alias(name, CHALLENGER, model_version)
+        card = render_model_card(
+            trained, capacity=config.evaluation.capacity[task], version=model_version
+        )
+        mlflow.log_text(card, "model_card.md")
+    logger.info("registered %s version %s (run %s)", name, model_version, run.info.run_id)
+    return RegisteredVersion(name=name, version=model_version, run_id=run.info.run_id)
+
+
+def _params(
+    trained: TrainedTask, config: TrainingConfig, data_source: str, as_of: datetime
+) -> dict[str, object]:
+    split = trained.split
+    params: dict[str, object] = {
+        "task": str(trained.task),
+        "seed": trained.seed,
+        "horizon_days": trained.horizon.days,
+        "as_of": as_of.isoformat(),
+        "data": data_source,
+        "train_window": f"{split.train[0]:%Y-%m-%d}..{split.train[-1]:%Y-%m-%d}",
+        "calibration_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.calibration),
+        "test_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
+        "n_features": len(trained.model.feature_names),
+        "calibration": config.trees.calibration,
+        "min_level_count": config.trees.min_level_count,
+        "capacity": config.evaluation.capacity[trained.task],
+        "promotion_metric": config.promotion.metric,
+        "promotion_margin": config.promotion.margin,
+        "linear_C": config.linear.C,
+        **{f"trees_{k}": v for k, v in config.trees.params.items()},
+        **trained.counts(),
+    }
+    return params
+
+
+def _tags(trained: TrainedTask) -> dict[str, str]:
+    return {
+        "git_commit": _git_commit(),
+        "leakage_audit": "passed" if trained.leakage.passed else "failed",
+        **{f"lib.{name}": version(name) for name in LIBRARIES},
+    }
+
+
+def _git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def _log_metrics(trained: TrainedTask) -> None:
+    evaluation = trained.evaluation
+    metrics: dict[str, float] = {}
+    for scorer, values in metric_table(evaluation).items():
+        prefix = "test" if scorer == "model" else scorer.replace("naive: ", "baseline.")
+        metrics.update({f"{prefix}.{k}": v for k, v in values.items()})
+    mlflow.log_metrics(metrics)
+    for step, row in enumerate(evaluation.backtest):
+        mlflow.log_metrics(
+            {f"backtest.{k}": float(v) for k, v in row.items() if k != "cutoff"},  # type: ignore[arg-type]
+            step=step,
+        )
+
+
+def _log_datasets(trained: TrainedTask, data_source: str) -> None:
+    for context, cutoffs in (
+        ("training", trained.split.fit),
+        ("test", trained.split.test),
+    ):
+        rows = rows_at(trained.frame, cutoffs)
+        dataset = mlflow.data.from_pandas(
+            rows, source=data_source, targets="label", name=f"{trained.task}-{context}"
+        )
+        window = f"{cutoffs[0]:%Y-%m-%d}..{cutoffs[-1]:%Y-%m-%d}"
+        mlflow.log_input(dataset, context=context, tags={"window": window, "rows": str(len(rows))})
+
+
+def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) -> None:
+    evaluation = trained.evaluation
+    mlflow.log_text(config.text, "config/config.toml")
+    mlflow.log_dict(feature_list(trained.model), "features.json")
+    mlflow.log_dict(
+        {
+            "metrics": {k: dict(v) for k, v in metric_table(evaluation).items()},
+            "notes": evaluation.notes,
+            "leakage_findings": [list(f) for f in trained.leakage.findings],
+            "importance": evaluation.importance,
+        },
+        "evaluation/metrics.json",
+    )
+    backtest = pd.DataFrame(evaluation.backtest)
+    mlflow.log_text(backtest.to_csv(index=False), "evaluation/backtest.csv")
+    # The test rows travel with the run so `promote` can score the champion on the same set.
+    test_path = staging / "test_frame.parquet"
+    trained.test_frame.to_parquet(test_path, index=False)
+    mlflow.log_artifact(str(test_path), "evaluation")
+    for path in write_plots(
+        evaluation,
+        staging / "plots",
+        title=str(trained.task),
+        bins=config.evaluation.ece_bins,
+    ):
+        mlflow.log_artifact(str(path), "plots")
+
+
+def _log_mlflow_model(trained: TrainedTask, name: str) -> object:
+    model = trained.model
+    example = trained.test_frame[model.feature_names].head(5)
+    signature = infer_signature(example, model.estimator.predict_proba(example))
+    return mlflow.sklearn.log_model(
+        model.estimator,
+        name=MLFLOW_MODEL_NAME,
+        serialization_format="skops",
+        skops_trusted_types=list(TRUSTED_TYPES),
+        signature=signature,
+        input_example=example,
+        pyfunc_predict_fn="predict_proba",
+        registered_model_name=name,
+        # Explicit pins skip MLflow's slow requirement inference (it imports the model again).
+        pip_requirements=[f"{lib}=={version(lib)}" for lib in LIBRARIES if lib != "duckdb"],
+    )
