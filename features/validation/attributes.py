@@ -53,8 +53,11 @@ class AttributeStats:
         names: list[str],
         families: dict[str, SourceType],
         parquet_numeric: frozenset[str],
+        *,
+        kind_from_values: bool,
     ) -> None:
         self._names = list(names)
+        self._kind_from_values = kind_from_values
         self._families = families
         self._parquet_numeric = parquet_numeric
         self._tallies = {name: _Tally() for name in names}
@@ -94,7 +97,7 @@ class AttributeStats:
     def is_numeric(self, name: str) -> bool:
         if name in self._parquet_numeric:
             return True
-        if self._families[name] is not SourceType.TEXT:
+        if not self._kind_from_values or self._families[name] is not SourceType.TEXT:
             return False
         tally = self._tallies[name]
         return tally.present > 0 and tally.non_numeric == 0

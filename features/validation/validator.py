@@ -149,7 +149,9 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
         n for n in attribute_names if source.format == "parquet" and is_numeric_family(families[n])
     )
     row_checks = _row_checks(context, table, present, parquet_numeric)
-    stats = AttributeStats(attribute_names, families, parquet_numeric)
+    stats = AttributeStats(
+        attribute_names, families, parquet_numeric, kind_from_values=source.format == "csv"
+    )
     select = ck.typed_select(table, {n: families[n] for n in [*present, *extras]}, parquet_numeric)
     con = context.con
     key = table.key if table.key in present else None
