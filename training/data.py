@@ -1,0 +1,48 @@
+"""The edge between an export and training: point-in-time training sets through ``features``.
+
+Cutoffs are explicit: either given, or ``features.snapshots.default_cutoffs`` as of the export's
+``as_of`` time (only cutoffs whose label window has closed by then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from features.errors import UserError
+from features.export import Export
+from features.snapshots import TrainingSet, build_training_set, default_cutoffs
+from features.tasks import Task
+from training.trainer import LeakageResult
+
+
+def choose_cutoffs(
+    export: Export,
+    *,
+    task: Task,
+    horizon: timedelta,
+    as_of: datetime,
+    requested: Sequence[datetime] | None,
+) -> list[datetime]:
+    """The requested cutoffs (each must have a closed label window by ``as_of``) or the
+    monthly defaults."""
+    if not requested:
+        return default_cutoffs(export, task=task, horizon=horizon, as_of=as_of)
+    open_windows = [c for c in requested if c + horizon > as_of]
+    if open_windows:
+        raise UserError(
+            f"cutoff {open_windows[0]:%Y-%m-%d}: its {horizon.days}-day label window ends after "
+            f"--as-of {as_of:%Y-%m-%d %H:%M}, so its labels are not known yet"
+        )
+    return sorted(set(requested))
+
+
+def build_task_training_set(
+    export: Export, *, task: Task, horizon: timedelta, cutoffs: Sequence[datetime]
+) -> tuple[TrainingSet, LeakageResult]:
+    """The training set at ``cutoffs`` and the leakage audit of it."""
+    from features.audit import audit_leakage
+
+    training_set = build_training_set(export, task=task, cutoffs=cutoffs, horizon=horizon)
+    findings = tuple((f.feature, f.reason) for f in audit_leakage(training_set))
+    return training_set, LeakageResult(findings)
