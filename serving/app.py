@@ -1,0 +1,60 @@
+"""The FastAPI app factory. Settings and services are built by the entry point and passed in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from serving.errors import install_error_handlers
+from serving.lifecycle import ChampionPoller
+from serving.limits import BodySizeLimit
+from serving.metrics import MetricsMiddleware
+from serving.routers import entities, health, lists, models, scoring
+from serving.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
+    """An app serving ``services``; with ``load_models`` the champions load at startup.
+
+    Startup loads (or falls back to local copies) before the first request is accepted; the
+    poller then checks the champion alias every ``settings.poll_seconds`` (0 disables it).
+    """
+    settings = services.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if load_models:
+            for result in services.models.reload():
+                logger.info("startup: %s", result)
+        for task in services.models.tasks:
+            if (m := services.models.current(task)) is not None:
+                services.metrics.set_model(task.value, m.name, m.version, m.source)
+        poller = ChampionPoller(services.models, interval=settings.poll_seconds)
+        poller.start()
+        try:
+            yield
+        finally:
+            poller.stop()
+
+    app = FastAPI(
+        title="salesradar",
+        version="1",
+        description="Hot leads and customers at risk of leaving silently, scored from CRM history.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served at /v1/openapi.json behind an API key instead
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (scoring, entities, lists, models, health):
+        app.include_router(module.router)
+    # Added last = outermost: metrics see every response, including the 413s of the limit.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=services.metrics)
+    return app

@@ -1,0 +1,140 @@
+"""Where champions come from: the MLflow registry, behind a small protocol, with bounded waits.
+
+``MlflowChampionSource`` resolves ``<model name>@champion`` to a version, reads the artifact
+hashes and test metrics recorded on that version's run, and downloads the artifact. Every call
+runs under a hard timeout, so an unreachable registry degrades the service instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from features.tasks import TASK_TABLES, Task
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SHA256_PREFIXES = ("sha256.", "sha256/", "sha256:")
+
+
+class RegistryUnavailable(RuntimeError):
+    """The registry did not answer in time or answered with an error."""
+
+
+@dataclass(frozen=True)
+class ChampionRef:
+    task: Task
+    name: str
+    version: str
+    run_id: str | None
+    sha256: Mapping[str, str]  # artifact file (relative path) -> hex digest, as recorded
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ChampionSource(Protocol):
+    def resolve(self, task: Task) -> ChampionRef: ...
+
+    def download(self, ref: ChampionRef, destination: Path) -> Path:
+        """Download the artifact into ``destination``; return the folder holding its files."""
+        ...
+
+
+def call_with_timeout(fn: Callable[[], T], *, timeout: float, what: str) -> T:
+    """Run ``fn`` in a daemon thread and give up after ``timeout`` seconds.
+
+    A daemon thread (not an executor) so that a registry call stuck in a socket can never block
+    interpreter shutdown; the abandoned thread ends when its call finally returns.
+    """
+    results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            results.put((True, fn()))
+        except BaseException as exc:  # reported to the caller below, not swallowed
+            results.put((False, exc))
+
+    threading.Thread(target=run, name=f"registry:{what}", daemon=True).start()
+    try:
+        ok, value = results.get(timeout=timeout)
+    except queue.Empty:
+        raise RegistryUnavailable(f"{what}: no answer within {timeout:g} s") from None
+    if not ok:
+        raise RegistryUnavailable(f"{what}: {value}") from value
+    return value  # type: ignore[no-any-return]
+
+
+def recorded_hashes(tags: Mapping[str, str], params: Mapping[str, str]) -> dict[str, str]:
+    """Artifact digests recorded on a run: ``sha256.<file>`` tags/params or an ``artifact_sha256``
+    JSON tag (file -> digest)."""
+    hashes: dict[str, str] = {}
+    for source in (params, tags):
+        for key, value in source.items():
+            for prefix in SHA256_PREFIXES:
+                if key.startswith(prefix):
+                    hashes[key[len(prefix) :]] = value
+        if "artifact_sha256" in source:
+            hashes.update(json.loads(source["artifact_sha256"]))
+    return hashes
+
+
+def find_artifact_folder(root: Path, files: Mapping[str, str]) -> Path:
+    """The folder under ``root`` that holds every hashed file (artifacts may be nested)."""
+    for candidate in (root, *sorted(p for p in root.rglob("*") if p.is_dir())):
+        if all((candidate / name).is_file() for name in files):
+            return candidate
+    raise RegistryUnavailable(f"downloaded artifact lacks the hashed files {sorted(files)}")
+
+
+class MlflowChampionSource:
+    """The MLflow registry at ``tracking_uri``; champions are the versions under ``alias``."""
+
+    def __init__(self, *, tracking_uri: str, alias: str, timeout: float) -> None:
+        self.tracking_uri = tracking_uri
+        self.alias = alias
+        self.timeout = timeout
+
+    def _client(self) -> Any:
+        from mlflow import MlflowClient  # heavy import, only when a registry is used
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def resolve(self, task: Task) -> ChampionRef:
+        name = TASK_TABLES[task].model_name
+
+        def lookup() -> ChampionRef:
+            client = self._client()
+            version = client.get_model_version_by_alias(name, self.alias)
+            tags: dict[str, str] = dict(version.tags or {})
+            params: dict[str, str] = {}
+            metrics: dict[str, Any] = {}
+            if version.run_id:
+                run = client.get_run(version.run_id)
+                tags = {**run.data.tags, **tags}
+                params = dict(run.data.params)
+                metrics = dict(run.data.metrics)
+            hashes = recorded_hashes(tags, params)
+            if not hashes:
+                raise RegistryUnavailable(f"{name} v{version.version}: no artifact sha256 recorded")
+            return ChampionRef(task, name, str(version.version), version.run_id, hashes, metrics)
+
+        return call_with_timeout(lookup, timeout=self.timeout, what=f"resolve {name}@{self.alias}")
+
+    def download(self, ref: ChampionRef, destination: Path) -> Path:
+        def fetch() -> Path:
+            from mlflow.artifacts import download_artifacts
+
+            local = download_artifacts(
+                artifact_uri=f"models:/{ref.name}/{ref.version}",
+                dst_path=str(destination),
+                tracking_uri=self.tracking_uri,
+            )
+            return find_artifact_folder(Path(local), ref.sha256)
+
+        return call_with_timeout(fetch, timeout=self.timeout * 6, what=f"download {ref.name}")

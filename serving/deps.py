@@ -1,0 +1,77 @@
+"""FastAPI dependencies as named ``Annotated`` aliases, and the role gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from serving.errors import field_error
+from serving.keys import Principal, Role
+from serving.lifecycle import ModelManager
+from serving.services import Services
+from serving.settings import Settings
+from serving.store import ScoreStore
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_store(services: ServicesDep) -> ScoreStore:
+    return services.store
+
+
+def get_models(services: ServicesDep) -> ModelManager:
+    return services.models
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+StoreDep = Annotated[ScoreStore, Depends(get_store)]
+ModelDep = Annotated[ModelManager, Depends(get_models)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(request: Request, services: ServicesDep) -> Principal:
+    """The caller behind ``Authorization: Bearer <key>``; 401 for missing/unknown/revoked keys."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    principal = services.keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise HTTPException(
+            status_code=401,
+            detail=[field_error("Authorization", "missing, unknown or revoked API key", "auth")],
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets only ``roles`` through (403 otherwise); records them for tests."""
+
+    def gate(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status_code=403,
+                detail=[
+                    field_error("Authorization", f"role {principal.role} may not do this", "auth")
+                ],
+            )
+        return principal
+
+    gate.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+    return gate
+
+
+ALL_ROLES = (Role.CRM, Role.REP, Role.ADMIN)

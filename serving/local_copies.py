@@ -1,0 +1,101 @@
+"""Verified local copies of served models under ``models/served/<task>/``.
+
+Each version lives in ``v<version>/`` next to a ``manifest.json`` (name, version, run, metrics,
+sha256 per file); ``current.json`` names the version last verified and served. Both are written
+to a temporary file and renamed, so a crash never leaves a half-written pointer behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from features.tasks import Task
+from serving.champions import ChampionRef
+
+
+class IntegrityError(RuntimeError):
+    """An artifact file is missing or its sha256 differs from the recorded one."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(folder: Path, expected: dict[str, str]) -> None:
+    """Raise ``IntegrityError`` unless every recorded file exists with its recorded digest."""
+    if not expected:
+        raise IntegrityError(f"{folder}: no recorded hashes to verify against")
+    for name, digest in sorted(expected.items()):
+        path = folder / name
+        if not path.is_file():
+            raise IntegrityError(f"{path}: missing")
+        actual = sha256_of(path)
+        if actual != digest:
+            raise IntegrityError(f"{path}: sha256 {actual} != recorded {digest}")
+
+
+def _write_json_atomically(path: Path, payload: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+class LocalCopies:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, task: Task, version: str) -> Path:
+        return self.root / task.value / f"v{version}"
+
+    def keep(self, ref: ChampionRef, artifact_folder: Path) -> Path:
+        """Copy verified files in (not yet current: see ``make_current``); returns the folder."""
+        target = self.folder(ref.task, ref.version)
+        staging = target.with_name(target.name + ".staging")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name in ref.sha256:
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(artifact_folder / name, staging / name)
+        verify_files(staging, dict(ref.sha256))
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+        manifest = {
+            "task": ref.task.value,
+            "name": ref.name,
+            "version": ref.version,
+            "run_id": ref.run_id,
+            "sha256": dict(ref.sha256),
+            "metrics": dict(ref.metrics),
+        }
+        _write_json_atomically(target / "manifest.json", manifest)
+        return target
+
+    def make_current(self, task: Task, version: str) -> None:
+        """Point ``current.json`` at a copy, once it has loaded and warmed successfully."""
+        _write_json_atomically(self.root / task.value / "current.json", {"version": version})
+
+    def current(self, task: Task) -> tuple[ChampionRef, Path] | None:
+        """The last verified copy of ``task`` (re-verified by the caller before use)."""
+        pointer = self.root / task.value / "current.json"
+        if not pointer.is_file():
+            return None
+        version = str(json.loads(pointer.read_text())["version"])
+        folder = self.folder(task, version)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        ref = ChampionRef(
+            task=task,
+            name=manifest["name"],
+            version=manifest["version"],
+            run_id=manifest["run_id"],
+            sha256=manifest["sha256"],
+            metrics=manifest["metrics"],
+        )
+        return ref, folder

@@ -1,0 +1,170 @@
+"""Online scoring: validated request entities -> features as of ``as_of`` -> scores.
+
+Each entity either gets a score or a list of field errors; one bad entity never fails the
+batch. The route decides ``as_of`` and ``received_at``; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.online import OnlineInputError
+from features.tasks import TASK_TABLES, Task
+from serving.protocols import EntityInput
+from serving.schemas.requests import CustomerIn, InvalidEntity, LeadIn, _EntityIn
+from serving.scoring import EntityScore, score_entities
+from serving.served import ServedModel
+from serving.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    index: int
+    entity_id: str | None
+    errors: list[tuple[str, str]]
+
+
+def entity_id_of(entity: _EntityIn) -> str:
+    return entity.lead_id if isinstance(entity, LeadIn) else entity.customer_id  # type: ignore[attr-defined]
+
+
+def _value_of(entity: _EntityIn) -> float | None:
+    if isinstance(entity, LeadIn):
+        return entity.expected_value
+    assert isinstance(entity, CustomerIn)
+    return entity.annual_value
+
+
+def to_entity_input(task: Task, entity: _EntityIn) -> EntityInput:
+    """The record and events in contract column names, as ``features.online`` reads them."""
+    tables = TASK_TABLES[task]
+    record: dict[str, object] = {
+        **entity.attributes,
+        tables.key: entity_id_of(entity),
+        "created_at": entity.created_at,
+        "owner_id": entity.owner_id,
+        "account_id": entity.account_id,
+        tables.value_column: _value_of(entity),
+    }
+    events = [event.model_dump() for event in entity.events]
+    return EntityInput(entity_id=entity_id_of(entity), record=record, events=events)
+
+
+def check_times(
+    entity: _EntityIn, *, as_of: datetime, received_at: datetime, skew: timedelta
+) -> list[tuple[str, str]]:
+    """Field errors for times in the future (beyond clock skew) or an entity created after as_of."""
+    latest = received_at + skew
+    errors = []
+    if entity.created_at > latest:
+        errors.append(("created_at", "is in the future"))
+    elif entity.created_at > as_of:
+        errors.append(("created_at", "is after as_of: the entity did not exist yet"))
+    for position, event in enumerate(entity.events):
+        if event.occurred_at > latest:
+            errors.append((f"events[{position}].occurred_at", "is in the future"))
+    return errors
+
+
+def _build_rows(
+    services: Services, served: ServedModel, inputs: list[EntityInput], *, as_of: datetime
+) -> tuple[pd.DataFrame | None, list[int], dict[int, tuple[str, str]]]:
+    """Feature frame for ``inputs``; if the batch fails, isolate the entities that fail alone.
+
+    Returns the frame of the entities that worked, their positions, and per failed position a
+    (field relative to the entity, message) pair.
+    """
+    build = services.features
+    try:
+        frame = build(served.task, served.model, inputs, as_of=as_of)
+        return frame, list(range(len(inputs))), {}
+    except (OnlineInputError, ValueError):
+        logger.info("batch feature build failed; retrying entity by entity", exc_info=True)
+    frames, kept, failed = [], [], {}
+    for position, entity in enumerate(inputs):
+        try:
+            frames.append(build(served.task, served.model, [entity], as_of=as_of))
+            kept.append(position)
+        except OnlineInputError as exc:
+            failed[position] = (request_field(exc.field), str(exc).partition(": ")[2])
+        except ValueError as exc:
+            failed[position] = ("", f"features could not be computed: {exc}")
+    return (pd.concat(frames) if frames else None), kept, failed
+
+
+def request_field(feature_field: str) -> str:
+    """``entities[0].record.industry`` -> ``attributes.industry`` (relative to the entity)."""
+    _, _, rest = feature_field.partition(".")
+    kind, _, name = rest.partition(".")
+    if kind == "record":
+        contract = {"created_at", "owner_id", "account_id", "expected_value", "annual_value"}
+        return name if name in contract else f"attributes.{name}"
+    return rest
+
+
+def score_online(
+    services: Services,
+    task: Task,
+    items: Sequence[_EntityIn | InvalidEntity],
+    *,
+    as_of: datetime,
+    received_at: datetime,
+    collection: str,
+) -> list[EntityScore | Failure]:
+    """Score ``items`` in request order; ``collection`` names the list in error fields."""
+    served = services.models.current(task)
+    assert served is not None, "callers check readiness first"
+    skew = timedelta(seconds=services.settings.future_skew_seconds)
+    results: list[EntityScore | Failure | None] = [None] * len(items)
+    seen: set[str] = set()
+    valid: list[tuple[int, _EntityIn]] = []
+    for index, item in enumerate(items):
+        prefix = f"{collection}[{index}]"
+        if isinstance(item, InvalidEntity):
+            errors = [(f"{prefix}.{f}" if f else prefix, m) for f, m in item.errors]
+            results[index] = Failure(index, item.entity_id, errors)
+            continue
+        entity_id = entity_id_of(item)
+        errors = check_times(item, as_of=as_of, received_at=received_at, skew=skew)
+        if entity_id in seen:
+            errors.append((TASK_TABLES[task].key, "appears more than once in this request"))
+        if errors:
+            results[index] = Failure(index, entity_id, [(f"{prefix}.{f}", m) for f, m in errors])
+            continue
+        seen.add(entity_id)
+        valid.append((index, item))
+    if valid:
+        inputs = [to_entity_input(task, entity) for _, entity in valid]
+        frame, kept, failed = _build_rows(services, served, inputs, as_of=as_of)
+        for position, (field, message) in failed.items():
+            index, entity = valid[position]
+            path = f"{collection}[{index}]" + (f".{field}" if field else "")
+            results[index] = Failure(index, entity_id_of(entity), [(path, message)])
+        if kept:
+            entities = [valid[p][1] for p in kept]
+            values = np.array([np.nan if (v := _value_of(e)) is None else v for e in entities])
+            scored = score_entities(
+                served,
+                frame,
+                entity_ids=[entity_id_of(e) for e in entities],
+                values=values,
+                thresholds=tier_thresholds(services, task),
+                explain=services.explain,
+            )
+            for position, score in zip(kept, scored, strict=True):
+                results[valid[position][0]] = score
+    return [r for r in results if r is not None]
+
+
+def tier_thresholds(services: Services, task: Task) -> Any:
+    settings = services.settings
+    return settings.lead_tiers if task is Task.LEADS else settings.churn_tiers

@@ -1,0 +1,56 @@
+"""``GET /v1/leads/{id}`` and ``GET /v1/customers/{id}``: the latest stored score and its change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from serving.changes import describe_change
+from serving.deps import ALL_ROLES, PrincipalDep, StoreDep, allow
+from serving.errors import field_error
+from serving.keys import Principal
+from serving.schemas.responses import StoredScoreOut
+from serving.store import EntityKind, ScoreStore
+
+router = APIRouter(prefix="/v1", tags=["scores"])
+CanRead = Depends(allow(*ALL_ROLES))
+
+
+def read_stored(
+    store: ScoreStore, principal: Principal, kind: EntityKind, entity_id: str
+) -> dict[str, Any]:
+    """Latest published score; another rep's entity answers exactly like a missing one."""
+    history = store.history(kind, entity_id, limit=2)
+    latest = store.latest(kind, entity_id)
+    if latest is None or not principal.can_see(latest.owner_id):
+        raise HTTPException(
+            404, [field_error("id", f"no score for {kind} {entity_id!r}", "not_found")]
+        )
+    previous = history[1] if len(history) > 1 and history[0].run_id == latest.run_id else None
+    return {
+        "entity_id": latest.entity_id,
+        "owner_id": latest.owner_id,
+        "probability": latest.probability,
+        "score": latest.score,
+        "tier": latest.tier,
+        "value": latest.value,
+        "reasons": latest.reasons,
+        "model": {"name": latest.model_name, "version": latest.model_version},
+        "as_of": latest.as_of,
+        "published_at": latest.published_at,
+        "run_id": latest.run_id,
+        "change": describe_change(latest, previous),
+    }
+
+
+@router.get("/leads/{lead_id}", response_model=StoredScoreOut, dependencies=[CanRead])
+def read_lead(lead_id: str, store: StoreDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The lead's latest batch score with reasons, and what changed since the previous one."""
+    return read_stored(store, principal, "lead", lead_id)
+
+
+@router.get("/customers/{customer_id}", response_model=StoredScoreOut, dependencies=[CanRead])
+def read_customer(customer_id: str, store: StoreDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The customer's latest batch score with reasons, and what changed since the previous one."""
+    return read_stored(store, principal, "customer", customer_id)

@@ -1,0 +1,46 @@
+"""Health probes (no key needed), ``/metrics`` and the OpenAPI document (key needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from serving.deps import ALL_ROLES, ModelDep, ServicesDep, allow
+from serving.keys import Role
+
+router = APIRouter()
+
+
+@router.get("/health/live", tags=["health"])
+def live() -> dict[str, str]:
+    """The process answers. Depends on nothing external, on purpose."""
+    return {"status": "live"}
+
+
+@router.get("/health/ready", tags=["health"], responses={503: {"description": "not ready"}})
+def ready(models: ModelDep) -> JSONResponse:
+    """200 once every task has a verified model loaded (even from the local copy)."""
+    body: dict[str, Any] = {
+        "status": "ready" if models.ready else "not ready",
+        "registry": models.registry_state,
+        "models": {
+            task.value: (m.version if (m := models.current(task)) else None)
+            for task in models.tasks
+        },
+    }
+    return JSONResponse(body, status_code=200 if models.ready else 503)
+
+
+@router.get("/metrics", tags=["health"], dependencies=[Depends(allow(Role.CRM, Role.ADMIN))])
+def metrics(services: ServicesDep) -> Response:
+    """Prometheus text format, from this app's own registry."""
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/openapi.json", include_in_schema=False, dependencies=[Depends(allow(*ALL_ROLES))])
+def openapi(request: Request) -> JSONResponse:
+    """The OpenAPI document (with examples), for key holders only."""
+    return JSONResponse(request.app.openapi())

@@ -1,0 +1,173 @@
+"""``GET /v1/lists/hot-leads`` and ``GET /v1/lists/at-risk``: the reps' ranked work lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+
+from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
+from serving.errors import field_error
+from serving.keys import Principal, Role
+from serving.schemas.responses import ListPageOut
+from serving.spreadsheet import render_csv
+from serving.store import EntityKind, ScoreStore, StoredScore
+
+router = APIRouter(prefix="/v1/lists", tags=["lists"])
+CanRead = Depends(allow(*ALL_ROLES))
+
+Owners = Annotated[list[str] | None, Query(alias="owner", description="owner_id(s) to keep")]
+Tiers = Annotated[list[str] | None, Query(alias="tier", description="tier(s) to keep")]
+MinValue = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
+RankBy = Annotated[Literal["value", "probability"], Query()]
+Offset = Annotated[int, Query(ge=0)]
+Format = Annotated[Literal["json", "csv"], Query()]
+
+CSV_HEADER = (
+    "rank",
+    "entity_id",
+    "owner_id",
+    "score",
+    "probability",
+    "tier",
+    "value",
+    "top_reason",
+    "as_of",
+)
+
+
+def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str] | None:
+    """Reps always get their own book (intersected with any owner filter they pass)."""
+    if principal.role is not Role.REP:
+        return requested
+    own = [principal.owner_id] if principal.owner_id else []
+    return own if requested is None else [o for o in own if o in requested]
+
+
+def _items(page_items: list[StoredScore], offset: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": offset + position + 1,
+            "entity_id": s.entity_id,
+            "owner_id": s.owner_id,
+            "probability": s.probability,
+            "score": s.score,
+            "tier": s.tier,
+            "value": s.value,
+            "top_reason": s.reasons[0]["text"] if s.reasons else None,
+            "as_of": s.as_of,
+        }
+        for position, s in enumerate(page_items)
+    ]
+
+
+def build_list(
+    store: ScoreStore,
+    principal: Principal,
+    kind: EntityKind,
+    *,
+    tiers_allowed: tuple[str, ...],
+    owner: list[str] | None,
+    tier: list[str] | None,
+    min_value: float | None,
+    rank_by: Literal["value", "probability"],
+    limit: int,
+    offset: int,
+    fmt: str,
+) -> Any:
+    unknown = sorted(set(tier or ()) - set(tiers_allowed))
+    if unknown:
+        message = f"unknown tier {unknown[0]!r}; one of {', '.join(tiers_allowed)}"
+        raise HTTPException(422, [field_error("tier", message, "enum")])
+    page = store.list_scores(
+        kind,
+        owner_ids=_owner_scope(principal, owner),
+        tiers=tier,
+        min_value=min_value,
+        rank_by=rank_by,
+        limit=limit,
+        offset=offset,
+    )
+    items = _items(page.items, offset)
+    if fmt == "csv":
+        rows = ([i[c] if c != "as_of" else i[c].isoformat() for c in CSV_HEADER] for i in items)
+        name = "hot-leads" if kind == "lead" else "at-risk"
+        return Response(
+            render_csv(CSV_HEADER, rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+        "rank_by": rank_by,
+        "run_id": page.run_id,
+    }
+
+
+@router.get("/hot-leads", response_model=ListPageOut, dependencies=[CanRead])
+def hot_leads(
+    store: StoreDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    owner: Owners = None,
+    tier: Tiers = None,
+    min_value: MinValue = None,
+    rank_by: RankBy = "value",
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Leads ranked by expected value (or probability); ``format=csv`` for a spreadsheet."""
+    _check_limit(limit, settings.max_page_size)
+    return build_list(
+        store,
+        principal,
+        "lead",
+        tiers_allowed=("hot", "warm", "cold"),
+        owner=owner,
+        tier=tier,
+        min_value=min_value,
+        rank_by=rank_by,
+        limit=limit,
+        offset=offset,
+        fmt=format,
+    )
+
+
+@router.get("/at-risk", response_model=ListPageOut, dependencies=[CanRead])
+def at_risk(
+    store: StoreDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    owner: Owners = None,
+    tier: Tiers = None,
+    min_value: MinValue = None,
+    rank_by: RankBy = "value",
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Customers ranked by value at risk (or probability); ``format=csv`` for a spreadsheet."""
+    _check_limit(limit, settings.max_page_size)
+    return build_list(
+        store,
+        principal,
+        "customer",
+        tiers_allowed=("high", "medium", "low"),
+        owner=owner,
+        tier=tier,
+        min_value=min_value,
+        rank_by=rank_by,
+        limit=limit,
+        offset=offset,
+        fmt=format,
+    )
+
+
+def _check_limit(limit: int, maximum: int) -> None:
+    if limit > maximum:
+        raise HTTPException(422, [field_error("limit", f"at most {maximum}", "less_than_equal")])

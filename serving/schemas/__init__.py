@@ -1,0 +1,1 @@
+"""Request and response schemas, kept apart (one family per resource)."""

@@ -1,0 +1,185 @@
+"""Scoring requests: a strict envelope whose entities are validated one by one.
+
+The envelope (``as_of``, the entity list and its size) fails the whole request with a 422 that
+names the field. Each entity is validated on its own: a bad entity becomes an ``InvalidEntity``
+carrying its field errors, and the others are still scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from features.contract import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
+from serving.schemas.fields import (
+    Amount,
+    AttributeName,
+    AttributeValue,
+    Identifier,
+    ShortText,
+    Timestamp,
+)
+
+MAX_ENTITIES = 1_000
+MAX_EVENTS_PER_ENTITY = 10_000
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class EventIn(BaseModel):
+    """One interaction; only events strictly before ``as_of`` feed the features."""
+
+    model_config = STRICT
+
+    occurred_at: Timestamp
+    type: Identifier
+    value: Amount | None = None
+    channel: ShortText | None = None
+    direction: ShortText | None = None
+    outcome: ShortText | None = None
+
+
+class _EntityIn(BaseModel):
+    model_config = STRICT
+
+    created_at: Timestamp
+    owner_id: Identifier
+    account_id: Identifier | None = None
+    attributes: dict[AttributeName, AttributeValue] = Field(default_factory=dict)
+    events: Annotated[list[EventIn], Field(max_length=MAX_EVENTS_PER_ENTITY)] = Field(
+        default_factory=list
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _no_contract_names(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        reserved = set(LEADS.column_names) | set(CUSTOMERS.column_names)
+        clash = sorted(reserved & set(attributes))
+        if clash:
+            raise ValueError(f"{clash[0]!r} is a contract column, not an attribute")
+        return attributes
+
+
+class LeadIn(_EntityIn):
+    lead_id: Identifier
+    expected_value: Amount | None = None  # expected deal size
+
+
+class CustomerIn(_EntityIn):
+    customer_id: Identifier
+    annual_value: Amount | None = None
+
+
+@dataclass(frozen=True)
+class InvalidEntity:
+    """An entity that failed validation: its id if readable, and (field, message) pairs."""
+
+    entity_id: str | None
+    errors: list[tuple[str, str]]
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """``("events", 2, "occurred_at")`` -> ``events[2].occurred_at``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _entity_validator(model: type[_EntityIn], key: str) -> PlainValidator:
+    adapter = TypeAdapter(model)
+
+    def validate(value: Any) -> _EntityIn | InvalidEntity:
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            raw_id = value.get(key) if isinstance(value, dict) else None
+            errors = [(format_location(e["loc"]), e["msg"]) for e in exc.errors()]
+            return InvalidEntity(raw_id if isinstance(raw_id, str) else None, errors)
+
+    return PlainValidator(validate, json_schema_input_type=model)
+
+
+LeadItem = Annotated[LeadIn | InvalidEntity, _entity_validator(LeadIn, "lead_id")]
+CustomerItem = Annotated[CustomerIn | InvalidEntity, _entity_validator(CustomerIn, "customer_id")]
+
+_EVENT_EXAMPLE = {
+    "occurred_at": "2026-10-28T14:05:00Z",
+    "type": "demo",
+    "channel": "video",
+    "direction": "outbound",
+    "outcome": "completed",
+}
+
+
+class ScoreLeadsRequest(BaseModel):
+    """1 to 1,000 leads; ``as_of`` defaults to the time the request is received."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-11-02T09:00:00Z",
+                    "leads": [
+                        {
+                            "lead_id": "L-1042",
+                            "created_at": "2026-09-15T10:00:00Z",
+                            "owner_id": "rep-7",
+                            "expected_value": 12000.0,
+                            "attributes": {"industry": "retail", "employees": 120},
+                            "events": [_EVENT_EXAMPLE],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    as_of: Timestamp | None = None
+    leads: Annotated[list[LeadItem], Field(min_length=1, max_length=MAX_ENTITIES)]
+
+
+class ScoreCustomersRequest(BaseModel):
+    """1 to 1,000 customers; ``as_of`` defaults to the time the request is received."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-11-02T09:00:00Z",
+                    "customers": [
+                        {
+                            "customer_id": "C-881",
+                            "created_at": "2024-03-01T00:00:00Z",
+                            "owner_id": "rep-7",
+                            "annual_value": 48000.0,
+                            "attributes": {"plan": "pro", "seats": 40},
+                            "events": [{**_EVENT_EXAMPLE, "type": "order", "value": 3900.0}],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    as_of: Timestamp | None = None
+    customers: Annotated[list[CustomerItem], Field(min_length=1, max_length=MAX_ENTITIES)]
+
+
+# Names the online features read by their contract names (see features.online).
+EVENT_FIELDS: tuple[str, ...] = ("occurred_at", "type", "value", *EVENT_TEXT_COLUMNS)

@@ -1,0 +1,89 @@
+"""Turn feature rows into what reps and the CRM see: probability, score, tier, value, reasons.
+
+One function serves online requests and the nightly batch, so both paths agree exactly. It
+does not decide any time: the caller's feature frame was already built as of an explicit time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.tasks import Task
+from serving.protocols import Explain
+from serving.served import ServedModel
+from serving.settings import TierThresholds
+from serving.tiers import assign_tiers, to_scores, weigh_values
+
+TOP_REASONS = 5
+
+
+@dataclass(frozen=True)
+class EntityScore:
+    entity_id: str
+    probability: float
+    score: int
+    tier: str
+    value: float | None  # expected value (leads) or value at risk (customers)
+    reasons: list[dict[str, Any]]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe reason values: numpy scalars to Python, NaN (missing) to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def score_entities(
+    served: ServedModel,
+    frame: pd.DataFrame,
+    *,
+    entity_ids: Sequence[str],
+    values: np.ndarray,
+    thresholds: TierThresholds,
+    explain: Explain,
+) -> list[EntityScore]:
+    """Score every row of ``frame`` (features only, in ``served.model.feature_names`` order).
+
+    ``values`` holds the deal size (leads) or annual value (customers) per row, NaN if unknown.
+    """
+    model = served.model
+    features = frame.loc[:, list(model.feature_names)]
+    probabilities = np.asarray(model.predict_proba(features), dtype=float)
+    contributions = model.contributions(features)
+    reasons = explain(model, features, contributions, top_k=TOP_REASONS)
+    tiers = assign_tiers(served.task, probabilities, thresholds)
+    scores = to_scores(probabilities)
+    weighted = weigh_values(probabilities, np.asarray(values, dtype=float))
+    return [
+        EntityScore(
+            entity_id=entity_id,
+            probability=float(probabilities[i]),
+            score=scores[i],
+            tier=tiers[i],
+            value=weighted[i],
+            reasons=[
+                {
+                    "feature": r.feature,
+                    "value": _plain(r.value),
+                    "contribution": float(r.contribution),
+                    "text": r.text,
+                }
+                for r in reasons[i]
+            ],
+        )
+        for i, entity_id in enumerate(entity_ids)
+    ]
+
+
+def entity_kind(task: Task) -> str:
+    return "lead" if task is Task.LEADS else "customer"

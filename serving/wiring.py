@@ -1,0 +1,120 @@
+"""Assemble the service from ``Settings``: the real features, model loader and explainer.
+
+Called by entry points (``salesradar serve``/``score``, the benchmark); tests assemble their own
+``Services`` with the same pieces pointed at temporary folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.model import ScoringModel
+from features.online import OnlineEntity, online_feature_frame
+from features.reasons import explain
+from features.registry import FeatureSpec
+from features.tasks import TASK_TABLES, Task
+from serving.champions import MlflowChampionSource
+from serving.keys import KeyStore
+from serving.lifecycle import ModelManager
+from serving.local_copies import LocalCopies
+from serving.metrics import ServiceMetrics
+from serving.protocols import EntityInput, Explain, ScoringModelLike
+from serving.scoring import score_entities
+from serving.served import ServedModel
+from serving.services import Services
+from serving.settings import Settings
+from serving.store import ScoreStore
+
+logger = logging.getLogger(__name__)
+
+# Warm-up scores a made-up entity as of a fixed moment: deterministic, no clock involved.
+WARM_AS_OF = datetime(2025, 1, 1)
+
+
+def utc_now() -> datetime:
+    """Naive UTC wall-clock time: the one clock of the service, used by routes and entry points."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def model_specs(model: ScoringModelLike) -> list[FeatureSpec]:
+    """The registry specs a model was trained with (its own saved copy, not today's registry)."""
+    saved = getattr(model, "feature_specs", ())
+    return [FeatureSpec(**dataclasses.asdict(spec)) for spec in saved]
+
+
+def build_online_features(
+    task: Task, model: ScoringModelLike, entities: Sequence[EntityInput], *, as_of: datetime
+) -> pd.DataFrame:
+    """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
+    online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
+    return online_feature_frame(task, online, as_of=as_of, specs=model_specs(model))
+
+
+def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelLike:
+    return ScoringModel.load(folder, expected_sha256=sha256)
+
+
+def build_warm_up(
+    features: Callable[..., pd.DataFrame], explain_fn: Explain, settings: Settings
+) -> Callable[[ServedModel], None]:
+    """A full scoring pass on one made-up entity, so a model is proven usable before the swap."""
+
+    def warm(served: ServedModel) -> None:
+        tables = TASK_TABLES[served.task]
+        entity = EntityInput(
+            entity_id="warm-up",
+            record={
+                "created_at": WARM_AS_OF - timedelta(days=200),
+                "owner_id": "warm-up",
+                tables.value_column: 1000.0,
+            },
+            events=[{"occurred_at": WARM_AS_OF - timedelta(days=3), "type": "call"}],
+        )
+        frame = features(served.task, served.model, [entity], as_of=WARM_AS_OF)
+        thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
+        score_entities(
+            served,
+            frame,
+            entity_ids=["warm-up"],
+            values=np.array([1000.0]),
+            thresholds=thresholds,
+            explain=explain_fn,
+        )
+
+    return warm
+
+
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
+    """Services for the HTTP app, wired to the configured registry and scores database."""
+    store = ScoreStore.from_url(settings.scores_url)
+    store.create_schema()
+    explain_fn: Explain = explain  # type: ignore[assignment]
+    source = MlflowChampionSource(
+        tracking_uri=settings.mlflow_tracking_uri,
+        alias=settings.champion_alias,
+        timeout=settings.registry_timeout_seconds,
+    )
+    models = ModelManager(
+        source=source,
+        copies=LocalCopies(settings.served_dir),
+        loader=load_scoring_model,
+        warm=build_warm_up(build_online_features, explain_fn, settings),
+        clock=clock,
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        keys=KeyStore(store.engine),
+        models=models,
+        metrics=ServiceMetrics(),
+        features=build_online_features,
+        explain=explain_fn,
+        clock=clock,
+    )
