@@ -116,9 +116,10 @@ class AttributeStats:
                 )
             if tally.present == 0:
                 continue
+            value: str | None
             if self.is_numeric(name):
                 single = tally.low_number == tally.high_number
-                value = tally.low_number
+                value = f"{tally.low_number:g}"
             else:
                 single = tally.low_text == tally.high_text
                 value = tally.low_text

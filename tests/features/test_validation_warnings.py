@@ -30,7 +30,9 @@ def test_numeric_attribute_with_one_value_in_two_spellings_warns(tmp_path: Path)
         row["employees"] = value
     report = validate_export(write_export(tmp_path, tables), as_of=AS_OF)
 
-    assert [(i.code, i.column) for i in report.issues] == [("single_value", "employees")]
+    assert [(i.code, i.column, i.message) for i in report.issues] == [
+        ("single_value", "employees", "attribute has a single value ('10')")
+    ]
 
 
 def test_mostly_missing_attribute_warns(tmp_path: Path) -> None:
