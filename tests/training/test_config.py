@@ -1,0 +1,49 @@
+"""The config file: the shipped one loads; mistakes name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from features.tasks import Task
+from training.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+
+
+def test_shipped_config_loads() -> None:
+    config = load_config()
+    assert config.split.min_positives == 50
+    assert config.trees.calibration == "isotonic"
+    assert config.trees.params["n_jobs"] == 1
+    assert config.evaluation.capacity == {Task.LEADS: 200, Task.CHURN: 200}
+    assert config.baselines[Task.CHURN]["days_since_last_order"] == "higher"
+    assert config.text == DEFAULT_CONFIG_PATH.read_text()
+
+
+def _write(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(DEFAULT_CONFIG_PATH.read_text().replace(old, new, 1))
+    return path
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "embargo = true", "embargo = true\nembargoo = 1")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) split\.embargoo"):
+        load_config(path)
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "min_positives = 50", 'min_positives = "50"')
+    with pytest.raises(ConfigError, match=r"split\.min_positives = '50' has the wrong type"):
+        load_config(path)
+
+
+def test_bad_baseline_direction_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'days_since_last_order = "higher"', 'days_since_last_order = "up"')
+    with pytest.raises(ConfigError, match=r"baselines\.churn\.days_since_last_order = 'up'"):
+        load_config(path)
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read training config"):
+        load_config(tmp_path / "missing.toml")
