@@ -54,8 +54,3 @@ class History:
             selected &= self.directions == direction
         self._masks[key] = selected
         return selected
-
-
-def days_between(earlier_us: int, later_us: int) -> float:
-    """Days from one time to another, computed exactly as the SQL does (µs difference / µs per day)."""
-    return (later_us - earlier_us) / float(US_PER_DAY)

@@ -23,6 +23,9 @@ from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 
 logger = logging.getLogger(__name__)
 
+# pandas' own text dtype (missing = NaN); RareLevelGrouper turns it into categories.
+CATEGORICAL_DTYPE = "str"
+
 
 @dataclass
 class TrainingSet:
@@ -67,15 +70,13 @@ def build_feature_query(task: Task, export: Export, specs: Sequence[FeatureSpec]
 
 
 def _normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:
-    """Numeric features float64 (NaN for missing); categoricals object dtype (None for missing)."""
+    """Numeric features float64, categoricals pandas ``str``; NaN marks a missing value in both."""
     for spec in specs:
         column = frame[spec.name]
         if spec.dtype == "numeric":
             frame[spec.name] = column.astype("float64")
         else:
-            frame[spec.name] = pd.Series(
-                [None if pd.isna(v) else str(v) for v in column], index=frame.index, dtype=object
-            )
+            frame[spec.name] = column.astype(CATEGORICAL_DTYPE)
     return frame
 
 
@@ -123,6 +124,46 @@ def _snapshot(
     frame["value"] = frame["value"].astype("float64")
     frame["cutoff"] = frame["cutoff"].astype("datetime64[us]")
     return _normalise_frame(frame, specs)
+
+
+def build_feature_table(
+    export: Export,
+    *,
+    task: Task | str,
+    pairs: pd.DataFrame,
+    specs: Sequence[FeatureSpec] | None = None,
+) -> pd.DataFrame:
+    """Features for given ``(entity_id, cutoff)`` pairs, whatever their eligibility.
+
+    Rows ``entity_id, cutoff, <features>`` ordered by cutoff, then entity id; pairs whose entity
+    is not in the export are dropped. Each row uses only events strictly before its cutoff.
+    """
+    task = Task(task)
+    tables = TASK_TABLES[task]
+    specs = list(specs) if specs is not None else feature_specs(task, export)
+    frame = pd.DataFrame(
+        {
+            "entity_id": pairs["entity_id"].astype(object),
+            "cutoff": pd.to_datetime(pairs["cutoff"]).astype("datetime64[us]"),
+        }
+    )
+    spine = f"_spine_{uuid.uuid4().hex}"
+    export.con.register(f"{spine}_frame", frame)
+    try:
+        export.con.execute(
+            f"CREATE TEMP TABLE {spine} AS SELECT DISTINCT p.entity_id, p.cutoff, e.created_at "
+            f"FROM {spine}_frame p JOIN {quote(tables.entity_table)} e "
+            f"ON e.{quote(tables.key)} = p.entity_id"
+        )
+        query = compile_feature_query(
+            build_feature_query(task, export, specs), spine=spine, carry=[]
+        )
+        result = export.con.execute(query).df()
+    finally:
+        export.con.unregister(f"{spine}_frame")
+        export.con.execute(f"DROP TABLE IF EXISTS {quote(spine)}")
+    result["cutoff"] = result["cutoff"].astype("datetime64[us]")
+    return _normalise_frame(result, specs)
 
 
 def build_training_set(

@@ -1,0 +1,208 @@
+"""Online features: the registry's definitions evaluated in numpy for one request's entities.
+
+Same columns, dtypes and values as ``build_scoring_table`` / ``build_training_set`` (a hypothesis
+test holds the two paths to each other): events at or after ``as_of`` are ignored, exact
+duplicate events are dropped, and attribute values come from each entity's ``record``. Missing or
+unknown attributes become NaN; a malformed value raises
+``OnlineInputError`` naming the JSON field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from features.aggregates import Aggregate, AggregateValue
+from features.definitions import Definition, FeatureValue
+from features.history import DIRECTION_CODES, History
+from features.registry import EVENT_TYPES, FeatureSpec, engineered_definitions, feature_specs
+from features.snapshots import CATEGORICAL_DTYPE, to_naive_utc
+from features.tasks import TASK_TABLES, Task
+
+_EPOCH = datetime(1970, 1, 1)
+_KNOWN_EVENT_KEYS = ("occurred_at", "type", "value", "channel", "direction", "outcome")
+
+
+class OnlineInputError(ValueError):
+    """A request field that cannot be read; ``field`` is its JSON path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class OnlineEntity:
+    """One entity of a request: its record (entity and account fields) and its events."""
+
+    entity_id: str
+    record: Mapping[str, object]
+    events: Sequence[Mapping[str, object]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    specs: tuple[FeatureSpec, ...]
+    definitions: dict[str, Definition]
+    type_codes: dict[str, int]
+
+
+@lru_cache(maxsize=32)
+def _plan(task: Task, specs: tuple[FeatureSpec, ...]) -> _Plan:
+    by_name = {d.name: d for d in engineered_definitions(task)}
+    used = {s.name: by_name[s.name] for s in specs if s.name in by_name}
+    codes = {name: i + 1 for i, name in enumerate(EVENT_TYPES[task])}
+    return _Plan(specs, used, codes)
+
+
+def _microseconds(value: object, field: str) -> int:
+    """µs since the epoch of a naive-UTC instant given as a datetime or ISO 8601 text."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise OnlineInputError(field, f"not an ISO 8601 timestamp: {value!r}") from None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        raise OnlineInputError(field, f"expected a timestamp, got {type(value).__name__}")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _optional_text(value: object, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise OnlineInputError(field, f"expected text, got {type(value).__name__}")
+
+
+def _optional_number(value: object, field: str) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OnlineInputError(field, f"expected a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise OnlineInputError(field, f"expected a finite number, got {value!r}")
+    return number
+
+
+_EventKey = tuple[
+    int, str | None, float | None, str | None, str | None, str | None, tuple[tuple[str, str], ...]
+]
+
+
+def _event_key(event: Mapping[str, object], at: int, field: str) -> _EventKey:
+    """The normalised event, used both to compute features and to spot exact duplicates."""
+    extras = tuple(sorted((k, repr(v)) for k, v in event.items() if k not in _KNOWN_EVENT_KEYS))
+    value = _optional_number(event.get("value"), f"{field}.value")
+    return (
+        at,
+        _optional_text(event.get("type"), f"{field}.type"),
+        None if math.isnan(value) else value,
+        _optional_text(event.get("channel"), f"{field}.channel"),
+        _optional_text(event.get("direction"), f"{field}.direction"),
+        _optional_text(event.get("outcome"), f"{field}.outcome"),
+        extras,
+    )
+
+
+def build_history(plan: _Plan, entity: OnlineEntity, *, cutoff: int, where: str) -> History:
+    """The entity's distinct events strictly before ``cutoff``, oldest first."""
+    if "created_at" not in entity.record or entity.record["created_at"] is None:
+        raise OnlineInputError(f"{where}.record.created_at", "is required")
+    created = _microseconds(entity.record["created_at"], f"{where}.record.created_at")
+    kept: set[_EventKey] = set()
+    for i, event in enumerate(entity.events):
+        field = f"{where}.events[{i}]"
+        if not isinstance(event, Mapping):
+            raise OnlineInputError(field, "expected an object")
+        if event.get("occurred_at") is None:
+            raise OnlineInputError(f"{field}.occurred_at", "is required")
+        at = _microseconds(event["occurred_at"], f"{field}.occurred_at")
+        key = _event_key(event, at, field)
+        if at < cutoff:
+            kept.add(key)
+    rows = sorted(kept, key=lambda k: (k[0], repr(k[1:])))
+    return History(
+        cutoff=cutoff,
+        created=created,
+        times=np.array([r[0] for r in rows], dtype=np.int64),
+        codes=np.array([plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16),
+        values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
+        directions=np.array([DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8),
+        channels=[r[3] for r in rows],
+    )
+
+
+def _engineered_values(plan: _Plan, history: History) -> dict[str, FeatureValue]:
+    cache: dict[str, AggregateValue] = {}
+
+    def get(aggregate: Aggregate) -> AggregateValue:
+        if aggregate.alias not in cache:
+            cache[aggregate.alias] = aggregate.evaluate(history)
+        return cache[aggregate.alias]
+
+    return {name: d.compute(get, history) for name, d in plan.definitions.items()}
+
+
+def _static_value(spec: FeatureSpec, record: Mapping[str, object], where: str) -> FeatureValue:
+    value = record.get(spec.name)
+    field = f"{where}.record.{spec.name}"
+    if spec.dtype == "numeric":
+        return _optional_number(value, field)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise OnlineInputError(field, f"expected text, got {type(value).__name__}")
+
+
+def online_feature_frame(
+    task: Task | str,
+    entities: Sequence[OnlineEntity],
+    *,
+    as_of: datetime,
+    specs: Sequence[FeatureSpec] | None = None,
+) -> pd.DataFrame:
+    """Feature rows for ``entities`` as of ``as_of``, one per entity in input order.
+
+    ``specs`` are the columns the model was trained with (default: ``feature_specs(task)``,
+    engineered features and the value column). Only events strictly before ``as_of`` count.
+    """
+    task = Task(task)
+    plan = _plan(task, tuple(specs) if specs is not None else tuple(feature_specs(task)))
+    cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
+    columns: dict[str, list[FeatureValue]] = {s.name: [] for s in plan.specs}
+    for i, entity in enumerate(entities):
+        where = f"entities[{i}]"
+        values = _engineered_values(plan, build_history(plan, entity, cutoff=cutoff, where=where))
+        for spec in plan.specs:
+            if spec.name in values:
+                columns[spec.name].append(values[spec.name])
+            else:
+                columns[spec.name].append(_static_value(spec, entity.record, where))
+    data = {
+        s.name: (
+            np.array([math.nan if v is None else v for v in columns[s.name]], dtype=np.float64)
+            if s.dtype == "numeric"
+            else pd.array(columns[s.name], dtype=CATEGORICAL_DTYPE)
+        )
+        for s in plan.specs
+    }
+    index = pd.Index([str(e.entity_id) for e in entities], name="entity_id", dtype=object)
+    return pd.DataFrame(data, index=index, columns=[s.name for s in plan.specs])
+
+
+def value_of(task: Task | str, record: Mapping[str, object]) -> float:
+    """The revenue-weighting value of a record (``expected_value`` / ``annual_value``), or NaN."""
+    column = TASK_TABLES[Task(task)].value_column
+    return _optional_number(record.get(column), f"record.{column}")
