@@ -1,10 +1,99 @@
-"""`salesradar generate` (placeholder until its implementation lands)."""
+"""`salesradar generate`: write a synthetic CRM export (and its ground truth) to a folder."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
 from features.errors import UserError
+from features.synthetic import DEFAULT_AS_OF, GenerationSummary, generate_crm
+
+DEFAULT_LEADS = 20_000
+DEFAULT_CUSTOMERS = 20_000
+DEFAULT_MONTHS = 24
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise UserError("'generate' is not implemented yet")
+class OutputFormat(StrEnum):
+    PARQUET = "parquet"
+    CSV = "csv"
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of: not an ISO 8601 date: {text!r}") from None
+
+
+def _print_summary(console: Console, summary: GenerationSummary) -> None:
+    console.print(
+        f"wrote {summary.out} ({summary.fmt}): {summary.leads:,} leads, "
+        f"{summary.customers:,} customers, {summary.accounts:,} accounts, "
+        f"{summary.lead_events:,} lead events, {summary.customer_events:,} customer events; "
+        f"history {summary.start:%Y-%m-%d} .. {summary.as_of:%Y-%m-%d}",
+        highlight=False,
+    )
+    for task, auc in summary.truth_auc.items():
+        console.print(
+            f"ground truth {task}: {summary.truth_rows[task]:,} rows over {summary.cutoffs} "
+            f"cutoffs, {summary.positives_per_cutoff[task]:,.0f} positives per cutoff, "
+            f"ROC AUC {auc:.3f}",
+            highlight=False,
+        )
+
+
+def command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the export into.")],
+    leads: Annotated[int, typer.Option(help="Number of leads.")] = DEFAULT_LEADS,
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = DEFAULT_CUSTOMERS,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed: identical files).")] = 7,
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="End of the history, a date (00:00 UTC); fixed by default for reproducibility.",
+        ),
+    ] = DEFAULT_AS_OF.date().isoformat(),
+    months: Annotated[int, typer.Option(help="Months of history before --as-of.")] = DEFAULT_MONTHS,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="File format of the tables.")
+    ] = OutputFormat.PARQUET,
+    truth: Annotated[
+        bool, typer.Option("--truth/--no-truth", help="Also write ground_truth/ probabilities.")
+    ] = True,
+) -> None:
+    """Generate a synthetic CRM export of an office-supply distributor, with its ground truth."""
+    console = Console()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        summary = generate_crm(
+            out,
+            leads=leads,
+            customers=customers,
+            seed=seed,
+            as_of=_parse_as_of(as_of),
+            months=months,
+            fmt=fmt.value,
+            truth=truth,
+            progress=report,
+        )
+    _print_summary(console, summary)
