@@ -16,7 +16,7 @@ import duckdb
 
 from features.contract import TABLES, Table
 from features.errors import UserError
-from features.export import SQL_TYPES, Attribute, Export, new_connection, quote
+from features.export import SQL_TYPES, Attribute, Export, quote
 from features.validation import (
     ProgressHook,
     TableLayout,
@@ -25,6 +25,7 @@ from features.validation import (
     validate_export,
 )
 from features.validation.parsing import attribute_sql, raw_text_sql, typed_sql
+from features.validation.validator import open_connection
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = 
     report = validate_export(path, as_of=as_of, progress=progress)
     if not report.ok:
         raise ExportInvalid(report)
-    con = new_connection()
+    con = open_connection()
     attributes: dict[str, tuple[Attribute, ...]] = {}
     text_columns: dict[str, tuple[str, ...]] = {}
     try:

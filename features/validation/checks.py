@@ -54,7 +54,10 @@ def typed_select(
     """SELECT list turning a source batch into the raw/typed relation the checks read."""
     selects = ["__row"]
     for name, family in families.items():
-        selects.append(f"{raw_text_sql(name, family)} AS {raw(name)}")
+        # Typed sources keep their own type here: formatting every value as text would cost
+        # more than all the checks, and only the few quoted offending values need it.
+        source = raw_text_sql(name, family) if family is SourceType.TEXT else quote(name)
+        selects.append(f"{source} AS {raw(name)}")
         column = table.column(name)
         if column is not None:
             selects.append(f"{typed_sql(name, column.kind, family)} AS {typed(name)}")
@@ -150,13 +153,20 @@ def non_finite_attribute_check(name: str) -> RowCheck:
     )
 
 
-def aggregate_sql(checks: list[RowCheck], relation: str) -> str:
-    """One query returning, per check, the count, the first row numbers and the first value."""
+def count_sql(checks: list[RowCheck], relation: str) -> str:
+    """One query counting the offending rows of every check (the cheap pass, run on every batch)."""
+    counts = [f"count(*) FILTER (WHERE {c.condition}) AS n{i}" for i, c in enumerate(checks)]
+    return f"SELECT {', '.join(counts)} FROM {relation}"
+
+
+def detail_sql(checks: list[RowCheck], relation: str) -> str:
+    """The first row numbers and first offending value of checks known to have found rows."""
     parts = []
     for i, check in enumerate(checks):
         where = f"FILTER (WHERE {check.condition})"
-        parts.append(f"count(*) {where} AS n{i}")
         parts.append(f"min(__row, 10) {where} AS rows{i}")
-        value = f"arg_min({check.value}, __row)" if check.value else "NULL"
-        parts.append(f"{value} {where if check.value else ''} AS v{i}")
+        if check.value:
+            parts.append(f"arg_min(CAST({check.value} AS VARCHAR), __row) {where} AS v{i}")
+        else:
+            parts.append(f"NULL AS v{i}")
     return f"SELECT {', '.join(parts)} FROM {relation}"

@@ -58,6 +58,17 @@ class _Context:
     layouts: dict[str, TableLayout] = field(default_factory=dict)
 
 
+def open_connection() -> duckdb.DuckDBPyConnection:
+    """A contract-configured DuckDB connection that never draws its own progress bar.
+
+    DuckDB prints a bar to stdout for long queries by default; a library must not print, and
+    the CLI draws its own bars.
+    """
+    con = new_connection()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def to_naive_utc(moment: datetime) -> datetime:
     """The library's time convention: naive datetimes in UTC (aware ones are converted)."""
     if moment.tzinfo is None:
@@ -79,7 +90,7 @@ def validate_export(
     if not path.is_dir():
         raise NotADirectoryError(f"{path} is not a folder")
     files = _find_table_files(path, issues)
-    context = _Context(con=new_connection(), as_of=as_of, issues=issues, progress=progress)
+    context = _Context(con=open_connection(), as_of=as_of, issues=issues, progress=progress)
     try:
         for table in _in_dependency_order(TABLES):
             if table.name in files:
@@ -261,21 +272,27 @@ def _row_checks(
 
 
 def _run_checks(context: _Context, file: str, row_checks: list[ck.RowCheck]) -> None:
+    """Count offending rows per check; fetch row numbers and values only where there are some."""
     if not row_checks:
         return
-    (result,) = context.con.execute(ck.aggregate_sql(row_checks, "_typed")).fetchall()
-    for i, check in enumerate(row_checks):
-        count, rows, value = result[3 * i], result[3 * i + 1], result[3 * i + 2]
-        if count:
-            context.issues.add(
-                check.severity,
-                check.code,
-                file=file,
-                column=check.column,
-                message=check.message.format(value=value),
-                rows=rows,
-                count=count,
-            )
+    ((*counts,),) = context.con.execute(ck.count_sql(row_checks, "_typed")).fetchall()
+    failed = [(check, count) for check, count in zip(row_checks, counts, strict=True) if count]
+    if not failed:
+        return
+    ((*details,),) = context.con.execute(
+        ck.detail_sql([check for check, _ in failed], "_typed")
+    ).fetchall()
+    for i, (check, count) in enumerate(failed):
+        rows, value = details[2 * i], details[2 * i + 1]
+        context.issues.add(
+            check.severity,
+            check.code,
+            file=file,
+            column=check.column,
+            message=check.message.format(value=value),
+            rows=rows,
+            count=count,
+        )
 
 
 def _check_duplicate_keys(context: _Context, file: str, table: Table) -> None:
