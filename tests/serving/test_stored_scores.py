@@ -1,0 +1,171 @@
+"""Batch runs feed GET by id (with what changed), the lists, CSV export and rep isolation."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from features.tasks import Task
+from serving.batch import score_export
+from serving.services import Services
+from serving.spreadsheet import neutralise, render_csv
+from serving.store import ScoreRow
+from tests.serving.appkit import NOW, auth
+from tests.serving.factories import make_export
+
+RUN1 = datetime(2025, 10, 1)
+RUN2 = datetime(2025, 11, 1)
+
+
+@pytest.fixture
+def scored(client: TestClient, services: Services) -> Services:
+    """Two published batch runs of the same export, a month apart."""
+    export = make_export(seed=11)
+    models = {task: services.models.current(task) for task in Task}
+    for as_of in (RUN1, RUN2):
+        score_export(
+            export,
+            as_of=as_of,
+            models=models,
+            store=services.store,  # type: ignore[arg-type]
+            settings=services.settings,
+            explain=services.explain,
+            clock=lambda: NOW,
+        )
+    export.close()
+    return services
+
+
+def test_batch_run_scores_every_eligible_entity(scored: Services) -> None:
+    page = scored.store.list_scores("customer", limit=1000)
+    assert page.total > 100
+    for item in page.items:
+        assert item.score == round(100 * item.probability)
+        assert item.as_of == RUN2
+        assert 1 <= len(item.reasons) <= 5
+    lead_page = scored.store.list_scores("lead", limit=1000)
+    assert all(i.model_name == "salesradar-leads" for i in lead_page.items)
+
+
+def test_get_customer_with_change(
+    client: TestClient, keys: dict[str, str], scored: Services
+) -> None:
+    item = scored.store.list_scores("customer", owner_ids=["rep-0"], limit=1).items[0]
+    history = scored.store.history("customer", item.entity_id)
+    response = client.get(f"/v1/customers/{item.entity_id}", headers=auth(keys["rep0"]))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["probability"] == item.probability and body["as_of"] == "2025-11-01T00:00:00"
+    assert body["model"] == {"name": "salesradar-churn", "version": "1"}
+    if len(history) > 1:
+        change = body["change"]
+        assert change["score_delta"] == history[0].score - history[1].score
+        assert change["previous_as_of"] == "2025-10-01T00:00:00"
+        changes = [abs(m["change"]) for m in change["movers"]]
+        assert changes == sorted(changes, reverse=True) and len(changes) <= 3
+
+
+def test_rep_sees_another_reps_entity_as_missing(
+    client: TestClient, keys: dict[str, str], scored: Services
+) -> None:
+    other = scored.store.list_scores("lead", owner_ids=["rep-1"], limit=1).items[0]
+    as_rep0 = client.get(f"/v1/leads/{other.entity_id}", headers=auth(keys["rep0"]))
+    missing = client.get("/v1/leads/NO-SUCH-LEAD", headers=auth(keys["rep0"]))
+    assert as_rep0.status_code == missing.status_code == 404
+    assert as_rep0.json()["detail"][0]["field"] == missing.json()["detail"][0]["field"] == "id"
+    assert client.get(f"/v1/leads/{other.entity_id}", headers=auth(keys["rep1"])).status_code == 200
+
+
+def test_rep_lists_are_their_own_book(
+    client: TestClient, keys: dict[str, str], scored: Services
+) -> None:
+    own = client.get("/v1/lists/at-risk?limit=500", headers=auth(keys["rep0"])).json()
+    assert own["total"] == scored.store.list_scores("customer", owner_ids=["rep-0"]).total
+    assert {i["owner_id"] for i in own["items"]} == {"rep-0"}
+    sneaky = client.get("/v1/lists/at-risk?owner=rep-1", headers=auth(keys["rep0"])).json()
+    assert sneaky["total"] == 0 and sneaky["items"] == []
+
+
+def test_list_ranking_filters_and_pages(
+    client: TestClient, keys: dict[str, str], scored: Services
+) -> None:
+    url = "/v1/lists/hot-leads?limit=5&offset=5&rank_by=probability&min_value=1000"
+    body = client.get(url, headers=auth(keys["crm"])).json()
+    expected = scored.store.list_scores(
+        "lead", rank_by="probability", min_value=1000.0, limit=5, offset=5
+    )
+    assert [i["entity_id"] for i in body["items"]] == [s.entity_id for s in expected.items]
+    assert [i["rank"] for i in body["items"]] == [6, 7, 8, 9, 10]
+    assert body["total"] == expected.total
+    tiers = client.get("/v1/lists/at-risk?tier=high&tier=medium", headers=auth(keys["crm"])).json()
+    assert {i["tier"] for i in tiers["items"]} <= {"high", "medium"}
+
+
+def test_csv_list(client: TestClient, keys: dict[str, str], scored: Services) -> None:
+    response = client.get("/v1/lists/at-risk?format=csv&limit=3", headers=auth(keys["crm"]))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == [
+        "rank",
+        "entity_id",
+        "owner_id",
+        "score",
+        "probability",
+        "tier",
+        "value",
+        "top_reason",
+        "as_of",
+    ]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("acme", "acme"),
+        (-5.0, -5.0),
+        (None, None),
+    ],
+)
+def test_formula_injection_is_neutralised(cell: object, expected: object) -> None:
+    assert neutralise(cell) == expected
+
+
+def test_csv_endpoint_neutralises_stored_values(
+    client: TestClient, keys: dict[str, str], services: Services
+) -> None:
+    run = services.store.begin_run(as_of=RUN1, started_at=NOW)
+    services.store.write_scores(
+        run,
+        [
+            ScoreRow(
+                "customer",
+                "=cmd|' /C calc'!A0",
+                "@evil",
+                0.9,
+                90,
+                "high",
+                10.0,
+                [{"feature": "f", "value": 1, "contribution": 0.5, "text": "+danger"}],
+                "m",
+                "1",
+                RUN1,
+            )
+        ],
+    )
+    services.store.publish(run, published_at=NOW)
+    response = client.get("/v1/lists/at-risk?format=csv", headers=auth(keys["crm"]))
+    row = list(csv.reader(io.StringIO(response.text)))[1]
+    assert row[1:3] == ["'=cmd|' /C calc'!A0", "'@evil"] and row[7] == "'+danger"
+    assert render_csv(["a"], [["=1"]]) == "a\r\n'=1\r\n"
