@@ -30,8 +30,8 @@ def test_startup_serves_verified_champions(
     assert by_task["churn"]["metrics"] == {"test_auc": 0.81}
     metrics = client.get("/metrics", headers=auth(keys["crm"])).text
     assert (
-        'salesradar_model_info{name="salesradar-leads",source="registry",task="leads",version="1"} 1.0'
-        in metrics
+        'salesradar_model_info{name="salesradar-leads",source="registry",'
+        'task="leads",version="1"} 1.0' in metrics
     )
 
 
@@ -172,7 +172,7 @@ def test_poller_picks_up_a_new_champion(
 
 
 def test_registry_calls_are_bounded() -> None:
-    with pytest.raises(RegistryUnavailable, match="no answer within 0.1 s"):
+    with pytest.raises(RegistryUnavailable, match=r"no answer within 0\.1 s"):
         call_with_timeout(lambda: time.sleep(5), timeout=0.1, what="resolve")
     with pytest.raises(RegistryUnavailable, match="boom"):
         call_with_timeout(
