@@ -1,0 +1,71 @@
+"""The leakage audit catches planted post-outcome attributes and leaves honest ones alone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from features.audit import LeakageFinding, audit_leakage
+from features.snapshots import build_training_set
+from features.tasks import Task
+from tests.features.test_features_support import make_export
+
+CUTOFF = datetime(2024, 2, 1)
+
+
+def _leads_with_planted_leak() -> list[dict[str, object]]:
+    leads = []
+    for i in range(40):
+        converted = i % 2 == 0
+        leads.append(
+            {
+                "lead_id": f"L{i:02d}",
+                "created_at": datetime(2024, 1, 1),
+                "owner_id": "o1",
+                "converted_at": datetime(2024, 3, 1) if converted else None,
+                "expected_value": 100.0,
+                # Filled in by the CRM only once the deal is won: post-outcome information.
+                "won_reason": ("price" if i % 4 == 0 else "fit") if converted else None,
+                "industry": ["retail", "energy", "mining", "media"][(i // 2) % 4],
+                "employees": float(10 + (i // 2) % 5),
+            }
+        )
+    return leads
+
+
+def test_audit_flags_a_planted_post_outcome_attribute_and_only_it():
+    export = make_export(Task.LEADS, _leads_with_planted_leak(), [])
+    training = build_training_set(
+        export, task=Task.LEADS, cutoffs=[CUTOFF], horizon=timedelta(days=90)
+    )
+    assert training.frame["label"].tolist() == [1, 0] * 20
+    findings = audit_leakage(training)
+    assert [f.feature for f in findings] == ["won_reason", "won_reason"]
+    assert "ROC AUC 1.000" in findings[0].reason
+    assert "present only on rows with label 1 (20 of 20)" in findings[1].reason
+
+
+def test_audit_flags_a_numeric_proxy_of_the_label():
+    leads = _leads_with_planted_leak()
+    for i, lead in enumerate(leads):
+        lead["days_to_close"] = 30.0 + i if lead["converted_at"] else 400.0 + i
+    export = make_export(Task.LEADS, leads, [])
+    training = build_training_set(
+        export, task=Task.LEADS, cutoffs=[CUTOFF], horizon=timedelta(days=90)
+    )
+    findings = audit_leakage(training, features=["days_to_close", "employees"])
+    assert findings == [
+        LeakageFinding(
+            "days_to_close",
+            "on its own it separates the labels with ROC AUC 1.000 (> 0.95) at the training "
+            "cutoffs; real predictors rarely do, post-outcome fields do",
+        )
+    ]
+
+
+def test_audit_is_silent_with_a_single_label():
+    leads = [lead for lead in _leads_with_planted_leak() if lead["converted_at"] is None]
+    export = make_export(Task.LEADS, leads, [])
+    training = build_training_set(
+        export, task=Task.LEADS, cutoffs=[CUTOFF], horizon=timedelta(days=90)
+    )
+    assert audit_leakage(training) == []
