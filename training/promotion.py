@@ -122,7 +122,7 @@ def promote(
     if challenger is None:
         raise UserError(f"{name} has no '{CHALLENGER}' version; run 'salesradar train {task}'")
     champion = alias_version(client, name, CHAMPION)
-    if champion is not None and champion.version == challenger.version:
+    if champion is not None and str(champion.version) == str(challenger.version):
         raise UserError(f"{name} version {challenger.version} is already the champion")
     run = client.get_run(challenger.run_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,9 +157,9 @@ def promote(
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
         history = _history(client, name, champion)
-        client.set_registered_model_alias(name, CHAMPION, challenger.version)
+        client.set_registered_model_alias(name, CHAMPION, str(challenger.version))
         client.set_registered_model_tag(
-            name, HISTORY_TAG, json.dumps([*history, challenger.version])
+            name, HISTORY_TAG, json.dumps([*history, str(challenger.version)])
         )
     return decision
 
@@ -186,8 +186,8 @@ def _history(client: MlflowClient, name: str, champion: ModelVersion | None) -> 
     tags = client.get_registered_model(name).tags
     history: list[str] = json.loads(tags.get(HISTORY_TAG, "[]"))
     # An alias moved by hand (e.g. in the MLflow UI) still counts as a champion we can return to.
-    if champion is not None and (not history or history[-1] != champion.version):
-        history.append(champion.version)
+    if champion is not None and (not history or history[-1] != str(champion.version)):
+        history.append(str(champion.version))
     return history
 
 
@@ -213,11 +213,11 @@ def _record(
     outcome = "promoted" if decision.promote else "rejected"
     client.set_tag(run_id, "promotion.decision", outcome)
     client.set_tag(run_id, "promotion.reasons", "; ".join(decision.reasons)[:5000])
-    client.set_model_version_tag(name, challenger.version, "promotion.decision", outcome)
+    client.set_model_version_tag(name, str(challenger.version), "promotion.decision", outcome)
     record = {
         **asdict(decision),
         "decided_at": now.isoformat(),
-        "challenger_version": challenger.version,
-        "champion_version": champion.version if champion else None,
+        "challenger_version": str(challenger.version),
+        "champion_version": str(champion.version) if champion else None,
     }
     client.log_dict(run_id, record, f"promotion/decision-{now:%Y%m%dT%H%M%S}.json")

@@ -31,7 +31,9 @@ def list_versions(client: MlflowClient, *, tasks: Sequence[Task]) -> list[Versio
             versions = client.search_model_versions(f"name = '{name}'")
         except MlflowException:
             continue
-        for version in sorted(versions, key=lambda v: -int(v.version)):
+        for found in sorted(versions, key=lambda v: -int(v.version)):
+            # Search results leave aliases out on some stores; a direct read includes them.
+            version = client.get_model_version(name, str(found.version))
             metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
             created = datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC)
             rows.append(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -202,11 +203,17 @@ def _log_datasets(trained: TrainedTask, data_source: str) -> None:
         ("test", trained.split.test),
     ):
         rows = rows_at(trained.frame, cutoffs)
-        dataset = mlflow.data.from_pandas(
-            rows, source=data_source, targets="label", name=f"{trained.task}-{context}"
-        )
-        window = f"{cutoffs[0]:%Y-%m-%d}..{cutoffs[-1]:%Y-%m-%d}"
-        mlflow.log_input(dataset, context=context, tags={"window": window, "rows": str(len(rows))})
+        with warnings.catch_warnings():
+            # A local path matches two equivalent artifact-source classes; either is right.
+            warnings.filterwarnings("ignore", message="The specified dataset source")
+            # The integer label column is part of the dataset record, not of a model input.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            dataset = mlflow.data.from_pandas(
+                rows, source=data_source, targets="label", name=f"{trained.task}-{context}"
+            )
+            window = f"{cutoffs[0]:%Y-%m-%d}..{cutoffs[-1]:%Y-%m-%d}"
+            tags = {"window": window, "rows": str(len(rows))}
+            mlflow.log_input(dataset, context=context, tags=tags)
 
 
 def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) -> None:
@@ -240,6 +247,10 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
 def _log_mlflow_model(trained: TrainedTask, name: str) -> object:
     model = trained.model
     example = trained.test_frame[model.feature_names].head(5)
+    # Numeric features are doubles in the signature: an integer column could not hold a missing
+    # value at serving time.
+    numeric = [s.name for s in model.feature_specs if s.dtype == "numeric"]
+    example = example.astype(dict.fromkeys(numeric, "float64"))
     signature = infer_signature(example, model.estimator.predict_proba(example))
     return mlflow.sklearn.log_model(
         model.estimator,

@@ -1,0 +1,178 @@
+"""MLflow: a run logs everything, registers a challenger, promotion and rollback move aliases.
+
+One embedded sqlite store (in tmp) serves the whole module: creating it runs MLflow's schema
+migrations, which take seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.cli import build_app
+from features.model import ESTIMATOR_FILE, MANIFEST_FILE, file_sha256
+from features.tasks import Task
+from tests.training.conftest import HORIZON
+from tests.training.factories import SPECS
+from training import promotion
+from training.config import TrainingConfig
+from training.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    TrackingConfig,
+    connect,
+    log_trained_task,
+    resolve_tracking,
+)
+from training.trainer import LeakageResult, TrainedTask, train_task
+
+NAME = "salesradar-churn"
+NOW = datetime(2026, 1, 2, 3, 4, 5)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    models_dir = tmp_path_factory.mktemp("models")
+    yield models_dir
+    mlflow.set_tracking_uri(None)  # leave no global pointer at a deleted folder
+
+
+@pytest.fixture(scope="module")
+def tracking(store: Path) -> TrackingConfig:
+    return resolve_tracking(models_dir=store, environ={})
+
+
+@pytest.fixture(scope="module")
+def first(trained: TrainedTask, config: TrainingConfig, tracking: TrackingConfig) -> str:
+    registered = log_trained_task(
+        trained, config=config, tracking=tracking, data_source="/data/x", as_of=NOW
+    )
+    return registered.version
+
+
+def test_embedded_store_lives_under_models_dir(store: Path, tracking: TrackingConfig) -> None:
+    assert tracking.tracking_uri == f"sqlite:///{store.resolve() / 'mlflow.db'}"
+    assert tracking.artifact_location == (store.resolve() / "mlartifacts").as_uri()
+    env = resolve_tracking(models_dir=store, environ={"MLFLOW_TRACKING_URI": "http://h:1"})
+    assert env == TrackingConfig("http://h:1", None)
+
+
+def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
+    first: str, tracking: TrackingConfig, trained: TrainedTask, store: Path
+) -> None:
+    client = connect(tracking)
+    version = client.get_model_version(NAME, first)
+    assert version.aliases == [CHALLENGER]
+    run = client.get_run(version.run_id)
+    assert run.data.params["test_cutoffs"] == "2025-09-01"
+    assert run.data.params["horizon_days"] == "60"
+    assert run.data.params["train_rows"] == "3600"
+    assert run.data.metrics["test.roc_auc"] == trained.evaluation.model["roc_auc"]
+    assert "baseline.days_since_last_order.roc_auc" in run.data.metrics
+    assert "logistic.pr_auc" in run.data.metrics
+    assert run.data.tags["leakage_audit"] == "passed"
+    assert len(run.data.tags["git_commit"]) in (40, len("unknown"))
+    assert run.data.tags["lib.lightgbm"] == "4.7.0"
+    contexts = sorted(i.tags[0].value for i in run.inputs.dataset_inputs if i.tags)
+    assert contexts == ["test", "training"]
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config", "evaluation", "plots", "scoring_model", "model_card.md"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert plots == {
+        "plots/roc.png",
+        "plots/precision_recall.png",
+        "plots/reliability.png",
+        "plots/cumulative_gains.png",
+        "plots/feature_importance.png",
+    }
+    local = Path(client.download_artifacts(run.info.run_id, "scoring_model", str(store / "dl")))
+    for name in (ESTIMATOR_FILE, MANIFEST_FILE):
+        assert version.tags[f"sha256.{name}"] == file_sha256(local / name)
+        assert run.data.tags[f"sha256.{name}"] == file_sha256(local / name)
+
+
+def test_registered_model_loads_verified_and_through_mlflow_pyfunc(
+    first: str, tracking: TrackingConfig, trained: TrainedTask, store: Path
+) -> None:
+    client = connect(tracking)
+    version = client.get_model_version(NAME, first)
+    model = promotion.load_version(client, version, store / "verified")
+    rows = trained.test_frame.head(20)
+    np.testing.assert_allclose(model.predict_proba(rows), trained.model.predict_proba(rows))
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{NAME}/{first}")
+    served = np.asarray(pyfunc.predict(rows[model.feature_names]))
+    np.testing.assert_allclose(served[:, 1], trained.model.predict_proba(rows))
+
+
+def test_promotion_and_rollback_move_the_champion(
+    first: str,
+    tracking: TrackingConfig,
+    frame: pd.DataFrame,
+    config: TrainingConfig,
+) -> None:
+    client = connect(tracking)
+    decision = promotion.promote(client, task=Task.CHURN, config=config.promotion, now=NOW)
+    assert decision.promote
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == first
+
+    second = train_task(
+        frame,
+        SPECS,
+        task=Task.CHURN,
+        horizon=HORIZON,
+        config=config,
+        seed=5,
+        leakage=LeakageResult(()),
+    )
+    v2 = log_trained_task(second, config=config, tracking=tracking, data_source="x", as_of=NOW)
+    strict = dataclasses.replace(config.promotion, margin=1.0)
+    rejected = promotion.promote(client, task=Task.CHURN, config=strict, now=NOW)
+    assert not rejected.promote
+    assert rejected.reasons[0].endswith("by 1.0")
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == first
+    run = client.get_run(v2.run_id)
+    assert run.data.tags["promotion.decision"] == "rejected"
+    record = json.loads(
+        Path(
+            client.download_artifacts(
+                v2.run_id, "promotion/decision-20260102T030405.json", str(tracking_dir(tracking))
+            )
+        ).read_text()
+    )
+    assert record["champion_version"] == first
+    assert record["challenger_version"] == v2.version
+
+    lenient = dataclasses.replace(config.promotion, margin=-1.0)
+    assert promotion.promote(client, task=Task.CHURN, config=lenient, now=NOW).promote
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == v2.version
+
+    assert promotion.rollback(client, task=Task.CHURN, now=NOW) == (v2.version, first)
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == first
+
+
+def test_cli_models_lists_versions_and_rollback_error_is_one_line(store: Path, first: str) -> None:
+    runner = CliRunner()
+    app = build_app()
+    listed = runner.invoke(
+        app, ["models", "churn", "--models-dir", str(store)], env={"COLUMNS": "200"}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert "salesradar-churn" in listed.output
+    assert "champion" in listed.output
+    # History is now [first]: nothing older to restore.
+    rolled = runner.invoke(app, ["promote", "churn", "--rollback", "--models-dir", str(store)])
+    assert rolled.exit_code == 2
+    assert "no previous champion to restore" in rolled.output
+
+
+def tracking_dir(tracking: TrackingConfig) -> Path:
+    return Path(tracking.tracking_uri.removeprefix("sqlite:///")).parent / "downloads"
