@@ -71,6 +71,7 @@ def build_exports(root: Path, *, leads: int, customers: int, events: int, seed: 
         "lead_events": events - events * 4 // 5,
     }
     con = new_connection()
+    con.execute("SET enable_progress_bar = false")
     con.execute(_MACRO.format(seed=seed))
     for fmt in ("parquet", "csv"):
         (root / fmt).mkdir(parents=True, exist_ok=True)

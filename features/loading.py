@@ -24,7 +24,7 @@ from features.validation import (
     to_naive_utc,
     validate_export,
 )
-from features.validation.parsing import attribute_sql, raw_text_sql, typed_sql
+from features.validation.parsing import attribute_sql, raw_text_sql, scan_sql, typed_sql
 from features.validation.validator import open_connection
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = 
     attributes: dict[str, tuple[Attribute, ...]] = {}
     text_columns: dict[str, tuple[str, ...]] = {}
     try:
-        for table in TABLES:
+        for index, table in enumerate(TABLES, start=1):
             layout = report.tables.get(table.name)
             if layout is None:
                 _create_empty(con, table)
@@ -69,7 +69,7 @@ def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = 
             attributes[table.name] = layout.attributes
             text_columns[table.name] = layout.text_columns
             if progress is not None:
-                progress(f"load {table.name}", 1, 1)
+                progress("load tables", index, len(TABLES))
     except BaseException:
         con.close()
         raise
@@ -88,20 +88,6 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     con.execute(f"CREATE TABLE {quote(table.name)} ({columns})")
 
 
-def _scan_sql(layout: TableLayout) -> str:
-    """A DuckDB scan of the table file; CSV with every column as text, RFC 4180 quoting."""
-    path = str(layout.source.path).replace("'", "''")
-    if layout.source.format == "parquet":
-        return f"read_parquet('{path}')"
-    columns = ", ".join(
-        f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in layout.families
-    )
-    return (
-        f"read_csv('{path}', header = true, auto_detect = false, columns = {{{columns}}}, "
-        "delim = ',', quote = '\"', escape = '\"')"
-    )
-
-
 def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: TableLayout) -> None:
     selects = []
     for column in table.columns:
@@ -117,9 +103,8 @@ def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: Tabl
         selects.append(f"{expr} AS {quote(attribute.name)}")
     for name in layout.text_columns:
         selects.append(f"{raw_text_sql(name, layout.families[name])} AS {quote(name)}")
-    con.execute(
-        f"CREATE TABLE {quote(table.name)} AS SELECT {', '.join(selects)} FROM {_scan_sql(layout)}"
-    )
+    scan = scan_sql(layout.source.path, layout.source.format, list(layout.families))
+    con.execute(f"CREATE TABLE {quote(table.name)} AS SELECT {', '.join(selects)} FROM {scan}")
     ((loaded,),) = con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchall()
     if loaded != layout.rows:
         # The validator and DuckDB's reader disagree on the file's records: refuse rather than

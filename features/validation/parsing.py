@@ -8,7 +8,9 @@ typed Parquet columns are cast directly. An empty text field is missing (NULL).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -91,3 +93,15 @@ def attribute_sql(name: str, family: SourceType, *, numeric: bool) -> str:
 def is_numeric_family(family: SourceType) -> bool:
     """Parquet attribute kind rule: numeric iff the physical type is a number (not boolean)."""
     return family in (SourceType.INTEGER, SourceType.FLOAT)
+
+
+def scan_sql(path: Path, file_format: str, columns: Sequence[str]) -> str:
+    """DuckDB's scan of a table file; CSV strictly RFC 4180 with every column as text."""
+    literal = "'" + str(path).replace("'", "''") + "'"
+    if file_format == "parquet":
+        return f"read_parquet({literal})"
+    types = ", ".join("'" + name.replace("'", "''") + "': 'VARCHAR'" for name in columns)
+    return (
+        f"read_csv({literal}, header = true, auto_detect = false, columns = {{{types}}}, "
+        "delim = ',', quote = '\"', escape = '\"')"
+    )

@@ -151,14 +151,18 @@ def find_ragged_records(source: TableSource) -> list[int]:
     ragged = []
     with source.path.open("rb") as handle:
         reader = csv.reader(_decoded_lines(handle, errors="replace"))
-        next(reader, None)
-        record = 0
-        for fields in reader:
-            if not fields:
-                continue  # blank lines are not records, for either reader
-            record += 1
-            if len(fields) != expected:
-                ragged.append(record)
+        try:
+            next(reader, None)
+            record = 0
+            for fields in reader:
+                if not fields:
+                    continue  # blank lines are not records, for either reader
+                record += 1
+                if len(fields) != expected:
+                    ragged.append(record)
+        except csv.Error as exc:
+            # A bare carriage return outside quotes: no reader can tell records apart here.
+            raise ValueError(f"line {reader.line_num}: {exc}") from exc
     return ragged
 
 

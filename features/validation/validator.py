@@ -19,7 +19,13 @@ from features.contract import TABLES, Table
 from features.export import Attribute, new_connection, quote
 from features.validation import checks as ck
 from features.validation.attributes import AttributeStats
-from features.validation.parsing import ACCEPTED, SourceType, is_numeric_family, source_type
+from features.validation.parsing import (
+    ACCEPTED,
+    SourceType,
+    is_numeric_family,
+    scan_sql,
+    source_type,
+)
 from features.validation.report import IssueCollector, Severity, ValidationReport
 from features.validation.sources import (
     ProgressHook,
@@ -132,8 +138,29 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
     scratch = IssueCollector()
     try:
         _scan_table(replace(context, issues=scratch), source, ragged_records=())
+    except (pa.ArrowException, OSError) as exc:
+        # Broken quoting at the end of a CSV or a corrupt Parquet page: the file cannot be
+        # read past this point, so its other findings would be partial.
+        context.issues.add(
+            Severity.ERROR,
+            "unreadable_file",
+            file=path.name,
+            column=None,
+            message=f"cannot be read: {exc}",
+        )
+        return
     except RaggedRowsFound:
-        ragged = find_ragged_records(source)
+        try:
+            ragged = find_ragged_records(source)
+        except ValueError as exc:
+            context.issues.add(
+                Severity.ERROR,
+                "malformed_csv",
+                file=path.name,
+                column=None,
+                message=f"not a well-formed CSV file ({exc})",
+            )
+            return
         scratch = IssueCollector()
         scratch.add(
             Severity.ERROR,
@@ -191,6 +218,8 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
                 f"INSERT INTO {quote('seen.' + table.name)} SELECT DISTINCT {ck.typed(key)} "
                 f"FROM _typed WHERE {ck.typed(key)} IS NOT NULL"
             )
+    if source.format == "csv" and not ragged_records:
+        _check_csv_structure(context, source, rows)
     if rows == 0:
         issues.add(
             Severity.ERROR,
@@ -292,6 +321,33 @@ def _run_checks(context: _Context, file: str, row_checks: list[ck.RowCheck]) -> 
             message=check.message.format(value=value),
             rows=rows,
             count=count,
+        )
+
+
+def _check_csv_structure(context: _Context, source: TableSource, rows: int) -> None:
+    """Let the loader's CSV reader count the records too: what validates must also load.
+
+    Both readers accept the same RFC 4180 files, but an unterminated quote is silently taken to
+    run to the end of the file by the streaming reader and rejected by DuckDB's strict one.
+    """
+    scan = scan_sql(source.path, source.format, source.schema.names)
+    try:
+        ((loaded,),) = context.con.execute(f"SELECT count(*) FROM {scan}").fetchall()
+    except duckdb.Error as exc:
+        lines = [line.strip() for line in str(exc).split("Possible fixes")[0].splitlines()]
+        reason = "; ".join(line for line in lines if line).removeprefix("Invalid Input Error: ")
+        message = f"not a well-formed CSV file ({reason})"
+        context.issues.add(
+            Severity.ERROR, "malformed_csv", file=source.file, column=None, message=message
+        )
+        return
+    if loaded != rows:
+        context.issues.add(
+            Severity.ERROR,
+            "malformed_csv",
+            file=source.file,
+            column=None,
+            message=f"{loaded} records for the loader but {rows} for the validator; check quoting",
         )
 
 

@@ -7,8 +7,6 @@ record ``i + 1`` of the file, the numbering validation reports.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 from datetime import datetime
 from pathlib import Path
 
@@ -114,14 +112,19 @@ def valid_tables() -> dict[str, Rows]:
     return copy.deepcopy(_VALID)
 
 
+def _field(value: str) -> str:
+    # Python's csv module leaves a bare "\r" unquoted with "\n" line ends; RFC 4180 quotes it.
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def csv_text(rows: Rows, columns: list[str] | None = None) -> str:
     """RFC 4180 CSV (quotes only where needed, LF line ends) of ``rows``."""
     columns = columns if columns is not None else list(rows[0])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([[row.get(c, "") for c in columns] for row in rows])
-    return buffer.getvalue()
+    lines = [",".join(_field(c) for c in columns)]
+    lines += [",".join(_field(row.get(c, "")) for c in columns) for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def write_export(directory: Path, tables: dict[str, Rows], **columns: list[str]) -> Path:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from features.export import Attribute
 from features.loading import ExportInvalid, load_export
@@ -209,3 +211,37 @@ def test_csv_written_with_quotes_everywhere_loads_like_minimal_quoting(tmp_path:
         ("A2", "south"),
     ]
     assert csv_text(rows).startswith("account_id,region\n")
+
+
+text_values = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters='\n\r",; '),
+    max_size=12,
+).filter(lambda v: v.strip() != "")
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    channels=st.lists(
+        text_values | st.sampled_from(["NA", "None", "null", "007", " x "]), min_size=3, max_size=3
+    ),
+    zeros=st.integers(min_value=1, max_value=4),
+)
+def test_csv_text_round_trips_verbatim(tmp_path: Path, channels: list[str], zeros: int) -> None:
+    tables = valid_tables()
+    lead_id = "0" * zeros + "1"
+    tables["leads"][0]["lead_id"] = lead_id
+    tables["lead_events"][0]["lead_id"] = lead_id
+    for event, channel in zip(tables["lead_events"], channels, strict=True):
+        event["channel"] = channel
+    directory = tmp_path / f"x{zeros}-{abs(hash(tuple(channels)))}"
+    export = load_export(write_export(directory, tables), as_of=AS_OF)
+
+    loaded = export.con.execute(
+        "SELECT lead_id, channel FROM lead_events ORDER BY occurred_at"
+    ).fetchall()
+
+    assert [c for _, c in loaded] == channels
+    assert loaded[0][0] == lead_id
+    export.close()

@@ -100,3 +100,33 @@ def test_header_with_duplicate_names_is_an_error(tmp_path: Path) -> None:
 
     assert (issue.code, issue.file) == ("unreadable_file", "accounts.csv")
     assert "duplicate column name(s) in the header: ['region']" in issue.message
+
+
+def test_unterminated_quote_is_an_error_not_a_swallowed_tail(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    (path / "accounts.csv").write_text('account_id,region\nA1,north\nA2,"south\n')
+
+    (issue,) = validate_export(path, as_of=AS_OF).errors
+
+    assert (issue.code, issue.file, issue.column) == ("malformed_csv", "accounts.csv", None)
+    assert "Line: 3" in issue.message
+    assert "unterminated quote" in issue.message
+
+
+def test_stray_quote_inside_an_unquoted_value_is_text(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    (path / "accounts.csv").write_text('account_id,region\nA1,5" north\nA2,south\n')
+
+    report = validate_export(path, as_of=AS_OF)
+
+    assert report.issues == ()
+
+
+def test_bare_carriage_return_is_an_error(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    (path / "accounts.csv").write_bytes(b"account_id,region\nA1,\r0\nA2,south\n")
+
+    (issue,) = validate_export(path, as_of=AS_OF).errors
+
+    assert (issue.code, issue.file) == ("malformed_csv", "accounts.csv")
+    assert "line 2" in issue.message
