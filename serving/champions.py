@@ -36,6 +36,7 @@ class ChampionRef:
     run_id: str | None
     sha256: Mapping[str, str]  # artifact file (relative path) -> hex digest, as recorded
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    artifact_path: str = "scoring_model"  # run artifact folder holding the ScoringModel files
 
 
 class ChampionSource(Protocol):
@@ -122,18 +123,21 @@ class MlflowChampionSource:
             hashes = recorded_hashes(tags, params)
             if not hashes:
                 raise RegistryUnavailable(f"{name} v{version.version}: no artifact sha256 recorded")
-            return ChampionRef(task, name, str(version.version), version.run_id, hashes, metrics)
+            path = tags.get("scoring_model.path", "scoring_model")
+            return ChampionRef(
+                task, name, str(version.version), version.run_id, hashes, metrics, path
+            )
 
         return call_with_timeout(lookup, timeout=self.timeout, what=f"resolve {name}@{self.alias}")
 
     def download(self, ref: ChampionRef, destination: Path) -> Path:
         def fetch() -> Path:
-            from mlflow.artifacts import download_artifacts
-
-            local = download_artifacts(
-                artifact_uri=f"models:/{ref.name}/{ref.version}",
-                dst_path=str(destination),
-                tracking_uri=self.tracking_uri,
+            # The ScoringModel files are a run artifact (docs/training.md), next to the MLflow
+            # flavor that ``mlflow models serve`` uses.
+            if ref.run_id is None:
+                raise RegistryUnavailable(f"{ref.name} v{ref.version} has no run")
+            local = self._client().download_artifacts(
+                ref.run_id, ref.artifact_path, str(destination)
             )
             return find_artifact_folder(Path(local), ref.sha256)
 

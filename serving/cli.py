@@ -1,9 +1,182 @@
-"""``salesradar serve|score|keys`` (registered through the salesradar.commands entry point)."""
+"""``salesradar serve|score|keys`` (registered through the salesradar.commands entry point).
+
+Entry points are the only place where settings are read from the environment, the wall clock is
+consulted, and process-wide knobs (MLflow HTTP timeouts) are set.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from features.errors import UserError
+from features.tasks import Task
+from serving.keys import KeyRequestError, KeyStore, Role
+from serving.settings import Settings
+from serving.store import ScoreStore
+
+console = Console()
+keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    # Bounded waits on an HTTP tracking server, on top of serving's own hard timeouts.
+    timeout = str(max(1, int(settings.registry_timeout_seconds)))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    return settings
+
+
+def parse_as_of(text: str, *, now: datetime) -> datetime:
+    """``--as-of``: ISO 8601, offsets converted to UTC, naive taken as UTC; not in the future."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of: unparsable timestamp {text!r}; use ISO 8601") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if moment > now:
+        raise UserError(f"--as-of: {moment.isoformat()} is in the future")
+    return moment
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+) -> None:
+    """Run the prediction API with uvicorn (one worker)."""
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.wiring import build_services
+
+    settings = _settings()
+    app = create_app(build_services(settings))
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=1,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def score(
+    data: Annotated[Path, typer.Option("--data", help="CRM export folder")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
+) -> None:
+    """Score every eligible lead and customer into the scores database, published atomically."""
+    from features.loading import load_export
+    from serving.batch import score_export
+    from serving.wiring import build_services, utc_now
+
+    settings = _settings()
+    now = utc_now()
+    moment = parse_as_of(as_of, now=now) if as_of else now
+    services = build_services(settings)
+    for result in services.models.reload():
+        if result.error:
+            console.print(f"[yellow]{result.task}: {result.outcome}: {result.error}[/]")
+    missing = [t.value for t in Task if services.models.current(t) is None]
+    if missing:
+        raise UserError(f"no verified champion for {', '.join(missing)}; train and promote first")
+    export = load_export(data, as_of=moment)
+    models = {t: m for t in Task if (m := services.models.current(t)) is not None}
+    with Progress(console=console, transient=True) as progress:
+        bars = {t: progress.add_task(f"scoring {t.value}", total=None) for t in Task}
+
+        def report(task: Task, done: int, total: int) -> None:
+            progress.update(bars[task], completed=done, total=total)
+
+        summary = score_export(
+            export,
+            as_of=moment,
+            models=models,
+            store=services.store,
+            settings=settings,
+            explain=services.explain,
+            clock=utc_now,
+            progress=report,
+        )
+    export.close()
+    table = Table(title=f"run {summary.run_id} as of {moment.isoformat()} (published)")
+    for column in ("task", "model", "scored", "tiers"):
+        table.add_column(column)
+    for task in Task:
+        model = models[task]
+        tiers = ", ".join(f"{k} {v}" for k, v in sorted(summary.tiers[task.value].items()))
+        table.add_row(
+            task.value, f"{model.name} v{model.version}", str(summary.counts[task.value]), tiers
+        )
+    console.print(table)
+
+
+def _key_store(settings: Settings) -> KeyStore:
+    store = ScoreStore.from_url(settings.scores_url)
+    store.create_schema()
+    return KeyStore(store.engine)
+
+
+@keys_app.command("create")
+def create_key(
+    role: Annotated[Role, typer.Option(help="crm | rep | admin")],
+    owner: Annotated[str | None, typer.Option(help="owner_id of the rep (rep keys only)")] = None,
+    label: Annotated[str | None, typer.Option(help="who or what holds the key")] = None,
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from serving.wiring import utc_now
+
+    keys = _key_store(_settings())
+    try:
+        info, token = keys.create(role=role, owner_id=owner, label=label, created_at=utc_now())
+    except KeyRequestError as exc:
+        raise UserError(str(exc)) from None
+    console.print(f"key id {info.key_id} ({info.role}{', owner ' + owner if owner else ''})")
+    console.print("store it now, it is not shown again:", style="bold")
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="the key id from 'keys list'")]) -> None:
+    """Revoke a key; it stops working on the next request."""
+    from serving.wiring import utc_now
+
+    try:
+        _key_store(_settings()).revoke(key_id, revoked_at=utc_now())
+    except KeyRequestError as exc:
+        raise UserError(str(exc)) from None
+    console.print(f"revoked {key_id}")
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """List keys (ids, roles, owners; never secrets)."""
+    table = Table()
+    for column in ("key id", "role", "owner", "label", "created", "revoked"):
+        table.add_column(column)
+    for info in _key_store(_settings()).list():
+        table.add_row(
+            info.key_id,
+            info.role.value,
+            info.owner_id or "",
+            info.label or "",
+            info.created_at.isoformat(timespec="seconds"),
+            info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "",
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the root CLI."""
+    app.command("serve")(serve)
+    app.command("score")(score)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,89 @@
+"""``salesradar keys`` and ``salesradar score`` against a real (embedded) MLflow registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from features.cli import build_app
+from features.errors import UserError
+from features.tasks import TASK_TABLES, Task
+from serving.champions import MlflowChampionSource
+from serving.keys import KeyStore, Role
+from serving.store import ScoreStore
+from tests.serving.factories import make_frames
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SALESRADAR_SCORES_URL", f"sqlite:///{tmp_path / 'scores.db'}")
+    monkeypatch.setenv("SALESRADAR_SERVED_DIR", str(tmp_path / "served"))
+    monkeypatch.setenv("SALESRADAR_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("SALESRADAR_REGISTRY_TIMEOUT_SECONDS", "60")
+    return tmp_path
+
+
+def test_keys_create_list_revoke(env: Path) -> None:
+    runner = CliRunner()
+    app = build_app()
+    created = runner.invoke(app, ["keys", "create", "--role", "rep", "--owner", "rep-4"])
+    assert created.exit_code == 0, created.output
+    token = next(line for line in created.output.splitlines() if line.startswith("sr_"))
+    keys = KeyStore(ScoreStore.from_url(f"sqlite:///{env / 'scores.db'}").engine)
+    principal = keys.authenticate(token)
+    assert principal is not None and principal.role is Role.REP and principal.owner_id == "rep-4"
+    listed = runner.invoke(app, ["keys", "list"])
+    assert principal.key_id in listed.output and token not in listed.output
+    assert runner.invoke(app, ["keys", "revoke", principal.key_id]).exit_code == 0
+    assert keys.authenticate(token) is None
+    # UserError reaches features.cli.main, which prints one line and exits 2.
+    refused = runner.invoke(app, ["keys", "create", "--role", "rep"])
+    assert isinstance(refused.exception, UserError) and "needs --owner" in str(refused.exception)
+    assert runner.invoke(app, ["keys", "create", "--role", "boss"]).exit_code == 2
+
+
+def _register_champions(tracking_uri: str, trained: dict, root: Path) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    experiment = client.create_experiment("salesradar", artifact_location=str(root / "art"))
+    for task, (folder, sha256) in trained.items():
+        run = client.create_run(experiment)
+        client.log_artifacts(run.info.run_id, str(folder), "scoring_model")
+        for file, digest in sha256.items():
+            client.set_tag(run.info.run_id, f"sha256.{file}", digest)
+        client.log_metric(run.info.run_id, "test_pr_auc", 0.42)
+        client.set_terminated(run.info.run_id)
+        name = TASK_TABLES[task].model_name
+        client.create_registered_model(name)
+        version = client.create_model_version(
+            name, source=f"runs:/{run.info.run_id}/scoring_model", run_id=run.info.run_id
+        )
+        client.set_registered_model_alias(name, "champion", version.version)
+
+
+def test_score_from_the_mlflow_champion_and_publish(env: Path, trained: dict) -> None:
+    tracking_uri = f"sqlite:///{env / 'mlflow.db'}"
+    _register_champions(tracking_uri, trained, env)
+    source = MlflowChampionSource(tracking_uri=tracking_uri, alias="champion", timeout=60)
+    ref = source.resolve(Task.CHURN)
+    assert (ref.version, ref.metrics) == ("1", {"test_pr_auc": 0.42})
+    assert dict(ref.sha256) == trained[Task.CHURN][1]
+
+    data = env / "export"
+    data.mkdir()
+    for name, frame in make_frames(seed=11).items():
+        frame.to_parquet(data / f"{name}.parquet", index=False)
+    runner = CliRunner()
+    result = runner.invoke(build_app(), ["score", "--data", str(data), "--as-of", "2025-12-15"])
+    assert result.exit_code == 0, result.output
+    store = ScoreStore.from_url(f"sqlite:///{env / 'scores.db'}")
+    page = store.list_scores("customer", limit=1)
+    assert page.total > 100 and page.items[0].as_of.isoformat() == "2025-12-15T00:00:00"
+    assert store.list_scores("lead").total > 10
+    assert (env / "served" / "churn" / "v1" / "model.skops").is_file()
+
+    future = runner.invoke(build_app(), ["score", "--data", str(data), "--as-of", "2999-01-01"])
+    assert isinstance(future.exception, UserError) and "in the future" in str(future.exception)
