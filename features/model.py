@@ -37,6 +37,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from features.categories import RareLevelGrouper
 from features.errors import UserError
 from features.tasks import Task
 
@@ -45,12 +46,12 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 ESTIMATOR_FILE = "model.skops"
 MANIFEST_FILE = "model.json"
-RARE_LEVEL = "__rare__"
 
 # Every type in a saved estimator that skops does not trust by default. Loading refuses any
 # file that needs a type outside this list, so a tampered or foreign file cannot run code.
 TRUSTED_TYPES: tuple[str, ...] = (
     "collections.OrderedDict",
+    "features.categories.RareLevelGrouper",
     "features.model.FeatureFrameEncoder",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
@@ -126,9 +127,10 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
     """Type a feature frame for LightGBM, one output column per input feature, in order.
 
     Numeric features become ``float64`` (missing stays NaN: the trees learn where it goes).
-    Categorical features become a pandas ``Categorical`` with the levels seen at least
-    ``min_level_count`` times in the fit frame; rarer and unseen levels map to ``"__rare__"``
-    so a level that appears once at scoring time cannot get its own, unlearned split.
+    Categorical features go through ``features.categories.RareLevelGrouper``: a pandas
+    ``Categorical`` with the levels seen at least ``min_level_count`` times in the fit frame;
+    rarer and unseen levels map to ``"__other__"`` so a level that appears once at scoring time
+    cannot get its own, unlearned split.
 
     Keeping one output column per feature is what lets the booster's contributions map back to
     the registry's features one to one.
@@ -146,30 +148,28 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: object = None) -> FeatureFrameEncoder:
         self._check_columns(X)
-        levels: dict[str, list[str]] = {}
-        for name in self.categorical_features:
-            counts = _as_text(X[name], name).value_counts()
-            kept = sorted(str(level) for level, n in counts.items() if n >= self.min_level_count)
-            levels[name] = [*kept, RARE_LEVEL]
-        self.levels_ = levels
+        texts = self._texts(X)
+        self.grouper_ = RareLevelGrouper(min_frequency=self.min_level_count).fit(texts)
+        self.levels_ = dict(self.grouper_.categories_)
         self.feature_names_in_ = np.asarray(self._ordered_names(), dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         self._check_columns(X)
+        grouped = self.grouper_.transform(self._texts(X))
         columns: dict[str, pd.Series] = {}
         for name in self._ordered_names():
             if name in self.levels_:
-                text = _as_text(X[name], name)
-                known = text.isin(self.levels_[name][:-1])
-                grouped = text.where(known | text.isna(), RARE_LEVEL)
-                columns[name] = pd.Series(
-                    pd.Categorical(grouped, categories=self.levels_[name]), index=X.index
-                )
+                columns[name] = grouped[name]
             else:
                 columns[name] = _as_float(X[name], name)
         return pd.DataFrame(columns, index=X.index)
+
+    def _texts(self, X: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {name: _as_text(X[name], name) for name in self.categorical_features}, index=X.index
+        )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray(self._ordered_names(), dtype=object)

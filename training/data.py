@@ -6,9 +6,13 @@ Cutoffs are explicit: either given, or ``features.snapshots.default_cutoffs`` as
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import pandas as pd
+
+from features.audit import audit_leakage
 from features.errors import UserError
 from features.export import Export
 from features.snapshots import TrainingSet, build_training_set, default_cutoffs
@@ -39,10 +43,15 @@ def choose_cutoffs(
 
 def build_task_training_set(
     export: Export, *, task: Task, horizon: timedelta, cutoffs: Sequence[datetime]
-) -> tuple[TrainingSet, LeakageResult]:
-    """The training set at ``cutoffs`` and the leakage audit of it."""
-    from features.audit import audit_leakage
+) -> TrainingSet:
+    """The point-in-time training set at ``cutoffs``."""
+    return build_training_set(export, task=task, cutoffs=cutoffs, horizon=horizon)
 
-    training_set = build_training_set(export, task=task, cutoffs=cutoffs, horizon=horizon)
-    findings = tuple((f.feature, f.reason) for f in audit_leakage(training_set))
-    return training_set, LeakageResult(findings)
+
+def audit_training_cutoffs(
+    training_set: TrainingSet, *, train_cutoffs: Sequence[datetime]
+) -> LeakageResult:
+    """The leakage audit on the training cutoffs only: the test set stays unseen."""
+    rows = training_set.frame["cutoff"].isin(pd.to_datetime(list(train_cutoffs)))
+    audited = dataclasses.replace(training_set, frame=training_set.frame.loc[rows])
+    return LeakageResult(tuple((f.feature, f.reason) for f in audit_leakage(audited)))

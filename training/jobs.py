@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
+
 from features.loading import load_export
 from features.tasks import Task
 from training.config import TrainingConfig
-from training.data import build_task_training_set, choose_cutoffs
+from training.data import audit_training_cutoffs, build_task_training_set, choose_cutoffs
 from training.promotion import Decision, promote
+from training.splits import split_cutoffs
 from training.tracking import RegisteredVersion, TrackingConfig, connect, log_trained_task
 from training.trainer import TrainedTask, train_task
 
@@ -56,12 +59,19 @@ def run_training(
         seconds["load"] = time.perf_counter() - start
         chosen = choose_cutoffs(export, task=task, horizon=horizon, as_of=as_of, requested=cutoffs)
         start = time.perf_counter()
-        training_set, leakage = build_task_training_set(
-            export, task=task, horizon=horizon, cutoffs=chosen
-        )
+        training_set = build_task_training_set(export, task=task, horizon=horizon, cutoffs=chosen)
         seconds["features"] = time.perf_counter() - start
     finally:
         export.close()
+    labelled = sorted(pd.to_datetime(training_set.frame["cutoff"].unique()).to_pydatetime())
+    split = split_cutoffs(
+        labelled,
+        test=config.split.test_cutoffs,
+        calibration=config.split.calibration_cutoffs,
+        horizon=horizon,
+        embargo=config.split.embargo,
+    )
+    leakage = audit_training_cutoffs(training_set, train_cutoffs=split.train)
     start = time.perf_counter()
     trained = train_task(
         training_set.frame,

@@ -79,7 +79,7 @@ def test_contributions_sum_to_raw_score_with_categorical_splits(
     assert np.abs(contributions[:, 2]).max() > 0.05
     booster = model.pipeline[-1].booster_
     assert "segment" in booster.feature_name()
-    assert booster.dump_model()["pandas_categorical"] == [["a", "b", "c", "d", "e", "__rare__"]]
+    assert booster.dump_model()["pandas_categorical"] == [["a", "b", "c", "d", "e", "__other__"]]
 
 
 def test_same_seed_same_predictions(frame: pd.DataFrame, model: ScoringModel) -> None:
@@ -150,10 +150,10 @@ def test_non_numeric_value_is_named_not_coerced(model: ScoringModel, frame: pd.D
 def test_encoder_groups_rare_and_unseen_levels_and_keeps_missing() -> None:
     fit = pd.DataFrame({"x": [1.0] * 5, "seg": ["a", "a", "a", "b", "c"]})
     encoder = FeatureFrameEncoder(["x"], ["seg"], min_level_count=2).fit(fit)
-    assert encoder.levels_ == {"seg": ["a", "__rare__"]}
+    assert encoder.levels_ == {"seg": ["a", "__other__"]}
     out = encoder.transform(pd.DataFrame({"x": [2, None, 3], "seg": ["b", None, "zzz"]}))
     assert out["seg"].isna().tolist() == [False, True, False]
-    assert out["seg"].dropna().tolist() == ["__rare__", "__rare__"]
-    assert list(out["seg"].cat.categories) == ["a", "__rare__"]
+    assert out["seg"].dropna().tolist() == ["__other__", "__other__"]
+    assert list(out["seg"].cat.categories) == ["a", "__other__"]
     assert out["x"].dtype == "float64"
     assert out["x"].isna().tolist() == [False, True, False]

@@ -1,0 +1,80 @@
+"""`salesradar train` on a small generated export: user mistakes are one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from features.cli import build_app
+from features.synthetic import DEFAULT_AS_OF, generate_crm
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("crm") / "export"
+    generate_crm(out, leads=150, customers=40, seed=3, as_of=DEFAULT_AS_OF, months=12)
+    return out
+
+
+def _train(*args: str) -> object:
+    return CliRunner().invoke(build_app(), ["train", *args], env={"COLUMNS": "200"})
+
+
+def test_too_few_positives_says_found_and_needed(tiny_export: Path, tmp_path: Path) -> None:
+    result = _train(
+        "leads",
+        "--data",
+        str(tiny_export),
+        "--as-of",
+        DEFAULT_AS_OF.isoformat(),
+        "--models-dir",
+        str(tmp_path / "models"),
+    )
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    output = result.output  # type: ignore[attr-defined]
+    assert output.startswith("error: leads: found ")
+    assert "positive label(s) in the" in output
+    assert "need at least 50" in output
+    assert not (tmp_path / "models" / "mlartifacts").exists()  # nothing was logged
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--horizon", "ninety"], "--horizon 'ninety': expected a number of days"),
+        (["--cutoffs", "2026-13-01"], "--cutoffs: '2026-13-01' is not an ISO 8601 date"),
+        (["--cutoffs", "2026-09-01"], "cutoff 2026-09-01: its 90-day label window ends after"),
+    ],
+)
+def test_bad_options_are_one_line(
+    tiny_export: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = _train(
+        "churn",
+        "--data",
+        str(tiny_export),
+        "--as-of",
+        DEFAULT_AS_OF.isoformat(),
+        "--models-dir",
+        str(tmp_path),
+        *args,
+    )
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert message in result.output  # type: ignore[attr-defined]
+    assert result.output.count("\n") == 1  # type: ignore[attr-defined]
+
+
+def test_missing_config_file_is_one_line(tiny_export: Path, tmp_path: Path) -> None:
+    result = _train(
+        "churn",
+        "--data",
+        str(tiny_export),
+        "--config",
+        str(tmp_path / "nope.toml"),
+        "--models-dir",
+        str(tmp_path),
+    )
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "cannot read training config" in result.output  # type: ignore[attr-defined]
