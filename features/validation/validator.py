@@ -16,16 +16,16 @@ import duckdb
 import pyarrow as pa
 
 from features.contract import TABLES, Table
-from features.export import Attribute, new_connection, quote
+from features.export import Attribute, new_connection
 from features.validation import checks as ck
 from features.validation.attributes import AttributeStats
-from features.validation.parsing import (
-    ACCEPTED,
-    SourceType,
-    is_numeric_family,
-    scan_sql,
-    source_type,
+from features.validation.crosschecks import (
+    check_csv_structure,
+    check_duplicate_keys,
+    check_entities_without_events,
+    seen_set,
 )
+from features.validation.parsing import ACCEPTED, SourceType, is_numeric_family, source_type
 from features.validation.report import IssueCollector, Severity, ValidationReport
 from features.validation.sources import (
     ProgressHook,
@@ -101,7 +101,10 @@ def validate_export(
         for table in _in_dependency_order(TABLES):
             if table.name in files:
                 _validate_table(context, table, files[table.name])
-        _check_entities_without_events(context)
+        for table in TABLES:
+            if table.name in context.seen_sets and table.parent in context.key_sets:
+                parent_file = context.layouts[table.parent].source.file
+                check_entities_without_events(context.con, issues, table, parent_file)
     finally:
         context.con.close()
     report = ValidationReport(
@@ -196,7 +199,7 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
     if key and table.parent is None:
         con.execute(f"CREATE OR REPLACE TABLE {ck.key_set(table.name)} (id VARCHAR, row BIGINT)")
     if key and table.parent is not None:
-        con.execute(f"CREATE OR REPLACE TABLE {quote('seen.' + table.name)} (id VARCHAR)")
+        con.execute(f"CREATE OR REPLACE TABLE {seen_set(table.name)} (id VARCHAR)")
     rows = 0
     batches = iter_batches(
         source, issues, progress=context.progress, label=path.name, ragged_records=ragged_records
@@ -216,12 +219,12 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
             )
         elif key:
             con.execute(
-                f"INSERT INTO {quote('seen.' + table.name)} SELECT DISTINCT {ck.typed(key)} "
+                f"INSERT INTO {seen_set(table.name)} SELECT DISTINCT {ck.typed(key)} "
                 f"FROM _typed WHERE {ck.typed(key)} IS NOT NULL"
             )
         con.unregister("_batch")
     if source.format == "csv" and not ragged_records:
-        _check_csv_structure(context, source, rows)
+        check_csv_structure(context.con, context.issues, source, rows)
     if rows == 0:
         issues.add(
             Severity.ERROR,
@@ -231,7 +234,7 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
             message=f"table {table.name} has no rows",
         )
     if key and table.parent is None:
-        _check_duplicate_keys(context, source.file, table)
+        check_duplicate_keys(context.con, context.issues, source.file, table)
         context.key_sets.add(table.name)
     elif key:
         context.seen_sets.add(table.name)
@@ -324,70 +327,3 @@ def _run_checks(context: _Context, file: str, row_checks: list[ck.RowCheck]) -> 
             rows=rows,
             count=count,
         )
-
-
-def _check_csv_structure(context: _Context, source: TableSource, rows: int) -> None:
-    """Let the loader's CSV reader count the records too: what validates must also load.
-
-    Both readers accept the same RFC 4180 files, but an unterminated quote is silently taken to
-    run to the end of the file by the streaming reader and rejected by DuckDB's strict one.
-    """
-    scan = scan_sql(source.path, source.format, source.schema.names)
-    try:
-        ((loaded,),) = context.con.execute(f"SELECT count(*) FROM {scan}").fetchall()
-    except duckdb.Error as exc:
-        lines = [line.strip() for line in str(exc).split("Possible fixes")[0].splitlines()]
-        reason = "; ".join(line for line in lines if line).removeprefix("Invalid Input Error: ")
-        message = f"not a well-formed CSV file ({reason})"
-        context.issues.add(
-            Severity.ERROR, "malformed_csv", file=source.file, column=None, message=message
-        )
-        return
-    if loaded != rows:
-        context.issues.add(
-            Severity.ERROR,
-            "malformed_csv",
-            file=source.file,
-            column=None,
-            message=f"{loaded} records for the loader but {rows} for the validator; check quoting",
-        )
-
-
-def _check_duplicate_keys(context: _Context, file: str, table: Table) -> None:
-    keys = ck.key_set(table.name)
-    ((count, rows, first),) = context.con.execute(
-        f"SELECT count(*), min(row, 10), arg_min(id, row) FROM {keys} "
-        f"WHERE id IN (SELECT id FROM {keys} GROUP BY id HAVING count(*) > 1)"
-    ).fetchall()
-    if count:
-        context.issues.add(
-            Severity.ERROR,
-            "duplicate_id",
-            file=file,
-            column=table.key,
-            message=f"duplicate {table.key} (first: '{first}')",
-            rows=rows,
-            count=count,
-        )
-
-
-def _check_entities_without_events(context: _Context) -> None:
-    """Warn about entities that no event refers to (they get no behavioural features)."""
-    for table in TABLES:
-        if table.name not in context.seen_sets or table.parent not in context.key_sets:
-            continue
-        parent = context.layouts[table.parent]
-        ((count, rows),) = context.con.execute(
-            f"SELECT count(*), min(row, 10) FROM {ck.key_set(table.parent)} "
-            f"WHERE id NOT IN (SELECT id FROM {quote('seen.' + table.name)})"
-        ).fetchall()
-        if count:
-            context.issues.add(
-                Severity.WARNING,
-                "no_events",
-                file=parent.source.file,
-                column=table.key,
-                message=f"{table.parent} with no rows in {table.name}",
-                rows=rows,
-                count=count,
-            )
