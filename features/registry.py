@@ -271,7 +271,7 @@ def _is_id_like(export: Export, table: str, name: str) -> bool:
         f"SELECT count(DISTINCT {quote(name)}), count({quote(name)}) FROM {quote(table)}"
     ).fetchall()
     distinct, present = rows[0] if rows else (0, 0)
-    return present > 0 and distinct > ID_DISTINCT_SHARE * present
+    return distinct > 1 and distinct > ID_DISTINCT_SHARE * present
 
 
 def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:

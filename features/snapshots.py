@@ -73,6 +73,8 @@ def _normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.Da
     """Numeric features float64, categoricals pandas ``str``; NaN marks a missing value in both."""
     for spec in specs:
         column = frame[spec.name]
+        if column.dtype == ("float64" if spec.dtype == "numeric" else CATEGORICAL_DTYPE):
+            continue
         if spec.dtype == "numeric":
             frame[spec.name] = column.astype("float64")
         else:
