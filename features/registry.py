@@ -264,14 +264,21 @@ def value_spec(task: Task) -> FeatureSpec:
     return FeatureSpec(column, "numeric", what, "attribute", "currency")
 
 
-def _is_id_like(export: Export, table: str, name: str) -> bool:
+def _is_id_like(export: Export, entity_table: str, table: str, name: str) -> bool:
+    """Named like an ID, or more than half of its values (as seen per entity) distinct."""
     if name.lower().endswith("_id") or name.lower() == "id":
         return True
+    # Account attributes are judged per entity row: 2 accounts with 2 industries are not IDs.
+    source = (
+        f"{quote(entity_table)} ent JOIN accounts x ON x.account_id = ent.account_id"
+        if table == "accounts"
+        else f"{quote(table)} x"
+    )
     rows = export.con.execute(
-        f"SELECT count(DISTINCT {quote(name)}), count({quote(name)}) FROM {quote(table)}"
+        f"SELECT count(DISTINCT x.{quote(name)}), count(x.{quote(name)}) FROM {source}"
     ).fetchall()
     distinct, present = rows[0] if rows else (0, 0)
-    return distinct > 1 and distinct > ID_DISTINCT_SHARE * present
+    return bool(distinct > 1 and distinct > ID_DISTINCT_SHARE * present)
 
 
 def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:
@@ -289,7 +296,9 @@ def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:
             if attribute.name in taken:
                 logger.warning("attribute %s.%s skipped: name already used", table, attribute.name)
                 continue
-            if not attribute.numeric and _is_id_like(export, table, attribute.name):
+            if not attribute.numeric and _is_id_like(
+                export, tables.entity_table, table, attribute.name
+            ):
                 logger.info("attribute %s.%s skipped: ID-like", table, attribute.name)
                 continue
             if attribute.numeric and attribute.name.lower().endswith("_id"):

@@ -1,0 +1,129 @@
+"""Online features: request validation, attributes from the record, order and time handling."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from features.online import OnlineEntity, OnlineInputError, online_feature_frame
+from features.registry import feature_specs
+from features.snapshots import build_scoring_table
+from features.tasks import Task
+from tests.features.test_features_support import assert_frames_match, make_export
+
+AS_OF = datetime(2024, 7, 1)
+RECORD = {"created_at": "2024-01-01T00:00:00", "owner_id": "o1", "annual_value": 120.0}
+
+
+def _order(when: str, value: float | None = 10.0) -> dict[str, object]:
+    return {"occurred_at": when, "type": "order", "value": value}
+
+
+def test_rows_follow_input_order_and_ignore_events_from_as_of_on():
+    entities = [
+        OnlineEntity("z", RECORD, [_order("2024-06-30T00:00:00"), _order("2024-07-01T00:00:00")]),
+        OnlineEntity("a", RECORD, []),
+    ]
+    frame = online_feature_frame("churn", entities, as_of=AS_OF)
+    assert frame.index.tolist() == ["z", "a"] and frame.index.name == "entity_id"
+    assert frame["order_count_7d"].tolist() == [1.0, 0.0]
+    assert frame["days_since_last_order"].tolist()[0] == 1.0
+    assert math.isnan(frame["days_since_last_order"].tolist()[1])
+    assert list(frame.columns) == [s.name for s in feature_specs("churn")]
+
+
+def test_timestamps_with_offsets_are_converted_to_utc():
+    entity = OnlineEntity(
+        "c", RECORD, [_order("2024-06-30T02:00:00+02:00"), _order(datetime(2024, 6, 29))]
+    )
+    as_of = datetime(2024, 7, 1, 2, tzinfo=timezone(timedelta(hours=2)))
+    frame = online_feature_frame("churn", [entity], as_of=as_of)
+    assert frame["days_since_last_order"].tolist() == [1.0]
+    assert frame["median_days_between_orders"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("entity", "field"),
+    [
+        (OnlineEntity("c", {"owner_id": "o1"}, []), "entities[0].record.created_at"),
+        (OnlineEntity("c", RECORD, [{"type": "order"}]), "entities[0].events[0].occurred_at"),
+        (OnlineEntity("c", RECORD, [_order("yesterday")]), "entities[0].events[0].occurred_at"),
+        (OnlineEntity("c", RECORD, [_order("2024-01-02", "12")]), "entities[0].events[0].value"),
+        (
+            OnlineEntity("c", RECORD, [_order("2024-01-02", float("inf"))]),
+            "entities[0].events[0].value",
+        ),
+        (
+            OnlineEntity("c", RECORD, [{**_order("2024-01-02"), "channel": 3}]),
+            "entities[0].events[0].channel",
+        ),
+        (
+            OnlineEntity("c", {**RECORD, "annual_value": "lots"}, []),
+            "entities[0].record.annual_value",
+        ),
+    ],
+)
+def test_malformed_fields_raise_an_error_naming_the_field(entity, field):
+    with pytest.raises(OnlineInputError) as info:
+        online_feature_frame("churn", [entity], as_of=AS_OF)
+    assert info.value.field == field
+
+
+def _export_with_attributes():
+    customers = [
+        {
+            "customer_id": f"c{i}",
+            "created_at": datetime(2024, 1, 1),
+            "owner_id": "o1",
+            "account_id": "a1" if i < 3 else None,
+            "annual_value": 100.0 * i,
+            "plan": ["basic", "pro"][i % 2],
+            "seats": float(i % 3),
+        }
+        for i in range(6)
+    ]
+    events = [
+        {
+            "customer_id": f"c{i}",
+            "occurred_at": datetime(2024, 5, i + 1),
+            "type": "order",
+            "value": 5.0,
+            "channel": "web",
+            "direction": "inbound",
+            "outcome": None,
+        }
+        for i in range(6)
+    ]
+    accounts = pd.DataFrame({"account_id": ["a1"], "industry": ["retail"]})
+    return customers, events, make_export(Task.CHURN, customers, events, accounts=accounts)
+
+
+def test_attribute_columns_match_the_batch_scoring_table():
+    customers, events, export = _export_with_attributes()
+    specs = feature_specs("churn", export)
+    assert [s.name for s in specs][-4:] == ["annual_value", "plan", "seats", "industry"]
+    batch = build_scoring_table(export, task="churn", as_of=AS_OF, specs=specs)
+    requests = []
+    for customer, event in zip(customers, events, strict=True):
+        record = {k: v for k, v in customer.items() if k != "customer_id" and v is not None}
+        if customer["account_id"]:
+            record["industry"] = "retail"
+        own = [{k: v for k, v in event.items() if k != "customer_id" and v is not None}]
+        requests.append(OnlineEntity(customer["customer_id"], record, own))
+    online = online_feature_frame("churn", requests, as_of=AS_OF, specs=specs)
+    assert_frames_match(batch.set_index("entity_id"), online, [s.name for s in specs])
+
+
+def test_missing_and_unknown_attributes_become_missing_values():
+    _, _, export = _export_with_attributes()
+    specs = feature_specs("churn", export)
+    record = {"created_at": "2024-01-01", "favourite_colour": "teal"}
+    frame = online_feature_frame(
+        "churn", [OnlineEntity("c9", record, [])], as_of=AS_OF, specs=specs
+    )
+    assert pd.isna(frame.loc["c9", "plan"]) and pd.isna(frame.loc["c9", "industry"])
+    assert math.isnan(frame.loc["c9", "seats"]) and math.isnan(frame.loc["c9", "annual_value"])
+    assert "favourite_colour" not in frame.columns

@@ -1,0 +1,83 @@
+"""The registry: stable, described, unit-tagged columns; attribute selection rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from features.registry import FeatureSpec, feature_specs
+from features.tasks import Task
+from tests.features.test_features_support import make_export
+
+UNITS = {"days", "count", "currency", "ratio", "category", "number"}
+
+
+@pytest.mark.parametrize("task", list(Task))
+def test_specs_are_unique_described_and_typed(task):
+    specs = feature_specs(task)
+    names = [s.name for s in specs]
+    assert len(names) == len(set(names))
+    for spec in specs:
+        assert spec.dtype in {"numeric", "categorical"}
+        assert spec.unit in UNITS
+        assert spec.description and spec.description[0].isupper() and len(spec.description) < 80
+        assert (spec.dtype == "categorical") == (spec.unit == "category")
+
+
+def test_lead_and_churn_registries_hold_the_documented_families():
+    leads = {s.name: s for s in feature_specs("leads")}
+    churn = {s.name: s for s in feature_specs("churn")}
+    assert len(leads) == 76 and len(churn) == 45
+    assert leads["email_reply_count_7d"] == FeatureSpec(
+        "email_reply_count_7d", "numeric", "Email replies in the last 7 days", "activity", "count"
+    )
+    assert churn["days_since_last_order"].description == "Days since the last order"
+    assert churn["median_days_between_orders"].unit == "days"
+    assert leads["last_touch_channel"].dtype == "categorical"
+    assert {s.family for s in churn.values()} == {
+        "activity",
+        "recency",
+        "trend",
+        "tenure",
+        "cadence",
+        "engagement",
+        "support",
+        "attribute",
+    }
+
+
+def test_column_set_does_not_depend_on_the_data():
+    empty = make_export(Task.CHURN, [], [])
+    assert feature_specs("churn", empty) == feature_specs("churn")
+
+
+def test_attributes_are_selected_from_entities_and_accounts():
+    customers = [
+        {
+            "customer_id": f"c{i}",
+            "created_at": datetime(2024, 1, 1),
+            "owner_id": "o1",
+            "account_id": f"a{i % 2}",
+            "plan": ["basic", "pro"][i % 2],  # categorical
+            "seats": float(i),  # numeric, many distinct values: fine
+            "crm_ref": f"ref-{i}",  # text, all distinct: ID-like, never a feature
+            "partner_id": "p1",  # *_id: never a feature
+            "channel_score": 1.0,
+        }
+        for i in range(10)
+    ]
+    accounts = pd.DataFrame(
+        {"account_id": ["a0", "a1"], "industry": ["retail", "energy"], "plan": ["x", "y"]}
+    )
+    export = make_export(Task.CHURN, customers, [], accounts=accounts)
+    attributes = [s for s in feature_specs("churn", export) if s.family == "attribute"]
+    assert [(s.name, s.dtype, s.unit) for s in attributes] == [
+        ("annual_value", "numeric", "currency"),
+        ("plan", "categorical", "category"),
+        ("seats", "numeric", "number"),
+        ("channel_score", "numeric", "number"),
+        ("industry", "categorical", "category"),
+    ]
+    assert attributes[-1].description == "Industry (account attribute)"
