@@ -135,7 +135,7 @@ FILE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 
 # The one parse definition for text values, as DuckDB SQL. The session time zone is UTC, so
 # naive values are taken as UTC and values with an offset are converted to UTC.
-DUCKDB_SESSION_SETUP: tuple[str, ...] = ("SET TimeZone='UTC'",)
+DUCKDB_SESSION_SETUP: tuple[str, ...] = ("SET TimeZone='UTC'", "SET enable_progress_bar = false")
 
 
 def parse_timestamp_sql(expr: str) -> str:
