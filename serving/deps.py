@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -15,7 +15,9 @@ from serving.settings import Settings
 from serving.store import ScoreStore
 
 
-def get_services(request: Request) -> Services:
+# Pure lookups are ``async`` so that FastAPI runs them on the event loop instead of paying a
+# thread-pool hop each; only dependencies that do I/O (the key lookup) stay sync.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -23,15 +25,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_store(services: ServicesDep) -> ScoreStore:
+async def get_store(services: ServicesDep) -> ScoreStore:
     return services.store
 
 
-def get_models(services: ServicesDep) -> ModelManager:
+async def get_models(services: ServicesDep) -> ModelManager:
     return services.models
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
@@ -57,10 +59,10 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only ``roles`` through (403 otherwise); records them for tests."""
 
-    def gate(principal: PrincipalDep) -> Principal:
+    async def gate(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise HTTPException(
                 status_code=403,

@@ -1,0 +1,426 @@
+"""Serving figures: API latency on 127.0.0.1 (one uvicorn worker), batch scoring time, and
+``mlflow models serve`` on the same champion for comparison.
+
+    python -m benchmarks.bench_serving [--customers 100000 --customer-events 10000000
+                                        --leads 20000 --lead-events 1000000 --requests 1000]
+
+Everything lives in a temporary folder: a DuckDB-generated export (deterministic for ``--seed``),
+tiny real champions fitted through ``features.model`` on a slice of it and registered in an
+embedded MLflow store (ScoringModel files + the MLflow sklearn flavor), a SQLite scores
+database. Steps: (1) batch-score the export in a child process (time, peak RSS); (2) start
+``salesradar serve`` and time ``--requests`` sequential requests of each kind over one keep-alive
+connection; (3) start ``mlflow models serve -m models:/salesradar-leads@champion --env-manager
+local`` and send it the same lead's precomputed feature vector. Servers are killed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+AS_OF = datetime(2026, 1, 1)
+BIN = Path(sys.executable).parent
+_MACRO = "CREATE MACRO h(i, k, n) AS CAST(hash(i, {seed}, k) % n AS BIGINT)"
+_TABLES = {
+    "leads": """
+        SELECT 'L' || lpad(i::VARCHAR, 7, '0') AS lead_id,
+               TIMESTAMP '2025-01-01' + to_seconds(h(i, 1, 28000000)) AS created_at,
+               'o' || h(i, 2, 40) AS owner_id,
+               CASE WHEN h(i, 3, 4) = 0 THEN TIMESTAMP '2025-01-01'
+                    + to_seconds(h(i, 1, 28000000)) + INTERVAL 20 DAY END AS converted_at,
+               (1000 + h(i, 4, 90000))::DOUBLE AS expected_value,
+               ['retail', 'software', 'health', 'logistics'][1 + h(i, 5, 4)] AS industry
+        FROM range(1, {leads} + 1) t(i)""",
+    "customers": """
+        SELECT 'C' || lpad(i::VARCHAR, 7, '0') AS customer_id,
+               TIMESTAMP '2022-01-01' + to_seconds(h(i, 1, 31536000)) AS created_at,
+               'o' || h(i, 2, 40) AS owner_id,
+               CASE WHEN h(i, 3, 10) = 0 THEN TIMESTAMP '2025-11-01' END AS churned_at,
+               (1000 + h(i, 4, 200000))::DOUBLE AS annual_value,
+               ['gold', 'silver', 'bronze'][1 + h(i, 5, 3)] AS plan
+        FROM range(1, {customers} + 1) t(i)""",
+    # Customers stop ordering at a per-customer moment, so that churn is learnable.
+    "customer_events": """
+        SELECT 'C' || lpad((1 + c)::VARCHAR, 7, '0') AS customer_id,
+               TIMESTAMP '2023-01-01' + to_seconds(h(i, 2, 20000000 + 4 * h(c, 7, 20000000)))
+                   AS occurred_at,
+               ['order', 'support_ticket', 'check_in'][1 + h(i, 3, 3)] AS type,
+               CASE WHEN h(i, 3, 3) = 0 THEN h(i, 4, 5000)::DOUBLE END AS value,
+               ['phone', 'email', 'web'][1 + h(i, 5, 3)] AS channel
+        FROM (SELECT i, h(i, 1, {customers}) AS c FROM range(1, {customer_events} + 1) t(i))""",
+    "lead_events": """
+        SELECT 'L' || lpad((1 + h(i, 1, {leads}))::VARCHAR, 7, '0') AS lead_id,
+               TIMESTAMP '2025-01-01' + to_seconds(h(i, 1, 28000000) + h(i, 2, 2500000))
+                   AS occurred_at,
+               ['email_open', 'call', 'meeting', 'demo', 'quote'][1 + h(i, 3, 5)] AS type,
+               CASE WHEN h(i, 3, 5) = 4 THEN h(i, 4, 9000)::DOUBLE END AS value,
+               ['inbound', 'outbound'][1 + h(i, 5, 2)] AS direction
+        FROM range(1, {lead_events} + 1) t(i)""",
+}
+
+
+def build_export(folder: Path, *, sizes: dict[str, int], seed: int) -> None:
+    """Write a contract-valid Parquet export; nothing happens at or after ``AS_OF``."""
+    from features.export import new_connection
+
+    folder.mkdir(parents=True, exist_ok=True)
+    con = new_connection()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(_MACRO.format(seed=seed))
+    for name, sql in _TABLES.items():
+        con.execute(f"COPY ({sql.format(**sizes)}) TO '{folder}/{name}.parquet' (FORMAT parquet)")
+    # Lead events after a conversion or the as-of time would be invalid: drop them.
+    con.execute(f"""COPY (SELECT e.* FROM '{folder}/lead_events.parquet' e
+        JOIN '{folder}/leads.parquet' l USING (lead_id)
+        WHERE e.occurred_at < COALESCE(l.converted_at, TIMESTAMP '{AS_OF}')
+          AND e.occurred_at >= l.created_at AND e.occurred_at < TIMESTAMP '{AS_OF}')
+        TO '{folder}/lead_events_ok.parquet' (FORMAT parquet)""")
+    os.replace(folder / "lead_events_ok.parquet", folder / "lead_events.parquet")
+    con.execute(f"""COPY (SELECT e.* FROM '{folder}/customer_events.parquet' e
+        JOIN '{folder}/customers.parquet' c USING (customer_id)
+        WHERE e.occurred_at >= c.created_at AND e.occurred_at < TIMESTAMP '{AS_OF}'
+          AND e.occurred_at < COALESCE(c.churned_at, TIMESTAMP '{AS_OF}'))
+        TO '{folder}/ce_ok.parquet' (FORMAT parquet)""")
+    os.replace(folder / "ce_ok.parquet", folder / "customer_events.parquet")
+    con.close()
+
+
+def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
+    """Fit each task on the export's history and register it as ``champion``."""
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+
+    from features.loading import load_export
+    from features.model import TRUSTED_TYPES, fit_scoring_model
+    from features.snapshots import build_training_set
+    from features.tasks import TASK_TABLES, Task
+
+    export = load_export(export_dir, as_of=AS_OF)
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    experiment = client.create_experiment("bench", artifact_location=str(root / "mlartifacts"))
+    cutoffs = [datetime(2025, m, 1) for m in range(3, 11)]
+    for task in Task:
+        training = build_training_set(
+            export, task=task, cutoffs=cutoffs, horizon=timedelta(days=60)
+        )
+        frame = training.frame.sample(n=min(len(training.frame), 40_000), random_state=1)
+        model = fit_scoring_model(
+            frame,
+            training.specs,
+            task=task,
+            seed=1,
+            params={"n_estimators": 100},
+            min_level_count=5,
+        )
+        name = TASK_TABLES[task].model_name
+        with mlflow.start_run(experiment_id=experiment) as run:
+            hashes = model.save(root / "staging" / task.value)
+            mlflow.log_artifacts(str(root / "staging" / task.value), "scoring_model")
+            mlflow.set_tags({f"sha256.{f}": d for f, d in hashes.items()})
+            numeric = [s.name for s in model.feature_specs if s.dtype == "numeric"]
+            example = frame[model.feature_names].head(5).astype(dict.fromkeys(numeric, "float64"))
+            info = mlflow.sklearn.log_model(
+                model.estimator,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=list(TRUSTED_TYPES),
+                input_example=example,
+                signature=infer_signature(example, model.estimator.predict_proba(example)),
+                pyfunc_predict_fn="predict_proba",
+                registered_model_name=name,
+                pip_requirements=["scikit-learn", "lightgbm", "skops"],
+            )
+            client.set_registered_model_alias(name, "champion", info.registered_model_version)
+        del run
+    export.close()
+
+
+def batch_child(env: dict[str, str], export_dir: str, out: Any) -> None:
+    """Child process: ``salesradar score`` logic, timed; reports (seconds, rss kB, counts)."""
+    os.environ.update(env)
+    from features.loading import load_export
+    from features.tasks import Task
+    from serving.batch import score_export
+    from serving.settings import Settings
+    from serving.wiring import build_services, utc_now
+
+    services = build_services(Settings())
+    services.models.reload()
+    models = {t: services.models.current(t) for t in Task}
+    started = time.perf_counter()
+    export = load_export(Path(export_dir), as_of=AS_OF)
+    loaded = time.perf_counter() - started
+    summary = score_export(
+        export,
+        as_of=AS_OF,
+        models=models,
+        store=services.store,  # type: ignore[arg-type]
+        settings=services.settings,
+        explain=services.explain,
+        clock=utc_now,
+    )
+    seconds = time.perf_counter() - started
+    out.put((seconds, loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, summary.counts))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
+    """Start a server process, wait until ``ready_url`` answers 200 (bounded), kill it after."""
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited; see {log}:\n{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command} not ready after 180 s; see {log}")
+            time.sleep(0.3)
+        yield
+    finally:
+        # The server's own session: its children (MLflow's uvicorn) go down with it.
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+
+
+def measure(send: Callable[[int], httpx.Response], count: int) -> list[float]:
+    """Milliseconds per request, after 20 warm-up requests; any non-200 aborts the benchmark."""
+    for i in range(20):
+        send(i).raise_for_status()
+    times = []
+    for i in range(count):
+        started = time.perf_counter()
+        response = send(i)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+    return times
+
+
+def report(label: str, times: list[float]) -> None:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    print(
+        f"  {label:<46} n={len(times):>5}  p50 {statistics.median(ordered):8.2f} ms"
+        f"  p99 {p99:8.2f} ms"
+    )
+
+
+def one_lead(lead_id: str, events: int) -> dict[str, Any]:
+    start = AS_OF - timedelta(days=events + 5)
+    kinds = ("email_open", "call", "meeting", "demo", "quote")
+    return {
+        "lead_id": lead_id,
+        "created_at": (start - timedelta(days=3)).isoformat(),
+        "owner_id": "o1",
+        "expected_value": 25000.0,
+        "attributes": {"industry": "software"},
+        "events": [
+            {
+                "occurred_at": (start + timedelta(days=i, hours=9)).isoformat(),
+                "type": kinds[i % 5],
+                "value": 1200.0 if i % 5 == 4 else None,
+                "direction": "outbound",
+            }
+            for i in range(events)
+        ],
+    }
+
+
+def run(args: argparse.Namespace) -> None:
+    root = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    export_dir = root / "export"
+    sizes = {
+        "seed": args.seed,
+        "leads": args.leads,
+        "customers": args.customers,
+        "lead_events": args.lead_events,
+        "customer_events": args.customer_events,
+    }
+    t0 = time.perf_counter()
+    build_export(export_dir, sizes=sizes, seed=args.seed)
+    print(f"export generated in {time.perf_counter() - t0:.1f} s under {root}")
+    # Champions learn from a small export of the same generator (same columns and
+    # attributes): fitting is not what this benchmark measures.
+    train_dir = root / "train-export"
+    build_export(
+        train_dir,
+        seed=args.seed + 1,
+        sizes={
+            "seed": args.seed + 1,
+            "leads": 4_000,
+            "customers": 4_000,
+            "lead_events": 4_000 * args.lead_events // max(args.leads, 1),
+            "customer_events": 4_000 * args.customer_events // max(args.customers, 1),
+        },
+    )
+    tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
+    t0 = time.perf_counter()
+    register_champions(root, train_dir, tracking_uri)
+    print(f"champions fitted and registered in {time.perf_counter() - t0:.1f} s")
+    env = {
+        "SALESRADAR_SCORES_URL": f"sqlite:///{root / 'scores.db'}",
+        "SALESRADAR_SERVED_DIR": str(root / "served"),
+        "SALESRADAR_MLFLOW_TRACKING_URI": tracking_uri,
+        "SALESRADAR_POLL_SECONDS": "0",
+        "MLFLOW_TRACKING_URI": tracking_uri,
+    }
+
+    queue: Any = multiprocessing.get_context("spawn").Queue()
+    child = multiprocessing.get_context("spawn").Process(
+        target=batch_child, args=(env, str(export_dir), queue)
+    )
+    child.start()
+    seconds, loaded, rss, counts = queue.get(timeout=3600)
+    child.join()
+    print(
+        f"batch scoring ({counts}, {args.customer_events:,} customer events): "
+        f"{seconds:.1f} s total (load+validate {loaded:.1f} s), peak RSS {rss / 1024:.0f} MB"
+    )
+
+    os.environ.update(env)
+    from features.tasks import Task
+    from serving.keys import KeyStore, Role
+    from serving.settings import Settings
+    from serving.store import ScoreStore
+    from serving.wiring import build_online_features, build_services
+
+    store = ScoreStore.from_url(env["SALESRADAR_SCORES_URL"])
+    _, token = KeyStore(store.engine).create(
+        role=Role.CRM, owner_id=None, label="bench", created_at=AS_OF
+    )
+    ids = [s.entity_id for s in store.list_scores("customer", limit=1000).items]
+    headers = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    ours = [str(BIN / "salesradar"), "serve", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    print(f"API (uvicorn, 1 worker, 127.0.0.1), {args.requests} sequential requests each:")
+    with (
+        server(ours, env, f"{base}/health/ready", root / "serve.log"),
+        httpx.Client(base_url=base, headers=headers, timeout=60) as client,
+    ):
+        lead = {"as_of": AS_OF.isoformat(), "leads": [one_lead("L-bench", 50)]}
+        report(
+            "POST /v1/leads/score (1 lead, 50 events)",
+            measure(lambda i: client.post("/v1/leads/score", json=lead), args.requests),
+        )
+        report(
+            "GET /v1/customers/{id}",
+            measure(lambda i: client.get(f"/v1/customers/{ids[i % len(ids)]}"), args.requests),
+        )
+        batch = {"as_of": AS_OF.isoformat(), "leads": [one_lead(f"L{i}", 10) for i in range(1000)]}
+        report(
+            "POST /v1/leads/score (1,000 leads, 10 events each)",
+            measure(lambda i: client.post("/v1/leads/score", json=batch), args.batch_requests),
+        )
+        report(
+            "GET /v1/lists/at-risk (50 rows)",
+            measure(lambda i: client.get("/v1/lists/at-risk"), args.requests),
+        )
+
+    # The same lead's features, precomputed, as MLflow's scoring server expects them.
+    services = build_services(Settings())
+    services.models.reload()
+    served = services.models.current(Task.LEADS)
+    assert served is not None
+    from serving.online import to_entity_input
+    from serving.schemas.requests import LeadIn
+
+    entity = to_entity_input(Task.LEADS, LeadIn.model_validate(one_lead("L-bench", 50)))
+    frame = build_online_features(Task.LEADS, served.model, [entity], as_of=AS_OF)
+    payload = json.dumps(
+        {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
+    )
+    mport = free_port()
+    mlflow_cmd = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/salesradar-leads@champion",
+        "--env-manager",
+        "local",
+        "-p",
+        str(mport),
+        "-h",
+        "127.0.0.1",
+        "-w",
+        "1",
+    ]
+    mbase = f"http://127.0.0.1:{mport}"
+    # MLflow starts ``uvicorn`` by name: the virtualenv's bin must be on PATH.
+    mlflow_env = {**env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with (
+        server(mlflow_cmd, mlflow_env, f"{mbase}/ping", root / "mlflow.log"),
+        httpx.Client(base_url=mbase, timeout=60) as client,
+    ):
+        json_headers = {"Content-Type": "application/json"}
+        report(
+            "mlflow models serve /invocations (1 vector)",
+            measure(
+                lambda i: client.post("/invocations", content=payload, headers=json_headers),
+                args.requests,
+            ),
+        )
+    print(
+        f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--customer-events", type=int, default=10_000_000)
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--lead-events", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=1_000)
+    parser.add_argument("--batch-requests", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
