@@ -21,10 +21,12 @@ from features.synthetic.events import (
     EventBatch,
     EventKind,
     Vocabulary,
+    Marker,
     add_exact_duplicates,
     cut_pieces,
     draw_arrival_seconds,
     draw_kind,
+    draw_markers,
 )
 from features.synthetic.noise import draw_levels
 
@@ -83,11 +85,11 @@ CUSTOMER_EVENT_KINDS: tuple[EventKind, ...] = (
         (0.5, 0.4, 0.1),
         (0.05, 0.05, 0.05),
         ("connected", "no_response"),
-        ((0.7, 0.3), (0.35, 0.65), (0.1, 0.9)),
+        ((0.7, 0.3), (0.25, 0.75), (0.1, 0.9)),
     ),
     EventKind(
         "portal_login",
-        (1.0, 0.4, 0.05),
+        (1.0, 0.25, 0.03),
         ("web",),
         (1.0,),
         (1.0,) * 3,
@@ -96,7 +98,7 @@ CUSTOMER_EVENT_KINDS: tuple[EventKind, ...] = (
     ),
     EventKind(
         "email_open",
-        (0.12, 0.05, 0.01),
+        (0.12, 0.04, 0.01),
         ("email",),
         (1.0,),
         (1.0,) * 3,
@@ -104,6 +106,9 @@ CUSTOMER_EVENT_KINDS: tuple[EventKind, ...] = (
         ((1.0,),) * 3,
     ),
 )
+
+# Disengagement often starts with a bad experience that reaches support.
+CUSTOMER_MARKERS = (Marker(1, 0.8, "support_ticket", "phone", "inbound", "escalated"),)
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,7 @@ def simulate_customers(
             state_factor = np.asarray(BASKET_STATE_FACTOR)[batch.state]
             batch.value = np.round(basket[batch.entity] * state_factor * noise, 2)
         batches.append(batch)
+    batches.append(draw_markers(rng, path, CUSTOMER_MARKERS, vocabulary=vocabulary))
     events = add_exact_duplicates(rng, EventBatch.concat(batches), share=0.002)
     return CustomerWorld(
         created_second=created,

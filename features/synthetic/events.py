@@ -198,3 +198,48 @@ def draw_arrival_seconds(
     day = np.searchsorted(cumulative, rng.random(size) * span, side="right") - 1
     day = np.clip(day, 0, history.n_days - 1)
     return np.sort(day * SECONDS_PER_DAY + draw_times_of_day(rng, size))
+
+
+@dataclass(frozen=True)
+class Marker:
+    """The interaction that moves an entity into ``into_state`` (logged on the day it happens)."""
+
+    into_state: int
+    share: float  # of transitions that leave this trace in the CRM
+    type: str
+    channel: str
+    direction: str
+    outcome: str
+
+
+def draw_markers(
+    rng: np.random.Generator,
+    path: ChainPath,
+    markers: tuple[Marker, ...],
+    *,
+    vocabulary: Vocabulary,
+) -> EventBatch:
+    """Events on the day a transition is decided (the day before the new state's first day).
+
+    A state change is caused by an interaction (the reply that engages a lead, the quote that
+    opens a negotiation), so it is logged before any cutoff at which the new state holds.
+    """
+    batches = []
+    for marker in markers:
+        entry = path.entry_day[:, marker.into_state]
+        entity = np.flatnonzero((entry >= 1) & (rng.random(entry.size) < marker.share))
+        day = entry[entity] - 1
+        size = entity.size
+        batches.append(
+            EventBatch(
+                entity=entity,
+                state=np.full(size, marker.into_state - 1, dtype=np.int8),
+                second=day * SECONDS_PER_DAY + draw_times_of_day(rng, size),
+                type=np.full(size, vocabulary.code(marker.type), dtype=np.int16),
+                value=np.full(size, np.nan),
+                channel=np.full(size, vocabulary.code(marker.channel), dtype=np.int16),
+                direction=np.full(size, vocabulary.code(marker.direction), dtype=np.int16),
+                outcome=np.full(size, vocabulary.code(marker.outcome), dtype=np.int16),
+            )
+        )
+    return EventBatch.concat(batches)

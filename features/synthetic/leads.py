@@ -19,10 +19,12 @@ from features.synthetic.events import (
     EventBatch,
     EventKind,
     Vocabulary,
+    Marker,
     add_exact_duplicates,
     cut_pieces,
     draw_arrival_seconds,
     draw_kind,
+    draw_markers,
 )
 from features.synthetic.noise import draw_levels
 
@@ -31,10 +33,10 @@ WON, LOST = 0, 1  # exit kinds
 
 SOURCES = ("inbound_web", "referral", "outbound_call", "trade_show")
 SOURCE_WEIGHTS = (0.38, 0.14, 0.33, 0.15)
-SOURCE_PULL = (0.3, 0.8, -0.5, 0.0)
+SOURCE_PULL = (0.4, 1.1, -0.7, 0.0)
 COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
 SIZE_WEIGHTS = (0.34, 0.3, 0.2, 0.11, 0.05)
-SIZE_PULL = (0.1, 0.0, -0.1, -0.2, -0.3)
+SIZE_PULL = (0.2, 0.0, -0.2, -0.4, -0.6)
 DEAL_MEDIAN = (1_200.0, 4_000.0, 12_000.0, 35_000.0, 80_000.0)
 PRODUCTS = ("paper", "toner", "special_inks", "furniture")
 PRODUCT_WEIGHTS = (0.35, 0.3, 0.15, 0.2)
@@ -46,7 +48,7 @@ PRODUCT_DEAL_FACTOR = (0.7, 1.0, 1.2, 2.0)
 class LeadDynamics:
     """Daily hazards of the funnel; ``*_slope`` is the effect of one unit of intent (log scale)."""
 
-    intent_spread: float = 1.0
+    intent_spread: float = 0.65
     advance: tuple[float, float, float] = (1 / 70, 1 / 35, 1 / 28)
     advance_slope: float = 0.8
     win: float = 1 / 22
@@ -67,7 +69,20 @@ LEAD_EVENT_KINDS: tuple[tuple[EventKind, float], ...] = (
             ("opened",),
             ((1.0,),) * 4,
         ),
-        0.3,
+        0.6,
+    ),
+    (
+        # Visits to the pricing and catalogue pages, identified by the tracking cookie.
+        EventKind(
+            "web_visit",
+            (0.2, 0.25, 0.25, 0.2),
+            ("web",),
+            (1.0,),
+            (1.0,) * 4,
+            ("pricing_page", "catalogue"),
+            ((0.3, 0.7), (0.4, 0.6), (0.5, 0.5), (0.6, 0.4)),
+        ),
+        1.0,
     ),
     (
         EventKind(
@@ -141,6 +156,13 @@ LEAD_EVENT_KINDS: tuple[tuple[EventKind, float], ...] = (
         ),
         0.2,
     ),
+)
+
+# What moves a lead up the funnel: a positive reply, a meeting, a quote.
+LEAD_MARKERS = (
+    Marker(1, 0.85, "email_reply", "email", "inbound", "positive"),
+    Marker(2, 0.85, "meeting", "video", "outbound", "held"),
+    Marker(3, 0.9, "quote", "email", "outbound", "sent"),
 )
 
 
@@ -221,9 +243,12 @@ def simulate_leads(
             vocabulary=vocabulary,
             missing_channel_share=0.04,
         )
-        if kind.type == "quote":
-            batch.value = np.round(deal_size[batch.entity] * rng.lognormal(0.0, 0.2, len(batch)), 2)
         batches.append(batch)
+    batches.append(draw_markers(rng, path, LEAD_MARKERS, vocabulary=vocabulary))
+    for batch in batches:
+        if batch.type.size and batch.type[0] == vocabulary.code("quote"):
+            noise = rng.lognormal(0.0, 0.2, len(batch))
+            batch.value = np.round(deal_size[batch.entity] * noise, 2)
     events = add_exact_duplicates(rng, EventBatch.concat(batches), share=0.002)
     return LeadWorld(
         created_second=created,
