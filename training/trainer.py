@@ -18,7 +18,6 @@ from sklearn.pipeline import Pipeline
 from features.model import (
     FeatureSpecLike,
     ModelDataError,
-    ModelFeature,
     ScoringModel,
     fit_scoring_model,
 )
@@ -173,6 +172,3 @@ def feature_list(model: ScoringModel) -> list[dict[str, str]]:
         {"name": s.name, "dtype": s.dtype, "unit": s.unit, "description": s.description}
         for s in model.feature_specs
     ]
-
-
-__all__ = ["LeakageResult", "ModelFeature", "TrainedTask", "feature_list", "train_task"]
