@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -180,7 +181,8 @@ def batch_child(env: dict[str, str], export_dir: str, out: Any) -> None:
         clock=utc_now,
     )
     seconds = time.perf_counter() - started
-    out.put((seconds, loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, summary.counts))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out.put((seconds, loaded, rss, summary.counts, summary.feature_seconds))
 
 
 def free_port() -> int:
@@ -272,6 +274,14 @@ def one_lead(lead_id: str, events: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    try:
+        measure_all(root, args)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def measure_all(root: Path, args: argparse.Namespace) -> None:
     export_dir = root / "export"
     sizes = {
         "seed": args.seed,
@@ -314,11 +324,13 @@ def run(args: argparse.Namespace) -> None:
         target=batch_child, args=(env, str(export_dir), queue)
     )
     child.start()
-    seconds, loaded, rss, counts = queue.get(timeout=3600)
+    seconds, loaded, rss, counts, feature_seconds = queue.get(timeout=3600)
     child.join()
+    features = ", ".join(f"{task} {s:.1f} s" for task, s in feature_seconds.items())
     print(
         f"batch scoring ({counts}, {args.customer_events:,} customer events): "
-        f"{seconds:.1f} s total (load+validate {loaded:.1f} s), peak RSS {rss / 1024:.0f} MB"
+        f"{seconds:.1f} s total (load+validate {loaded:.1f} s; scoring tables: {features}; "
+        f"the rest is model, reasons and writes), peak RSS {rss / 1024:.0f} MB"
     )
 
     os.environ.update(env)
@@ -419,6 +431,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000)
     parser.add_argument("--batch-requests", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     run(parser.parse_args())
 
 

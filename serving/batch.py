@@ -8,6 +8,7 @@ leaves the previous run published (see ``serving.store``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ class BatchSummary:
     as_of: datetime
     counts: dict[str, int]  # task -> entities scored
     tiers: dict[str, dict[str, int]]  # task -> tier -> entities
+    feature_seconds: dict[str, float]  # task -> time to build the scoring table
 
 
 def _score_rows(
@@ -99,8 +101,11 @@ def score_export(
     run_id = store.begin_run(as_of=as_of, started_at=clock())
     counts: dict[str, int] = {}
     all_tiers: dict[str, dict[str, int]] = {}
+    feature_seconds: dict[str, float] = {}
     for task, served in models.items():
+        started = time.perf_counter()
         table = build_scoring_table(export, task=task, as_of=as_of, specs=model_specs(served.model))
+        feature_seconds[task.value] = time.perf_counter() - started
         tiers: dict[str, int] = {}
         rows = _score_rows(
             served,
@@ -115,4 +120,4 @@ def score_export(
         all_tiers[task.value] = tiers
         logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
     store.publish(run_id, published_at=clock())
-    return BatchSummary(run_id=run_id, as_of=as_of, counts=counts, tiers=all_tiers)
+    return BatchSummary(run_id, as_of, counts, all_tiers, feature_seconds)

@@ -14,6 +14,7 @@ class ServiceMetrics:
     """Requests, latencies, errors, scores by tier and the model versions being served."""
 
     def __init__(self) -> None:
+        self._served: dict[str, tuple[str, str, str, str]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "salesradar_requests",
@@ -58,11 +59,15 @@ class ServiceMetrics:
             self.scores.labels(task=task, tier=tier).inc()
 
     def set_model(self, task: str, name: str, version: str, source: str) -> None:
-        # Drop the previous version's series so exactly one version per task reads 1.
-        for sample in list(self.model_info.collect()[0].samples):
-            if sample.labels.get("task") == task:
-                self.model_info.remove(*(sample.labels[k] for k in self.model_info._labelnames))
-        self.model_info.labels(task=task, name=name, version=version, source=source).set(1)
+        """Exactly one series per task reads 1: the version being served now."""
+        labels = (task, name, version, source)
+        previous = self._served.get(task)
+        if previous == labels:
+            return
+        if previous is not None:
+            self.model_info.remove(*previous)
+        self.model_info.labels(*labels).set(1)
+        self._served[task] = labels
 
 
 class MetricsMiddleware:

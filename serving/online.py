@@ -18,7 +18,7 @@ import pandas as pd
 from features.online import OnlineInputError
 from features.tasks import TASK_TABLES, Task
 from serving.protocols import EntityInput
-from serving.schemas.requests import CustomerIn, InvalidEntity, LeadIn, _EntityIn
+from serving.schemas.requests import CustomerIn, EntityIn, InvalidEntity, LeadIn
 from serving.scoring import EntityScore, score_entities
 from serving.served import ServedModel
 from serving.services import Services
@@ -33,18 +33,18 @@ class Failure:
     errors: list[tuple[str, str]]
 
 
-def entity_id_of(entity: _EntityIn) -> str:
+def entity_id_of(entity: EntityIn) -> str:
     return entity.lead_id if isinstance(entity, LeadIn) else entity.customer_id  # type: ignore[attr-defined]
 
 
-def _value_of(entity: _EntityIn) -> float | None:
+def _value_of(entity: EntityIn) -> float | None:
     if isinstance(entity, LeadIn):
         return entity.expected_value
     assert isinstance(entity, CustomerIn)
     return entity.annual_value
 
 
-def to_entity_input(task: Task, entity: _EntityIn) -> EntityInput:
+def to_entity_input(task: Task, entity: EntityIn) -> EntityInput:
     """The record and events in contract column names, as ``features.online`` reads them."""
     tables = TASK_TABLES[task]
     record: dict[str, object] = {
@@ -60,7 +60,7 @@ def to_entity_input(task: Task, entity: _EntityIn) -> EntityInput:
 
 
 def check_times(
-    entity: _EntityIn, *, as_of: datetime, received_at: datetime, skew: timedelta
+    entity: EntityIn, *, as_of: datetime, received_at: datetime, skew: timedelta
 ) -> list[tuple[str, str]]:
     """Field errors for times in the future (beyond clock skew) or an entity created after as_of."""
     latest = received_at + skew
@@ -114,7 +114,7 @@ def request_field(feature_field: str) -> str:
 def score_online(
     services: Services,
     task: Task,
-    items: Sequence[_EntityIn | InvalidEntity],
+    items: Sequence[EntityIn | InvalidEntity],
     *,
     as_of: datetime,
     received_at: datetime,
@@ -126,7 +126,7 @@ def score_online(
     skew = timedelta(seconds=services.settings.future_skew_seconds)
     results: list[EntityScore | Failure | None] = [None] * len(items)
     seen: set[str] = set()
-    valid: list[tuple[int, _EntityIn]] = []
+    valid: list[tuple[int, EntityIn]] = []
     for index, item in enumerate(items):
         prefix = f"{collection}[{index}]"
         if isinstance(item, InvalidEntity):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,5 @@ class ServedModel:
     @property
     def artifact_hash(self) -> str:
         """One digest for the whole artifact: sha256 over the sorted per-file digests."""
-        import hashlib
-
         joined = "\n".join(f"{name}={digest}" for name, digest in sorted(self.sha256.items()))
         return hashlib.sha256(joined.encode()).hexdigest()

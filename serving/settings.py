@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,13 +20,11 @@ class TierThresholds(BaseSettings):
     high: float = Field(default=0.5, gt=0.0, lt=1.0)
     medium: float = Field(default=0.2, gt=0.0, lt=1.0)
 
-    @field_validator("medium")
-    @classmethod
-    def _check_order(cls, medium: float, info: object) -> float:
-        high = getattr(info, "data", {}).get("high")
-        if high is not None and medium >= high:
+    @model_validator(mode="after")
+    def _check_order(self) -> TierThresholds:
+        if self.medium >= self.high:
             raise ValueError("medium threshold must be below the high threshold")
-        return medium
+        return self
 
 
 class Settings(BaseSettings):

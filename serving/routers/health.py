@@ -37,6 +37,10 @@ def ready(models: ModelDep) -> JSONResponse:
 @router.get("/metrics", tags=["health"], dependencies=[Depends(allow(Role.CRM, Role.ADMIN))])
 def metrics(services: ServicesDep) -> Response:
     """Prometheus text format, from this app's own registry."""
+    # Refreshed per scrape, so swaps by the poller show up without a hook into the manager.
+    for task in services.models.tasks:
+        if (m := services.models.current(task)) is not None:
+            services.metrics.set_model(task.value, m.name, m.version, m.source)
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -15,11 +15,11 @@ from serving.keys import Role
 from serving.online import Failure, score_online
 from serving.schemas.requests import (
     CustomerIn,
+    EntityIn,
     InvalidEntity,
     LeadIn,
     ScoreCustomersRequest,
     ScoreLeadsRequest,
-    _EntityIn,
 )
 from serving.schemas.responses import ScoreCustomersResponse, ScoreLeadsResponse
 from serving.scoring import EntityScore
@@ -42,7 +42,7 @@ def _decide_as_of(services: Services, requested: datetime | None) -> tuple[datet
 def _check_load(services: Services, task: Task, items: Sequence[Any], collection: str) -> None:
     if services.models.current(task) is None:
         raise HTTPException(503, [field_error("", f"no verified {task} model loaded", "not_ready")])
-    events = sum(len(i.events) for i in items if isinstance(i, _EntityIn))
+    events = sum(len(i.events) for i in items if isinstance(i, EntityIn))
     limit = services.settings.max_events_per_request
     if events > limit:
         message = f"{events} events in total; at most {limit} per request"
@@ -52,7 +52,7 @@ def _check_load(services: Services, task: Task, items: Sequence[Any], collection
 def _render(
     services: Services,
     task: Task,
-    items: Sequence[_EntityIn | InvalidEntity],
+    items: Sequence[EntityIn | InvalidEntity],
     results: Sequence[EntityScore | Failure],
     as_of: datetime,
 ) -> list[dict[str, Any]]:
@@ -67,7 +67,7 @@ def _render(
                 {"status": "error", "index": index, "entity_id": result.entity_id, "errors": errors}
             )
             continue
-        assert isinstance(item, _EntityIn)
+        assert isinstance(item, EntityIn)
         body = {
             "status": "scored",
             "owner_id": item.owner_id,

@@ -48,7 +48,7 @@ class EventIn(BaseModel):
     outcome: ShortText | None = None
 
 
-class _EntityIn(BaseModel):
+class EntityIn(BaseModel):
     model_config = STRICT
 
     created_at: Timestamp
@@ -69,12 +69,12 @@ class _EntityIn(BaseModel):
         return attributes
 
 
-class LeadIn(_EntityIn):
+class LeadIn(EntityIn):
     lead_id: Identifier
     expected_value: Amount | None = None  # expected deal size
 
 
-class CustomerIn(_EntityIn):
+class CustomerIn(EntityIn):
     customer_id: Identifier
     annual_value: Amount | None = None
 
@@ -95,10 +95,10 @@ def format_location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _entity_validator(model: type[_EntityIn], key: str) -> PlainValidator:
+def _entity_validator(model: type[EntityIn], key: str) -> PlainValidator:
     adapter = TypeAdapter(model)
 
-    def validate(value: Any) -> _EntityIn | InvalidEntity:
+    def validate(value: Any) -> EntityIn | InvalidEntity:
         try:
             return adapter.validate_python(value)
         except ValidationError as exc:
