@@ -132,17 +132,19 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
     rarer and unseen levels map to ``"__other__"`` so a level that appears once at scoring time
     cannot get its own, unlearned split.
 
-    Keeping one output column per feature is what lets the booster's contributions map back to
-    the registry's features one to one.
+    ``features`` lists every feature in the model's order; those named in
+    ``categorical_features`` are categorical, the rest numeric. The output keeps that order, one
+    column per feature, which is what lets the booster's contributions map back to the
+    registry's features one to one.
     """
 
     def __init__(
         self,
-        numeric_features: Sequence[str] = (),
+        features: Sequence[str] = (),
         categorical_features: Sequence[str] = (),
         min_level_count: int = 20,
     ) -> None:
-        self.numeric_features = numeric_features
+        self.features = features
         self.categorical_features = categorical_features
         self.min_level_count = min_level_count
 
@@ -175,7 +177,7 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
         return np.asarray(self._ordered_names(), dtype=object)
 
     def _ordered_names(self) -> list[str]:
-        return [*self.numeric_features, *self.categorical_features]
+        return list(self.features)
 
     def _check_columns(self, X: pd.DataFrame) -> None:
         missing = [c for c in self._ordered_names() if c not in X.columns]
@@ -227,7 +229,7 @@ def build_tree_pipeline(
         verbose=-1,
     )
     encoder = FeatureFrameEncoder(
-        numeric_features=[s.name for s in feature_specs if s.dtype == "numeric"],
+        features=[s.name for s in feature_specs],
         categorical_features=[s.name for s in feature_specs if s.dtype == "categorical"],
         min_level_count=min_level_count,
     )
@@ -269,7 +271,11 @@ class ScoringModel:
         ``raw_score`` (log-odds, before calibration), including native categorical splits.
         """
         encoded = self.pipeline[:-1].transform(self._features(frame))
-        return np.asarray(self._booster().predict(encoded, pred_contrib=True))
+        booster = self._booster()
+        # Column i of the contributions is booster feature i: it must be feature_names[i].
+        if booster.feature_name() != self.feature_names:
+            raise ModelIntegrityError("booster feature order differs from the model's features")
+        return np.asarray(booster.predict(encoded, pred_contrib=True))
 
     def save(self, directory: Path) -> dict[str, str]:
         """Write the model into ``directory`` (created if needed); return {file: sha256}."""

@@ -149,11 +149,26 @@ def test_non_numeric_value_is_named_not_coerced(model: ScoringModel, frame: pd.D
 
 def test_encoder_groups_rare_and_unseen_levels_and_keeps_missing() -> None:
     fit = pd.DataFrame({"x": [1.0] * 5, "seg": ["a", "a", "a", "b", "c"]})
-    encoder = FeatureFrameEncoder(["x"], ["seg"], min_level_count=2).fit(fit)
+    encoder = FeatureFrameEncoder(["seg", "x"], ["seg"], min_level_count=2).fit(fit)
     assert encoder.levels_ == {"seg": ["a", "__other__"]}
     out = encoder.transform(pd.DataFrame({"x": [2, None, 3], "seg": ["b", None, "zzz"]}))
     assert out["seg"].isna().tolist() == [False, True, False]
     assert out["seg"].dropna().tolist() == ["__other__", "__other__"]
     assert list(out["seg"].cat.categories) == ["a", "__other__"]
+    assert list(out.columns) == ["seg", "x"]  # the given order, not numeric-first
     assert out["x"].dtype == "float64"
     assert out["x"].isna().tolist() == [False, True, False]
+
+
+def test_contributions_follow_feature_order_with_a_categorical_first(frame: pd.DataFrame) -> None:
+    reordered = (SPECS[2], SPECS[0], SPECS[1])  # segment, days, orders
+    model = fit_scoring_model(
+        frame, reordered, task=Task.CHURN, seed=1, params={"n_estimators": 40}
+    )
+    assert model.pipeline[-1].booster_.feature_name() == [
+        "segment",
+        "days_since_last_order",
+        "orders_90d",
+    ]
+    contributions = model.contributions(frame)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score(frame), atol=1e-9)
