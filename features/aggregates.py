@@ -38,10 +38,17 @@ def _window_conditions(code: int | None, days: int | None, direction: int | None
     return conditions
 
 
-def _filtered(expression: str, conditions: list[str]) -> str:
+def _filtered(expression: str, conditions: list[str], over: str = "") -> str:
     if not conditions:
-        return expression
-    return f"{expression} FILTER (WHERE {' AND '.join(conditions)})"
+        return f"{expression}{over}"
+    return f"{expression} FILTER (WHERE {' AND '.join(conditions)}){over}"
+
+
+# Unbounded aggregates (``lookback_days`` None) run either as plain aggregates over the joined
+# events (``over=""``) or as running window aggregates (``over=OVER``) over a timeline of events
+# and spine rows (``kind`` 1 and 0); this condition keeps the spine rows out of them.
+_EVENT_ROWS = "e.kind = 1"
+OVER = " OVER w"
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,15 @@ class Count:
     def alias(self) -> str:
         return f"n_{_code_sql(self.code)}_{self.days or 'all'}_{self.direction or 'any'}"
 
-    def sql(self) -> str:
-        return _filtered("count(*)", _window_conditions(self.code, self.days, self.direction))
+    @property
+    def lookback_days(self) -> int | None:
+        return self.days
+
+    def sql(self, over: str = OVER) -> str:
+        conditions = _window_conditions(self.code, self.days, self.direction)
+        if self.days is None:
+            return _filtered("count(*)", [_EVENT_ROWS, *conditions], over)
+        return _filtered("count(*)", conditions)
 
     def evaluate(self, history: History) -> AggregateValue:
         return int(np.count_nonzero(history.mask(self.code, self.days, self.direction)))
@@ -76,7 +90,13 @@ class ValueSum:
     def alias(self) -> str:
         return f"v_{_code_sql(self.code)}_{self.days or 'all'}"
 
-    def sql(self) -> str:
+    @property
+    def lookback_days(self) -> int | None:
+        if self.days is None:
+            raise ValueError("an all-history value sum is not supported")
+        return self.days
+
+    def sql(self, over: str = OVER) -> str:
         return _filtered("sum(e.value)", _window_conditions(self.code, self.days, None))
 
     def evaluate(self, history: History) -> AggregateValue:
@@ -95,8 +115,11 @@ class LastTime:
     def alias(self) -> str:
         return f"last_{_code_sql(self.code)}"
 
-    def sql(self) -> str:
-        return _filtered("max(e.occurred_at)", _window_conditions(self.code, None, None))
+    lookback_days: ClassVar[None] = None
+
+    def sql(self, over: str = OVER) -> str:
+        conditions = [_EVENT_ROWS, *_window_conditions(self.code, None, None)]
+        return _filtered("max(e.occurred_at)", conditions, over)
 
     def evaluate(self, history: History) -> AggregateValue:
         times = history.times[history.mask(self.code)]
@@ -114,8 +137,11 @@ class FirstTime:
     def alias(self) -> str:
         return f"first_dir_{self.direction or 'any'}"
 
-    def sql(self) -> str:
-        return _filtered("min(e.occurred_at)", _window_conditions(None, None, self.direction))
+    lookback_days: ClassVar[None] = None
+
+    def sql(self, over: str = OVER) -> str:
+        conditions = [_EVENT_ROWS, *_window_conditions(None, None, self.direction)]
+        return _filtered("min(e.occurred_at)", conditions, over)
 
     def evaluate(self, history: History) -> AggregateValue:
         times = history.times[history.mask(None, None, self.direction)]
@@ -124,31 +150,44 @@ class FirstTime:
 
 @dataclass(frozen=True)
 class MedianGap:
-    """Median number of days between consecutive events of a type; None with fewer than two.
+    """Median days between consecutive events of a type, over the gaps that end in the last
+    ``days`` days; None if no such gap (fewer than two events, or none recently).
 
     The SQL reads the per-event column ``gap_<code>`` (days since the previous event of the same
-    type, a lag over the entity's own history), which only looks backwards in time.
+    type, a lag over the entity's own history), which only looks backwards in time. Limiting it
+    to recent gaps keeps it a windowed aggregate and describes the customer's current rhythm.
     """
 
     code: int
+    days: int = 365
     zero_when_empty: ClassVar[bool] = False
 
     @property
     def alias(self) -> str:
-        return f"median_gap_{self.code}"
+        return f"median_gap_{self.code}_{self.days}"
+
+    @property
+    def lookback_days(self) -> int | None:
+        return self.days
 
     @property
     def event_column(self) -> str:
         return f"gap_{self.code}"
 
-    def sql(self) -> str:
-        return f"median(e.{self.event_column}) FILTER (WHERE e.tc = {self.code})"
+    def sql(self, over: str = OVER) -> str:
+        conditions = [*_window_conditions(self.code, self.days, None)]
+        return _filtered(f"median(e.{self.event_column})", conditions)
 
     def evaluate(self, history: History) -> AggregateValue:
-        times = history.times[history.mask(self.code)]
+        selected = history.mask(self.code)
+        times = history.times[selected]
         if times.size < 2:
             return None
-        return float(np.median(np.diff(times) / float(US_PER_DAY)))
+        recent = history.mask(self.code, self.days)[selected][1:]
+        gaps = np.diff(times)[recent]
+        if gaps.size == 0:
+            return None
+        return float(np.median(gaps / float(US_PER_DAY)))
 
 
 @dataclass(frozen=True)
@@ -164,11 +203,17 @@ class ActivePeriods:
     def alias(self) -> str:
         return f"periods_{self.code}_{self.period_days}x{self.periods}"
 
-    def sql(self) -> str:
+    @property
+    def lookback_days(self) -> int | None:
+        return self.period_days * self.periods
+
+    def sql(self, over: str = OVER) -> str:
         period_us = self.period_days * US_PER_DAY
         bucket = f"ceil(date_diff('microsecond', e.occurred_at, s.cutoff) / {period_us}.0)"
         conditions = _window_conditions(self.code, self.period_days * self.periods, None)
-        return _filtered(f"count(DISTINCT {bucket})", conditions)
+        # A bit per period: bit_or is a cheap distributive aggregate, unlike count(DISTINCT).
+        bits = _filtered(f"bit_or(1 << CAST({bucket} AS BIGINT))", conditions)
+        return f"bit_count({bits})"
 
     def evaluate(self, history: History) -> AggregateValue:
         selected = history.mask(self.code, self.period_days * self.periods)
@@ -188,8 +233,10 @@ class TouchesBeforeFirstReply:
     def alias(self) -> str:
         return f"touches_before_reply_{self.reply_code}"
 
-    def sql(self) -> str:
-        return f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0)"
+    lookback_days: ClassVar[None] = None
+
+    def sql(self, over: str = OVER) -> str:
+        return f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0){over}"
 
     def evaluate(self, history: History) -> AggregateValue:
         replies = history.times[history.mask(self.reply_code)]
@@ -204,16 +251,17 @@ class LastChannel:
     """Channel of the latest event that has one; ties in time go to the greatest channel name."""
 
     zero_when_empty: ClassVar[bool] = False
+    lookback_days: ClassVar[None] = None
 
     @property
     def alias(self) -> str:
         return "last_channel"
 
-    def sql(self) -> str:
+    def sql(self, over: str = OVER) -> str:
         # max over (time, channel) pairs makes the tie-break deterministic under parallelism.
         return (
             "struct_extract(max({'t': e.occurred_at, 'c': e.channel}) "
-            "FILTER (WHERE e.channel IS NOT NULL), 'c')"
+            f"FILTER (WHERE e.channel IS NOT NULL){over}, 'c')"
         )
 
     def evaluate(self, history: History) -> AggregateValue:

@@ -13,7 +13,7 @@ strictly before it; day quantities are float days from integer microseconds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from features.aggregates import (
     ActivePeriods,
@@ -175,7 +175,7 @@ class ValueTrend(Definition):
 
 @dataclass(frozen=True)
 class MedianGapDays(Definition):
-    """Median days between consecutive events of a type; NaN with fewer than two."""
+    """Median days between consecutive events of a type, over gaps ending in the last year."""
 
     code: int = 0
 
@@ -192,7 +192,7 @@ class MedianGapDays(Definition):
 
 @dataclass(frozen=True)
 class DaysOverdue(Definition):
-    """Days since the last event of a type minus the usual (median) gap; NaN without a cadence."""
+    """Days since the last event of a type minus its recent median gap; NaN without a cadence."""
 
     code: int = 0
 
@@ -236,8 +236,8 @@ class Ratio(Definition):
     With ``add_numerator`` the denominator is ``numerator + denominator`` (a share of two parts).
     """
 
-    numerator: Count = Count(None)
-    denominator: Count = Count(None)
+    numerator: Count = field(default_factory=lambda: Count(None))
+    denominator: Count = field(default_factory=lambda: Count(None))
     add_numerator: bool = False
 
     def aggregates(self) -> tuple[Aggregate, ...]:

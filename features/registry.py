@@ -197,7 +197,11 @@ def _churn_definitions() -> list[Definition]:
     return [
         Tenure("customer_tenure_days", "Days as a customer", "tenure", "days"),
         MedianGapDays(
-            "median_days_between_orders", "Usual days between orders", "cadence", "days", code=order
+            "median_days_between_orders",
+            "Usual days between orders over the last year",
+            "cadence",
+            "days",
+            code=order,
         ),
         DaysOverdue(
             "days_overdue_vs_order_cadence",

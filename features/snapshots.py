@@ -23,6 +23,9 @@ from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 
 logger = logging.getLogger(__name__)
 
+# From this many cutoffs on, the timeline plan beats one join of every cutoff to all history.
+TIMELINE_MIN_CUTOFFS = 3
+
 # pandas' own text dtype (missing = NaN); RareLevelGrouper turns it into categories.
 CATEGORICAL_DTYPE = "str"
 
@@ -117,7 +120,10 @@ def _snapshot(
             )
         )
         query = compile_feature_query(
-            build_feature_query(task, export, specs), spine=spine, carry=carry
+            build_feature_query(task, export, specs),
+            spine=spine,
+            carry=carry,
+            timeline=len(cutoffs) >= TIMELINE_MIN_CUTOFFS,
         )
         frame = export.con.execute(query).df()
     finally:
@@ -134,8 +140,12 @@ def build_feature_table(
     task: Task | str,
     pairs: pd.DataFrame,
     specs: Sequence[FeatureSpec] | None = None,
+    timeline: bool | None = None,
 ) -> pd.DataFrame:
     """Features for given ``(entity_id, cutoff)`` pairs, whatever their eligibility.
+
+    ``timeline`` picks the query plan (see ``compile_feature_query``); both give the same values
+    and by default it follows the number of distinct cutoffs.
 
     Rows ``entity_id, cutoff, <features>`` ordered by cutoff, then entity id; pairs whose entity
     is not in the export are dropped. Each row uses only events strictly before its cutoff.
@@ -157,8 +167,10 @@ def build_feature_table(
             f"FROM {spine}_frame p JOIN {quote(tables.entity_table)} e "
             f"ON e.{quote(tables.key)} = p.entity_id"
         )
+        if timeline is None:
+            timeline = frame["cutoff"].nunique() >= TIMELINE_MIN_CUTOFFS
         query = compile_feature_query(
-            build_feature_query(task, export, specs), spine=spine, carry=[]
+            build_feature_query(task, export, specs), spine=spine, carry=[], timeline=timeline
         )
         result = export.con.execute(query).df()
     finally:

@@ -10,7 +10,7 @@ transpiles to Spark SQL (tested), the route for exports that outgrow one machine
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from features.aggregates import Aggregate, MedianGap, TouchesBeforeFirstReply
@@ -40,9 +40,15 @@ def _collect_aggregates(definitions: Sequence[Definition]) -> dict[str, Aggregat
     return aggregates
 
 
-def _ref(aggregate: Aggregate) -> str:
-    column = f"a.{aggregate.alias}"
-    return f"coalesce({column}, 0)" if aggregate.zero_when_empty else column
+def _refs(timeline: bool) -> Callable[[Aggregate], str]:
+    """How the final projection names an aggregate: ``a.`` (joined) or ``u.`` (timeline)."""
+
+    def ref(aggregate: Aggregate) -> str:
+        source = "u" if timeline and aggregate.lookback_days is None else "a"
+        column = f"{source}.{aggregate.alias}"
+        return f"coalesce({column}, 0)" if aggregate.zero_when_empty else column
+
+    return ref
 
 
 def _text_column(name: str, present: Sequence[str]) -> str:
@@ -57,7 +63,7 @@ def _coded_events(query: FeatureQuery) -> str:
     directions = " ".join(f"WHEN '{name}' THEN {code}" for name, code in DIRECTION_CODES.items())
     direction = _text_column("direction", query.event_text_columns)
     return (
-        "SELECT k.eid, r.occurred_at, r.value, "
+        "SELECT k.eid, r.occurred_at, 1 AS kind, r.value, "
         f"CASE r.type {cases} ELSE 0 END AS tc, "
         f"CASE {direction} {directions} ELSE 0 END AS dc, "
         f"{_text_column('channel', query.event_text_columns)} AS channel "
@@ -68,27 +74,27 @@ def _coded_events(query: FeatureQuery) -> str:
 
 def _per_event_columns(aggregates: Mapping[str, Aggregate]) -> list[str]:
     """Causal per-event columns: each looks only at the entity's events up to its own time."""
-    columns = []
+    first: list[str] = []
     for aggregate in aggregates.values():
         if isinstance(aggregate, MedianGap):
             lag = "lag(occurred_at) OVER (PARTITION BY eid, tc ORDER BY occurred_at)"
-            columns.append(
+            first.append(
                 f"CASE WHEN tc = {aggregate.code} THEN "
                 f"date_diff('microsecond', {lag}, occurred_at) / {US_PER_DAY}.0 END "
                 f"AS {aggregate.event_column}"
             )
         elif isinstance(aggregate, TouchesBeforeFirstReply):
-            columns.append(
+            first.append(
                 f"count(*) FILTER (WHERE tc = {aggregate.reply_code}) OVER (PARTITION BY eid "
                 "ORDER BY occurred_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
                 "AS replies_upto"
             )
-    return columns
+    return first
 
 
-def _feature_column(definition: Definition) -> str:
+def _feature_column(definition: Definition, ref: Callable[[Aggregate], str]) -> str:
     sql_type = "VARCHAR" if definition.dtype == "categorical" else "DOUBLE"
-    return f"CAST({definition.sql(_ref)} AS {sql_type}) AS {quote(definition.name)}"
+    return f"CAST({definition.sql(ref)} AS {sql_type}) AS {quote(definition.name)}"
 
 
 def _static_column(spec: FeatureSpec, alias: str, column: str) -> str:
@@ -96,34 +102,85 @@ def _static_column(spec: FeatureSpec, alias: str, column: str) -> str:
     return f"CAST({alias}.{quote(column)} AS {sql_type}) AS {quote(spec.name)}"
 
 
-def compile_feature_query(query: FeatureQuery, *, spine: str, carry: Sequence[str]) -> str:
+def _timeline_columns(aggregates: Mapping[str, Aggregate]) -> tuple[str, str]:
+    """Column lists (events, spine rows) for the UNION ALL timeline of the unbounded part."""
+    extra: list[str] = []
+    for aggregate in aggregates.values():
+        if isinstance(aggregate, TouchesBeforeFirstReply):
+            extra.append("replies_upto")
+    events = ", ".join(["eid", "occurred_at", "kind", "tc", "dc", "channel", *extra])
+    nulls = [f"CAST(NULL AS {t}) AS {c}" for c, t in (("tc", "INTEGER"), ("dc", "INTEGER"))]
+    nulls.append("CAST(NULL AS VARCHAR) AS channel")
+    nulls += [f"NULL AS {c}" for c in extra]
+    spine = ", ".join(["eid", "cutoff AS occurred_at", "0 AS kind", *nulls])
+    return events, spine
+
+
+def compile_feature_query(
+    query: FeatureQuery, *, spine: str, carry: Sequence[str], timeline: bool = False
+) -> str:
     """SQL returning ``entity_id, cutoff, <carry>, <features>`` for every row of ``spine``.
 
     ``spine`` names a relation with columns ``entity_id``, ``cutoff``, ``created_at`` and the
     ``carry`` columns (passed through untouched). Rows come ordered by cutoff, then entity id.
     Every feature uses only events with ``occurred_at < cutoff``.
+
+    Without ``timeline`` every aggregate comes from one join of each spine row to all its events
+    before the cutoff: cheapest for one or two cutoffs. With it, windowed aggregates come from
+    joining each spine row only to its events in ``[cutoff - lookback, cutoff)`` (lookback: the
+    longest window) and unbounded ones (latest event, first touch) from running window aggregates
+    over a timeline of events and spine rows, in which a spine row sorts before events at the same
+    instant, so it sees exactly the events strictly before its cutoff. That avoids joining every
+    cutoff to each entity's whole history, which is what makes many cutoffs expensive.
     """
     tables = TASK_TABLES[query.task]
     aggregates = _collect_aggregates(query.definitions)
-    per_event = ", ".join(["*", *_per_event_columns(aggregates)])
-    aggregate_sql = ", ".join(f"{a.sql()} AS {alias}" for alias, a in aggregates.items())
+    windowed = {k: a for k, a in aggregates.items() if a.lookback_days is not None}
+    unbounded = {k: a for k, a in aggregates.items() if a.lookback_days is None}
+    if not timeline:
+        windowed, unbounded = dict(aggregates), {}
+    first = _per_event_columns(aggregates)
+    lookback = max((a.lookback_days or 0 for a in windowed.values()), default=0)
+    windowed_sql = ", ".join(f"{a.sql(over='')} AS {alias}" for alias, a in windowed.items())
+    unbounded_sql = ", ".join(f"{a.sql()} AS {alias}" for alias, a in unbounded.items())
+    timeline_events, timeline_spine = _timeline_columns(aggregates)
     outputs = ["s.entity_id", "s.cutoff", *(f"s.{quote(c)}" for c in carry)]
-    outputs += [_feature_column(d) for d in query.definitions]
+    outputs += [_feature_column(d, _refs(timeline)) for d in query.definitions]
     outputs += [_static_column(spec, alias, column) for spec, alias, column in query.statics]
     accounts_join = ""
     if any(alias == "acc" for _, alias, _ in query.statics):
         accounts_join = "LEFT JOIN accounts acc ON acc.account_id = ent.account_id "
+    ctes = [
+        f"spine AS (SELECT *, dense_rank() OVER (ORDER BY entity_id) AS eid FROM {spine})",
+        "keys AS (SELECT DISTINCT entity_id, eid FROM spine)",
+        f"raw AS (SELECT DISTINCT * FROM {quote(tables.events_table)})",
+        f"coded AS ({_coded_events(query)})",
+        f"typed AS (SELECT {', '.join(['*', *first])} FROM coded)",
+    ]
+    joins = ""
+    if windowed:
+        ctes.append(
+            f"agg AS (SELECT s.eid, s.cutoff, {windowed_sql} "
+            "FROM spine s JOIN typed e ON e.eid = s.eid AND e.occurred_at < s.cutoff "
+            + (f"AND e.occurred_at >= s.cutoff - INTERVAL {lookback} DAY " if timeline else "")
+            + "GROUP BY s.eid, s.cutoff)"
+        )
+        joins += "LEFT JOIN agg a ON a.eid = s.eid AND a.cutoff = s.cutoff "
+    if unbounded:
+        ctes.append(
+            f"timeline AS (SELECT {timeline_events} FROM typed "
+            f"UNION ALL SELECT {timeline_spine} FROM spine)"
+        )
+        ctes.append(
+            "unbounded AS (SELECT eid, occurred_at AS cutoff, "
+            f"{', '.join(unbounded)} FROM (SELECT eid, occurred_at, kind, {unbounded_sql} "
+            "FROM timeline e WINDOW w AS (PARTITION BY eid ORDER BY occurred_at, kind "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) t WHERE kind = 0)"
+        )
+        joins += "LEFT JOIN unbounded u ON u.eid = s.eid AND u.cutoff = s.cutoff "
     return (
-        f"WITH spine AS (SELECT *, dense_rank() OVER (ORDER BY entity_id) AS eid FROM {spine}), "
-        "keys AS (SELECT DISTINCT entity_id, eid FROM spine), "
-        f"raw AS (SELECT DISTINCT * FROM {quote(tables.events_table)}), "
-        f"coded AS ({_coded_events(query)}), "
-        f"typed AS (SELECT {per_event} FROM coded), "
-        f"agg AS (SELECT s.eid, s.cutoff, {aggregate_sql} "
-        "FROM spine s JOIN typed e ON e.eid = s.eid AND e.occurred_at < s.cutoff "
-        "GROUP BY s.eid, s.cutoff) "
-        f"SELECT {', '.join(outputs)} "
-        "FROM spine s LEFT JOIN agg a ON a.eid = s.eid AND a.cutoff = s.cutoff "
+        f"WITH {', '.join(ctes)} "
+        f"SELECT {', '.join(outputs)} FROM spine s {joins}"
         f"LEFT JOIN {quote(tables.entity_table)} ent ON ent.{quote(tables.key)} = s.entity_id "
         f"{accounts_join}"
         "ORDER BY s.cutoff, s.entity_id"

@@ -35,12 +35,16 @@ def _export_with_attributes(task: Task):
 
 
 @pytest.mark.parametrize("task", list(Task))
-def test_feature_query_transpiles_to_spark(task):
+@pytest.mark.parametrize("timeline", [False, True])
+def test_feature_query_transpiles_to_spark(task, timeline):
     export = _export_with_attributes(task)
     specs = feature_specs(task, export)
     assert {"segment", "seats", "industry"} <= {s.name for s in specs}
     sql = compile_feature_query(
-        build_feature_query(task, export, specs), spine="spine", carry=["label", "value"]
+        build_feature_query(task, export, specs),
+        spine="spine",
+        carry=["label", "value"],
+        timeline=timeline,
     )
     (spark,) = sqlglot.transpile(
         sql, read="duckdb", write="spark", unsupported_level=ErrorLevel.RAISE

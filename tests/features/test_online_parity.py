@@ -85,12 +85,17 @@ def _check_parity(task: Task, drawn, created_days, cutoff_days) -> None:
         [(e[TASK_TABLES[task].key], c) for e in entities for c in cutoffs],
         columns=["entity_id", "cutoff"],
     )
-    batch = build_feature_table(export, task=task, pairs=pairs, specs=specs)
+    # Both query plans (one join; windowed join + timeline) against the numpy path.
+    plans = [
+        build_feature_table(export, task=task, pairs=pairs, specs=specs, timeline=t)
+        for t in (False, True)
+    ]
     requests = online_entities(task, entities, events)
     for cutoff in sorted(set(cutoffs)):
-        expected = batch[batch["cutoff"] == cutoff].set_index("entity_id")
         online = online_feature_frame(task, requests, as_of=cutoff, specs=specs)
-        assert_frames_match(expected.loc[list(online.index)], online, names)
+        for batch in plans:
+            expected = batch[batch["cutoff"] == cutoff].set_index("entity_id")
+            assert_frames_match(expected.loc[list(online.index)], online, names)
     export.close()
 
 
