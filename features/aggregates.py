@@ -6,9 +6,11 @@ proves it): ``sql()``, a DuckDB aggregate over the events of one (entity, cutoff
 strictly before the cutoff; windows are ``[cutoff - days, cutoff)``.
 
 In SQL, the event columns are those of the ``typed`` relation built by ``features.sql``: ``tc``
-(type code), ``dc`` (direction code), ``occurred_at``, ``value``, ``channel`` and per-event
-columns (``gap_<code>``, ``replies_upto``) that are causal (each looks only at events at or before
-its own time), so they never carry information from after a cutoff. The cutoff is ``s.cutoff``.
+(type code), ``dc`` (direction code), ``kind`` (1 for events), ``occurred_at``, ``value``,
+``channel`` and per-event columns (``gap_<code>``, ``replies_upto``) that are causal (each looks
+only at events at or before its own time), so they never carry information from after a cutoff.
+The cutoff is ``s.cutoff``. ``lookback_days`` is the longest look back of a windowed aggregate,
+or None for an unbounded one (all history before the cutoff).
 """
 
 from __future__ import annotations
