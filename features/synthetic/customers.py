@@ -20,8 +20,8 @@ from features.synthetic.chains import ChainModel, ChainPath, DayHook, simulate_c
 from features.synthetic.events import (
     EventBatch,
     EventKind,
-    Vocabulary,
     Marker,
+    Vocabulary,
     add_exact_duplicates,
     cut_pieces,
     draw_arrival_seconds,
@@ -55,7 +55,7 @@ class CustomerDynamics:
     disengage: float = 1 / 700
     fade: float = 1 / 45  # disengaging -> gone
     cancel: tuple[float, float, float] = (1 / 6_000, 1 / 500, 1 / 200)
-    cadence_spread: float = 0.5
+    cadence_spread: float = 0.4
     basket_spread: float = 0.5
 
 

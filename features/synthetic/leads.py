@@ -18,8 +18,8 @@ from features.synthetic.chains import ChainModel, ChainPath, DayHook, simulate_c
 from features.synthetic.events import (
     EventBatch,
     EventKind,
-    Vocabulary,
     Marker,
+    Vocabulary,
     add_exact_duplicates,
     cut_pieces,
     draw_arrival_seconds,
@@ -41,6 +41,10 @@ DEAL_MEDIAN = (1_200.0, 4_000.0, 12_000.0, 35_000.0, 80_000.0)
 PRODUCTS = ("paper", "toner", "special_inks", "furniture")
 PRODUCT_WEIGHTS = (0.35, 0.3, 0.15, 0.2)
 PRODUCT_PULL = (0.1, 0.1, 0.0, -0.2)
+# What the lead asked for when it arrived (web form, referral note, show badge scan).
+FIRST_TOUCHES = ("quote_request", "callback_request", "catalogue_download", "newsletter_signup")
+FIRST_TOUCH_WEIGHTS = (0.15, 0.25, 0.35, 0.25)
+FIRST_TOUCH_PULL = (0.9, 0.4, 0.0, -0.6)
 PRODUCT_DEAL_FACTOR = (0.7, 1.0, 1.2, 2.0)
 
 
@@ -48,7 +52,7 @@ PRODUCT_DEAL_FACTOR = (0.7, 1.0, 1.2, 2.0)
 class LeadDynamics:
     """Daily hazards of the funnel; ``*_slope`` is the effect of one unit of intent (log scale)."""
 
-    intent_spread: float = 0.65
+    intent_spread: float = 0.4
     advance: tuple[float, float, float] = (1 / 70, 1 / 35, 1 / 28)
     advance_slope: float = 0.8
     win: float = 1 / 22
@@ -75,7 +79,7 @@ LEAD_EVENT_KINDS: tuple[tuple[EventKind, float], ...] = (
         # Visits to the pricing and catalogue pages, identified by the tracking cookie.
         EventKind(
             "web_visit",
-            (0.2, 0.25, 0.25, 0.2),
+            (0.3, 0.25, 0.25, 0.2),
             ("web",),
             (1.0,),
             (1.0,) * 4,
@@ -160,9 +164,9 @@ LEAD_EVENT_KINDS: tuple[tuple[EventKind, float], ...] = (
 
 # What moves a lead up the funnel: a positive reply, a meeting, a quote.
 LEAD_MARKERS = (
-    Marker(1, 0.85, "email_reply", "email", "inbound", "positive"),
-    Marker(2, 0.85, "meeting", "video", "outbound", "held"),
-    Marker(3, 0.9, "quote", "email", "outbound", "sent"),
+    Marker(1, 1.0, "email_reply", "email", "inbound", "positive"),
+    Marker(2, 1.0, "meeting", "video", "outbound", "held"),
+    Marker(3, 1.0, "quote", "email", "outbound", "sent"),
 )
 
 
@@ -174,6 +178,7 @@ class LeadWorld:
     source: np.ndarray
     company_size: np.ndarray
     product: np.ndarray
+    first_touch: np.ndarray
     deal_size: np.ndarray
     intent: np.ndarray
     chain: ChainModel
@@ -216,11 +221,13 @@ def simulate_leads(
     source = draw_levels(rng, SOURCE_WEIGHTS, size)
     company_size = draw_levels(rng, SIZE_WEIGHTS, size)
     product = draw_levels(rng, PRODUCT_WEIGHTS, size)
+    first_touch = draw_levels(rng, FIRST_TOUCH_WEIGHTS, size)
     intent = (
         dynamics.intent_spread * rng.standard_normal(size)
         + np.asarray(SOURCE_PULL)[source]
         + np.asarray(SIZE_PULL)[company_size]
         + np.asarray(PRODUCT_PULL)[product]
+        + np.asarray(FIRST_TOUCH_PULL)[first_touch]
     )
     deal_size = (
         np.asarray(DEAL_MEDIAN)[company_size]
@@ -255,6 +262,7 @@ def simulate_leads(
         source=source,
         company_size=company_size,
         product=product,
+        first_touch=first_touch,
         deal_size=deal_size,
         intent=intent,
         chain=chain,

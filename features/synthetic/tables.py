@@ -39,6 +39,14 @@ PRODUCT_SPELLINGS = MessyCategory(
     ),
     usual_share=0.85,
 )
+FIRST_TOUCH_SPELLINGS = MessyCategory(
+    (
+        ("Quote request", "quote request", "RFQ"),
+        ("Callback request", "call back"),
+        ("Catalogue download", "catalog download"),
+        ("Newsletter signup", "newsletter"),
+    )
+)
 REGIONS = ("North", "South", "East", "West", "Central")
 REGION_SPELLINGS = MessyCategory(
     (
@@ -173,6 +181,7 @@ def build_lead_table(
         "company_size": SIZE_SPELLINGS.render(rng, world.company_size, missing_share=0.2),
         "region": REGION_SPELLINGS.render(rng, draw_levels(rng, (1,) * 5, n), missing_share=0.1),
         "product_interest": PRODUCT_SPELLINGS.render(rng, world.product, missing_share=0.12),
+        "first_touch": FIRST_TOUCH_SPELLINGS.render(rng, world.first_touch, missing_share=0.1),
     }
     assert tuple(columns)[: len(LEADS.columns)] == LEADS.column_names
     return pa.table(columns)
