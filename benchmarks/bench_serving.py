@@ -266,6 +266,9 @@ def one_lead(lead_id: str, events: int) -> dict[str, Any]:
                 "type": kinds[i % 5],
                 "value": 1200.0 if i % 5 == 4 else None,
                 "direction": "outbound",
+                # Every categorical feature gets a value: MLflow's JSON input cannot carry a
+                # missing text value (it arrives as a float NaN), so the comparison stays fair.
+                "channel": "phone",
             }
             for i in range(events)
         ],

@@ -209,6 +209,36 @@ class ScoreStore:
         with self.engine.connect() as conn:
             return [_row_to_stored(row) for row in conn.execute(query)]
 
+    def latest_with_previous(
+        self, kind: EntityKind, entity_id: str
+    ) -> tuple[StoredScore | None, StoredScore | None]:
+        """The entity's score in the published run and its score in the run published before
+        the one it last appeared in, in one query (one snapshot of the pointer)."""
+        current = select(published_run.c.run_id).where(published_run.c.slot == 1)
+        current_seq = (
+            select(score_runs.c.published_seq)
+            .where(score_runs.c.run_id == current.scalar_subquery())
+            .scalar_subquery()
+        )
+        query = (
+            select(*_SCORE_COLUMNS, score_runs.c.published_seq, current_seq.label("current_seq"))
+            .join(score_runs, score_runs.c.run_id == scores.c.run_id)
+            .where(
+                scores.c.entity_kind == kind,
+                scores.c.entity_id == entity_id,
+                score_runs.c.status == "published",
+                score_runs.c.published_seq <= current_seq,
+            )
+            .order_by(score_runs.c.published_seq.desc())
+            .limit(2)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows or rows[0].published_seq != rows[0].current_seq:
+            return None, None  # not scored in the published run
+        previous = _row_to_stored(rows[1]) if len(rows) > 1 else None
+        return _row_to_stored(rows[0]), previous
+
     def latest(self, kind: EntityKind, entity_id: str) -> StoredScore | None:
         """The entity's score in the published run (None if it was not scored in that run)."""
         query = (

@@ -21,13 +21,11 @@ def read_stored(
     store: ScoreStore, principal: Principal, kind: EntityKind, entity_id: str
 ) -> dict[str, Any]:
     """Latest published score; another rep's entity answers exactly like a missing one."""
-    history = store.history(kind, entity_id, limit=2)
-    latest = store.latest(kind, entity_id)
+    latest, previous = store.latest_with_previous(kind, entity_id)
     if latest is None or not principal.can_see(latest.owner_id):
         raise HTTPException(
             404, [field_error("id", f"no score for {kind} {entity_id!r}", "not_found")]
         )
-    previous = history[1] if len(history) > 1 and history[0].run_id == latest.run_id else None
     return {
         "entity_id": latest.entity_id,
         "owner_id": latest.owner_id,

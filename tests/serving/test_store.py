@@ -167,3 +167,19 @@ def test_sigkill_mid_run_leaves_previous_run_published(store: ScoreStore, store_
             select(func.count()).select_from(scores).where(scores.c.run_id == dying_run)
         ).scalar_one()
     assert leftover == 0
+
+
+def test_latest_with_previous_follows_publication_order(store: ScoreStore) -> None:
+    first = publish(store, [row("c1", 0.2), row("c2", 0.4)], at=T1)
+    assert store.latest_with_previous("customer", "c1")[0].run_id == first  # type: ignore[union-attr]
+    assert store.latest_with_previous("customer", "c1")[1] is None
+    second = publish(store, [row("c1", 0.6)], at=T2)
+    latest, previous = store.latest_with_previous("customer", "c1")
+    assert (latest.run_id, latest.probability) == (second, 0.6)  # type: ignore[union-attr]
+    assert (previous.run_id, previous.probability) == (first, 0.2)  # type: ignore[union-attr]
+    # c2 is missing from the published run: no current score, even though it has history.
+    assert store.latest_with_previous("customer", "c2") == (None, None)
+    # An unpublished run changes nothing.
+    hidden = store.begin_run(as_of=AS_OF, started_at=T2)
+    store.write_scores(hidden, [row("c1", 0.99)])
+    assert store.latest_with_previous("customer", "c1")[0].run_id == second  # type: ignore[union-attr]
