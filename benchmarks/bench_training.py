@@ -88,12 +88,12 @@ def main() -> None:
                 target=_train, args=(data, task, as_of, args.seed, Path(tmp) / "models", queue)
             )
             process.start()
-            total, seconds, rss_mb, counts, metrics = queue.get()
+            total, cpu, seconds, rss_mb, counts, metrics = queue.get()
             process.join()
             grand_total += total
             steps = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
             print(
-                f"{task}: {total:.1f} s ({steps}); peak RSS {rss_mb:.0f} MB; "
+                f"{task}: {total:.1f} s wall, {cpu:.1f} s CPU ({steps}); peak RSS {rss_mb:.0f} MB; "
                 f"{counts['train_rows']:,} train / {counts['test_rows']:,} test rows; "
                 f"test ROC AUC {metrics['roc_auc']:.3f}, ECE {metrics['ece']:.3f}"
             )
