@@ -252,11 +252,11 @@ def simulate_leads(
         )
         batches.append(batch)
     batches.append(draw_markers(rng, path, LEAD_MARKERS, vocabulary=vocabulary))
-    for batch in batches:
-        if batch.type.size and batch.type[0] == vocabulary.code("quote"):
-            noise = rng.lognormal(0.0, 0.2, len(batch))
-            batch.value = np.round(deal_size[batch.entity] * noise, 2)
-    events = add_exact_duplicates(rng, EventBatch.concat(batches), share=0.002)
+    drawn = EventBatch.concat(batches)
+    quotes = drawn.type == vocabulary.code("quote")
+    noise = rng.lognormal(0.0, 0.2, int(quotes.sum()))
+    drawn.value[quotes] = np.round(deal_size[drawn.entity[quotes]] * noise, 2)
+    events = add_exact_duplicates(rng, drawn, share=0.002)
     return LeadWorld(
         created_second=created,
         source=source,
