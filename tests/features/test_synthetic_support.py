@@ -1,4 +1,4 @@
-"""Shared helpers of the synthetic-generator tests: generation and independent label code."""
+"""Helpers shared by the synthetic-generator tests (no tests here): reading and labelling."""
 
 from __future__ import annotations
 
