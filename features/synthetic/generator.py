@@ -20,7 +20,12 @@ from features.errors import UserError
 from features.synthetic.calendar import HistoryCalendar, build_calendar, monthly_cutoff_days
 from features.synthetic.customers import CustomerDynamics, CustomerWorld, simulate_customers
 from features.synthetic.events import Vocabulary
-from features.synthetic.labels import CutoffRows, build_churn_rows, build_lead_rows
+from features.synthetic.labels import (
+    build_churn_rows,
+    build_lead_rows,
+    build_truth_table,
+    rank_auc,
+)
 from features.synthetic.leads import LeadDynamics, LeadWorld, simulate_leads
 from features.synthetic.tables import (
     Owners,
@@ -100,39 +105,6 @@ def _assign_accounts(
     )
     lead_account = np.where(rng.random(leads) < LEAD_ACCOUNT_MISSING_SHARE, -1, lead_account)
     return customer_account, lead_account, customers + leads
-
-
-def _truth_table(
-    rows: CutoffRows, ids: pa.Array, history: HistoryCalendar, horizon_days: int
-) -> pa.Table:
-    origin = np.datetime64(history.start, "us")
-    cutoffs = origin + rows.cutoff_day.astype("timedelta64[D]").astype("timedelta64[us]")
-    return pa.table(
-        {
-            "entity_id": ids.take(pa.array(rows.entity)),
-            "cutoff": pa.array(cutoffs, type=pa.timestamp("us")),
-            "horizon_days": pa.array(np.full(rows.entity.size, horizon_days), type=pa.int64()),
-            "probability": pa.array(rows.probability, type=pa.float64()),
-        }
-    )
-
-
-def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney statistic (ties count one half); NaN with a single class."""
-    positives = int(labels.sum())
-    negatives = labels.size - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="stable")
-    sorted_scores = scores[order]
-    # Average ranks over ties.
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    ends = np.r_[starts[1:], sorted_scores.size]
-    average = (starts + ends + 1) / 2.0
-    ranks = np.empty(scores.size)
-    ranks[order] = np.repeat(average, ends - starts)
-    rank_sum = ranks[labels == 1].sum()
-    return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
 def generate_crm(
@@ -215,8 +187,8 @@ def generate_crm(
         progress("ground truth", 2, 2)
     truth_tables = (
         {
-            "leads": _truth_table(lead_rows, lead_ids, history, horizon_days),
-            "customers": _truth_table(churn_rows, customer_ids, history, horizon_days),
+            "leads": build_truth_table(lead_rows, lead_ids, history, horizon_days),
+            "customers": build_truth_table(churn_rows, customer_ids, history, horizon_days),
         }
         if truth
         else {}

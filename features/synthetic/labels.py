@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
-from features.synthetic.calendar import SECONDS_PER_DAY, business_activity
+from features.synthetic.calendar import SECONDS_PER_DAY, HistoryCalendar, business_activity
 from features.synthetic.chains import ChainPath
 from features.synthetic.customers import CustomerWorld
 from features.synthetic.events import EventBatch
@@ -117,3 +118,37 @@ def build_churn_rows(
         )
         parts.append(CutoffRows(rows, np.full(rows.size, day), probability, label))
     return CutoffRows.concat(parts)
+
+
+def build_truth_table(
+    rows: CutoffRows, ids: pa.Array, history: HistoryCalendar, horizon_days: int
+) -> pa.Table:
+    """The ground-truth file: entity_id, cutoff (00:00 UTC), horizon_days, probability."""
+    origin = np.datetime64(history.start, "us")
+    cutoffs = origin + rows.cutoff_day.astype("timedelta64[D]").astype("timedelta64[us]")
+    return pa.table(
+        {
+            "entity_id": ids.take(pa.array(rows.entity)),
+            "cutoff": pa.array(cutoffs, type=pa.timestamp("us")),
+            "horizon_days": pa.array(np.full(rows.entity.size, horizon_days), type=pa.int64()),
+            "probability": pa.array(rows.probability, type=pa.float64()),
+        }
+    )
+
+
+def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic (ties count one half); NaN with a single class."""
+    positives = int(labels.sum())
+    negatives = labels.size - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = scores[order]
+    # Average ranks over ties.
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    ends = np.r_[starts[1:], sorted_scores.size]
+    average = (starts + ends + 1) / 2.0
+    ranks = np.empty(scores.size)
+    ranks[order] = np.repeat(average, ends - starts)
+    rank_sum = ranks[labels == 1].sum()
+    return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))

@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from features.synthetic import generate_crm
 from features.synthetic.chains import ChainModel, simulate_chain
+from features.synthetic.labels import rank_auc
 from features.synthetic.truth import exit_probability, silent_or_explicit_churn_probability
 from tests.features.test_synthetic_support import AS_OF, truth_with_labels
 
@@ -89,3 +90,11 @@ def test_churn_probability_matches_closed_form() -> None:
     )
     expected = 1 - 0.99**90 * (1 - np.exp(-0.05 * 90))
     assert p[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_rank_auc_matches_scikit_learn_with_ties() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 500)
+    scores = np.round(rng.random(500) + 0.3 * labels, 1)  # many ties
+    assert rank_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert np.isnan(rank_auc(np.zeros(3, dtype=int), np.arange(3.0)))
