@@ -1,11 +1,12 @@
 """Compile the feature definitions into one DuckDB query over a spine of (entity, cutoff) pairs.
 
-The query computes every (entity, cutoff) row of the spine in one pass: exact duplicate events are
-dropped (``SELECT DISTINCT *``), event types are coded to integers once, events are joined to the
-spine on the entity with ``occurred_at < cutoff`` and aggregated with ``FILTER`` clauses per window.
-It only reads the spine, the events table, and the attribute columns of the entity table and
-``accounts``; it never names an outcome column. The SQL sticks to constructs that sqlglot
-transpiles to Spark SQL (tested), the route for exports that outgrow one machine.
+The query computes every (entity, cutoff) row of the spine in one statement: events are coded to
+integers once and exact duplicates dropped (``SELECT DISTINCT`` over the coded events), then
+events are joined to the spine on the entity with ``occurred_at < cutoff`` and aggregated with
+``FILTER`` clauses per window (see ``compile_feature_query`` for the two plans). It only reads the
+spine, the events table, and the attribute columns of the entity table and ``accounts``; it never
+names an outcome column. The SQL sticks to constructs that sqlglot transpiles to Spark SQL
+(tested), the route for exports that outgrow one machine.
 """
 
 from __future__ import annotations
@@ -56,18 +57,34 @@ def _text_column(name: str, present: Sequence[str]) -> str:
 
 
 def _coded_events(query: FeatureQuery) -> str:
+    """Distinct events of spine entities, with integer codes for entity, type and direction.
+
+    ``SELECT DISTINCT`` over the coded columns drops exact duplicate events: the coding is
+    one-to-one (a type or direction outside the known list is kept verbatim beside code 0, and
+    every other text column of the table takes part), and comparing integers is much cheaper
+    than comparing the raw text columns of millions of rows.
+    """
     tables = TASK_TABLES[query.task]
-    cases = " ".join(
-        f"WHEN '{name}' THEN {type_code(query.task, name)}" for name in EVENT_TYPES[query.task]
-    )
+    known_types = EVENT_TYPES[query.task]
+    cases = " ".join(f"WHEN '{name}' THEN {type_code(query.task, name)}" for name in known_types)
     directions = " ".join(f"WHEN '{name}' THEN {code}" for name, code in DIRECTION_CODES.items())
     direction = _text_column("direction", query.event_text_columns)
+    type_list = ", ".join(f"'{name}'" for name in known_types)
+    direction_list = ", ".join(f"'{name}'" for name in DIRECTION_CODES)
+    others = [
+        f"r.{quote(c)} AS {quote('text_' + c)}"
+        for c in query.event_text_columns
+        if c not in ("channel", "direction")
+    ]
     return (
-        "SELECT k.eid, r.occurred_at, 1 AS kind, r.value, "
+        "SELECT DISTINCT k.eid, r.occurred_at, 1 AS kind, r.value, "
         f"CASE r.type {cases} ELSE 0 END AS tc, "
         f"CASE {direction} {directions} ELSE 0 END AS dc, "
-        f"{_text_column('channel', query.event_text_columns)} AS channel "
-        f"FROM raw r JOIN keys k ON r.{quote(tables.key)} = k.entity_id "
+        f"{_text_column('channel', query.event_text_columns)} AS channel, "
+        f"CASE WHEN r.type IN ({type_list}) THEN NULL ELSE r.type END AS other_type, "
+        f"CASE WHEN {direction} IN ({direction_list}) THEN NULL ELSE {direction} END "
+        f"AS other_direction{''.join(', ' + o for o in others)} "
+        f"FROM {quote(tables.events_table)} r JOIN keys k ON r.{quote(tables.key)} = k.entity_id "
         "WHERE r.occurred_at < (SELECT max(cutoff) FROM spine)"
     )
 
@@ -153,7 +170,6 @@ def compile_feature_query(
     ctes = [
         f"spine AS (SELECT *, dense_rank() OVER (ORDER BY entity_id) AS eid FROM {spine})",
         "keys AS (SELECT DISTINCT entity_id, eid FROM spine)",
-        f"raw AS (SELECT DISTINCT * FROM {quote(tables.events_table)})",
         f"coded AS ({_coded_events(query)})",
         f"typed AS (SELECT {', '.join(['*', *first])} FROM coded)",
     ]

@@ -89,3 +89,26 @@ def test_feature_sql_never_reads_an_outcome_column():
         for column in outcome_columns:
             assert not re.search(rf"\b{column}\b", sql), (task, column)
         export.close()
+
+
+def test_only_exact_duplicates_are_dropped():
+    base = {
+        "customer_id": "c0",
+        "occurred_at": BASE + timedelta(days=1),
+        "type": "order",
+        "value": 5.0,
+        "channel": "web",
+        "direction": "inbound",
+        "outcome": "ok",
+    }
+    events = [
+        base,
+        dict(base),  # exact duplicate: dropped
+        {**base, "outcome": "late"},  # differs in a column no feature reads: kept
+        {**base, "type": "webinar"},  # unknown types stay distinct from each other
+        {**base, "type": "seminar"},
+        {**base, "direction": "sideways"},
+    ]
+    frame = _features(events, BASE + timedelta(days=2))
+    assert frame["event_count_7d"].tolist() == [5.0, 0.0, 0.0]
+    assert frame["order_count_7d"].tolist() == [3.0, 0.0, 0.0]
