@@ -1,12 +1,13 @@
 """Customers: an order cadence, a hidden risk, and a daily engagement chain.
 
 Each customer orders on its own cadence with its own basket size. Its engagement is a chain:
-engaged -> disengaging (orders thin out to a third, baskets shrink, check-ins go unanswered)
--> gone (no more orders), with an explicit cancellation possible from every state (far more
-likely once disengaging). The hidden risk (a normal draw plus the pull of plan and segment) sets
-how soon disengagement starts and how many complaints the customer files, so it shows in the
-support history; the engagement state shows in the order rhythm against the customer's own
-cadence.
+engaged -> disengaging (orders thin out to under half, baskets shrink, check-ins go unanswered)
+-> gone (a stray order now and then, nothing more), with an explicit cancellation possible
+from every state (rare: most leavers never say so, they just stop). The hidden risk (a normal
+draw plus the pull of plan and segment) sets how soon disengagement starts and how many
+complaints the customer files, so it shows in the support history; the engagement state shows
+in the order rhythm against the customer's own cadence, and its onset usually in an escalated
+ticket.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ PLAN_WEIGHTS = (0.45, 0.35, 0.2)
 PLAN_PULL = (0.4, 0.0, -0.5)
 PRODUCTS = ("paper", "toner", "special_inks", "furniture")
 PRODUCT_WEIGHTS = (0.45, 0.35, 0.12, 0.08)
-ORDER_STATE_FACTOR = (1.0, 0.45, 0.08)
+ORDER_STATE_FACTOR = (1.0, 0.45, 0.12)
 BASKET_STATE_FACTOR = (1.0, 0.75, 0.75)
 
 
@@ -54,7 +55,7 @@ class CustomerDynamics:
     risk_spread: float = 0.7
     disengage: float = 1 / 700
     fade: float = 1 / 45  # disengaging -> gone
-    cancel: tuple[float, float, float] = (1 / 6_000, 1 / 500, 1 / 200)
+    cancel: tuple[float, float, float] = (1 / 8_000, 1 / 700, 1 / 1_200)
     cadence_spread: float = 0.4
     basket_spread: float = 0.5
 
@@ -79,7 +80,7 @@ CUSTOMER_EVENT_KINDS: tuple[EventKind, ...] = (
         ((0.85, 0.15), (0.7, 0.3), (0.6, 0.4)),
     ),
     EventKind(
-        "checkin",
+        "check_in",
         (1 / 21,) * 3,
         ("phone", "email", "video"),
         (0.5, 0.4, 0.1),
@@ -183,7 +184,7 @@ def simulate_customers(
     multipliers = {
         "order": order_rate,
         "support_ticket": 0.012 * np.exp(0.6 * risk),
-        "checkin": np.ones(size),
+        "check_in": np.ones(size),
         "email_open": np.ones(size),
         # Heavier buyers log into the ordering portal more often.
         "portal_login": 0.5 * order_rate**0.5,

@@ -66,26 +66,14 @@ LEAD_EVENT_KINDS: tuple[tuple[EventKind, float], ...] = (
     (
         EventKind(
             "email_open",
-            (0.07, 0.12, 0.14, 0.14),
+            (0.25, 0.3, 0.3, 0.25),
             ("email",),
             (1.0,),
             (1.0,) * 4,
             ("opened",),
             ((1.0,),) * 4,
         ),
-        0.6,
-    ),
-    (
-        # Visits to the pricing and catalogue pages, identified by the tracking cookie.
-        EventKind(
-            "web_visit",
-            (0.3, 0.25, 0.25, 0.2),
-            ("web",),
-            (1.0,),
-            (1.0,) * 4,
-            ("pricing_page", "catalogue"),
-            ((0.3, 0.7), (0.4, 0.6), (0.5, 0.5), (0.6, 0.4)),
-        ),
+        # Opens of the nurture sequence are the clearest early read of a lead's intent.
         1.0,
     ),
     (

@@ -140,7 +140,7 @@ def test_categories_are_messy_like_a_real_crm(tables: dict[str, pd.DataFrame]) -
 def test_event_types_and_directions(tables: dict[str, pd.DataFrame]) -> None:
     lead_types = set(tables["lead_events"].type)
     assert {"email_open", "email_reply", "call", "meeting", "quote"} <= lead_types
-    assert set(tables["customer_events"].type) >= {"order", "support_ticket", "checkin"}
+    assert set(tables["customer_events"].type) >= {"order", "support_ticket", "check_in"}
     assert set(tables["lead_events"].direction) == {"inbound", "outbound"}
     quotes = tables["lead_events"].query("type == 'quote'")
     assert quotes.value.notna().all()
