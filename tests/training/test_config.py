@@ -13,7 +13,7 @@ from training.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 def test_shipped_config_loads() -> None:
     config = load_config()
     assert config.split.min_positives == 50
-    assert config.trees.calibration == "isotonic"
+    assert config.trees.calibration == "sigmoid"
     assert config.trees.params["n_jobs"] == 1
     assert config.evaluation.capacity == {Task.LEADS: 200, Task.CHURN: 200}
     assert config.baselines[Task.CHURN]["days_since_last_order"] == "higher"
