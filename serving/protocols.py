@@ -41,7 +41,7 @@ class ReasonLike(Protocol):
 class Explain(Protocol):
     def __call__(
         self, model: Any, frame: pd.DataFrame, contributions: np.ndarray, *, top_k: int = 5
-    ) -> list[list[Any]]: ...
+    ) -> list[list[ReasonLike]]: ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,7 +127,3 @@ def fit_model(export: Export, task: Task, *, seed: int) -> ScoringModel:
         min_level_count=5,
         metadata={"metrics": {"test_auc": 0.8}},
     )
-
-
-def save_model(model: ScoringModel, folder: Path) -> dict[str, str]:
-    return model.save(folder)
