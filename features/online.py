@@ -115,7 +115,7 @@ def _event_key(event: Mapping[str, object], at: int, field: str) -> _EventKey:
     )
 
 
-def build_history(plan: _Plan, entity: OnlineEntity, *, cutoff: int, where: str) -> History:
+def _build_history(plan: _Plan, entity: OnlineEntity, *, cutoff: int, where: str) -> History:
     """The entity's distinct events strictly before ``cutoff``, oldest first."""
     if "created_at" not in entity.record or entity.record["created_at"] is None:
         raise OnlineInputError(f"{where}.record.created_at", "is required")
@@ -184,7 +184,7 @@ def online_feature_frame(
     columns: dict[str, list[FeatureValue]] = {s.name: [] for s in plan.specs}
     for i, entity in enumerate(entities):
         where = f"entities[{i}]"
-        values = _engineered_values(plan, build_history(plan, entity, cutoff=cutoff, where=where))
+        values = _engineered_values(plan, _build_history(plan, entity, cutoff=cutoff, where=where))
         for spec in plan.specs:
             if spec.name in values:
                 columns[spec.name].append(values[spec.name])
