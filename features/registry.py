@@ -61,6 +61,8 @@ EVENT_TYPES: dict[Task, dict[str, str]] = {
         "order": "Orders",
         "support_ticket": "Support tickets",
         "check_in": "Check-ins",
+        "email_open": "Email opens",
+        "portal_login": "Portal logins",
     },
 }
 # Event types whose ``value`` is money (quote amount, order amount).
