@@ -88,8 +88,11 @@ def main() -> None:
                 target=_train, args=(data, task, as_of, args.seed, Path(tmp) / "models", queue)
             )
             process.start()
-            total, cpu, seconds, rss_mb, counts, metrics = queue.get()
+            # The result is a few numbers, so joining before reading cannot block on the pipe.
             process.join()
+            if process.exitcode != 0:
+                raise SystemExit(f"{task}: training failed (exit code {process.exitcode})")
+            total, cpu, seconds, rss_mb, counts, metrics = queue.get(timeout=10)
             grand_total += total
             steps = ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
             print(

@@ -56,6 +56,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 )
 
 # Defaults for a quick, deterministic fit; training passes its own from training/config.toml.

@@ -172,3 +172,16 @@ def test_contributions_follow_feature_order_with_a_categorical_first(frame: pd.D
     ]
     contributions = model.contributions(frame)
     np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score(frame), atol=1e-9)
+
+
+def test_sigmoid_calibrated_model_round_trips(frame: pd.DataFrame, tmp_path: Path) -> None:
+    sigmoid = fit_scoring_model(
+        frame,
+        SPECS,
+        task=Task.CHURN,
+        seed=1,
+        calibration_method="sigmoid",
+        params={"n_estimators": 20},
+    )
+    loaded = ScoringModel.load(tmp_path, expected_sha256=sigmoid.save(tmp_path))
+    np.testing.assert_array_equal(loaded.predict_proba(frame), sigmoid.predict_proba(frame))
