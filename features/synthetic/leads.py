@@ -44,7 +44,7 @@ PRODUCT_PULL = (0.1, 0.1, 0.0, -0.2)
 # What the lead asked for when it arrived (web form, referral note, show badge scan).
 FIRST_TOUCHES = ("quote_request", "callback_request", "catalogue_download", "newsletter_signup")
 FIRST_TOUCH_WEIGHTS = (0.15, 0.25, 0.35, 0.25)
-FIRST_TOUCH_PULL = (0.9, 0.4, 0.0, -0.6)
+FIRST_TOUCH_PULL = (1.0, 0.5, 0.0, -0.7)
 PRODUCT_DEAL_FACTOR = (0.7, 1.0, 1.2, 2.0)
 
 
@@ -52,7 +52,7 @@ PRODUCT_DEAL_FACTOR = (0.7, 1.0, 1.2, 2.0)
 class LeadDynamics:
     """Daily hazards of the funnel; ``*_slope`` is the effect of one unit of intent (log scale)."""
 
-    intent_spread: float = 0.4
+    intent_spread: float = 0.25
     advance: tuple[float, float, float] = (1 / 70, 1 / 35, 1 / 28)
     advance_slope: float = 0.8
     win: float = 1 / 22
