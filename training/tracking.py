@@ -66,13 +66,26 @@ def resolve_tracking(*, models_dir: Path, environ: Mapping[str, str]) -> Trackin
     """``MLFLOW_TRACKING_URI`` when set, else the embedded sqlite store under ``models_dir``."""
     uri = environ.get("MLFLOW_TRACKING_URI", "").strip()
     if uri:
-        return TrackingConfig(tracking_uri=uri, artifact_location=None)
+        return TrackingConfig(tracking_uri=uri, artifact_location=_local_artifact_root(uri))
     models_dir = models_dir.resolve()
     models_dir.mkdir(parents=True, exist_ok=True)
     return TrackingConfig(
         tracking_uri=f"sqlite:///{models_dir / 'mlflow.db'}",
         artifact_location=(models_dir / "mlartifacts").as_uri(),
     )
+
+
+def _local_artifact_root(uri: str) -> str | None:
+    """Artifacts beside a local sqlite store; a server (or anything else) chooses its own.
+
+    Without this, MLflow puts a sqlite store's artifacts in ``./mlruns`` relative to whatever
+    folder the command happened to run in.
+    """
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    database = Path(uri.removeprefix(prefix)).resolve()
+    return (database.parent / "mlartifacts").as_uri()
 
 
 def connect(tracking: TrackingConfig) -> MlflowClient:

@@ -66,6 +66,12 @@ def test_embedded_store_lives_under_models_dir(store: Path, tracking: TrackingCo
     assert env == TrackingConfig("http://h:1", None)
 
 
+def test_a_sqlite_tracking_uri_keeps_artifacts_beside_its_database(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'elsewhere' / 'm.db'}"
+    env = resolve_tracking(models_dir=tmp_path / "unused", environ={"MLFLOW_TRACKING_URI": uri})
+    assert env.artifact_location == (tmp_path / "elsewhere" / "mlartifacts").resolve().as_uri()
+
+
 def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
     first: str, tracking: TrackingConfig, trained: TrainedTask, store: Path
 ) -> None:
