@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data/generated/default
 SEED   ?= 7
+# The time the generated export describes (the generator's fixed default): train and score as of it.
+AS_OF  ?= 2026-10-01
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
@@ -31,12 +33,22 @@ lock: ## Re-resolve requirements.in into exact pins in requirements.txt (no URLs
 	rm -rf build/lock-venv
 
 generate: $(STAMP) ## Generate the default synthetic CRM into data/generated/default
-	$(BIN)/salesradar generate --out $(DATA) --seed $(SEED)
+	mkdir -p $(dir $(DATA))
+	$(BIN)/salesradar generate --out $(DATA) --seed $(SEED) --as-of $(AS_OF)
 
-run: $(STAMP) ## Set up, generate the default CRM, validate it and run the main job
-	$(BIN)/salesradar generate --out $(DATA) --seed $(SEED)
-	$(BIN)/salesradar validate $(DATA)
-	$(BIN)/salesradar summary $(DATA)
+run: $(STAMP) ## Set up, generate the default CRM, validate, train + promote both models, batch score, serve
+	mkdir -p $(dir $(DATA))
+	$(BIN)/salesradar generate --out $(DATA) --seed $(SEED) --as-of $(AS_OF)
+	$(BIN)/salesradar validate $(DATA) --as-of $(AS_OF)
+	$(BIN)/salesradar summary $(DATA) --as-of $(AS_OF)
+	$(BIN)/salesradar train leads --data $(DATA) --as-of $(AS_OF) --seed $(SEED) --promote
+	$(BIN)/salesradar train churn --data $(DATA) --as-of $(AS_OF) --seed $(SEED) --promote
+	$(BIN)/salesradar models
+	$(BIN)/salesradar score --data $(DATA) --as-of $(AS_OF)
+	$(BIN)/salesradar keys quickstart --data $(DATA) --as-of $(AS_OF)
+	@echo "MLflow runs and model cards: make mlflow-ui (http://127.0.0.1:5000)"
+	@echo "API docs (OpenAPI): http://127.0.0.1:8000/v1/openapi.json (needs a key); Ctrl-C stops the service"
+	$(BIN)/salesradar serve
 
 test: $(STAMP) ## Set up and run the whole test suite
 	$(BIN)/python -m pytest

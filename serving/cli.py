@@ -175,6 +175,45 @@ def list_keys() -> None:
     console.print(table)
 
 
+@keys_app.command("quickstart")
+def quickstart(
+    data: Annotated[Path, typer.Option("--data", help="CRM export folder that was scored")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
+) -> None:
+    """Create an admin, a CRM and a rep key and print ready-to-paste requests (make run)."""
+    from features.loading import load_export
+    from serving.quickstart import prepare_quickstart
+    from serving.wiring import utc_now
+
+    settings = _settings()
+    now = utc_now()
+    moment = parse_as_of(as_of, now=now) if as_of else now
+    store = ScoreStore.from_url(settings.scores_url)
+    store.create_schema()
+    export = load_export(data, as_of=moment)
+    try:
+        start = prepare_quickstart(
+            store=store,
+            keys=KeyStore(store.engine),
+            export=export,
+            as_of=moment,
+            created_at=now,
+            payload_path=settings.served_dir.parent / "quickstart-lead.json",
+            base_url=f"http://{settings.host}:{settings.port}",
+        )
+    finally:
+        export.close()
+    console.print("[bold]Keys (shown once; only their hashes are stored):[/]")
+    console.print(f"  admin  {start.admin_key}", highlight=False, soft_wrap=True)
+    console.print(f"  crm    {start.crm_key}", highlight=False, soft_wrap=True)
+    console.print(
+        f"  rep    {start.rep_key}  (owner {start.rep_owner_id})", highlight=False, soft_wrap=True
+    )
+    for what, command in start.curls():
+        console.print(f"\n[bold]# {what}[/]")
+        console.print(command, highlight=False, soft_wrap=True, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the root CLI."""
     app.command("serve")(serve)
