@@ -7,7 +7,6 @@ consulted, and process-wide knobs (MLflow HTTP timeouts) are set.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from features.errors import UserError
+from features.moments import resolve_as_of
 from features.tasks import Task
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
@@ -33,19 +33,6 @@ def _settings() -> Settings:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     return settings
-
-
-def parse_as_of(text: str, *, now: datetime) -> datetime:
-    """``--as-of``: ISO 8601, offsets converted to UTC, naive taken as UTC; not in the future."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"--as-of: unparsable timestamp {text!r}; use ISO 8601") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    if moment > now:
-        raise UserError(f"--as-of: {moment.isoformat()} is in the future")
-    return moment
 
 
 def serve(
@@ -81,7 +68,7 @@ def score(
 
     settings = _settings()
     now = utc_now()
-    moment = parse_as_of(as_of, now=now) if as_of else now
+    moment = resolve_as_of(as_of, now=now, allow_future=False)
     services = build_services(settings)
     for result in services.models.reload():
         if result.error:
@@ -187,7 +174,7 @@ def quickstart(
 
     settings = _settings()
     now = utc_now()
-    moment = parse_as_of(as_of, now=now) if as_of else now
+    moment = resolve_as_of(as_of, now=now, allow_future=False)
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
     export = load_export(data, as_of=moment)

@@ -86,13 +86,13 @@ def train(
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
     console = Console()
     try:
-        from features.commands.validate import parse_as_of
+        from features.moments import resolve_as_of
         from training.jobs import run_training
 
         report = run_training(
             data,
             task=task,
-            as_of=parse_as_of(as_of),
+            as_of=resolve_as_of(as_of, now=_now()),
             horizon=parse_horizon(horizon),
             cutoffs=parse_cutoffs(cutoffs),
             seed=seed,
@@ -190,15 +190,12 @@ def parse_cutoffs(text: str | None) -> list[datetime] | None:
     """Comma-separated ISO dates/times (naive = UTC) -> sorted naive UTC datetimes."""
     if not text:
         return None
-    moments = []
-    for part in text.split(","):
-        try:
-            moment = datetime.fromisoformat(part.strip())
-        except ValueError as exc:
-            raise _fail(UserError(f"--cutoffs: {part.strip()!r} is not an ISO 8601 date")) from exc
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        moments.append(moment)
+    from features.moments import parse_moment
+
+    try:
+        moments = [parse_moment(part, option="--cutoffs") for part in text.split(",")]
+    except UserError as exc:
+        raise _fail(exc) from exc
     return sorted(moments)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from features.errors import UserError
+from features.moments import parse_moment
 from features.synthetic import DEFAULT_AS_OF, GenerationSummary, generate_crm
 
 DEFAULT_LEADS = 20_000
@@ -22,13 +21,6 @@ DEFAULT_MONTHS = 24
 class OutputFormat(StrEnum):
     PARQUET = "parquet"
     CSV = "csv"
-
-
-def _parse_as_of(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"--as-of: not an ISO 8601 date: {text!r}") from None
 
 
 def _print_summary(console: Console, summary: GenerationSummary) -> None:
@@ -90,7 +82,7 @@ def command(
             leads=leads,
             customers=customers,
             seed=seed,
-            as_of=_parse_as_of(as_of),
+            as_of=parse_moment(as_of),
             months=months,
             fmt=fmt.value,
             truth=truth,

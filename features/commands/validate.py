@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.errors import UserError
+from features.moments import resolve_as_of
 from features.validation import ProgressHook, Severity, ValidationReport, validate_export
 
 DirArgument = Annotated[Path, typer.Argument(help="Export folder (one file per table).")]
@@ -32,15 +33,7 @@ AsOfOption = Annotated[
 
 def parse_as_of(text: str | None) -> datetime:
     """The as-of time in naive UTC: the given ISO 8601 value, or the time of this run."""
-    if text is None:
-        return datetime.now(UTC).replace(tzinfo=None)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UserError(f"--as-of {text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return resolve_as_of(text, now=datetime.now(UTC))
 
 
 def check_directory(directory: Path) -> None:

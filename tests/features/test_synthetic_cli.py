@@ -67,7 +67,7 @@ def test_generate_writes_a_valid_export(tmp_path: Path) -> None:
     ("arguments", "expected"),
     [
         (["--leads", "-1"], "--leads must be at least 1 (got -1)"),
-        (["--as-of", "October"], "--as-of: not an ISO 8601 date: 'October'"),
+        (["--as-of", "October"], "--as-of 'October' is not an ISO 8601 date or time"),
     ],
 )
 def test_bad_arguments_print_one_line_and_exit_2(

@@ -44,7 +44,7 @@ def test_too_few_positives_says_found_and_needed(tiny_export: Path, tmp_path: Pa
     ("args", "message"),
     [
         (["--horizon", "ninety"], "--horizon 'ninety': expected a number of days"),
-        (["--cutoffs", "2026-13-01"], "--cutoffs: '2026-13-01' is not an ISO 8601 date"),
+        (["--cutoffs", "2026-13-01"], "--cutoffs '2026-13-01' is not an ISO 8601 date or time"),
         (["--cutoffs", "2026-09-01"], "cutoff 2026-09-01: its 90-day label window ends after"),
     ],
 )
