@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -186,12 +187,16 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
             raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
 
 
-def _as_text(series: pd.Series, name: str) -> pd.Series:
-    """Categorical values as text; missing stays missing (never the string 'nan')."""
+def _check_text(series: pd.Series, name: str) -> None:
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_bool_dtype(series):
         raise FeatureFrameError(
             f"categorical feature {name!r} holds {series.dtype} values; expected text"
         )
+
+
+def _as_text(series: pd.Series, name: str) -> pd.Series:
+    """Categorical values as text; missing stays missing (never the string 'nan')."""
+    _check_text(series, name)
     return (
         series.astype("object")
         .where(series.notna(), None)
@@ -237,6 +242,149 @@ def build_tree_pipeline(
     return Pipeline([("encode", encoder), ("model", model)])
 
 
+@dataclass(frozen=True)
+class ModelScores:
+    """What one scoring pass returns; rows follow the scored frame."""
+
+    probability: np.ndarray  # calibrated P(label = 1), shape (n,)
+    raw_score: np.ndarray  # the booster's log-odds before calibration, shape (n,)
+    contributions: np.ndarray  # log-odds per feature + bias (last), shape (n, n_features + 1)
+
+
+@dataclass(frozen=True)
+class CategoryCodes:
+    """How one categorical feature reaches the booster: text level -> the code LightGBM saw.
+
+    Reproduces ``FeatureFrameEncoder`` (rare and unseen levels -> the "other" level) followed by
+    LightGBM's own pandas handling (categories aligned to those it was trained with, then their
+    integer codes, missing -> NaN), so a numpy row gives bit-identical trees decisions.
+    """
+
+    position: int
+    name: str
+    codes: Mapping[str, float]
+    other: float
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        """Codes of ``series`` as float64; missing stays NaN."""
+        _check_text(series, self.name)
+        positions, uniques = pd.factorize(series, use_na_sentinel=True)
+        # One lookup per distinct level, not per row; the extra last slot is the NaN of -1.
+        table = np.array(
+            [self.codes.get(str(level), self.other) for level in uniques] + [math.nan],
+            dtype=np.float64,
+        )
+        return table[positions]
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """A fitted calibrated pipeline compiled for numpy: encode once, two booster passes.
+
+    ``encode`` types a feature frame into the float matrix the booster received from the
+    pipeline (numeric features as float64, categorical ones as their training codes);
+    ``probability`` applies the fitted calibrator directly to the booster's response, exactly as
+    ``CalibratedClassifierCV.predict_proba`` does (scikit-learn prefers ``decision_function``,
+    which LightGBM >= 4.7 has: the raw log-odds; otherwise ``predict_proba``'s P(class 1));
+    ``contributions`` are the booster's TreeSHAP values. A test holds all three to the
+    scikit-learn pipeline (bit-identical in practice). Time-free, like the model.
+    """
+
+    feature_names: tuple[str, ...]
+    numeric_positions: tuple[int, ...]
+    categorical: tuple[CategoryCodes, ...]
+    booster: lgb.Booster
+    calibrator: Any  # sklearn's fitted _SigmoidCalibration or IsotonicRegression
+    calibrates_raw_score: bool  # True: the calibrator reads log-odds; False: P(class 1)
+    num_threads: int
+
+    @classmethod
+    def build(
+        cls, estimator: CalibratedClassifierCV, pipeline: Pipeline, feature_names: Sequence[str]
+    ) -> ScoringPlan:
+        """Compile ``estimator``; ``ModelIntegrityError`` if its shape is not the one we fit."""
+        encoder, classifier = pipeline[0], pipeline[-1]
+        booster = classifier.booster_
+        names = tuple(feature_names)
+        # Column i of the contributions is booster feature i: it must be feature_names[i].
+        if tuple(booster.feature_name()) != names or tuple(encoder.features) != names:
+            raise ModelIntegrityError("booster feature order differs from the model's features")
+        calibrated = estimator.calibrated_classifiers_
+        if (
+            len(calibrated) != 1
+            or calibrated[0].method not in ("sigmoid", "isotonic")
+            or len(calibrated[0].calibrators) != 1
+            or len(estimator.classes_) != 2
+        ):
+            raise ModelIntegrityError("expected one binary sigmoid or isotonic calibrator")
+        trained = iter(booster.pandas_categorical or [])
+        categorical = []
+        for position, name in enumerate(names):
+            if name not in encoder.levels_:
+                continue
+            booster_codes = {level: float(code) for code, level in enumerate(next(trained))}
+            codes = {level: booster_codes.get(level, math.nan) for level in encoder.levels_[name]}
+            other = codes[encoder.grouper_.other_label]
+            categorical.append(CategoryCodes(position, name, codes, other))
+        taken = {c.position for c in categorical}
+        n_jobs = classifier.n_jobs
+        return cls(
+            feature_names=names,
+            numeric_positions=tuple(i for i in range(len(names)) if i not in taken),
+            categorical=tuple(categorical),
+            booster=booster,
+            calibrator=calibrated[0].calibrators[0],
+            # The response CalibratedClassifierCV itself would pick, first match wins.
+            calibrates_raw_score=getattr(calibrated[0].estimator, "decision_function", None)
+            is not None,
+            # The classifier's own thread setting; <= 0 / None means LightGBM's default.
+            num_threads=n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else 0,
+        )
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """The float64 matrix the booster scores, one column per feature in model order."""
+        missing = [n for n in self.feature_names if n not in frame.columns]
+        if missing:
+            raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
+        encoded = np.empty((len(frame), len(self.feature_names)), dtype=np.float64)
+        dtypes = frame.dtypes
+        bulk = [i for i in self.numeric_positions if dtypes[self.feature_names[i]] == np.float64]
+        if bulk:
+            # One block copy instead of one Series per column: the bulk of a one-row request.
+            encoded[:, bulk] = frame[[self.feature_names[i] for i in bulk]].to_numpy(np.float64)
+        for position in sorted(set(self.numeric_positions) - set(bulk)):
+            name = self.feature_names[position]
+            encoded[:, position] = _as_float(frame[name], name).to_numpy()
+        for category in self.categorical:
+            encoded[:, category.position] = category.encode(frame[category.name])
+        return encoded
+
+    def probability(self, encoded: np.ndarray, raw_score: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated P(label = 1): sklearn's calibrator on the booster's response.
+
+        ``raw_score`` (from ``raw_score(encoded)``) saves a booster pass when the calibrator
+        reads log-odds.
+        """
+        if self.calibrates_raw_score:
+            response = self.raw_score(encoded) if raw_score is None else raw_score
+        else:
+            response = self.booster.predict(encoded, num_threads=self.num_threads)
+        probability = np.asarray(self.calibrator.predict(response), dtype=np.float64)
+        # As CalibratedClassifierCV: a probability a hair above 1 is 1.
+        probability[(probability > 1.0) & (probability <= 1.0 + 1e-5)] = 1.0
+        return probability
+
+    def raw_score(self, encoded: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.booster.predict(encoded, raw_score=True, num_threads=self.num_threads)
+        )
+
+    def contributions(self, encoded: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.booster.predict(encoded, pred_contrib=True, num_threads=self.num_threads)
+        )
+
+
 @dataclass
 class ScoringModel:
     """A calibrated, explainable scoring model for one task (see the module docstring)."""
@@ -245,6 +393,7 @@ class ScoringModel:
     feature_specs: tuple[ModelFeature, ...]
     estimator: CalibratedClassifierCV
     metadata: dict[str, Any] = field(default_factory=dict)
+    _plan: ScoringPlan | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def feature_names(self) -> list[str]:
@@ -258,12 +407,12 @@ class ScoringModel:
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(label = 1) per row, shape (n,)."""
-        return np.asarray(self.estimator.predict_proba(self._features(frame))[:, 1])
+        return self.score(frame).probability
 
     def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
         """The booster's raw log-odds per row (before calibration), shape (n,)."""
-        encoded = self.pipeline[:-1].transform(self._features(frame))
-        return np.asarray(self._booster().predict(encoded, raw_score=True))
+        plan = self.plan()
+        return plan.raw_score(plan.encode(frame))
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """Exact additive contributions (TreeSHAP), shape (n, n_features + 1).
@@ -271,12 +420,33 @@ class ScoringModel:
         Columns follow ``feature_names``; the last column is the bias. Each row sums to
         ``raw_score`` (log-odds, before calibration), including native categorical splits.
         """
-        encoded = self.pipeline[:-1].transform(self._features(frame))
-        booster = self._booster()
-        # Column i of the contributions is booster feature i: it must be feature_names[i].
-        if booster.feature_name() != self.feature_names:
-            raise ModelIntegrityError("booster feature order differs from the model's features")
-        return np.asarray(booster.predict(encoded, pred_contrib=True))
+        plan = self.plan()
+        return plan.contributions(plan.encode(frame))
+
+    def score(self, frame: pd.DataFrame) -> ModelScores:
+        """Calibrated probabilities and contributions of ``frame``, encoding it once.
+
+        The same numbers as ``predict_proba`` and ``contributions`` (which call this), for the
+        cost of one encoding and two booster passes instead of two encodings and three.
+        """
+        plan = self.plan()
+        encoded = plan.encode(frame)
+        raw_score = plan.raw_score(encoded)
+        return ModelScores(
+            probability=plan.probability(encoded, raw_score),
+            raw_score=raw_score,
+            contributions=plan.contributions(encoded),
+        )
+
+    def plan(self) -> ScoringPlan:
+        """The model's per-model constant work (column order, category codes), built once.
+
+        Built on first use (the service's warm-up pass does it before a model is swapped in);
+        two threads racing here build equal plans, so no lock is needed.
+        """
+        if self._plan is None:
+            self._plan = ScoringPlan.build(self.estimator, self.pipeline, self.feature_names)
+        return self._plan
 
     def save(self, directory: Path) -> dict[str, str]:
         """Write the model into ``directory`` (created if needed); return {file: sha256}."""
@@ -326,15 +496,6 @@ class ScoringModel:
             estimator=estimator,
             metadata=manifest["metadata"],
         )
-
-    def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        missing = [n for n in self.feature_names if n not in frame.columns]
-        if missing:
-            raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
-        return frame[self.feature_names]
-
-    def _booster(self) -> lgb.Booster:
-        return self.pipeline[-1].booster_
 
 
 _LIBRARIES = ("lightgbm", "scikit-learn", "skops", "numpy", "pandas")
