@@ -12,10 +12,9 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
-from rich.console import Console
 
 from features.commands import generate, summary, validate
-from features.errors import UserError
+from features.errors import UserError, fail
 
 ENTRY_POINT_GROUP = "salesradar.commands"
 
@@ -44,5 +43,4 @@ def main() -> None:
     try:
         build_app()(standalone_mode=True)
     except UserError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(exc.exit_code)
+        sys.exit(fail(exc).exit_code)

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.errors import UserError
+from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
 
 DEFAULT_MODELS_DIR = Path("models")
@@ -102,7 +102,7 @@ def train(
             now=_now(),
         )
     except UserError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     from training.evaluation import metric_table
 
     trained, registered = report.trained, report.registered
@@ -148,7 +148,7 @@ def promote(
             client, task=task, config=_config(config).promotion, now=_now()
         )
     except UserError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _print_decision(console, decision)
 
 
@@ -182,7 +182,7 @@ def parse_horizon(text: str) -> timedelta:
     """'90d' or '90' -> 90 days; anything else is a one-line error."""
     digits = text.strip().removesuffix("d")
     if not digits.isdigit() or int(digits) < 1:
-        raise _fail(UserError(f"--horizon {text!r}: expected a number of days such as '90d'"))
+        raise fail(UserError(f"--horizon {text!r}: expected a number of days such as '90d'"))
     return timedelta(days=int(digits))
 
 
@@ -195,7 +195,7 @@ def parse_cutoffs(text: str | None) -> list[datetime] | None:
     try:
         moments = [parse_moment(part, option="--cutoffs") for part in text.split(",")]
     except UserError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     return sorted(moments)
 
 
@@ -226,9 +226,3 @@ def _fmt(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     return f"{float(value):.3f}"  # type: ignore[arg-type]
-
-
-def _fail(exc: UserError) -> typer.Exit:
-    """One line on stderr and the error's exit code (2 for usage mistakes)."""
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)

@@ -13,12 +13,11 @@ from features.commands.validate import (
     AsOfOption,
     DirArgument,
     check_directory,
-    fail_usage,
     parse_as_of,
     print_report,
     progress_bars,
 )
-from features.errors import UserError
+from features.errors import UserError, fail
 from features.export import Export
 from features.loading import ExportInvalid, load_export
 from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON
@@ -111,7 +110,7 @@ def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
         moment = parse_as_of(as_of)
         check_directory(directory)
     except UserError as exc:
-        raise fail_usage(exc) from None
+        raise fail(exc) from None
     console = Console()
     try:
         with progress_bars() as progress:

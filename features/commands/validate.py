@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from features.errors import UserError
+from features.errors import UserError, fail
 from features.moments import resolve_as_of
 from features.validation import ProgressHook, Severity, ValidationReport, validate_export
 
@@ -39,12 +39,6 @@ def parse_as_of(text: str | None) -> datetime:
 def check_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise UserError(f"{directory} is not a folder")
-
-
-def fail_usage(exc: UserError) -> typer.Exit:
-    """Print a user mistake as one line on stderr; return the exit to raise."""
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
 
 
 @contextmanager
@@ -91,7 +85,7 @@ def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
         moment = parse_as_of(as_of)
         check_directory(directory)
     except UserError as exc:
-        raise fail_usage(exc) from None
+        raise fail(exc) from None
     with progress_bars() as progress:
         report = validate_export(directory, as_of=moment, progress=progress)
     print_report(report, Console())
