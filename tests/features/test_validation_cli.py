@@ -78,7 +78,9 @@ def test_bad_as_of_exits_2_with_one_line(tmp_path: Path) -> None:
     code, _, err = run("summary", str(write_valid_export(tmp_path)), "--as-of", "next week")
 
     assert code == 2
-    assert err.strip().splitlines() == ["error: --as-of 'next week' is not an ISO 8601 date or time"]
+    assert err.strip().splitlines() == [
+        "error: --as-of 'next week' is not an ISO 8601 date or time"
+    ]
 
 
 def test_summary_prints_counts_and_rates(tmp_path: Path) -> None:
