@@ -1,0 +1,490 @@
+"""The sentences reps read: registry descriptions rendered by ``features.reasons`` for real values.
+
+Golden sentences per feature family for zero, one, many, negative and missing values, the case
+grammar's fallbacks, a sweep over every registry description, and a tiny fitted model whose
+explanations (before and after a save/load round trip) read exactly as written here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.model import ModelFeature, ScoringModel, fit_scoring_model
+from features.reasons import explain, phrase
+from features.registry import CASE_SEPARATOR, EVENT_TYPES, EVENT_WORDING, feature_specs
+from features.tasks import Task
+
+# Values of the other features that some sentences name, for one made-up entity.
+CONTEXT: dict[str, object] = {
+    "days_since_last_order": 64.0,
+    "median_days_between_orders": 21.2,
+    "support_ticket_count_90d": 3.0,
+}
+
+
+def _model_features(task: Task) -> tuple[ModelFeature, ...]:
+    return tuple(ModelFeature.from_spec(s) for s in feature_specs(task))
+
+
+def _say(task: Task, feature: str, value: object, **others: object) -> str:
+    specs = _model_features(task)
+    spec = next(s for s in specs if s.name == feature)
+    return phrase(spec, {**CONTEXT, **others, feature: value}, specs)
+
+
+GOLDEN: list[tuple[Task, str, object, str]] = [
+    # activity: counts per event type, zero / one / many / missing
+    (Task.LEADS, "email_reply_count_7d", 0.0, "No replies to emails in the last 7 days"),
+    (Task.LEADS, "email_reply_count_7d", 1.0, "Replied to 1 email in the last 7 days"),
+    (Task.LEADS, "email_reply_count_7d", 3.0, "Replied to 3 emails in the last 7 days"),
+    (Task.LEADS, "email_reply_count_7d", None, "Email replies in the last 7 days: unknown"),
+    (Task.LEADS, "email_open_count_30d", 0.0, "No emails opened in the last 30 days"),
+    (Task.LEADS, "email_open_count_30d", 1.0, "Opened 1 email in the last 30 days"),
+    (Task.LEADS, "email_open_count_30d", 5.0, "Opened 5 emails in the last 30 days"),
+    (Task.LEADS, "call_count_90d", 1.0, "1 call in the last 90 days"),
+    (Task.LEADS, "call_count_90d", 1234.0, "1,234 calls in the last 90 days"),
+    (Task.LEADS, "sample_request_count_365d", 0.0, "No sample requests in the last 365 days"),
+    (Task.LEADS, "event_count_30d", 0.0, "No interactions in the last 30 days"),
+    (Task.LEADS, "event_count_30d", 1.0, "1 interaction in the last 30 days"),
+    (Task.CHURN, "portal_login_count_30d", 0.0, "No portal logins in the last 30 days"),
+    (Task.CHURN, "portal_login_count_30d", 1.0, "Logged in to the portal once in the last 30 days"),
+    (
+        Task.CHURN,
+        "portal_login_count_30d",
+        12.0,
+        "Logged in to the portal 12 times in the last 30 days",
+    ),
+    (Task.CHURN, "support_ticket_count_30d", 2.0, "2 support tickets in the last 30 days"),
+    (Task.CHURN, "check_in_count_180d", 0.0, "No check-ins in the last 180 days"),
+    # activity: value sums (money)
+    (Task.LEADS, "quote_value_90d", 12500.4, "Quotes worth 12,500 in the last 90 days"),
+    (Task.LEADS, "quote_value_90d", 0.0, "No quote value in the last 90 days"),
+    (Task.CHURN, "order_value_365d", 0.0, "No order value in the last 365 days"),
+    (Task.CHURN, "order_value_30d", 1.0, "Orders worth 1 in the last 30 days"),
+    # recency: days in both numbers, under a day, never
+    (Task.CHURN, "days_since_last_order", 64.4, "No order for 64 days"),
+    (Task.CHURN, "days_since_last_order", 1.0, "No order for 1 day"),
+    (Task.CHURN, "days_since_last_order", 0.2, "Ordered less than a day ago"),
+    (Task.CHURN, "days_since_last_order", None, "Never ordered"),
+    (Task.LEADS, "days_since_last_email_reply", 3.0, "Last replied to an email 3 days ago"),
+    (Task.LEADS, "days_since_last_email_reply", None, "Never replied to an email"),
+    (Task.LEADS, "days_since_last_call", 1.0, "Last call 1 day ago"),
+    (Task.LEADS, "days_since_last_call", 0.0, "Last call less than a day ago"),
+    (Task.LEADS, "days_since_last_sample_request", None, "No sample requests yet"),
+    (Task.LEADS, "days_since_last_event", None, "No interactions yet"),
+    (Task.LEADS, "days_since_last_event", 9.0, "No interaction for 9 days"),
+    (Task.CHURN, "days_since_last_portal_login", None, "Never logged in to the portal"),
+    (Task.CHURN, "days_since_last_check_in", 30.0, "Last check-in 30 days ago"),
+    # trend: the sign picks more / fewer, the number is the magnitude
+    (
+        Task.CHURN,
+        "order_trend_30d",
+        0.0,
+        "Same number of orders in the last 30 days as in the 30 days before",
+    ),
+    (
+        Task.CHURN,
+        "order_trend_30d",
+        1.0,
+        "1 more order in the last 30 days than in the 30 days before",
+    ),
+    (
+        Task.CHURN,
+        "order_trend_30d",
+        -1.0,
+        "1 fewer order in the last 30 days than in the 30 days before",
+    ),
+    (
+        Task.CHURN,
+        "order_trend_30d",
+        -4.0,
+        "4 fewer orders in the last 30 days than in the 30 days before",
+    ),
+    (
+        Task.CHURN,
+        "order_trend_30d",
+        4.0,
+        "4 more orders in the last 30 days than in the 30 days before",
+    ),
+    (
+        Task.LEADS,
+        "email_reply_trend_90d",
+        2.0,
+        "2 more email replies in the last 90 days than in the 90 days before",
+    ),
+    (
+        Task.CHURN,
+        "support_ticket_trend_90d",
+        -1.0,
+        "1 fewer support ticket in the last 90 days than in the 90 days before",
+    ),
+    # tenure
+    (Task.LEADS, "lead_age_days", 12.0, "Lead is 12 days old"),
+    (Task.LEADS, "lead_age_days", 1.0, "Lead is 1 day old"),
+    (Task.LEADS, "lead_age_days", 0.3, "Lead created less than a day ago"),
+    (Task.LEADS, "lead_age_days", None, "Days since the lead was created: unknown"),
+    (Task.CHURN, "customer_tenure_days", 400.0, "Customer for 400 days"),
+    (Task.CHURN, "customer_tenure_days", 0.0, "Customer for less than a day"),
+    # cadence (churn)
+    (Task.CHURN, "median_days_between_orders", 21.2, "Usually orders every 21 days"),
+    (Task.CHURN, "median_days_between_orders", 1.0, "Usually orders every day"),
+    (Task.CHURN, "median_days_between_orders", 0.2, "Usually orders more than once a day"),
+    (
+        Task.CHURN,
+        "median_days_between_orders",
+        None,
+        "No repeat orders in the last year, so no usual order gap",
+    ),
+    (
+        Task.CHURN,
+        "days_overdue_vs_order_cadence",
+        42.8,
+        "No order for 64 days; usually orders every 21 days",
+    ),
+    (
+        Task.CHURN,
+        "days_overdue_vs_order_cadence",
+        0.0,
+        "No order for 64 days; usually orders every 21 days",
+    ),
+    (
+        Task.CHURN,
+        "days_overdue_vs_order_cadence",
+        None,
+        "No repeat orders in the last year, so no usual gap to compare with",
+    ),
+    (
+        Task.CHURN,
+        "order_value_trend_90d",
+        2500.0,
+        "Ordered 2,500 more in the last 90 days than in the 90 days before",
+    ),
+    (
+        Task.CHURN,
+        "order_value_trend_90d",
+        -2500.0,
+        "Ordered 2,500 less in the last 90 days than in the 90 days before",
+    ),
+    (
+        Task.CHURN,
+        "order_value_trend_90d",
+        0.4,
+        "Same order value in the last 90 days as in the 90 days before",
+    ),
+    (Task.CHURN, "share_of_months_with_order_12m", 0.0, "No orders in the last 12 months"),
+    (
+        Task.CHURN,
+        "share_of_months_with_order_12m",
+        1.0,
+        "Ordered in every one of the last 12 months",
+    ),
+    (Task.CHURN, "share_of_months_with_order_12m", 0.25, "Ordered in 25% of the last 12 months"),
+    # engagement
+    (
+        Task.LEADS,
+        "inbound_share_90d",
+        0.35,
+        "The lead started 35% of the interactions in the last 90 days",
+    ),
+    (
+        Task.LEADS,
+        "inbound_share_90d",
+        0.0,
+        "Every interaction in the last 90 days was started by us",
+    ),
+    (
+        Task.LEADS,
+        "inbound_share_90d",
+        1.0,
+        "The lead started every interaction in the last 90 days",
+    ),
+    (
+        Task.LEADS,
+        "inbound_share_90d",
+        None,
+        "No inbound or outbound interactions in the last 90 days",
+    ),
+    (
+        Task.CHURN,
+        "inbound_share_90d",
+        0.5,
+        "The customer started 50% of the interactions in the last 90 days",
+    ),
+    (Task.LEADS, "reply_rate_90d", 0.25, "Replied to 25% of outbound touches in the last 90 days"),
+    (Task.LEADS, "reply_rate_90d", 0.0, "No email replies in the last 90 days"),
+    (Task.LEADS, "reply_rate_90d", None, "No outbound touches in the last 90 days"),
+    (Task.LEADS, "last_touch_channel", "phone", "Latest touch via phone"),
+    (Task.LEADS, "last_touch_channel", None, "No touches with a known channel yet"),
+    # responsiveness (leads)
+    (Task.LEADS, "days_to_first_touch", 2.0, "First contacted 2 days after the lead came in"),
+    (Task.LEADS, "days_to_first_touch", 1.0, "First contacted 1 day after the lead came in"),
+    (Task.LEADS, "days_to_first_touch", 0.1, "First contacted within a day of coming in"),
+    (Task.LEADS, "days_to_first_touch", -3.0, "First contacted 3 days before the lead was created"),
+    (Task.LEADS, "days_to_first_touch", None, "Not contacted yet"),
+    (
+        Task.LEADS,
+        "touches_before_first_reply",
+        0.0,
+        "No outbound touches before the first reply (or none yet)",
+    ),
+    (
+        Task.LEADS,
+        "touches_before_first_reply",
+        1.0,
+        "1 outbound touch before the first reply (or so far, if no reply yet)",
+    ),
+    (
+        Task.LEADS,
+        "touches_before_first_reply",
+        4.0,
+        "4 outbound touches before the first reply (or so far, if no reply yet)",
+    ),
+    # support (churn): the difference from usual, with the count beside it
+    (
+        Task.CHURN,
+        "support_tickets_90d_vs_usual",
+        2.0,
+        "2 more support tickets than usual in the last 90 days (3 in all)",
+    ),
+    (
+        Task.CHURN,
+        "support_tickets_90d_vs_usual",
+        1.0,
+        "1 more support ticket than usual in the last 90 days (3 in all)",
+    ),
+    (
+        Task.CHURN,
+        "support_tickets_90d_vs_usual",
+        0.004,
+        "Usual number of support tickets in the last 90 days (3 in all)",
+    ),
+    (
+        Task.CHURN,
+        "support_tickets_90d_vs_usual",
+        -1.0,
+        "1 fewer support ticket than usual in the last 90 days (3 in all)",
+    ),
+    (
+        Task.CHURN,
+        "support_tickets_90d_vs_usual",
+        -0.6667,
+        "0.67 fewer support tickets than usual in the last 90 days (3 in all)",
+    ),
+    # attribute: the entity's own value
+    (Task.LEADS, "expected_value", 12500.0, "Expected deal value of 12,500"),
+    (Task.LEADS, "expected_value", None, "Expected deal value not known"),
+    (Task.CHURN, "annual_value", 48000.0, "Worth 48,000 a year"),
+    (Task.CHURN, "annual_value", None, "Annual value not known"),
+]
+
+
+@pytest.mark.parametrize(("task", "feature", "value", "text"), GOLDEN)
+def test_golden_sentences(task: Task, feature: str, value: object, text: str) -> None:
+    assert _say(task, feature, value) == text
+
+
+def test_a_customer_not_yet_due_reads_as_not_overdue() -> None:
+    text = _say(
+        Task.CHURN,
+        "days_overdue_vs_order_cadence",
+        -5.0,
+        days_since_last_order=16.0,
+        median_days_between_orders=21.0,
+    )
+    assert text == "Last order 16 days ago; usually orders every 21 days"
+
+
+def test_every_family_has_golden_sentences() -> None:
+    golden = {(task, feature) for task, feature, _, _ in GOLDEN}
+    for task in Task:
+        families = {s.family for s in feature_specs(task)}
+        covered = {s.family for s in feature_specs(task) if (task, s.name) in golden}
+        assert covered == families, task
+
+
+# --- the case grammar of ``features.reasons.phrase`` on descriptions like the registry's ---
+
+
+def _phrase_one(description: str, unit: str, value: object) -> str:
+    spec = ModelFeature("x", "numeric", description, "f", unit)
+    return phrase(spec, {"x": value}, (spec,))
+
+
+def test_a_value_no_case_fits_reads_as_the_label() -> None:
+    description = "Calls in the last 7 days | =0: No calls in the last 7 days"
+    assert _phrase_one(description, "count", 4.0) == "Calls in the last 7 days: 4"
+    assert _phrase_one(description, "count", None) == "Calls in the last 7 days: unknown"
+
+
+def test_malformed_cases_read_as_the_label() -> None:
+    description = "Calls in the last 7 days | zero: No calls"
+    assert _phrase_one(description, "count", 0.0) == "Calls in the last 7 days: 0"
+
+
+def test_a_case_naming_a_feature_the_model_lacks_reads_as_the_label() -> None:
+    description = "Days since the last order | other: No order for {value}, usually {nope}"
+    assert _phrase_one(description, "days", 5.0) == "Days since the last order: 5 days"
+
+
+def test_exact_cases_match_the_value_as_shown() -> None:
+    description = "Share | =1: All of them | other: {value} of them"
+    assert _phrase_one(description, "ratio", 0.996) == "All of them"
+    assert _phrase_one(description, "ratio", 0.994) == "99% of them"
+    # Without a "<0" case a negative value keeps its sign under "other".
+    assert _phrase_one("Change | other: {value} more", "number", -2.0) == "-2 more"
+
+
+# --- every description in the registry ---
+
+
+def _all_specs() -> list[tuple[Task, ModelFeature, tuple[ModelFeature, ...]]]:
+    return [(task, spec, _model_features(task)) for task in Task for spec in _model_features(task)]
+
+
+def _cases(description: str) -> dict[str, str]:
+    _, *parts = description.split(CASE_SEPARATOR)
+    return dict(part.split(": ", 1) for part in parts)
+
+
+@pytest.mark.parametrize("value", [None, 0.0, 0.4, 1.0, 2.0, -1.0, -3.0, 37.6, 2500.0])
+def test_every_description_renders_a_clean_sentence(value: float | None) -> None:
+    for task, spec, specs in _all_specs():
+        cases = _cases(spec.description)
+        if value is not None and value < 0 and "<0" not in cases:
+            continue  # counts, days since, shares and values are never negative
+        row: dict[str, object] = {s.name: 2.0 for s in specs if s.unit != "category"}
+        row[spec.name] = "email" if spec.unit == "category" and value is not None else value
+        text = phrase(spec, row, specs)
+        where = f"{task}/{spec.name}={value}: {text!r}"
+        assert text[0].isupper() or text[0].isdigit(), where
+        assert not re.search(r"[{}|]", text), where
+        assert len(text) <= 85, where
+        if value is None and "missing" in cases:
+            assert "unknown" not in text, where
+        if value is not None and value < 0:
+            assert "-" not in text.replace("check-in", ""), where  # the words carry the sign
+        if spec.unit == "count" and value == 0.0:
+            assert not re.search(r"(?<![\d.,])0 ", text), where  # a zero count reads in words
+
+
+def test_labels_stay_short_labels() -> None:
+    for task, spec, _ in _all_specs():
+        label = spec.description.split(CASE_SEPARATOR)[0]
+        assert label[0].isupper() and len(label) < 80, (task, spec.name)
+        assert "{" not in label and ":" not in label, (task, spec.name)
+        assert set(_cases(spec.description)) <= {"missing", "=0", "=1", "=-1", "<0", "other"}
+
+
+def test_every_known_event_type_has_its_wording() -> None:
+    for task in Task:
+        assert set(EVENT_TYPES[task]) <= set(EVENT_WORDING), task
+
+
+def test_labels_keep_the_earlier_descriptions() -> None:
+    churn = {s.name: s.description.split(CASE_SEPARATOR)[0] for s in feature_specs(Task.CHURN)}
+    leads = {s.name: s.description.split(CASE_SEPARATOR)[0] for s in feature_specs(Task.LEADS)}
+    assert churn["days_since_last_order"] == "Days since the last order"
+    assert leads["email_reply_count_7d"] == "Email replies in the last 7 days"
+    assert leads["quote_value_30d"] == "Value of quotes in the last 30 days"
+    assert churn["order_trend_90d"] == "Change in orders, last 90 days vs the 90 days before"
+
+
+# --- a tiny fitted model on registry features ---
+
+FITTED = (
+    "days_since_last_order",
+    "median_days_between_orders",
+    "days_overdue_vs_order_cadence",
+    "support_ticket_count_90d",
+    "support_tickets_90d_vs_usual",
+)
+
+
+def _training_frame(seed: int, entities: int = 150, months: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = entities * months
+    since = rng.gamma(2.0, 20.0, size=rows)
+    since[rng.random(rows) < 0.1] = np.nan  # never ordered
+    gap = rng.gamma(3.0, 8.0, size=rows)
+    gap[np.isnan(since) | (rng.random(rows) < 0.1)] = np.nan
+    tickets = rng.poisson(1.0, size=rows).astype(float)
+    vs_usual = tickets - rng.gamma(1.0, 1.0, size=rows)
+    logit = -1.0 + 0.04 * np.nan_to_num(since - gap, nan=20.0) + 0.5 * vs_usual
+    label = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    cutoffs = pd.date_range("2025-01-01", periods=months, freq="MS")
+    return pd.DataFrame(
+        {
+            "entity_id": [f"C{i % entities:04d}" for i in range(rows)],
+            "cutoff": np.repeat(cutoffs.to_numpy(), entities),
+            "label": label,
+            "days_since_last_order": since,
+            "median_days_between_orders": gap,
+            "days_overdue_vs_order_cadence": since - gap,
+            "support_ticket_count_90d": tickets,
+            "support_tickets_90d_vs_usual": vs_usual,
+        }
+    )
+
+
+# Two handwritten customers and what each fitted feature must read for them.
+SCORED = pd.DataFrame(
+    {
+        "days_since_last_order": [64.0, np.nan],
+        "median_days_between_orders": [21.0, np.nan],
+        "days_overdue_vs_order_cadence": [43.0, np.nan],
+        "support_ticket_count_90d": [1.0, 0.0],
+        "support_tickets_90d_vs_usual": [1.0, -0.5],
+    }
+)
+EXPECTED = [
+    {
+        "days_since_last_order": "No order for 64 days",
+        "median_days_between_orders": "Usually orders every 21 days",
+        "days_overdue_vs_order_cadence": "No order for 64 days; usually orders every 21 days",
+        "support_ticket_count_90d": "1 support ticket in the last 90 days",
+        "support_tickets_90d_vs_usual": (
+            "1 more support ticket than usual in the last 90 days (1 in all)"
+        ),
+    },
+    {
+        "days_since_last_order": "Never ordered",
+        "median_days_between_orders": "No repeat orders in the last year, so no usual order gap",
+        "days_overdue_vs_order_cadence": (
+            "No repeat orders in the last year, so no usual gap to compare with"
+        ),
+        "support_ticket_count_90d": "No support tickets in the last 90 days",
+        "support_tickets_90d_vs_usual": (
+            "0.5 fewer support tickets than usual in the last 90 days (0 in all)"
+        ),
+    },
+]
+
+
+def test_a_fitted_model_explains_in_these_words_and_keeps_them_when_saved(tmp_path) -> None:
+    specs = [s for s in feature_specs(Task.CHURN) if s.name in FITTED]
+    model = fit_scoring_model(
+        _training_frame(seed=3),
+        specs,
+        task=Task.CHURN,
+        seed=1,
+        calibration_method="sigmoid",
+        params={"n_estimators": 25, "min_child_samples": 10},
+    )
+    hashes = model.save(tmp_path / "model")
+    loaded = ScoringModel.load(tmp_path / "model", expected_sha256=hashes)
+    for current in (model, loaded):
+        contributions = current.contributions(SCORED)
+        reasons = explain(current, SCORED, contributions, top_k=len(FITTED))
+        for row_number, row_reasons in enumerate(reasons):
+            used = {
+                name
+                for index, name in enumerate(current.feature_names)
+                if contributions[row_number, index] != 0.0
+            }
+            assert len(used) >= 3, "the fixture should make the trees use several features"
+            expected = {name: EXPECTED[row_number][name] for name in used}
+            assert {r.feature: r.text for r in row_reasons} == expected
