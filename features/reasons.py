@@ -17,6 +17,7 @@ import math
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,7 @@ def explain(
     ``contributions`` is ``model.contributions(frame)``: one row per frame row, one column per
     feature plus the bias (last), which is never a reason. Features with an exactly zero
     contribution (never used by the trees for this row) are left out. Ties keep feature order.
+    Only the chosen features (and the ones their templates name) are read and phrased.
     """
     specs = model.feature_specs
     if top_k < 1:
@@ -57,29 +59,68 @@ def explain(
             f"contributions have shape {contributions.shape}; expected "
             f"{(len(frame), len(specs) + 1)} for {len(frame)} rows and {len(specs)} features"
         )
-    values = frame[[s.name for s in specs]]
+    feature_contributions = contributions[:, :-1]
+    # A stable sort on -|c| keeps registry order among equal contributions: deterministic.
+    order = np.argsort(-np.abs(feature_contributions), axis=1, kind="stable")[:, :top_k]
+    chosen = np.take_along_axis(feature_contributions, order, axis=1)
+    phrasings = _phrasings(specs)
+    needed = {int(j) for j in np.unique(order)}
+    needed |= {p for j in needed for p, _, _ in phrasings[j].fields}
+    cells = {j: frame[specs[j].name].tolist() for j in needed}
     reasons: list[list[Reason]] = []
-    for row_number, row in enumerate(values.itertuples(index=False, name=None)):
-        row_values = {s.name: _plain(v) for s, v in zip(specs, row, strict=True)}
-        feature_contributions = contributions[row_number, :-1]
-        # A stable sort on -|c| keeps registry order among equal contributions: deterministic.
-        order = np.argsort(-np.abs(feature_contributions), kind="stable")
+    for row_number, (row_order, row_chosen) in enumerate(
+        zip(order.tolist(), chosen.tolist(), strict=True)
+    ):
         row_reasons = []
-        for index in order[:top_k]:
-            contribution = float(feature_contributions[index])
+        for index, contribution in zip(row_order, row_chosen, strict=True):
             if contribution == 0.0:
                 break
-            spec = specs[index]
+            phrasing = phrasings[index]
+            value = _plain(cells[index][row_number])
             row_reasons.append(
                 Reason(
-                    feature=spec.name,
-                    value=row_values[spec.name],
+                    feature=specs[index].name,
+                    value=value,
                     contribution=contribution,
-                    text=phrase(spec, row_values, specs),
+                    text=phrasing.render(value, cells, row_number),
                 )
             )
         reasons.append(row_reasons)
     return reasons
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    """How one feature reads, resolved once per call: ``phrase`` without per-row lookups."""
+
+    spec: ModelFeature
+    templated: bool
+    fields: tuple[tuple[int, str, str], ...]  # (position, name, unit) of features the text names
+
+    def render(self, value: object, cells: Mapping[int, list[object]], row: int) -> str:
+        value_text = format_value(value, self.spec.unit)
+        if not self.templated:
+            return f"{self.spec.description}: {value_text}"
+        substitutions = {"value": value_text}
+        for position, name, unit in self.fields:
+            substitutions[name] = format_value(_plain(cells[position][row]), unit)
+        return self.spec.description.format_map(substitutions)
+
+
+def _phrasings(specs: Sequence[ModelFeature]) -> list[_Phrasing]:
+    """Per feature, what ``phrase`` would do with it; the same fallbacks, decided once."""
+    position = {s.name: i for i, s in enumerate(specs)}
+    out = []
+    for spec in specs:
+        names = _template_fields(spec.description)
+        others = names - {"value"}
+        # A template naming a feature this model does not have falls back to the plain form.
+        templated = bool(names) and others <= position.keys()
+        fields = tuple(
+            (position[n], n, specs[position[n]].unit) for n in sorted(others) if templated
+        )
+        out.append(_Phrasing(spec, templated, fields))
+    return out
 
 
 def phrase(
@@ -100,12 +141,13 @@ def phrase(
     return spec.description.format_map(substitutions)
 
 
-def _template_fields(description: str) -> set[str]:
+@lru_cache(maxsize=1024)
+def _template_fields(description: str) -> frozenset[str]:
     try:
         parsed = list(string.Formatter().parse(description))
     except ValueError:
-        return set()  # stray braces: the description is plain text
-    return {name for _, name, _, _ in parsed if name}
+        return frozenset()  # stray braces: the description is plain text
+    return frozenset(name for _, name, _, _ in parsed if name)
 
 
 def format_value(value: object, unit: str) -> str:

@@ -30,6 +30,19 @@ class ScoringModelLike(Protocol):
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray: ...
 
+    def score(self, frame: pd.DataFrame) -> ModelScoresLike:
+        """Probabilities and contributions from one encoding of ``frame``."""
+        ...
+
+
+class ModelScoresLike(Protocol):
+    """What ``ScoringModelLike.score`` returns (``features.model.ModelScores``)."""
+
+    @property
+    def probability(self) -> np.ndarray: ...
+    @property
+    def contributions(self) -> np.ndarray: ...
+
 
 class ReasonLike(Protocol):
     feature: str

@@ -57,10 +57,10 @@ def score_entities(
     ``values`` holds the deal size (leads) or annual value (customers) per row, NaN if unknown.
     """
     model = served.model
-    features = frame.loc[:, list(model.feature_names)]
-    probabilities = np.asarray(model.predict_proba(features), dtype=float)
-    contributions = model.contributions(features)
-    reasons = explain(model, features, contributions, top_k=TOP_REASONS)
+    # One encoding, two booster passes; explain reads only the top reasons' columns of frame.
+    scored = model.score(frame)
+    probabilities = np.asarray(scored.probability, dtype=float)
+    reasons = explain(model, frame, scored.contributions, top_k=TOP_REASONS)
     tiers = assign_tiers(served.task, probabilities, thresholds)
     scores = to_scores(probabilities)
     weighted = weigh_values(probabilities, np.asarray(values, dtype=float))
