@@ -488,3 +488,33 @@ def test_a_fitted_model_explains_in_these_words_and_keeps_them_when_saved(tmp_pa
             assert len(used) >= 3, "the fixture should make the trees use several features"
             expected = {name: EXPECTED[row_number][name] for name in used}
             assert {r.feature: r.text for r in row_reasons} == expected
+
+
+@pytest.mark.parametrize("task", list(Task))
+def test_explain_words_every_registry_feature_as_phrase_does(task: Task) -> None:
+    class RegistryModel:
+        feature_specs = _model_features(task)
+
+    specs = RegistryModel.feature_specs
+    rng = np.random.default_rng(7)
+    rows = 40
+    frame = pd.DataFrame(
+        {
+            s.name: rng.choice(["email", "phone"], rows)
+            if s.unit == "category"
+            else np.where(rng.random(rows) < 0.2, np.nan, rng.integers(-2, 5, rows) * 1.0)
+            for s in specs
+        }
+    )
+    frame.iloc[0] = np.nan  # an entity with no history at all
+    contributions = rng.normal(size=(rows, len(specs) + 1))
+    reasons = explain(RegistryModel(), frame, contributions, top_k=len(specs))  # type: ignore[arg-type]
+    for row_number, row_reasons in enumerate(reasons):
+        row = {
+            s.name: None if pd.isna(v) else v
+            for s, v in zip(specs, frame.iloc[row_number], strict=True)
+        }
+        assert len(row_reasons) == len(specs)
+        for reason in row_reasons:
+            spec = next(s for s in specs if s.name == reason.feature)
+            assert reason.text == phrase(spec, row, specs)
