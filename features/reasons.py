@@ -8,12 +8,22 @@ A description is either a plain label ("Days since the last order"), phrased as
 "Days since the last order: 64 days", or a template that names values in braces: ``{value}``
 is this feature's value and ``{<feature name>}`` any other feature's value in the same row, all
 formatted by their units, e.g. "No order for {value}; usually orders every
-{mean_days_between_orders}" -> "No order for 64 days; usually orders every 21 days".
+{median_days_between_orders}" -> "No order for 64 days; usually orders every 21 days".
+
+A description may also list cases after its label, separated by " | ", each "key: sentence":
+"Email replies in the last 7 days | =0: No replies to emails in the last 7 days | =1: Replied
+to 1 email in the last 7 days | other: Replied to {value} emails in the last 7 days". The case
+is picked from the value as it is shown (rounded by its unit): ``missing`` when there is no
+value, ``=<number>`` for that exact shown value (a ratio in its own scale: ``=1`` is 100%),
+``<0`` for a negative one, in which ``{value}`` is the magnitude (the wording carries the sign),
+else ``other``. Each case is a whole sentence and may name other features like a template. When
+no case fits, or the cases are malformed, the label is phrased as above ("label: value").
 """
 
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +35,8 @@ import pandas as pd
 from features.model import ModelFeature, ScoringModel
 
 UNKNOWN = "unknown"
+CASE_SEPARATOR = " | "
+_CASE = re.compile(r"(missing|other|<0|=-?[0-9]+(?:\.[0-9]+)?): (.+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -98,13 +110,8 @@ class _Phrasing:
     fields: tuple[tuple[int, str, str], ...]  # (position, name, unit) of features the text names
 
     def render(self, value: object, cells: Mapping[int, list[object]], row: int) -> str:
-        value_text = format_value(value, self.spec.unit)
-        if not self.templated:
-            return f"{self.spec.description}: {value_text}"
-        substitutions = {"value": value_text}
-        for position, name, unit in self.fields:
-            substitutions[name] = format_value(_plain(cells[position][row]), unit)
-        return self.spec.description.format_map(substitutions)
+        others = {name: (_plain(cells[p][row]), unit) for p, name, unit in self.fields}
+        return _render(self.spec.description, self.spec.unit, value, others)
 
 
 def _phrasings(specs: Sequence[ModelFeature]) -> list[_Phrasing]:
@@ -127,18 +134,81 @@ def phrase(
     spec: ModelFeature, row_values: Mapping[str, object], specs: Sequence[ModelFeature]
 ) -> str:
     """One sentence about ``spec``'s value in this row (see the module docstring)."""
-    value_text = format_value(row_values.get(spec.name), spec.unit)
-    fields = _template_fields(spec.description)
+    others = {s.name: (row_values.get(s.name), s.unit) for s in specs}
+    return _render(spec.description, spec.unit, row_values.get(spec.name), others)
+
+
+def _render(
+    description: str, unit: str, value: object, others: Mapping[str, tuple[object, str]]
+) -> str:
+    """The sentence for ``value``; ``others``: (value, unit) of the features it may name."""
+    label, cases = _parse_description(description)
+    case = _select_case(cases, value, unit)
+    if case is not None:
+        key, template = case
+        # In a "<0" case the words carry the sign ("3 fewer orders"), so the number is positive.
+        shown = abs(value) if key == "<0" and isinstance(value, int | float) else value
+        text = _fill(template, shown, unit, others)
+        if text is not None:
+            return text
+    if _template_fields(label):
+        text = _fill(label, value, unit, others)
+        if text is not None:
+            return text
+    # A plain label, or a template naming a feature this model does not have.
+    return f"{label}: {format_value(value, unit)}"
+
+
+@lru_cache(maxsize=1024)
+def _parse_description(description: str) -> tuple[str, Mapping[str, str]]:
+    """The label and the cases by key; malformed cases are dropped whole (the label is safe)."""
+    label, *parts = description.split(CASE_SEPARATOR)
+    cases: dict[str, str] = {}
+    for part in parts:
+        match = _CASE.fullmatch(part)
+        if match is None:
+            return label, {}
+        cases.setdefault(match[1], match[2])
+    return label, cases
+
+
+def _select_case(cases: Mapping[str, str], value: object, unit: str) -> tuple[str, str] | None:
+    """The (key, sentence) for this value, or None when no case fits."""
+    if not cases:
+        return None
+    if value is None:
+        key = "missing"
+    elif isinstance(value, int | float) and unit != "category":
+        shown = _shown_number(float(value), unit)
+        exact = [k for k in cases if k[0] == "=" and float(k[1:]) == shown]
+        key = exact[0] if exact else "<0" if shown < 0 and "<0" in cases else "other"
+    else:
+        key = "other"
+    return (key, cases[key]) if key in cases else None
+
+
+def _shown_number(number: float, unit: str) -> float:
+    """The number as ``format_value`` shows it, so "=1" matches exactly when "1" is shown."""
+    if unit in ("days", "count", "currency"):
+        return float(round(number))
+    if unit == "ratio":
+        return round(number * 100) / 100
+    return round(number, 2)
+
+
+def _fill(
+    template: str, value: object, unit: str, others: Mapping[str, tuple[object, str]]
+) -> str | None:
+    """``template`` with its fields formatted; None if it names a feature the model lacks."""
+    fields = _template_fields(template)
     if not fields:
-        return f"{spec.description}: {value_text}"
-    units = {s.name: s.unit for s in specs}
-    substitutions = {"value": value_text}
+        return template
+    substitutions = {"value": format_value(value, unit)}
     for name in fields - {"value"}:
-        if name not in units:
-            # A template naming a feature this model does not have: fall back to the plain form.
-            return f"{spec.description}: {value_text}"
-        substitutions[name] = format_value(row_values.get(name), units[name])
-    return spec.description.format_map(substitutions)
+        if name not in others:
+            return None
+        substitutions[name] = format_value(*others[name])
+    return template.format_map(substitutions)
 
 
 @lru_cache(maxsize=1024)

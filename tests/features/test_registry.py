@@ -22,7 +22,8 @@ def test_specs_are_unique_described_and_typed(task):
     for spec in specs:
         assert spec.dtype in {"numeric", "categorical"}
         assert spec.unit in UNITS
-        assert spec.description and spec.description[0].isupper() and len(spec.description) < 80
+        label = spec.description.split(" | ")[0]  # the reason sentences follow the label
+        assert label and label[0].isupper() and len(label) < 80
         assert (spec.dtype == "categorical") == (spec.unit == "category")
 
 
@@ -31,9 +32,19 @@ def test_lead_and_churn_registries_hold_the_documented_families():
     churn = {s.name: s for s in feature_specs("churn")}
     assert len(leads) == 76 and len(churn) == 61
     assert leads["email_reply_count_7d"] == FeatureSpec(
-        "email_reply_count_7d", "numeric", "Email replies in the last 7 days", "activity", "count"
+        "email_reply_count_7d",
+        "numeric",
+        "Email replies in the last 7 days"
+        " | =0: No replies to emails in the last 7 days"
+        " | =1: Replied to 1 email in the last 7 days"
+        " | other: Replied to {value} emails in the last 7 days",
+        "activity",
+        "count",
     )
-    assert churn["days_since_last_order"].description == "Days since the last order"
+    assert churn["days_since_last_order"].description == (
+        "Days since the last order | missing: Never ordered"
+        " | =0: Ordered less than a day ago | other: No order for {value}"
+    )
     assert churn["median_days_between_orders"].unit == "days"
     assert leads["last_touch_channel"].dtype == "categorical"
     assert {s.family for s in churn.values()} == {
