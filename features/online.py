@@ -14,11 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
 
 from features.aggregates import Aggregate, AggregateValue
+from features.columnar import EventTable, evaluate_definitions, supports
 from features.definitions import Definition, FeatureValue
 from features.history import DIRECTION_CODES, History
 from features.registry import EVENT_TYPES, FeatureSpec, engineered_definitions, feature_specs
@@ -51,6 +53,7 @@ class _Plan:
     specs: tuple[FeatureSpec, ...]
     definitions: dict[str, Definition]
     type_codes: dict[str, int]
+    columnar: bool  # every definition has a columnar form (features.columnar)
 
 
 @lru_cache(maxsize=32)
@@ -58,7 +61,7 @@ def _plan(task: Task, specs: tuple[FeatureSpec, ...]) -> _Plan:
     by_name = {d.name: d for d in engineered_definitions(task)}
     used = {s.name: by_name[s.name] for s in specs if s.name in by_name}
     codes = {name: i + 1 for i, name in enumerate(EVENT_TYPES[task])}
-    return _Plan(specs, used, codes)
+    return _Plan(specs, used, codes, columnar=supports(list(used.values())))
 
 
 def _microseconds(value: object, field: str) -> int:
@@ -115,8 +118,14 @@ def _event_key(event: Mapping[str, object], at: int, field: str) -> _EventKey:
     )
 
 
-def _build_history(plan: _Plan, entity: OnlineEntity, *, cutoff: int, where: str) -> History:
-    """The entity's distinct events strictly before ``cutoff``, oldest first."""
+def _distinct_events(
+    entity: OnlineEntity, *, cutoff: int, where: str
+) -> tuple[int, list[_EventKey]]:
+    """The entity's creation time and its distinct events strictly before ``cutoff``, in order.
+
+    Order is by time, ties broken by the text of the rest of the event: deterministic whatever
+    the request order, which fixes the summation order of values.
+    """
     if "created_at" not in entity.record or entity.record["created_at"] is None:
         raise OnlineInputError(f"{where}.record.created_at", "is required")
     created = _microseconds(entity.record["created_at"], f"{where}.record.created_at")
@@ -131,10 +140,36 @@ def _build_history(plan: _Plan, entity: OnlineEntity, *, cutoff: int, where: str
         key = _event_key(event, at, field)
         if at < cutoff:
             kept.add(key)
-    rows = sorted(kept, key=lambda k: (k[0], repr(k[1:])))
+    rows = sorted(kept, key=itemgetter(0))
+    if any(rows[i][0] == rows[i + 1][0] for i in range(len(rows) - 1)):
+        # Same-time events: the full key (same order as sorting on it from the start).
+        rows.sort(key=lambda k: (k[0], repr(k[1:])))
+    return created, rows
+
+
+def _history(plan: _Plan, created: int, rows: list[_EventKey], *, cutoff: int) -> History:
     return History(
         cutoff=cutoff,
         created=created,
+        times=np.array([r[0] for r in rows], dtype=np.int64),
+        codes=np.array([plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16),
+        values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
+        directions=np.array([DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8),
+        channels=[r[3] for r in rows],
+    )
+
+
+def _event_table(
+    plan: _Plan, entities: Sequence[tuple[int, list[_EventKey]]], *, cutoff: int
+) -> EventTable:
+    """Every entity's distinct events in one table, in the order ``_history`` gives them."""
+    rows = [r for _, entity_rows in entities for r in entity_rows]
+    return EventTable(
+        cutoff=cutoff,
+        created=np.array([created for created, _ in entities], dtype=np.int64),
+        entity=np.repeat(
+            np.arange(len(entities), dtype=np.int64), [len(r) for _, r in entities]
+        ).astype(np.int64),
         times=np.array([r[0] for r in rows], dtype=np.int64),
         codes=np.array([plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16),
         values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
@@ -152,6 +187,32 @@ def _engineered_values(plan: _Plan, history: History) -> dict[str, FeatureValue]
         return cache[aggregate.alias]
 
     return {name: d.compute(get, history) for name, d in plan.definitions.items()}
+
+
+def _engineered_columns(
+    plan: _Plan, events: Sequence[tuple[int, list[_EventKey]]], *, cutoff: int
+) -> dict[str, Sequence[FeatureValue] | np.ndarray]:
+    """Every engineered feature for every entity: columnar when the plan allows it.
+
+    The columnar path (``features.columnar``) gives bit-identical values; definitions without a
+    columnar form fall back to ``Definition.compute`` per entity, the reference path.
+    """
+    if plan.columnar and events:
+        table = _event_table(plan, events, cutoff=cutoff)
+        columnar = evaluate_definitions(list(plan.definitions.values()), table)
+        if columnar is not None:
+            return dict(columnar)
+    per_entity = [
+        _engineered_values(plan, _history(plan, created, rows, cutoff=cutoff))
+        for created, rows in events
+    ]
+    return {name: [values[name] for values in per_entity] for name in plan.definitions}
+
+
+def _float_column(values: Sequence[FeatureValue] | np.ndarray) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64, copy=False)
+    return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _static_value(spec: FeatureSpec, record: Mapping[str, object], where: str) -> FeatureValue:
@@ -181,20 +242,21 @@ def online_feature_frame(
     task = Task(task)
     plan = _plan(task, tuple(specs) if specs is not None else tuple(feature_specs(task)))
     cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
-    columns: dict[str, list[FeatureValue]] = {s.name: [] for s in plan.specs}
+    static = [s for s in plan.specs if s.name not in plan.definitions]
+    events: list[tuple[int, list[_EventKey]]] = []
+    columns: dict[str, Sequence[FeatureValue] | np.ndarray] = {s.name: [] for s in static}
     for i, entity in enumerate(entities):
+        # Per entity: its events, then its record, so the first error is the same as ever.
         where = f"entities[{i}]"
-        values = _engineered_values(plan, _build_history(plan, entity, cutoff=cutoff, where=where))
-        for spec in plan.specs:
-            if spec.name in values:
-                columns[spec.name].append(values[spec.name])
-            else:
-                columns[spec.name].append(_static_value(spec, entity.record, where))
+        events.append(_distinct_events(entity, cutoff=cutoff, where=where))
+        for spec in static:
+            columns[spec.name].append(_static_value(spec, entity.record, where))  # type: ignore[union-attr]
+    columns.update(_engineered_columns(plan, events, cutoff=cutoff))
     data = {
         s.name: (
-            np.array([math.nan if v is None else v for v in columns[s.name]], dtype=np.float64)
+            _float_column(columns[s.name])
             if s.dtype == "numeric"
-            else pd.array(columns[s.name], dtype=CATEGORICAL_DTYPE)
+            else pd.array(list(columns[s.name]), dtype=CATEGORICAL_DTYPE)
         )
         for s in plan.specs
     }
