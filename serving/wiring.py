@@ -10,7 +10,9 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,8 +47,13 @@ def utc_now() -> datetime:
 
 def model_specs(model: ScoringModelLike) -> list[FeatureSpec]:
     """The registry specs a model was trained with (its own saved copy, not today's registry)."""
-    saved = getattr(model, "feature_specs", ())
-    return [FeatureSpec(**dataclasses.asdict(spec)) for spec in saved]
+    return list(_registry_specs(tuple(getattr(model, "feature_specs", ()))))
+
+
+@lru_cache(maxsize=16)
+def _registry_specs(saved: tuple[Any, ...]) -> tuple[FeatureSpec, ...]:
+    # Per-model constant work, done once per model instead of on every request.
+    return tuple(FeatureSpec(**dataclasses.asdict(spec)) for spec in saved)
 
 
 def build_online_features(
@@ -54,7 +61,8 @@ def build_online_features(
 ) -> pd.DataFrame:
     """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
     online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
-    return online_feature_frame(task, online, as_of=as_of, specs=model_specs(model))
+    specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
+    return online_feature_frame(task, online, as_of=as_of, specs=specs)
 
 
 def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelLike:

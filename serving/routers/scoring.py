@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import Response
 
 from features.tasks import Task
 from serving.deps import ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Role
 from serving.online import Failure, score_online
+from serving.rendering import json_response
 from serving.schemas.requests import (
     CustomerIn,
     EntityIn,
@@ -101,19 +103,23 @@ def _render(
     return out
 
 
+# The scoring routes are ``async`` on purpose: their work is CPU-bound numpy/LightGBM with no
+# I/O, so a worker thread would buy no concurrency (the GIL), only two thread hops per request,
+# which cost more than the scoring itself for one entity on a loaded machine.
 @router.post("/leads/score", response_model=ScoreLeadsResponse, dependencies=[CanScore])
-def score_leads(body: ScoreLeadsRequest, services: ServicesDep) -> dict[str, Any]:
+async def score_leads(body: ScoreLeadsRequest, services: ServicesDep) -> Response:
     """Score 1 to 1,000 leads from their attributes and events, as of ``as_of``."""
     as_of, received_at = _decide_as_of(services, body.as_of)
     _check_load(services, Task.LEADS, body.leads, "leads")
     results = score_online(
         services, Task.LEADS, body.leads, as_of=as_of, received_at=received_at, collection="leads"
     )
-    return {"as_of": as_of, "results": _render(services, Task.LEADS, body.leads, results, as_of)}
+    rendered = _render(services, Task.LEADS, body.leads, results, as_of)
+    return json_response({"as_of": as_of, "results": rendered})
 
 
 @router.post("/customers/score", response_model=ScoreCustomersResponse, dependencies=[CanScore])
-def score_customers(body: ScoreCustomersRequest, services: ServicesDep) -> dict[str, Any]:
+async def score_customers(body: ScoreCustomersRequest, services: ServicesDep) -> Response:
     """Score 1 to 1,000 customers' risk of leaving (explicitly or silently), as of ``as_of``."""
     as_of, received_at = _decide_as_of(services, body.as_of)
     _check_load(services, Task.CHURN, body.customers, "customers")
@@ -126,4 +132,4 @@ def score_customers(body: ScoreCustomersRequest, services: ServicesDep) -> dict[
         collection="customers",
     )
     rendered = _render(services, Task.CHURN, body.customers, results, as_of)
-    return {"as_of": as_of, "results": rendered}
+    return json_response({"as_of": as_of, "results": rendered})
