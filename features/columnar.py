@@ -8,7 +8,7 @@ per-entity path (a hypothesis test holds the two to exact equality). Sums and me
 than two values are delegated to numpy per entity, exactly as the per-entity path computes them,
 because numpy's pairwise summation order is not a sequential one.
 
-Definitions or aggregates this module does not know make ``evaluate_definitions`` return None;
+Definitions or aggregates this module does not know make ``compile_definitions`` return None;
 the caller then falls back to the per-entity path, so a new definition type is never computed
 wrongly, only more slowly until it gets a columnar twin here.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -67,7 +68,11 @@ class Column:
     present: Bools | None = None
 
     def as_float(self) -> Floats:
-        """Values as float64 (Python's ``float(int)``), NaN where absent."""
+        """Values as float64 (Python's ``float(int)``), NaN where absent; never mutate it."""
+        return self._floats
+
+    @cached_property
+    def _floats(self) -> Floats:
         floats = self.values.astype(np.float64)
         if self.present is not None:
             floats[~self.present] = np.nan
@@ -230,8 +235,8 @@ _AGGREGATES: dict[type, Callable[[EventTable, Aggregate], Column]] = {
     LastChannel: _last_channel,  # type: ignore[dict-item]
 }
 
-Get = Callable[[Aggregate], Column]
 Result = Floats | list[str | None]
+Step = Callable[[Sequence[Column], EventTable], Result]
 
 
 def _days_between(earlier: Ints | int, later: Ints | int, present: Bools | None) -> Floats:
@@ -245,107 +250,83 @@ def _days_between(earlier: Ints | int, later: Ints | int, present: Bools | None)
     return days.astype(np.float64)
 
 
-def _ratio(d: Ratio, get: Get) -> Floats:
-    num, den = get(d.numerator).as_float(), get(d.denominator).as_float()
-    if d.add_numerator:
-        den = num + den
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
+def _step(d: Definition, at: Sequence[int]) -> Step | None:
+    """The columnar form of ``d`` reading its aggregates at positions ``at``; None if unknown.
 
-
-def _recent_vs_usual(d: RecentVsUsual, get: Get) -> Floats:
-    recent, year = (get(a).as_float() for a in d.aggregates())
-    return recent - (year - recent) * float(d.days) / float(d.baseline_days - d.days)
-
-
-def _days_overdue(d: DaysOverdue, get: Get, table: EventTable) -> Floats:
-    last, gap = d.aggregates()
-    since = get(last)
-    return _days_between(since.values, table.cutoff, since.present) - get(gap).as_float()
-
-
-def _last_touch_channel(d: LastTouchChannel, get: Get) -> list[str | None]:
-    column = get(d.aggregates()[0])
-    return [None if v is None else str(v) for v in column.values.tolist()]
-
-
-def _evaluate(d: Definition, get: Get, table: EventTable) -> Result | None:
-    """One definition for every entity, or None if it has no columnar form here."""
+    Each form repeats ``Definition.compute``'s arithmetic in the same order (see the module
+    docstring), with None as NaN.
+    """
     kind = type(d)
     if kind in (WindowCount, WindowValue, TouchesBeforeReply, MedianGapDays):
-        return get(d.aggregates()[0]).as_float()
+        return lambda c, t: c[at[0]].as_float()
     if kind is Recency:
-        last = get(d.aggregates()[0])
-        return _days_between(last.values, table.cutoff, last.present)
+        return lambda c, t: _days_between(c[at[0]].values, t.cutoff, c[at[0]].present)
     if kind is Tenure:
-        return _days_between(table.created, table.cutoff, None)
+        return lambda c, t: _days_between(t.created, t.cutoff, None)
     if kind in (CountTrend, ValueTrend):
-        recent, both = (get(a).as_float() for a in d.aggregates())
-        return 2 * recent - both
+        return lambda c, t: 2 * c[at[0]].as_float() - c[at[1]].as_float()
     if kind is DaysOverdue:
-        return _days_overdue(d, get, table)  # type: ignore[arg-type]
-    if kind is ActiveShare:
-        return get(d.aggregates()[0]).as_float() / float(d.periods)  # type: ignore[attr-defined]
-    if kind is Ratio:
-        return _ratio(d, get)  # type: ignore[arg-type]
-    if kind is RecentVsUsual:
-        return _recent_vs_usual(d, get)  # type: ignore[arg-type]
+        return lambda c, t: (
+            _days_between(c[at[0]].values, t.cutoff, c[at[0]].present) - c[at[1]].as_float()
+        )
+    if isinstance(d, ActiveShare):
+        periods = float(d.periods)
+        return lambda c, t: c[at[0]].as_float() / periods
+    if isinstance(d, Ratio):
+        return _ratio_step(d.add_numerator, at)
+    if isinstance(d, RecentVsUsual):
+        days, rest = float(d.days), float(d.baseline_days - d.days)
+        return lambda c, t: (
+            c[at[0]].as_float() - (c[at[1]].as_float() - c[at[0]].as_float()) * days / rest
+        )
     if kind is FirstTouchDays:
-        first = get(d.aggregates()[0])
-        return _days_between(table.created, first.values, first.present)
+        return lambda c, t: _days_between(t.created, c[at[0]].values, c[at[0]].present)
     if kind is LastTouchChannel:
-        return _last_touch_channel(d, get)  # type: ignore[arg-type]
+        return lambda c, t: [None if v is None else str(v) for v in c[at[0]].values.tolist()]
     return None
 
 
-def supports(definitions: Sequence[Definition]) -> bool:
-    """Whether every definition (and each of its aggregates) has a columnar form here."""
-    known = (
-        WindowCount,
-        WindowValue,
-        TouchesBeforeReply,
-        MedianGapDays,
-        Recency,
-        Tenure,
-        CountTrend,
-        ValueTrend,
-        DaysOverdue,
-        ActiveShare,
-        Ratio,
-        RecentVsUsual,
-        FirstTouchDays,
-        LastTouchChannel,
-    )
-    return all(
-        type(d) in known and all(type(a) in _AGGREGATES for a in d.aggregates())
-        for d in definitions
-    )
+def _ratio_step(add_numerator: bool, at: Sequence[int]) -> Step:
+    def ratio(columns: Sequence[Column], table: EventTable) -> Floats:
+        num, den = columns[at[0]].as_float(), columns[at[1]].as_float()
+        if add_numerator:
+            den = num + den
+        out = np.full(num.shape, np.nan)
+        np.divide(num, den, out=out, where=den > 0)
+        return out
+
+    return ratio
 
 
-def evaluate_definitions(
-    definitions: Sequence[Definition], table: EventTable
-) -> dict[str, Result] | None:
-    """Every definition for every entity of ``table``, or None if one has no columnar form.
+@dataclass(frozen=True)
+class ColumnarPlan:
+    """Definitions compiled once: the distinct aggregates, then one step per definition."""
 
-    Numeric results are float64 arrays (NaN where the per-entity path gives None); categorical
-    ones are lists of text or None.
-    """
-    if not supports(definitions):
-        return None
-    cache: dict[Aggregate, Column] = {}
+    aggregates: tuple[Aggregate, ...]
+    steps: tuple[tuple[str, Step], ...]
 
-    def get(aggregate: Aggregate) -> Column:
-        column = cache.get(aggregate)
-        if column is None:
-            column = _AGGREGATES[type(aggregate)](table, aggregate)
-            cache[aggregate] = column
-        return column
+    def evaluate(self, table: EventTable) -> dict[str, Result]:
+        """Every definition for every entity of ``table``.
 
-    out: dict[str, Result] = {}
+        Numeric results are float64 arrays (NaN where the per-entity path gives None);
+        categorical ones are lists of text or None.
+        """
+        columns = [_AGGREGATES[type(a)](table, a) for a in self.aggregates]
+        return {name: step(columns, table) for name, step in self.steps}
+
+
+def compile_definitions(definitions: Sequence[Definition]) -> ColumnarPlan | None:
+    """A columnar plan for ``definitions``, or None if one of them has no columnar form here."""
+    positions: dict[Aggregate, int] = {}
+    steps = []
     for definition in definitions:
-        result = _evaluate(definition, get, table)
-        if result is None:
+        at = []
+        for aggregate in definition.aggregates():
+            if type(aggregate) not in _AGGREGATES:
+                return None
+            at.append(positions.setdefault(aggregate, len(positions)))
+        step = _step(definition, tuple(at))
+        if step is None:
             return None
-        out[definition.name] = result
-    return out
+        steps.append((definition.name, step))
+    return ColumnarPlan(tuple(positions), tuple(steps))

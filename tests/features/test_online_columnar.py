@@ -60,13 +60,11 @@ def _entities(task: Task) -> st.SearchStrategy[list[OnlineEntity]]:
 
 def _both_paths(task: Task, entities: list[OnlineEntity]) -> tuple[dict, dict]:
     plan = _plan(task, tuple(feature_specs(task)))
-    assert plan.columnar, "every registry definition has a columnar form"
+    assert plan.columnar is not None, "every registry definition has a columnar form"
     cutoff = _microseconds(AS_OF, "as_of")
     events = [_distinct_events(e, cutoff=cutoff, where="x") for e in entities]
     columnar = _engineered_columns(plan, events, cutoff=cutoff)
-    reference = _engineered_columns(
-        dataclasses.replace(plan, columnar=False), events, cutoff=cutoff
-    )
+    reference = _engineered_columns(dataclasses.replace(plan, columnar=None), events, cutoff=cutoff)
     return columnar, reference
 
 
