@@ -188,10 +188,12 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
 
 
 def _check_text(series: pd.Series, name: str) -> None:
-    if pd.api.types.is_float_dtype(series) or pd.api.types.is_bool_dtype(series):
-        raise FeatureFrameError(
-            f"categorical feature {name!r} holds {series.dtype} values; expected text"
-        )
+    _check_text_dtype(series.dtype, name)
+
+
+def _check_text_dtype(dtype: Any, name: str) -> None:
+    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        raise FeatureFrameError(f"categorical feature {name!r} holds {dtype} values; expected text")
 
 
 def _as_text(series: pd.Series, name: str) -> pd.Series:
@@ -211,9 +213,11 @@ def _as_float(series: pd.Series, name: str) -> pd.Series:
     converted = pd.to_numeric(series, errors="coerce")
     bad = converted.isna() & series.notna()
     if bad.any():
-        row = series.index[bad.to_numpy().argmax()]
+        # By position: a label can repeat, the first bad cell cannot.
+        position = int(bad.to_numpy().argmax())
+        row, value = series.index[position], series.iloc[position]
         raise FeatureFrameError(
-            f"numeric feature {name!r} holds non-numeric value {series.loc[row]!r} at row {row!r}"
+            f"numeric feature {name!r} holds non-numeric value {value!r} at row {row!r}"
         )
     return converted.astype("float64")
 
@@ -275,6 +279,23 @@ class CategoryCodes:
             dtype=np.float64,
         )
         return table[positions]
+
+    def encode_cells(self, cells: np.ndarray, dtype: Any) -> np.ndarray:
+        """``encode`` for a few cells (an object array of one column of dtype ``dtype``)."""
+        _check_text_dtype(dtype, self.name)
+        missing = pd.isna(cells)
+        return np.array(
+            [
+                math.nan if gone else self.codes.get(str(level), self.other)
+                for level, gone in zip(cells.tolist(), missing.tolist(), strict=True)
+            ],
+            dtype=np.float64,
+        )
+
+
+# Up to this many rows (online requests), one object copy of the frame is cheaper than pandas'
+# per-column selection machinery; beyond, selecting float blocks avoids boxing every cell.
+SMALL_FRAME_ROWS = 32
 
 
 @dataclass(frozen=True)
@@ -343,20 +364,36 @@ class ScoringPlan:
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 matrix the booster scores, one column per feature in model order."""
-        missing = [n for n in self.feature_names if n not in frame.columns]
+        columns = {name: i for i, name in enumerate(frame.columns)}
+        missing = [n for n in self.feature_names if n not in columns]
         if missing:
             raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
         encoded = np.empty((len(frame), len(self.feature_names)), dtype=np.float64)
-        dtypes = frame.dtypes
-        bulk = [i for i in self.numeric_positions if dtypes[self.feature_names[i]] == np.float64]
+        dtypes = frame.dtypes.to_numpy()
+        bulk = [
+            i
+            for i in self.numeric_positions
+            if dtypes[columns[self.feature_names[i]]] == np.float64
+        ]
+        small = len(frame) <= SMALL_FRAME_ROWS
+        cells = frame.to_numpy(dtype=object) if small else None
         if bulk:
-            # One block copy instead of one Series per column: the bulk of a one-row request.
-            encoded[:, bulk] = frame[[self.feature_names[i] for i in bulk]].to_numpy(np.float64)
+            # One block copy by position instead of one Series per column (or a label lookup).
+            where = [columns[self.feature_names[i]] for i in bulk]
+            if cells is not None:
+                encoded[:, bulk] = cells[:, where].astype(np.float64)
+            else:
+                encoded[:, bulk] = frame.iloc[:, where].to_numpy(np.float64)
         for position in sorted(set(self.numeric_positions) - set(bulk)):
             name = self.feature_names[position]
             encoded[:, position] = _as_float(frame[name], name).to_numpy()
         for category in self.categorical:
-            encoded[:, category.position] = category.encode(frame[category.name])
+            at = columns[category.name]
+            encoded[:, category.position] = (
+                category.encode_cells(cells[:, at], dtypes[at])
+                if cells is not None
+                else category.encode(frame[category.name])
+            )
         return encoded
 
     def probability(self, encoded: np.ndarray, raw_score: np.ndarray | None = None) -> np.ndarray:

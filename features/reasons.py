@@ -75,7 +75,7 @@ def explain(
     # A stable sort on -|c| keeps registry order among equal contributions: deterministic.
     order = np.argsort(-np.abs(feature_contributions), axis=1, kind="stable")[:, :top_k]
     chosen = np.take_along_axis(feature_contributions, order, axis=1)
-    phrasings = _phrasings(specs)
+    phrasings = _phrasings(tuple(specs))
     needed = {int(j) for j in np.unique(order)}
     needed |= {p for j in needed for p, _, _ in phrasings[j].fields}
     cells = {j: frame[specs[j].name].tolist() for j in needed}
@@ -114,8 +114,9 @@ class _Phrasing:
         return _render(self.spec.description, self.spec.unit, value, others)
 
 
-def _phrasings(specs: Sequence[ModelFeature]) -> list[_Phrasing]:
-    """Per feature, what ``phrase`` would do with it; the same fallbacks, decided once."""
+@lru_cache(maxsize=32)
+def _phrasings(specs: tuple[ModelFeature, ...]) -> list[_Phrasing]:
+    """Per feature, what ``phrase`` would do with it; the same fallbacks, decided once per model."""
     position = {s.name: i for i, s in enumerate(specs)}
     out = []
     for spec in specs:

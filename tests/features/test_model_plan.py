@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
+from features.model import SMALL_FRAME_ROWS, FeatureFrameError, ScoringModel, fit_scoring_model
 from features.tasks import Task
 from tests.training.factories import SPECS, make_training_frame
 
@@ -68,8 +68,10 @@ def test_score_equals_the_pipeline_on_training_rows(
     np.testing.assert_array_equal(model.contributions(frame), contributions)
 
 
-def test_score_equals_the_pipeline_on_awkward_rows(model: ScoringModel) -> None:
-    rows = _awkward_rows()
+@pytest.mark.parametrize("copies", [1, 10])  # a few rows, and more than SMALL_FRAME_ROWS
+def test_score_equals_the_pipeline_on_awkward_rows(model: ScoringModel, copies: int) -> None:
+    rows = pd.concat([_awkward_rows()] * copies)
+    assert (len(rows) <= SMALL_FRAME_ROWS) == (copies == 1)
     probability, contributions = _reference(model, rows)
     scores = model.score(rows)
     np.testing.assert_array_equal(scores.probability, probability)
@@ -108,14 +110,15 @@ def test_encoding_uses_the_codes_lightgbm_was_trained_with(model: ScoringModel) 
     assert np.isnan(encoded[2, 1])
 
 
-def test_bad_frames_get_the_same_precise_errors(model: ScoringModel) -> None:
-    rows = _awkward_rows()
+@pytest.mark.parametrize("copies", [1, 10])
+def test_bad_frames_get_the_same_precise_errors(model: ScoringModel, copies: int) -> None:
+    rows = pd.concat([_awkward_rows()] * copies)
     with pytest.raises(FeatureFrameError, match="lacks column\\(s\\): segment"):
         model.score(rows.drop(columns=["segment"]))
-    floats = rows.assign(segment=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    floats = rows.assign(segment=np.arange(len(rows), dtype=np.float64))
     with pytest.raises(FeatureFrameError, match="'segment' holds float64 values; expected text"):
         model.score(floats)
-    text = rows.assign(orders_90d=pd.Series(["1", "x", "2", "3", "4", "5"], index=rows.index))
+    text = rows.assign(orders_90d=pd.array(["1", "x", "2", "3", "4", "5"] * copies, dtype=object))
     with pytest.raises(FeatureFrameError, match="non-numeric value 'x' at row 'E1'"):
         model.score(text)
 
@@ -129,3 +132,15 @@ def test_plan_is_built_once_and_survives_save_and_load(
     folder = Path(str(tmp_path))
     loaded = ScoringModel.load(folder, expected_sha256=model.save(folder))
     np.testing.assert_array_equal(loaded.score(frame).probability, model.score(frame).probability)
+
+
+@pytest.mark.parametrize("copies", [1, 10])
+def test_object_categoricals_with_numbers_and_missing_match(
+    model: ScoringModel, copies: int
+) -> None:
+    rows = pd.concat([_awkward_rows()] * copies, ignore_index=True)
+    rows["segment"] = pd.array(["a", 3, None, np.nan, "b", "e"] * copies, dtype=object)
+    probability, contributions = _reference(model, rows)
+    scores = model.score(rows)
+    np.testing.assert_array_equal(scores.probability, probability)
+    np.testing.assert_array_equal(scores.contributions, contributions)
