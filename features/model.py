@@ -22,12 +22,11 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -41,6 +40,9 @@ from sklearn.pipeline import Pipeline
 from features.categories import RareLevelGrouper
 from features.errors import UserError
 from features.tasks import Task
+
+if TYPE_CHECKING:
+    from features.scoring_plan import ModelScores, ScoringPlan
 
 logger = logging.getLogger(__name__)
 
@@ -246,194 +248,6 @@ def build_tree_pipeline(
     return Pipeline([("encode", encoder), ("model", model)])
 
 
-@dataclass(frozen=True)
-class ModelScores:
-    """What one scoring pass returns; rows follow the scored frame."""
-
-    probability: np.ndarray  # calibrated P(label = 1), shape (n,)
-    raw_score: np.ndarray  # the booster's log-odds before calibration, shape (n,)
-    contributions: np.ndarray  # log-odds per feature + bias (last), shape (n, n_features + 1)
-
-
-@dataclass(frozen=True)
-class CategoryCodes:
-    """How one categorical feature reaches the booster: text level -> the code LightGBM saw.
-
-    Reproduces ``FeatureFrameEncoder`` (rare and unseen levels -> the "other" level) followed by
-    LightGBM's own pandas handling (categories aligned to those it was trained with, then their
-    integer codes, missing -> NaN), so a numpy row gives bit-identical trees decisions.
-    """
-
-    position: int
-    name: str
-    codes: Mapping[str, float]
-    other: float
-
-    def encode(self, series: pd.Series) -> np.ndarray:
-        """Codes of ``series`` as float64; missing stays NaN."""
-        _check_text(series, self.name)
-        positions, uniques = pd.factorize(series, use_na_sentinel=True)
-        # One lookup per distinct level, not per row; the extra last slot is the NaN of -1.
-        table = np.array(
-            [self.codes.get(str(level), self.other) for level in uniques] + [math.nan],
-            dtype=np.float64,
-        )
-        return table[positions]
-
-    def encode_cells(self, cells: np.ndarray, dtype: Any) -> np.ndarray:
-        """``encode`` for a few cells (an object array of one column of dtype ``dtype``)."""
-        _check_text_dtype(dtype, self.name)
-        missing = pd.isna(cells)
-        return np.array(
-            [
-                math.nan if gone else self.codes.get(str(level), self.other)
-                for level, gone in zip(cells.tolist(), missing.tolist(), strict=True)
-            ],
-            dtype=np.float64,
-        )
-
-
-# From this many rows on (batch chunks, big online requests), the booster uses every core.
-PARALLEL_ROWS = 2_000
-
-# Up to this many rows (online requests), one object copy of the frame is cheaper than pandas'
-# per-column selection machinery; beyond, selecting float blocks avoids boxing every cell.
-SMALL_FRAME_ROWS = 32
-
-
-@dataclass(frozen=True)
-class ScoringPlan:
-    """A fitted calibrated pipeline compiled for numpy: encode once, two booster passes.
-
-    ``encode`` types a feature frame into the float matrix the booster received from the
-    pipeline (numeric features as float64, categorical ones as their training codes);
-    ``probability`` applies the fitted calibrator directly to the booster's response, exactly as
-    ``CalibratedClassifierCV.predict_proba`` does (scikit-learn prefers ``decision_function``,
-    which LightGBM >= 4.7 has: the raw log-odds; otherwise ``predict_proba``'s P(class 1));
-    ``contributions`` are the booster's TreeSHAP values. A test holds all three to the
-    scikit-learn pipeline (bit-identical in practice). Time-free, like the model.
-    """
-
-    feature_names: tuple[str, ...]
-    numeric_positions: tuple[int, ...]
-    categorical: tuple[CategoryCodes, ...]
-    booster: lgb.Booster
-    calibrator: Any  # sklearn's fitted _SigmoidCalibration or IsotonicRegression
-    calibrates_raw_score: bool  # True: the calibrator reads log-odds; False: P(class 1)
-    num_threads: int
-
-    @classmethod
-    def build(
-        cls, estimator: CalibratedClassifierCV, pipeline: Pipeline, feature_names: Sequence[str]
-    ) -> ScoringPlan:
-        """Compile ``estimator``; ``ModelIntegrityError`` if its shape is not the one we fit."""
-        encoder, classifier = pipeline[0], pipeline[-1]
-        booster = classifier.booster_
-        names = tuple(feature_names)
-        # Column i of the contributions is booster feature i: it must be feature_names[i].
-        if tuple(booster.feature_name()) != names or tuple(encoder.features) != names:
-            raise ModelIntegrityError("booster feature order differs from the model's features")
-        calibrated = estimator.calibrated_classifiers_
-        if (
-            len(calibrated) != 1
-            or calibrated[0].method not in ("sigmoid", "isotonic")
-            or len(calibrated[0].calibrators) != 1
-            or len(estimator.classes_) != 2
-        ):
-            raise ModelIntegrityError("expected one binary sigmoid or isotonic calibrator")
-        trained = iter(booster.pandas_categorical or [])
-        categorical = []
-        for position, name in enumerate(names):
-            if name not in encoder.levels_:
-                continue
-            booster_codes = {level: float(code) for code, level in enumerate(next(trained))}
-            codes = {level: booster_codes.get(level, math.nan) for level in encoder.levels_[name]}
-            other = codes[encoder.grouper_.other_label]
-            categorical.append(CategoryCodes(position, name, codes, other))
-        taken = {c.position for c in categorical}
-        n_jobs = classifier.n_jobs
-        return cls(
-            feature_names=names,
-            numeric_positions=tuple(i for i in range(len(names)) if i not in taken),
-            categorical=tuple(categorical),
-            booster=booster,
-            calibrator=calibrated[0].calibrators[0],
-            # The response CalibratedClassifierCV itself would pick, first match wins.
-            calibrates_raw_score=getattr(calibrated[0].estimator, "decision_function", None)
-            is not None,
-            # The classifier's own thread setting; <= 0 / None means LightGBM's default.
-            num_threads=n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else 0,
-        )
-
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        """The float64 matrix the booster scores, one column per feature in model order."""
-        columns = {name: i for i, name in enumerate(frame.columns)}
-        missing = [n for n in self.feature_names if n not in columns]
-        if missing:
-            raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
-        encoded = np.empty((len(frame), len(self.feature_names)), dtype=np.float64)
-        dtypes = frame.dtypes.to_numpy()
-        bulk = [
-            i
-            for i in self.numeric_positions
-            if dtypes[columns[self.feature_names[i]]] == np.float64
-        ]
-        small = len(frame) <= SMALL_FRAME_ROWS
-        cells = frame.to_numpy(dtype=object) if small else None
-        if bulk:
-            # One block copy by position instead of one Series per column (or a label lookup).
-            where = [columns[self.feature_names[i]] for i in bulk]
-            if cells is not None:
-                encoded[:, bulk] = cells[:, where].astype(np.float64)
-            else:
-                encoded[:, bulk] = frame.iloc[:, where].to_numpy(np.float64)
-        for position in sorted(set(self.numeric_positions) - set(bulk)):
-            name = self.feature_names[position]
-            encoded[:, position] = _as_float(frame[name], name).to_numpy()
-        for category in self.categorical:
-            at = columns[category.name]
-            encoded[:, category.position] = (
-                category.encode_cells(cells[:, at], dtypes[at])
-                if cells is not None
-                else category.encode(frame[category.name])
-            )
-        return encoded
-
-    def probability(self, encoded: np.ndarray, raw_score: np.ndarray | None = None) -> np.ndarray:
-        """Calibrated P(label = 1): sklearn's calibrator on the booster's response.
-
-        ``raw_score`` (from ``raw_score(encoded)``) saves a booster pass when the calibrator
-        reads log-odds.
-        """
-        if self.calibrates_raw_score:
-            response = self.raw_score(encoded) if raw_score is None else raw_score
-        else:
-            response = self.booster.predict(encoded, num_threads=self._threads(encoded))
-        probability = np.asarray(self.calibrator.predict(response), dtype=np.float64)
-        # As CalibratedClassifierCV: a probability a hair above 1 is 1.
-        probability[(probability > 1.0) & (probability <= 1.0 + 1e-5)] = 1.0
-        return probability
-
-    def raw_score(self, encoded: np.ndarray) -> np.ndarray:
-        return np.asarray(
-            self.booster.predict(encoded, raw_score=True, num_threads=self._threads(encoded))
-        )
-
-    def contributions(self, encoded: np.ndarray) -> np.ndarray:
-        return np.asarray(
-            self.booster.predict(encoded, pred_contrib=True, num_threads=self._threads(encoded))
-        )
-
-    def _threads(self, encoded: np.ndarray) -> int:
-        """The model's own thread setting, or every core (0) for a batch-sized matrix.
-
-        Rows are scored independently, so the thread count never changes a number; it only
-        pays off when there are enough rows to split (TreeSHAP on deep trees costs ~0.2 ms a
-        row). OMP_NUM_THREADS caps "every core" where the machine is shared.
-        """
-        return 0 if encoded.shape[0] >= PARALLEL_ROWS else self.num_threads
-
-
 @dataclass
 class ScoringModel:
     """A calibrated, explainable scoring model for one task (see the module docstring)."""
@@ -478,14 +292,7 @@ class ScoringModel:
         The same numbers as ``predict_proba`` and ``contributions`` (which call this), for the
         cost of one encoding and two booster passes instead of two encodings and three.
         """
-        plan = self.plan()
-        encoded = plan.encode(frame)
-        raw_score = plan.raw_score(encoded)
-        return ModelScores(
-            probability=plan.probability(encoded, raw_score),
-            raw_score=raw_score,
-            contributions=plan.contributions(encoded),
-        )
+        return self.plan().score(frame)
 
     def plan(self) -> ScoringPlan:
         """The model's per-model constant work (column order, category codes), built once.
@@ -494,6 +301,9 @@ class ScoringModel:
         two threads racing here build equal plans, so no lock is needed.
         """
         if self._plan is None:
+            # Imported here: the plan module builds on this one (errors, value conversions).
+            from features.scoring_plan import ScoringPlan
+
             self._plan = ScoringPlan.build(self.estimator, self.pipeline, self.feature_names)
         return self._plan
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import SMALL_FRAME_ROWS, FeatureFrameError, ScoringModel, fit_scoring_model
+from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
+from features.scoring_plan import SMALL_FRAME_ROWS
 from features.tasks import Task
 from tests.training.factories import SPECS, make_training_frame
 
