@@ -44,7 +44,7 @@ class CategoryCodes:
 
     Reproduces ``FeatureFrameEncoder`` (rare and unseen levels -> the "other" level) followed by
     LightGBM's own pandas handling (categories aligned to those it was trained with, then their
-    integer codes, missing -> NaN), so a numpy row gives bit-identical trees decisions.
+    integer codes, missing -> NaN): a numpy row meets the same tree splits as the pandas frame.
     """
 
     position: int

@@ -59,7 +59,7 @@ def build_test_services(
         scores_url=f"sqlite:///{root / 'scores.db'}",
         served_dir=root / "served",
         poll_seconds=0,
-        **overrides,  # type: ignore[arg-type]
+        **{"gc_freeze": False, **overrides},  # type: ignore[arg-type]
     )
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
