@@ -4,9 +4,9 @@
 ``History``): exact, but ~80 Python calls per entity. This module evaluates the same aggregates
 and definitions over an ``EventTable`` holding every entity's events, one numpy pass per
 aggregate, with the same arithmetic in the same order, so every value is bit-identical to the
-per-entity path (a hypothesis test holds the two to exact equality). Sums and medians of more
-than two values are delegated to numpy per entity, exactly as the per-entity path computes them,
-because numpy's pairwise summation order is not a sequential one.
+per-entity path (a hypothesis test holds the two to exact equality). Medians, and sums of more
+than two values, are left to numpy per entity exactly as the per-entity path computes them:
+numpy's pairwise summation order is not the sequential one a grouped sum would use.
 
 Definitions or aggregates this module does not know make ``compile_definitions`` return None;
 the caller then falls back to the per-entity path, so a new definition type is never computed

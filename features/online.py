@@ -5,6 +5,10 @@ test holds the two paths to each other): events at or after ``as_of`` are ignore
 duplicate events are dropped, and attribute values come from each entity's ``record``. Missing or
 unknown attributes become NaN; a malformed value raises
 ``OnlineInputError`` naming the JSON field.
+
+Several entities are evaluated column by column (``features.columnar``, one numpy pass per
+aggregate for the whole request); one entity, or a definition without a columnar form, goes
+through ``Definition.compute`` per entity. Both give the same bits.
 """
 
 from __future__ import annotations
