@@ -32,6 +32,10 @@ class History:
     _masks: dict[tuple[int | None, int | None, int | None], npt.NDArray[np.bool_]] = field(
         default_factory=dict, repr=False
     )
+    # Single-condition masks, shared by the combined ones above (one comparison each).
+    _parts: dict[tuple[str, int | None], npt.NDArray[np.bool_]] = field(
+        default_factory=dict, repr=False
+    )
 
     def ages(self) -> npt.NDArray[np.int64]:
         """Microseconds from each event to the cutoff (always > 0)."""
@@ -45,12 +49,24 @@ class History:
         cached = self._masks.get(key)
         if cached is not None:
             return cached
-        selected = np.ones(self.times.shape[0], dtype=bool)
-        if code is not None:
-            selected &= self.codes == code
-        if days is not None:
-            selected &= self.ages() <= days * US_PER_DAY
-        if direction is not None:
-            selected &= self.directions == direction
+        selected: npt.NDArray[np.bool_] | None = None
+        for part in (("code", code), ("days", days), ("direction", direction)):
+            if part[1] is not None:
+                condition = self._part(*part)
+                selected = condition if selected is None else selected & condition
+        if selected is None:
+            selected = np.ones(self.times.shape[0], dtype=bool)
         self._masks[key] = selected
         return selected
+
+    def _part(self, kind: str, value: int) -> npt.NDArray[np.bool_]:
+        cached = self._parts.get((kind, value))
+        if cached is None:
+            if kind == "code":
+                cached = self.codes == value
+            elif kind == "days":
+                cached = self.ages() <= value * US_PER_DAY
+            else:
+                cached = self.directions == value
+            self._parts[(kind, value)] = cached
+        return cached

@@ -32,6 +32,7 @@ from features.snapshots import CATEGORICAL_DTYPE, to_naive_utc
 from features.tasks import TASK_TABLES, Task
 
 _EPOCH = datetime(1970, 1, 1)
+_MISSING = object()
 _KNOWN_EVENT_KEYS = ("occurred_at", "type", "value", "channel", "direction", "outcome")
 
 
@@ -183,12 +184,14 @@ def _event_table(
 
 
 def _engineered_values(plan: _Plan, history: History) -> dict[str, FeatureValue]:
-    cache: dict[str, AggregateValue] = {}
+    # Keyed by the aggregate itself (frozen, hashable, equal when its alias is equal).
+    cache: dict[Aggregate, AggregateValue] = {}
 
     def get(aggregate: Aggregate) -> AggregateValue:
-        if aggregate.alias not in cache:
-            cache[aggregate.alias] = aggregate.evaluate(history)
-        return cache[aggregate.alias]
+        value = cache.get(aggregate, _MISSING)
+        if value is _MISSING:
+            value = cache[aggregate] = aggregate.evaluate(history)
+        return value  # type: ignore[return-value]
 
     return {name: d.compute(get, history) for name, d in plan.definitions.items()}
 
@@ -263,9 +266,9 @@ def online_feature_frame(
         if spec.dtype == "numeric":
             matrix[:, position] = _float_column(columns[spec.name])
     frame = pd.DataFrame(matrix, index=index, columns=names)
-    for spec in plan.specs:
+    for position, spec in enumerate(plan.specs):
         if spec.dtype != "numeric":
-            frame[spec.name] = pd.array(list(columns[spec.name]), dtype=CATEGORICAL_DTYPE)
+            frame.isetitem(position, pd.array(list(columns[spec.name]), dtype=CATEGORICAL_DTYPE))
     return frame
 
 
