@@ -18,6 +18,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.isotonic import IsotonicRegression
 from sklearn.pipeline import Pipeline
 
 from features.model import (
@@ -150,7 +151,8 @@ class ScoringPlan:
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         """The float64 matrix the booster scores, one column per feature in model order."""
-        columns = {name: i for i, name in enumerate(frame.columns)}
+        # tolist(): iterating an Arrow-backed column index costs a Python call per name.
+        columns = {name: i for i, name in enumerate(frame.columns.tolist())}
         missing = [n for n in self.feature_names if n not in columns]
         if missing:
             raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
@@ -192,10 +194,25 @@ class ScoringPlan:
             response = self.raw_score(encoded) if raw_score is None else raw_score
         else:
             response = self.booster.predict(encoded, num_threads=self._threads(encoded))
-        probability = np.asarray(self.calibrator.predict(response), dtype=np.float64)
+        probability = np.asarray(self.calibrate(response), dtype=np.float64)
         # As CalibratedClassifierCV: a probability a hair above 1 is 1.
         probability[(probability > 1.0) & (probability <= 1.0 + 1e-5)] = 1.0
         return probability
+
+    def calibrate(self, response: np.ndarray) -> np.ndarray:
+        """The fitted calibrator applied to booster responses (log-odds or P(class 1))."""
+        calibrator = self.calibrator
+        if type(calibrator) is IsotonicRegression:
+            # IsotonicRegression.predict minus its input validation (the response is a finite
+            # float64 vector made just above): the same clip, the same fitted interpolation,
+            # the same cast back. A test holds it to predict on every row.
+            clipped = (
+                np.clip(response, calibrator.X_min_, calibrator.X_max_)
+                if calibrator.out_of_bounds == "clip"
+                else response
+            )
+            return np.asarray(calibrator.f_(clipped)).astype(clipped.dtype)
+        return np.asarray(calibrator.predict(response))
 
     def raw_score(self, encoded: np.ndarray) -> np.ndarray:
         return np.asarray(

@@ -145,3 +145,10 @@ def test_object_categoricals_with_numbers_and_missing_match(
     scores = model.score(rows)
     np.testing.assert_array_equal(scores.probability, probability)
     np.testing.assert_array_equal(scores.contributions, contributions)
+
+
+def test_calibrate_equals_the_fitted_calibrators_predict(model: ScoringModel) -> None:
+    plan = model.plan()
+    # Far outside the fitted range on both sides (clipped), and densely inside it.
+    response = np.concatenate([np.linspace(-30.0, 30.0, 6001), [-1e9, 1e9, 0.0, -0.0]])
+    np.testing.assert_array_equal(plan.calibrate(response), plan.calibrator.predict(response))
