@@ -106,8 +106,7 @@ class _Phrasing:
     """How one feature reads, resolved once per call: ``phrase`` without per-row lookups."""
 
     spec: ModelFeature
-    templated: bool
-    fields: tuple[tuple[int, str, str], ...]  # (position, name, unit) of features the text names
+    fields: tuple[tuple[int, str, str], ...]  # (position, name, unit) of model features named
 
     def render(self, value: object, cells: Mapping[int, list[object]], row: int) -> str:
         others = {name: (_plain(cells[p][row]), unit) for p, name, unit in self.fields}
@@ -120,14 +119,13 @@ def _phrasings(specs: tuple[ModelFeature, ...]) -> list[_Phrasing]:
     position = {s.name: i for i, s in enumerate(specs)}
     out = []
     for spec in specs:
-        names = _template_fields(spec.description)
-        others = names - {"value"}
-        # A template naming a feature this model does not have falls back to the plain form.
-        templated = bool(names) and others <= position.keys()
+        # Every model feature any part of the description names (label or case); a name the
+        # model lacks stays out, so its template falls back exactly as in ``phrase``.
+        names = _template_fields(spec.description) - {"value"}
         fields = tuple(
-            (position[n], n, specs[position[n]].unit) for n in sorted(others) if templated
+            (position[n], n, specs[position[n]].unit) for n in sorted(names) if n in position
         )
-        out.append(_Phrasing(spec, templated, fields))
+        out.append(_Phrasing(spec, fields))
     return out
 
 

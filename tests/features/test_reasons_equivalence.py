@@ -51,6 +51,15 @@ WIDE = (
     ModelFeature("odd", "numeric", "Stray {brace", "m", "number"),
     ModelFeature("segment", "categorical", "Segment", "a", "category"),
     ModelFeature("plan", "categorical", "Plan {value}", "a", "category"),
+    # Cases: one names a feature the model lacks (falls back), another a feature it has.
+    ModelFeature(
+        "trend",
+        "numeric",
+        "Trend | =0: Flat vs {nowhere} | <0: Down {value} with {count} orders"
+        " | other: Up {value}, usual gap {usual}",
+        "t",
+        "count",
+    ),
 )
 
 
@@ -72,6 +81,7 @@ def _wide_frame(rows: int, seed: int) -> pd.DataFrame:
             "odd": rng.normal(size=rows),
             "segment": pd.array(rng.choice(["a", "b", None], rows), dtype="str"),
             "plan": pd.Series(rng.choice(["gold", "silver"], rows), dtype=object),
+            "trend": rng.choice([-2.0, 0.0, 0.4, 3.0, np.nan], rows),
         },
         index=pd.Index([f"E{i}" for i in range(rows)], name="entity_id"),
     )
