@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,7 +33,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SALESRADAR_", env_nested_delimiter="__")
 
     scores_url: str = "sqlite:///models/scores.db"
-    mlflow_tracking_uri: str = "sqlite:///models/mlflow.db"
+    # Training reads MLFLOW_TRACKING_URI; serving honours it too, so pointing a team at a real
+    # tracking server is one variable, while SALESRADAR_MLFLOW_TRACKING_URI still wins.
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///models/mlflow.db",
+        validation_alias=AliasChoices(
+            "SALESRADAR_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "mlflow_tracking_uri"
+        ),
+    )
     served_dir: Path = Path("models/served")
     registry_timeout_seconds: float = Field(default=10.0, gt=0)
     poll_seconds: float = Field(default=300.0, ge=0)  # 0 disables polling the champion alias

@@ -1,0 +1,26 @@
+"""Serving reads the same MLflow variable as training, and its own prefixed one wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.settings import Settings
+
+
+def test_default_is_the_embedded_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("SALESRADAR_MLFLOW_TRACKING_URI", raising=False)
+    assert Settings().mlflow_tracking_uri == "sqlite:///models/mlflow.db"
+
+
+def test_mlflow_tracking_uri_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SALESRADAR_MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert Settings().mlflow_tracking_uri == "http://127.0.0.1:5000"
+
+
+def test_prefixed_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    monkeypatch.setenv("SALESRADAR_MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    assert Settings().mlflow_tracking_uri == "sqlite:///elsewhere.db"
+    assert Settings(mlflow_tracking_uri="sqlite:///x.db").mlflow_tracking_uri == "sqlite:///x.db"
