@@ -5,7 +5,8 @@
                                         --leads 20000 --lead-events 1000000 --requests 1000]
 
 Everything lives in a temporary folder: a DuckDB-generated export (deterministic for ``--seed``),
-tiny real champions fitted through ``features.model`` on a slice of it and registered in an
+real champions fitted through ``features.model`` on a slice of it with the production tree
+settings (``training/config.toml``) and registered in an
 embedded MLflow store (ScoringModel files + the MLflow sklearn flavor), a SQLite scores
 database. Steps: (1) batch-score the export in a child process (time, peak RSS); (2) start
 ``salesradar serve`` and time ``--requests`` sequential requests of each kind over one keep-alive
@@ -114,7 +115,9 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
     from features.model import TRUSTED_TYPES, fit_scoring_model
     from features.snapshots import build_training_set
     from features.tasks import TASK_TABLES, Task
+    from training.config import load_config
 
+    trees = load_config().trees
     export = load_export(export_dir, as_of=AS_OF)
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -125,13 +128,15 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
             export, task=task, cutoffs=cutoffs, horizon=timedelta(days=60)
         )
         frame = training.frame.sample(n=min(len(training.frame), 40_000), random_state=1)
+        # The production tree settings (training/config.toml), so latency is the champion's.
         model = fit_scoring_model(
             frame,
             training.specs,
             task=task,
             seed=1,
-            params={"n_estimators": 100},
-            min_level_count=5,
+            params=trees.params,
+            calibration_method=trees.calibration,
+            min_level_count=trees.min_level_count,
         )
         name = TASK_TABLES[task].model_name
         with mlflow.start_run(experiment_id=experiment) as run:
