@@ -152,3 +152,14 @@ def test_calibrate_equals_the_fitted_calibrators_predict(model: ScoringModel) ->
     # Far outside the fitted range on both sides (clipped), and densely inside it.
     response = np.concatenate([np.linspace(-30.0, 30.0, 6001), [-1e9, 1e9, 0.0, -0.0]])
     np.testing.assert_array_equal(plan.calibrate(response), plan.calibrator.predict(response))
+
+
+def test_thread_count_never_changes_a_number(model: ScoringModel, frame: pd.DataFrame) -> None:
+    # Batch-sized matrices use every core; rows are scored independently, so the results must
+    # be bit-identical to one thread.
+    plan = model.plan()
+    encoded = plan.encode(frame)
+    for kwargs in ({"pred_contrib": True}, {"raw_score": True}):
+        one = plan.booster.predict(encoded, num_threads=1, **kwargs)
+        every = plan.booster.predict(encoded, num_threads=0, **kwargs)
+        np.testing.assert_array_equal(one, every)
