@@ -38,7 +38,6 @@ from features.aggregates import (
 )
 from features.definitions import (
     ActiveShare,
-    CountTrend,
     DaysOverdue,
     Definition,
     FirstTouchDays,
@@ -49,7 +48,7 @@ from features.definitions import (
     RecentVsUsual,
     Tenure,
     TouchesBeforeReply,
-    ValueTrend,
+    Trend,
     WindowCount,
     WindowValue,
 )
@@ -263,7 +262,7 @@ def _step(d: Definition, at: Sequence[int]) -> Step | None:
         return lambda c, t: _days_between(c[at[0]].values, t.cutoff, c[at[0]].present)
     if kind is Tenure:
         return lambda c, t: _days_between(t.created, t.cutoff, None)
-    if kind in (CountTrend, ValueTrend):
+    if isinstance(d, Trend):
         return lambda c, t: 2 * c[at[0]].as_float() - c[at[1]].as_float()
     if kind is DaysOverdue:
         return lambda c, t: (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from features.aggregates import (
     ActivePeriods,
@@ -136,14 +137,19 @@ class Tenure(Definition):
 
 
 @dataclass(frozen=True)
-class CountTrend(Definition):
-    """Events in the last ``days`` days minus events in the ``days`` days before those."""
+class Trend(Definition):
+    """An aggregate over the last ``days`` days minus the same over the ``days`` days before.
+
+    Subclasses choose the aggregate; ``2 * last(days) - last(2 * days)`` is that difference
+    computed from two windows that both end at the cutoff.
+    """
 
     code: int | None = None
     days: int = 30
+    aggregate: ClassVar[type[Count] | type[ValueSum]]
 
     def aggregates(self) -> tuple[Aggregate, ...]:
-        return (Count(self.code, self.days), Count(self.code, 2 * self.days))
+        return (self.aggregate(self.code, self.days), self.aggregate(self.code, 2 * self.days))
 
     def sql(self, ref: Ref) -> str:
         recent, both = self.aggregates()
@@ -155,22 +161,18 @@ class CountTrend(Definition):
 
 
 @dataclass(frozen=True)
-class ValueTrend(Definition):
+class CountTrend(Trend):
+    """Events in the last ``days`` days minus events in the ``days`` days before those."""
+
+    aggregate: ClassVar[type[Count] | type[ValueSum]] = Count
+
+
+@dataclass(frozen=True)
+class ValueTrend(Trend):
     """Value of a type in the last ``days`` days minus its value in the ``days`` days before."""
 
-    code: int | None = None
     days: int = 90
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (ValueSum(self.code, self.days), ValueSum(self.code, 2 * self.days))
-
-    def sql(self, ref: Ref) -> str:
-        recent, both = self.aggregates()
-        return f"2 * {ref(recent)} - {ref(both)}"
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        recent, both = self.aggregates()
-        return 2 * _as_float(get(recent)) - _as_float(get(both))
+    aggregate: ClassVar[type[Count] | type[ValueSum]] = ValueSum
 
 
 @dataclass(frozen=True)
