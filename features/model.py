@@ -66,7 +66,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
 DEFAULT_TREE_PARAMS: dict[str, Any] = {
     "n_estimators": 200,
     "learning_rate": 0.05,
-    "num_leaves": 15,
+    "num_leaves": 7,  # as training/config.toml: small trees, explained by table lookup
     "min_child_samples": 40,
     "reg_lambda": 1.0,
     "subsample": 1.0,

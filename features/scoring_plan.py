@@ -28,6 +28,7 @@ from features.model import (
     _check_text,
     _check_text_dtype,
 )
+from features.shap_tables import ShapTables
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,10 @@ class ScoringPlan:
     ``probability`` applies the fitted calibrator directly to the booster's response, exactly as
     ``CalibratedClassifierCV.predict_proba`` does (scikit-learn prefers ``decision_function``,
     which LightGBM >= 4.7 has: the raw log-odds; otherwise ``predict_proba``'s P(class 1));
-    ``contributions`` are the booster's TreeSHAP values. A test holds all three to the
-    scikit-learn pipeline (bit-identical in practice). Time-free, like the model.
+    ``contributions`` are the booster's TreeSHAP values, looked up in ``shap`` tables when the
+    trees are small enough (``features.shap_tables``), else computed by the booster. Tests hold
+    all three to the scikit-learn pipeline: probabilities bit-identical, contributions to 1e-12
+    (the tables add the same terms in another order). Time-free, like the model.
     """
 
     feature_names: tuple[str, ...]
@@ -107,6 +110,7 @@ class ScoringPlan:
     calibrator: Any  # sklearn's fitted _SigmoidCalibration or IsotonicRegression
     calibrates_raw_score: bool  # True: the calibrator reads log-odds; False: P(class 1)
     num_threads: int
+    shap: ShapTables | None  # None: trees too large for tables; the booster computes TreeSHAP
 
     @classmethod
     def build(
@@ -149,6 +153,7 @@ class ScoringPlan:
             is not None,
             # The classifier's own thread setting; <= 0 / None means LightGBM's default.
             num_threads=n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else 0,
+            shap=ShapTables.build(booster),
         )
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
@@ -222,6 +227,8 @@ class ScoringPlan:
         )
 
     def contributions(self, encoded: np.ndarray) -> np.ndarray:
+        if self.shap is not None:
+            return self.shap.contributions(encoded)
         return np.asarray(
             self.booster.predict(encoded, pred_contrib=True, num_threads=self._threads(encoded))
         )
