@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
 
@@ -32,8 +32,9 @@ from features.snapshots import CATEGORICAL_DTYPE, to_naive_utc
 from features.tasks import TASK_TABLES, Task
 
 _EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
 _MISSING = object()
-_KNOWN_EVENT_KEYS = ("occurred_at", "type", "value", "channel", "direction", "outcome")
+_KNOWN_EVENT_KEYS = frozenset(("occurred_at", "type", "value", "channel", "direction", "outcome"))
 
 
 class OnlineInputError(ValueError):
@@ -82,8 +83,7 @@ def _microseconds(value: object, field: str) -> int:
         raise OnlineInputError(field, f"expected a timestamp, got {type(value).__name__}")
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def _optional_text(value: object, field: str) -> str | None:
@@ -108,9 +108,43 @@ _EventKey = tuple[
 ]
 
 
-def _event_key(event: Mapping[str, object], at: int, field: str) -> _EventKey:
-    """The normalised event, used both to compute features and to spot exact duplicates."""
-    extras = tuple(sorted((k, repr(v)) for k, v in event.items() if k not in _KNOWN_EVENT_KEYS))
+def _event_key(event: object, where: str, position: int) -> _EventKey:
+    """The normalised event, used both to compute features and to spot exact duplicates.
+
+    The common case (a plain dict of contract fields with plain values, as the API hands over)
+    is checked inline; anything else takes the path that names the offending field.
+    """
+    if type(event) is dict and event.keys() <= _KNOWN_EVENT_KEYS:
+        at, kind, value = event.get("occurred_at"), event.get("type"), event.get("value")
+        channel, direction = event.get("channel"), event.get("direction")
+        outcome = event.get("outcome")
+        if (
+            type(at) is datetime
+            and at.tzinfo is None
+            and (
+                value is None
+                or type(value) is int
+                or (type(value) is float and math.isfinite(value))
+            )
+            and (kind is None or type(kind) is str)
+            and (channel is None or type(channel) is str)
+            and (direction is None or type(direction) is str)
+            and (outcome is None or type(outcome) is str)
+        ):
+            number = None if value is None else float(value)
+            return ((at - _EPOCH) // _MICROSECOND, kind, number, channel, direction, outcome, ())
+    return _checked_event_key(event, f"{where}.events[{position}]")
+
+
+def _checked_event_key(event: object, field: str) -> _EventKey:
+    if not isinstance(event, Mapping):
+        raise OnlineInputError(field, "expected an object")
+    if event.get("occurred_at") is None:
+        raise OnlineInputError(f"{field}.occurred_at", "is required")
+    at = _microseconds(event["occurred_at"], f"{field}.occurred_at")
+    extras: tuple[tuple[str, str], ...] = ()
+    if not event.keys() <= _KNOWN_EVENT_KEYS:  # fields beyond the contract still tell apart
+        extras = tuple(sorted((k, repr(v)) for k, v in event.items() if k not in _KNOWN_EVENT_KEYS))
     value = _optional_number(event.get("value"), f"{field}.value")
     return (
         at,
@@ -135,15 +169,9 @@ def _distinct_events(
         raise OnlineInputError(f"{where}.record.created_at", "is required")
     created = _microseconds(entity.record["created_at"], f"{where}.record.created_at")
     kept: set[_EventKey] = set()
-    for i, event in enumerate(entity.events):
-        field = f"{where}.events[{i}]"
-        if not isinstance(event, Mapping):
-            raise OnlineInputError(field, "expected an object")
-        if event.get("occurred_at") is None:
-            raise OnlineInputError(f"{field}.occurred_at", "is required")
-        at = _microseconds(event["occurred_at"], f"{field}.occurred_at")
-        key = _event_key(event, at, field)
-        if at < cutoff:
+    for position, event in enumerate(entity.events):
+        key = _event_key(event, where, position)  # every event is checked, used or not
+        if key[0] < cutoff:
             kept.add(key)
     rows = sorted(kept, key=itemgetter(0))
     if any(rows[i][0] == rows[i + 1][0] for i in range(len(rows) - 1)):

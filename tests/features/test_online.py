@@ -64,12 +64,42 @@ def test_timestamps_with_offsets_are_converted_to_utc():
             OnlineEntity("c", {**RECORD, "annual_value": "lots"}, []),
             "entities[0].record.annual_value",
         ),
+        # Datetimes and plain dicts, as the API hands them over (the inline-checked path).
+        (
+            OnlineEntity("c", RECORD, [_order(datetime(2024, 1, 2)), _order(AS_OF, True)]),  # type: ignore[arg-type]
+            "entities[0].events[1].value",
+        ),
+        (
+            OnlineEntity("c", RECORD, [_order(datetime(2024, 1, 2), float("nan"))]),  # type: ignore[arg-type]
+            "entities[0].events[0].value",
+        ),
+        (
+            OnlineEntity("c", RECORD, [{**_order(datetime(2024, 1, 2)), "outcome": 1}]),  # type: ignore[arg-type]
+            "entities[0].events[0].outcome",
+        ),
+        (OnlineEntity("c", RECORD, ["an event"]), "entities[0].events[0]"),
     ],
 )
 def test_malformed_fields_raise_an_error_naming_the_field(entity, field):
     with pytest.raises(OnlineInputError) as info:
         online_feature_frame("churn", [entity], as_of=AS_OF)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"occurred_at": datetime(2024, 1, 2, 3, 4, 5, 6), "type": "order", "value": 3},
+        {"occurred_at": datetime(2024, 1, 2), "type": "order", "value": 2.5, "channel": "web"},
+        {"occurred_at": datetime(2024, 1, 2), "type": None, "value": None, "outcome": "won"},
+        {"occurred_at": datetime(2024, 1, 2), "type": "call", "note": "not a contract field"},
+        {"occurred_at": datetime(2024, 1, 2, tzinfo=timezone(timedelta(hours=-5)))},
+    ],
+)
+def test_inline_event_check_reads_events_as_the_field_by_field_one(event):
+    from features.online import _checked_event_key, _event_key
+
+    assert _event_key(event, "entities[0]", 0) == _checked_event_key(event, "entities[0].events[0]")
 
 
 def _export_with_attributes():
