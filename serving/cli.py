@@ -52,6 +52,8 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=1,
+        loop="uvloop",
+        http="httptools",
         log_level="info",
         access_log=False,
     )
