@@ -390,7 +390,7 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
     from serving.schemas.requests import LeadIn
 
     entity = to_entity_input(Task.LEADS, LeadIn.model_validate(one_lead("L-bench", 50)))
-    frame = build_online_features(Task.LEADS, served.model, [entity], as_of=AS_OF)
+    frame = build_online_features(Task.LEADS, served.model, [entity], as_of=AS_OF).to_frame()
     payload = json.dumps(
         {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
     )

@@ -42,6 +42,7 @@ from features.errors import UserError
 from features.tasks import Task
 
 if TYPE_CHECKING:
+    from features.rows import FeatureTable
     from features.scoring_plan import ModelScores, ScoringPlan
 
 logger = logging.getLogger(__name__)
@@ -268,16 +269,16 @@ class ScoringModel:
         frozen = self.estimator.calibrated_classifiers_[0].estimator
         return frozen.estimator if isinstance(frozen, FrozenEstimator) else frozen
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: FeatureTable) -> np.ndarray:
         """Calibrated P(label = 1) per row, shape (n,)."""
         return self.score(frame).probability
 
-    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+    def raw_score(self, frame: FeatureTable) -> np.ndarray:
         """The booster's raw log-odds per row (before calibration), shape (n,)."""
         plan = self.plan()
         return plan.raw_score(plan.encode(frame))
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+    def contributions(self, frame: FeatureTable) -> np.ndarray:
         """Exact additive contributions (TreeSHAP), shape (n, n_features + 1).
 
         Columns follow ``feature_names``; the last column is the bias. Each row sums to
@@ -286,7 +287,7 @@ class ScoringModel:
         plan = self.plan()
         return plan.contributions(plan.encode(frame))
 
-    def score(self, frame: pd.DataFrame) -> ModelScores:
+    def score(self, frame: FeatureTable) -> ModelScores:
         """Calibrated probabilities and contributions of ``frame``, encoding it once.
 
         The same numbers as ``predict_proba`` and ``contributions`` (which call this), for the

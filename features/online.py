@@ -28,8 +28,9 @@ from features.columnar import ColumnarPlan, EventTable, compile_definitions
 from features.definitions import Definition, FeatureValue
 from features.history import DIRECTION_CODES, History
 from features.registry import EVENT_TYPES, FeatureSpec, engineered_definitions, feature_specs
-from features.snapshots import CATEGORICAL_DTYPE, to_naive_utc
-from features.tasks import TASK_TABLES, Task
+from features.rows import FeatureRows
+from features.snapshots import to_naive_utc
+from features.tasks import Task
 
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
@@ -272,6 +273,17 @@ def online_feature_frame(
     ``specs`` are the columns the model was trained with (default: ``feature_specs(task)``,
     engineered features and the value column). Only events strictly before ``as_of`` count.
     """
+    return online_feature_rows(task, entities, as_of=as_of, specs=specs).to_frame()
+
+
+def online_feature_rows(
+    task: Task | str,
+    entities: Sequence[OnlineEntity],
+    *,
+    as_of: datetime,
+    specs: Sequence[FeatureSpec] | None = None,
+) -> FeatureRows:
+    """``online_feature_frame`` before pandas, as the scoring service reads it (features.rows)."""
     task = Task(task)
     plan = _plan(task, tuple(specs) if specs is not None else tuple(feature_specs(task)))
     cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
@@ -285,22 +297,16 @@ def online_feature_frame(
         for spec in static:
             columns[spec.name].append(_static_value(spec, entity.record, where))  # type: ignore[union-attr]
     columns.update(_engineered_columns(plan, events, cutoff=cutoff))
-    names = [s.name for s in plan.specs]
-    index = pd.Index([str(e.entity_id) for e in entities], name="entity_id", dtype=object)
-    # Numbers go in as one float block (one pandas column build instead of ~80); categorical
-    # columns then replace their placeholders in place, keeping the column order.
-    matrix = np.full((len(entities), len(names)), np.nan)
+    matrix = np.full((len(entities), len(plan.specs)), np.nan)
+    text: dict[int, list[str | None]] = {}
     for position, spec in enumerate(plan.specs):
         if spec.dtype == "numeric":
             matrix[:, position] = _float_column(columns[spec.name])
-    frame = pd.DataFrame(matrix, index=index, columns=names)
-    for position, spec in enumerate(plan.specs):
-        if spec.dtype != "numeric":
-            frame.isetitem(position, pd.array(list(columns[spec.name]), dtype=CATEGORICAL_DTYPE))
-    return frame
-
-
-def value_of(task: Task | str, record: Mapping[str, object]) -> float:
-    """The revenue-weighting value of a record (``expected_value`` / ``annual_value``), or NaN."""
-    column = TASK_TABLES[Task(task)].value_column
-    return _optional_number(record.get(column), f"record.{column}")
+        else:
+            text[position] = list(columns[spec.name])  # type: ignore[arg-type]
+    return FeatureRows(
+        entity_ids=tuple(str(e.entity_id) for e in entities),
+        names=tuple(s.name for s in plan.specs),
+        numeric=matrix,
+        text=text,
+    )

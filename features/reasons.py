@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from features.model import ModelFeature, ScoringModel
+from features.rows import FeatureRows, FeatureTable
 
 UNKNOWN = "unknown"
 CASE_SEPARATOR = " | "
@@ -51,7 +52,7 @@ class Reason:
 
 def explain(
     model: ScoringModel,
-    frame: pd.DataFrame,
+    frame: FeatureTable,
     contributions: np.ndarray,
     *,
     top_k: int = 5,
@@ -78,7 +79,7 @@ def explain(
     phrasings = _phrasings(tuple(specs))
     needed = {int(j) for j in np.unique(order)}
     needed |= {p for j in needed for p, _, _ in phrasings[j].fields}
-    cells = {j: frame[specs[j].name].tolist() for j in needed}
+    cells = {j: _column(frame, specs[j].name) for j in needed}
     reasons: list[list[Reason]] = []
     for row_number, (row_order, row_chosen) in enumerate(
         zip(order.tolist(), chosen.tolist(), strict=True)
@@ -99,6 +100,12 @@ def explain(
             )
         reasons.append(row_reasons)
     return reasons
+
+
+def _column(frame: FeatureTable, name: str) -> list[object]:
+    if isinstance(frame, FeatureRows):
+        return frame.values(name)
+    return frame[name].tolist()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from features.model import (
     _check_text,
     _check_text_dtype,
 )
+from features.rows import FeatureRows, FeatureTable
 from features.shap_tables import ShapTables
 
 
@@ -156,8 +157,10 @@ class ScoringPlan:
             shap=ShapTables.build(booster),
         )
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+    def encode(self, frame: FeatureTable) -> np.ndarray:
         """The float64 matrix the booster scores, one column per feature in model order."""
+        if isinstance(frame, FeatureRows):
+            return self._encode_rows(frame)
         # tolist(): iterating an Arrow-backed column index costs a Python call per name.
         columns = {name: i for i, name in enumerate(frame.columns.tolist())}
         missing = [n for n in self.feature_names if n not in columns]
@@ -189,6 +192,25 @@ class ScoringPlan:
                 if cells is not None
                 else category.encode(frame[category.name])
             )
+        return encoded
+
+    def _encode_rows(self, rows: FeatureRows) -> np.ndarray:
+        """``encode`` for rows straight from ``features.online``: no pandas on the way."""
+        missing = [n for n in self.feature_names if n not in rows.positions]
+        if missing:
+            raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
+        at = [rows.positions[name] for name in self.feature_names]
+        categorical = {c.position for c in self.categorical}
+        for position, name in enumerate(self.feature_names):
+            if (at[position] in rows.text) != (position in categorical):
+                kind = "categorical" if position in categorical else "numeric"
+                raise FeatureFrameError(f"{kind} feature {name!r} holds values of the other kind")
+        encoded = rows.numeric[:, at]
+        for category in self.categorical:
+            encoded[:, category.position] = [
+                math.nan if level is None else category.codes.get(str(level), category.other)
+                for level in rows.text[at[category.position]]
+            ]
         return encoded
 
     def probability(self, encoded: np.ndarray, raw_score: np.ndarray | None = None) -> np.ndarray:
@@ -233,7 +255,7 @@ class ScoringPlan:
             self.booster.predict(encoded, pred_contrib=True, num_threads=self._threads(encoded))
         )
 
-    def score(self, frame: pd.DataFrame) -> ModelScores:
+    def score(self, frame: FeatureTable) -> ModelScores:
         """Encode ``frame`` once; calibrated probability, raw score and contributions."""
         encoded = self.encode(frame)
         raw_score = self.raw_score(encoded)

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from features.online import OnlineInputError
+from features.rows import FeatureTable, concat_tables
 from features.tasks import TASK_TABLES, Task
 from serving.protocols import EntityInput
 from serving.schemas.requests import CustomerIn, EntityIn, InvalidEntity, LeadIn
@@ -79,7 +79,7 @@ def check_times(
 
 def _build_rows(
     services: Services, served: ServedModel, inputs: list[EntityInput], *, as_of: datetime
-) -> tuple[pd.DataFrame | None, list[int], dict[int, tuple[str, str]]]:
+) -> tuple[FeatureTable | None, list[int], dict[int, tuple[str, str]]]:
     """Feature frame for ``inputs``; if the batch fails, isolate the entities that fail alone.
 
     Returns the frame of the entities that worked, their positions, and per failed position a
@@ -100,7 +100,7 @@ def _build_rows(
             failed[position] = (request_field(exc.field), str(exc).partition(": ")[2])
         except ValueError as exc:
             failed[position] = ("", f"features could not be computed: {exc}")
-    return (pd.concat(frames) if frames else None), kept, failed
+    return (concat_tables(frames) if frames else None), kept, failed
 
 
 def request_field(feature_field: str) -> str:

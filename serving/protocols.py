@@ -1,7 +1,7 @@
 """What serving needs from the ``features`` package, as small protocols.
 
 ``features.model.ScoringModel``, ``features.reasons.explain`` and
-``features.online.online_feature_frame`` satisfy these; tests may pass stand-ins. Keeping the
+``features.online.online_feature_rows`` satisfy these; tests may pass stand-ins. Keeping the
 seams this narrow is what lets serving import ``features`` and never ``training``.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
+from features.rows import FeatureTable
 from features.tasks import Task
 
 
@@ -26,11 +26,11 @@ class ScoringModelLike(Protocol):
     feature_names: Sequence[str]
     metadata: Mapping[str, Any]
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def predict_proba(self, frame: FeatureTable) -> np.ndarray: ...
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def contributions(self, frame: FeatureTable) -> np.ndarray: ...
 
-    def score(self, frame: pd.DataFrame) -> ModelScoresLike:
+    def score(self, frame: FeatureTable) -> ModelScoresLike:
         """Probabilities and contributions from one encoding of ``frame``."""
         ...
 
@@ -53,7 +53,7 @@ class ReasonLike(Protocol):
 
 class Explain(Protocol):
     def __call__(
-        self, model: Any, frame: pd.DataFrame, contributions: np.ndarray, *, top_k: int = 5
+        self, model: Any, frame: FeatureTable, contributions: np.ndarray, *, top_k: int = 5
     ) -> list[list[ReasonLike]]: ...
 
 
@@ -79,7 +79,7 @@ class FeatureFrameBuilder(Protocol):
         entities: Sequence[EntityInput],
         *,
         as_of: datetime,
-    ) -> pd.DataFrame: ...
+    ) -> FeatureTable: ...
 
 
 ModelLoader = Callable[[Path, Mapping[str, str]], ScoringModelLike]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.rows import FeatureTable
 from features.tasks import Task
 from serving.protocols import Explain
 from serving.served import ServedModel
@@ -45,7 +46,7 @@ def _plain(value: Any) -> Any:
 
 def score_entities(
     served: ServedModel,
-    frame: pd.DataFrame,
+    frame: FeatureTable,
     *,
     entity_ids: Sequence[str],
     values: np.ndarray,

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from features.model import ScoringModel
-from features.online import OnlineEntity, online_feature_frame
+from features.online import OnlineEntity, online_feature_rows
 from features.reasons import explain
 from features.registry import FeatureSpec
+from features.rows import FeatureRows, FeatureTable
 from features.tasks import TASK_TABLES, Task
 from serving.champions import MlflowChampionSource
 from serving.keys import KeyStore
@@ -58,11 +58,11 @@ def _registry_specs(saved: tuple[Any, ...]) -> tuple[FeatureSpec, ...]:
 
 def build_online_features(
     task: Task, model: ScoringModelLike, entities: Sequence[EntityInput], *, as_of: datetime
-) -> pd.DataFrame:
+) -> FeatureRows:
     """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
     online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
     specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
-    return online_feature_frame(task, online, as_of=as_of, specs=specs)
+    return online_feature_rows(task, online, as_of=as_of, specs=specs)
 
 
 def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelLike:
@@ -70,7 +70,7 @@ def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelL
 
 
 def build_warm_up(
-    features: Callable[..., pd.DataFrame], explain_fn: Explain, settings: Settings
+    features: Callable[..., FeatureTable], explain_fn: Explain, settings: Settings
 ) -> Callable[[ServedModel], None]:
     """A full scoring pass on one made-up entity, so a model is proven usable before the swap."""
 
