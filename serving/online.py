@@ -55,10 +55,8 @@ def to_entity_input(task: Task, entity: EntityIn) -> EntityInput:
         "account_id": entity.account_id,
         tables.value_column: _value_of(entity),
     }
-    # The validated fields by name: what ``model_dump`` gives, without its per-event cost (a
-    # strict model with extra="forbid" holds exactly its fields in ``__dict__``; read-only here).
-    events = [event.__dict__ for event in entity.events]
-    return EntityInput(entity_id=entity_id_of(entity), record=record, events=events)
+    # Validated events are already plain dicts of contract fields (``EventIn``); read-only here.
+    return EntityInput(entity_id=entity_id_of(entity), record=record, events=entity.events)
 
 
 def check_times(
@@ -72,7 +70,7 @@ def check_times(
     elif entity.created_at > as_of:
         errors.append(("created_at", "is after as_of: the entity did not exist yet"))
     for position, event in enumerate(entity.events):
-        if event.occurred_at > latest:
+        if event["occurred_at"] > latest:
             errors.append((f"events[{position}].occurred_at", "is in the future"))
     return errors
 

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
     PlainValidator,
     StrictBool,
@@ -17,26 +15,26 @@ from pydantic import (
 )
 
 
-def _require_iso_text(value: Any) -> Any:
-    """Timestamps arrive as ISO 8601 text; numbers (epoch guesses) and the like are refused."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
+def _timestamp(value: Any) -> datetime:
+    """ISO 8601 text (or a datetime) as naive UTC; numbers (epoch guesses) and the like refused.
+
+    Offsets are converted to UTC; naive values are taken as UTC (docs/internal-api.md). One
+    plain validator instead of before + core + after: three calls per event were a third of
+    the time spent validating a 10,000-event request.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"unparsable timestamp {value[:40]!r}; use ISO 8601") from None
+    elif not isinstance(value, datetime):
         raise ValueError("must be an ISO 8601 timestamp string, e.g. 2026-11-02T09:30:00Z")
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"unparsable timestamp {value[:40]!r}; use ISO 8601") from None
-
-
-def _to_naive_utc(value: datetime) -> datetime:
-    """Offsets are converted to UTC; naive values are taken as UTC (docs/internal-api.md)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_require_iso_text), AfterValidator(_to_naive_utc)]
+Timestamp = Annotated[datetime, PlainValidator(_timestamp, json_schema_input_type=datetime)]
 Identifier = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 ShortText = Annotated[StrictStr, Field(max_length=255)]
 Amount = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
