@@ -39,6 +39,7 @@ import httpx
 
 AS_OF = datetime(2026, 1, 1)
 BIN = Path(sys.executable).parent
+JSON_HEADERS = {"Content-Type": "application/json"}
 _MACRO = "CREATE MACRO h(i, k, n) AS CAST(hash(i, {seed}, k) % n AS BIGINT)"
 _TABLES = {
     "leads": """
@@ -280,6 +281,56 @@ def one_lead(lead_id: str, events: int) -> dict[str, Any]:
     }
 
 
+def varied_batch(kind: str, count: int, *, seed: int) -> list[dict[str, Any]]:
+    """``count`` different entities with 0-20 events each (10 on average), deterministic.
+
+    Every entity differs (event count, types, times, values, attributes), so the batch costs
+    what a real one does: no two rows share features or reasons.
+    """
+    import random
+
+    rng = random.Random(seed)
+    types = (
+        ("email_open", "email_reply", "call", "meeting", "demo", "quote")
+        if kind == "lead"
+        else ("order", "support_ticket", "check_in")
+    )
+    entities = []
+    for i in range(count):
+        created = AS_OF - timedelta(days=rng.randint(30, 700), hours=rng.randint(0, 23))
+        events = []
+        for _ in range(rng.randint(0, 20)):
+            event_type = rng.choice(types)
+            event: dict[str, Any] = {
+                "occurred_at": (created + (AS_OF - created) * rng.random()).isoformat(),
+                "type": event_type,
+                "channel": rng.choice(("phone", "email", "web", "video")),
+                "direction": rng.choice(("inbound", "outbound")),
+            }
+            if event_type in ("quote", "order"):
+                event["value"] = round(rng.uniform(100, 20_000), 2)
+            events.append(event)
+        entity: dict[str, Any] = {
+            "created_at": created.isoformat(),
+            "owner_id": f"o{rng.randint(0, 39)}",
+            "events": events,
+        }
+        if kind == "lead":
+            entity |= {
+                "lead_id": f"L-batch-{i}",
+                "expected_value": float(rng.randint(1_000, 90_000)),
+                "attributes": {"industry": rng.choice(("retail", "software", "health"))},
+            }
+        else:
+            entity |= {
+                "customer_id": f"C-batch-{i}",
+                "annual_value": float(rng.randint(1_000, 200_000)),
+                "attributes": {"plan": rng.choice(("gold", "silver", "bronze"))},
+            }
+        entities.append(entity)
+    return entities
+
+
 def run(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     try:
@@ -371,11 +422,18 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
             "GET /v1/customers/{id}",
             measure(lambda i: client.get(f"/v1/customers/{ids[i % len(ids)]}"), args.requests),
         )
-        batch = {"as_of": AS_OF.isoformat(), "leads": [one_lead(f"L{i}", 10) for i in range(1000)]}
-        report(
-            "POST /v1/leads/score (1,000 leads, 10 events each)",
-            measure(lambda i: client.post("/v1/leads/score", json=batch), args.batch_requests),
-        )
+        for kind, route in (("lead", "/v1/leads/score"), ("customer", "/v1/customers/score")):
+            entities = varied_batch(kind, 1000, seed=args.seed)
+            collection = "leads" if kind == "lead" else "customers"
+            body = json.dumps({"as_of": AS_OF.isoformat(), collection: entities})
+            events = sum(len(e["events"]) for e in entities)
+            report(
+                f"POST {route} (1,000 {collection}, {events:,} events)",
+                measure(
+                    lambda i, r=route, b=body: client.post(r, content=b, headers=JSON_HEADERS),
+                    args.batch_requests,
+                ),
+            )
         report(
             "GET /v1/lists/at-risk (50 rows)",
             measure(lambda i: client.get("/v1/lists/at-risk"), args.requests),
@@ -417,11 +475,10 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
         server(mlflow_cmd, mlflow_env, f"{mbase}/ping", root / "mlflow.log"),
         httpx.Client(base_url=mbase, timeout=60) as client,
     ):
-        json_headers = {"Content-Type": "application/json"}
         report(
             "mlflow models serve /invocations (1 vector)",
             measure(
-                lambda i: client.post("/invocations", content=payload, headers=json_headers),
+                lambda i: client.post("/invocations", content=payload, headers=JSON_HEADERS),
                 args.requests,
             ),
         )
@@ -437,7 +494,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--lead-events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=1_000)
-    parser.add_argument("--batch-requests", type=int, default=20)
+    parser.add_argument("--batch-requests", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     run(parser.parse_args())

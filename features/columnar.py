@@ -182,15 +182,23 @@ def _first_time(table: EventTable, a: FirstTime) -> Column:
 def _median_gap(table: EventTable, a: MedianGap) -> Column:
     out = np.zeros(table.n, dtype=np.float64)
     present = np.zeros(table.n, dtype=bool)
-    selected = table.mask(a.code)
-    window = table.mask(a.code, a.days)
-    for owner, positions in table.segments(selected):
-        if positions.size < 2:
-            continue
-        gaps = np.diff(table.times[positions])[window[positions][1:]]
-        if gaps.size:
-            out[owner] = float(np.median(gaps / float(US_PER_DAY)))
-            present[owner] = True
+    positions = np.flatnonzero(table.mask(a.code))
+    owners = table.entity[positions]
+    # A gap joins consecutive events of the type of one entity and counts when its later event
+    # is in the window; every entity's gaps at once, then sorted within the entity.
+    keep = (owners[1:] == owners[:-1]) & table.mask(a.code, a.days)[positions[1:]]
+    gaps = np.diff(table.times[positions])[keep] / float(US_PER_DAY)
+    gap_owners = owners[1:][keep]
+    if gaps.size == 0:
+        return Column(out, present)
+    order = np.lexsort((gaps, gap_owners))
+    gaps, gap_owners = gaps[order], gap_owners[order]
+    starts = np.flatnonzero(np.r_[True, gap_owners[1:] != gap_owners[:-1]])
+    counts = np.diff(np.r_[starts, gaps.size])
+    low, high = gaps[starts + (counts - 1) // 2], gaps[starts + counts // 2]
+    # np.median's own arithmetic: the middle value, or the mean of the two middle ones.
+    out[gap_owners[starts]] = np.where(counts % 2 == 1, low, (low + high) / 2.0)
+    present[gap_owners[starts]] = True
     return Column(out, present)
 
 

@@ -8,7 +8,7 @@ carrying its field errors, and the others are still scored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import (
     BaseModel,
@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
     with_config,
 )
-from typing_extensions import NotRequired, TypedDict  # pydantic needs it on Python < 3.12
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from features.contract import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
 from serving.schemas.fields import (

@@ -111,3 +111,27 @@ def test_no_entities_give_an_empty_frame_with_every_column() -> None:
     frame = online_feature_frame(Task.LEADS, [], as_of=AS_OF)
     assert len(frame) == 0
     assert list(frame.columns) == [s.name for s in feature_specs(Task.LEADS)]
+
+
+def test_median_gaps_count_only_gaps_ending_in_the_window() -> None:
+    # Gaps that end more than 365 days back do not count; the one that ends in the window
+    # does, however long. "even": 410, 30, 10, 40 -> 35; "odd": 570, 10, 15 -> 15; a single
+    # order or only old gaps -> missing.
+    def customer(name: str, days_back: list[int]) -> OnlineEntity:
+        events = [
+            {"occurred_at": (AS_OF - timedelta(days=d)).isoformat(), "type": "order"}
+            for d in days_back
+        ]
+        return OnlineEntity(name, {"created_at": BASE - timedelta(days=800)}, events)
+
+    entities = [
+        customer("even", [700, 600, 500, 90, 60, 50, 10]),
+        customer("odd", [700, 600, 30, 20, 5]),
+        customer("one", [3]),
+        customer("old", [700, 500]),
+    ]
+    columnar, reference = _both_paths(Task.CHURN, entities)
+    _assert_identical(columnar, reference)
+    gaps = [name for name in columnar if name.startswith("median_days_between_orders")]
+    values = columnar[gaps[0]].tolist()
+    assert values[:2] == [35.0, 15.0] and np.isnan(values[2]) and np.isnan(values[3])
