@@ -50,7 +50,7 @@ run: $(STAMP) ## Set up, generate the default CRM, validate, train + promote bot
 	@echo "API docs (OpenAPI): http://127.0.0.1:8000/v1/openapi.json (needs a key); Ctrl-C stops the service"
 	$(BIN)/salesradar serve
 
-test: $(STAMP) ## Set up and run the whole test suite
+test: lint ## Set up, lint (ruff) and run the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff check + format check
