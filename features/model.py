@@ -191,11 +191,18 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
 
 
 def _check_text(series: pd.Series, name: str) -> None:
-    _check_text_dtype(series.dtype, name)
+    _check_text_dtype(series.dtype, name, all_missing=bool(series.isna().all()))
 
 
-def _check_text_dtype(dtype: Any, name: str) -> None:
-    if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+def _check_text_dtype(dtype: Any, name: str, *, all_missing: bool) -> None:
+    """Refuse numbers where text belongs; a column with no value at all is just missing.
+
+    JSON cannot type an all-null column, so pandas (and MLflow's scoring server) reads it as
+    float64 NaN: nothing is coerced by reading those as missing text.
+    """
+    if pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_float_dtype(dtype) and not all_missing
+    ):
         raise FeatureFrameError(f"categorical feature {name!r} holds {dtype} values; expected text")
 
 

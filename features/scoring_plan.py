@@ -68,8 +68,8 @@ class CategoryCodes:
 
     def encode_cells(self, cells: np.ndarray, dtype: Any) -> np.ndarray:
         """``encode`` for a few cells (an object array of one column of dtype ``dtype``)."""
-        _check_text_dtype(dtype, self.name)
         missing = pd.isna(cells)
+        _check_text_dtype(dtype, self.name, all_missing=bool(missing.all()))
         return np.array(
             [
                 math.nan if gone else self.codes.get(str(level), self.other)

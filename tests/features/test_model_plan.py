@@ -173,3 +173,23 @@ def test_thread_count_never_changes_a_number(model: ScoringModel, frame: pd.Data
         one = plan.booster.predict(encoded, num_threads=1, **kwargs)
         every = plan.booster.predict(encoded, num_threads=0, **kwargs)
         np.testing.assert_array_equal(one, every)
+
+
+@pytest.mark.parametrize("copies", [1, 10])
+def test_an_all_null_categorical_column_typed_float_reads_as_missing(
+    model: ScoringModel, copies: int
+) -> None:
+    # JSON cannot type an all-null column: pandas and MLflow's scoring server make it float64.
+    rows = pd.concat([_awkward_rows()] * copies)
+    as_text = rows.assign(segment=pd.array([None] * len(rows), dtype="str"))
+    as_float = rows.assign(segment=np.full(len(rows), np.nan))
+    np.testing.assert_array_equal(
+        model.score(as_float).probability, model.score(as_text).probability
+    )
+    np.testing.assert_array_equal(
+        model.estimator.predict_proba(as_float[NAMES]),
+        model.estimator.predict_proba(as_text[NAMES]),
+    )
+    one_value = as_float.assign(segment=[np.nan] * (len(rows) - 1) + [1.0])
+    with pytest.raises(FeatureFrameError, match="'segment' holds float64 values; expected text"):
+        model.score(one_value)
