@@ -113,16 +113,18 @@ def request_field(feature_field: str) -> str:
 
 def score_online(
     services: Services,
-    task: Task,
+    served: ServedModel,
     items: Sequence[EntityIn | InvalidEntity],
     *,
     as_of: datetime,
     received_at: datetime,
     collection: str,
 ) -> list[EntityScore | Failure]:
-    """Score ``items`` in request order; ``collection`` names the list in error fields."""
-    served = services.models.current(task)
-    assert served is not None, "callers check readiness first"
+    """Score ``items`` with ``served`` in request order; ``collection`` names the list in errors.
+
+    The caller passes the model it read once, so a swap mid-request cannot mix two models.
+    """
+    task = served.task
     skew = timedelta(seconds=services.settings.future_skew_seconds)
     results: list[EntityScore | Failure | None] = [None] * len(items)
     seen: set[str] = set()

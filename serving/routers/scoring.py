@@ -26,6 +26,7 @@ from serving.schemas.requests import (
 )
 from serving.schemas.responses import ScoreCustomersResponse, ScoreLeadsResponse
 from serving.scoring import EntityScore
+from serving.served import ServedModel
 from serving.services import Services
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -42,25 +43,29 @@ def _decide_as_of(services: Services, requested: datetime | None) -> tuple[datet
     return requested, received_at
 
 
-def _check_load(services: Services, task: Task, items: Sequence[Any], collection: str) -> None:
-    if services.models.current(task) is None:
+def _check_load(
+    services: Services, task: Task, items: Sequence[Any], collection: str
+) -> ServedModel:
+    """The model to score with (read once per request), after the request's size checks."""
+    served = services.models.current(task)
+    if served is None:
         raise HTTPException(503, [field_error("", f"no verified {task} model loaded", "not_ready")])
     events = sum(len(i.events) for i in items if isinstance(i, EntityIn))
     limit = services.settings.max_events_per_request
     if events > limit:
         message = f"{events} events in total; at most {limit} per request"
         raise HTTPException(422, [field_error(collection, message, "too_many_events")])
+    return served
 
 
 def _render(
     services: Services,
-    task: Task,
+    served: ServedModel,
     items: Sequence[EntityIn | InvalidEntity],
     results: Sequence[EntityScore | Failure],
     as_of: datetime,
 ) -> list[dict[str, Any]]:
-    served = services.models.current(task)
-    assert served is not None
+    task = served.task
     model = {"name": served.name, "version": served.version}
     out: list[dict[str, Any]] = []
     for index, (item, result) in enumerate(zip(items, results, strict=True)):
@@ -122,13 +127,13 @@ async def _score_and_render(
     collection: str,
 ) -> Response:
     as_of, received_at = _decide_as_of(services, requested_as_of)
-    _check_load(services, task, items, collection)
+    served = _check_load(services, task, items, collection)
 
     def work() -> Response:
         results = score_online(
-            services, task, items, as_of=as_of, received_at=received_at, collection=collection
+            services, served, items, as_of=as_of, received_at=received_at, collection=collection
         )
-        rendered = _render(services, task, items, results, as_of)
+        rendered = _render(services, served, items, results, as_of)
         return json_response({"as_of": as_of, "results": rendered})
 
     if len(items) <= INLINE_ENTITIES:

@@ -1,16 +1,21 @@
-"""Large scoring requests run off the event loop: health checks are answered meanwhile."""
+"""Large scoring requests run off the event loop (health checks are answered meanwhile), and
+every request is scored and labelled by the one model it read."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 import serving.routers.scoring as scoring_routes
+from features.tasks import Task
 from serving.app import create_app
+from serving.served import ServedModel
 from serving.services import Services
 from tests.serving.appkit import auth
 from tests.serving.test_scoring_api import lead
@@ -70,3 +75,27 @@ def test_health_is_answered_while_a_large_request_is_scored(
         # One entity is scored inline on the event loop: health waits for it.
         assert order == ["score", "health"]
         assert threads[0] == threading.main_thread().name
+
+
+def test_a_request_is_scored_and_labelled_by_the_model_it_started_with(
+    services: Services, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A champion swap lands while the request is in flight: every later read sees version 999.
+    first = services.models.current  # bound before the app loads models; read lazily below
+    reads: list[str] = []
+
+    def current(task: Task) -> ServedModel | None:
+        served = first(task)
+        if served is None or task is not Task.LEADS:
+            return served
+        reads.append(task.value)
+        return served if len(reads) == 1 else dataclasses.replace(served, version="999")
+
+    app = create_app(services)
+    with TestClient(app) as client:
+        monkeypatch.setattr(services.models, "current", current)
+        body = {"as_of": "2025-12-01T00:00:00Z", "leads": [lead("L1")]}
+        response = client.post("/v1/leads/score", json=body, headers=auth(keys["crm"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["model"]["version"] == "1"
+    assert reads == ["leads"]
