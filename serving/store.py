@@ -20,13 +20,22 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateIndex
 
-from serving.tables import metadata, published_run, score_runs, scores
+from serving.tables import (
+    RANK_INDEXES,
+    list_order,
+    metadata,
+    published_run,
+    score_runs,
+    scores,
+)
 
 logger = logging.getLogger(__name__)
 
 EntityKind = Literal["lead", "customer"]
 WRITE_CHUNK_ROWS = 5_000
+COUNT_CACHE_ENTRIES = 4_096
 
 
 @dataclass(frozen=True)
@@ -114,14 +123,20 @@ class ScoreStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._counts: dict[tuple[Any, ...], int] = {}  # (run, kind, filters) -> rows
 
     @classmethod
     def from_url(cls, url: str) -> ScoreStore:
         return cls(create_store_engine(url))
 
     def create_schema(self) -> None:
-        """Create missing tables (idempotent)."""
+        """Create missing tables and indexes (idempotent; older databases gain new indexes)."""
         metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            for index in RANK_INDEXES:
+                # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect expression
+                # indexes on SQLite, so checkfirst warns on every start.
+                conn.execute(CreateIndex(index, if_not_exists=True))
 
     # --- writing -------------------------------------------------------------------------
     def begin_run(self, *, as_of: datetime, started_at: datetime) -> str:
@@ -270,10 +285,6 @@ class ScoreStore:
             conditions.append(scores.c.tier.in_(list(tiers)))
         if min_value is not None:
             conditions.append(scores.c.value >= min_value)
-        if rank_by == "value":
-            order = [scores.c.value.desc().nulls_last(), scores.c.probability.desc()]
-        else:
-            order = [scores.c.probability.desc(), scores.c.value.desc().nulls_last()]
         with self.engine.connect() as conn:
             # One snapshot of the pointer for both queries, so count and page agree.
             run_id = conn.execute(
@@ -282,14 +293,27 @@ class ScoreStore:
             if run_id is None:
                 return ScorePage(items=[], total=0, run_id=None)
             conditions.append(scores.c.run_id == run_id)
-            total = conn.execute(
-                select(func.count()).select_from(scores).where(*conditions)
-            ).scalar_one()
+            # A published run never changes, so its counts per filter can be remembered.
+            count_key = (
+                run_id,
+                kind,
+                None if owner_ids is None else tuple(sorted(owner_ids)),  # () = nobody's book
+                tuple(sorted(tiers)) if tiers else None,
+                min_value,
+            )
+            total = self._counts.get(count_key)
+            if total is None:
+                total = conn.execute(
+                    select(func.count()).select_from(scores).where(*conditions)
+                ).scalar_one()
+                if len(self._counts) >= COUNT_CACHE_ENTRIES:
+                    self._counts.clear()
+                self._counts[count_key] = total
             rows = conn.execute(
                 select(*_SCORE_COLUMNS)
                 .join(score_runs, score_runs.c.run_id == scores.c.run_id)
                 .where(*conditions)
-                .order_by(*order, scores.c.entity_id)
+                .order_by(*list_order(rank_by))
                 .limit(limit)
                 .offset(offset)
             )

@@ -98,6 +98,51 @@ def test_list_ranks_filters_and_paginates(store: ScoreStore) -> None:
     assert store.list_scores("lead").total == 0
 
 
+def test_list_totals_follow_the_published_run_and_tell_no_filter_from_no_owner(
+    store: ScoreStore,
+) -> None:
+    publish(store, [row("a", 0.9, value=1.0), row("b", 0.2, value=2.0, owner="o2")], at=T1)
+    assert store.list_scores("customer").total == 2
+    assert store.list_scores("customer", owner_ids=["o2"]).total == 1
+    assert store.list_scores("customer", owner_ids=[]).total == 0  # a rep without a book
+    publish(store, [row("c", 0.5, value=3.0)], at=T2)  # totals are per run, never stale
+    assert store.list_scores("customer").total == 1
+    assert store.list_scores("customer", owner_ids=["o2"]).total == 0
+
+
+def test_pages_are_read_in_index_order_and_old_databases_gain_the_indexes(
+    store: ScoreStore,
+) -> None:
+    from sqlalchemy import inspect, text
+
+    from serving.tables import RANK_INDEXES
+
+    wanted = {index.name for index in RANK_INDEXES}
+    with store.engine.begin() as conn:
+        for name in wanted:
+            conn.execute(text(f"DROP INDEX {name}"))
+    store.create_schema()
+    store.create_schema()  # idempotent
+    if store.engine.dialect.name != "sqlite":
+        assert wanted <= {i["name"] for i in inspect(store.engine).get_indexes("scores")}
+        return
+    # SQLAlchemy does not reflect SQLite expression indexes: ask SQLite itself.
+    with store.engine.connect() as conn:
+        listed = {r[1] for r in conn.execute(text("PRAGMA index_list(scores)"))}
+        plan = " ".join(
+            str(r[3])
+            for r in conn.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT entity_id FROM scores WHERE run_id = 'r' "
+                    "AND entity_kind = 'customer' ORDER BY value IS NULL, value DESC, "
+                    "probability DESC, entity_id LIMIT 50"
+                )
+            )
+        )
+    assert wanted <= listed
+    assert "ix_scores_rank_value" in plan and "TEMP B-TREE" not in plan
+
+
 def test_empty_store_reads_nothing(store: ScoreStore) -> None:
     assert store.published_run_id() is None
     assert store.latest("lead", "x") is None
