@@ -45,7 +45,7 @@ from features.definitions import (
 )
 from features.export import Export, quote
 from features.history import DIRECTION_CODES
-from features.tasks import TASK_TABLES, Task
+from features.tasks import TASK_TABLES, Task, TaskTables
 
 logger = logging.getLogger(__name__)
 
@@ -545,6 +545,25 @@ def _is_id_like(export: Export, entity_table: str, table: str, name: str) -> boo
     return bool(distinct > 1 and distinct > ID_DISTINCT_SHARE * present)
 
 
+def _attribute_spec(name: str, numeric: bool, tables: TaskTables, table: str) -> FeatureSpec:
+    """An export attribute as a feature: labelled with where it comes from, read in plain words.
+
+    The label keeps the provenance ("Industry (account attribute)", for model cards); the
+    sentence a rep reads does not: "Account industry: retail", "Source: Referral".
+    """
+    words = name.replace("_", " ")
+    source = "account" if table == "accounts" else tables.entity_table[:-1]
+    said = f"Account {words}" if table == "accounts" else words.capitalize()
+    cases = {"missing": f"{said} not known", "other": f"{said}: {{value}}"}
+    return FeatureSpec(
+        name,
+        "numeric" if numeric else "categorical",
+        _with_cases(f"{words.capitalize()} ({source} attribute)", cases),
+        "attribute",
+        "number" if numeric else "category",
+    )
+
+
 def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:
     """Static attributes of the task's entity table and of ``accounts``, usable as features.
 
@@ -568,17 +587,7 @@ def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:
             if attribute.numeric and attribute.name.lower().endswith("_id"):
                 continue
             taken.add(attribute.name)
-            source = "account" if table == "accounts" else tables.entity_table[:-1]
-            label = attribute.name.replace("_", " ").capitalize()
-            out.append(
-                FeatureSpec(
-                    attribute.name,
-                    "numeric" if attribute.numeric else "categorical",
-                    f"{label} ({source} attribute)",
-                    "attribute",
-                    "number" if attribute.numeric else "category",
-                )
-            )
+            out.append(_attribute_spec(attribute.name, attribute.numeric, tables, table))
     return out
 
 

@@ -91,4 +91,8 @@ def test_attributes_are_selected_from_entities_and_accounts():
         ("channel_score", "numeric", "number"),
         ("industry", "categorical", "category"),
     ]
-    assert attributes[-1].description == "Industry (account attribute)"
+    assert attributes[-1].description == (
+        "Industry (account attribute) | missing: Account industry not known"
+        " | other: Account industry: {value}"
+    )
+    assert attributes[1].description.startswith("Plan (customer attribute) | missing: Plan")
