@@ -80,6 +80,9 @@ def explain(
     needed = {int(j) for j in np.unique(order)}
     needed |= {p for j in needed for p, _, _ in phrasings[j].fields}
     cells = {j: _column(frame, specs[j].name) for j in needed}
+    # A sentence depends only on the feature and the values it names: in a 1,000-customer
+    # request ~70% of reasons repeat an earlier one (counts, categories), so each is phrased once.
+    sentences: dict[int, dict[object, str]] = {j: {} for j in needed}
     reasons: list[list[Reason]] = []
     for row_number, (row_order, row_chosen) in enumerate(
         zip(order.tolist(), chosen.tolist(), strict=True)
@@ -89,23 +92,37 @@ def explain(
             if contribution == 0.0:
                 break
             phrasing = phrasings[index]
-            value = _plain(cells[index][row_number])
+            value = cells[index][row_number]
+            key = _sentence_key(value, phrasing, cells, row_number)
+            text = sentences[index].get(key)
+            if text is None:
+                text = sentences[index][key] = phrasing.render(value, cells, row_number)
             row_reasons.append(
-                Reason(
-                    feature=specs[index].name,
-                    value=value,
-                    contribution=contribution,
-                    text=phrasing.render(value, cells, row_number),
-                )
+                Reason(feature=specs[index].name, value=value, contribution=contribution, text=text)
             )
         reasons.append(row_reasons)
     return reasons
 
 
+def _sentence_key(
+    value: object, phrasing: _Phrasing, cells: Mapping[int, list[object]], row: int
+) -> object:
+    """What a sentence depends on, hashable; 0.0 and -0.0 (equal, but shown apart) kept apart."""
+    if phrasing.fields:
+        parts = (value, *[cells[p][row] for p, _, _ in phrasing.fields])
+        if 0.0 in parts:
+            return tuple((type(v), math.copysign(1.0, v)) if v == 0 else v for v in parts)  # type: ignore[arg-type]
+        return parts
+    if value == 0:
+        return (type(value), math.copysign(1.0, value))  # type: ignore[arg-type]
+    return value
+
+
 def _column(frame: FeatureTable, name: str) -> list[object]:
+    """One column as plain Python values; every kind of missing is None."""
     if isinstance(frame, FeatureRows):
-        return frame.values(name)
-    return frame[name].tolist()
+        return [None if v != v else v for v in frame.values(name)]  # NaN is the only v != v
+    return [_plain(v) for v in frame[name].tolist()]
 
 
 @dataclass(frozen=True)
@@ -116,7 +133,7 @@ class _Phrasing:
     fields: tuple[tuple[int, str, str], ...]  # (position, name, unit) of model features named
 
     def render(self, value: object, cells: Mapping[int, list[object]], row: int) -> str:
-        others = {name: (_plain(cells[p][row]), unit) for p, name, unit in self.fields}
+        others = {name: (cells[p][row], unit) for p, name, unit in self.fields}
         return _render(self.spec.description, self.spec.unit, value, others)
 
 

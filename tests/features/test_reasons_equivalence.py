@@ -81,7 +81,7 @@ def _wide_frame(rows: int, seed: int) -> pd.DataFrame:
             "odd": rng.normal(size=rows),
             "segment": pd.array(rng.choice(["a", "b", None], rows), dtype="str"),
             "plan": pd.Series(rng.choice(["gold", "silver"], rows), dtype=object),
-            "trend": rng.choice([-2.0, 0.0, 0.4, 3.0, np.nan], rows),
+            "trend": rng.choice([-2.0, 0.0, -0.0, 0.4, 3.0, np.nan], rows),
         },
         index=pd.Index([f"E{i}" for i in range(rows)], name="entity_id"),
     )
@@ -95,6 +95,8 @@ def test_matches_the_reference_with_ties_zeros_templates_and_missing_values() ->
     contributions = rng.choice([-0.5, -0.25, 0.0, 0.0, 0.25, 0.5, 1.0], size=(rows, len(WIDE) + 1))
     contributions[:5, :-1] = 0.0  # rows with no reason at all
     frame.loc[frame.index[7], "count"] = pd.NA
+    # Equal but shown apart ("0" / "-0"): remembered sentences must keep them apart.
+    frame.loc[frame.index[10:40], "odd"] = [0.0, -0.0] * 15
     for top_k in (1, 3, 5, 20):
         got = explain(_Wide(), frame, contributions, top_k=top_k)  # type: ignore[arg-type]
         want = _reference_explain(_Wide(), frame, contributions, top_k=top_k)
