@@ -18,7 +18,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex
 
@@ -116,6 +127,35 @@ def _row_to_stored(row: Any) -> StoredScore:
 
 
 _SCORE_COLUMNS = (*scores.c, score_runs.c.published_at)
+
+
+def _latest_two() -> Select[Any]:
+    """An entity's scores in the published run and the run published before, newest first.
+
+    Built once with bound parameters: constructing the statement on every GET cost more than
+    running it.
+    """
+    current = select(published_run.c.run_id).where(published_run.c.slot == 1)
+    current_seq = (
+        select(score_runs.c.published_seq)
+        .where(score_runs.c.run_id == current.scalar_subquery())
+        .scalar_subquery()
+    )
+    return (
+        select(*_SCORE_COLUMNS, score_runs.c.published_seq, current_seq.label("current_seq"))
+        .join(score_runs, score_runs.c.run_id == scores.c.run_id)
+        .where(
+            scores.c.entity_kind == bindparam("kind"),
+            scores.c.entity_id == bindparam("entity_id"),
+            score_runs.c.status == "published",
+            score_runs.c.published_seq <= current_seq,
+        )
+        .order_by(score_runs.c.published_seq.desc())
+        .limit(2)
+    )
+
+
+_LATEST_TWO = _latest_two()
 
 
 class ScoreStore:
@@ -229,26 +269,8 @@ class ScoreStore:
     ) -> tuple[StoredScore | None, StoredScore | None]:
         """The entity's score in the published run and its score in the run published before
         the one it last appeared in, in one query (one snapshot of the pointer)."""
-        current = select(published_run.c.run_id).where(published_run.c.slot == 1)
-        current_seq = (
-            select(score_runs.c.published_seq)
-            .where(score_runs.c.run_id == current.scalar_subquery())
-            .scalar_subquery()
-        )
-        query = (
-            select(*_SCORE_COLUMNS, score_runs.c.published_seq, current_seq.label("current_seq"))
-            .join(score_runs, score_runs.c.run_id == scores.c.run_id)
-            .where(
-                scores.c.entity_kind == kind,
-                scores.c.entity_id == entity_id,
-                score_runs.c.status == "published",
-                score_runs.c.published_seq <= current_seq,
-            )
-            .order_by(score_runs.c.published_seq.desc())
-            .limit(2)
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_LATEST_TWO, {"kind": kind, "entity_id": entity_id}).all()
         if not rows or rows[0].published_seq != rows[0].current_seq:
             return None, None  # not scored in the published run
         previous = _row_to_stored(rows[1]) if len(rows) > 1 else None
