@@ -45,7 +45,7 @@ class Reason:
     """One signed reason: positive ``contribution`` raises the score, negative lowers it."""
 
     feature: str
-    value: object  # the entity's actual value (None when missing)
+    value: object  # the entity's value as plain JSON-ready Python (None when missing)
     contribution: float  # log-odds
     text: str
 

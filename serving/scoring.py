@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from features.rows import FeatureTable
 from features.tasks import Task
@@ -31,17 +30,6 @@ class EntityScore:
     tier: str
     value: float | None  # expected value (leads) or value at risk (customers)
     reasons: list[dict[str, Any]]
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe reason values: numpy scalars to Python, NaN (missing) to None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
 def score_entities(
@@ -75,7 +63,7 @@ def score_entities(
             reasons=[
                 {
                     "feature": r.feature,
-                    "value": _plain(r.value),
+                    "value": r.value,  # already plain: see features.reasons.Reason
                     "contribution": float(r.contribution),
                     "text": r.text,
                 }
