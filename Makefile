@@ -10,7 +10,7 @@ AS_OF  ?= 2026-10-01
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
-        bench-features bench-training bench-serving quality-report mlflow-ui clean
+        bench-features bench-training bench-serving bench-scoring quality-report mlflow-ui clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -74,6 +74,9 @@ bench-training: $(STAMP) ## Time to train both models on the default data
 
 bench-serving: $(STAMP) ## API p50/p99 over >=1,000 requests on 127.0.0.1, batch scoring time
 	$(BIN)/python -m benchmarks.bench_serving
+
+bench-scoring: $(STAMP) ## After make run: in-process stage times of a 1,000-entity request, SHAP tables vs pred_contrib
+	$(BIN)/python -m benchmarks.bench_scoring
 
 quality-report: $(STAMP) ## After make run: champions vs the generator's ground truth on their test sets
 	$(BIN)/python -m benchmarks.quality_report

@@ -42,9 +42,9 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
             # collector, whose full passes otherwise walk them all (~0.2 s every few large
             # requests). Then collect young objects less often: a 1,000-entity request makes
             # ~10^5 short-lived containers, almost all freed by reference counting, and the
-            # default thresholds ran ~100 young and ~1 full collection per request (~14 ms);
-            # at 50,000 the p99 of that request fell by 20-60 ms (bench-serving). Process-wide,
-            # so tests that start many apps turn it off.
+            # default thresholds ran ~100 young and ~1 full collection per request (~14 ms, seen
+            # with gc.callbacks); at 50,000 a request runs about two. Process-wide, so tests
+            # that start many apps turn it off.
             gc.collect()
             gc.freeze()
             gc.set_threshold(*SERVING_GC_THRESHOLDS)
