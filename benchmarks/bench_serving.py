@@ -116,17 +116,20 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
     from features.model import TRUSTED_TYPES, fit_scoring_model
     from features.snapshots import build_training_set
     from features.tasks import TASK_TABLES, Task
+    from features.vocabulary import learn_vocabulary
     from training.config import load_config
 
-    trees = load_config().trees
+    config = load_config()
+    trees = config.trees
     export = load_export(export_dir, as_of=AS_OF)
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     experiment = client.create_experiment("bench", artifact_location=str(root / "mlartifacts"))
     cutoffs = [datetime(2025, m, 1) for m in range(3, 11)]
     for task in Task:
+        vocabulary = learn_vocabulary(export, task=task, before=AS_OF, settings=config.vocabulary)
         training = build_training_set(
-            export, task=task, cutoffs=cutoffs, horizon=timedelta(days=60)
+            export, task=task, cutoffs=cutoffs, horizon=timedelta(days=60), vocabulary=vocabulary
         )
         frame = training.frame.sample(n=min(len(training.frame), 40_000), random_state=1)
         # The production tree settings (training/config.toml), so latency is the champion's.
@@ -134,6 +137,7 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
             frame,
             training.specs,
             task=task,
+            vocabulary=vocabulary,
             seed=1,
             params=trees.params,
             calibration_method=trees.calibration,

@@ -130,23 +130,25 @@ class LastTime:
 
 @dataclass(frozen=True)
 class FirstTime:
-    """Time of the earliest event in a direction (None: any); None if none."""
+    """Time of the earliest event in a direction (None: any) of a type (None: any); None if none."""
 
     direction: int | None
+    code: int | None = None
     zero_when_empty: ClassVar[bool] = False
 
     @property
     def alias(self) -> str:
-        return f"first_dir_{self.direction or 'any'}"
+        kind = "" if self.code is None else f"_t{self.code}"
+        return f"first_dir_{self.direction or 'any'}{kind}"
 
     lookback_days: ClassVar[None] = None
 
     def sql(self, over: str = OVER) -> str:
-        conditions = [_EVENT_ROWS, *_window_conditions(None, None, self.direction)]
+        conditions = [_EVENT_ROWS, *_window_conditions(self.code, None, self.direction)]
         return _filtered("min(e.occurred_at)", conditions, over)
 
     def evaluate(self, history: History) -> AggregateValue:
-        times = history.times[history.mask(None, None, self.direction)]
+        times = history.times[history.mask(self.code, None, self.direction)]
         return int(times[0]) if times.size else None
 
 
@@ -225,15 +227,16 @@ class ActivePeriods:
 
 @dataclass(frozen=True)
 class TouchesBeforeFirstReply:
-    """Outbound events strictly before the first reply (per-event column ``replies_upto``)."""
+    """Outbound events strictly before the first event in ``reply_direction`` (an inbound
+    response), read from the per-event column ``replies_upto``; all of them if none yet."""
 
-    reply_code: int
+    reply_direction: int
     outbound: int
     zero_when_empty: ClassVar[bool] = True
 
     @property
     def alias(self) -> str:
-        return f"touches_before_reply_{self.reply_code}"
+        return f"touches_before_reply_dir{self.reply_direction}"
 
     lookback_days: ClassVar[None] = None
 
@@ -241,7 +244,7 @@ class TouchesBeforeFirstReply:
         return f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0){over}"
 
     def evaluate(self, history: History) -> AggregateValue:
-        replies = history.times[history.mask(self.reply_code)]
+        replies = history.times[history.mask(None, None, self.reply_direction)]
         outbound = history.mask(None, None, self.outbound)
         if replies.size == 0:
             return int(np.count_nonzero(outbound))

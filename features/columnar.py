@@ -46,6 +46,7 @@ from features.definitions import (
     Ratio,
     Recency,
     RecentVsUsual,
+    SinceFirst,
     Tenure,
     TouchesBeforeReply,
     Trend,
@@ -175,7 +176,7 @@ def _last_time(table: EventTable, a: LastTime) -> Column:
 
 
 def _first_time(table: EventTable, a: FirstTime) -> Column:
-    first, _, present = table.first_and_last(table.mask(None, None, a.direction))
+    first, _, present = table.first_and_last(table.mask(a.code, None, a.direction))
     return Column(table.times_at(first), present)
 
 
@@ -212,7 +213,7 @@ def _active_periods(table: EventTable, a: ActivePeriods) -> Column:
 
 
 def _touches_before_first_reply(table: EventTable, a: TouchesBeforeFirstReply) -> Column:
-    first, _, replied = table.first_and_last(table.mask(a.reply_code))
+    first, _, replied = table.first_and_last(table.mask(None, None, a.reply_direction))
     first_reply = np.where(replied, table.times_at(first), np.iinfo(np.int64).max)
     before = table.mask(None, None, a.outbound) & (table.times < first_reply[table.entity])
     return Column(table.count(before))
@@ -266,7 +267,7 @@ def _step(d: Definition, at: Sequence[int]) -> Step | None:
     kind = type(d)
     if kind in (WindowCount, WindowValue, TouchesBeforeReply, MedianGapDays):
         return lambda c, t: c[at[0]].as_float()
-    if kind is Recency:
+    if kind in (Recency, SinceFirst):
         return lambda c, t: _days_between(c[at[0]].values, t.cutoff, c[at[0]].present)
     if kind is Tenure:
         return lambda c, t: _days_between(t.created, t.cutoff, None)

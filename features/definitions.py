@@ -126,6 +126,22 @@ class Recency(Definition):
 
 
 @dataclass(frozen=True)
+class SinceFirst(Definition):
+    """Days from the earliest event of a type (None: any) to the cutoff; NaN if there is none."""
+
+    code: int | None = None
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return (FirstTime(None, self.code),)
+
+    def sql(self, ref: Ref) -> str:
+        return _days_sql(ref(self.aggregates()[0]), "s.cutoff")
+
+    def compute(self, get: Get, history: History) -> FeatureValue:
+        return _days(get(self.aggregates()[0]), history.cutoff)
+
+
+@dataclass(frozen=True)
 class Tenure(Definition):
     """Days from the entity's creation to the cutoff."""
 
@@ -302,13 +318,13 @@ class FirstTouchDays(Definition):
 
 @dataclass(frozen=True)
 class TouchesBeforeReply(Definition):
-    """Outbound touches before the first reply (all touches so far if there is no reply yet)."""
+    """Outbound touches before the first event in ``reply_direction`` (all so far if none)."""
 
-    reply_code: int = 0
+    reply_direction: int = 1
     outbound: int = 2
 
     def aggregates(self) -> tuple[Aggregate, ...]:
-        return (TouchesBeforeFirstReply(self.reply_code, self.outbound),)
+        return (TouchesBeforeFirstReply(self.reply_direction, self.outbound),)
 
     def sql(self, ref: Ref) -> str:
         return ref(self.aggregates()[0])

@@ -42,9 +42,12 @@ def lead_spine_sql(*, cutoffs: str, with_label: bool) -> str:
 
 
 def churn_spine_sql(*, cutoffs: str, activity_types: Sequence[str], with_label: bool) -> str:
-    """SELECT of eligible customers per cutoff with created_at, owner_id, value (and label)."""
-    if not activity_types:
-        raise ValueError("activity_types must name at least one event type")
+    """SELECT of eligible customers per cutoff with created_at, owner_id, value (and label).
+
+    ``activity_types`` are raw ``type`` texts as they appear in the export (the spellings of the
+    model's purchase types, see ``features.vocabulary``); none at all means nobody is eligible.
+    """
+    matching = f"type IN ({_string_list(activity_types)})" if activity_types else "1 = 0"
     label = (
         ", CASE WHEN p.churned_at > p.cutoff AND p.churned_at <= p.horizon_end THEN 1 "
         "WHEN coalesce(x.after, 0) = 0 THEN 1 ELSE 0 END AS label"
@@ -58,7 +61,7 @@ def churn_spine_sql(*, cutoffs: str, activity_types: Sequence[str], with_label: 
         "WHERE cu.churned_at IS NULL OR cu.churned_at > c.cutoff), "
         # Only existence matters here, so duplicates need not be removed.
         "activity AS (SELECT customer_id, occurred_at FROM customer_events "
-        f"WHERE type IN ({_string_list(activity_types)})), "
+        f"WHERE {matching}), "
         "x AS (SELECT p.entity_id, p.cutoff, "
         "count(*) FILTER (WHERE a.occurred_at < p.cutoff) AS before, "
         "count(*) FILTER (WHERE a.occurred_at > p.cutoff AND a.occurred_at <= p.horizon_end) "

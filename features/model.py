@@ -40,6 +40,7 @@ from sklearn.pipeline import Pipeline
 from features.categories import RareLevelGrouper
 from features.errors import UserError
 from features.tasks import Task
+from features.vocabulary import Vocabulary, VocabularyError
 
 if TYPE_CHECKING:
     from features.rows import FeatureTable
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the event vocabulary is part of the model
 ESTIMATOR_FILE = "model.skops"
 MANIFEST_FILE = "model.json"
 
@@ -263,6 +264,7 @@ class ScoringModel:
     task: Task
     feature_specs: tuple[ModelFeature, ...]
     estimator: CalibratedClassifierCV
+    vocabulary: Vocabulary  # the event kinds its features expand (features.vocabulary)
     metadata: dict[str, Any] = field(default_factory=dict)
     _plan: ScoringPlan | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -323,6 +325,7 @@ class ScoringModel:
             "format_version": FORMAT_VERSION,
             "task": str(self.task),
             "feature_specs": [_spec_to_dict(s) for s in self.feature_specs],
+            "vocabulary": self.vocabulary.to_dict(),
             "metadata": self.metadata,
             "libraries": {name: version(name) for name in _LIBRARIES},
         }
@@ -357,10 +360,15 @@ class ScoringModel:
         if untrusted:
             raise ModelIntegrityError(f"{path}: refuses untrusted type(s) {', '.join(untrusted)}")
         estimator = sio.load(path, trusted=list(TRUSTED_TYPES))
+        try:
+            vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
+        except (KeyError, VocabularyError) as error:
+            raise ModelIntegrityError(f"{directory / MANIFEST_FILE}: vocabulary: {error}") from None
         return cls(
             task=Task(manifest["task"]),
             feature_specs=tuple(ModelFeature(**d) for d in manifest["feature_specs"]),
             estimator=estimator,
+            vocabulary=vocabulary,
             metadata=manifest["metadata"],
         )
 
@@ -438,6 +446,7 @@ def fit_scoring_model(
     feature_specs: Sequence[FeatureSpecLike],
     *,
     task: Task,
+    vocabulary: Vocabulary,
     seed: int,
     calibration_cutoffs: int = 1,
     calibration_method: str = "isotonic",
@@ -451,6 +460,7 @@ def fit_scoring_model(
     ``frame`` is a training-set frame (``cutoff``, ``label`` and one column per spec). Rows of
     the last ``calibration_cutoffs`` cutoffs never reach the trees, so the calibrator sees
     scores on later time, as the model will in production. Deterministic for a seed.
+    ``vocabulary`` is the one the frame's features were built over; it ships with the model.
     """
     fit_rows, calibration_rows = split_by_cutoff(frame, calibration_cutoffs=calibration_cutoffs)
     check_positives(fit_rows["label"], needed=min_positives, what="fit cutoffs")
@@ -472,5 +482,6 @@ def fit_scoring_model(
         task=task,
         feature_specs=tuple(ModelFeature.from_spec(s) for s in feature_specs),
         estimator=calibrated,
+        vocabulary=vocabulary,
         metadata=dict(metadata or {}),
     )

@@ -27,10 +27,11 @@ from features.aggregates import Aggregate, AggregateValue
 from features.columnar import ColumnarPlan, EventTable, compile_definitions
 from features.definitions import Definition, FeatureValue
 from features.history import DIRECTION_CODES, History
-from features.registry import EVENT_TYPES, FeatureSpec, engineered_definitions, feature_specs
+from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.rows import FeatureRows
 from features.snapshots import to_naive_utc
 from features.tasks import Task
+from features.vocabulary import Vocabulary, normalise_event_type
 
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
@@ -59,15 +60,15 @@ class OnlineEntity:
 class _Plan:
     specs: tuple[FeatureSpec, ...]
     definitions: dict[str, Definition]
-    type_codes: dict[str, int]
+    type_codes: dict[str, int]  # normalised type -> code; absent: 0, "any other type"
     columnar: ColumnarPlan | None  # None: a definition has no columnar form (features.columnar)
 
 
 @lru_cache(maxsize=32)
-def _plan(task: Task, specs: tuple[FeatureSpec, ...]) -> _Plan:
-    by_name = {d.name: d for d in engineered_definitions(task)}
+def _plan(task: Task, specs: tuple[FeatureSpec, ...], vocabulary: Vocabulary) -> _Plan:
+    by_name = {d.name: d for d in engineered_definitions(task, vocabulary)}
     used = {s.name: by_name[s.name] for s in specs if s.name in by_name}
-    codes = {name: i + 1 for i, name in enumerate(EVENT_TYPES[task])}
+    codes = {t: code for code, kind in enumerate(vocabulary.kinds, start=1) for t in kind.types}
     return _Plan(specs, used, codes, columnar=compile_definitions(list(used.values())))
 
 
@@ -112,6 +113,9 @@ _EventKey = tuple[
 def _event_key(event: object, where: str, position: int) -> _EventKey:
     """The normalised event, used both to compute features and to spot exact duplicates.
 
+    The type is normalised (``features.vocabulary.normalise_event_type``), so two spellings of
+    one type at one instant are one event, as in the batch SQL.
+
     The common case (a plain dict of contract fields with plain values, as the API hands over)
     is checked inline; anything else takes the path that names the offending field.
     """
@@ -133,6 +137,8 @@ def _event_key(event: object, where: str, position: int) -> _EventKey:
             and (outcome is None or type(outcome) is str)
         ):
             number = None if value is None else float(value)
+            if kind is not None:
+                kind = normalise_event_type(kind)
             return ((at - _EPOCH) // _MICROSECOND, kind, number, channel, direction, outcome, ())
     return _checked_event_key(event, f"{where}.events[{position}]")
 
@@ -147,9 +153,10 @@ def _checked_event_key(event: object, field: str) -> _EventKey:
     if not event.keys() <= _KNOWN_EVENT_KEYS:  # fields beyond the contract still tell apart
         extras = tuple(sorted((k, repr(v)) for k, v in event.items() if k not in _KNOWN_EVENT_KEYS))
     value = _optional_number(event.get("value"), f"{field}.value")
+    kind = _optional_text(event.get("type"), f"{field}.type")
     return (
         at,
-        _optional_text(event.get("type"), f"{field}.type"),
+        None if kind is None else normalise_event_type(kind),
         None if math.isnan(value) else value,
         _optional_text(event.get("channel"), f"{field}.channel"),
         _optional_text(event.get("direction"), f"{field}.direction"),
@@ -266,14 +273,17 @@ def online_feature_frame(
     entities: Sequence[OnlineEntity],
     *,
     as_of: datetime,
+    vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
 ) -> pd.DataFrame:
     """Feature rows for ``entities`` as of ``as_of``, one per entity in input order.
 
-    ``specs`` are the columns the model was trained with (default: ``feature_specs(task)``,
-    engineered features and the value column). Only events strictly before ``as_of`` count.
+    ``vocabulary`` and ``specs`` are the model's (default specs: ``feature_specs(task,
+    vocabulary)``, engineered features and the value column). Only events strictly before
+    ``as_of`` count.
     """
-    return online_feature_rows(task, entities, as_of=as_of, specs=specs).to_frame()
+    rows = online_feature_rows(task, entities, as_of=as_of, vocabulary=vocabulary, specs=specs)
+    return rows.to_frame()
 
 
 def online_feature_rows(
@@ -281,11 +291,13 @@ def online_feature_rows(
     entities: Sequence[OnlineEntity],
     *,
     as_of: datetime,
+    vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
 ) -> FeatureRows:
     """``online_feature_frame`` before pandas, as the scoring service reads it (features.rows)."""
     task = Task(task)
-    plan = _plan(task, tuple(specs) if specs is not None else tuple(feature_specs(task)))
+    chosen = tuple(specs) if specs is not None else tuple(feature_specs(task, vocabulary))
+    plan = _plan(task, chosen, vocabulary)
     cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
     static = [s for s in plan.specs if s.name not in plan.definitions]
     events: list[tuple[int, list[_EventKey]]] = []

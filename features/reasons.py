@@ -8,7 +8,7 @@ A description is either a plain label ("Days since the last order"), phrased as
 "Days since the last order: 64 days", or a template that names values in braces: ``{value}``
 is this feature's value and ``{<feature name>}`` any other feature's value in the same row, all
 formatted by their units, e.g. "No order for {value}; usually orders every
-{median_days_between_orders}" -> "No order for 64 days; usually orders every 21 days".
+{median_days_between_purchases}" -> "No order for 64 days; usually orders every 21 days".
 
 A description may also list cases after its label, separated by " | ", each "key: sentence":
 "Email replies in the last 7 days | =0: No replies to emails in the last 7 days | =1: Replied

@@ -1,13 +1,16 @@
 """The feature registry: every feature's name, dtype, description, family and unit, per task.
 
-Training, the API and the reasons all read ``feature_specs``. Engineered features are built over
-a fixed list of known event types per task (``EVENT_TYPES``), so the column set never depends on
-the data; event types outside the list still count in the "any event" features. With an export,
-static attributes of the entity table and of ``accounts`` (joined by ``account_id``) are added:
-numeric ones as numbers, text ones as categories, except ID-like columns (name ending in ``_id``,
-or more than half of the non-missing values distinct). Outcome columns (``converted_at``,
-``churned_at``, ``closed_lost_at``) are contract columns, never attributes, and no feature reads
-them.
+Training, the API and the reasons all read ``feature_specs``. Engineered features expand the
+model's event vocabulary (``features.vocabulary``, learnt from the training export): every kind
+of event gets the per-type families (window counts, recency, trends, and value sums where its
+events carry money), events of any other type get the same families as "other", and "any event"
+features count everything. For churn the purchase kind (the configured ``activity_types``) also
+gets the cadence features. The column set therefore depends on the vocabulary, never on the
+names of our own simulator. With an export, static attributes of the entity table and of
+``accounts`` (joined by ``account_id``) are added: numeric ones as numbers, text ones as
+categories, except ID-like columns (name ending in ``_id``, or more than half of the non-missing
+values distinct). Outcome columns (``converted_at``, ``churned_at``, ``closed_lost_at``) are
+contract columns, never attributes, and no feature reads them.
 
 A description is a short label ("Days since the last order": what model cards and feature lists
 show) optionally followed by the sentences reps read, one per case of the value, in the grammar
@@ -16,6 +19,9 @@ other: ..."``. ``{value}`` is the feature's value formatted by its unit (the mag
 ``<0`` case) and ``{<feature>}`` another feature's value in the same row; "=0" and "=1" give the
 zero and singular forms ("No replies to emails", "Replied to 1 email"), ``missing`` the sentence
 for a value that cannot exist yet ("Never ordered").
+
+Adding a window count for every kind is one entry in ``WINDOWS_DAYS``; a family for one kind is
+one line in ``_kind_definitions``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from features.definitions import (
     Ratio,
     Recency,
     RecentVsUsual,
+    SinceFirst,
     Tenure,
     TouchesBeforeReply,
     ValueTrend,
@@ -46,6 +53,7 @@ from features.definitions import (
 from features.export import Export, quote
 from features.history import DIRECTION_CODES
 from features.tasks import TASK_TABLES, Task, TaskTables
+from features.vocabulary import OTHER_CODE, OTHER_WORDING, EventWording, Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -55,105 +63,18 @@ Unit = Literal["days", "count", "currency", "ratio", "category", "number"]
 WINDOWS_DAYS: tuple[int, ...] = (7, 30, 90, 180, 365)
 TREND_DAYS: tuple[int, ...] = (30, 90)
 
-# The known event types per task (exact, case-sensitive match) and how each reads in plural.
-EVENT_TYPES: dict[Task, dict[str, str]] = {
-    Task.LEADS: {
-        "email_open": "Email opens",
-        "email_reply": "Email replies",
-        "call": "Calls",
-        "meeting": "Meetings",
-        "demo": "Demos",
-        "sample_request": "Sample requests",
-        "quote": "Quotes",
-    },
-    Task.CHURN: {
-        "order": "Orders",
-        "support_ticket": "Support tickets",
-        "check_in": "Check-ins",
-        "email_open": "Email opens",
-        "portal_login": "Portal logins",
-    },
-}
-# Event types whose ``value`` is money (quote amount, order amount).
-VALUED_TYPES: dict[Task, tuple[str, ...]] = {Task.LEADS: ("quote",), Task.CHURN: ("order",)}
-
 # Must match ``features.reasons.CASE_SEPARATOR`` (not imported: the registry stays model-free).
 CASE_SEPARATOR = " | "
 
-
-@dataclass(frozen=True)
-class EventWording:
-    """How one event type reads in a reason sentence.
-
-    ``counted`` is (none, one, many) for "N events in the last D days", ``many`` holding
-    ``{value}``; ``since`` is (never, under a day, other) for "days since the last event",
-    ``other`` holding ``{value}`` (already "1 day" / "64 days"). Both default from the nouns.
-    """
-
-    noun: str
-    nouns: str
-    counted: tuple[str, str, str] | None = None
-    since: tuple[str, str, str] | None = None
-
-
-# Keyed by event type (None: any event); the same type reads the same for leads and customers.
-EVENT_WORDING: dict[str | None, EventWording] = {
-    None: EventWording(
-        "interaction",
-        "interactions",
-        since=(
-            "No interactions yet",
-            "Last interaction less than a day ago",
-            "No interaction for {value}",
-        ),
+ANY_WORDING = EventWording(
+    "interaction",
+    "interactions",
+    since=(
+        "No interactions yet",
+        "Last interaction less than a day ago",
+        "No interaction for {value}",
     ),
-    "email_open": EventWording(
-        "email open",
-        "email opens",
-        counted=("No emails opened", "Opened 1 email", "Opened {value} emails"),
-        since=(
-            "Never opened an email",
-            "Opened an email less than a day ago",
-            "Last opened an email {value} ago",
-        ),
-    ),
-    "email_reply": EventWording(
-        "email reply",
-        "email replies",
-        counted=("No replies to emails", "Replied to 1 email", "Replied to {value} emails"),
-        since=(
-            "Never replied to an email",
-            "Replied to an email less than a day ago",
-            "Last replied to an email {value} ago",
-        ),
-    ),
-    "call": EventWording("call", "calls"),
-    "meeting": EventWording("meeting", "meetings"),
-    "demo": EventWording("demo", "demos"),
-    "sample_request": EventWording("sample request", "sample requests"),
-    "quote": EventWording("quote", "quotes"),
-    "order": EventWording(
-        "order",
-        "orders",
-        since=("Never ordered", "Ordered less than a day ago", "No order for {value}"),
-    ),
-    "support_ticket": EventWording("support ticket", "support tickets"),
-    "check_in": EventWording("check-in", "check-ins"),
-    "portal_login": EventWording(
-        "portal login",
-        "portal logins",
-        counted=(
-            "No portal logins",
-            "Logged in to the portal once",
-            "Logged in to the portal {value} times",
-        ),
-        since=(
-            "Never logged in to the portal",
-            "Logged in to the portal less than a day ago",
-            "Last portal login {value} ago",
-        ),
-    ),
-}
+)
 
 ID_DISTINCT_SHARE = 0.5
 RESERVED_COLUMNS: frozenset[str] = frozenset({"entity_id", "cutoff", "label", "value", "owner_id"})
@@ -170,19 +91,6 @@ class FeatureSpec:
     description: str
     family: str
     unit: Unit
-
-
-def type_code(task: Task, event_type: str) -> int:
-    """The integer code of a known event type (1-based position in ``EVENT_TYPES[task]``)."""
-    return list(EVENT_TYPES[task]).index(event_type) + 1
-
-
-def _slug(event_type: str | None) -> str:
-    return "event" if event_type is None else event_type
-
-
-def _plural(task: Task, event_type: str | None) -> str:
-    return "Interactions" if event_type is None else EVENT_TYPES[task][event_type]
 
 
 def _with_cases(label: str, cases: Mapping[str, str]) -> str:
@@ -214,13 +122,13 @@ def _value_description(wording: EventWording, days: int) -> str:
     )
 
 
-def _recency_description(event_type: str | None, wording: EventWording) -> str:
+def _recency_description(wording: EventWording, *, any_event: bool) -> str:
     never, under_a_day, other = wording.since or (
         f"No {wording.nouns} yet",
         f"Last {wording.noun} less than a day ago",
         f"Last {wording.noun} {{value}} ago",
     )
-    last = "any interaction" if event_type is None else f"the last {wording.noun}"
+    last = "any interaction" if any_event else f"the last {wording.noun}"
     return _with_cases(f"Days since {last}", {"missing": never, "=0": under_a_day, "other": other})
 
 
@@ -239,58 +147,63 @@ def _trend_description(label: str, wording: EventWording, days: int) -> str:
     )
 
 
-def _activity_definitions(task: Task) -> list[Definition]:
-    """Counts, value sums, recency and trends, per known type and for any event."""
-    out: list[Definition] = []
-    types: list[str | None] = [None, *EVENT_TYPES[task]]
-    for event_type in types:
-        code = None if event_type is None else type_code(task, event_type)
-        slug, plural = _slug(event_type), _plural(task, event_type)
-        wording = EVENT_WORDING[event_type]
-        for days in WINDOWS_DAYS:
-            out.append(
-                WindowCount(
-                    f"{slug}_count_{days}d",
-                    _count_description(plural, wording, days),
-                    "activity",
-                    "count",
-                    code=code,
-                    days=days,
-                )
-            )
-        if event_type in VALUED_TYPES[task]:
-            for days in WINDOWS_DAYS:
-                out.append(
-                    WindowValue(
-                        f"{slug}_value_{days}d",
-                        _value_description(wording, days),
-                        "activity",
-                        "currency",
-                        code=code,
-                        days=days,
-                    )
-                )
-        out.append(
-            Recency(
-                f"days_since_last_{slug}",
-                _recency_description(event_type, wording),
-                "recency",
-                "days",
-                code=code,
-            )
+def _family(
+    slug: str, code: int | None, wording: EventWording, *, valued: bool
+) -> list[Definition]:
+    """Window counts, value sums (``valued``), recency and count trends of one kind of event."""
+    plural = wording.nouns.capitalize()
+    out: list[Definition] = [
+        WindowCount(
+            f"{slug}_count_{days}d",
+            _count_description(plural, wording, days),
+            "activity",
+            "count",
+            code=code,
+            days=days,
         )
-        for days in TREND_DAYS:
-            out.append(
-                CountTrend(
-                    f"{slug}_trend_{days}d",
-                    _trend_description(plural, wording, days),
-                    "trend",
-                    "number",
-                    code=code,
-                    days=days,
-                )
+        for days in WINDOWS_DAYS
+    ]
+    if valued:
+        out += [
+            WindowValue(
+                f"{slug}_value_{days}d",
+                _value_description(wording, days),
+                "activity",
+                "currency",
+                code=code,
+                days=days,
             )
+            for days in WINDOWS_DAYS
+        ]
+    out.append(
+        Recency(
+            f"days_since_last_{slug}",
+            _recency_description(wording, any_event=code is None),
+            "recency",
+            "days",
+            code=code,
+        )
+    )
+    out += [
+        CountTrend(
+            f"{slug}_trend_{days}d",
+            _trend_description(plural, wording, days),
+            "trend",
+            "number",
+            code=code,
+            days=days,
+        )
+        for days in TREND_DAYS
+    ]
     return out
+
+
+def _activity_definitions(vocabulary: Vocabulary) -> list[Definition]:
+    """The families for any event, for each kind of the vocabulary, and for other types."""
+    out = _family("event", None, ANY_WORDING, valued=False)
+    for code, kind in enumerate(vocabulary.kinds, start=1):
+        out += _family(kind.slug, code, kind.wording, valued=kind.valued)
+    return out + _family("other", OTHER_CODE, OTHER_WORDING, valued=False)
 
 
 def _inbound_share_description(who: str) -> str:
@@ -305,24 +218,35 @@ def _inbound_share_description(who: str) -> str:
     )
 
 
-def _support_trend_description() -> str:
-    # The count beside it, "(3 in all)", reads right for 0, 1 and many tickets.
-    tail = "than usual in the last 90 days ({support_ticket_count_90d} in all)"
+def _inbound_share(who: str) -> Definition:
+    return Ratio(
+        "inbound_share_90d",
+        _inbound_share_description(who),
+        "engagement",
+        "ratio",
+        numerator=Count(None, 90, INBOUND),
+        denominator=Count(None, 90, OUTBOUND),
+        add_numerator=True,
+    )
+
+
+def _recent_vs_usual_description(slug: str, wording: EventWording) -> str:
+    # The count beside it, "(3 in all)", reads right for 0, 1 and many events.
+    count = f"{{{slug}_count_90d}} in all"
+    tail = f"than usual in the last 90 days ({count})"
     return _with_cases(
-        "Support tickets in the last 90 days above the usual number per 90 days",
+        f"{wording.nouns.capitalize()} in the last 90 days above the usual number per 90 days",
         {
-            "=0": "Usual number of support tickets in the last 90 days"
-            " ({support_ticket_count_90d} in all)",
-            "=1": f"1 more support ticket {tail}",
-            "=-1": f"1 fewer support ticket {tail}",
-            "<0": f"{{value}} fewer support tickets {tail}",
-            "other": f"{{value}} more support tickets {tail}",
+            "=0": f"Usual number of {wording.nouns} in the last 90 days ({count})",
+            "=1": f"1 more {wording.noun} {tail}",
+            "=-1": f"1 fewer {wording.noun} {tail}",
+            "<0": f"{{value}} fewer {wording.nouns} {tail}",
+            "other": f"{{value}} more {wording.nouns} {tail}",
         },
     )
 
 
 def _lead_definitions() -> list[Definition]:
-    reply = type_code(Task.LEADS, "email_reply")
     return [
         Tenure(
             "lead_age_days",
@@ -333,30 +257,7 @@ def _lead_definitions() -> list[Definition]:
             "tenure",
             "days",
         ),
-        Ratio(
-            "inbound_share_90d",
-            _inbound_share_description("lead"),
-            "engagement",
-            "ratio",
-            numerator=Count(None, 90, INBOUND),
-            denominator=Count(None, 90, OUTBOUND),
-            add_numerator=True,
-        ),
-        Ratio(
-            "reply_rate_90d",
-            _with_cases(
-                "Email replies per outbound touch in the last 90 days",
-                {
-                    "missing": "No outbound touches in the last 90 days",
-                    "=0": "No email replies in the last 90 days",
-                    "other": "Replied to {value} of outbound touches in the last 90 days",
-                },
-            ),
-            "engagement",
-            "ratio",
-            numerator=Count(reply, 90),
-            denominator=Count(None, 90, OUTBOUND),
-        ),
+        _inbound_share("lead"),
         FirstTouchDays(
             "days_to_first_touch",
             _with_cases(
@@ -372,20 +273,22 @@ def _lead_definitions() -> list[Definition]:
             "days",
             direction=OUTBOUND,
         ),
+        # A reply is any inbound event: every export marks direction, few name replies alike.
         TouchesBeforeReply(
             "touches_before_first_reply",
             _with_cases(
-                "Outbound touches before the lead first replied (so far, if no reply yet)",
+                "Outbound touches before the lead first got in touch (so far, if not yet)",
                 {
-                    "=0": "No outbound touches before the first reply (or none yet)",
-                    "=1": "1 outbound touch before the first reply (or so far, if no reply yet)",
-                    "other": "{value} outbound touches before the first reply"
-                    " (or so far, if no reply yet)",
+                    "=0": "No outbound touches before the lead first got in touch (or none yet)",
+                    "=1": "1 outbound touch before the lead first got in touch"
+                    " (or so far, if not yet)",
+                    "other": "{value} outbound touches before the lead first got in touch"
+                    " (or so far, if not yet)",
                 },
             ),
             "responsiveness",
             "count",
-            reply_code=reply,
+            reply_direction=INBOUND,
             outbound=OUTBOUND,
         ),
         LastTouchChannel(
@@ -403,10 +306,108 @@ def _lead_definitions() -> list[Definition]:
     ]
 
 
-def _churn_definitions() -> list[Definition]:
-    order = type_code(Task.CHURN, "order")
-    ticket = type_code(Task.CHURN, "support_ticket")
-    return [
+def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Definition]:
+    """Cadence of the purchase kind (code 1): usual gap, overdue, value trend, active months,
+    and the buy-till-you-die inputs (purchases ever, days since the first one)."""
+    noun, nouns = wording.noun, wording.nouns
+    out: list[Definition] = [
+        MedianGapDays(
+            "median_days_between_purchases",
+            _with_cases(
+                f"Usual days between {nouns} over the last year",
+                {
+                    "missing": f"No repeat {nouns} in the last year, so no usual gap",
+                    "=0": f"Usually more than one {noun} a day",
+                    "=1": f"Usually one {noun} every day",
+                    "other": f"Usually one {noun} every {{value}}",
+                },
+            ),
+            "cadence",
+            "days",
+            code=1,
+        ),
+        DaysOverdue(
+            "days_overdue_vs_purchase_cadence",
+            _with_cases(
+                f"Days past the customer's usual gap between {nouns}",
+                {
+                    "missing": f"No repeat {nouns} in the last year, so no usual gap to compare"
+                    " with",
+                    # Not yet due: "No order for 5 days" would read as a warning.
+                    "<0": f"Last {noun} {{days_since_last_purchase}} ago;"
+                    f" usually one {noun} every {{median_days_between_purchases}}",
+                    "other": f"No {noun} for {{days_since_last_purchase}};"
+                    f" usually one {noun} every {{median_days_between_purchases}}",
+                },
+            ),
+            "cadence",
+            "days",
+            code=1,
+        ),
+        ActiveShare(
+            "share_of_months_with_purchase_12m",
+            _with_cases(
+                "Share of the last 12 months (30-day periods) with a purchase",
+                {
+                    "=0": f"No {nouns} in the last 12 months",
+                    "=1": f"At least one {noun} in every one of the last 12 months",
+                    "other": f"At least one {noun} in {{value}} of the last 12 months",
+                },
+            ),
+            "cadence",
+            "ratio",
+            code=1,
+        ),
+        WindowCount(
+            "purchase_count_all",
+            _with_cases(
+                f"{nouns.capitalize()} ever",
+                {"=0": f"No {nouns} yet", "=1": f"1 {noun} so far", "other": f"{{value}} {nouns}"},
+            ),
+            "cadence",
+            "count",
+            code=1,
+        ),
+        SinceFirst(
+            "days_since_first_purchase",
+            _with_cases(
+                f"Days since the first {noun}",
+                {
+                    "missing": f"No {nouns} yet",
+                    "=0": f"First {noun} less than a day ago",
+                    "other": f"First {noun} {{value}} ago",
+                },
+            ),
+            "cadence",
+            "days",
+            code=1,
+        ),
+    ]
+    if valued:
+        out.append(
+            ValueTrend(
+                "purchase_value_trend_90d",
+                _with_cases(
+                    f"Change in the value of {nouns}, last 90 days vs the 90 days before",
+                    {
+                        "=0": f"Same value of {nouns} in the last 90 days as in the 90 days before",
+                        "<0": f"{nouns.capitalize()} worth {{value}} less in the last 90 days"
+                        " than in the 90 days before",
+                        "other": f"{nouns.capitalize()} worth {{value}} more in the last 90 days"
+                        " than in the 90 days before",
+                    },
+                ),
+                "cadence",
+                "currency",
+                code=1,
+                days=90,
+            )
+        )
+    return out
+
+
+def _churn_definitions(vocabulary: Vocabulary) -> list[Definition]:
+    out: list[Definition] = [
         Tenure(
             "customer_tenure_days",
             _with_cases(
@@ -416,91 +417,37 @@ def _churn_definitions() -> list[Definition]:
             "tenure",
             "days",
         ),
-        MedianGapDays(
-            "median_days_between_orders",
-            _with_cases(
-                "Usual days between orders over the last year",
-                {
-                    "missing": "No repeat orders in the last year, so no usual order gap",
-                    "=0": "Usually orders more than once a day",
-                    "=1": "Usually orders every day",
-                    "other": "Usually orders every {value}",
-                },
-            ),
-            "cadence",
-            "days",
-            code=order,
-        ),
-        DaysOverdue(
-            "days_overdue_vs_order_cadence",
-            _with_cases(
-                "Days past the customer's usual order gap",
-                {
-                    "missing": "No repeat orders in the last year, so no usual gap to compare with",
-                    # Not yet due: "No order for 5 days" would read as a warning.
-                    "<0": "Last order {days_since_last_order} ago;"
-                    " usually orders every {median_days_between_orders}",
-                    "other": "No order for {days_since_last_order};"
-                    " usually orders every {median_days_between_orders}",
-                },
-            ),
-            "cadence",
-            "days",
-            code=order,
-        ),
-        ValueTrend(
-            "order_value_trend_90d",
-            _with_cases(
-                "Change in order value, last 90 days vs the 90 days before",
-                {
-                    "=0": "Same order value in the last 90 days as in the 90 days before",
-                    "<0": "Ordered {value} less in the last 90 days than in the 90 days before",
-                    "other": "Ordered {value} more in the last 90 days than in the 90 days before",
-                },
-            ),
-            "cadence",
-            "currency",
-            code=order,
-            days=90,
-        ),
-        ActiveShare(
-            "share_of_months_with_order_12m",
-            _with_cases(
-                "Share of the last 12 months (30-day periods) with an order",
-                {
-                    "=0": "No orders in the last 12 months",
-                    "=1": "Ordered in every one of the last 12 months",
-                    "other": "Ordered in {value} of the last 12 months",
-                },
-            ),
-            "cadence",
-            "ratio",
-            code=order,
-        ),
-        Ratio(
-            "inbound_share_90d",
-            _inbound_share_description("customer"),
-            "engagement",
-            "ratio",
-            numerator=Count(None, 90, INBOUND),
-            denominator=Count(None, 90, OUTBOUND),
-            add_numerator=True,
-        ),
-        RecentVsUsual(
-            "support_tickets_90d_vs_usual",
-            _support_trend_description(),
-            "support",
-            "number",
-            code=ticket,
-        ),
+        _inbound_share("customer"),
     ]
+    if vocabulary.purchase:
+        purchase = vocabulary.kinds[0]
+        out += _purchase_definitions(purchase.wording, valued=purchase.valued)
+    for code, kind in enumerate(vocabulary.kinds, start=1):
+        if vocabulary.purchase and code == 1:
+            continue
+        out.append(
+            RecentVsUsual(
+                f"{kind.slug}_90d_vs_usual",
+                _recent_vs_usual_description(kind.slug, kind.wording),
+                "trend",
+                "number",
+                code=code,
+            )
+        )
+    return out
 
 
-def engineered_definitions(task: Task) -> list[Definition]:
-    """Every event-derived feature of a task, in registry order (names are unique)."""
+def engineered_definitions(task: Task | str, vocabulary: Vocabulary) -> list[Definition]:
+    """Every event-derived feature of a task over ``vocabulary``, in registry order.
+
+    Names are unique (``VocabularyError`` from the vocabulary keeps stems apart). Raises
+    ``ValueError`` when the vocabulary belongs to another task.
+    """
     task = Task(task)
-    specific = _lead_definitions() if task is Task.LEADS else _churn_definitions()
-    return [*_activity_definitions(task), *specific]
+    if vocabulary.task is not task:
+        raise ValueError(f"vocabulary of task {vocabulary.task} used for task {task}")
+    specific = _lead_definitions() if task is Task.LEADS else _churn_definitions(vocabulary)
+    return [*_activity_definitions(vocabulary), *specific]
 
 
 def _spec(definition: Definition) -> FeatureSpec:
@@ -564,14 +511,15 @@ def _attribute_spec(name: str, numeric: bool, tables: TaskTables, table: str) ->
     )
 
 
-def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:
+def attribute_specs(task: Task, export: Export, vocabulary: Vocabulary) -> list[FeatureSpec]:
     """Static attributes of the task's entity table and of ``accounts``, usable as features.
 
     Entity-table attributes come first; an account attribute whose name is already taken is
     skipped (the API's ``record`` carries attributes by plain column name).
     """
     tables = TASK_TABLES[Task(task)]
-    taken = {s.name for s in map(_spec, engineered_definitions(task))} | RESERVED_COLUMNS
+    engineered = engineered_definitions(task, vocabulary)
+    taken = {s.name for s in map(_spec, engineered)} | RESERVED_COLUMNS
     taken.add(tables.value_column)
     out: list[FeatureSpec] = []
     for table in (tables.entity_table, "accounts"):
@@ -591,10 +539,13 @@ def attribute_specs(task: Task, export: Export) -> list[FeatureSpec]:
     return out
 
 
-def feature_specs(task: Task | str, export: Export | None = None) -> list[FeatureSpec]:
-    """The ordered feature columns of a task; with an export, its usable attributes too."""
+def feature_specs(
+    task: Task | str, vocabulary: Vocabulary, export: Export | None = None
+) -> list[FeatureSpec]:
+    """The ordered feature columns of a task over ``vocabulary`` (engineered, then the value
+    column); with an export, its usable attributes too."""
     task = Task(task)
-    specs = [_spec(d) for d in engineered_definitions(task)] + [value_spec(task)]
+    specs = [_spec(d) for d in engineered_definitions(task, vocabulary)] + [value_spec(task)]
     if export is not None:
-        specs += attribute_specs(task, export)
+        specs += attribute_specs(task, export, vocabulary)
     return specs

@@ -19,7 +19,8 @@ from features.export import Export, quote
 from features.labels import spine_sql
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.sql import FeatureQuery, compile_feature_query
-from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
+from features.tasks import TASK_TABLES, Task
+from features.vocabulary import Vocabulary, raw_event_types, type_coding
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class TrainingSet:
     specs: list[FeatureSpec] = field(default_factory=list)
     task: Task = Task.LEADS
     horizon: timedelta = timedelta(days=90)
+    vocabulary: Vocabulary | None = None
 
 
 def to_naive_utc(moment: datetime, *, what: str) -> datetime:
@@ -50,10 +52,16 @@ def to_naive_utc(moment: datetime, *, what: str) -> datetime:
     return moment
 
 
-def build_feature_query(task: Task, export: Export, specs: Sequence[FeatureSpec]) -> FeatureQuery:
-    """Resolve specs against an export: engineered definitions plus static columns by table."""
+def build_feature_query(
+    task: Task, export: Export, specs: Sequence[FeatureSpec], vocabulary: Vocabulary
+) -> FeatureQuery:
+    """Resolve specs against an export: engineered definitions over ``vocabulary`` (coded
+    against the export's own raw type names) plus static columns by table.
+
+    Raises ``KeyError`` naming a spec that is neither engineered nor a column of the export.
+    """
     tables = TASK_TABLES[task]
-    by_name = {d.name: d for d in engineered_definitions(task)}
+    by_name = {d.name: d for d in engineered_definitions(task, vocabulary)}
     entity_attrs = {a.name for a in export.attributes.get(tables.entity_table, ())}
     account_attrs = {a.name for a in export.attributes.get("accounts", ())}
     definitions, statics = [], []
@@ -69,7 +77,16 @@ def build_feature_query(task: Task, export: Export, specs: Sequence[FeatureSpec]
                 f"feature {spec.name!r} is neither engineered nor in export {export.source}"
             )
     text_columns = export.event_text_columns.get(tables.events_table, ())
-    return FeatureQuery(task, definitions, statics, tuple(text_columns))
+    coding = type_coding(vocabulary, raw_event_types(export, task=task))
+    return FeatureQuery(task, definitions, statics, tuple(text_columns), coding)
+
+
+def _raw_activity_types(export: Export, task: Task, vocabulary: Vocabulary) -> list[str]:
+    """The export's spellings of the vocabulary's purchase types (churn eligibility, labels)."""
+    if not vocabulary.purchase:
+        return []
+    coding = type_coding(vocabulary, raw_event_types(export, task=task))
+    return [raw for raw, code, _ in coding if code == 1]
 
 
 def _normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:
@@ -105,7 +122,7 @@ def _snapshot(
     task: Task,
     cutoffs: Sequence[datetime],
     horizon: timedelta,
-    activity_types: Sequence[str],
+    vocabulary: Vocabulary,
     with_label: bool,
     specs: Sequence[FeatureSpec],
 ) -> pd.DataFrame:
@@ -116,11 +133,14 @@ def _snapshot(
         export.con.execute(
             f"CREATE TEMP TABLE {spine} AS "
             + spine_sql(
-                task, cutoffs=cutoffs_table, activity_types=activity_types, with_label=with_label
+                task,
+                cutoffs=cutoffs_table,
+                activity_types=_raw_activity_types(export, task, vocabulary),
+                with_label=with_label,
             )
         )
         query = compile_feature_query(
-            build_feature_query(task, export, specs),
+            build_feature_query(task, export, specs, vocabulary),
             spine=spine,
             carry=carry,
             timeline=len(cutoffs) >= TIMELINE_MIN_CUTOFFS,
@@ -139,6 +159,7 @@ def build_feature_table(
     *,
     task: Task | str,
     pairs: pd.DataFrame,
+    vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
     timeline: bool | None = None,
 ) -> pd.DataFrame:
@@ -152,7 +173,7 @@ def build_feature_table(
     """
     task = Task(task)
     tables = TASK_TABLES[task]
-    specs = list(specs) if specs is not None else feature_specs(task, export)
+    specs = list(specs) if specs is not None else feature_specs(task, vocabulary, export)
     frame = pd.DataFrame(
         {
             "entity_id": pairs["entity_id"].astype(object),
@@ -170,7 +191,10 @@ def build_feature_table(
         if timeline is None:
             timeline = frame["cutoff"].nunique() >= TIMELINE_MIN_CUTOFFS
         query = compile_feature_query(
-            build_feature_query(task, export, specs), spine=spine, carry=[], timeline=timeline
+            build_feature_query(task, export, specs, vocabulary),
+            spine=spine,
+            carry=[],
+            timeline=timeline,
         )
         result = export.con.execute(query).df()
     finally:
@@ -186,32 +210,34 @@ def build_training_set(
     task: Task | str,
     cutoffs: Sequence[datetime],
     horizon: timedelta,
-    activity_types: Sequence[str] = DEFAULT_ACTIVITY_TYPES,
+    vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
 ) -> TrainingSet:
     """One row per entity eligible at each cutoff, with its label over (cutoff, cutoff + horizon].
 
     The caller picks cutoffs whose label window is complete (``default_cutoffs`` does). Features
-    use events strictly before each cutoff; ``specs`` defaults to ``feature_specs(task, export)``.
+    use events strictly before each cutoff; ``specs`` defaults to
+    ``feature_specs(task, vocabulary, export)``; churn's activity (eligibility, silent-churn
+    label) is the vocabulary's purchase kind.
     Rows are ordered by cutoff, then entity id, whatever the order of the input rows.
     """
     task = Task(task)
     if horizon <= timedelta(0):
         raise ValueError(f"horizon must be positive, got {horizon}")
     moments = sorted({to_naive_utc(c, what="cutoff") for c in cutoffs})
-    specs = list(specs) if specs is not None else feature_specs(task, export)
+    specs = list(specs) if specs is not None else feature_specs(task, vocabulary, export)
     frame = _snapshot(
         export,
         task=task,
         cutoffs=moments,
         horizon=horizon,
-        activity_types=tuple(activity_types),
+        vocabulary=vocabulary,
         with_label=True,
         specs=specs,
     )
     frame["label"] = frame["label"].astype("int64")
     logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
-    return TrainingSet(frame, [s.name for s in specs], list(specs), task, horizon)
+    return TrainingSet(frame, [s.name for s in specs], list(specs), task, horizon, vocabulary)
 
 
 def build_scoring_table(
@@ -219,18 +245,18 @@ def build_scoring_table(
     *,
     task: Task | str,
     as_of: datetime,
-    activity_types: Sequence[str] = DEFAULT_ACTIVITY_TYPES,
+    vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
 ) -> pd.DataFrame:
     """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
     task = Task(task)
-    specs = list(specs) if specs is not None else feature_specs(task, export)
+    specs = list(specs) if specs is not None else feature_specs(task, vocabulary, export)
     frame = _snapshot(
         export,
         task=task,
         cutoffs=[to_naive_utc(as_of, what="as_of")],
         horizon=timedelta(0),
-        activity_types=tuple(activity_types),
+        vocabulary=vocabulary,
         with_label=False,
         specs=specs,
     )

@@ -18,7 +18,7 @@ from features.aggregates import Aggregate, MedianGap, TouchesBeforeFirstReply
 from features.definitions import Definition
 from features.export import quote
 from features.history import DIRECTION_CODES, US_PER_DAY
-from features.registry import EVENT_TYPES, FeatureSpec, type_code
+from features.registry import FeatureSpec
 from features.tasks import TASK_TABLES, Task
 
 
@@ -31,6 +31,8 @@ class FeatureQuery:
     # Static features: spec -> (table alias "ent" or "acc", column name).
     statics: Sequence[tuple[FeatureSpec, str, str]]
     event_text_columns: Sequence[str]
+    # (raw type, code, normalised-type id) for every raw type of the export's events table.
+    type_coding: Sequence[tuple[str, int, int]] = ()
 
 
 def _collect_aggregates(definitions: Sequence[Definition]) -> dict[str, Aggregate]:
@@ -56,20 +58,30 @@ def _text_column(name: str, present: Sequence[str]) -> str:
     return f"r.{quote(name)}" if name in present else "CAST(NULL AS VARCHAR)"
 
 
+def _type_codes(coding: Sequence[tuple[str, int, int]]) -> str:
+    """A relation ``raw, tc, ti`` of the export's raw types (``type_coding``), written inline."""
+    if not coding:
+        return "SELECT CAST(NULL AS VARCHAR) AS raw, 0 AS tc, 0 AS ti WHERE 1 = 0"
+    rows = ", ".join(f"({_literal(raw)}, {code}, {ident})" for raw, code, ident in coding)
+    return f"SELECT * FROM (VALUES {rows}) AS v(raw, tc, ti)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _coded_events(query: FeatureQuery) -> str:
     """Distinct events of spine entities, with integer codes for entity, type and direction.
 
     ``SELECT DISTINCT`` over the coded columns drops exact duplicate events: the coding is
-    one-to-one (a type or direction outside the known list is kept verbatim beside code 0, and
-    every other text column of the table takes part), and comparing integers is much cheaper
-    than comparing the raw text columns of millions of rows.
+    one-to-one up to the normalisation of type names (``ti`` numbers the normalised names, so
+    two spellings of one type are one event; a direction outside the known list is kept
+    verbatim beside code 0, and every other text column of the table takes part), and comparing
+    integers is much cheaper than comparing the raw text columns of millions of rows.
     """
     tables = TASK_TABLES[query.task]
-    known_types = EVENT_TYPES[query.task]
-    cases = " ".join(f"WHEN '{name}' THEN {type_code(query.task, name)}" for name in known_types)
     directions = " ".join(f"WHEN '{name}' THEN {code}" for name, code in DIRECTION_CODES.items())
     direction = _text_column("direction", query.event_text_columns)
-    type_list = ", ".join(f"'{name}'" for name in known_types)
     direction_list = ", ".join(f"'{name}'" for name in DIRECTION_CODES)
     others = [
         f"r.{quote(c)} AS {quote('text_' + c)}"
@@ -78,13 +90,13 @@ def _coded_events(query: FeatureQuery) -> str:
     ]
     return (
         "SELECT DISTINCT k.eid, r.occurred_at, 1 AS kind, r.value, "
-        f"CASE r.type {cases} ELSE 0 END AS tc, "
+        "coalesce(m.tc, 0) AS tc, coalesce(m.ti, 0) AS ti, "
         f"CASE {direction} {directions} ELSE 0 END AS dc, "
         f"{_text_column('channel', query.event_text_columns)} AS channel, "
-        f"CASE WHEN r.type IN ({type_list}) THEN NULL ELSE r.type END AS other_type, "
         f"CASE WHEN {direction} IN ({direction_list}) THEN NULL ELSE {direction} END "
         f"AS other_direction{''.join(', ' + o for o in others)} "
         f"FROM {quote(tables.events_table)} r JOIN keys k ON r.{quote(tables.key)} = k.entity_id "
+        "LEFT JOIN type_codes m ON m.raw = r.type "
         "WHERE r.occurred_at < (SELECT max(cutoff) FROM spine)"
     )
 
@@ -102,7 +114,7 @@ def _per_event_columns(aggregates: Mapping[str, Aggregate]) -> list[str]:
             )
         elif isinstance(aggregate, TouchesBeforeFirstReply):
             first.append(
-                f"count(*) FILTER (WHERE tc = {aggregate.reply_code}) OVER (PARTITION BY eid "
+                f"count(*) FILTER (WHERE dc = {aggregate.reply_direction}) OVER (PARTITION BY eid "
                 "ORDER BY occurred_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
                 "AS replies_upto"
             )
@@ -170,6 +182,7 @@ def compile_feature_query(
     ctes = [
         f"spine AS (SELECT *, dense_rank() OVER (ORDER BY entity_id) AS eid FROM {spine})",
         "keys AS (SELECT DISTINCT entity_id, eid FROM spine)",
+        f"type_codes AS ({_type_codes(query.type_coding)})",
         f"coded AS ({_coded_events(query)})",
         f"typed AS (SELECT {', '.join(['*', *first])} FROM coded)",
     ]

@@ -104,7 +104,13 @@ def score_export(
     feature_seconds: dict[str, float] = {}
     for task, served in models.items():
         started = time.perf_counter()
-        table = build_scoring_table(export, task=task, as_of=as_of, specs=model_specs(served.model))
+        table = build_scoring_table(
+            export,
+            task=task,
+            as_of=as_of,
+            vocabulary=served.model.vocabulary,
+            specs=model_specs(served.model),
+        )
         feature_seconds[task.value] = time.perf_counter() - started
         tiers: dict[str, int] = {}
         rows = _score_rows(

@@ -17,6 +17,7 @@ import numpy as np
 
 from features.rows import FeatureTable
 from features.tasks import Task
+from features.vocabulary import Vocabulary
 
 
 class ScoringModelLike(Protocol):
@@ -25,6 +26,7 @@ class ScoringModelLike(Protocol):
     task: Task
     feature_names: Sequence[str]
     metadata: Mapping[str, Any]
+    vocabulary: Vocabulary
 
     def predict_proba(self, frame: FeatureTable) -> np.ndarray: ...
 

@@ -62,7 +62,7 @@ def build_online_features(
     """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
     online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
     specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
-    return online_feature_rows(task, online, as_of=as_of, specs=specs)
+    return online_feature_rows(task, online, as_of=as_of, vocabulary=model.vocabulary, specs=specs)
 
 
 def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelLike:

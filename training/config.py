@@ -13,6 +13,12 @@ from typing import Any
 
 from features.errors import UserError
 from features.tasks import Task
+from features.vocabulary import (
+    EventWording,
+    VocabularyError,
+    VocabularySettings,
+    normalise_event_type,
+)
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.toml")
 DIRECTIONS = ("higher", "lower")
@@ -66,6 +72,7 @@ class TrainingConfig:
     evaluation: EvaluationConfig
     baselines: dict[Task, dict[str, str]]  # task -> feature -> "higher" | "lower"
     promotion: PromotionConfig
+    vocabulary: VocabularySettings
     source: Path
     text: str  # the file as read, logged with the run
 
@@ -84,7 +91,10 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
     evaluation = reader.section("evaluation")
     promotion = reader.section("promotion")
     baselines = reader.section("baselines")
-    reader.no_extra(raw, ("split", "trees", "linear", "evaluation", "baselines", "promotion"), "")
+    vocabulary = reader.section("vocabulary")
+    reader.no_extra(
+        raw, ("split", "trees", "linear", "evaluation", "baselines", "promotion", "vocabulary"), ""
+    )
     calibration = reader.take(trees, "calibration", str, "trees")
     if calibration not in ("isotonic", "sigmoid"):
         raise ConfigError(f"{path}: trees.calibration must be isotonic or sigmoid")
@@ -116,6 +126,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             metric=reader.take(promotion, "metric", str, "promotion"),
             margin=float(reader.take(promotion, "margin", (int, float), "promotion")),
         ),
+        vocabulary=_vocabulary_settings(reader, vocabulary),
         source=path,
         text=text,
     )
@@ -124,6 +135,52 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
     reader.no_extra(evaluation, EvaluationConfig.__dataclass_fields__, "evaluation")
     reader.no_extra(promotion, PromotionConfig.__dataclass_fields__, "promotion")
     return config
+
+
+def _vocabulary_settings(reader: _Reader, table: dict[str, Any]) -> VocabularySettings:
+    """``[vocabulary]``: thresholds, churn's activity types, and the optional wording file
+    (a path relative to the config file; one table per normalised event type)."""
+    share = float(reader.take(table, "valued_share", (int, float), "vocabulary"))
+    if not 0 < share <= 1:
+        raise ConfigError(f"{reader.path}: vocabulary.valued_share must be in (0, 1]")
+    activity = reader.take(table, "activity_types", list, "vocabulary")
+    if not activity or not all(isinstance(a, str) and normalise_event_type(a) for a in activity):
+        raise ConfigError(f"{reader.path}: vocabulary.activity_types must list event type names")
+    wording: dict[str, EventWording] = {}
+    if "wording" in table:
+        wording = load_wording(
+            reader.path.parent / reader.take(table, "wording", str, "vocabulary")
+        )
+    reader.no_extra(
+        table,
+        ("min_events", "max_types", "valued_share", "activity_types", "wording"),
+        "vocabulary",
+    )
+    return VocabularySettings(
+        min_events=reader.positive(table, "min_events", "vocabulary"),
+        max_types=reader.positive(table, "max_types", "vocabulary"),
+        valued_share=share,
+        activity_types=tuple(activity),
+        wording=wording,
+    )
+
+
+def load_wording(path: Path) -> dict[str, EventWording]:
+    """A wording file: ``[<event type>]`` tables with ``noun``, ``nouns`` and optional
+    ``counted`` / ``since`` sentence triples, keyed by normalised type. Raises ``ConfigError``."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read wording file: {exc}") from exc
+    out: dict[str, EventWording] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        try:
+            out[normalise_event_type(name)] = EventWording.from_dict(entry, where=f"{path}: {name}")
+        except VocabularyError as exc:
+            raise ConfigError(str(exc)) from None
+    return out
 
 
 class _Reader:

@@ -17,6 +17,7 @@ from features.errors import UserError
 from features.export import Export
 from features.snapshots import TrainingSet, build_training_set, default_cutoffs
 from features.tasks import Task
+from features.vocabulary import Vocabulary, VocabularyError, VocabularySettings, learn_vocabulary
 from training.trainer import LeakageResult
 
 
@@ -41,11 +42,29 @@ def choose_cutoffs(
     return sorted(set(requested))
 
 
+def learn_task_vocabulary(
+    export: Export, *, task: Task, as_of: datetime, settings: VocabularySettings
+) -> Vocabulary:
+    """The task's event vocabulary from the export's events before ``as_of``; a vocabulary
+    the export cannot give (an activity type that never occurs) is a ``UserError``."""
+    try:
+        return learn_vocabulary(export, task=task, before=as_of, settings=settings)
+    except VocabularyError as exc:
+        raise UserError(str(exc)) from None
+
+
 def build_task_training_set(
-    export: Export, *, task: Task, horizon: timedelta, cutoffs: Sequence[datetime]
+    export: Export,
+    *,
+    task: Task,
+    horizon: timedelta,
+    cutoffs: Sequence[datetime],
+    vocabulary: Vocabulary,
 ) -> TrainingSet:
-    """The point-in-time training set at ``cutoffs``."""
-    return build_training_set(export, task=task, cutoffs=cutoffs, horizon=horizon)
+    """The point-in-time training set at ``cutoffs``, features over ``vocabulary``."""
+    return build_training_set(
+        export, task=task, cutoffs=cutoffs, horizon=horizon, vocabulary=vocabulary
+    )
 
 
 def audit_training_cutoffs(

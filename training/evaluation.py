@@ -172,6 +172,7 @@ def _fit_for_origin(
         rows_at(frame, split.fit),
         model.feature_specs,
         task=model.task,
+        vocabulary=model.vocabulary,
         seed=seed,
         calibration_cutoffs=len(split.calibration),
         calibration_method=config.trees.calibration,

@@ -17,7 +17,12 @@ import pandas as pd
 from features.loading import load_export
 from features.tasks import Task
 from training.config import TrainingConfig
-from training.data import audit_training_cutoffs, build_task_training_set, choose_cutoffs
+from training.data import (
+    audit_training_cutoffs,
+    build_task_training_set,
+    choose_cutoffs,
+    learn_task_vocabulary,
+)
 from training.promotion import Decision, promote
 from training.splits import split_cutoffs
 from training.tracking import RegisteredVersion, TrackingConfig, connect, log_trained_task
@@ -58,8 +63,13 @@ def run_training(
     try:
         seconds["load"] = time.perf_counter() - start
         chosen = choose_cutoffs(export, task=task, horizon=horizon, as_of=as_of, requested=cutoffs)
+        vocabulary = learn_task_vocabulary(
+            export, task=task, as_of=as_of, settings=config.vocabulary
+        )
         start = time.perf_counter()
-        training_set = build_task_training_set(export, task=task, horizon=horizon, cutoffs=chosen)
+        training_set = build_task_training_set(
+            export, task=task, horizon=horizon, cutoffs=chosen, vocabulary=vocabulary
+        )
         seconds["features"] = time.perf_counter() - start
     finally:
         export.close()
@@ -77,6 +87,7 @@ def run_training(
         training_set.frame,
         training_set.specs,
         task=task,
+        vocabulary=vocabulary,
         horizon=horizon,
         config=config,
         seed=seed,

@@ -22,6 +22,7 @@ from features.model import (
     fit_scoring_model,
 )
 from features.tasks import Task
+from features.vocabulary import Vocabulary
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import build_linear_pipeline
@@ -83,12 +84,15 @@ def train_task(
     specs: Sequence[FeatureSpecLike],
     *,
     task: Task,
+    vocabulary: Vocabulary,
     horizon: timedelta,
     config: TrainingConfig,
     seed: int,
     leakage: LeakageResult,
 ) -> TrainedTask:
     """Fit the trees (calibrated on later time) and the logistic baseline; evaluate both.
+
+    ``vocabulary`` is the one ``frame``'s features were built over; it ships with the model.
 
     The most recent ``config.split.test_cutoffs`` labelled cutoffs are the test set; nothing
     from them reaches fitting or calibration. Deterministic for a seed.
@@ -113,6 +117,7 @@ def train_task(
         rows_at(frame, split.fit),
         specs,
         task=task,
+        vocabulary=vocabulary,
         seed=seed,
         calibration_cutoffs=len(split.calibration),
         calibration_method=config.trees.calibration,

@@ -16,7 +16,7 @@ class FieldErrorOut(BaseModel):
 class ReasonOut(BaseModel):
     """A signed reason: positive ``contribution`` (log-odds) raises the probability."""
 
-    feature: str = Field(examples=["days_since_last_order"])
+    feature: str = Field(examples=["days_since_last_purchase"])
     value: str | float | int | bool | None = Field(examples=[64])
     contribution: float = Field(examples=[0.82])
     text: str = Field(examples=["Days since the last order: 64 days"])

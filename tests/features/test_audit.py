@@ -8,6 +8,7 @@ from features.audit import LeakageFinding, audit_leakage
 from features.snapshots import build_training_set
 from features.tasks import Task
 from tests.features.test_features_support import make_export
+from tests.features.vocabkit import sim_vocabulary
 
 CUTOFF = datetime(2024, 2, 1)
 
@@ -35,7 +36,11 @@ def _leads_with_planted_leak() -> list[dict[str, object]]:
 def test_audit_flags_a_planted_post_outcome_attribute_and_only_it():
     export = make_export(Task.LEADS, _leads_with_planted_leak(), [])
     training = build_training_set(
-        export, task=Task.LEADS, cutoffs=[CUTOFF], horizon=timedelta(days=90)
+        export,
+        task=Task.LEADS,
+        cutoffs=[CUTOFF],
+        horizon=timedelta(days=90),
+        vocabulary=sim_vocabulary(Task.LEADS),
     )
     assert training.frame["label"].tolist() == [1, 0] * 20
     findings = audit_leakage(training)
@@ -50,7 +55,11 @@ def test_audit_flags_a_numeric_proxy_of_the_label():
         lead["days_to_close"] = 30.0 + i if lead["converted_at"] else 400.0 + i
     export = make_export(Task.LEADS, leads, [])
     training = build_training_set(
-        export, task=Task.LEADS, cutoffs=[CUTOFF], horizon=timedelta(days=90)
+        export,
+        task=Task.LEADS,
+        cutoffs=[CUTOFF],
+        horizon=timedelta(days=90),
+        vocabulary=sim_vocabulary(Task.LEADS),
     )
     findings = audit_leakage(training, features=["days_to_close", "employees"])
     assert findings == [
@@ -66,6 +75,10 @@ def test_audit_is_silent_with_a_single_label():
     leads = [lead for lead in _leads_with_planted_leak() if lead["converted_at"] is None]
     export = make_export(Task.LEADS, leads, [])
     training = build_training_set(
-        export, task=Task.LEADS, cutoffs=[CUTOFF], horizon=timedelta(days=90)
+        export,
+        task=Task.LEADS,
+        cutoffs=[CUTOFF],
+        horizon=timedelta(days=90),
+        vocabulary=sim_vocabulary(Task.LEADS),
     )
     assert audit_leakage(training) == []

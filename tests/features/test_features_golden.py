@@ -13,6 +13,7 @@ from features.registry import feature_specs
 from features.snapshots import build_feature_table
 from features.tasks import Task
 from tests.features.test_features_support import make_export, online_entities
+from tests.features.vocabkit import sim_vocabulary
 
 CUTOFF = datetime(2024, 7, 1)
 NAN = math.nan
@@ -67,27 +68,31 @@ CUSTOMER_GOLDEN = {
     "days_since_last_event": (1.0, NAN),
     "event_trend_30d": (4.0, 0.0),
     "event_trend_90d": (3.0, 0.0),
-    "order_count_30d": (1.0, 0.0),
-    "order_count_90d": (2.0, 0.0),
-    "order_count_180d": (4.0, 0.0),
-    "order_value_30d": (40.0, 0.0),
-    "order_value_90d": (120.0, 0.0),
-    "order_value_365d": (270.0, 0.0),
-    "days_since_last_order": (10.0, NAN),
-    "order_trend_30d": (1.0, 0.0),
-    "order_trend_90d": (0.0, 0.0),
+    "purchase_count_30d": (1.0, 0.0),
+    "purchase_count_90d": (2.0, 0.0),
+    "purchase_count_180d": (4.0, 0.0),
+    "purchase_value_30d": (40.0, 0.0),
+    "purchase_value_90d": (120.0, 0.0),
+    "purchase_value_365d": (270.0, 0.0),
+    "days_since_last_purchase": (10.0, NAN),
+    "purchase_trend_30d": (1.0, 0.0),
+    "purchase_trend_90d": (0.0, 0.0),
     "support_ticket_count_30d": (1.0, 0.0),  # the exact duplicate is dropped
     "days_since_last_support_ticket": (30.0, NAN),
     "support_ticket_trend_30d": (1.0, 0.0),
     "days_since_last_check_in": (6.0, NAN),
     "check_in_count_7d": (1.0, 0.0),
     "customer_tenure_days": (182.0, 30.0),
-    "median_days_between_orders": (60.0, NAN),  # gaps 30, 60, 73
-    "days_overdue_vs_order_cadence": (-50.0, NAN),
-    "order_value_trend_90d": (-30.0, 0.0),  # 120 in the last 90 days vs 150 before
-    "share_of_months_with_order_12m": (4 / 12, 0.0),
+    "median_days_between_purchases": (60.0, NAN),  # gaps 30, 60, 73
+    "days_overdue_vs_purchase_cadence": (-50.0, NAN),
+    "purchase_value_trend_90d": (-30.0, 0.0),  # 120 in the last 90 days vs 150 before
+    "share_of_months_with_purchase_12m": (4 / 12, 0.0),
     "inbound_share_90d": (0.5, NAN),
-    "support_tickets_90d_vs_usual": (1.0, 0.0),
+    "support_ticket_90d_vs_usual": (1.0, 0.0),
+    "purchase_count_all": (4.0, 0.0),
+    "days_since_first_purchase": (173.0, NAN),
+    "other_count_7d": (1.0, 0.0),  # the webinar, a type outside the vocabulary
+    "days_since_last_other": (1.0, NAN),
     "annual_value": (900.0, NAN),
 }
 
@@ -124,9 +129,9 @@ LEAD_GOLDEN = {
     "days_since_last_event": (1.0, 5.0),
     "lead_age_days": (10.0, 6.0),
     "inbound_share_90d": (2 / 7, 1.0),
-    "reply_rate_90d": (0.2, NAN),
     "days_to_first_touch": (0.5, NAN),
-    "touches_before_first_reply": (2.0, 0.0),
+    # A reply is the first inbound event: L1's email open on 3/2, after one outbound call.
+    "touches_before_first_reply": (1.0, 0.0),
     "last_touch_channel": ("video", NAN),  # a tie in time goes to the greatest channel name
     "expected_value": (5000.0, NAN),
 }
@@ -156,10 +161,14 @@ def test_golden_values_on_both_paths(task, entities, events, cutoff, golden):
     export = make_export(task, entities, events)
     key = "customer_id" if task is Task.CHURN else "lead_id"
     pairs = pd.DataFrame({"entity_id": [e[key] for e in entities], "cutoff": cutoff})
-    batch = build_feature_table(export, task=task, pairs=pairs)
+    batch = build_feature_table(export, task=task, pairs=pairs, vocabulary=sim_vocabulary(task))
     assert batch["entity_id"].tolist() == [e[key] for e in entities]
     _assert_golden(batch, golden)
     online = online_feature_frame(
-        task, online_entities(task, entities, events), as_of=cutoff, specs=feature_specs(task)
+        task,
+        online_entities(task, entities, events),
+        as_of=cutoff,
+        specs=feature_specs(task, sim_vocabulary(task)),
+        vocabulary=sim_vocabulary(task),
     )
     _assert_golden(online, golden)

@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.contract import OUTCOME_COLUMNS
-from features.registry import EVENT_TYPES, feature_specs
+from features.registry import feature_specs
 from features.snapshots import build_feature_query, build_feature_table
 from features.sql import compile_feature_query
 from features.tasks import Task
 from tests.features.test_features_support import assert_frames_match, make_export
+from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 
 BASE = datetime(2024, 1, 1)
 CUSTOMERS = [
@@ -28,7 +29,7 @@ def _event_strategy():
         {
             "customer_id": st.sampled_from(["c0", "c1", "c2"]),
             "occurred_at": st.integers(0, 400 * 24).map(lambda h: BASE + timedelta(hours=h)),
-            "type": st.sampled_from([*EVENT_TYPES[Task.CHURN], "other"]),
+            "type": st.sampled_from([*SIM_TYPES[Task.CHURN], "other"]),
             "value": st.sampled_from([None, 1.0, 7.5]),
             "channel": st.sampled_from([None, "web", "phone"]),
             "direction": st.sampled_from([None, "inbound", "outbound"]),
@@ -40,12 +41,14 @@ def _event_strategy():
 def _features(events, cutoff):
     export = make_export(Task.CHURN, CUSTOMERS, events)
     pairs = pd.DataFrame({"entity_id": ["c0", "c1", "c2"], "cutoff": cutoff})
-    frame = build_feature_table(export, task=Task.CHURN, pairs=pairs)
+    frame = build_feature_table(
+        export, task=Task.CHURN, pairs=pairs, vocabulary=sim_vocabulary(Task.CHURN)
+    )
     export.close()
     return frame
 
 
-NAMES = [s.name for s in feature_specs(Task.CHURN)]
+NAMES = [s.name for s in feature_specs(Task.CHURN, sim_vocabulary(Task.CHURN))]
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -82,7 +85,12 @@ def test_feature_sql_never_reads_an_outcome_column():
     for task in Task:
         export = make_export(task, [], [])
         sql = compile_feature_query(
-            build_feature_query(task, export, feature_specs(task, export)),
+            build_feature_query(
+                task,
+                export,
+                feature_specs(task, sim_vocabulary(task), export),
+                sim_vocabulary(task),
+            ),
             spine="spine_table",
             carry=["label"],
         )
@@ -111,4 +119,4 @@ def test_only_exact_duplicates_are_dropped():
     ]
     frame = _features(events, BASE + timedelta(days=2))
     assert frame["event_count_7d"].tolist() == [5.0, 0.0, 0.0]
-    assert frame["order_count_7d"].tolist() == [3.0, 0.0, 0.0]
+    assert frame["purchase_count_7d"].tolist() == [3.0, 0.0, 0.0]

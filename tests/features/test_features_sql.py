@@ -15,6 +15,7 @@ from features.snapshots import build_feature_query
 from features.sql import compile_feature_query
 from features.tasks import TASK_TABLES, Task
 from tests.features.test_features_support import make_export
+from tests.features.vocabkit import sim_vocabulary
 
 
 def _export_with_attributes(task: Task):
@@ -38,10 +39,10 @@ def _export_with_attributes(task: Task):
 @pytest.mark.parametrize("timeline", [False, True])
 def test_feature_query_transpiles_to_spark(task, timeline):
     export = _export_with_attributes(task)
-    specs = feature_specs(task, export)
+    specs = feature_specs(task, sim_vocabulary(task), export)
     assert {"segment", "seats", "industry"} <= {s.name for s in specs}
     sql = compile_feature_query(
-        build_feature_query(task, export, specs),
+        build_feature_query(task, export, specs, sim_vocabulary(task)),
         spine="spine",
         carry=["label", "value"],
         timeline=timeline,

@@ -11,6 +11,7 @@ import pytest
 
 from features.model import (
     ESTIMATOR_FILE,
+    FORMAT_VERSION,
     MANIFEST_FILE,
     FeatureFrameEncoder,
     FeatureFrameError,
@@ -22,6 +23,7 @@ from features.model import (
     split_by_cutoff,
 )
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
 
@@ -33,7 +35,13 @@ def frame() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model(frame: pd.DataFrame) -> ScoringModel:
     return fit_scoring_model(
-        frame, SPECS, task=Task.CHURN, seed=1, params={"n_estimators": 40}, metadata={"k": 1}
+        frame,
+        SPECS,
+        task=Task.CHURN,
+        seed=1,
+        params={"n_estimators": 40},
+        metadata={"k": 1},
+        vocabulary=sim_vocabulary(Task.CHURN),
     )
 
 
@@ -49,14 +57,23 @@ def test_calibration_rows_are_strictly_later_than_fit_rows(frame: pd.DataFrame) 
 def test_one_cutoff_cannot_fit_and_calibrate(frame: pd.DataFrame) -> None:
     single = frame[frame["cutoff"] == frame["cutoff"].min()]
     with pytest.raises(ModelDataError, match="need more than 1 cutoff"):
-        fit_scoring_model(single, SPECS, task=Task.CHURN, seed=1)
+        fit_scoring_model(
+            single, SPECS, task=Task.CHURN, seed=1, vocabulary=sim_vocabulary(Task.CHURN)
+        )
 
 
 def test_too_few_positives_says_how_many(frame: pd.DataFrame) -> None:
     fit_rows, _ = split_by_cutoff(frame, calibration_cutoffs=1)
     found = int(fit_rows["label"].sum())
     with pytest.raises(ModelDataError, match=f"found {found} positive label\\(s\\), need at least"):
-        fit_scoring_model(frame, SPECS, task=Task.CHURN, seed=1, min_positives=found + 1)
+        fit_scoring_model(
+            frame,
+            SPECS,
+            task=Task.CHURN,
+            seed=1,
+            min_positives=found + 1,
+            vocabulary=sim_vocabulary(Task.CHURN),
+        )
 
 
 def test_probabilities_are_calibrated_and_rank(model: ScoringModel, frame: pd.DataFrame) -> None:
@@ -64,8 +81,8 @@ def test_probabilities_are_calibrated_and_rank(model: ScoringModel, frame: pd.Da
     assert proba.shape == (len(frame),)
     assert ((proba >= 0) & (proba <= 1)).all()
     # Higher recency raises churn in the factory; the model must rank that way on average.
-    recent = frame["days_since_last_order"] < 20
-    stale = frame["days_since_last_order"] > 80
+    recent = frame["days_since_last_purchase"] < 20
+    stale = frame["days_since_last_purchase"] > 80
     assert proba[stale.to_numpy()].mean() > proba[recent.to_numpy()].mean() + 0.2
 
 
@@ -83,7 +100,14 @@ def test_contributions_sum_to_raw_score_with_categorical_splits(
 
 
 def test_same_seed_same_predictions(frame: pd.DataFrame, model: ScoringModel) -> None:
-    again = fit_scoring_model(frame, SPECS, task=Task.CHURN, seed=1, params={"n_estimators": 40})
+    again = fit_scoring_model(
+        frame,
+        SPECS,
+        task=Task.CHURN,
+        seed=1,
+        params={"n_estimators": 40},
+        vocabulary=sim_vocabulary(Task.CHURN),
+    )
     np.testing.assert_array_equal(again.predict_proba(frame), model.predict_proba(frame))
 
 
@@ -95,7 +119,7 @@ def test_save_load_round_trip_verifies_hashes(
     assert hashes[ESTIMATOR_FILE] == file_sha256(tmp_path / "m" / ESTIMATOR_FILE)
     loaded = ScoringModel.load(tmp_path / "m", expected_sha256=hashes)
     assert loaded.task is Task.CHURN
-    assert loaded.feature_names == ["days_since_last_order", "orders_90d", "segment"]
+    assert loaded.feature_names == ["days_since_last_purchase", "orders_90d", "segment"]
     assert loaded.feature_specs == SPECS
     assert loaded.metadata == {"k": 1}
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
@@ -126,7 +150,9 @@ def test_untrusted_type_is_refused_even_with_matching_hash(tmp_path: Path) -> No
     # Counter is harmless but not in TRUSTED_TYPES: the point is that the list is enforced.
     sio.dump(Counter("abc"), tmp_path / ESTIMATOR_FILE)
     (tmp_path / MANIFEST_FILE).write_text(
-        json.dumps({"format_version": 1, "task": "churn", "feature_specs": [], "metadata": {}})
+        json.dumps(
+            {"format_version": FORMAT_VERSION, "task": "churn", "feature_specs": [], "metadata": {}}
+        )
     )
     hashes = {n: file_sha256(tmp_path / n) for n in (ESTIMATOR_FILE, MANIFEST_FILE)}
     with pytest.raises(ModelIntegrityError, match="untrusted type"):
@@ -163,11 +189,16 @@ def test_encoder_groups_rare_and_unseen_levels_and_keeps_missing() -> None:
 def test_contributions_follow_feature_order_with_a_categorical_first(frame: pd.DataFrame) -> None:
     reordered = (SPECS[2], SPECS[0], SPECS[1])  # segment, days, orders
     model = fit_scoring_model(
-        frame, reordered, task=Task.CHURN, seed=1, params={"n_estimators": 40}
+        frame,
+        reordered,
+        task=Task.CHURN,
+        seed=1,
+        params={"n_estimators": 40},
+        vocabulary=sim_vocabulary(Task.CHURN),
     )
     assert model.pipeline[-1].booster_.feature_name() == [
         "segment",
-        "days_since_last_order",
+        "days_since_last_purchase",
         "orders_90d",
     ]
     contributions = model.contributions(frame)
@@ -182,6 +213,7 @@ def test_sigmoid_calibrated_model_round_trips(frame: pd.DataFrame, tmp_path: Pat
         seed=1,
         calibration_method="sigmoid",
         params={"n_estimators": 20},
+        vocabulary=sim_vocabulary(Task.CHURN),
     )
     loaded = ScoringModel.load(tmp_path, expected_sha256=sigmoid.save(tmp_path))
     np.testing.assert_array_equal(loaded.predict_proba(frame), sigmoid.predict_proba(frame))

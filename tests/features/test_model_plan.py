@@ -13,6 +13,7 @@ import pytest
 from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
 from features.scoring_plan import SMALL_FRAME_ROWS
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
 NAMES = [s.name for s in SPECS]
@@ -32,6 +33,7 @@ def model(request: pytest.FixtureRequest, frame: pd.DataFrame) -> ScoringModel:
         seed=2,
         calibration_method=request.param,
         params={"n_estimators": 30},
+        vocabulary=sim_vocabulary(Task.CHURN),
     )
 
 
@@ -58,7 +60,7 @@ def _awkward_rows() -> pd.DataFrame:
     """Unseen, rare, missing and literal-"other" levels; missing and integer numerics."""
     return pd.DataFrame(
         {
-            "days_since_last_order": [12.5, np.nan, 80.0, 3.0, 200.0, np.nan],
+            "days_since_last_purchase": [12.5, np.nan, 80.0, 3.0, 200.0, np.nan],
             "orders_90d": pd.array([1, 0, None, 7, 2, 3], dtype="Int64"),
             "segment": pd.array(["a", "f", None, "zzz", "__other__", "e"], dtype="str"),
         },

@@ -13,6 +13,7 @@ from features.registry import feature_specs
 from features.snapshots import build_scoring_table
 from features.tasks import Task
 from tests.features.test_features_support import assert_frames_match, make_export
+from tests.features.vocabkit import sim_vocabulary
 
 AS_OF = datetime(2024, 7, 1)
 RECORD = {"created_at": "2024-01-01T00:00:00", "owner_id": "o1", "annual_value": 120.0}
@@ -27,12 +28,12 @@ def test_rows_follow_input_order_and_ignore_events_from_as_of_on():
         OnlineEntity("z", RECORD, [_order("2024-06-30T00:00:00"), _order("2024-07-01T00:00:00")]),
         OnlineEntity("a", RECORD, []),
     ]
-    frame = online_feature_frame("churn", entities, as_of=AS_OF)
+    frame = online_feature_frame("churn", entities, as_of=AS_OF, vocabulary=sim_vocabulary("churn"))
     assert frame.index.tolist() == ["z", "a"] and frame.index.name == "entity_id"
-    assert frame["order_count_7d"].tolist() == [1.0, 0.0]
-    assert frame["days_since_last_order"].tolist()[0] == 1.0
-    assert math.isnan(frame["days_since_last_order"].tolist()[1])
-    assert list(frame.columns) == [s.name for s in feature_specs("churn")]
+    assert frame["purchase_count_7d"].tolist() == [1.0, 0.0]
+    assert frame["days_since_last_purchase"].tolist()[0] == 1.0
+    assert math.isnan(frame["days_since_last_purchase"].tolist()[1])
+    assert list(frame.columns) == [s.name for s in feature_specs("churn", sim_vocabulary("churn"))]
 
 
 def test_timestamps_with_offsets_are_converted_to_utc():
@@ -40,9 +41,9 @@ def test_timestamps_with_offsets_are_converted_to_utc():
         "c", RECORD, [_order("2024-06-30T02:00:00+02:00"), _order(datetime(2024, 6, 29))]
     )
     as_of = datetime(2024, 7, 1, 2, tzinfo=timezone(timedelta(hours=2)))
-    frame = online_feature_frame("churn", [entity], as_of=as_of)
-    assert frame["days_since_last_order"].tolist() == [1.0]
-    assert frame["median_days_between_orders"].tolist() == [1.0]
+    frame = online_feature_frame("churn", [entity], as_of=as_of, vocabulary=sim_vocabulary("churn"))
+    assert frame["days_since_last_purchase"].tolist() == [1.0]
+    assert frame["median_days_between_purchases"].tolist() == [1.0]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_timestamps_with_offsets_are_converted_to_utc():
 )
 def test_malformed_fields_raise_an_error_naming_the_field(entity, field):
     with pytest.raises(OnlineInputError) as info:
-        online_feature_frame("churn", [entity], as_of=AS_OF)
+        online_feature_frame("churn", [entity], as_of=AS_OF, vocabulary=sim_vocabulary("churn"))
     assert info.value.field == field
 
 
@@ -133,9 +134,11 @@ def _export_with_attributes():
 
 def test_attribute_columns_match_the_batch_scoring_table():
     customers, events, export = _export_with_attributes()
-    specs = feature_specs("churn", export)
+    specs = feature_specs("churn", sim_vocabulary("churn"), export)
     assert [s.name for s in specs][-4:] == ["annual_value", "plan", "seats", "industry"]
-    batch = build_scoring_table(export, task="churn", as_of=AS_OF, specs=specs)
+    batch = build_scoring_table(
+        export, task="churn", as_of=AS_OF, specs=specs, vocabulary=sim_vocabulary("churn")
+    )
     requests = []
     for customer, event in zip(customers, events, strict=True):
         record = {k: v for k, v in customer.items() if k != "customer_id" and v is not None}
@@ -143,16 +146,22 @@ def test_attribute_columns_match_the_batch_scoring_table():
             record["industry"] = "retail"
         own = [{k: v for k, v in event.items() if k != "customer_id" and v is not None}]
         requests.append(OnlineEntity(customer["customer_id"], record, own))
-    online = online_feature_frame("churn", requests, as_of=AS_OF, specs=specs)
+    online = online_feature_frame(
+        "churn", requests, as_of=AS_OF, specs=specs, vocabulary=sim_vocabulary("churn")
+    )
     assert_frames_match(batch.set_index("entity_id"), online, [s.name for s in specs])
 
 
 def test_missing_and_unknown_attributes_become_missing_values():
     _, _, export = _export_with_attributes()
-    specs = feature_specs("churn", export)
+    specs = feature_specs("churn", sim_vocabulary("churn"), export)
     record = {"created_at": "2024-01-01", "favourite_colour": "teal"}
     frame = online_feature_frame(
-        "churn", [OnlineEntity("c9", record, [])], as_of=AS_OF, specs=specs
+        "churn",
+        [OnlineEntity("c9", record, [])],
+        as_of=AS_OF,
+        specs=specs,
+        vocabulary=sim_vocabulary("churn"),
     )
     assert pd.isna(frame.loc["c9", "plan"]) and pd.isna(frame.loc["c9", "industry"])
     assert math.isnan(frame.loc["c9", "seats"]) and math.isnan(frame.loc["c9", "annual_value"])

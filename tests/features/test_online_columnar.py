@@ -17,8 +17,9 @@ from features.online import (
     _plan,
     online_feature_frame,
 )
-from features.registry import EVENT_TYPES, feature_specs
+from features.registry import feature_specs
 from features.tasks import TASK_TABLES, Task
+from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 
 BASE = datetime(2024, 1, 1)
 AS_OF = BASE + timedelta(days=400)
@@ -35,7 +36,7 @@ def _event(task: Task) -> st.SearchStrategy[dict[str, object]]:
                 st.integers(0, 420),
                 st.sampled_from([0, 0, 9]),
             ),
-            "type": st.sampled_from([*EVENT_TYPES[task], "other", None]),
+            "type": st.sampled_from([*SIM_TYPES[task], "other", None]),
             "value": VALUES,
             "channel": st.sampled_from([None, "email", "phone", "web"]),
             "direction": st.sampled_from([None, "inbound", "outbound"]),
@@ -59,7 +60,7 @@ def _entities(task: Task) -> st.SearchStrategy[list[OnlineEntity]]:
 
 
 def _both_paths(task: Task, entities: list[OnlineEntity]) -> tuple[dict, dict]:
-    plan = _plan(task, tuple(feature_specs(task)))
+    plan = _plan(task, tuple(feature_specs(task, sim_vocabulary(task))), sim_vocabulary(task))
     assert plan.columnar is not None, "every registry definition has a columnar form"
     cutoff = _microseconds(AS_OF, "as_of")
     events = [_distinct_events(e, cutoff=cutoff, where="x") for e in entities]
@@ -103,14 +104,18 @@ def test_many_valued_events_sum_in_numpy_order() -> None:
     entities = [OnlineEntity("a", record, events), OnlineEntity("b", record, events[:3])]
     columnar, reference = _both_paths(Task.CHURN, entities)
     _assert_identical(columnar, reference)
-    frame = online_feature_frame(Task.CHURN, entities, as_of=AS_OF)
+    frame = online_feature_frame(
+        Task.CHURN, entities, as_of=AS_OF, vocabulary=sim_vocabulary(Task.CHURN)
+    )
     assert frame.index.tolist() == ["a", "b"]
 
 
 def test_no_entities_give_an_empty_frame_with_every_column() -> None:
-    frame = online_feature_frame(Task.LEADS, [], as_of=AS_OF)
+    frame = online_feature_frame(Task.LEADS, [], as_of=AS_OF, vocabulary=sim_vocabulary(Task.LEADS))
     assert len(frame) == 0
-    assert list(frame.columns) == [s.name for s in feature_specs(Task.LEADS)]
+    assert list(frame.columns) == [
+        s.name for s in feature_specs(Task.LEADS, sim_vocabulary(Task.LEADS))
+    ]
 
 
 def test_median_gaps_count_only_gaps_ending_in_the_window() -> None:
@@ -132,6 +137,6 @@ def test_median_gaps_count_only_gaps_ending_in_the_window() -> None:
     ]
     columnar, reference = _both_paths(Task.CHURN, entities)
     _assert_identical(columnar, reference)
-    gaps = [name for name in columnar if name.startswith("median_days_between_orders")]
+    gaps = [name for name in columnar if name.startswith("median_days_between_purchases")]
     values = columnar[gaps[0]].tolist()
     assert values[:2] == [35.0, 15.0] and np.isnan(values[2]) and np.isnan(values[3])

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.online import online_feature_frame
-from features.registry import EVENT_TYPES, feature_specs
+from features.registry import feature_specs
 from features.snapshots import build_feature_table
 from features.tasks import TASK_TABLES, Task
 from tests.features.test_features_support import (
@@ -17,6 +17,7 @@ from tests.features.test_features_support import (
     make_export,
     online_entities,
 )
+from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 
 BASE = datetime(2024, 1, 1)
 # Offsets that land exactly on, and a microsecond either side of, window boundaries.
@@ -26,7 +27,7 @@ JITTER = st.sampled_from(
 
 
 def _events(task: Task) -> st.SearchStrategy[list[dict[str, object]]]:
-    types = [*EVENT_TYPES[task], "other", None]
+    types = [*SIM_TYPES[task], "other", None]
     event = st.fixed_dictionaries(
         {
             "entity": st.integers(0, 2),
@@ -78,7 +79,7 @@ def _rows(task: Task, drawn: list[dict[str, object]], created_days: list[int]):
 def _check_parity(task: Task, drawn, created_days, cutoff_days) -> None:
     entities, events = _rows(task, drawn, created_days)
     export = make_export(task, entities, events)
-    specs = feature_specs(task)
+    specs = feature_specs(task, sim_vocabulary(task))
     names = [s.name for s in specs]
     cutoffs = [BASE + timedelta(days=d) for d in cutoff_days]
     pairs = pd.DataFrame(
@@ -87,12 +88,16 @@ def _check_parity(task: Task, drawn, created_days, cutoff_days) -> None:
     )
     # Both query plans (one join; windowed join + timeline) against the numpy path.
     plans = [
-        build_feature_table(export, task=task, pairs=pairs, specs=specs, timeline=t)
+        build_feature_table(
+            export, task=task, pairs=pairs, specs=specs, timeline=t, vocabulary=sim_vocabulary(task)
+        )
         for t in (False, True)
     ]
     requests = online_entities(task, entities, events)
     for cutoff in sorted(set(cutoffs)):
-        online = online_feature_frame(task, requests, as_of=cutoff, specs=specs)
+        online = online_feature_frame(
+            task, requests, as_of=cutoff, specs=specs, vocabulary=sim_vocabulary(task)
+        )
         for batch in plans:
             expected = batch[batch["cutoff"] == cutoff].set_index("entity_id")
             assert_frames_match(expected.loc[list(online.index)], online, names)

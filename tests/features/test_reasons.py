@@ -9,11 +9,12 @@ import pytest
 from features.model import ModelFeature, ScoringModel, fit_scoring_model
 from features.reasons import Reason, explain, format_value, phrase
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
 TEMPLATED = (
     ModelFeature(
-        "days_since_last_order",
+        "days_since_last_purchase",
         "numeric",
         "No order for {value}; usually orders every {mean_days_between_orders}",
         "recency",
@@ -36,7 +37,7 @@ class _StubModel:
 def _row() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "days_since_last_order": [64.0],
+            "days_since_last_purchase": [64.0],
             "mean_days_between_orders": [21.2],
             "emails_replied_7d": [3.0],
             "segment": [None],
@@ -51,7 +52,7 @@ def test_reasons_are_top_k_by_absolute_contribution_and_signed() -> None:
         [
             Reason("emails_replied_7d", 3.0, -1.2, "Replied to 3 emails in the last 7 days"),
             Reason(
-                "days_since_last_order",
+                "days_since_last_purchase",
                 64.0,
                 0.9,
                 "No order for 64 days; usually orders every 21 days",
@@ -97,7 +98,12 @@ def test_template_naming_an_unknown_feature_falls_back_to_plain_text() -> None:
 def test_explain_on_a_fitted_model_sums_and_phrases() -> None:
     frame = make_training_frame(seed=5, entities=300, months=4)
     model: ScoringModel = fit_scoring_model(
-        frame, SPECS, task=Task.CHURN, seed=2, params={"n_estimators": 30}
+        frame,
+        SPECS,
+        task=Task.CHURN,
+        seed=2,
+        params={"n_estimators": 30},
+        vocabulary=sim_vocabulary(Task.CHURN),
     )
     rows = frame.head(4)
     contributions = model.contributions(rows)

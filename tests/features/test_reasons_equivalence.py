@@ -14,6 +14,7 @@ import pandas as pd
 from features.model import ModelFeature, fit_scoring_model
 from features.reasons import Reason, _plain, explain, phrase
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
 
@@ -106,7 +107,14 @@ def test_matches_the_reference_with_ties_zeros_templates_and_missing_values() ->
 
 def test_matches_the_reference_on_a_fitted_model() -> None:
     frame = make_training_frame(seed=6, entities=200, months=4)
-    model = fit_scoring_model(frame, SPECS, task=Task.CHURN, seed=2, params={"n_estimators": 30})
+    model = fit_scoring_model(
+        frame,
+        SPECS,
+        task=Task.CHURN,
+        seed=2,
+        params={"n_estimators": 30},
+        vocabulary=sim_vocabulary(Task.CHURN),
+    )
     contributions = model.contributions(frame)
     got = explain(model, frame, contributions, top_k=2)
     assert got == _reference_explain(model, frame, contributions, top_k=2)

@@ -10,13 +10,14 @@ import pytest
 from features.registry import FeatureSpec, feature_specs
 from features.tasks import Task
 from tests.features.test_features_support import make_export
+from tests.features.vocabkit import sim_vocabulary
 
 UNITS = {"days", "count", "currency", "ratio", "category", "number"}
 
 
 @pytest.mark.parametrize("task", list(Task))
 def test_specs_are_unique_described_and_typed(task):
-    specs = feature_specs(task)
+    specs = feature_specs(task, sim_vocabulary(task))
     names = [s.name for s in specs]
     assert len(names) == len(set(names))
     for spec in specs:
@@ -28,9 +29,11 @@ def test_specs_are_unique_described_and_typed(task):
 
 
 def test_lead_and_churn_registries_hold_the_documented_families():
-    leads = {s.name: s for s in feature_specs("leads")}
-    churn = {s.name: s for s in feature_specs("churn")}
-    assert len(leads) == 76 and len(churn) == 61
+    leads = {s.name: s for s in feature_specs("leads", sim_vocabulary("leads"))}
+    churn = {s.name: s for s in feature_specs("churn", sim_vocabulary("churn"))}
+    # 7 lead / 5 customer kinds: 8 features per kind (10 with values), 8 for "any event" and 8
+    # for "other" types, then each task's own (churn: cadence, and 90d-vs-usual per other kind).
+    assert len(leads) == 83 and len(churn) == 74
     assert leads["email_reply_count_7d"] == FeatureSpec(
         "email_reply_count_7d",
         "numeric",
@@ -41,11 +44,11 @@ def test_lead_and_churn_registries_hold_the_documented_families():
         "activity",
         "count",
     )
-    assert churn["days_since_last_order"].description == (
+    assert churn["days_since_last_purchase"].description == (
         "Days since the last order | missing: Never ordered"
         " | =0: Ordered less than a day ago | other: No order for {value}"
     )
-    assert churn["median_days_between_orders"].unit == "days"
+    assert churn["median_days_between_purchases"].unit == "days"
     assert leads["last_touch_channel"].dtype == "categorical"
     assert {s.family for s in churn.values()} == {
         "activity",
@@ -54,14 +57,15 @@ def test_lead_and_churn_registries_hold_the_documented_families():
         "tenure",
         "cadence",
         "engagement",
-        "support",
         "attribute",
     }
 
 
 def test_column_set_does_not_depend_on_the_data():
     empty = make_export(Task.CHURN, [], [])
-    assert feature_specs("churn", empty) == feature_specs("churn")
+    assert feature_specs("churn", sim_vocabulary("churn"), empty) == feature_specs(
+        "churn", sim_vocabulary("churn")
+    )
 
 
 def test_attributes_are_selected_from_entities_and_accounts():
@@ -83,7 +87,11 @@ def test_attributes_are_selected_from_entities_and_accounts():
         {"account_id": ["a0", "a1"], "industry": ["retail", "energy"], "plan": ["x", "y"]}
     )
     export = make_export(Task.CHURN, customers, [], accounts=accounts)
-    attributes = [s for s in feature_specs("churn", export) if s.family == "attribute"]
+    attributes = [
+        s
+        for s in feature_specs("churn", sim_vocabulary("churn"), export)
+        if s.family == "attribute"
+    ]
     assert [(s.name, s.dtype, s.unit) for s in attributes] == [
         ("annual_value", "numeric", "currency"),
         ("plan", "categorical", "category"),

@@ -10,6 +10,7 @@ from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
 from features.reasons import explain
 from features.rows import FeatureRows, concat_tables
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
 NAMES = tuple(s.name for s in SPECS)
@@ -18,7 +19,12 @@ NAMES = tuple(s.name for s in SPECS)
 @pytest.fixture(scope="module")
 def model() -> ScoringModel:
     return fit_scoring_model(
-        make_training_frame(seed=3), SPECS, task=Task.CHURN, seed=1, params={"n_estimators": 40}
+        make_training_frame(seed=3),
+        SPECS,
+        task=Task.CHURN,
+        seed=1,
+        params={"n_estimators": 40},
+        vocabulary=sim_vocabulary(Task.CHURN),
     )
 
 

@@ -9,7 +9,9 @@ import pytest
 from features.registry import feature_specs
 from features.snapshots import build_scoring_table, build_training_set, default_cutoffs
 from features.tasks import Task
+from features.vocabulary import Vocabulary
 from tests.features.test_features_support import make_export
+from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 
 T = datetime(2024, 4, 1)
 H = timedelta(days=90)
@@ -27,9 +29,15 @@ def _lead(lead_id, *, created=datetime(2024, 1, 1), converted=None, lost=None):
     }
 
 
-def _labels(task, entities, events, cutoffs=(T,), **kwargs):
+def _labels(task, entities, events, cutoffs=(T,), vocabulary=None):
     export = make_export(task, entities, events)
-    frame = build_training_set(export, task=task, cutoffs=list(cutoffs), horizon=H, **kwargs).frame
+    frame = build_training_set(
+        export,
+        task=task,
+        cutoffs=list(cutoffs),
+        horizon=H,
+        vocabulary=vocabulary or sim_vocabulary(task),
+    ).frame
     return dict(zip(frame["entity_id"], frame["label"], strict=True))
 
 
@@ -113,7 +121,10 @@ def test_churn_labels_at_the_edges():
         "churns_after_window": 0,
     }
     # Activity types are configurable: check-ins make "only_check_ins" eligible and active.
-    with_check_ins = _labels(Task.CHURN, customers, events, activity_types=("order", "check_in"))
+    pooled = Vocabulary.of_types(
+        Task.CHURN, SIM_TYPES[Task.CHURN], activity_types=("order", "check_in")
+    )
+    with_check_ins = _labels(Task.CHURN, customers, events, vocabulary=pooled)
     assert with_check_ins["only_check_ins"] == 0
 
 
@@ -121,9 +132,11 @@ def test_training_frame_shape_order_and_dtypes():
     leads = [_lead("b"), _lead("a", converted=T + timedelta(days=40))]
     export = make_export(Task.LEADS, leads, [])
     cutoffs = [T, T - timedelta(days=31)]  # given out of order
-    training = build_training_set(export, task=Task.LEADS, cutoffs=cutoffs, horizon=H)
+    training = build_training_set(
+        export, task=Task.LEADS, cutoffs=cutoffs, horizon=H, vocabulary=sim_vocabulary(Task.LEADS)
+    )
     frame = training.frame
-    names = [s.name for s in feature_specs(Task.LEADS, export)]
+    names = [s.name for s in feature_specs(Task.LEADS, sim_vocabulary(Task.LEADS), export)]
     assert training.feature_names == names
     assert list(frame.columns) == ["entity_id", "cutoff", "label", "value", "owner_id", *names]
     assert frame[["entity_id", "cutoff", "label"]].values.tolist() == [
@@ -138,7 +151,9 @@ def test_training_frame_shape_order_and_dtypes():
 def test_scoring_table_holds_every_entity_eligible_at_as_of():
     leads = [_lead("open"), _lead("won", converted=T - US), _lead("future", created=T + US)]
     export = make_export(Task.LEADS, leads, [])
-    table = build_scoring_table(export, task=Task.LEADS, as_of=T)
+    table = build_scoring_table(
+        export, task=Task.LEADS, as_of=T, vocabulary=sim_vocabulary(Task.LEADS)
+    )
     assert table["entity_id"].tolist() == ["open"]
     assert list(table.columns[:3]) == ["entity_id", "owner_id", "value"]
     assert table["lead_age_days"].tolist() == [91.0]
@@ -148,7 +163,10 @@ def test_tz_aware_as_of_is_converted_to_utc():
     export = make_export(Task.LEADS, [_lead("open")], [])
     plus_two = timezone(timedelta(hours=2))
     table = build_scoring_table(
-        export, task=Task.LEADS, as_of=datetime(2024, 4, 1, 2, tzinfo=plus_two)
+        export,
+        task=Task.LEADS,
+        as_of=datetime(2024, 4, 1, 2, tzinfo=plus_two),
+        vocabulary=sim_vocabulary(Task.LEADS),
     )
     assert table["lead_age_days"].tolist() == [91.0]
     assert default_cutoffs(export, task=Task.LEADS, horizon=H, as_of=T.replace(tzinfo=UTC))
@@ -170,4 +188,10 @@ def test_default_cutoffs_are_monthly_with_complete_label_windows():
 def test_horizon_must_be_positive():
     export = make_export(Task.LEADS, [_lead("x")], [])
     with pytest.raises(ValueError, match="horizon must be positive"):
-        build_training_set(export, task=Task.LEADS, cutoffs=[T], horizon=timedelta(0))
+        build_training_set(
+            export,
+            task=Task.LEADS,
+            cutoffs=[T],
+            horizon=timedelta(0),
+            vocabulary=sim_vocabulary(Task.LEADS),
+        )

@@ -11,6 +11,7 @@ from features.export import Export, export_from_frames
 from features.model import ScoringModel, fit_scoring_model
 from features.snapshots import build_training_set
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 
 START = datetime(2025, 1, 1)
 END = datetime(2025, 12, 1)
@@ -117,7 +118,13 @@ def make_export(*, seed: int) -> Export:
 
 def fit_model(export: Export, task: Task, *, seed: int) -> ScoringModel:
     cutoffs = [datetime(2025, month, 1) for month in range(4, 11)]
-    training = build_training_set(export, task=task, cutoffs=cutoffs, horizon=timedelta(days=60))
+    training = build_training_set(
+        export,
+        task=task,
+        cutoffs=cutoffs,
+        horizon=timedelta(days=60),
+        vocabulary=sim_vocabulary(task),
+    )
     return fit_scoring_model(
         training.frame,
         training.specs,
@@ -126,4 +133,5 @@ def fit_model(export: Export, task: Task, *, seed: int) -> ScoringModel:
         params={"n_estimators": 30, "min_child_samples": 10},
         min_level_count=5,
         metadata={"metrics": {"test_auc": 0.8}},
+        vocabulary=sim_vocabulary(task),
     )

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from features.tasks import Task
 from serving.services import Services
+from tests.features.vocabkit import sim_vocabulary
 from tests.serving.appkit import NOW, auth
 
 
@@ -147,7 +148,11 @@ def test_online_matches_batch_features(services: Services) -> None:
     export = export_from_frames(**frames)
     as_of = datetime(2025, 9, 1)
     batch = build_scoring_table(
-        export, task=Task.LEADS, as_of=as_of, specs=model_specs(served.model)
+        export,
+        task=Task.LEADS,
+        as_of=as_of,
+        specs=model_specs(served.model),
+        vocabulary=sim_vocabulary(Task.LEADS),
     )
     leads, events = frames["leads"], frames["lead_events"]
     row = leads[leads["lead_id"].isin(batch["entity_id"])].iloc[0]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 from training.config import TrainingConfig, load_config
 from training.trainer import LeakageResult, TrainedTask, train_task
@@ -26,8 +27,8 @@ def config() -> TrainingConfig:
             shipped.trees, params={**shipped.trees.params, "n_estimators": 60}
         ),
         baselines={
-            Task.CHURN: {"days_since_last_order": "higher", "orders_90d": "lower"},
-            Task.LEADS: {"days_since_last_order": "higher", "orders_90d": "lower"},
+            Task.CHURN: {"days_since_last_purchase": "higher", "orders_90d": "lower"},
+            Task.LEADS: {"days_since_last_purchase": "higher", "orders_90d": "lower"},
         },
     )
 
@@ -43,6 +44,7 @@ def trained(frame: pd.DataFrame, config: TrainingConfig) -> TrainedTask:
         frame,
         SPECS,
         task=Task.CHURN,
+        vocabulary=sim_vocabulary(Task.CHURN),
         horizon=HORIZON,
         config=config,
         seed=4,

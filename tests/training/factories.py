@@ -11,7 +11,7 @@ from features.model import ModelFeature
 
 SPECS: tuple[ModelFeature, ...] = (
     ModelFeature(
-        "days_since_last_order", "numeric", "Days since the last order", "recency", "days"
+        "days_since_last_purchase", "numeric", "Days since the last order", "recency", "days"
     ),
     ModelFeature("orders_90d", "numeric", "Orders in the last 90 days", "frequency", "count"),
     ModelFeature("segment", "categorical", "Customer segment", "attributes", "category"),
@@ -23,7 +23,7 @@ def make_training_frame(
 ) -> pd.DataFrame:
     """One row per entity and monthly cutoff with a label drawn from a known logistic model.
 
-    ``days_since_last_order`` is missing for about 5% of rows and ``segment`` has a rare level
+    ``days_since_last_purchase`` is missing for about 5% of rows and ``segment`` has a rare level
     ("f", ~1%) so the pipeline's missing-value and rare-level paths are exercised.
     """
     rng = np.random.default_rng(seed)
@@ -45,7 +45,7 @@ def make_training_frame(
             "label": label,
             "value": rng.gamma(2.0, 5000.0, size=rows),
             "owner_id": [f"U{i % 7}" for i in range(rows)],
-            "days_since_last_order": days,
+            "days_since_last_purchase": days,
             "orders_90d": orders,
             "segment": pd.Series(segment, dtype="str"),
         }

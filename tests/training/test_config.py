@@ -16,14 +16,46 @@ def test_shipped_config_loads() -> None:
     assert config.trees.calibration == "sigmoid"
     assert config.trees.params["n_jobs"] == 1
     assert config.evaluation.capacity == {Task.LEADS: 200, Task.CHURN: 200}
-    assert config.baselines[Task.CHURN]["days_since_last_order"] == "higher"
+    assert config.baselines[Task.CHURN]["days_since_last_purchase"] == "higher"
     assert config.text == DEFAULT_CONFIG_PATH.read_text()
 
 
 def _write(tmp_path: Path, old: str, new: str) -> Path:
     path = tmp_path / "c.toml"
     path.write_text(DEFAULT_CONFIG_PATH.read_text().replace(old, new, 1))
+    wording = DEFAULT_CONFIG_PATH.with_name("wording.toml")
+    (tmp_path / "wording.toml").write_text(wording.read_text())
     return path
+
+
+def test_vocabulary_settings_load_with_their_wording() -> None:
+    settings = load_config().vocabulary
+    assert settings.activity_types == ("order",)
+    assert (settings.min_events, settings.max_types, settings.valued_share) == (50, 30, 0.5)
+    assert settings.wording["email_open"].counted == (
+        "No emails opened",
+        "Opened 1 email",
+        "Opened {value} emails",
+    )
+
+
+def test_empty_activity_types_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'activity_types = ["order"]', "activity_types = []")
+    with pytest.raises(ConfigError, match=r"vocabulary\.activity_types must list event type names"):
+        load_config(path)
+
+
+def test_a_bad_wording_entry_names_the_file_and_type(tmp_path: Path) -> None:
+    path = _write(tmp_path, "embargo = true", "embargo = true")
+    (tmp_path / "wording.toml").write_text('[webinar]\nnoun = "webinar"\ncounted = ["a"]\n')
+    with pytest.raises(ConfigError, match=r"wording.toml: webinar.counted: expected a list of 3"):
+        load_config(path)
+
+
+def test_a_missing_wording_file_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'wording = "wording.toml"', 'wording = "nope.toml"')
+    with pytest.raises(ConfigError, match=r"nope.toml: cannot read wording file"):
+        load_config(path)
 
 
 def test_unknown_key_is_named(tmp_path: Path) -> None:
@@ -39,8 +71,10 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
 
 
 def test_bad_baseline_direction_is_named(tmp_path: Path) -> None:
-    path = _write(tmp_path, 'days_since_last_order = "higher"', 'days_since_last_order = "up"')
-    with pytest.raises(ConfigError, match=r"baselines\.churn\.days_since_last_order = 'up'"):
+    path = _write(
+        tmp_path, 'days_since_last_purchase = "higher"', 'days_since_last_purchase = "up"'
+    )
+    with pytest.raises(ConfigError, match=r"baselines\.churn\.days_since_last_purchase = 'up'"):
         load_config(path)
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from features.model import file_sha256
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.conftest import HORIZON
 from tests.training.factories import SPECS
 from training.config import TrainingConfig
@@ -98,6 +99,7 @@ def test_training_logs_and_registers_on_a_tracking_server(
         frame,
         SPECS,
         task=Task.CHURN,
+        vocabulary=sim_vocabulary(Task.CHURN),
         horizon=HORIZON,
         config=config,
         seed=1,

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from features.cli import build_app
 from features.model import ESTIMATOR_FILE, MANIFEST_FILE, file_sha256
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.conftest import HORIZON
 from tests.training.factories import SPECS
 from training import promotion
@@ -83,7 +84,7 @@ def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
     assert run.data.params["horizon_days"] == "60"
     assert run.data.params["train_rows"] == "3600"
     assert run.data.metrics["test.roc_auc"] == trained.evaluation.model["roc_auc"]
-    assert "baseline.days_since_last_order.roc_auc" in run.data.metrics
+    assert "baseline.days_since_last_purchase.roc_auc" in run.data.metrics
     assert "logistic.pr_auc" in run.data.metrics
     assert run.data.tags["leakage_audit"] == "passed"
     assert len(run.data.tags["git_commit"]) in (40, len("unknown"))
@@ -134,6 +135,7 @@ def test_promotion_and_rollback_move_the_champion(
         frame,
         SPECS,
         task=Task.CHURN,
+        vocabulary=sim_vocabulary(Task.CHURN),
         horizon=HORIZON,
         config=config,
         seed=5,

@@ -10,6 +10,7 @@ import pytest
 
 from features.model import ModelDataError
 from features.tasks import Task
+from tests.features.vocabkit import sim_vocabulary
 from tests.training.conftest import HORIZON
 from tests.training.factories import SPECS
 from training.baselines import baseline_scores
@@ -42,7 +43,7 @@ def test_evaluation_pack_is_complete(trained: TrainedTask) -> None:
         "log_loss",
         "ece",
     }
-    assert set(evaluation.baselines) == {"days_since_last_order", "orders_90d"}
+    assert set(evaluation.baselines) == {"days_since_last_purchase", "orders_90d"}
     assert [row["cutoff"] for row in evaluation.backtest] == [
         datetime(2025, 7, 1),
         datetime(2025, 8, 1),
@@ -51,7 +52,7 @@ def test_evaluation_pack_is_complete(trained: TrainedTask) -> None:
     # The newest origin is the main test set, scored by the main model.
     assert evaluation.backtest[-1]["roc_auc"] == evaluation.model["roc_auc"]
     assert evaluation.beats_baselines("roc_auc") == {
-        "days_since_last_order": True,
+        "days_since_last_purchase": True,
         "orders_90d": True,
     }
     assert list(evaluation.importance) == sorted(
@@ -67,6 +68,7 @@ def test_same_data_and_seed_give_the_same_metrics(
         frame,
         SPECS,
         task=Task.CHURN,
+        vocabulary=sim_vocabulary(Task.CHURN),
         horizon=HORIZON,
         config=config,
         seed=4,
@@ -91,6 +93,7 @@ def test_too_few_positives_is_a_clear_error(frame: pd.DataFrame, config: Trainin
             rare,
             SPECS,
             task=Task.CHURN,
+            vocabulary=sim_vocabulary(Task.CHURN),
             horizon=HORIZON,
             config=config,
             seed=4,
@@ -104,6 +107,7 @@ def test_missing_column_is_named(frame: pd.DataFrame, config: TrainingConfig) ->
             frame.drop(columns=["segment"]),
             SPECS,
             task=Task.CHURN,
+            vocabulary=sim_vocabulary(Task.CHURN),
             horizon=HORIZON,
             config=config,
             seed=4,
@@ -123,6 +127,6 @@ def test_model_card_names_window_counts_and_baselines(trained: TrainedTask) -> N
     card = render_model_card(trained, capacity=200, version="3")
     assert card.startswith("# Model card: churn (version 3)\n")
     assert "- Temporal test cutoffs: 2025-09-01 to 2025-09-01 (1) (600 rows," in card
-    assert "| naive: days_since_last_order |" in card
+    assert "| naive: days_since_last_purchase |" in card
     assert "| 2025-08-01 | 600 |" in card
     assert "Leakage audit passed." in card
