@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from features.vocabulary import Vocabulary
 from training.evaluation import metric_table
 from training.trainer import TrainedTask
 
@@ -41,12 +42,26 @@ def render_model_card(trained: TrainedTask, *, capacity: int, version: str | Non
             f"| {row['cutoff']:%Y-%m-%d} | {row['rows']:,} | {_fmt(row['roc_auc'])} | "
             f"{_fmt(row['pr_auc'])} | {_fmt(row['ece'])} |"
         )
+    lines += ["", "## Event vocabulary (learnt from the training export)", ""]
+    lines += vocabulary_lines(trained.model.vocabulary)
     lines += ["", "## Top features (mean |contribution|, log-odds)", ""]
     for name, value in list(trained.evaluation.importance.items())[:10]:
         lines.append(f"- `{name}`: {value:.3f}")
     lines += ["", "## Caveats", ""]
     lines += [f"- {note}" for note in _caveats(trained)]
     return "\n".join(lines) + "\n"
+
+
+def vocabulary_lines(vocabulary: Vocabulary) -> list[str]:
+    """One markdown bullet per event kind with features of its own, then the "other" pool."""
+    lines = []
+    for code, kind in enumerate(vocabulary.kinds, start=1):
+        role = "purchase: " if vocabulary.purchase and code == 1 else ""
+        valued = ", with values" if kind.valued else ""
+        types = ", ".join(f"`{t}`" for t in kind.types)
+        lines.append(f"- `{kind.slug}` ({role}{types}; {kind.events:,} events{valued})")
+    lines.append("- every other type counts as `other` (and in the any-event features)")
+    return lines
 
 
 def _caveats(trained: TrainedTask) -> list[str]:

@@ -6,10 +6,11 @@ the config file and the MLflow store are decided here and passed down.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from rich.table import Table
 
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
+
+if TYPE_CHECKING:
+    from training.config import TrainingConfig
 
 DEFAULT_MODELS_DIR = Path("models")
 TABLE_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "precision_at_k")
@@ -80,6 +84,15 @@ def train(
         bool,
         typer.Option("--promote", help="Try to promote the new version to champion right away."),
     ] = False,
+    activity_types: Annotated[
+        str | None,
+        typer.Option(
+            "--activity-types",
+            help="Churn: comma-separated event types that count as a purchase (default: the "
+            "config's [vocabulary] activity_types).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
 ) -> None:
@@ -96,7 +109,7 @@ def train(
             horizon=parse_horizon(horizon),
             cutoffs=parse_cutoffs(cutoffs),
             seed=seed,
-            config=_config(config),
+            config=with_activity_types(_config(config), activity_types),
             tracking=_tracking(models_dir),
             promote_after=promote_after,
             now=_now(),
@@ -106,6 +119,13 @@ def train(
     from training.evaluation import metric_table
 
     trained, registered = report.trained, report.registered
+    vocabulary = trained.model.vocabulary
+    console.print(
+        f"event vocabulary: {len(vocabulary.kinds)} kinds with features of their own ("
+        + ", ".join(k.slug for k in vocabulary.kinds)
+        + "); every other type counts as 'other'",
+        highlight=False,
+    )
     table = Table(
         title=f"{task}: temporal test {', '.join(f'{c:%Y-%m-%d}' for c in trained.split.test)}"
     )
@@ -176,6 +196,17 @@ def models(
             row.decision,
         )
     Console().print(table)
+
+
+def with_activity_types(config: TrainingConfig, text: str | None) -> TrainingConfig:
+    """``config`` with ``--activity-types`` (comma-separated) in place of the file's list."""
+    if text is None:
+        return config
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise UserError(f"--activity-types: expected comma-separated type names, got {text!r}")
+    vocabulary = dataclasses.replace(config.vocabulary, activity_types=names)
+    return dataclasses.replace(config, vocabulary=vocabulary)
 
 
 def parse_horizon(text: str) -> timedelta:

@@ -161,6 +161,8 @@ def _params(
         "calibration_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.calibration),
         "test_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
         "n_features": len(trained.model.feature_names),
+        "vocabulary_kinds": len(trained.model.vocabulary.kinds),
+        "activity_types": ",".join(trained.model.vocabulary.activity_types) or "-",
         "calibration": config.trees.calibration,
         "min_level_count": config.trees.min_level_count,
         "capacity": config.evaluation.capacity[trained.task],
@@ -233,6 +235,7 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
     evaluation = trained.evaluation
     mlflow.log_text(config.text, "config/config.toml")
     mlflow.log_dict(feature_list(trained.model), "features.json")
+    mlflow.log_dict(trained.model.vocabulary.to_dict(), "vocabulary.json")
     mlflow.log_dict(
         {
             "metrics": {k: dict(v) for k, v in metric_table(evaluation).items()},

@@ -59,6 +59,14 @@ def command(
     truth: Annotated[
         bool, typer.Option("--truth/--no-truth", help="Also write ground_truth/ probabilities.")
     ] = True,
+    rename: Annotated[
+        bool,
+        typer.Option(
+            "--rename/--no-rename",
+            help="Write event types, channels and attribute names in other words "
+            "('order' -> 'Zq Order'): an export whose vocabulary is not ours.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic CRM export of an office-supply distributor, with its ground truth."""
     console = Console()
@@ -86,6 +94,7 @@ def command(
             months=months,
             fmt=fmt.value,
             truth=truth,
+            rename=rename,
             progress=report,
         )
     _print_summary(console, summary)

@@ -27,6 +27,7 @@ from features.synthetic.labels import (
     rank_auc,
 )
 from features.synthetic.leads import LeadDynamics, LeadWorld, simulate_leads
+from features.synthetic.renaming import rename_vocabulary
 from features.synthetic.tables import (
     Owners,
     build_account_table,
@@ -118,6 +119,7 @@ def generate_crm(
     fmt: str = "parquet",
     horizon_days: int = 90,
     truth: bool = True,
+    rename: bool = False,
     progress: ProgressHook | None = None,
 ) -> GenerationSummary:
     """Simulate ``months`` of CRM history ending at ``as_of`` and write it to ``out``.
@@ -125,7 +127,9 @@ def generate_crm(
     Every timestamp is before ``as_of`` (tz-aware values are converted to naive UTC). With
     ``truth``, ``out/ground_truth/{leads,customers}.parquet`` hold, for each monthly cutoff whose
     ``horizon_days`` window ends by ``as_of`` and each entity eligible at it, the exact
-    probability of the task's label given the simulator's hidden state at the cutoff.
+    probability of the task's label given the simulator's hidden state at the cutoff. With
+    ``rename``, event types, channels and attribute columns are written in other words
+    (``features.synthetic.renaming``); the simulated world and the ground truth are the same.
     """
     as_of = _naive_utc(as_of)
     _check_arguments(
@@ -193,6 +197,8 @@ def generate_crm(
         if truth
         else {}
     )
+    if rename:
+        tables = rename_vocabulary(tables)
     write_export(
         out,
         tables=tables,
