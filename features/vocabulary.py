@@ -33,8 +33,8 @@ from features.tasks import TASK_TABLES, Task
 
 # Whitespace, hyphens and underscores (ASCII): one separator each run.
 _SEPARATORS = re.compile(r"[\t\n\v\f\r _-]+")
-# Feature names: letters, digits and "_" only (LightGBM refuses JSON punctuation in names).
-_NOT_NAME = re.compile(r"[^a-z0-9_]+")
+# Feature names: letters and digits joined by single "_" (LightGBM refuses JSON punctuation).
+_NOT_NAME = re.compile(r"[^a-z0-9]+")
 OTHER_CODE = 0
 # Feature-name stems the registry uses for its own families; a learnt type never takes them.
 RESERVED_SLUGS = frozenset({"event", "other", "purchase"})
