@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from serving.deps import ALL_ROLES, ModelDep, ServicesDep, allow
+from serving.input_warnings import model_attributes
 from serving.keys import Role
 from serving.lifecycle import ModelManager
 from serving.schemas.responses import ModelsOut, ReloadOut
@@ -36,6 +37,9 @@ def describe_models(models: ModelManager) -> dict[str, Any]:
                 "artifact_hash": m.artifact_hash,
                 "run_id": m.run_id,
                 "metrics": {k: _plain_metric(v) for k, v in m.metrics.items()},
+                "event_types": {k.slug: list(k.types) for k in m.model.vocabulary.kinds},
+                "activity_types": list(m.model.vocabulary.activity_types),
+                "attributes": sorted(model_attributes(m.task, m.model)),
             }
             for m in served
         ],

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from features.tasks import Task
 from serving.deps import ServicesDep, allow
 from serving.errors import field_error
+from serving.input_warnings import input_warnings
 from serving.keys import Role
 from serving.online import Failure, score_online
 from serving.rendering import json_response
@@ -83,6 +84,13 @@ def _render(
             "score": result.score,
             "tier": result.tier,
             "reasons": result.reasons,
+            "warnings": input_warnings(
+                task,
+                served.model,
+                served.model.vocabulary,
+                attributes=item.attributes,
+                events=item.events,
+            ),
             "model": model,
             "as_of": as_of,
         }

@@ -22,6 +22,16 @@ class ReasonOut(BaseModel):
     text: str = Field(examples=["Days since the last order: 64 days"])
 
 
+class InputWarningOut(BaseModel):
+    """An input the model read differently than sent: scored anyway, never silently."""
+
+    field: str = Field(examples=["events[4].type"])
+    code: Literal["unknown_event_type", "unused_attribute", "missing_attribute"]
+    message: str = Field(
+        examples=["event type 'Order' is not in the model's vocabulary; counted as 'other'"]
+    )
+
+
 class ModelRef(BaseModel):
     name: str = Field(examples=["salesradar-leads"])
     version: str = Field(examples=["3"])
@@ -33,6 +43,9 @@ class _ScoredBase(BaseModel):
     probability: float = Field(ge=0, le=1, examples=[0.62])
     score: int = Field(ge=0, le=100, examples=[62])
     reasons: list[ReasonOut]
+    warnings: list[InputWarningOut] = Field(
+        description="unknown event types, unused or missing attributes (empty: read as sent)"
+    )
     model: ModelRef
     as_of: datetime
 
@@ -141,6 +154,13 @@ class ServedModelOut(BaseModel):
     artifact_hash: str
     run_id: str | None
     metrics: dict[str, float | int | str | None]
+    event_types: dict[str, list[str]] = Field(
+        description="per feature stem, the (normalised) event types the model knows; any "
+        "other type counts as 'other'",
+        examples=[{"purchase": ["order"], "support_ticket": ["support_ticket"]}],
+    )
+    activity_types: list[str] = Field(description="churn: the types that count as a purchase")
+    attributes: list[str] = Field(description="export attributes the model was trained on")
 
 
 class ModelsOut(BaseModel):

@@ -177,3 +177,46 @@ def test_online_matches_batch_features(services: Services) -> None:
     online = build_online_features(Task.LEADS, served.model, [entity], as_of=as_of)
     offline = batch[batch["entity_id"] == row["lead_id"]]
     assert served.model.predict_proba(online)[0] == served.model.predict_proba(offline)[0]
+
+
+def test_inputs_read_differently_are_warned_about(client: TestClient, keys: dict[str, str]) -> None:
+    sent = lead(events=6, attributes={"lead_source": "web"})
+    sent["events"][1]["type"] = "Webinar"
+    sent["events"][4]["type"] = "Webinar"  # one warning per type, at its first occurrence
+    sent["events"][2]["type"] = " Email-Open"  # a respelling of a known type: no warning
+    body = {"as_of": "2025-12-01T00:00:00Z", "leads": [sent, lead("L-2", events=3)]}
+    response = client.post("/v1/leads/score", json=body, headers=auth(keys["crm"]))
+    assert response.status_code == 200, response.text
+    first, second = response.json()["results"]
+    assert first["status"] == "scored"
+    assert first["warnings"] == [
+        {
+            "field": "events[1].type",
+            "code": "unknown_event_type",
+            "message": "event type 'Webinar' is not in the model's vocabulary; counted as 'other'",
+        },
+        {
+            "field": "attributes.lead_source",
+            "code": "unused_attribute",
+            "message": "the model was not trained on this attribute; ignored",
+        },
+        {
+            "field": "attributes.industry",
+            "code": "missing_attribute",
+            "message": "the model was trained on this attribute; read as unknown",
+        },
+    ]
+    assert second["warnings"] == []
+
+
+def test_models_list_the_vocabulary_and_attributes(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    response = client.get("/v1/models", headers=auth(keys["crm"]))
+    assert response.status_code == 200, response.text
+    by_task = {m["task"]: m for m in response.json()["models"]}
+    leads, churn = by_task["leads"], by_task["churn"]
+    assert leads["event_types"]["email_reply"] == ["email_reply"]
+    assert leads["activity_types"] == [] and leads["attributes"] == ["industry"]
+    assert churn["event_types"]["purchase"] == ["order"]
+    assert churn["activity_types"] == ["order"]
