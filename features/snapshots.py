@@ -58,7 +58,9 @@ def build_feature_query(
     """Resolve specs against an export: engineered definitions over ``vocabulary`` (coded
     against the export's own raw type names) plus static columns by table.
 
-    Raises ``KeyError`` naming a spec that is neither engineered nor a column of the export.
+    An attribute the export lacks reads as missing for every row, as the API reads an
+    attribute a request leaves out (logged as a warning; ``missing_attributes`` lists them).
+    Raises ``KeyError`` naming a non-attribute spec that is not engineered.
     """
     tables = TASK_TABLES[task]
     by_name = {d.name: d for d in engineered_definitions(task, vocabulary)}
@@ -72,6 +74,11 @@ def build_feature_query(
             statics.append((spec, "ent", spec.name))
         elif spec.name in account_attrs:
             statics.append((spec, "acc", spec.name))
+        elif spec.family == "attribute":
+            logger.warning(
+                "attribute %s is not in export %s: read as unknown", spec.name, export.source
+            )
+            statics.append((spec, "", spec.name))
         else:
             raise KeyError(
                 f"feature {spec.name!r} is neither engineered nor in export {export.source}"
@@ -79,6 +86,17 @@ def build_feature_query(
     text_columns = export.event_text_columns.get(tables.events_table, ())
     coding = type_coding(vocabulary, raw_event_types(export, task=task))
     return FeatureQuery(task, definitions, statics, tuple(text_columns), coding)
+
+
+def missing_attributes(export: Export, task: Task, specs: Sequence[FeatureSpec]) -> list[str]:
+    """Attribute specs (a model's) with no column in the export's entity or account table."""
+    tables = TASK_TABLES[Task(task)]
+    present = {tables.value_column} | {
+        a.name
+        for table in (tables.entity_table, "accounts")
+        for a in export.attributes.get(table, ())
+    }
+    return [s.name for s in specs if s.family == "attribute" and s.name not in present]
 
 
 def _raw_activity_types(export: Export, task: Task, vocabulary: Vocabulary) -> list[str]:

@@ -28,7 +28,7 @@ class FeatureQuery:
 
     task: Task
     definitions: Sequence[Definition]
-    # Static features: spec -> (table alias "ent" or "acc", column name).
+    # Static features: spec -> (table alias "ent" or "acc", or "" when absent, column name).
     statics: Sequence[tuple[FeatureSpec, str, str]]
     event_text_columns: Sequence[str]
     # (raw type, code, normalised-type id) for every raw type of the export's events table.
@@ -127,8 +127,10 @@ def _feature_column(definition: Definition, ref: Callable[[Aggregate], str]) -> 
 
 
 def _static_column(spec: FeatureSpec, alias: str, column: str) -> str:
+    """The column ``alias.column`` typed as the spec says; no alias: missing for every row."""
     sql_type = "VARCHAR" if spec.dtype == "categorical" else "DOUBLE"
-    return f"CAST({alias}.{quote(column)} AS {sql_type}) AS {quote(spec.name)}"
+    source = f"{alias}.{quote(column)}" if alias else "NULL"
+    return f"CAST({source} AS {sql_type}) AS {quote(spec.name)}"
 
 
 def _timeline_columns(aggregates: Mapping[str, Aggregate]) -> tuple[str, str]:

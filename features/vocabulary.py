@@ -29,7 +29,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from features.export import Export, quote
-from features.tasks import TASK_TABLES, Task
+from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 
 # Whitespace, hyphens and underscores (ASCII): one separator each run.
 _SEPARATORS = re.compile(r"[\t\n\v\f\r _-]+")
@@ -243,7 +243,7 @@ class VocabularySettings:
     min_events: int = 50
     max_types: int = 30
     valued_share: float = 0.5
-    activity_types: tuple[str, ...] = ("order",)
+    activity_types: tuple[str, ...] = DEFAULT_ACTIVITY_TYPES
     wording: Mapping[str, EventWording] = field(default_factory=dict)
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from features.export import Export
-from features.snapshots import build_scoring_table
+from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
 from serving.protocols import Explain
 from serving.scoring import entity_kind, score_entities
@@ -39,6 +39,8 @@ class BatchSummary:
     counts: dict[str, int]  # task -> entities scored
     tiers: dict[str, dict[str, int]]  # task -> tier -> entities
     feature_seconds: dict[str, float]  # task -> time to build the scoring table
+    # task -> attributes the champion was trained on that the export lacks (read as unknown)
+    missing_attributes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _score_rows(
@@ -102,8 +104,10 @@ def score_export(
     counts: dict[str, int] = {}
     all_tiers: dict[str, dict[str, int]] = {}
     feature_seconds: dict[str, float] = {}
+    missing: dict[str, list[str]] = {}
     for task, served in models.items():
         started = time.perf_counter()
+        missing[task.value] = missing_attributes(export, task, model_specs(served.model))
         table = build_scoring_table(
             export,
             task=task,
@@ -126,4 +130,4 @@ def score_export(
         all_tiers[task.value] = tiers
         logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
     store.publish(run_id, published_at=clock())
-    return BatchSummary(run_id, as_of, counts, all_tiers, feature_seconds)
+    return BatchSummary(run_id, as_of, counts, all_tiers, feature_seconds, missing)

@@ -107,6 +107,13 @@ def score(
             task.value, f"{model.name} v{model.version}", str(summary.counts[task.value]), tiers
         )
     console.print(table)
+    for task_name, names in summary.missing_attributes.items():
+        if names:
+            console.print(
+                f"warning: {task_name}: attribute(s) {', '.join(names)} that the model was "
+                "trained on are not in the export; read as unknown",
+                highlight=False,
+            )
 
 
 def _key_store(settings: Settings) -> KeyStore:

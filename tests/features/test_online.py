@@ -10,7 +10,7 @@ import pytest
 
 from features.online import OnlineEntity, OnlineInputError, online_feature_frame
 from features.registry import feature_specs
-from features.snapshots import build_scoring_table
+from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
 from tests.features.test_features_support import assert_frames_match, make_export
 from tests.features.vocabkit import sim_vocabulary
@@ -166,3 +166,28 @@ def test_missing_and_unknown_attributes_become_missing_values():
     assert pd.isna(frame.loc["c9", "plan"]) and pd.isna(frame.loc["c9", "industry"])
     assert math.isnan(frame.loc["c9", "seats"]) and math.isnan(frame.loc["c9", "annual_value"])
     assert "favourite_colour" not in frame.columns
+
+
+def test_an_export_without_a_model_attribute_reads_it_as_unknown_like_the_api():
+    customers, events, export = _export_with_attributes()
+    specs = feature_specs("churn", sim_vocabulary("churn"), export)
+    customers = [{k: v for k, v in c.items() if k != "plan"} for c in customers]
+    without = make_export(Task.CHURN, customers, events)  # no plan, no accounts
+    assert missing_attributes(without, Task.CHURN, specs) == ["plan", "industry"]
+    batch = build_scoring_table(
+        without, task="churn", as_of=AS_OF, specs=specs, vocabulary=sim_vocabulary("churn")
+    )
+    assert batch["plan"].isna().all() and batch["industry"].isna().all()
+    assert batch["seats"].notna().any()
+    requests = [
+        OnlineEntity(
+            c["customer_id"],
+            {k: v for k, v in c.items() if k != "customer_id" and v is not None},
+            [{k: v for k, v in e.items() if k != "customer_id" and v is not None}],
+        )
+        for c, e in zip(customers, events, strict=True)
+    ]
+    online = online_feature_frame(
+        "churn", requests, as_of=AS_OF, specs=specs, vocabulary=sim_vocabulary("churn")
+    )
+    assert_frames_match(batch.set_index("entity_id"), online, [s.name for s in specs])
