@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from serving.errors import field_error
 from serving.keys import Principal, Role
 from serving.lifecycle import ModelManager
+from serving.query_parameters import check_query_parameters
 from serving.services import Services
 from serving.settings import Settings
 from serving.store import ScoreStore
@@ -63,7 +64,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only ``roles`` through (403 otherwise); records them for tests."""
 
-    async def gate(principal: PrincipalDep) -> Principal:
+    async def gate(principal: PrincipalDep, request: Request) -> Principal:
         if principal.role not in roles:
             raise HTTPException(
                 status_code=403,
@@ -71,6 +72,8 @@ def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
                     field_error("Authorization", f"role {principal.role} may not do this", "auth")
                 ],
             )
+        # After the key: an anonymous caller learns nothing about a route's parameters.
+        check_query_parameters(request)
         return principal
 
     gate.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]

@@ -10,17 +10,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.deps import ALL_ROLES, ModelDep, ServicesDep, allow
 from serving.keys import Role
+from serving.query_parameters import reject_unknown_query_parameters
 
 router = APIRouter()
 
 
-@router.get("/health/live", tags=["health"])
+@router.get(
+    "/health/live", tags=["health"], dependencies=[Depends(reject_unknown_query_parameters)]
+)
 def live() -> dict[str, str]:
     """The process answers. Depends on nothing external, on purpose."""
     return {"status": "live"}
 
 
-@router.get("/health/ready", tags=["health"], responses={503: {"description": "not ready"}})
+@router.get(
+    "/health/ready",
+    tags=["health"],
+    responses={503: {"description": "not ready"}},
+    dependencies=[Depends(reject_unknown_query_parameters)],
+)
 def ready(models: ModelDep) -> JSONResponse:
     """200 once every task has a verified model loaded (even from the local copy)."""
     body: dict[str, Any] = {

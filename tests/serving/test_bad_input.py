@@ -199,3 +199,34 @@ def test_body_limit_stops_reading_as_soon_as_the_limit_is_passed() -> None:
     asyncio.run(BodySizeLimit(app, max_bytes=1_200)(scope, receive, send))  # type: ignore[arg-type]
     assert len(received) == 3
     assert sent[0]["status"] == 413
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("/v1/lists/at-risk?owner_id=CSM-018", "rep0"),
+        ("/v1/lists/hot-leads?limit=5&ownr=x", "rep0"),
+        ("/v1/models?verbose=1", "crm"),
+        ("/health/ready?x=1", None),
+        ("/health/live?x=1", None),
+    ],
+)
+def test_unknown_query_parameters_are_refused_by_name(
+    client: TestClient, keys: dict[str, str], path: str, role: str | None
+) -> None:
+    headers = auth(keys[role]) if role else {}
+    response = client.get(path, headers=headers)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["type"] == "unknown_query_parameter"
+    assert error["field"] in {"owner_id", "ownr", "verbose", "x"}
+    assert error["message"].startswith("unknown query parameter; this route takes: ")
+
+
+def test_known_query_parameters_still_pass(client: TestClient, keys: dict[str, str]) -> None:
+    response = client.get("/v1/lists/at-risk?limit=5&offset=0", headers=auth(keys["rep0"]))
+    assert response.status_code == 200, response.text
+
+
+def test_an_anonymous_caller_is_refused_before_its_parameters_are_read(client: TestClient) -> None:
+    assert client.get("/v1/lists/at-risk?owner_id=x").status_code == 401
