@@ -8,7 +8,8 @@ optimum) and by BG/NBD fitted on the same history (see ``training.btyd_check``).
 
 Size: 20,000 test rows give salesradar's ROC AUC a DeLong standard error of about 0.002, and
 the paired differences below one of about 0.0005, so both bars are tested far above the noise.
-About 90 s on a shared 2-core machine (training is most of it), hence ``slow``.
+2 min 17 s measured on a shared 2-core machine at load 12 (training is most of it), hence
+``slow``.
 """
 
 from __future__ import annotations
