@@ -10,7 +10,7 @@ AS_OF  ?= 2026-10-01
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
-        bench-features bench-training bench-serving bench-scoring quality-report mlflow-ui clean
+        bench-features bench-training bench-serving bench-scoring bench-btyd quality-report mlflow-ui clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -77,6 +77,9 @@ bench-serving: $(STAMP) ## API p50/p99 over >=1,000 requests on 127.0.0.1, batch
 
 bench-scoring: $(STAMP) ## After make run: in-process stage times of a 1,000-entity request, SHAP tables vs pred_contrib
 	$(BIN)/python -m benchmarks.bench_scoring
+
+bench-btyd: $(STAMP) ## Churn model vs BG/NBD (true and fitted) on BG/NBD-process histories: AUCs, ECE, times
+	$(BIN)/python -m benchmarks.bench_btyd
 
 quality-report: $(STAMP) ## After make run: champions vs the generator's ground truth on their test sets
 	$(BIN)/python -m benchmarks.quality_report
