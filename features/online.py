@@ -139,6 +139,8 @@ def _event_key(event: object, where: str, position: int) -> _EventKey:
             number = None if value is None else float(value)
             if kind is not None:
                 kind = normalise_event_type(kind)
+            if direction is not None:
+                direction = normalise_event_type(direction)
             return ((at - _EPOCH) // _MICROSECOND, kind, number, channel, direction, outcome, ())
     return _checked_event_key(event, f"{where}.events[{position}]")
 
@@ -154,12 +156,13 @@ def _checked_event_key(event: object, field: str) -> _EventKey:
         extras = tuple(sorted((k, repr(v)) for k, v in event.items() if k not in _KNOWN_EVENT_KEYS))
     value = _optional_number(event.get("value"), f"{field}.value")
     kind = _optional_text(event.get("type"), f"{field}.type")
+    direction = _optional_text(event.get("direction"), f"{field}.direction")
     return (
         at,
         None if kind is None else normalise_event_type(kind),
         None if math.isnan(value) else value,
         _optional_text(event.get("channel"), f"{field}.channel"),
-        _optional_text(event.get("direction"), f"{field}.direction"),
+        None if direction is None else normalise_event_type(direction),
         _optional_text(event.get("outcome"), f"{field}.outcome"),
         extras,
     )

@@ -20,7 +20,13 @@ from features.labels import spine_sql
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.sql import FeatureQuery, compile_feature_query
 from features.tasks import TASK_TABLES, Task
-from features.vocabulary import Vocabulary, raw_event_types, type_coding
+from features.vocabulary import (
+    Vocabulary,
+    distinct_event_texts,
+    normalise_event_type,
+    raw_event_types,
+    type_coding,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +91,11 @@ def build_feature_query(
             )
     text_columns = export.event_text_columns.get(tables.events_table, ())
     coding = type_coding(vocabulary, raw_event_types(export, task=task))
-    return FeatureQuery(task, definitions, statics, tuple(text_columns), coding)
+    directions = [
+        (raw, normalise_event_type(raw))
+        for raw in distinct_event_texts(export, task=task, column="direction")
+    ]
+    return FeatureQuery(task, definitions, statics, tuple(text_columns), coding, directions)
 
 
 def missing_attributes(export: Export, task: Task, specs: Sequence[FeatureSpec]) -> list[str]:

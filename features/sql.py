@@ -33,6 +33,8 @@ class FeatureQuery:
     event_text_columns: Sequence[str]
     # (raw type, code, normalised-type id) for every raw type of the export's events table.
     type_coding: Sequence[tuple[str, int, int]] = ()
+    # Every raw direction text of the export: how it normalises (``normalise_event_type``).
+    directions: Sequence[tuple[str, str]] = ()
 
 
 def _collect_aggregates(definitions: Sequence[Definition]) -> dict[str, Aggregate]:
@@ -66,6 +68,10 @@ def _type_codes(coding: Sequence[tuple[str, int, int]]) -> str:
     return f"SELECT * FROM (VALUES {rows}) AS v(raw, tc, ti)"
 
 
+def _case(subject: str, branches: str, otherwise: str) -> str:
+    return f"CASE {subject} {branches} ELSE {otherwise} END" if branches else otherwise
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -75,14 +81,23 @@ def _coded_events(query: FeatureQuery) -> str:
 
     ``SELECT DISTINCT`` over the coded columns drops exact duplicate events: the coding is
     one-to-one up to the normalisation of type names (``ti`` numbers the normalised names, so
-    two spellings of one type are one event; a direction outside the known list is kept
-    verbatim beside code 0, and every other text column of the table takes part), and comparing
+    two spellings of one type are one event; directions are normalised alike and one outside
+    the known list is kept, normalised, beside code 0, and every other text column of the
+    table takes part), and comparing
     integers is much cheaper than comparing the raw text columns of millions of rows.
     """
     tables = TASK_TABLES[query.task]
-    directions = " ".join(f"WHEN '{name}' THEN {code}" for name, code in DIRECTION_CODES.items())
     direction = _text_column("direction", query.event_text_columns)
-    direction_list = ", ".join(f"'{name}'" for name in DIRECTION_CODES)
+    codes = " ".join(
+        f"WHEN {_literal(raw)} THEN {DIRECTION_CODES[name]}"
+        for raw, name in query.directions
+        if name in DIRECTION_CODES
+    )
+    unknown = " ".join(
+        f"WHEN {_literal(raw)} THEN {_literal(name)}"
+        for raw, name in query.directions
+        if name not in DIRECTION_CODES
+    )
     others = [
         f"r.{quote(c)} AS {quote('text_' + c)}"
         for c in query.event_text_columns
@@ -91,9 +106,9 @@ def _coded_events(query: FeatureQuery) -> str:
     return (
         "SELECT DISTINCT k.eid, r.occurred_at, 1 AS kind, r.value, "
         "coalesce(m.tc, 0) AS tc, coalesce(m.ti, 0) AS ti, "
-        f"CASE {direction} {directions} ELSE 0 END AS dc, "
+        f"{_case(direction, codes, '0')} AS dc, "
         f"{_text_column('channel', query.event_text_columns)} AS channel, "
-        f"CASE WHEN {direction} IN ({direction_list}) THEN NULL ELSE {direction} END "
+        f"{_case(direction, unknown, 'CAST(NULL AS VARCHAR)')} "
         f"AS other_direction{''.join(', ' + o for o in others)} "
         f"FROM {quote(tables.events_table)} r JOIN keys k ON r.{quote(tables.key)} = k.entity_id "
         "LEFT JOIN type_codes m ON m.raw = r.type "

@@ -353,9 +353,18 @@ def _unique_slug(name: str, taken: set[str]) -> str:
 
 def raw_event_types(export: Export, *, task: Task | str) -> list[str]:
     """Every distinct raw ``type`` text in the task's events table, sorted (no NULL)."""
+    return distinct_event_texts(export, task=task, column="type")
+
+
+def distinct_event_texts(export: Export, *, task: Task | str, column: str) -> list[str]:
+    """Every distinct non-NULL text of ``column`` in the task's events table, sorted; empty
+    when the table has no such column."""
     table = TASK_TABLES[Task(task)].events_table
+    if column != "type" and column not in export.event_text_columns.get(table, ()):
+        return []
     rows = export.con.execute(
-        f"SELECT DISTINCT type FROM {quote(table)} WHERE type IS NOT NULL ORDER BY type"
+        f"SELECT DISTINCT {quote(column)} FROM {quote(table)} "
+        f"WHERE {quote(column)} IS NOT NULL ORDER BY 1"
     ).fetchall()
     return [str(r[0]) for r in rows]
 

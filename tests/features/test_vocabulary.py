@@ -158,9 +158,9 @@ def test_the_vocabulary_round_trips_as_data() -> None:
 EVENTS = [
     ("L1", datetime(2024, 6, 1), "Webinar", None, "inbound"),
     ("L1", datetime(2024, 6, 2), "webinar ", None, "inbound"),
-    ("L1", datetime(2024, 6, 2), "WEBINAR", None, "inbound"),  # the line above, respelt
+    ("L1", datetime(2024, 6, 2), "WEBINAR", None, " Inbound"),  # the line above, respelt
     ("L1", datetime(2024, 6, 20), "Opportunity-Created", 1200.0, "outbound"),
-    ("L1", datetime(2024, 6, 20), "opportunity_created", 1200.00, "outbound"),  # again
+    ("L1", datetime(2024, 6, 20), "opportunity_created", 1200.00, "OUTBOUND"),  # again
     ("L1", datetime(2024, 6, 25), "never seen before", None, "inbound"),
     ("L2", datetime(2024, 6, 30), "podcast", None, None),
     ("L2", datetime(2024, 7, 1), "webinar", None, "inbound"),  # at the cutoff: not counted
@@ -206,3 +206,4 @@ def test_batch_and_online_agree_on_spellings_duplicates_and_unseen_types() -> No
         assert frame.loc["L2", "other_count_30d"] == 1.0
         assert frame.loc["L2", "webinar_count_365d"] == 0.0
         assert frame.loc["L1", "event_count_365d"] == 4.0
+        assert frame.loc["L1", "inbound_share_90d"] == 3 / 4  # directions normalised alike
