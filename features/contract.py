@@ -38,7 +38,6 @@ class Column:
 class Table:
     name: str
     columns: tuple[Column, ...]
-    required: bool = True
     # The unique key of an entity table, or the entity an event table refers to.
     key: str = ""
     parent: str | None = None  # event tables: the entity table whose key they reference
@@ -87,7 +86,6 @@ CUSTOMERS = Table(
 ACCOUNTS = Table(
     name="accounts",
     key="account_id",
-    required=False,
     columns=(Column("account_id", Kind.ID),),
 )
 
@@ -119,6 +117,9 @@ CUSTOMER_EVENTS = Table(
     ),
 )
 
+# No table is required on its own: an export holds leads + lead_events, customers +
+# customer_events, or both (each pair is one task's half, see ``features.tasks``); validation
+# checks each pair as a whole (``features.validation.halves``). ``accounts`` is optional.
 TABLES: tuple[Table, ...] = (LEADS, CUSTOMERS, ACCOUNTS, LEAD_EVENTS, CUSTOMER_EVENTS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
