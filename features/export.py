@@ -66,18 +66,24 @@ class Export:
         """The tasks this export can serve: entity and event table both have rows."""
         return tasks_with_rows(self.row_counts())
 
-    def require_task(self, task: Task) -> None:
-        """Raise ``TaskNotInExport`` (one line, naming the tables) unless ``task`` can be served."""
+    def task_gap(self, task: Task) -> str | None:
+        """Why this export cannot serve ``task`` (naming its empty tables), or None if it can."""
         counts = self.row_counts()
         if task in tasks_with_rows(counts):
-            return
+            return None
         tables = TASK_TABLES[task]
         empty = [t for t in (tables.entity_table, tables.events_table) if not counts[t]]
         others = [t.value for t in tasks_with_rows(counts)]
-        raise TaskNotInExport(
-            f"{task.value}: the export has no rows in {' and '.join(empty)} "
-            f"({self.source}); it holds data for: {', '.join(others) or 'no task'}"
+        return (
+            f"the export has no rows in {' and '.join(empty)} ({self.source}); "
+            f"it holds data for: {', '.join(others) or 'no task'}"
         )
+
+    def require_task(self, task: Task) -> None:
+        """Raise ``TaskNotInExport`` (one line, naming the tables) unless ``task`` can be served."""
+        gap = self.task_gap(task)
+        if gap is not None:
+            raise TaskNotInExport(f"{task.value}: {gap}")
 
 
 class TaskNotInExport(UserError):
