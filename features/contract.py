@@ -22,7 +22,7 @@ class Kind(StrEnum):
     ID = "id"  # text, kept verbatim (leading zeros survive)
     TEXT = "text"  # text, kept verbatim ("NA", "None", "null" stay text)
     TIMESTAMP = "timestamp"  # ISO 8601 -> naive UTC
-    AMOUNT = "amount"  # finite number >= 0
+    AMOUNT = "amount"  # finite number; >= 0 unless the column is ``signed``
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Column:
     required: bool = True
     # Outcome columns hold post-outcome information: features must never read them.
     outcome: bool = False
+    # Amounts that may be negative: an event's value (a refund is a negative amount).
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ LEAD_EVENTS = Table(
         Column("lead_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
         Column("type", Kind.TEXT),
-        Column("value", Kind.AMOUNT, required=False),
+        Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
 
@@ -113,7 +115,7 @@ CUSTOMER_EVENTS = Table(
         Column("customer_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
         Column("type", Kind.TEXT),
-        Column("value", Kind.AMOUNT, required=False),
+        Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
 
