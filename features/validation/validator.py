@@ -251,6 +251,8 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
             file=source.file,
             column=warning.column,
             message=warning.message,
+            rows=warning.rows,
+            count=warning.count,
         )
     context.layouts[table.name] = TableLayout(
         source=source,
