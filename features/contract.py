@@ -22,7 +22,7 @@ class Kind(StrEnum):
     ID = "id"  # text, kept verbatim (leading zeros survive)
     TEXT = "text"  # text, kept verbatim ("NA", "None", "null" stay text)
     TIMESTAMP = "timestamp"  # ISO 8601 -> naive UTC
-    AMOUNT = "amount"  # finite number >= 0
+    AMOUNT = "amount"  # finite number; >= 0 unless the column is ``signed``
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,14 @@ class Column:
     required: bool = True
     # Outcome columns hold post-outcome information: features must never read them.
     outcome: bool = False
+    # Amounts that may be negative: an event's value (a refund is a negative amount).
+    signed: bool = False
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
-    required: bool = True
     # The unique key of an entity table, or the entity an event table refers to.
     key: str = ""
     parent: str | None = None  # event tables: the entity table whose key they reference
@@ -87,7 +88,6 @@ CUSTOMERS = Table(
 ACCOUNTS = Table(
     name="accounts",
     key="account_id",
-    required=False,
     columns=(Column("account_id", Kind.ID),),
 )
 
@@ -101,7 +101,7 @@ LEAD_EVENTS = Table(
         Column("lead_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
         Column("type", Kind.TEXT),
-        Column("value", Kind.AMOUNT, required=False),
+        Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
 
@@ -115,10 +115,13 @@ CUSTOMER_EVENTS = Table(
         Column("customer_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
         Column("type", Kind.TEXT),
-        Column("value", Kind.AMOUNT, required=False),
+        Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
 
+# No table is required on its own: an export holds leads + lead_events, customers +
+# customer_events, or both (each pair is one task's half, see ``features.tasks``); validation
+# checks each pair as a whole (``features.validation.halves``). ``accounts`` is optional.
 TABLES: tuple[Table, ...] = (LEADS, CUSTOMERS, ACCOUNTS, LEAD_EVENTS, CUSTOMER_EVENTS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 

@@ -18,6 +18,8 @@ import duckdb
 import pandas as pd
 
 from features.contract import DUCKDB_SESSION_SETUP, TABLES, Kind, Table
+from features.errors import UserError
+from features.tasks import TASK_TABLES, Task, tasks_with_rows
 
 SQL_TYPES: dict[Kind, str] = {
     Kind.ID: "VARCHAR",
@@ -51,6 +53,41 @@ class Export:
         if not self._closed:
             self.con.close()
             self._closed = True
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per contract table (every table exists, possibly empty)."""
+        counts = {}
+        for table in TABLES:
+            ((count,),) = self.con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchall()
+            counts[table.name] = int(count)
+        return counts
+
+    def tasks(self) -> tuple[Task, ...]:
+        """The tasks this export can serve: entity and event table both have rows."""
+        return tasks_with_rows(self.row_counts())
+
+    def task_gap(self, task: Task) -> str | None:
+        """Why this export cannot serve ``task`` (naming its empty tables), or None if it can."""
+        counts = self.row_counts()
+        if task in tasks_with_rows(counts):
+            return None
+        tables = TASK_TABLES[task]
+        empty = [t for t in (tables.entity_table, tables.events_table) if not counts[t]]
+        others = [t.value for t in tasks_with_rows(counts)]
+        return (
+            f"the export has no rows in {' and '.join(empty)} ({self.source}); "
+            f"it holds data for: {', '.join(others) or 'no task'}"
+        )
+
+    def require_task(self, task: Task) -> None:
+        """Raise ``TaskNotInExport`` (one line, naming the tables) unless ``task`` can be served."""
+        gap = self.task_gap(task)
+        if gap is not None:
+            raise TaskNotInExport(f"{task.value}: {gap}")
+
+
+class TaskNotInExport(UserError):
+    """A task was asked of an export that lacks its half (its entity or event table is empty)."""
 
 
 def new_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:

@@ -1,7 +1,7 @@
 """As-of snapshots: training sets over many cutoffs and scoring tables as of one time.
 
 Every feature of a row is computed from events strictly before the row's cutoff (see
-``features.sql``); labels look only at (cutoff, cutoff + horizon] (see ``features.labels``). No
+``features.sql``); labels look only at [cutoff, cutoff + horizon) (see ``features.labels``). No
 function here defaults a time: cutoffs and ``as_of`` are always passed in.
 """
 
@@ -241,7 +241,7 @@ def build_training_set(
     vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
 ) -> TrainingSet:
-    """One row per entity eligible at each cutoff, with its label over (cutoff, cutoff + horizon].
+    """One row per entity eligible at each cutoff, with its label over [cutoff, cutoff + horizon).
 
     The caller picks cutoffs whose label window is complete (``default_cutoffs`` does). Features
     use events strictly before each cutoff; ``specs`` defaults to
@@ -306,7 +306,7 @@ def default_cutoffs(
     export: Export, *, task: Task | str, horizon: timedelta, as_of: datetime
 ) -> list[datetime]:
     """Monthly cutoffs (00:00 UTC on the 1st) from the first entity's creation up to the last
-    one whose label window ``(cutoff, cutoff + horizon]`` ends at or before ``as_of``."""
+    one whose label window ``[cutoff, cutoff + horizon)`` ends at or before ``as_of``."""
     task = Task(task)
     as_of = to_naive_utc(as_of, what="as_of")
     table = TASK_TABLES[task].entity_table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -31,3 +32,17 @@ TASK_TABLES: dict[Task, TaskTables] = {
 DEFAULT_HORIZON = timedelta(days=90)
 # Event types that count as "activity" for silent churn: no such event in the horizon = churned.
 DEFAULT_ACTIVITY_TYPES: tuple[str, ...] = ("order",)
+
+
+def tasks_with_rows(row_counts: Mapping[str, int]) -> tuple[Task, ...]:
+    """The tasks an export can serve: those whose entity table and event table both have rows.
+
+    ``row_counts`` maps table names to row counts; an absent table counts as 0 rows. This is the
+    one rule for "which half of the CRM does this export hold", used by validation, loading,
+    training and batch scoring alike.
+    """
+    return tuple(
+        task
+        for task, tables in TASK_TABLES.items()
+        if row_counts.get(tables.entity_table, 0) > 0 and row_counts.get(tables.events_table, 0) > 0
+    )

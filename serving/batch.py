@@ -1,21 +1,24 @@
 """Batch scoring: every eligible lead and customer of an export, as of one time, into the store.
 
-All rows of both tasks go under one run, published only after the last row is written, so
+All rows of the tasks scored go under one run, published only after the last row is written, so
 readers switch from the previous complete run to this one in a single step; a crash before that
-leaves the previous run published (see ``serving.store``).
+leaves the previous run published (see ``serving.store``). Which tasks a run scores is decided
+by ``choose_tasks``: those asked for, or by default every task that has a served champion and
+rows in the export.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from features.errors import UserError
 from features.export import Export
 from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
@@ -30,6 +33,54 @@ logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 20_000
 Progress = Callable[[Task, int, int], None]  # task, rows done, rows total
+
+
+@dataclass(frozen=True)
+class TaskChoice:
+    """The tasks one batch run scores, and the ones it skips with the reason why."""
+
+    scored: dict[Task, ServedModel]
+    skipped: dict[Task, str]
+
+    def describe(self) -> str:
+        """One line: which tasks are scored and which are skipped, and why."""
+        parts = [f"scoring {', '.join(t.value for t in self.scored)}"]
+        parts += [f"skipped {task.value} ({why})" for task, why in self.skipped.items()]
+        return "; ".join(parts)
+
+
+def choose_tasks(
+    requested: Sequence[Task],
+    *,
+    served: Mapping[Task, ServedModel | None],
+    why_not_served: Mapping[Task, str],
+    in_export: Sequence[Task],
+    export_gaps: Mapping[Task, str],
+) -> TaskChoice:
+    """Decide which tasks to score.
+
+    ``requested`` empty means every task that has a served model (``served``) and rows in the
+    export (``in_export``); the others are skipped, never an error. A task asked for explicitly
+    that cannot be scored raises ``UserError`` naming it and why (``why_not_served`` /
+    ``export_gaps``, one sentence each). Scoring nothing at all is a ``UserError`` too: a run
+    with no rows would replace the published scores with nothing.
+    """
+    scored: dict[Task, ServedModel] = {}
+    skipped: dict[Task, str] = {}
+    for task in requested or list(Task):
+        model = served.get(task)
+        if model is not None and task in in_export:
+            scored[task] = model
+            continue
+        why = why_not_served[task] if model is None else export_gaps[task]
+        if requested:
+            raise UserError(f"cannot score {task.value}: {why}")
+        skipped[task] = why
+    if not scored:
+        raise UserError(
+            "nothing to score: " + "; ".join(f"{t.value}: {why}" for t, why in skipped.items())
+        )
+    return TaskChoice(scored, skipped)
 
 
 @dataclass(frozen=True)

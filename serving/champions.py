@@ -28,6 +28,13 @@ class RegistryUnavailable(RuntimeError):
     """The registry did not answer in time or answered with an error."""
 
 
+class NoChampion(LookupError):
+    """The registry answered: no version of the task's model holds the champion alias.
+
+    Not a failure: a team with only one half of a CRM trains only one task.
+    """
+
+
 @dataclass(frozen=True)
 class ChampionRef:
     task: Task
@@ -40,7 +47,10 @@ class ChampionRef:
 
 
 class ChampionSource(Protocol):
-    def resolve(self, task: Task) -> ChampionRef: ...
+    def resolve(self, task: Task) -> ChampionRef:
+        """The task's champion; raises ``NoChampion`` when the registry has none and
+        ``RegistryUnavailable`` when it cannot be asked."""
+        ...
 
     def download(self, ref: ChampionRef, destination: Path) -> Path:
         """Download the artifact into ``destination``; return the folder holding its files."""
@@ -67,6 +77,8 @@ def call_with_timeout(fn: Callable[[], T], *, timeout: float, what: str) -> T:
     except queue.Empty:
         raise RegistryUnavailable(f"{what}: no answer within {timeout:g} s") from None
     if not ok:
+        if isinstance(value, NoChampion):  # an answer, not an outage
+            raise value
         raise RegistryUnavailable(f"{what}: {value}") from value
     return value  # type: ignore[no-any-return]
 
@@ -110,7 +122,17 @@ class MlflowChampionSource:
         name = TASK_TABLES[task].model_name
 
         def lookup() -> ChampionRef:
+            from mlflow.exceptions import MlflowException
+
             client = self._client()
+            try:
+                registered = client.get_registered_model(name)
+            except MlflowException as exc:
+                if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                    raise NoChampion(f"no model named {name} is registered") from None
+                raise
+            if self.alias not in (registered.aliases or {}):
+                raise NoChampion(f"no version of {name} is aliased {self.alias!r}")
             version = client.get_model_version_by_alias(name, self.alias)
             tags: dict[str, str] = dict(version.tags or {})
             params: dict[str, str] = {}

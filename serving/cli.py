@@ -62,10 +62,19 @@ def serve(
 def score(
     data: Annotated[Path, typer.Option("--data", help="CRM export folder")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
+    task: Annotated[
+        list[Task] | None,
+        typer.Option(
+            "--task",
+            help="Score this task (repeatable: --task leads --task churn). Default: every task "
+            "that has a champion and rows in the export; the others are skipped.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Score every eligible lead and customer into the scores database, published atomically."""
+    """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.loading import load_export
-    from serving.batch import score_export
+    from serving.batch import choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
     settings = _settings()
@@ -75,13 +84,22 @@ def score(
     for result in services.models.reload():
         if result.error:
             console.print(f"[yellow]{result.task}: {result.outcome}: {result.error}[/]")
-    missing = [t.value for t in Task if services.models.current(t) is None]
-    if missing:
-        raise UserError(f"no verified champion for {', '.join(missing)}; train and promote first")
     export = load_export(data, as_of=moment)
-    models = {t: m for t in Task if (m := services.models.current(t)) is not None}
+    try:
+        choice = choose_tasks(
+            list(dict.fromkeys(task or ())),
+            served={t: services.models.current(t) for t in Task},
+            why_not_served={t: services.models.unavailable_reason(t) for t in Task},
+            in_export=export.tasks(),
+            export_gaps={t: gap for t in Task if (gap := export.task_gap(t)) is not None},
+        )
+    except UserError:
+        export.close()
+        raise
+    console.print(choice.describe(), highlight=False, soft_wrap=True)
+    models = choice.scored
     with Progress(console=console, transient=True) as progress:
-        bars = {t: progress.add_task(f"scoring {t.value}", total=None) for t in Task}
+        bars = {t: progress.add_task(f"scoring {t.value}", total=None) for t in models}
 
         def report(task: Task, done: int, total: int) -> None:
             progress.update(bars[task], completed=done, total=total)
@@ -100,11 +118,13 @@ def score(
     table = Table(title=f"run {summary.run_id} as of {moment.isoformat()} (published)")
     for column in ("task", "model", "scored", "tiers"):
         table.add_column(column)
-    for task in Task:
-        model = models[task]
-        tiers = ", ".join(f"{k} {v}" for k, v in sorted(summary.tiers[task.value].items()))
+    for scored, model in models.items():
+        tiers = ", ".join(f"{k} {v}" for k, v in sorted(summary.tiers[scored.value].items()))
         table.add_row(
-            task.value, f"{model.name} v{model.version}", str(summary.counts[task.value]), tiers
+            scored.value,
+            f"{model.name} v{model.version}",
+            str(summary.counts[scored.value]),
+            tiers,
         )
     console.print(table)
     for task_name, names in summary.missing_attributes.items():
@@ -194,7 +214,7 @@ def quickstart(
             export=export,
             as_of=moment,
             created_at=now,
-            payload_path=settings.served_dir.parent / "quickstart-lead.json",
+            payload_dir=settings.served_dir.parent,
             base_url=f"http://{settings.host}:{settings.port}",
         )
     finally:

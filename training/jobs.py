@@ -62,6 +62,7 @@ def run_training(
     export = load_export(data, as_of=as_of)
     try:
         seconds["load"] = time.perf_counter() - start
+        export.require_task(task)  # a lead-only export cannot train churn, and vice versa
         chosen = choose_cutoffs(export, task=task, horizon=horizon, as_of=as_of, requested=cutoffs)
         vocabulary = learn_task_vocabulary(
             export, task=task, as_of=as_of, settings=config.vocabulary

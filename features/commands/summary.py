@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -20,14 +21,19 @@ from features.commands.validate import (
 from features.errors import UserError, fail
 from features.export import Export
 from features.loading import ExportInvalid, load_export
-from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON
+from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON, TASK_TABLES, Task
 
 
 @dataclass(frozen=True)
 class ExportSummary:
-    """Headline figures of an export as of a time (rates are None when undefined)."""
+    """Headline figures of an export as of a time, for the halves it holds.
+
+    ``tasks`` are the tasks the export can serve; ``counts`` and ``events_by_type`` cover their
+    tables (and ``accounts``); a rate is None when its half is absent or it is undefined.
+    """
 
     as_of: datetime
+    tasks: tuple[Task, ...]
     counts: dict[str, int]
     first_event: datetime | None
     last_event: datetime | None
@@ -37,41 +43,60 @@ class ExportSummary:
     events_by_type: dict[str, dict[str, int]]
 
 
+def _scalar(export: Export, sql: str, parameters: dict[str, object] | None = None) -> Any:
+    ((value,),) = export.con.execute(sql, parameters).fetchall()
+    return value
+
+
 def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
     """Compute the summary figures; only events strictly before ``as_of`` count as activity."""
-    con = export.con
-    counts = {
-        name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-        for name in ("leads", "customers", "accounts", "lead_events", "customer_events")
-    }
-    ((first, last),) = con.execute(
-        "SELECT min(occurred_at), max(occurred_at) FROM "
-        "(SELECT occurred_at FROM lead_events UNION ALL SELECT occurred_at FROM customer_events)"
-    ).fetchall()
-    ((conversion,),) = con.execute(
-        "SELECT avg(CAST(converted_at IS NOT NULL AS DOUBLE)) FROM leads"
-    ).fetchall()
-    ((cancellation,),) = con.execute(
-        "SELECT avg(CAST(churned_at IS NOT NULL AS DOUBLE)) FROM customers"
-    ).fetchall()
-    ((silent,),) = con.execute(
-        """
-        SELECT avg(CAST(NOT EXISTS (
-            SELECT 1 FROM customer_events e
-            WHERE e.customer_id = c.customer_id AND list_contains($types, e.type)
-              AND e.occurred_at >= $start AND e.occurred_at < $as_of) AS DOUBLE))
-        FROM customers c
-        WHERE c.created_at <= $as_of AND (c.churned_at IS NULL OR c.churned_at > $as_of)
-        """,
-        {"types": list(DEFAULT_ACTIVITY_TYPES), "start": as_of - DEFAULT_HORIZON, "as_of": as_of},
-    ).fetchall()
+    tasks = export.tasks()
+    tables = ["accounts"]
+    for task in tasks:
+        tables += [TASK_TABLES[task].entity_table, TASK_TABLES[task].events_table]
+    all_counts = export.row_counts()
+    counts = {name: all_counts[name] for name in all_counts if name in tables}
+    events = [TASK_TABLES[task].events_table for task in tasks]
+    union = " UNION ALL ".join(f"SELECT occurred_at FROM {name}" for name in events)
+    first, last = (None, None)
+    if union:
+        ((first, last),) = export.con.execute(
+            f"SELECT min(occurred_at), max(occurred_at) FROM ({union})"
+        ).fetchall()
+    conversion = cancellation = silent = None
+    if Task.LEADS in tasks:
+        conversion = _scalar(
+            export, "SELECT avg(CAST(converted_at IS NOT NULL AS DOUBLE)) FROM leads"
+        )
+    if Task.CHURN in tasks:
+        cancellation = _scalar(
+            export, "SELECT avg(CAST(churned_at IS NOT NULL AS DOUBLE)) FROM customers"
+        )
+        silent = _scalar(
+            export,
+            """
+            SELECT avg(CAST(NOT EXISTS (
+                SELECT 1 FROM customer_events e
+                WHERE e.customer_id = c.customer_id AND list_contains($types, e.type)
+                  AND e.occurred_at >= $start AND e.occurred_at < $as_of) AS DOUBLE))
+            FROM customers c
+            WHERE c.created_at <= $as_of AND (c.churned_at IS NULL OR c.churned_at >= $as_of)
+            """,
+            {
+                "types": list(DEFAULT_ACTIVITY_TYPES),
+                "start": as_of - DEFAULT_HORIZON,
+                "as_of": as_of,
+            },
+        )
     by_type: dict[str, dict[str, int]] = {}
-    for table in ("lead_events", "customer_events"):
-        rows = con.execute(
+    for table in events:
+        rows = export.con.execute(
             f"SELECT type, count(*) FROM {table} GROUP BY type ORDER BY count(*) DESC, type"
         ).fetchall()
         by_type[table] = {str(t): int(n) for t, n in rows}
-    return ExportSummary(as_of, counts, first, last, conversion, cancellation, silent, by_type)
+    return ExportSummary(
+        as_of, tasks, counts, first, last, conversion, cancellation, silent, by_type
+    )
 
 
 def _percent(rate: float | None) -> str:
@@ -80,19 +105,22 @@ def _percent(rate: float | None) -> str:
 
 def print_summary(summary: ExportSummary, console: Console) -> None:
     overview = Table(title=f"Export as of {summary.as_of.isoformat()}", show_header=False)
+    overview.add_row("tasks", ", ".join(t.value for t in summary.tasks))
     for name, count in summary.counts.items():
         overview.add_row(name.replace("_", " "), f"{count:,}")
     first = summary.first_event.isoformat() if summary.first_event else "n/a"
     last = summary.last_event.isoformat() if summary.last_event else "n/a"
     overview.add_row("events from", first)
     overview.add_row("events to", last)
-    overview.add_row("lead conversion rate", _percent(summary.conversion_rate))
-    overview.add_row("explicit cancellation rate", _percent(summary.cancellation_rate))
-    days = DEFAULT_HORIZON.days
-    overview.add_row(
-        f"active customers with no {'/'.join(DEFAULT_ACTIVITY_TYPES)} in {days} days",
-        _percent(summary.silent_share),
-    )
+    if Task.LEADS in summary.tasks:
+        overview.add_row("lead conversion rate", _percent(summary.conversion_rate))
+    if Task.CHURN in summary.tasks:
+        overview.add_row("explicit cancellation rate", _percent(summary.cancellation_rate))
+        days = DEFAULT_HORIZON.days
+        overview.add_row(
+            f"active customers with no {'/'.join(DEFAULT_ACTIVITY_TYPES)} in {days} days",
+            _percent(summary.silent_share),
+        )
     console.print(overview)
     types = Table(title="Events per type")
     types.add_column("table")

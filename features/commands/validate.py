@@ -64,11 +64,15 @@ def progress_bars() -> Iterator[ProgressHook]:
 
 
 def print_report(report: ValidationReport, console: Console) -> None:
-    """One line per issue, errors first, then the totals."""
+    """One line per issue, errors first, then the tasks the export can serve, then the totals."""
     for issue in report.issues:
         style = "bold red" if issue.severity is Severity.ERROR else "yellow"
         console.print(
             f"[{style}]{issue.severity.value}[/] {issue}", highlight=False, soft_wrap=True
+        )
+    if report.coverage:
+        console.print(
+            "tasks: " + "; ".join(str(c) for c in report.coverage), highlight=False, soft_wrap=True
         )
     verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
     console.print(

@@ -2,7 +2,7 @@
 
 Day ``d`` of the grid covers ``[start + d days, start + d + 1 days)``; the last day ends exactly
 at ``as_of``. Monthly cutoffs fall at 00:00 UTC on a day boundary, so "before the cutoff" is
-"on an earlier day" and the label window ``(t, t + H]`` is exactly the days ``t .. t + H - 1``
+"on an earlier day" and the label window ``[t, t + H)`` is exactly the days ``t .. t + H - 1``
 (no simulated timestamp ever falls on 00:00:00).
 """
 

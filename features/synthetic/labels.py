@@ -1,10 +1,10 @@
 """Eligibility, realized labels and ground-truth probabilities per entity and monthly cutoff.
 
 Definitions match ``features`` exactly. Leads: eligible at cutoff t if created at or before t
-and neither converted nor closed-lost at or before t; label = converted in (t, t + H]. Churn:
-eligible at t if created at or before t, not churned at or before t and with an order before t;
-label = churned in (t, t + H] or no order in (t, t + H]. Cutoffs are 00:00 of grid days and no
-simulated timestamp is ever at 00:00:00, so "at or before t" is "on an earlier day".
+and neither converted nor closed-lost before t; label = converted in [t, t + H). Churn:
+eligible at t if created at or before t, not churned before t and with an order before t;
+label = churned in [t, t + H) or no order in [t, t + H). Cutoffs are 00:00 of grid days and no
+simulated timestamp is ever at 00:00:00, so "before t" is "on an earlier day".
 """
 
 from __future__ import annotations

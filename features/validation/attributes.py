@@ -2,13 +2,14 @@
 
 Kind rule: a CSV attribute is numeric iff every non-empty value parses as a finite number
 (``parse_amount_sql``); otherwise it is categorical text. A Parquet attribute is numeric iff its
-physical type is a number. Warnings: an attribute with a single distinct value, and one that is
-more than half missing.
+physical type is a number. Warnings: an attribute with a single distinct value, one that is
+more than half missing, and a CSV attribute that is mostly numbers but held back as text by a
+few values (``" "``, ``"1,250"``, ``"n/a"``), naming those values' rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -16,6 +17,7 @@ from features.contract import parse_amount_sql
 from features.export import Attribute
 from features.validation.checks import raw, typed
 from features.validation.parsing import SourceType
+from features.validation.report import MAX_ROWS_SHOWN
 
 MAX_MISSING_SHARE = 0.5
 
@@ -25,12 +27,16 @@ class AttributeWarning:
     code: str
     column: str
     message: str
+    rows: tuple[int, ...] = ()  # the first affected rows (1-based records), when rows are meant
+    count: int = 0  # how many rows in all
 
 
 @dataclass
 class _Tally:
     present: int = 0
     non_numeric: int = 0
+    non_numeric_rows: list[int] = field(default_factory=list)
+    first_non_numeric: str | None = None  # the earliest one (batches arrive in row order)
     low_text: str | None = None
     high_text: str | None = None
     low_number: float | None = None
@@ -74,21 +80,33 @@ class AttributeStats:
         parts = []
         for name in self._names:
             number = self._number_sql(name)
+            not_a_number = (
+                f"WHERE {raw(name)} IS NOT NULL AND ({number} IS NULL OR NOT isfinite({number}))"
+            )
             parts += [
                 f"count({raw(name)})",
-                f"count(*) FILTER (WHERE {raw(name)} IS NOT NULL "
-                f"AND ({number} IS NULL OR NOT isfinite({number})))",
+                f"count(*) FILTER ({not_a_number})",
                 f"min({raw(name)})",
                 f"max({raw(name)})",
                 f"min({number}) FILTER (WHERE isfinite({number}))",
                 f"max({number}) FILTER (WHERE isfinite({number}))",
+                f"min(__row, {MAX_ROWS_SHOWN}) FILTER ({not_a_number})",
+                f"arg_min(CAST({raw(name)} AS VARCHAR), __row) FILTER ({not_a_number})",
             ]
+        width = 8
         (row,) = con.execute(f"SELECT {', '.join(parts)} FROM _typed").fetchall()
         for i, name in enumerate(self._names):
             tally = self._tallies[name]
-            present, non_numeric, low_t, high_t, low_n, high_n = row[6 * i : 6 * i + 6]
+            present, non_numeric, low_t, high_t, low_n, high_n, bad_rows, first_bad = row[
+                width * i : width * i + width
+            ]
             tally.present += present
             tally.non_numeric += non_numeric
+            tally.non_numeric_rows = sorted([*tally.non_numeric_rows, *(bad_rows or ())])[
+                :MAX_ROWS_SHOWN
+            ]
+            if tally.first_non_numeric is None:
+                tally.first_non_numeric = first_bad
             tally.low_text = _lower(tally.low_text, low_t)  # type: ignore[assignment]
             tally.high_text = _higher(tally.high_text, high_t)  # type: ignore[assignment]
             tally.low_number = _lower(tally.low_number, low_n)  # type: ignore[assignment]
@@ -101,6 +119,25 @@ class AttributeStats:
             return False
         tally = self._tallies[name]
         return tally.present > 0 and tally.non_numeric == 0
+
+    def _mixed_numeric(self, name: str) -> AttributeWarning | None:
+        """A CSV text attribute whose values are mostly numbers but not all: say which rows
+        keep it from being numeric, and that it is used as text."""
+        tally = self._tallies[name]
+        numbers = tally.present - tally.non_numeric
+        if not self._kind_from_values or self._families[name] is not SourceType.TEXT:
+            return None
+        if tally.non_numeric == 0 or numbers <= tally.non_numeric:
+            return None
+        return AttributeWarning(
+            "mixed_numeric",
+            name,
+            f"treated as text (categorical), not as a number: {tally.non_numeric:,} value(s) are "
+            f"not finite numbers (first: '{tally.first_non_numeric}') while {numbers:,} are; "
+            "empty or correct them to use the attribute as a number",
+            rows=tuple(tally.non_numeric_rows),
+            count=tally.non_numeric,
+        )
 
     def attributes(self, table: str) -> tuple[Attribute, ...]:
         return tuple(Attribute(table, n, self.is_numeric(n)) for n in self._names)
@@ -116,6 +153,9 @@ class AttributeStats:
                 )
             if tally.present == 0:
                 continue
+            mixed = self._mixed_numeric(name)
+            if mixed is not None:
+                found.append(mixed)
             value: str | None
             if self.is_numeric(name):
                 single = tally.low_number == tally.high_number

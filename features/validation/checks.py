@@ -108,8 +108,11 @@ def column_checks(column: Column, *, as_of: datetime) -> list[RowCheck]:
                 f"not a finite number {first}",
                 value=r,
             ),
-            RowCheck("negative_number", name, f"{t} < 0", f"negative amount {first}", value=r),
         ]
+        if not column.signed:
+            checks.append(
+                RowCheck("negative_number", name, f"{t} < 0", f"negative amount {first}", value=r)
+            )
     return checks
 
 

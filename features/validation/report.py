@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from features.tasks import Task
+    from features.validation.halves import TaskCoverage
     from features.validation.validator import TableLayout
 
 # How many row numbers an issue that hits many rows names; the count covers the rest.
@@ -63,6 +65,13 @@ class ValidationReport:
     row_counts: Mapping[str, int] = field(default_factory=dict)
     # What loading needs: each table's file, column families and attribute kinds.
     tables: Mapping[str, TableLayout] = field(default_factory=dict, repr=False)
+    # Per task: can the export serve it (its entity and event tables both have rows)?
+    coverage: tuple[TaskCoverage, ...] = ()
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """The tasks this export can serve, in ``Task`` order."""
+        return tuple(c.task for c in self.coverage if c.available)
 
     @property
     def errors(self) -> tuple[Issue, ...]:

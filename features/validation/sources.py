@@ -58,8 +58,9 @@ class TableSource:
 def find_table_files(directory: Path, issues: IssueCollector) -> dict[str, Path]:
     """Map each contract table present in ``directory`` to its file.
 
-    Reports a table given both as CSV and Parquet, a missing required table, and (as a warning)
-    every other top-level file. Subfolders such as ``ground_truth/`` are ignored.
+    Reports a table given both as CSV and Parquet and (as a warning) every other top-level file.
+    Subfolders such as ``ground_truth/`` are ignored. Which tables must be there is decided per
+    task half, after the files are read (``features.validation.halves``).
     """
     known = {t.name: t for t in TABLES}
     found: dict[str, list[Path]] = {}
@@ -89,14 +90,6 @@ def find_table_files(directory: Path, issues: IssueCollector) -> dict[str, Path]
             )
         elif paths:
             files[table.name] = paths[0]
-        elif table.required:
-            issues.add(
-                Severity.ERROR,
-                "missing_table",
-                file=f"{table.name}.csv",
-                column=None,
-                message=f"required table {table.name} is missing (.csv or .parquet)",
-            )
     return files
 
 

@@ -25,6 +25,7 @@ from features.validation.crosschecks import (
     check_entities_without_events,
     seen_set,
 )
+from features.validation.halves import HALF_TABLES, check_halves
 from features.validation.parsing import ACCEPTED, SourceType, is_numeric_family, source_type
 from features.validation.report import IssueCollector, Severity, ValidationReport
 from features.validation.sources import (
@@ -89,7 +90,9 @@ def validate_export(
 
     ``as_of`` is the time the export claims to describe: any timestamp after it is an error
     (naive = UTC; aware values are converted). Nothing defaults to "now". ``progress``, when
-    given, is called with (step, done, total) as files are read.
+    given, is called with (step, done, total) as files are read. The report's ``coverage`` says
+    which tasks the export can serve (either half of the CRM may be absent or empty); raises
+    ``NotADirectoryError`` when ``path`` is not a folder.
     """
     as_of = to_naive_utc(as_of)
     issues = IssueCollector()
@@ -107,12 +110,15 @@ def validate_export(
                 check_entities_without_events(context.con, issues, table, parent_file)
     finally:
         context.con.close()
+    row_counts = {name: layout.rows for name, layout in context.layouts.items()}
+    coverage = check_halves(files, row_counts, issues)
     report = ValidationReport(
         path=path,
         as_of=as_of,
         issues=issues.issues(),
-        row_counts={name: layout.rows for name, layout in context.layouts.items()},
+        row_counts=row_counts,
         tables=dict(context.layouts),
+        coverage=coverage,
     )
     log.info("validated %s: %d errors, %d warnings", path, len(report.errors), len(report.warnings))
     return report
@@ -225,7 +231,7 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
         con.unregister("_batch")
     if source.format == "csv" and not ragged_records:
         check_csv_structure(context.con, context.issues, source, rows)
-    if rows == 0:
+    if rows == 0 and table.name not in HALF_TABLES:  # a half's tables are judged as a pair
         issues.add(
             Severity.ERROR,
             "empty_table",
@@ -245,6 +251,8 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
             file=source.file,
             column=warning.column,
             message=warning.message,
+            rows=warning.rows,
+            count=warning.count,
         )
     context.layouts[table.name] = TableLayout(
         source=source,

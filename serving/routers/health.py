@@ -30,7 +30,11 @@ def live() -> dict[str, str]:
     dependencies=[Depends(reject_unknown_query_parameters)],
 )
 def ready(models: ModelDep) -> JSONResponse:
-    """200 once every task has a verified model loaded (even from the local copy)."""
+    """200 when at least one task is served and no task whose champion exists failed to load.
+
+    A task with no champion (a lead-only or customer-only deployment) does not block readiness;
+    ``tasks`` says per task what is served, and why not.
+    """
     body: dict[str, Any] = {
         "status": "ready" if models.ready else "not ready",
         "registry": models.registry_state,
@@ -38,6 +42,7 @@ def ready(models: ModelDep) -> JSONResponse:
             task.value: (m.version if (m := models.current(task)) else None)
             for task in models.tasks
         },
+        "tasks": models.task_states(),
     }
     return JSONResponse(body, status_code=200 if models.ready else 503)
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from serving.deps import ALL_ROLES, ModelDep, ServicesDep, allow
 from serving.input_warnings import model_attributes
 from serving.keys import Role
-from serving.lifecycle import ModelManager
+from serving.lifecycle import OK_OUTCOMES, ModelManager
 from serving.schemas.responses import ModelsOut, ReloadOut
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -26,6 +26,7 @@ def describe_models(models: ModelManager) -> dict[str, Any]:
     return {
         "registry": models.registry_state,
         "last_checked_at": models.last_checked_at,
+        "tasks": models.task_states(),
         "models": [
             {
                 "task": m.task.value,
@@ -60,14 +61,16 @@ def list_models(models: ModelDep) -> dict[str, Any]:
     responses={502: {"model": ReloadOut, "description": "a reload failed; old model kept"}},
 )
 def reload_models(services: ServicesDep) -> Any:
-    """Load, verify and warm each champion, then swap; failures keep the old model (502)."""
+    """Load, verify and warm each champion, then swap; failures keep the old model (502).
+
+    A task without a champion is reported as ``no_champion`` and is not a failure."""
     results = services.models.reload()
     for task in services.models.tasks:
         if (m := services.models.current(task)) is not None:
             services.metrics.set_model(task.value, m.name, m.version, m.source)
     payload = ReloadOut.model_validate(
         {
-            "ok": all(r.outcome in ("loaded", "unchanged") for r in results),
+            "ok": all(r.outcome in OK_OUTCOMES for r in results),
             "results": [{**asdict(r), "task": r.task.value} for r in results],
         }
     )

@@ -50,7 +50,8 @@ def _check_load(
     """The model to score with (read once per request), after the request's size checks."""
     served = services.models.current(task)
     if served is None:
-        raise HTTPException(503, [field_error("", f"no verified {task} model loaded", "not_ready")])
+        reason = services.models.unavailable_reason(task)
+        raise HTTPException(503, [field_error("", reason, "not_ready")])
     events = sum(len(i.events) for i in items if isinstance(i, EntityIn))
     limit = services.settings.max_events_per_request
     if events > limit:

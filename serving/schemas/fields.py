@@ -38,6 +38,8 @@ Timestamp = Annotated[datetime, PlainValidator(_timestamp, json_schema_input_typ
 Identifier = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 ShortText = Annotated[StrictStr, Field(max_length=255)]
 Amount = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+# An event's value may be negative or zero (refunds, credits), as in the export contract.
+SignedAmount = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 AttributeName = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

@@ -29,6 +29,7 @@ from serving.schemas.fields import (
     AttributeValue,
     Identifier,
     ShortText,
+    SignedAmount,
     Timestamp,
 )
 
@@ -48,7 +49,7 @@ class EventIn(TypedDict):
 
     occurred_at: Timestamp
     type: Identifier
-    value: NotRequired[Amount | None]
+    value: NotRequired[SignedAmount | None]  # negative for a refund
     channel: NotRequired[ShortText | None]
     direction: NotRequired[ShortText | None]
     outcome: NotRequired[ShortText | None]

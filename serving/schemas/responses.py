@@ -163,16 +163,27 @@ class ServedModelOut(BaseModel):
     attributes: list[str] = Field(description="export attributes the model was trained on")
 
 
+class TaskStateOut(BaseModel):
+    state: Literal["serving", "no_champion", "failed", "unknown"] = Field(
+        description="serving: a verified model is loaded; no_champion: the registry has no "
+        "champion for this task (not an error); failed: a champion exists but could not be "
+        "loaded; unknown: the registry could not be asked and there is no local copy"
+    )
+    version: str | None
+    detail: str | None = Field(description="why nothing is served, when nothing is")
+
+
 class ModelsOut(BaseModel):
     registry: Literal["ok", "degraded", "unknown"]
     last_checked_at: datetime | None
+    tasks: dict[str, TaskStateOut]
     models: list[ServedModelOut]
     errors: dict[str, str]
 
 
 class ReloadResultOut(BaseModel):
     task: str
-    outcome: Literal["loaded", "unchanged", "failed", "degraded"]
+    outcome: Literal["loaded", "unchanged", "failed", "degraded", "no_champion"]
     version: str | None
     previous_version: str | None
     error: str | None

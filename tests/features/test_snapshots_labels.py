@@ -43,8 +43,8 @@ def _labels(task, entities, events, cutoffs=(T,), vocabulary=None):
 
 def test_lead_labels_at_the_edges():
     leads = [
-        _lead("converted_at_cutoff", converted=T),  # already converted: not eligible
-        _lead("converted_at_horizon_end", converted=T + H),  # (t, t+H] includes t+H
+        _lead("converted_at_cutoff", converted=T),  # [t, t+H) includes t: eligible, converts
+        _lead("converted_at_horizon_end", converted=T + H),  # ... and excludes t+H
         _lead("converted_just_after_horizon", converted=T + H + US),
         _lead("converted_just_after_cutoff", converted=T + US),
         _lead("lost_before_cutoff", lost=T - timedelta(days=1)),
@@ -55,9 +55,11 @@ def test_lead_labels_at_the_edges():
         _lead("open"),
     ]
     assert _labels(Task.LEADS, leads, []) == {
-        "converted_at_horizon_end": 1,
+        "converted_at_cutoff": 1,
+        "converted_at_horizon_end": 0,
         "converted_just_after_horizon": 0,
         "converted_just_after_cutoff": 1,
+        "lost_at_cutoff": 0,
         "lost_after_cutoff": 0,
         "created_at_cutoff": 0,
         "open": 0,
@@ -115,10 +117,11 @@ def test_churn_labels_at_the_edges():
     assert _labels(Task.CHURN, customers, events) == {
         "single_order_then_silent": 1,
         "orders_again": 0,
-        "orders_exactly_at_horizon_end": 0,
+        "orders_exactly_at_horizon_end": 1,  # t + H is outside [t, t + H)
         "orders_just_after_horizon": 1,
         "churns_inside_window_despite_orders": 1,
         "churns_after_window": 0,
+        "churned_at_cutoff": 1,  # leaving at t is in [t, t + H)
     }
     # Activity types are configurable: check-ins make "only_check_ins" eligible and active.
     pooled = Vocabulary.of_types(

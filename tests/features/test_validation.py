@@ -143,13 +143,6 @@ BROKEN = {
         (2,),
         _set("customers", 2, "churned_at", "2023-01-01"),
     ),
-    "negative event value": Broken(
-        "negative_number",
-        "customer_events.csv",
-        "value",
-        (1,),
-        _set("customer_events", 1, "value", "-1200"),
-    ),
     "negative expected value": Broken(
         "negative_number",
         "leads.csv",

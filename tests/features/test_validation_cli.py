@@ -41,7 +41,7 @@ def test_warnings_only_exit_0(tmp_path: Path) -> None:
 def test_errors_exit_1_and_are_all_listed(tmp_path: Path) -> None:
     tables = valid_tables()
     tables["leads"][1]["created_at"] = "someday"
-    tables["customer_events"][0]["value"] = "-3"
+    tables["customers"][0]["annual_value"] = "-3"
     path = write_export(tmp_path, tables)
 
     code, out, _ = run("validate", str(path), "--as-of", AS_OF_TEXT)
@@ -51,7 +51,7 @@ def test_errors_exit_1_and_are_all_listed(tmp_path: Path) -> None:
         "error leads.csv, row 2, column created_at: not an ISO 8601 timestamp (first: 'someday')"
         in out
     )
-    assert "error customer_events.csv, row 1, column value: negative amount (first: '-3')" in out
+    assert "error customers.csv, row 1, column annual_value: negative amount (first: '-3')" in out
     assert "2 error(s), 0 warning(s)" in out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from features.export import Attribute
+from features.loading import load_export
 from features.validation import Severity, validate_export
 from tests.features.exportkit import AS_OF, valid_tables, write_export, write_valid_export
 
@@ -86,3 +88,50 @@ def test_unknown_file_warns_and_subfolders_are_ignored(tmp_path: Path) -> None:
         "unknown_file",
         "notes.txt",
     )
+
+
+def _leads_with_employees(values: list[str]) -> dict[str, list[dict[str, str]]]:
+    """The valid export with one lead (and one lead event) per value of ``employees``."""
+    tables = valid_tables()
+    template, event = tables["leads"][0], tables["lead_events"][0]
+    tables["leads"] = [
+        {**template, "lead_id": f"L{i:03d}", "employees": value, "industry": f"i{i % 3}"}
+        for i, value in enumerate(values, start=1)
+    ]
+    tables["lead_events"] = [{**event, "lead_id": f"L{i:03d}"} for i in range(1, len(values) + 1)]
+    return tables
+
+
+def test_stray_tokens_in_a_numeric_attribute_are_named_with_their_rows(tmp_path: Path) -> None:
+    values = ["10", " ", "250", "1,250", "40", "n/a", "75", "12", "9"]
+    path = write_export(tmp_path, _leads_with_employees(values))
+    report = validate_export(path, as_of=AS_OF)
+
+    (issue,) = [i for i in report.issues if i.column == "employees"]
+    assert (issue.severity, issue.code, issue.file, issue.rows, issue.count) == (
+        Severity.WARNING,
+        "mixed_numeric",
+        "leads.csv",
+        (2, 4, 6),
+        3,
+    )
+    assert str(issue) == (
+        "leads.csv, rows 2, 4, 6, column employees: treated as text (categorical), not as a "
+        "number: 3 value(s) are not finite numbers (first: ' ') while 6 are; empty or correct "
+        "them to use the attribute as a number"
+    )
+    # The treatment the warning announces is the one loading applies.
+    export = load_export(path, as_of=AS_OF)
+    try:
+        assert Attribute("leads", "employees", numeric=False) in export.attributes["leads"]
+    finally:
+        export.close()
+    fixed = write_export(
+        tmp_path / "fixed", _leads_with_employees([v if v.isdigit() else "" for v in values])
+    )
+    assert validate_export(fixed, as_of=AS_OF).issues == ()
+
+
+def test_mostly_text_attribute_with_some_numbers_does_not_warn(tmp_path: Path) -> None:
+    path = write_export(tmp_path, _leads_with_employees(["small", "large", "12", "medium"]))
+    assert validate_export(path, as_of=AS_OF).issues == ()

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from features.tasks import TASK_TABLES, Task
-from serving.champions import ChampionRef, RegistryUnavailable
+from serving.champions import ChampionRef, NoChampion, RegistryUnavailable
 from serving.keys import KeyStore, Role
 from serving.lifecycle import ModelManager
 from serving.local_copies import LocalCopies
@@ -37,6 +37,8 @@ class FolderChampions:
         self.resolved += 1
         if self.down:
             raise RegistryUnavailable("connection refused")
+        if task not in self.folders:
+            raise NoChampion(f"no version of {TASK_TABLES[task].model_name} is aliased 'champion'")
         version, _, sha256 = self.folders[task]
         name = TASK_TABLES[task].model_name
         return ChampionRef(task, name, version, f"run-{version}", sha256, {"test_auc": 0.81})

@@ -1,0 +1,48 @@
+"""Which tasks a batch run scores: asked-for tasks must be scorable, others are skipped."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+
+from features.errors import UserError
+from features.tasks import Task
+from serving.batch import TaskChoice, choose_tasks
+from serving.served import ServedModel
+
+LEADS_MODEL = cast(ServedModel, object())
+NO_CHURN = "no churn model is served: no model named salesradar-churn is registered"
+NO_LEAD_ROWS = "the export has no rows in leads and lead_events (x); it holds data for: churn"
+
+
+def _choose(requested: list[Task], *, in_export: list[Task]) -> TaskChoice:
+    return choose_tasks(
+        requested,
+        served={Task.LEADS: LEADS_MODEL, Task.CHURN: None},
+        why_not_served={Task.CHURN: NO_CHURN},
+        in_export=in_export,
+        export_gaps={Task.LEADS: NO_LEAD_ROWS} if Task.LEADS not in in_export else {},
+    )
+
+
+def test_by_default_tasks_without_a_champion_are_skipped_in_one_line() -> None:
+    choice = _choose([], in_export=[Task.LEADS, Task.CHURN])
+    assert choice.scored == {Task.LEADS: LEADS_MODEL}
+    assert choice.describe() == f"scoring leads; skipped churn ({NO_CHURN})"
+
+
+@pytest.mark.parametrize(
+    ("requested", "in_export", "message"),
+    [
+        ([Task.CHURN], [Task.LEADS, Task.CHURN], f"cannot score churn: {NO_CHURN}"),
+        ([Task.LEADS], [Task.CHURN], f"cannot score leads: {NO_LEAD_ROWS}"),
+        ([], [Task.CHURN], f"nothing to score: leads: {NO_LEAD_ROWS}; churn: {NO_CHURN}"),
+    ],
+)
+def test_a_task_asked_for_or_nothing_at_all_is_an_error(
+    requested: list[Task], in_export: list[Task], message: str
+) -> None:
+    with pytest.raises(UserError) as raised:
+        _choose(requested, in_export=in_export)
+    assert str(raised.value) == message
