@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from features.errors import UserError, fail
 from features.export import Export
 from features.loading import ExportInvalid, load_export
 from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON, TASK_TABLES, Task
+from features.vocabulary import normalise_event_type, type_counts
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,15 @@ class ExportSummary:
     conversion_rate: float | None  # converted leads / all leads
     cancellation_rate: float | None  # customers with churned_at / all customers
     silent_share: float | None  # active customers with no activity in the 90 days before as_of
-    events_by_type: dict[str, dict[str, int]]
+    # events table -> normalised type -> (events before as_of, the export's spellings of it)
+    events_by_type: dict[str, dict[str, tuple[int, tuple[str, ...]]]]
+
+
+def _spellings(export: Export, task: Task, as_of: datetime, types: Sequence[str]) -> list[str]:
+    """The export's raw spellings of ``types`` (compared after the normalisation rule)."""
+    wanted = {normalise_event_type(t) for t in types}
+    seen = type_counts(export, task=task, before=as_of)
+    return sorted(raw for name, (_, _, raws) in seen.items() if name in wanted for raw in raws)
 
 
 def _scalar(export: Export, sql: str, parameters: dict[str, object] | None = None) -> Any:
@@ -72,9 +82,13 @@ def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
         cancellation = _scalar(
             export, "SELECT avg(CAST(churned_at IS NOT NULL AS DOUBLE)) FROM customers"
         )
-        silent = _scalar(
-            export,
-            """
+        purchases = _spellings(export, Task.CHURN, as_of, DEFAULT_ACTIVITY_TYPES)
+        # No such type at all: the share would read 100% and mean nothing, so it stays None.
+        silent = None
+        if purchases:
+            silent = _scalar(
+                export,
+                """
             SELECT avg(CAST(NOT EXISTS (
                 SELECT 1 FROM customer_events e
                 WHERE e.customer_id = c.customer_id AND list_contains($types, e.type)
@@ -82,18 +96,19 @@ def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
             FROM customers c
             WHERE c.created_at <= $as_of AND (c.churned_at IS NULL OR c.churned_at >= $as_of)
             """,
-            {
-                "types": list(DEFAULT_ACTIVITY_TYPES),
-                "start": as_of - DEFAULT_HORIZON,
-                "as_of": as_of,
-            },
-        )
-    by_type: dict[str, dict[str, int]] = {}
-    for table in events:
-        rows = export.con.execute(
-            f"SELECT type, count(*) FROM {table} GROUP BY type ORDER BY count(*) DESC, type"
-        ).fetchall()
-        by_type[table] = {str(t): int(n) for t, n in rows}
+                {
+                    "types": purchases,
+                    "start": as_of - DEFAULT_HORIZON,
+                    "as_of": as_of,
+                },
+            )
+    by_type: dict[str, dict[str, tuple[int, tuple[str, ...]]]] = {}
+    for task in tasks:
+        counts_by_type = type_counts(export, task=task, before=as_of)
+        ordered = sorted(counts_by_type.items(), key=lambda item: (-item[1][0], item[0]))
+        by_type[TASK_TABLES[task].events_table] = {
+            name: (events, tuple(sorted(spellings))) for name, (events, _, spellings) in ordered
+        }
     return ExportSummary(
         as_of, tasks, counts, first, last, conversion, cancellation, silent, by_type
     )
@@ -122,13 +137,15 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
             _percent(summary.silent_share),
         )
     console.print(overview)
-    types = Table(title="Events per type")
+    types = Table(title="Events per type (before the as-of; one type per normalised name)")
     types.add_column("table")
     types.add_column("type")
     types.add_column("events", justify="right")
+    types.add_column("written as")
     for table, counts in summary.events_by_type.items():
-        for name, count in counts.items():
-            types.add_row(table, name, f"{count:,}")
+        for name, (count, spellings) in counts.items():
+            written = ", ".join(repr(s) for s in spellings) if spellings != (name,) else ""
+            types.add_row(table, name, f"{count:,}", written)
     console.print(types)
 
 

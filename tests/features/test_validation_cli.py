@@ -135,6 +135,26 @@ def test_summary_figures(tmp_path: Path) -> None:
     assert summary.cancellation_rate == 1 / 3
     assert summary.silent_share == 1 / 2  # active: C1 (ordered), C3 (silent); C2 churned
     assert summary.events_by_type == {
-        "lead_events": {"call": 1, "demo": 1, "email": 1},
-        "customer_events": {"order": 4, "ticket": 1},
+        "lead_events": {"call": (1, ("call",)), "demo": (1, ("demo",)), "email": (1, ("email",))},
+        "customer_events": {"order": (4, ("order",)), "ticket": (1, ("ticket",))},
     }
+
+
+def test_summary_groups_spellings_of_one_type_and_reads_them_as_purchases(tmp_path: Path) -> None:
+    tables = valid_tables()
+    tables["customer_events"] += [
+        {"customer_id": "C1", "occurred_at": "2024-05-20", "type": "Order ", "value": "1"},
+        {"customer_id": "C1", "occurred_at": "2024-05-21", "type": "ORDER", "value": "1"},
+    ]
+    export = load_export(write_export(tmp_path, tables), as_of=AS_OF)
+    summary = summarize_export(export, as_of=AS_OF)
+    assert summary.events_by_type["customer_events"]["order"] == (4, ("ORDER", "Order ", "order"))
+    assert summary.silent_share == 0.0  # C1 (the one active customer) ordered, respelt
+
+
+def test_summary_has_no_silent_share_without_the_purchase_type(tmp_path: Path) -> None:
+    tables = valid_tables()
+    for event in tables["customer_events"]:
+        event["type"] = "purchase"
+    export = load_export(write_export(tmp_path, tables), as_of=AS_OF)
+    assert summarize_export(export, as_of=AS_OF).silent_share is None

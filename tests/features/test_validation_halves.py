@@ -136,7 +136,9 @@ def test_a_lead_only_export_loads_and_refuses_churn_in_one_line(tmp_path: Path) 
     assert summary.counts == {"leads": 3, "accounts": 2, "lead_events": 3}
     assert summary.conversion_rate == 1 / 3
     assert (summary.cancellation_rate, summary.silent_share) == (None, None)
-    assert summary.events_by_type == {"lead_events": {"call": 1, "demo": 1, "email": 1}}
+    assert summary.events_by_type == {
+        "lead_events": {"call": (1, ("call",)), "demo": (1, ("demo",)), "email": (1, ("email",))}
+    }
 
 
 def test_report_issue_for_a_table_of_the_other_half_keeps_its_file(tmp_path: Path) -> None:
