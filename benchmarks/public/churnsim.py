@@ -16,8 +16,10 @@ Conversion (pure, ``convert``):
   renew), ``annual_value`` = 12 x the first subscription's ``mrr``; attributes ``channel`` and
   ``country`` (verbatim, from the account table) and ``age_at_signup`` (whole years from
   ``date_of_birth`` to ``created_at``: known at sign-up, unlike a birth date).
-- **customer_events**: every event, ``type`` = the simulator's ``event_type_name`` verbatim,
-  ``value`` = ``event_value``, ``user_id`` as a free-text column.
+- **customer_events**: every event before the simulation's end, ``type`` = the simulator's
+  ``event_type_name`` verbatim, ``value`` = ``event_value``, ``user_id`` as a free-text column.
+  ChurnSim simulates each customer's last month in full, past its ``end_date`` (about 12% of the
+  events); an export as of the end date cannot hold them, so they are dropped.
 - No leads: the export is one half only (``--pad-missing-half`` adds a placeholder while
   validation still needs both halves).
 
@@ -90,6 +92,7 @@ def convert(raw: dict[str, pd.DataFrame], *, simulation_end: str) -> Tables:
     )
     names = raw["event_type"].astype(str).set_index("event_type_id")["event_type_name"]
     events = raw["event"].astype(str)
+    events = events[pd.to_datetime(events["event_time"]) < end]
     values = events["event_value"].where(~events["event_value"].isin(["", "nan", "None"]), "")
     customer_events = pd.DataFrame(
         {

@@ -79,6 +79,7 @@ def churnsim_raw() -> dict[str, pd.DataFrame]:
                 ("0", "2020-02-28 13:00:00", "2", "0", ""),
                 ("1", "2020-01-21 08:00:00", "2", "0", ""),
                 ("1", "2020-05-30 22:10:05", "0", "0", ""),
+                ("1", "2020-06-10 07:00:00", "1", "0", ""),  # after the end: simulated, dropped
             ],
             columns=churnsim.RAW_TABLES["event"],
         ),
