@@ -32,6 +32,7 @@ import numpy as np
 from benchmarks.public import flat
 from benchmarks.public.datasets import DATASETS, Dataset, Paths, prepare
 from benchmarks.public.salesradar_steps import (
+    Step,
     Workspace,
     crm_key,
     force_champion,
@@ -52,6 +53,7 @@ class Outcome:
     positives: int = 0
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -99,10 +101,12 @@ def evaluate(dataset: Dataset, paths: Paths, *, pad: bool, seed: int, work: Path
         f"test {split.test:%Y-%m-%d}; horizon {dataset.horizon.days}d; as of {dataset.as_of:%F}; "
         f"{len(types)} event types"
     )
+    outcome.steps = workspace.steps
     outcome.notes.append(
         "salesradar steps: "
         + "; ".join(
-            f"{s.name} {'ok' if s.ok else f'exit {s.returncode}'} {s.seconds:.0f}s"
+            f"{s.name} {'ok' if s.ok else f'exit {s.returncode}'} {s.seconds:.0f}s "
+            f"{s.peak_mb:,.0f} MB"
             for s in workspace.steps
         )
     )
@@ -123,7 +127,7 @@ def run_salesradar(
     as_of = f"{dataset.as_of:%Y-%m-%dT%H:%M:%S}"
     step = workspace.run("validate", "validate", str(export), "--as-of", as_of)
     if not step.ok:
-        outcome.notes.append(f"salesradar validate failed: {step.last_line}")
+        outcome.notes.append(f"salesradar validate failed: {workspace.errors('validate')}")
         return None
     cutoffs = ",".join(f"{c:%Y-%m-%d}" for c in split.all)
     step = workspace.run(
@@ -132,7 +136,7 @@ def run_salesradar(
         "--models-dir", str(workspace.root / "models"), "--promote",
     )  # fmt: skip
     if not step.ok:
-        outcome.notes.append(f"salesradar train {dataset.task} failed: {step.last_line}")
+        outcome.notes.append(f"salesradar train {dataset.task} failed: {workspace.errors('train')}")
         return None
     if "not promoted" in workspace.log("train"):
         version = force_champion(workspace, task=dataset.task)
@@ -142,7 +146,7 @@ def run_salesradar(
         )
     step = workspace.run("score", "score", "--data", str(export), "--as-of", as_of)
     if not step.ok:
-        outcome.notes.append(f"salesradar score (batch) failed: {step.last_line}")
+        outcome.notes.append(f"salesradar score (batch) failed: {workspace.errors('score')}")
     key = crm_key(workspace)
     if key is None:
         outcome.notes.append(f"salesradar keys create failed: {workspace.steps[-1].last_line}")
@@ -240,10 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: done in {outcome.seconds:.0f}s (logs: {work / name})", file=sys.stderr)
     print(render(outcomes))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    steps = max((s.peak_mb for o in outcomes for s in o.steps), default=0.0)
     print(
-        f"\ntotal {time.perf_counter() - started:.0f}s; peak RSS: this process {own:,.0f} MB, "
-        f"largest child (salesradar / ChurnSim) {children:,.0f} MB"
+        f"\ntotal {time.perf_counter() - started:.0f}s; peak RSS: this process (conversion, "
+        f"reference scorers) {own:,.0f} MB, largest salesradar command {steps:,.0f} MB"
     )
     return 0
 

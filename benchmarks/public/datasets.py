@@ -42,7 +42,9 @@ class Dataset:
     as_of: datetime
     horizon: timedelta
     cutoffs: tuple[datetime, ...]
-    # Event types whose absence in the horizon is silent churn (None = any event type).
+    # Event types whose absence in the horizon is silent churn (None = any event type). The
+    # reference labels use them; salesradar cannot take them yet (it counts only "order"): once
+    # it can, the runner passes them to `salesradar train` so both sides label alike.
     activity_types: tuple[str, ...] | None
     load: Callable[[Paths], Tables]
 

@@ -31,6 +31,7 @@ KEY_PATTERN = re.compile(r"\bsr_[A-Za-z0-9_\-]+")
 MAX_ENTITIES = 1_000  # serving.schemas.requests.MAX_ENTITIES
 MAX_EVENTS_PER_ENTITY = 10_000  # serving.schemas.requests.MAX_EVENTS_PER_ENTITY
 MAX_EVENTS_PER_REQUEST = 150_000  # below SALESRADAR_MAX_EVENTS_PER_REQUEST (200,000)
+MAX_BODY_BYTES = 3_500_000  # below SALESRADAR_MAX_BODY_BYTES (4 MiB), leaving room for the envelope
 CONTRACT_COLUMNS = {
     "leads": (
         "lead_id",
@@ -48,12 +49,13 @@ EVENT_FIELDS = ("channel", "direction", "outcome")  # the API's optional event f
 
 @dataclass
 class Step:
-    """One command: its exit code, seconds and the last line it printed (verbatim)."""
+    """One command: exit code, seconds, last line printed (verbatim), peak resident memory."""
 
     name: str
     returncode: int
     seconds: float
     last_line: str
+    peak_mb: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -79,27 +81,46 @@ class Workspace:
         }
 
     def run(self, name: str, *args: str, timeout: float = 1800) -> Step:
-        """Run ``salesradar *args``; its output goes to ``<root>/<name>.log``."""
+        """Run ``salesradar *args`` (bounded by ``timeout``); output to ``<root>/<name>.log``.
+
+        Peak memory is the child's own high-water mark (``VmHWM``), read every 0.2 s while it
+        runs: ``getrusage`` of children would count this process's memory, copied at fork.
+        """
         (self.root / "models").mkdir(parents=True, exist_ok=True)
         log = self.root / f"{name}.log"
         started = time.perf_counter()
-        try:
-            done = subprocess.run(
+        with log.open("w", encoding="utf-8") as sink:
+            process = subprocess.Popen(
                 [str(BIN / "salesradar"), *args],
                 cwd=self.root,
                 env={**self.env, "COLUMNS": "200"},
-                capture_output=True,
-                text=True,
-                timeout=timeout,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
             )
-            code, output = done.returncode, done.stdout + done.stderr
-        except subprocess.TimeoutExpired as exc:
-            code, output = -1, f"{exc.stdout or ''}{exc.stderr or ''}\ntimed out after {timeout} s"
-        log.write_text(output, encoding="utf-8")
+            peak_kb = 0
+            while process.poll() is None and time.perf_counter() - started < timeout:
+                peak_kb = max(peak_kb, _high_water_kb(process.pid))
+                time.sleep(0.2)
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+                sink.write(f"\ntimed out after {timeout} s\n")
+        output = log.read_text(encoding="utf-8")
         lines = [line.strip() for line in output.splitlines() if line.strip()]
-        step = Step(name, code, time.perf_counter() - started, lines[-1] if lines else "")
+        step = Step(
+            name,
+            process.returncode,
+            time.perf_counter() - started,
+            lines[-1] if lines else "",
+            peak_kb / 1024,
+        )
         self.steps.append(step)
         return step
+
+    def errors(self, name: str, *, most: int = 3) -> str:
+        """The first ``most`` lines of step ``name`` that start with "error", verbatim."""
+        lines = [x.strip() for x in self.log(name).splitlines() if x.lower().startswith("error")]
+        return " / ".join(lines[:most]) or self.log(name).strip().splitlines()[-1:][0]
 
     def log(self, name: str) -> str:
         """The full output of step ``name``."""
@@ -245,17 +266,36 @@ def score_through_api(
 
 
 def _batches(entities: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive groups within the API's default limits: entities, events and body bytes."""
     batch: list[dict[str, Any]] = []
-    events = 0
+    events = size = 0
     for entity in entities:
-        size = len(entity["events"])
-        if batch and (len(batch) == MAX_ENTITIES or events + size > MAX_EVENTS_PER_REQUEST):
+        count, length = len(entity["events"]), len(json.dumps(entity)) + 2
+        full = (
+            len(batch) == MAX_ENTITIES
+            or events + count > MAX_EVENTS_PER_REQUEST
+            or size + length > MAX_BODY_BYTES
+        )
+        if batch and full:
             yield batch
-            batch, events = [], 0
+            batch, events, size = [], 0, 0
         batch.append(entity)
-        events += size
+        events += count
+        size += length
     if batch:
         yield batch
+
+
+def _high_water_kb(pid: int) -> int:
+    """The process's peak resident set (kB) so far, 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _missing(value: Any) -> bool:
