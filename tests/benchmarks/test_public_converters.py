@@ -5,6 +5,7 @@ No download, no simulator run.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -139,3 +140,20 @@ def test_reference_labels_follow_the_documented_definitions(tmp_path: Path) -> N
     # 01-21 to 05-30, so no activity in either early window; active again in May.
     assert got == {("0", "02-01"): 0, ("0", "03-01"): 1, ("1", "02-01"): 1,
                    ("1", "03-01"): 1, ("1", "05-01"): 0}  # fmt: skip
+
+
+def test_api_requests_stay_within_the_default_limits() -> None:
+    from benchmarks.public.salesradar_steps import MAX_BODY_BYTES, _batches
+
+    event = {"occurred_at": "2020-04-01T10:00:00", "type": "post"}
+    entities = [
+        {"customer_id": f"C{i}", "events": [event] * (9_000 if i % 3 == 0 else 10)}
+        for i in range(1_500)
+    ]
+
+    batches = list(_batches(entities))
+
+    assert [e for b in batches for e in b] == entities  # all, in order, once
+    assert all(len(b) <= 1_000 for b in batches)
+    assert all(sum(len(e["events"]) for e in b) <= 150_000 for b in batches)
+    assert all(len(json.dumps(b)) <= MAX_BODY_BYTES for b in batches)
