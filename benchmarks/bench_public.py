@@ -196,7 +196,7 @@ def render(outcomes: list[Outcome]) -> str:
                 _fmt(m["roc_auc"]), _fmt(m["pr_auc"]), _fmt(m["lift"], digits=2)
             ]  # fmt: skip
             lines.append(f"{head} | {name} | {' | '.join(cells)} |")
-            head = "| | | "
+            head = "| | |"
     for o in outcomes:
         lines.append("")
         lines.append(
