@@ -4,7 +4,7 @@ Written apart from salesradar's own feature code on purpose, from the label defi
 docs/features.md, so that a fault in salesradar cannot hide in both sides of the comparison:
 
 - **spine and labels** per (entity, cutoff). Leads: created at or before the cutoff, not converted
-  or lost by then; label 1 if ``converted_at`` is in (cutoff, cutoff + horizon]. Churn: created at
+  or lost before it; label 1 if ``converted_at`` is in [cutoff, cutoff + horizon). Churn: created at
   or before the cutoff, not churned by then, with at least one activity event before it; label 1
   if ``churned_at`` is in the window or no activity event falls in it.
 - **flat features**: per event type of the dataset's vocabulary (types seen before the test
@@ -111,12 +111,12 @@ def spine(
     )
     if task == "leads":
         sql = """SELECT l.lead_id AS entity_id, c.cutoff, l.created_at,
-                 CAST(l.converted_at > c.cutoff AND l.converted_at <= c.horizon_end AS INT) AS label
+                 CAST(l.converted_at >= c.cutoff AND l.converted_at < c.horizon_end AS INT) AS label
             FROM leads l JOIN cutoffs c ON l.created_at <= c.cutoff
-            WHERE (l.converted_at IS NULL OR l.converted_at > c.cutoff)
-              AND (l.closed_lost_at IS NULL OR l.closed_lost_at > c.cutoff)"""
+            WHERE (l.converted_at IS NULL OR l.converted_at >= c.cutoff)
+              AND (l.closed_lost_at IS NULL OR l.closed_lost_at >= c.cutoff)"""
         if "closed_lost_at" not in con.execute("SELECT * FROM leads LIMIT 0").df().columns:
-            sql = sql.replace("AND (l.closed_lost_at IS NULL OR l.closed_lost_at > c.cutoff)", "")
+            sql = sql.replace("AND (l.closed_lost_at IS NULL OR l.closed_lost_at >= c.cutoff)", "")
         frame = con.execute(sql).df()
         frame["label"] = frame["label"].fillna(0)
     else:
@@ -125,16 +125,16 @@ def spine(
             WITH pairs AS (SELECT cu.customer_id AS entity_id, c.cutoff, c.horizon_end,
                                   cu.created_at, cu.churned_at
                 FROM customers cu JOIN cutoffs c ON cu.created_at <= c.cutoff
-                WHERE cu.churned_at IS NULL OR cu.churned_at > c.cutoff),
+                WHERE cu.churned_at IS NULL OR cu.churned_at >= c.cutoff),
             counts AS (SELECT p.entity_id, p.cutoff,
                     count(*) FILTER (WHERE e.occurred_at < p.cutoff) AS before,
-                    count(*) FILTER (WHERE e.occurred_at > p.cutoff
-                                     AND e.occurred_at <= p.horizon_end) AS after
+                    count(*) FILTER (WHERE e.occurred_at >= p.cutoff
+                                     AND e.occurred_at < p.horizon_end) AS after
                 FROM pairs p JOIN customer_events e ON e.customer_id = p.entity_id
-                 AND e.occurred_at <= p.horizon_end AND {activity}
+                 AND e.occurred_at < p.horizon_end AND {activity}
                 GROUP BY ALL)
             SELECT p.entity_id, p.cutoff, p.created_at,
-                   CAST((p.churned_at > p.cutoff AND p.churned_at <= p.horizon_end)
+                   CAST((p.churned_at >= p.cutoff AND p.churned_at < p.horizon_end)
                         OR x.after = 0 AS INT) AS label
             FROM pairs p JOIN counts x USING (entity_id, cutoff) WHERE x.before > 0""").df()
         frame["label"] = frame["label"].fillna(0)
