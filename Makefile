@@ -15,8 +15,8 @@ AS_OF  ?= 2026-10-01
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
-        bench-features bench-training bench-serving bench-scoring bench-btyd bench-public \
-        quality-report mlflow-ui clean
+        bench-features bench-training bench-refit bench-serving bench-scoring bench-btyd \
+        bench-public quality-report mlflow-ui clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -77,6 +77,9 @@ bench-features: $(STAMP) ## Feature-table times vs the DuckDB floor, and online-
 
 bench-training: $(STAMP) ## Time to train both models on the default data
 	$(BIN)/python -m benchmarks.bench_training
+
+bench-refit: $(STAMP) ## Backtest: the evaluated model vs the one refit on every cutoff, on later held-out cutoffs
+	$(BIN)/python -m benchmarks.bench_refit
 
 bench-serving: $(STAMP) ## API p50/p99 over >=1,000 requests on 127.0.0.1, batch scoring time
 	$(BIN)/python -m benchmarks.bench_serving

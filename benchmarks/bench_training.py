@@ -67,21 +67,32 @@ def _generate(out: Path, as_of: datetime, seed: int) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def parser_for(doc: str | None) -> argparse.ArgumentParser:
+    """--data, --as-of and --seed, as every training benchmark takes them."""
     from features.synthetic import DEFAULT_AS_OF
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--data", type=Path, help="export folder (default: generate one)")
     parser.add_argument("--as-of", default=DEFAULT_AS_OF.isoformat(), help="export time, ISO 8601")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    return parser
+
+
+def default_crm(args: argparse.Namespace, tmp: Path) -> Path:
+    """``args.data``, or the default CRM generated into ``tmp`` (its time printed, not counted)."""
+    if args.data is not None:
+        return Path(args.data)
+    data = tmp / "crm"
+    seconds = _generate(data, datetime.fromisoformat(args.as_of), args.seed)
+    print(f"generated the default CRM in {seconds:.1f} s (not counted)")
+    return data
+
+
+def main() -> None:
+    args = parser_for(__doc__).parse_args()
     as_of = datetime.fromisoformat(args.as_of)
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data
-        if data is None:
-            data = Path(tmp) / "crm"
-            seconds = _generate(data, as_of, args.seed)
-            print(f"generated the default CRM in {seconds:.1f} s (not counted)")
+        data = default_crm(args, Path(tmp))
         context = multiprocessing.get_context("spawn")
         grand_total = 0.0
         for task in Task:

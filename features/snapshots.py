@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import pandas as pd
 
@@ -291,22 +292,55 @@ def build_scoring_table(
     return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)
 
 
+@dataclass(frozen=True)
+class CutoffSpacing:
+    """How far apart default cutoffs are: ``count`` calendar months or ``count`` days.
+
+    Months fall on the 1st at 00:00 UTC; days at 00:00 UTC. ``str()`` gives ``"1m"``, ``"7d"``.
+    """
+
+    count: int
+    unit: Literal["d", "m"]
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or self.unit not in ("d", "m"):
+            raise ValueError(f"cutoff spacing must be a positive count of 'd' or 'm', got {self}")
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+
+MONTHLY = CutoffSpacing(1, "m")
+
+
 def _first_of_next_month(moment: datetime) -> datetime:
     start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if start == moment:
         return start
-    return (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
+    return _add_months(start, 1)
+
+
+def _add_months(first_of_month: datetime, months: int) -> datetime:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return first_of_month.replace(year=index // 12, month=index % 12 + 1)
+
+
+def _first_midnight(moment: datetime) -> datetime:
+    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start if start == moment else start + timedelta(days=1)
 
 
 def default_cutoffs(
-    export: Export, *, task: Task | str, horizon: timedelta, as_of: datetime
+    export: Export,
+    *,
+    task: Task | str,
+    horizon: timedelta,
+    as_of: datetime,
+    every: CutoffSpacing = MONTHLY,
 ) -> list[datetime]:
-    """Monthly cutoffs (00:00 UTC on the 1st) from the first entity's creation up to the last
-    one whose label window ``[cutoff, cutoff + horizon)`` ends at or before ``as_of``."""
+    """Cutoffs ``every`` months (00:00 UTC on the 1st) or days (00:00 UTC), from the first at or
+    after the first entity's creation up to the last one whose label window
+    ``[cutoff, cutoff + horizon)`` ends at or before ``as_of``."""
     task = Task(task)
     as_of = to_naive_utc(as_of, what="as_of")
     table = TASK_TABLES[task].entity_table
@@ -314,9 +348,12 @@ def default_cutoffs(
     first = rows[0][0] if rows else None
     if first is None:
         return []
+    monthly = every.unit == "m"
+    start = _first_of_next_month(first) if monthly else _first_midnight(first)
     cutoffs = []
-    cutoff = _first_of_next_month(first)
+    cutoff, step = start, 0
     while cutoff + horizon <= as_of:
         cutoffs.append(cutoff)
-        cutoff = _first_of_next_month(cutoff + timedelta(days=1))
+        step += every.count
+        cutoff = _add_months(start, step) if monthly else start + timedelta(days=step)
     return cutoffs

@@ -19,8 +19,11 @@ from rich.table import Table
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the heavy modules are imported inside the commands
+    from features.snapshots import CutoffSpacing
     from training.config import TrainingConfig
+    from training.plan import DataPlan
+    from training.trainer import TrainedTask
 
 DEFAULT_MODELS_DIR = Path("models")
 TABLE_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "precision_at_k")
@@ -72,11 +75,33 @@ def train(
         str | None,
         typer.Option(
             "--cutoffs",
-            help="Comma-separated ISO dates of the cutoffs to use (default: monthly, 1st at "
-            "00:00 UTC, across the export's history).",
+            help="Comma-separated ISO dates of the cutoffs to use (default: every --every "
+            "across the export's history).",
             show_default=False,
         ),
     ] = None,
+    every: Annotated[
+        str,
+        typer.Option(
+            "--every",
+            help="Spacing of the default cutoffs: 'Nd' (N days, 00:00 UTC), 'Nw' (N weeks) or "
+            "'Nm' (N months, the 1st at 00:00 UTC).",
+        ),
+    ] = "1m",
+    plan_only: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Print the data-sufficiency plan (cutoffs, counts, split) and exit."
+        ),
+    ] = False,
+    no_test: Annotated[
+        bool,
+        typer.Option(
+            "--no-test",
+            help="Train on every labelled cutoff without a temporal test (calibration "
+            "cross-fitted); such a model is never promoted automatically.",
+        ),
+    ] = False,
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed: same data + seed = same metrics.")
     ] = 7,
@@ -100,24 +125,32 @@ def train(
     console = Console()
     try:
         from features.moments import resolve_as_of
-        from training.jobs import run_training
+        from training.jobs import prepare_training, run_training
 
+        settings = with_activity_types(_config(config), activity_types)
+        window = {
+            "task": task,
+            "as_of": resolve_as_of(as_of, now=_now()),
+            "horizon": parse_horizon(horizon),
+            "cutoffs": parse_cutoffs(cutoffs),
+            "every": parse_every(every),
+            "no_test": no_test,
+            "config": settings,
+        }
+        if plan_only:
+            _print_plan(console, settings, prepare_training(data, **window)[1])  # type: ignore[arg-type]
+            return
         report = run_training(
             data,
-            task=task,
-            as_of=resolve_as_of(as_of, now=_now()),
-            horizon=parse_horizon(horizon),
-            cutoffs=parse_cutoffs(cutoffs),
+            **window,  # type: ignore[arg-type]
             seed=seed,
-            config=with_activity_types(_config(config), activity_types),
             tracking=_tracking(models_dir),
             promote_after=promote_after,
             now=_now(),
+            show_plan=lambda plan: _print_plan(console, settings, plan),
         )
     except UserError as exc:
         raise fail(exc) from exc
-    from training.evaluation import metric_table
-
     trained, registered = report.trained, report.registered
     vocabulary = trained.model.vocabulary
     console.print(
@@ -126,15 +159,23 @@ def train(
         + "); every other type counts as 'other'",
         highlight=False,
     )
-    table = Table(
-        title=f"{task}: temporal test {', '.join(f'{c:%Y-%m-%d}' for c in trained.split.test)}"
-    )
-    table.add_column("scorer")
-    for metric in TABLE_METRICS:
-        table.add_column(metric, justify="right")
-    for name, metrics in metric_table(trained.evaluation).items():
-        table.add_row(name, *(_fmt(metrics.get(m)) for m in TABLE_METRICS))
-    console.print(table)
+    if trained.evaluation is not None:
+        _print_evaluation(console, trained)
+    else:
+        console.print(
+            f"[bold yellow]no temporal test[/]: {trained.split.why_no_test}; not measured: "
+            "ranking and calibration on later time, baselines, backtest; checked: leakage audit "
+            f"({'passed' if trained.leakage.passed else 'failed'})",
+            highlight=False,
+        )
+    if trained.refit:
+        console.print(
+            f"ships: trees refit on {len(trained.shipped_cutoffs)} labelled cutoff(s) "
+            f"{trained.shipped_cutoffs[0]:%Y-%m-%d}..{trained.shipped_cutoffs[-1]:%Y-%m-%d}, "
+            f"calibration cross-fitted over {len(trained.calibration_blocks)} blocks"
+            + ("; the figures above are the evaluated model's" if trained.evaluation else ""),
+            highlight=False,
+        )
     console.print(
         f"registered [bold]{registered.name}[/] version {registered.version} as challenger "
         f"(run {registered.run_id}); steps: "
@@ -149,6 +190,14 @@ def promote(
     rollback: Annotated[
         bool,
         typer.Option("--rollback", help="Restore the previous champion instead of promoting."),
+    ] = False,
+    force_untested: Annotated[
+        bool,
+        typer.Option(
+            "--force-untested",
+            help="Promote a challenger trained without a temporal test (its leakage audit "
+            "must still pass). Tested challengers ignore this.",
+        ),
     ] = False,
     config: ConfigOption = None,
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
@@ -165,7 +214,11 @@ def promote(
             console.print(f"champion rolled back from version {current} to version {previous}")
             return
         decision = promotion.promote(
-            client, task=task, config=_config(config).promotion, now=_now()
+            client,
+            task=task,
+            config=_config(config).promotion,
+            now=_now(),
+            force_untested=force_untested,
         )
     except UserError as exc:
         raise fail(exc) from exc
@@ -217,6 +270,19 @@ def parse_horizon(text: str) -> timedelta:
     return timedelta(days=int(digits))
 
 
+def parse_every(text: str) -> CutoffSpacing:
+    """'7d' -> 7 days, '2w' -> 14 days, '1m' -> 1 month; anything else is a one-line error."""
+    from features.snapshots import CutoffSpacing
+
+    value = text.strip().lower()
+    count, unit = value[:-1], value[-1:]
+    if not count.isdigit() or int(count) < 1 or unit not in ("d", "w", "m"):
+        raise fail(UserError(f"--every {text!r}: expected a spacing such as '7d', '2w' or '1m'"))
+    if unit == "w":
+        return CutoffSpacing(int(count) * 7, "d")
+    return CutoffSpacing(int(count), "d" if unit == "d" else "m")
+
+
 def parse_cutoffs(text: str | None) -> list[datetime] | None:
     """Comma-separated ISO dates/times (naive = UTC) -> sorted naive UTC datetimes."""
     if not text:
@@ -245,6 +311,28 @@ def _tracking(models_dir: Path):  # type: ignore[no-untyped-def]
 def _now() -> datetime:
     """The wall clock, read once here at the edge, to stamp decisions."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _print_plan(console: Console, config: TrainingConfig, plan: DataPlan) -> None:
+    from training.plan import render_plan
+
+    split = config.split
+    for line in render_plan(plan, folds=split.calibration_folds, refit=split.refit_on_all):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_evaluation(console: Console, trained: TrainedTask) -> None:
+    from training.evaluation import metric_table
+
+    assert trained.evaluation is not None
+    test = ", ".join(f"{c:%Y-%m-%d}" for c in trained.split.test)
+    table = Table(title=f"{trained.task}: evaluated model on the temporal test {test}")
+    table.add_column("scorer")
+    for metric in TABLE_METRICS:
+        table.add_column(metric, justify="right")
+    for name, metrics in metric_table(trained.evaluation).items():
+        table.add_row(name, *(_fmt(metrics.get(m)) for m in TABLE_METRICS))
+    console.print(table)
 
 
 def _print_decision(console: Console, decision: object) -> None:

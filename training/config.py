@@ -35,6 +35,9 @@ class SplitConfig:
     embargo: bool
     backtest_origins: int
     min_positives: int
+    refit_on_all: bool  # ship a model refit on every labelled cutoff after the evaluation
+    calibration_folds: int  # blocks of cutoffs for cross-fitted calibration
+    max_as_of_gap_days: int  # refuse an as-of this much later than the export's last event
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             embargo=reader.take(split, "embargo", bool, "split"),
             backtest_origins=reader.positive(split, "backtest_origins", "split"),
             min_positives=reader.positive(split, "min_positives", "split"),
+            refit_on_all=reader.take(split, "refit_on_all", bool, "split"),
+            calibration_folds=reader.at_least(split, "calibration_folds", "split", 2),
+            max_as_of_gap_days=reader.positive(split, "max_as_of_gap_days", "split"),
         ),
         trees=TreeConfig(
             min_level_count=reader.positive(trees, "min_level_count", "trees"),
@@ -206,9 +212,12 @@ class _Reader:
         return value
 
     def positive(self, table: dict[str, Any], key: str, where: str) -> int:
+        return self.at_least(table, key, where, 1)
+
+    def at_least(self, table: dict[str, Any], key: str, where: str, least: int) -> int:
         value = self.take(table, key, int, where)
-        if value < 1:
-            raise ConfigError(f"{self.path}: {where}.{key} must be at least 1, got {value}")
+        if value < least:
+            raise ConfigError(f"{self.path}: {where}.{key} must be at least {least}, got {value}")
         return int(value)
 
     def per_task(self, table: dict[str, Any], key: str, where: str) -> dict[Task, int]:

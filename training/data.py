@@ -14,9 +14,15 @@ import pandas as pd
 
 from features.audit import audit_leakage
 from features.errors import UserError
-from features.export import Export
-from features.snapshots import TrainingSet, build_training_set, default_cutoffs
-from features.tasks import Task
+from features.export import Export, quote
+from features.snapshots import (
+    MONTHLY,
+    CutoffSpacing,
+    TrainingSet,
+    build_training_set,
+    default_cutoffs,
+)
+from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, VocabularyError, VocabularySettings, learn_vocabulary
 from training.trainer import LeakageResult
 
@@ -28,11 +34,12 @@ def choose_cutoffs(
     horizon: timedelta,
     as_of: datetime,
     requested: Sequence[datetime] | None,
+    every: CutoffSpacing = MONTHLY,
 ) -> list[datetime]:
     """The requested cutoffs (each must have a closed label window by ``as_of``) or the
-    monthly defaults."""
+    defaults ``every`` apart."""
     if not requested:
-        return default_cutoffs(export, task=task, horizon=horizon, as_of=as_of)
+        return default_cutoffs(export, task=task, horizon=horizon, as_of=as_of, every=every)
     open_windows = [c for c in requested if c + horizon > as_of]
     if open_windows:
         raise UserError(
@@ -51,6 +58,30 @@ def learn_task_vocabulary(
         return learn_vocabulary(export, task=task, before=as_of, settings=settings)
     except VocabularyError as exc:
         raise UserError(str(exc)) from None
+
+
+def check_as_of_gap(export: Export, *, task: Task, as_of: datetime, max_gap: timedelta) -> None:
+    """``UserError`` when ``as_of`` is more than ``max_gap`` after the task's last event.
+
+    Labels of the last cutoffs would read the weeks after the export ended as "no activity"
+    (every customer silently churned, no lead converted). An export without events passes.
+    """
+    table = TASK_TABLES[task].events_table
+    last = export.con.execute(f"SELECT max(occurred_at) FROM {quote(table)}").fetchone()
+    if last is None or last[0] is None or as_of - last[0] <= max_gap:
+        return
+    raise UserError(
+        f"--as-of {as_of:%Y-%m-%d %H:%M} is {(as_of - last[0]).days} days after the export's "
+        f"last {table} event ({last[0]:%Y-%m-%d %H:%M}); the last cutoffs would be labelled "
+        f"against missing data: pass --as-of {last[0]:%Y-%m-%d} (the time the export was "
+        f"taken) or raise the config's split.max_as_of_gap_days ({max_gap.days})"
+    )
+
+
+def empty_training_set(task: Task, horizon: timedelta) -> TrainingSet:
+    """A training set without rows (no cutoff has a closed label window)."""
+    frame = pd.DataFrame({"cutoff": pd.Series([], dtype="datetime64[us]"), "label": []})
+    return TrainingSet(frame, [], [], task, horizon)
 
 
 def build_task_training_set(

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from features.tasks import TASK_TABLES, Task
 from training.metrics import expected_calibration_error, top_decile_lift
-from training.promotion import load_version
+from training.promotion import load_tested
 from training.tracking import CHAMPION, TEST_FRAME_ARTIFACT
 
 TRUTH_FILES = {Task.LEADS: "leads.parquet", Task.CHURN: "customers.parquet"}
@@ -54,9 +54,13 @@ class GroundTruthComparison:
 def compare_champion_to_truth(
     client: MlflowClient, *, task: Task, export_dir: Path, workdir: Path
 ) -> GroundTruthComparison:
-    """Score the champion's logged test frame and compare it with the generator's probabilities."""
+    """Score the champion's logged test frame and compare it with the generator's probabilities.
+
+    The champion's *evaluated* model scores it: with ``[split] refit_on_all`` the shipped one
+    has seen the test cutoffs, so its scores there would be in-sample.
+    """
     champion = client.get_model_version_by_alias(TASK_TABLES[task].model_name, CHAMPION)
-    model = load_version(client, champion, workdir / f"served-{task}")
+    model = load_tested(client, champion, workdir / f"tested-{task}")
     test = pd.read_parquet(
         client.download_artifacts(champion.run_id, TEST_FRAME_ARTIFACT, str(workdir / task))
     )

@@ -7,24 +7,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
-
 from features.loading import load_export
+from features.model import ModelDataError
+from features.snapshots import MONTHLY, CutoffSpacing, TrainingSet, default_cutoffs
 from features.tasks import Task
 from training.config import TrainingConfig
 from training.data import (
     audit_training_cutoffs,
     build_task_training_set,
+    check_as_of_gap,
     choose_cutoffs,
+    empty_training_set,
     learn_task_vocabulary,
 )
+from training.plan import DataPlan, build_plan
 from training.promotion import Decision, promote
-from training.splits import split_cutoffs
 from training.tracking import RegisteredVersion, TrackingConfig, connect, log_trained_task
 from training.trainer import TrainedTask, train_task
 
@@ -51,48 +53,39 @@ def run_training(
     tracking: TrackingConfig,
     promote_after: bool,
     now: datetime,
+    every: CutoffSpacing = MONTHLY,
+    no_test: bool = False,
+    show_plan: Callable[[DataPlan], None] | None = None,
 ) -> TrainingReport:
     """Train ``task`` on the export in ``data`` as of ``as_of``; optionally promote the result.
 
     ``as_of`` is the time the export describes: only cutoffs whose label window closed by then
-    are used. ``now`` stamps the promotion decision.
+    are used (``every`` apart unless ``cutoffs`` are given). The data-sufficiency plan goes to
+    ``show_plan`` before anything is fitted; a plan that cannot train raises ``ModelDataError``
+    saying what would work. ``now`` stamps the promotion decision.
     """
     seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    export = load_export(data, as_of=as_of)
-    try:
-        seconds["load"] = time.perf_counter() - start
-        export.require_task(task)  # a lead-only export cannot train churn, and vice versa
-        chosen = choose_cutoffs(export, task=task, horizon=horizon, as_of=as_of, requested=cutoffs)
-        vocabulary = learn_task_vocabulary(
-            export, task=task, as_of=as_of, settings=config.vocabulary
-        )
-        start = time.perf_counter()
-        training_set = build_task_training_set(
-            export, task=task, horizon=horizon, cutoffs=chosen, vocabulary=vocabulary
-        )
-        seconds["features"] = time.perf_counter() - start
-    finally:
-        export.close()
-    labelled = sorted(pd.to_datetime(training_set.frame["cutoff"].unique()).to_pydatetime())
-    split = split_cutoffs(
-        labelled,
-        test=config.split.test_cutoffs,
-        calibration=config.split.calibration_cutoffs,
-        horizon=horizon,
-        embargo=config.split.embargo,
+    window = {"as_of": as_of, "horizon": horizon, "cutoffs": cutoffs, "every": every}
+    training_set, plan = prepare_training(
+        data, task=task, **window, no_test=no_test, config=config, seconds=seconds
     )
-    leakage = audit_training_cutoffs(training_set, train_cutoffs=split.train)
+    if show_plan is not None:
+        show_plan(plan)
+    if plan.split is None:
+        raise ModelDataError(plan.error())
+    leakage = audit_training_cutoffs(training_set, train_cutoffs=plan.split.train)
+    assert training_set.vocabulary is not None  # a plan that can train has rows, so features
     start = time.perf_counter()
     trained = train_task(
         training_set.frame,
         training_set.specs,
         task=task,
-        vocabulary=vocabulary,
+        vocabulary=training_set.vocabulary,
         horizon=horizon,
         config=config,
         seed=seed,
         leakage=leakage,
+        no_test=no_test,
     )
     seconds["fit_evaluate"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -104,3 +97,61 @@ def run_training(
     if promote_after:
         decision = promote(connect(tracking), task=task, config=config.promotion, now=now)
     return TrainingReport(trained, registered, decision, seconds)
+
+
+def prepare_training(
+    data: Path,
+    *,
+    task: Task,
+    as_of: datetime,
+    horizon: timedelta,
+    cutoffs: Sequence[datetime] | None,
+    every: CutoffSpacing,
+    no_test: bool,
+    config: TrainingConfig,
+    seconds: dict[str, float] | None = None,
+) -> tuple[TrainingSet, DataPlan]:
+    """Load the export, check the as-of, build the training set and its plan; fit nothing.
+
+    ``salesradar train --plan`` stops here. Raises ``UserError`` when the as-of is more than
+    ``[split] max_as_of_gap_days`` after the task's last event. Step times go to ``seconds``.
+    """
+    seconds = {} if seconds is None else seconds
+    start = time.perf_counter()
+    export = load_export(data, as_of=as_of)
+    try:
+        seconds["load"] = time.perf_counter() - start
+        export.require_task(task)  # a lead-only export cannot train churn, and vice versa
+        check_as_of_gap(
+            export, task=task, as_of=as_of, max_gap=timedelta(days=config.split.max_as_of_gap_days)
+        )
+        chosen = choose_cutoffs(
+            export, task=task, horizon=horizon, as_of=as_of, requested=cutoffs, every=every
+        )
+        vocabulary = learn_task_vocabulary(
+            export, task=task, as_of=as_of, settings=config.vocabulary
+        )
+        start = time.perf_counter()
+        training_set = (
+            build_task_training_set(
+                export, task=task, horizon=horizon, cutoffs=chosen, vocabulary=vocabulary
+            )
+            if chosen
+            else empty_training_set(task, horizon)
+        )
+        seconds["features"] = time.perf_counter() - start
+        plan = build_plan(
+            training_set.frame,
+            task=task,
+            horizon=horizon,
+            every=None if cutoffs else every,
+            as_of=as_of,
+            split_config=config.split,
+            no_test=no_test,
+            grid=lambda h, spacing: default_cutoffs(
+                export, task=task, horizon=h, as_of=as_of, every=spacing
+            ),
+        )
+    finally:
+        export.close()
+    return training_set, plan

@@ -3,6 +3,12 @@
 A challenger becomes ``champion`` only if, on the challenger's own temporal test set (stored with
 its run), it beats the current champion by ``margin`` on the configured metric, beats every
 naive baseline, and passed the leakage audit. Every decision is recorded on the challenger's run.
+
+The comparison is between *tested* models: with ``[split] refit_on_all`` the shipped model has
+seen the test cutoffs, so each side is scored through its run's evaluated model
+(``evaluated_model/``; the shipped one when nothing was refit). A champion whose compared model
+knew outcomes after the challenger's first test cutoff is not compared (the decision says so).
+A challenger trained without a temporal test is refused unless ``force_untested``.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ import math
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
@@ -30,8 +37,12 @@ from training.metrics import probability_metrics
 from training.tracking import (
     CHALLENGER,
     CHAMPION,
+    EVALUATED_MODEL_PATH,
+    EVALUATED_SHA256_TAG_PREFIX,
+    NO_TEMPORAL_TEST,
     SCORING_MODEL_PATH,
     SHA256_TAG_PREFIX,
+    TEMPORAL_TEST_TAG,
     TEST_FRAME_ARTIFACT,
 )
 
@@ -59,15 +70,20 @@ def decide(
     baselines: Mapping[str, float],
     leakage_passed: bool,
     champion_problem: str | None = None,
+    champion_not_compared: str | None = None,
 ) -> Decision:
-    """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule."""
+    """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule.
+
+    ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
+    compared fairly (the text says why); the rule passes with that text.
+    """
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     failures: list[str] = []
     passes: list[str] = []
     if champion_problem is not None:
         failures.append(champion_problem)
     elif champion is None:
-        passes.append("no current champion")
+        passes.append(champion_not_compared or "no current champion")
     elif sign * (challenger - champion) >= margin:
         passes.append(f"{metric} {challenger:.4f} beats champion {champion:.4f} by >= {margin}")
     else:
@@ -113,10 +129,47 @@ def load_version(client: MlflowClient, version: ModelVersion, directory: Path) -
     return ScoringModel.load(Path(local), expected_sha256=expected)
 
 
+def load_tested(client: MlflowClient, version: ModelVersion, directory: Path) -> ScoringModel:
+    """The version's evaluated model (its run's ``evaluated_model/``, verified against the run's
+    ``evaluated_sha256.*`` tags), or the shipped one when the run refit nothing."""
+    tags = client.get_run(version.run_id).data.tags
+    expected = {
+        key.removeprefix(EVALUATED_SHA256_TAG_PREFIX): value
+        for key, value in tags.items()
+        if key.startswith(EVALUATED_SHA256_TAG_PREFIX)
+    }
+    if not expected:
+        return load_version(client, version, directory)
+    local = client.download_artifacts(version.run_id, EVALUATED_MODEL_PATH, str(directory))
+    return ScoringModel.load(Path(local), expected_sha256=expected)
+
+
+def outcomes_known_until(model: ScoringModel) -> datetime | None:
+    """End of the latest label window the model's trees or calibrator saw (from its metadata),
+    or None when its metadata does not say."""
+    meta = model.metadata
+    seen = meta.get("fit_cutoffs") or [
+        *meta.get("train_cutoffs", []),
+        *meta.get("calibration_cutoffs", []),
+    ]
+    if not seen or "horizon_days" not in meta:
+        return None
+    return max(datetime.fromisoformat(c) for c in seen) + timedelta(days=meta["horizon_days"])
+
+
 def promote(
-    client: MlflowClient, *, task: Task, config: PromotionConfig, now: datetime
+    client: MlflowClient,
+    *,
+    task: Task,
+    config: PromotionConfig,
+    now: datetime,
+    force_untested: bool = False,
 ) -> Decision:
-    """Decide on the current challenger and move ``champion`` to it if the rules pass."""
+    """Decide on the current challenger and move ``champion`` to it if the rules pass.
+
+    A challenger without a temporal test is refused (recorded, not an error) unless
+    ``force_untested``; then only the leakage audit is checked.
+    """
     name = TASK_TABLES[task].model_name
     challenger = alias_version(client, name, CHALLENGER)
     if challenger is None:
@@ -125,35 +178,12 @@ def promote(
     if champion is not None and str(champion.version) == str(challenger.version):
         raise UserError(f"{name} version {challenger.version} is already the champion")
     run = client.get_run(challenger.run_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        test_path = client.download_artifacts(run.info.run_id, TEST_FRAME_ARTIFACT, str(root))
-        test = pd.read_parquet(test_path)
-        capacity = int(run.data.params.get("capacity", "200"))
-        challenger_value = _metric(
-            load_version(client, challenger, root / "challenger"), test, config.metric, capacity
+    if run.data.tags.get(TEMPORAL_TEST_TAG) == NO_TEMPORAL_TEST:
+        decision = decide_untested(
+            force=force_untested, leakage_passed=run.data.tags.get("leakage_audit") == "passed"
         )
-        champion_value, problem = None, None
-        if champion is not None:
-            try:
-                model = load_version(client, champion, root / "champion")
-                champion_value = _metric(model, test, config.metric, capacity)
-            except FeatureFrameError as exc:
-                problem = f"champion version {champion.version} cannot score this test set: {exc}"
-    baselines = {
-        key.removeprefix("baseline.").removesuffix(f".{config.metric}"): value
-        for key, value in run.data.metrics.items()
-        if key.startswith("baseline.") and key.endswith(f".{config.metric}")
-    }
-    decision = decide(
-        metric=config.metric,
-        margin=config.margin,
-        challenger=challenger_value,
-        champion=champion_value,
-        baselines=baselines,
-        leakage_passed=run.data.tags.get("leakage_audit") == "passed",
-        champion_problem=problem,
-    )
+    else:
+        decision = _decide_tested(client, run, challenger, champion, config)
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
         history = _history(client, name, champion)
@@ -162,6 +192,85 @@ def promote(
             name, HISTORY_TAG, json.dumps([*history, str(challenger.version)])
         )
     return decision
+
+
+def decide_untested(*, force: bool, leakage_passed: bool) -> Decision:
+    """A challenger trained without a temporal test: refused unless forced (and never when its
+    leakage audit failed)."""
+    reasons = []
+    if not force:
+        reasons.append(
+            "no temporal test: the model was never scored on later time "
+            "(promote with --force-untested to ship it anyway)"
+        )
+    if not leakage_passed:
+        reasons.append("leakage audit failed")
+    promote_it = not reasons
+    if promote_it:
+        reasons = ["forced without a temporal test (--force-untested)", "leakage audit passed"]
+    nan = float("nan")
+    return Decision(promote_it, tuple(reasons), metric="none", challenger=nan, champion=None)
+
+
+def _decide_tested(
+    client: MlflowClient,
+    run: Run,
+    challenger: ModelVersion,
+    champion: ModelVersion | None,
+    config: PromotionConfig,
+) -> Decision:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        test_path = client.download_artifacts(run.info.run_id, TEST_FRAME_ARTIFACT, str(root))
+        test = pd.read_parquet(test_path)
+        capacity = int(run.data.params.get("capacity", "200"))
+        challenger_value = _metric(
+            load_tested(client, challenger, root / "challenger"), test, config.metric, capacity
+        )
+        champion_value, problem, not_compared = None, None, None
+        if champion is not None:
+            model = load_tested(client, champion, root / "champion")
+            champion_value, problem, not_compared = _champion_value(
+                model, champion, test, config.metric, capacity
+            )
+    baselines = {
+        key.removeprefix("baseline.").removesuffix(f".{config.metric}"): value
+        for key, value in run.data.metrics.items()
+        if key.startswith("baseline.") and key.endswith(f".{config.metric}")
+    }
+    return decide(
+        metric=config.metric,
+        margin=config.margin,
+        challenger=challenger_value,
+        champion=champion_value,
+        baselines=baselines,
+        leakage_passed=run.data.tags.get("leakage_audit") == "passed",
+        champion_problem=problem,
+        champion_not_compared=not_compared,
+    )
+
+
+def _champion_value(
+    model: ScoringModel, champion: ModelVersion, test: pd.DataFrame, metric: str, capacity: int
+) -> tuple[float | None, str | None, str | None]:
+    """(the champion's metric on ``test``, a problem that blocks promotion, why it was not
+    compared): not compared when it knew outcomes after the test set's first cutoff."""
+    first_test = pd.to_datetime(test["cutoff"]).min().to_pydatetime()
+    known = outcomes_known_until(model)
+    if known is not None and known > first_test:
+        return (
+            None,
+            None,
+            (
+                f"champion version {champion.version} not compared: it knew outcomes until "
+                f"{known:%Y-%m-%d}, after this test set's cutoff {first_test:%Y-%m-%d}"
+            ),
+        )
+    try:
+        return _metric(model, test, metric, capacity), None, None
+    except FeatureFrameError as exc:
+        problem = f"champion version {champion.version} cannot score this test set: {exc}"
+        return None, problem, None
 
 
 def rollback(client: MlflowClient, *, task: Task, now: datetime) -> tuple[str, str]:

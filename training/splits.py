@@ -16,9 +16,17 @@ from features.model import ModelDataError
 
 @dataclass(frozen=True)
 class TemporalSplit:
+    """Cutoffs of each part. Without a temporal test, ``test`` and ``calibration`` are empty,
+    every cutoff trains and the calibration is cross-fitted (``training.refit``)."""
+
     train: tuple[datetime, ...]
     calibration: tuple[datetime, ...]
     test: tuple[datetime, ...]
+    why_no_test: str | None = None  # why there is no temporal test (None when there is one)
+
+    @property
+    def has_test(self) -> bool:
+        return bool(self.test)
 
     @property
     def fit(self) -> tuple[datetime, ...]:
@@ -55,6 +63,35 @@ def split_cutoffs(
         calibration=tuple(earlier[-calibration:]),
         test=test_cutoffs,
     )
+
+
+def choose_split(
+    cutoffs: Sequence[datetime],
+    *,
+    test: int,
+    calibration: int,
+    horizon: timedelta,
+    embargo: bool,
+    no_test: bool,
+) -> TemporalSplit:
+    """``split_cutoffs`` when a temporal test is possible and wanted; otherwise every cutoff
+    trains, with no test (``why_no_test`` says why). Raises ``ModelDataError`` when even that
+    is impossible: cross-fitted calibration needs at least 2 labelled cutoffs."""
+    ordered = tuple(sorted(set(cutoffs)))
+    why = "--no-test was given"
+    if not no_test:
+        try:
+            return split_cutoffs(
+                ordered, test=test, calibration=calibration, horizon=horizon, embargo=embargo
+            )
+        except ModelDataError as exc:
+            why = str(exc)
+    if len(ordered) < 2:
+        raise ModelDataError(
+            f"need at least 2 labelled cutoffs to train without a temporal test (calibration "
+            f"cross-fitted across cutoffs); found {len(ordered)}"
+        )
+    return TemporalSplit(train=ordered, calibration=(), test=(), why_no_test=why)
 
 
 def backtest_origins(cutoffs: Sequence[datetime], *, origins: int) -> list[datetime]:

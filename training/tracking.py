@@ -45,6 +45,12 @@ MLFLOW_MODEL_NAME = "model"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 SHA256_TAG_PREFIX = "sha256."
+# With [split] refit_on_all the model that was tested is not the one that ships; it is kept
+# beside it so promotion compares tested models (files verified against these run tags).
+EVALUATED_MODEL_PATH = "evaluated_model"
+EVALUATED_SHA256_TAG_PREFIX = "evaluated_sha256."
+TEMPORAL_TEST_TAG = "temporal_test"  # "none", or the test cutoffs' window
+NO_TEMPORAL_TEST = "none"
 TEST_FRAME_ARTIFACT = "evaluation/test_frame.parquet"
 LIBRARIES = ("scikit-learn", "lightgbm", "mlflow", "skops", "pandas", "numpy", "duckdb")
 
@@ -133,6 +139,12 @@ def log_trained_task(
         mlflow.log_artifacts(str(staging / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
         sha_tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
         mlflow.set_tags(sha_tags)
+        if trained.refit and trained.evaluated is not None:
+            evaluated = trained.evaluated.save(staging / EVALUATED_MODEL_PATH)
+            mlflow.log_artifacts(str(staging / EVALUATED_MODEL_PATH), EVALUATED_MODEL_PATH)
+            mlflow.set_tags(
+                {f"{EVALUATED_SHA256_TAG_PREFIX}{f}": digest for f, digest in evaluated.items()}
+            )
         info = _log_mlflow_model(trained, name)
         model_version = str(info.registered_model_version)
         for key, value in {**sha_tags, "scoring_model.path": SCORING_MODEL_PATH}.items():
@@ -157,9 +169,12 @@ def _params(
         "horizon_days": trained.horizon.days,
         "as_of": as_of.isoformat(),
         "data": data_source,
-        "train_window": f"{split.train[0]:%Y-%m-%d}..{split.train[-1]:%Y-%m-%d}",
-        "calibration_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.calibration),
-        "test_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
+        "train_window": _window(split.train),
+        "calibration_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.calibration) or "none",
+        "test_cutoffs": ",".join(f"{c:%Y-%m-%d}" for c in split.test) or NO_TEMPORAL_TEST,
+        "shipped_window": _window(trained.shipped_cutoffs),
+        "refit_on_all": trained.refit,
+        "calibration_folds": len(trained.calibration_blocks) or "none",
         "n_features": len(trained.model.feature_names),
         "vocabulary_kinds": len(trained.model.vocabulary.kinds),
         "activity_types": ",".join(trained.model.vocabulary.activity_types) or "-",
@@ -175,10 +190,16 @@ def _params(
     return params
 
 
+def _window(cutoffs: tuple[datetime, ...]) -> str:
+    return f"{cutoffs[0]:%Y-%m-%d}..{cutoffs[-1]:%Y-%m-%d}" if cutoffs else "none"
+
+
 def _tags(trained: TrainedTask) -> dict[str, str]:
     return {
         "git_commit": _git_commit(),
         "leakage_audit": "passed" if trained.leakage.passed else "failed",
+        TEMPORAL_TEST_TAG: _window(trained.split.test),
+        "shipped_model": "refit on all labelled cutoffs" if trained.refit else "evaluated",
         **{f"lib.{name}": version(name) for name in LIBRARIES},
     }
 
@@ -200,6 +221,8 @@ def _git_commit() -> str:
 
 def _log_metrics(trained: TrainedTask) -> None:
     evaluation = trained.evaluation
+    if evaluation is None:
+        return
     metrics: dict[str, float] = {}
     for scorer, values in metric_table(evaluation).items():
         prefix = "test" if scorer == "model" else scorer.replace("naive: ", "baseline.")
@@ -216,7 +239,10 @@ def _log_datasets(trained: TrainedTask, data_source: str) -> None:
     for context, cutoffs in (
         ("training", trained.split.fit),
         ("test", trained.split.test),
+        ("refit", trained.shipped_cutoffs if trained.refit else ()),
     ):
+        if not cutoffs:
+            continue
         rows = rows_at(trained.frame, cutoffs)
         with warnings.catch_warnings():
             # A local path matches two equivalent artifact-source classes; either is right.
@@ -226,8 +252,7 @@ def _log_datasets(trained: TrainedTask, data_source: str) -> None:
             dataset = mlflow.data.from_pandas(
                 rows, source=data_source, targets="label", name=f"{trained.task}-{context}"
             )
-            window = f"{cutoffs[0]:%Y-%m-%d}..{cutoffs[-1]:%Y-%m-%d}"
-            tags = {"window": window, "rows": str(len(rows))}
+            tags = {"window": _window(cutoffs), "rows": str(len(rows))}
             mlflow.log_input(dataset, context=context, tags=tags)
 
 
@@ -236,6 +261,8 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
     mlflow.log_text(config.text, "config/config.toml")
     mlflow.log_dict(feature_list(trained.model), "features.json")
     mlflow.log_dict(trained.model.vocabulary.to_dict(), "vocabulary.json")
+    if evaluation is None:
+        return
     mlflow.log_dict(
         {
             "metrics": {k: dict(v) for k, v in metric_table(evaluation).items()},
@@ -262,7 +289,8 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
 
 def _log_mlflow_model(trained: TrainedTask, name: str) -> object:
     model = trained.model
-    example = trained.test_frame[model.feature_names].head(5)
+    latest = rows_at(trained.frame, trained.shipped_cutoffs[-1:])
+    example = latest[model.feature_names].head(5)
     # Numeric features are doubles in the signature: an integer column could not hold a missing
     # value at serving time.
     numeric = [s.name for s in model.feature_specs if s.dtype == "numeric"]

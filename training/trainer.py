@@ -26,7 +26,8 @@ from features.vocabulary import Vocabulary
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import build_linear_pipeline
-from training.splits import TemporalSplit, split_cutoffs
+from training.refit import fit_cross_calibrated
+from training.splits import TemporalSplit, choose_split
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +47,25 @@ class LeakageResult:
 
 @dataclass
 class TrainedTask:
+    """What a run produced. ``model`` ships; ``evaluated`` is the model the test figures belong
+    to (the same object when nothing was refit; None without a temporal test)."""
+
     task: Task
     horizon: timedelta
     seed: int
-    split: TemporalSplit
+    split: TemporalSplit  # the evaluated model's cutoffs
     model: ScoringModel
-    linear: Pipeline
-    evaluation: Evaluation
+    linear: Pipeline | None
+    evaluation: Evaluation | None
     frame: pd.DataFrame  # every labelled cutoff, as built by features
     leakage: LeakageResult
+    evaluated: ScoringModel | None = None
+    shipped_cutoffs: tuple[datetime, ...] = ()  # what the shipped trees and calibrator saw
+    calibration_blocks: tuple[tuple[datetime, ...], ...] = ()  # empty: held-out calibration
+
+    @property
+    def refit(self) -> bool:
+        return self.evaluated is not self.model
 
     @property
     def test_frame(self) -> pd.DataFrame:
@@ -89,30 +100,106 @@ def train_task(
     config: TrainingConfig,
     seed: int,
     leakage: LeakageResult,
+    no_test: bool = False,
 ) -> TrainedTask:
-    """Fit the trees (calibrated on later time) and the logistic baseline; evaluate both.
+    """Evaluate on later time, then fit the model that ships.
 
-    ``vocabulary`` is the one ``frame``'s features were built over; it ships with the model.
-
-    The most recent ``config.split.test_cutoffs`` labelled cutoffs are the test set; nothing
-    from them reaches fitting or calibration. Deterministic for a seed.
+    With a temporal test (``choose_split``): the most recent ``config.split.test_cutoffs``
+    labelled cutoffs are the test set and nothing from them reaches the evaluated model's fit or
+    calibration; the logistic baseline is fit on the train cutoffs. Then, when
+    ``config.split.refit_on_all``, the shipped model is refit on every labelled cutoff with a
+    cross-fitted calibration (``training.refit``); otherwise the evaluated model ships. Without
+    a temporal test (too little history, or ``no_test``) the refit model ships unevaluated.
+    ``vocabulary`` is the one ``frame``'s features were built over; both models carry it.
+    Raises ``ModelDataError`` (with found and needed) on too few cutoffs or positives.
+    Deterministic for a seed.
     """
     check_training_frame(frame, specs)
-    cutoffs = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
-    split = split_cutoffs(
-        cutoffs,
+    split = plan_split(frame, config=config, horizon=horizon, no_test=no_test)
+    check_train_positives(frame, split, task=task, min_positives=config.split.min_positives)
+    evaluated, linear, evaluation = None, None, None
+    if split.has_test:
+        evaluated, linear, evaluation = _evaluate_split(
+            frame,
+            specs,
+            split,
+            task=task,
+            vocabulary=vocabulary,
+            horizon=horizon,
+            config=config,
+            seed=seed,
+        )
+    parts = {
+        "task": task,
+        "horizon": horizon,
+        "seed": seed,
+        "split": split,
+        "linear": linear,
+        "evaluation": evaluation,
+        "frame": frame,
+        "leakage": leakage,
+        "evaluated": evaluated,
+    }
+    if evaluated is not None and not config.split.refit_on_all:
+        return TrainedTask(**parts, model=evaluated, shipped_cutoffs=split.fit)
+    shipped_cutoffs = tuple(sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime()))
+    shipped, blocks = fit_cross_calibrated(
+        frame,
+        specs,
+        task=task,
+        vocabulary=vocabulary,
+        seed=seed,
+        folds=config.split.calibration_folds,
+        calibration_method=config.trees.calibration,
+        params=config.trees.params,
+        min_level_count=config.trees.min_level_count,
+    )
+    shipped.metadata.update(
+        _shipped_metadata(evaluated, shipped_cutoffs, blocks, horizon=horizon, seed=seed)
+    )
+    return TrainedTask(
+        **parts, model=shipped, shipped_cutoffs=shipped_cutoffs, calibration_blocks=tuple(blocks)
+    )
+
+
+def plan_split(
+    frame: pd.DataFrame, *, config: TrainingConfig, horizon: timedelta, no_test: bool
+) -> TemporalSplit:
+    """The split of the labelled cutoffs in ``frame`` (see ``training.splits.choose_split``)."""
+    return choose_split(
+        pd.to_datetime(frame["cutoff"].unique()).to_pydatetime(),
         test=config.split.test_cutoffs,
         calibration=config.split.calibration_cutoffs,
         horizon=horizon,
         embargo=config.split.embargo,
+        no_test=no_test,
     )
-    train_rows = rows_at(frame, split.train)
-    positives = int(train_rows["label"].sum())
-    if positives < config.split.min_positives:
+
+
+def check_train_positives(
+    frame: pd.DataFrame, split: TemporalSplit, *, task: Task, min_positives: int
+) -> None:
+    """``ModelDataError`` saying found and needed when the train cutoffs hold too few positives."""
+    positives = int(rows_at(frame, split.train)["label"].sum())
+    if positives < min_positives:
         raise ModelDataError(
             f"{task}: found {positives} positive label(s) in the {len(split.train)} training "
-            f"cutoff(s) {_window(split.train)}; need at least {config.split.min_positives}"
+            f"cutoff(s) {_window(split.train)}; need at least {min_positives}"
         )
+
+
+def _evaluate_split(
+    frame: pd.DataFrame,
+    specs: Sequence[FeatureSpecLike],
+    split: TemporalSplit,
+    *,
+    task: Task,
+    vocabulary: Vocabulary,
+    horizon: timedelta,
+    config: TrainingConfig,
+    seed: int,
+) -> tuple[ScoringModel, Pipeline, Evaluation]:
+    """Fit on train, calibrate on the calibration cutoffs, evaluate on the test cutoffs."""
     model = fit_scoring_model(
         rows_at(frame, split.fit),
         specs,
@@ -125,9 +212,9 @@ def train_task(
         min_level_count=config.trees.min_level_count,
         metadata=_window_metadata(split, horizon),
     )
-    names = model.feature_names
+    train_rows = rows_at(frame, split.train)
     linear = build_linear_pipeline(model.feature_specs, config=config.linear, seed=seed)
-    linear.fit(train_rows[names], train_rows["label"].astype(int))
+    linear.fit(train_rows[model.feature_names], train_rows["label"].astype(int))
     evaluation = evaluate(
         task=task,
         model=model,
@@ -144,7 +231,26 @@ def train_task(
         seed=seed,
     )
     logger.info("%s: test %s", task, evaluation.model)
-    return TrainedTask(task, horizon, seed, split, model, linear, evaluation, frame, leakage)
+    return model, linear, evaluation
+
+
+def _shipped_metadata(
+    evaluated: ScoringModel | None,
+    cutoffs: Sequence[datetime],
+    blocks: Sequence[Sequence[datetime]],
+    *,
+    horizon: timedelta,
+    seed: int,
+) -> dict[str, object]:
+    """What the shipped model saw, and what was evaluated (``evaluated`` None: nothing)."""
+    return {
+        "horizon_days": horizon.days,
+        "seed": seed,
+        "fit_cutoffs": [c.isoformat() for c in cutoffs],
+        "calibration_blocks": [[c.isoformat() for c in block] for block in blocks],
+        "temporal_test": evaluated is not None,
+        "evaluated": dict(evaluated.metadata) if evaluated is not None else None,
+    }
 
 
 def _window(cutoffs: Sequence[datetime]) -> str:

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from features.registry import feature_specs
-from features.snapshots import build_scoring_table, build_training_set, default_cutoffs
+from features.snapshots import (
+    CutoffSpacing,
+    build_scoring_table,
+    build_training_set,
+    default_cutoffs,
+)
 from features.tasks import Task
 from features.vocabulary import Vocabulary
 from tests.features.test_features_support import make_export
@@ -198,3 +203,20 @@ def test_horizon_must_be_positive():
             horizon=timedelta(0),
             vocabulary=sim_vocabulary(Task.LEADS),
         )
+
+
+def test_default_cutoffs_every_n_days_or_months():
+    export = make_export(Task.LEADS, [_lead("x", created=datetime(2024, 1, 15, 8))], [])
+    weekly = default_cutoffs(
+        export, task=Task.LEADS, horizon=H, as_of=datetime(2024, 5, 1), every=CutoffSpacing(7, "d")
+    )
+    # The first midnight at or after the first creation, then every 7 days; 2024-01-30 + 90 days
+    # = 2024-04-29 <= 2024-05-01, 2024-02-06 + 90 days = 2024-05-06 is later.
+    assert weekly == [datetime(2024, 1, 16), datetime(2024, 1, 23), datetime(2024, 1, 30)]
+    two_monthly = default_cutoffs(
+        export, task=Task.LEADS, horizon=H, as_of=datetime(2025, 1, 1), every=CutoffSpacing(2, "m")
+    )
+    assert two_monthly == [datetime(2024, m, 1) for m in (2, 4, 6, 8, 10)]
+    assert str(CutoffSpacing(14, "d")) == "14d"
+    with pytest.raises(ValueError, match="positive count"):
+        CutoffSpacing(0, "d")

@@ -38,8 +38,10 @@ def frame() -> pd.DataFrame:
     return make_training_frame(seed=11, entities=600, months=9)
 
 
-@pytest.fixture(scope="session")
-def trained(frame: pd.DataFrame, config: TrainingConfig) -> TrainedTask:
+def train_churn(
+    frame: pd.DataFrame, config: TrainingConfig, *, seed: int = 4, no_test: bool = False
+) -> TrainedTask:
+    """``train_task`` on a factory frame: churn, the factory specs, 60-day horizon, no leakage."""
     return train_task(
         frame,
         SPECS,
@@ -47,6 +49,12 @@ def trained(frame: pd.DataFrame, config: TrainingConfig) -> TrainedTask:
         vocabulary=sim_vocabulary(Task.CHURN),
         horizon=HORIZON,
         config=config,
-        seed=4,
+        seed=seed,
         leakage=LeakageResult(()),
+        no_test=no_test,
     )
+
+
+@pytest.fixture(scope="session")
+def trained(frame: pd.DataFrame, config: TrainingConfig) -> TrainedTask:
+    return train_churn(frame, config)

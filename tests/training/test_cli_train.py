@@ -33,10 +33,11 @@ def test_too_few_positives_says_found_and_needed(tiny_export: Path, tmp_path: Pa
         str(tmp_path / "models"),
     )
     assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    output = result.output  # type: ignore[attr-defined]
-    assert output.startswith("error: leads: found ")
-    assert "positive label(s) in the" in output
-    assert "need at least 50" in output
+    # The plan comes first; the error is its last line.
+    error = result.output.splitlines()[-1]  # type: ignore[attr-defined]
+    assert error.startswith("error: leads: found ")
+    assert "positive label(s) in the" in error
+    assert "need at least 50" in error
     assert not (tmp_path / "models" / "mlartifacts").exists()  # nothing was logged
 
 
@@ -46,6 +47,8 @@ def test_too_few_positives_says_found_and_needed(tiny_export: Path, tmp_path: Pa
         (["--horizon", "ninety"], "--horizon 'ninety': expected a number of days"),
         (["--cutoffs", "2026-13-01"], "--cutoffs '2026-13-01' is not an ISO 8601 date or time"),
         (["--cutoffs", "2026-09-01"], "cutoff 2026-09-01: its 90-day label window ends after"),
+        (["--every", "3x"], "--every '3x': expected a spacing such as '7d', '2w' or '1m'"),
+        (["--every", "0d"], "--every '0d': expected a spacing such as '7d', '2w' or '1m'"),
     ],
 )
 def test_bad_options_are_one_line(
@@ -78,3 +81,17 @@ def test_missing_config_file_is_one_line(tiny_export: Path, tmp_path: Path) -> N
     )
     assert result.exit_code == 2  # type: ignore[attr-defined]
     assert "cannot read training config" in result.output  # type: ignore[attr-defined]
+
+
+def test_an_as_of_long_after_the_export_ended_is_refused(tiny_export: Path, tmp_path: Path) -> None:
+    result = _train(
+        "churn", "--data", str(tiny_export), "--as-of", "2026-12-01", "--models-dir", str(tmp_path)
+    )
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    # The generator's last customer event is 2026-09-30 16:23, 61 days before 2026-12-01.
+    assert result.output == (  # type: ignore[attr-defined]
+        "error: --as-of 2026-12-01 00:00 is 61 days after the export's last customer_events "
+        "event (2026-09-30 16:23); the last cutoffs would be labelled against missing data: "
+        "pass --as-of 2026-09-30 (the time the export was taken) or raise the config's "
+        "split.max_as_of_gap_days (14)\n"
+    )

@@ -17,13 +17,9 @@ import pandas as pd
 import pytest
 
 from features.model import file_sha256
-from features.tasks import Task
-from tests.features.vocabkit import sim_vocabulary
-from tests.training.conftest import HORIZON
-from tests.training.factories import SPECS
+from tests.training.conftest import train_churn
 from training.config import TrainingConfig
 from training.tracking import CHALLENGER, connect, log_trained_task, resolve_tracking
-from training.trainer import LeakageResult, train_task
 
 STARTUP_SECONDS = 120
 
@@ -95,16 +91,7 @@ def test_training_logs_and_registers_on_a_tracking_server(
         models_dir=tmp_path / "unused", environ={"MLFLOW_TRACKING_URI": server}
     )
     assert tracking.tracking_uri == server
-    trained = train_task(
-        frame,
-        SPECS,
-        task=Task.CHURN,
-        vocabulary=sim_vocabulary(Task.CHURN),
-        horizon=HORIZON,
-        config=config,
-        seed=1,
-        leakage=LeakageResult(()),
-    )
+    trained = train_churn(frame, config, seed=1)
     registered = log_trained_task(
         trained, config=config, tracking=tracking, data_source="x", as_of=datetime(2026, 1, 1)
     )

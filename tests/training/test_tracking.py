@@ -21,9 +21,7 @@ from typer.testing import CliRunner
 from features.cli import build_app
 from features.model import ESTIMATOR_FILE, MANIFEST_FILE, file_sha256
 from features.tasks import Task
-from tests.features.vocabkit import sim_vocabulary
-from tests.training.conftest import HORIZON
-from tests.training.factories import SPECS
+from tests.training.conftest import train_churn
 from training import promotion
 from training.config import TrainingConfig
 from training.tracking import (
@@ -34,7 +32,7 @@ from training.tracking import (
     log_trained_task,
     resolve_tracking,
 )
-from training.trainer import LeakageResult, TrainedTask, train_task
+from training.trainer import TrainedTask
 
 NAME = "salesradar-churn"
 NOW = datetime(2026, 1, 2, 3, 4, 5)
@@ -90,9 +88,12 @@ def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
     assert len(run.data.tags["git_commit"]) in (40, len("unknown"))
     assert run.data.tags["lib.lightgbm"] == "4.7.0"
     contexts = sorted(i.tags[0].value for i in run.inputs.dataset_inputs if i.tags)
-    assert contexts == ["test", "training"]
+    assert contexts == ["refit", "test", "training"]
+    assert run.data.tags["temporal_test"] == "2025-09-01..2025-09-01"
+    assert run.data.params["shipped_window"] == "2025-01-01..2025-09-01"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config", "evaluation", "plots", "scoring_model", "model_card.md"} <= artifacts
+    assert "evaluated_model" in artifacts
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert plots == {
         "plots/roc.png",
@@ -105,6 +106,13 @@ def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
     for name in (ESTIMATOR_FILE, MANIFEST_FILE):
         assert version.tags[f"sha256.{name}"] == file_sha256(local / name)
         assert run.data.tags[f"sha256.{name}"] == file_sha256(local / name)
+    # The tested model is kept beside the shipped one, hashed on the run, and it is what
+    # produced the logged test metrics.
+    tested = promotion.load_tested(client, version, store / "tested")
+    assert tested.metadata["test_cutoffs"] == ["2025-09-01T00:00:00"]
+    np.testing.assert_array_equal(
+        tested.predict_proba(trained.test_frame), trained.evaluation.scores.model
+    )
 
 
 def test_registered_model_loads_verified_and_through_mlflow_pyfunc(
@@ -131,16 +139,7 @@ def test_promotion_and_rollback_move_the_champion(
     assert decision.promote
     assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == first
 
-    second = train_task(
-        frame,
-        SPECS,
-        task=Task.CHURN,
-        vocabulary=sim_vocabulary(Task.CHURN),
-        horizon=HORIZON,
-        config=config,
-        seed=5,
-        leakage=LeakageResult(()),
-    )
+    second = train_churn(frame, config, seed=5)
     v2 = log_trained_task(second, config=config, tracking=tracking, data_source="x", as_of=NOW)
     strict = dataclasses.replace(config.promotion, margin=1.0)
     rejected = promotion.promote(client, task=Task.CHURN, config=strict, now=NOW)
@@ -184,3 +183,29 @@ def test_cli_models_lists_versions_and_rollback_error_is_one_line(store: Path, f
 
 def tracking_dir(tracking: TrackingConfig) -> Path:
     return Path(tracking.tracking_uri.removeprefix("sqlite:///")).parent / "downloads"
+
+
+def test_an_untested_challenger_is_refused_unless_forced(
+    first: str, tracking: TrackingConfig, frame: pd.DataFrame, config: TrainingConfig
+) -> None:
+    untested = train_churn(frame, config, no_test=True)
+    registered = log_trained_task(
+        untested, config=config, tracking=tracking, data_source="x", as_of=NOW
+    )
+    client = connect(tracking)
+    champion = str(client.get_model_version_by_alias(NAME, CHAMPION).version)
+    run = client.get_run(registered.run_id)
+    assert run.data.tags["temporal_test"] == "none"
+    assert not any(key.startswith("test.") for key in run.data.metrics)
+    refused = promotion.promote(client, task=Task.CHURN, config=config.promotion, now=NOW)
+    assert not refused.promote
+    assert refused.reasons == (
+        "no temporal test: the model was never scored on later time "
+        "(promote with --force-untested to ship it anyway)",
+    )
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == champion
+    forced = promotion.promote(
+        client, task=Task.CHURN, config=config.promotion, now=NOW, force_untested=True
+    )
+    assert forced.promote
+    assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == registered.version

@@ -1,0 +1,134 @@
+"""The data-sufficiency plan: split, counts per cutoff, horizons, and what would work instead."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from features.export import Export
+from features.snapshots import MONTHLY, CutoffSpacing, default_cutoffs
+from features.tasks import Task
+from tests.features.test_features_support import make_export
+from training.config import TrainingConfig
+from training.plan import build_plan, render_plan
+
+H = timedelta(days=90)
+WEEK_ONE = datetime(2026, 1, 6)  # the first midnight at or after the first lead's creation
+
+
+@pytest.fixture(scope="module")
+def cohort() -> Export:
+    """Leads created over one month (2026-01-05 to 2026-01-28)."""
+    leads = [
+        {
+            "lead_id": f"L{day}",
+            "created_at": datetime(2026, 1, day, 9),
+            "owner_id": "o1",
+            "converted_at": None,
+            "closed_lost_at": None,
+            "expected_value": 10.0,
+        }
+        for day in (5, 12, 28)
+    ]
+    return make_export(Task.LEADS, leads, [])
+
+
+def _frame(cutoffs: list[datetime], rows: int, positives: int) -> pd.DataFrame:
+    labels = ([1] * positives + [0] * (rows - positives)) * len(cutoffs)
+    return pd.DataFrame(
+        {
+            "cutoff": pd.to_datetime([c for c in cutoffs for _ in range(rows)]),
+            "label": labels,
+        }
+    )
+
+
+def _plan(export: Export, frame: pd.DataFrame, config: TrainingConfig, **kwargs: object):  # type: ignore[no-untyped-def]
+    as_of = kwargs.pop("as_of", datetime(2026, 5, 15))
+    every = kwargs.pop("every", MONTHLY)
+    return build_plan(
+        frame,
+        task=Task.LEADS,
+        horizon=kwargs.pop("horizon", H),  # type: ignore[arg-type]
+        every=every,  # type: ignore[arg-type]
+        as_of=as_of,  # type: ignore[arg-type]
+        split_config=config.split,
+        no_test=bool(kwargs.pop("no_test", False)),
+        grid=lambda h, s: default_cutoffs(export, task=Task.LEADS, horizon=h, as_of=as_of, every=s),
+    )
+
+
+def _weekly(cohort: Export, config: TrainingConfig, *, cutoffs: int, horizon: timedelta):  # type: ignore[no-untyped-def]
+    """The plan of ``cutoffs`` weekly cutoffs from WEEK_ONE, 100 rows and 20 positives each."""
+    weekly = [WEEK_ONE + timedelta(days=7 * i) for i in range(cutoffs)]
+    frame = _frame(weekly, rows=100, positives=20)
+    return weekly, _plan(cohort, frame, config, every=CutoffSpacing(7, "d"), horizon=horizon)
+
+
+def test_a_one_month_cohort_says_what_would_work(cohort: Export, config: TrainingConfig) -> None:
+    # Monthly: only 2026-02-01's 90-day window closes by 2026-05-15.
+    plan = _plan(cohort, _frame([datetime(2026, 2, 1)], rows=100, positives=60), config)
+    assert plan.split is None
+    # Weekly cutoffs from 2026-01-06; the last whose window closes by 2026-05-15 is 2026-02-09.
+    # Monthly, 2026-03-01 + 31 days = 2026-04-01 is the test cutoff of the longest horizon.
+    assert plan.error() == (
+        "leads: need at least 2 labelled cutoffs to train without a temporal test (calibration "
+        "cross-fitted across cutoffs); found 1; with --every 7d there would be 6 labelled "
+        "cutoff(s) (enough to train without a temporal test); with --every 14d there would be 3 "
+        "labelled cutoff(s) (enough to train without a temporal test); the longest horizon this "
+        "history supports with a temporal test is 31d"
+    )
+
+
+def test_too_short_for_a_test_trains_untested_and_says_why(
+    cohort: Export, config: TrainingConfig
+) -> None:
+    weekly, plan = _weekly(cohort, config, cutoffs=6, horizon=H)
+    assert plan.problem is None
+    assert plan.split is not None and plan.split.test == ()
+    assert plan.split.train == tuple(weekly)
+    lines = render_plan(plan, folds=5, refit=True)
+    assert lines[0] == (
+        "plan: leads, 90-day horizon, cutoffs every 7d, as of 2026-05-15 00:00; "
+        "6 labelled cutoff(s)"
+    )
+    assert lines[2] == "  2026-01-06       100         20  train"
+    assert lines[8] == (
+        "labelled cutoffs per horizon (every 7d): 30d 15 (temporal test), 60d 10, 90d 6, "
+        "182d 0, 365d 0"
+    )
+    # 59 days: test 2026-03-17, and 2026-01-06 and 2026-01-13 close by then; at 60 days the
+    # test cutoff is 2026-03-10 and only 2026-01-06 closes by it.
+    assert lines[9] == "longest horizon with a temporal test: 59d"
+    assert lines[10] == (
+        "split: NO temporal test (need at least 2 cutoff(s) whose 90-day label window closes by "
+        "the first test cutoff 2026-02-10; found 0); all 6 cutoff(s) train, calibration "
+        "cross-fitted over 5 blocks; ranking and calibration on later time will not be measured "
+        "and this model is never promoted automatically"
+    )
+
+
+def test_a_history_long_enough_shows_the_split_and_the_embargo_gap(
+    cohort: Export, config: TrainingConfig
+) -> None:
+    _, plan = _weekly(cohort, config, cutoffs=15, horizon=timedelta(days=30))
+    assert plan.split is not None
+    assert plan.split.test == (datetime(2026, 4, 14),)
+    # 2026-03-10 + 30 days = 2026-04-09 <= 2026-04-14; 2026-03-17 + 30 days is later.
+    assert plan.split.calibration == (datetime(2026, 3, 10),)
+    assert [c.part for c in plan.cutoffs[-7:]] == [
+        "train",
+        "calibration",
+        "embargoed",
+        "embargoed",
+        "embargoed",
+        "embargoed",
+        "test",
+    ]
+    assert plan.alternatives == ()
+    assert render_plan(plan, folds=5, refit=True)[-2:] == [
+        "split: train 2026-01-06..2026-03-03 (9), calibration 2026-03-10 (1), test 2026-04-14 (1)",
+        "ships: trees refit on all labelled cutoffs, calibration cross-fitted over 5 blocks",
+    ]

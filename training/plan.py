@@ -1,0 +1,304 @@
+"""The data-sufficiency plan, before anything is fitted: what this history supports.
+
+Rows and positives per labelled cutoff, the split the run will use (or why there is no temporal
+test), how many cutoffs each horizon leaves, the longest horizon that still allows a temporal
+test, and — when the history falls short — what would work instead. Pure: the cutoff grid of
+another horizon or spacing comes from a function the caller passes (``features.snapshots.
+default_cutoffs`` over the open export), so nothing here reads data or a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from features.model import ModelDataError
+from features.snapshots import CutoffSpacing
+from features.tasks import Task
+from training.config import SplitConfig
+from training.splits import TemporalSplit, choose_split, split_cutoffs
+from training.trainer import check_train_positives
+
+# Horizons the plan always reports, beside the requested one.
+REPORTED_HORIZON_DAYS = (30, 60, 90, 182, 365)
+# Spacings offered when the requested one falls short.
+SUGGESTED_SPACINGS = (CutoffSpacing(7, "d"), CutoffSpacing(14, "d"), CutoffSpacing(1, "m"))
+
+CutoffGrid = Callable[[timedelta, CutoffSpacing], list[datetime]]
+
+
+@dataclass(frozen=True)
+class CutoffCount:
+    cutoff: datetime
+    rows: int
+    positives: int
+    part: str  # train | calibration | test | embargoed (labelled, but unused by the evaluation)
+
+
+@dataclass(frozen=True)
+class HorizonSupport:
+    horizon_days: int
+    labelled: int  # cutoffs whose label window closes by the as-of
+    temporal_test: bool  # a train/calibration/test split fits those cutoffs
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    task: Task
+    horizon: timedelta
+    every: CutoffSpacing | None  # None: the cutoffs were given explicitly
+    as_of: datetime
+    cutoffs: tuple[CutoffCount, ...]
+    split: TemporalSplit | None  # None: nothing can be trained (``problem`` says why)
+    problem: str | None
+    horizons: tuple[HorizonSupport, ...]
+    longest_tested_horizon_days: int | None  # None: no horizon allows a temporal test
+    alternatives: tuple[str, ...]  # what would work, when the history falls short
+
+    def error(self) -> str:
+        """The one-line error when nothing can be trained: the problem, then what would work."""
+        return "; ".join([str(self.problem), *self.alternatives])
+
+
+def build_plan(
+    frame: pd.DataFrame,
+    *,
+    task: Task,
+    horizon: timedelta,
+    every: CutoffSpacing | None,
+    as_of: datetime,
+    split_config: SplitConfig,
+    no_test: bool,
+    grid: CutoffGrid,
+) -> DataPlan:
+    """The plan for a training-set ``frame`` (``cutoff``, ``label``; may be empty).
+
+    ``grid(horizon, spacing)`` lists the default cutoffs with closed label windows for another
+    horizon or spacing, as of the same time. The split and the positives check are the ones
+    ``train_task`` applies, so a plan without ``problem`` trains.
+    """
+    labelled = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
+    split, problem = None, None
+    try:
+        split = choose_split(
+            labelled,
+            test=split_config.test_cutoffs,
+            calibration=split_config.calibration_cutoffs,
+            horizon=horizon,
+            embargo=split_config.embargo,
+            no_test=no_test,
+        )
+        check_train_positives(frame, split, task=task, min_positives=split_config.min_positives)
+    except ModelDataError as exc:
+        text = str(exc)
+        split, problem = None, text if text.startswith(f"{task}: ") else f"{task}: {text}"
+    spacing = every or CutoffSpacing(1, "m")
+    tested = _tested(split_config, embargo=split_config.embargo)
+    days = sorted({*REPORTED_HORIZON_DAYS, horizon.days})
+    horizons = tuple(
+        HorizonSupport(d, len(cuts), tested(cuts, timedelta(days=d)))
+        for d in days
+        for cuts in [grid(timedelta(days=d), spacing)]
+    )
+    longest = _longest_tested_horizon(grid, spacing, tested)
+    short = problem is not None or split is None or not split.has_test
+    enough_positives = int(frame["label"].sum()) >= split_config.min_positives
+    alternatives = (
+        _alternatives(
+            grid,
+            horizon,
+            every,
+            split_config,
+            labelled,
+            longest,
+            no_test,
+            split,
+            tested,
+            enough_positives,
+        )
+        if short
+        else ()
+    )
+    return DataPlan(
+        task=task,
+        horizon=horizon,
+        every=every,
+        as_of=as_of,
+        cutoffs=_counts(frame, labelled, split),
+        split=split,
+        problem=problem,
+        horizons=horizons,
+        longest_tested_horizon_days=longest,
+        alternatives=alternatives,
+    )
+
+
+def _tested(
+    config: SplitConfig, *, embargo: bool
+) -> Callable[[Sequence[datetime], timedelta], bool]:
+    def tested(cutoffs: Sequence[datetime], horizon: timedelta) -> bool:
+        try:
+            split_cutoffs(
+                cutoffs,
+                test=config.test_cutoffs,
+                calibration=config.calibration_cutoffs,
+                horizon=horizon,
+                embargo=embargo,
+            )
+        except ModelDataError:
+            return False
+        return True
+
+    return tested
+
+
+def _longest_tested_horizon(
+    grid: CutoffGrid,
+    spacing: CutoffSpacing,
+    tested: Callable[[Sequence[datetime], timedelta], bool],
+) -> int | None:
+    """The longest horizon in days whose cutoffs allow a temporal test (by time alone).
+
+    A longer horizon leaves fewer labelled cutoffs and a wider embargo, so the answer is found
+    by bisection."""
+    if not tested(grid(timedelta(days=1), spacing), timedelta(days=1)):
+        return None
+    low, high = 1, 3660
+    while low < high:
+        middle = (low + high + 1) // 2
+        if tested(grid(timedelta(days=middle), spacing), timedelta(days=middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _alternatives(
+    grid: CutoffGrid,
+    horizon: timedelta,
+    every: CutoffSpacing | None,
+    config: SplitConfig,
+    labelled: Sequence[datetime],
+    longest: int | None,
+    no_test: bool,
+    split: TemporalSplit | None,
+    tested: Callable[[Sequence[datetime], timedelta], bool],
+    enough_positives: bool,
+) -> tuple[str, ...]:
+    """What would work instead, each as one clause naming the option to use."""
+    found: list[str] = []
+    for spacing in SUGGESTED_SPACINGS:
+        if spacing == every:
+            continue
+        cuts = grid(horizon, spacing)
+        enough = (
+            "enough for a temporal test"
+            if tested(cuts, horizon)
+            else "enough to train without a temporal test"
+            if len(cuts) >= 2
+            else "too few to train"
+        )
+        found.append(
+            f"with --every {spacing} there would be {len(cuts)} labelled cutoff(s) ({enough})"
+        )
+    if longest is not None:
+        found.append(
+            f"the longest horizon this history supports with a temporal test is {longest}d"
+        )
+    else:
+        found.append("no horizon allows a temporal test on this history")
+    if config.embargo and not no_test and not tested(labelled, horizon):
+        without = _tested(config, embargo=False)
+        if labelled and without(labelled, horizon):
+            found.append(
+                "config split.embargo = false would allow a test (its training labels would "
+                "overlap the test window)"
+            )
+    if split is None and len(labelled) >= 2 and not no_test and enough_positives:
+        found.append(f"--no-test trains on the {len(labelled)} labelled cutoff(s) untested")
+    return tuple(found)
+
+
+def _counts(
+    frame: pd.DataFrame, labelled: Sequence[datetime], split: TemporalSplit | None
+) -> tuple[CutoffCount, ...]:
+    grouped = frame.groupby("cutoff")["label"].agg(["size", "sum"])
+    parts: dict[datetime, str] = {}
+    if split is not None:
+        parts = {
+            **dict.fromkeys(split.train, "train"),
+            **dict.fromkeys(split.calibration, "calibration"),
+            **dict.fromkeys(split.test, "test"),
+        }
+    return tuple(
+        CutoffCount(
+            cutoff=c,
+            rows=int(grouped.loc[c, "size"]),
+            positives=int(grouped.loc[c, "sum"]),
+            part=parts.get(c, "embargoed" if split is not None else "-"),
+        )
+        for c in labelled
+    )
+
+
+def render_plan(plan: DataPlan, *, folds: int, refit: bool) -> list[str]:
+    """The plan as plain text lines (the CLI prints them; the first says what was asked)."""
+    spacing = f"every {plan.every}" if plan.every else "as given"
+    lines = [
+        f"plan: {plan.task}, {plan.horizon.days}-day horizon, cutoffs {spacing}, "
+        f"as of {plan.as_of:%Y-%m-%d %H:%M}; {len(plan.cutoffs)} labelled cutoff(s)",
+        f"  {'cutoff':<10}  {'rows':>8}  {'positives':>9}  part",
+    ]
+    lines += [
+        f"  {c.cutoff:%Y-%m-%d}  {c.rows:>8,}  {c.positives:>9,}  {c.part}" for c in plan.cutoffs
+    ]
+    lines.append(
+        f"labelled cutoffs per horizon (every {plan.every or '1m'}): "
+        + ", ".join(
+            f"{h.horizon_days}d {h.labelled}{' (temporal test)' if h.temporal_test else ''}"
+            for h in plan.horizons
+        )
+    )
+    longest = plan.longest_tested_horizon_days
+    lines.append(
+        f"longest horizon with a temporal test: {longest}d"
+        if longest is not None
+        else "longest horizon with a temporal test: none"
+    )
+    lines += _split_lines(plan, folds=folds, refit=refit)
+    if plan.alternatives:
+        lines.append("what would work otherwise: " + "; ".join(plan.alternatives))
+    return lines
+
+
+def _split_lines(plan: DataPlan, *, folds: int, refit: bool) -> list[str]:
+    split = plan.split
+    if split is None:
+        return [f"split: none, nothing can be trained ({plan.problem})"]
+    if not split.has_test:
+        return [
+            f"split: NO temporal test ({split.why_no_test}); all {len(split.train)} cutoff(s) "
+            f"train, calibration cross-fitted over {min(folds, len(split.train))} blocks; "
+            "ranking and calibration on later time will not be measured and this model is "
+            "never promoted automatically",
+        ]
+    lines = [
+        f"split: train {_span(split.train)}, calibration {_span(split.calibration)}, "
+        f"test {_span(split.test)}",
+    ]
+    lines.append(
+        "ships: trees refit on all labelled cutoffs, calibration cross-fitted over "
+        f"{min(folds, len(plan.cutoffs))} blocks"
+        if refit
+        else "ships: the evaluated model"
+    )
+    return lines
+
+
+def _span(cutoffs: Sequence[datetime]) -> str:
+    if len(cutoffs) == 1:
+        return f"{cutoffs[0]:%Y-%m-%d} (1)"
+    return f"{cutoffs[0]:%Y-%m-%d}..{cutoffs[-1]:%Y-%m-%d} ({len(cutoffs)})"
