@@ -24,9 +24,13 @@ def short_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def small_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    shipped = (Path(__file__).parents[2] / "training" / "config.toml").read_text()
+    shipped = Path(__file__).parents[2] / "training"
     path = tmp_path_factory.mktemp("config") / "config.toml"
-    path.write_text(shipped.replace("n_estimators = 250", "n_estimators = 20"))
+    path.write_text(
+        (shipped / "config.toml").read_text().replace("n_estimators = 250", "n_estimators = 20")
+    )
+    # The config names its wording file relative to itself.
+    path.with_name("wording.toml").write_text((shipped / "wording.toml").read_text())
     return path
 
 
