@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.public import churnsim, retentioneering_ecom
-from benchmarks.public.exports import Tables, missing_half, pad_missing_half, write_export
+from benchmarks.public.exports import Tables, write_export
 from benchmarks.public.sources import WheelFile, read_wheel_file
 
 
@@ -147,18 +147,8 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
-def prepare(dataset: Dataset, paths: Paths, *, pad_missing: bool) -> tuple[Path, str | None]:
-    """Write ``dataset``'s export to ``paths.data / name``; returns (folder, padded half or None).
-
-    With ``pad_missing`` a one-row placeholder stands in for an absent half (today's validation
-    needs both); without it the export holds only what the dataset has.
-    """
-    tables = dataset.load(paths)
-    half = missing_half(tables)
-    if pad_missing and half is not None:
-        tables = pad_missing_half(tables, created_at=f"{dataset.cutoffs[0] - timedelta(days=1):%F}")
-    else:
-        half = None
+def prepare(dataset: Dataset, paths: Paths) -> Path:
+    """Write ``dataset``'s export to ``paths.data / name`` (only the halves it has); its folder."""
     folder = (paths.data / dataset.name).resolve()
-    write_export(tables, folder)
-    return folder, half
+    write_export(dataset.load(paths), folder)
+    return folder
