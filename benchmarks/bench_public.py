@@ -126,12 +126,9 @@ def run_salesradar(
     if not step.ok:
         outcome.notes.append(f"salesradar validate failed: {workspace.errors('validate')}")
         return None
-    cutoffs = ",".join(f"{c:%Y-%m-%d}" for c in split.all)
     step = workspace.run(
-        "train", "train", dataset.task, "--data", str(export), "--as-of", as_of,
-        "--horizon", f"{dataset.horizon.days}d", "--cutoffs", cutoffs, "--seed", "7",
-        "--models-dir", str(workspace.root / "models"), "--promote",
-    )  # fmt: skip
+        "train", *train_arguments(dataset, export, split, models=workspace.root / "models")
+    )
     if not step.ok:
         outcome.notes.append(f"salesradar train {dataset.task} failed: {workspace.errors('train')}")
         return None
@@ -175,6 +172,23 @@ def run_salesradar(
     if len(scored) < len(ids):
         return None
     return np.array([scored[i] for i in ids])
+
+
+def train_arguments(
+    dataset: Dataset, export: Path, split: flat.Split, *, models: Path
+) -> list[str]:
+    """``salesradar train`` arguments: the dataset's as-of, horizon, shared cutoffs and, for
+    churn, its activity types (so salesradar labels silent churn as the reference scorers do)."""
+    cutoffs = ",".join(f"{c:%Y-%m-%d}" for c in split.all)
+    activity = []
+    if dataset.task == "churn" and dataset.activity_types is not None:
+        activity = ["--activity-types", ",".join(dataset.activity_types)]
+    return [
+        "train", dataset.task, "--data", str(export),
+        "--as-of", f"{dataset.as_of:%Y-%m-%dT%H:%M:%S}",
+        "--horizon", f"{dataset.horizon.days}d", "--cutoffs", cutoffs, "--seed", "7",
+        "--models-dir", str(models), *activity, "--promote",
+    ]  # fmt: skip
 
 
 def render(outcomes: list[Outcome]) -> str:

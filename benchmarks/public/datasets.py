@@ -42,9 +42,9 @@ class Dataset:
     as_of: datetime
     horizon: timedelta
     cutoffs: tuple[datetime, ...]
-    # Event types whose absence in the horizon is silent churn (None = any event type). The
-    # reference labels use them; salesradar cannot take them yet (it counts only "order"): once
-    # it can, the runner passes them to `salesradar train` so both sides label alike.
+    # Churn only: the event types whose absence in the horizon is silent churn (and that feed the
+    # activity baselines). The reference labels use them and the runner passes them to
+    # `salesradar train churn --activity-types`, so both sides label alike. None for leads.
     activity_types: tuple[str, ...] | None
     load: Callable[[Paths], Tables]
 
@@ -78,6 +78,11 @@ CHURNSIM_SEED = 7
 # The simulator's own socialnet7 config, except fewer initial customers (minutes, not an hour).
 CHURNSIM_OVERRIDES = ("init_customers=3000",)
 CHURNSIM_END = "2020-06-01"  # socialnet7.yaml end_date
+# A subscription social network: every event is use of the product, so all of socialnet7's event
+# names count as activity (salesradar's default, "order", does not occur).
+CHURNSIM_ACTIVITY_TYPES = (
+    "post", "newfriend", "like", "adview", "dislike", "unfriend", "message", "reply",
+)  # fmt: skip
 
 
 def load_churnsim(paths: Paths, *, timeout: float = 3600) -> Tables:
@@ -141,7 +146,7 @@ DATASETS: dict[str, Dataset] = {
         as_of=datetime(2020, 6, 1),
         horizon=timedelta(days=30),
         cutoffs=_monthly(datetime(2020, 2, 1), datetime(2020, 5, 1)),
-        activity_types=None,
+        activity_types=CHURNSIM_ACTIVITY_TYPES,
         load=load_churnsim,
     ),
 }

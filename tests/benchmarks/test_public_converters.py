@@ -152,3 +152,21 @@ def test_api_requests_stay_within_the_default_limits() -> None:
     assert all(len(b) <= 1_000 for b in batches)
     assert all(sum(len(e["events"]) for e in b) <= 150_000 for b in batches)
     assert all(len(json.dumps(b)) <= MAX_BODY_BYTES for b in batches)
+
+
+def test_churnsim_trains_with_every_event_type_as_activity_like_the_reference(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.bench_public import train_arguments
+    from benchmarks.public.datasets import DATASETS
+
+    churn, ecom = DATASETS["churnsim-socialnet7"], DATASETS["retentioneering-ecom"]
+    split = flat.temporal_split(churn.cutoffs, horizon=churn.horizon, as_of=churn.as_of)
+
+    args = train_arguments(churn, tmp_path, split, models=tmp_path / "models")
+    ecom_args = train_arguments(ecom, tmp_path, split, models=tmp_path / "models")
+
+    assert args[args.index("--activity-types") + 1] == (
+        "post,newfriend,like,adview,dislike,unfriend,message,reply"
+    )
+    assert "--activity-types" not in ecom_args
