@@ -8,7 +8,7 @@ SEED   ?= 7
 # ChurnSim (fightchurn) runs in its own virtualenv: its pins clash with ours.
 CHURNSIM_VENV  := build/venv-churnsim
 CHURNSIM_STAMP := $(CHURNSIM_VENV)/.installed-stamp
-# e.g. BENCH_PUBLIC_ARGS=--pad-missing-half while validation still needs both halves.
+# e.g. BENCH_PUBLIC_ARGS='--datasets churnsim-socialnet7'.
 BENCH_PUBLIC_ARGS ?=
 # The time the generated export describes (the generator's fixed default): train and score as of it.
 AS_OF  ?= 2026-10-01

@@ -2,7 +2,7 @@
 index, converted into the export contract, run through salesradar's CLI and API, and scored beside
 naive baselines and a logistic regression on flat features over the same temporal split.
 
-    python -m benchmarks.bench_public [--datasets NAME ...] [--pad-missing-half] [--seed 7]
+    python -m benchmarks.bench_public [--datasets NAME ...] [--seed 7]
 
 Per dataset (benchmarks/public/datasets.py; docs/public-benchmarks.md): convert into
 ``data/public/<name>/``; ``salesradar validate``; ``salesradar train <task> --promote`` with the
@@ -11,8 +11,7 @@ dataset's as-of, horizon and cutoffs, stores in a throwaway folder; ``salesradar
 entity as of the test cutoff. The test cutoff is the last labelled one (as salesradar picks it);
 the reference scorers learn from the earlier cutoffs whose label windows close by it.
 
-``--pad-missing-half`` (off by default) adds a one-row placeholder for an absent half, because
-today's validation needs both halves; it goes away once either half alone validates.
+Exports hold only the halves a dataset has (ChurnSim: customers only).
 Every failure is reported with the command's own last line; nothing is retried or hidden.
 """
 
@@ -57,13 +56,11 @@ class Outcome:
     seconds: float = 0.0
 
 
-def evaluate(dataset: Dataset, paths: Paths, *, pad: bool, seed: int, work: Path) -> Outcome:
+def evaluate(dataset: Dataset, paths: Paths, *, seed: int, work: Path) -> Outcome:
     """Convert, run salesradar and the reference scorers, and measure all on the same test rows."""
     outcome = Outcome(dataset)
     started = time.perf_counter()
-    export, padded = prepare(dataset, paths, pad_missing=pad)
-    if padded:
-        outcome.notes.append(f"{padded} half padded with a one-row placeholder")
+    export = prepare(dataset, paths)
     split = flat.temporal_split(dataset.cutoffs, horizon=dataset.horizon, as_of=dataset.as_of)
     con = flat.connect(export)
     spine = flat.spine(
@@ -129,12 +126,9 @@ def run_salesradar(
     if not step.ok:
         outcome.notes.append(f"salesradar validate failed: {workspace.errors('validate')}")
         return None
-    cutoffs = ",".join(f"{c:%Y-%m-%d}" for c in split.all)
     step = workspace.run(
-        "train", "train", dataset.task, "--data", str(export), "--as-of", as_of,
-        "--horizon", f"{dataset.horizon.days}d", "--cutoffs", cutoffs, "--seed", "7",
-        "--models-dir", str(workspace.root / "models"), "--promote",
-    )  # fmt: skip
+        "train", *train_arguments(dataset, export, split, models=workspace.root / "models")
+    )
     if not step.ok:
         outcome.notes.append(f"salesradar train {dataset.task} failed: {workspace.errors('train')}")
         return None
@@ -180,6 +174,23 @@ def run_salesradar(
     return np.array([scored[i] for i in ids])
 
 
+def train_arguments(
+    dataset: Dataset, export: Path, split: flat.Split, *, models: Path
+) -> list[str]:
+    """``salesradar train`` arguments: the dataset's as-of, horizon, shared cutoffs and, for
+    churn, its activity types (so salesradar labels silent churn as the reference scorers do)."""
+    cutoffs = ",".join(f"{c:%Y-%m-%d}" for c in split.all)
+    activity = []
+    if dataset.task == "churn" and dataset.activity_types is not None:
+        activity = ["--activity-types", ",".join(dataset.activity_types)]
+    return [
+        "train", dataset.task, "--data", str(export),
+        "--as-of", f"{dataset.as_of:%Y-%m-%dT%H:%M:%S}",
+        "--horizon", f"{dataset.horizon.days}d", "--cutoffs", cutoffs, "--seed", "7",
+        "--models-dir", str(models), *activity, "--promote",
+    ]  # fmt: skip
+
+
 def render(outcomes: list[Outcome]) -> str:
     """The markdown table (one row per dataset and scorer) and each dataset's notes."""
     lines = [
@@ -219,11 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         "--churnsim-python", type=Path, default=Path("build/venv-churnsim/bin/python")
     )
     parser.add_argument(
-        "--pad-missing-half",
-        action="store_true",
-        help="add a one-row placeholder for an absent half (today's validation needs both)",
-    )
-    parser.add_argument(
         "--work",
         type=Path,
         default=Path("build/bench-public"),
@@ -237,9 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work.resolve()
     for name in args.datasets:
         shutil.rmtree(work / name, ignore_errors=True)
-        outcome = evaluate(
-            DATASETS[name], paths, pad=args.pad_missing_half, seed=args.seed, work=work
-        )
+        outcome = evaluate(DATASETS[name], paths, seed=args.seed, work=work)
         outcomes.append(outcome)
         print(f"{name}: done in {outcome.seconds:.0f}s (logs: {work / name})", file=sys.stderr)
     print(render(outcomes))

@@ -20,8 +20,8 @@ Conversion (pure, ``convert``):
   ``event_type_name`` verbatim, ``value`` = ``event_value``, ``user_id`` as a free-text column.
   ChurnSim simulates each customer's last month in full, past its ``end_date`` (about 12% of the
   events); an export as of the end date cannot hold them, so they are dropped.
-- No leads: the export is one half only (``--pad-missing-half`` adds a placeholder while
-  validation still needs both halves).
+- No leads: the export is one half only (customers), which salesradar validates, trains and
+  serves on its own.
 
 Task (``DATASET``): *will a subscriber churn within 30 days?* (explicit non-renewal, or no event
 at all). As of 2020-06-01, the simulation's end. Subscriptions renew monthly, so a month is the

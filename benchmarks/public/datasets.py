@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.public import churnsim, retentioneering_ecom
-from benchmarks.public.exports import Tables, missing_half, pad_missing_half, write_export
+from benchmarks.public.exports import Tables, write_export
 from benchmarks.public.sources import WheelFile, read_wheel_file
 
 
@@ -42,9 +42,9 @@ class Dataset:
     as_of: datetime
     horizon: timedelta
     cutoffs: tuple[datetime, ...]
-    # Event types whose absence in the horizon is silent churn (None = any event type). The
-    # reference labels use them; salesradar cannot take them yet (it counts only "order"): once
-    # it can, the runner passes them to `salesradar train` so both sides label alike.
+    # Churn only: the event types whose absence in the horizon is silent churn (and that feed the
+    # activity baselines). The reference labels use them and the runner passes them to
+    # `salesradar train churn --activity-types`, so both sides label alike. None for leads.
     activity_types: tuple[str, ...] | None
     load: Callable[[Paths], Tables]
 
@@ -78,6 +78,11 @@ CHURNSIM_SEED = 7
 # The simulator's own socialnet7 config, except fewer initial customers (minutes, not an hour).
 CHURNSIM_OVERRIDES = ("init_customers=3000",)
 CHURNSIM_END = "2020-06-01"  # socialnet7.yaml end_date
+# A subscription social network: every event is use of the product, so all of socialnet7's event
+# names count as activity (salesradar's default, "order", does not occur).
+CHURNSIM_ACTIVITY_TYPES = (
+    "post", "newfriend", "like", "adview", "dislike", "unfriend", "message", "reply",
+)  # fmt: skip
 
 
 def load_churnsim(paths: Paths, *, timeout: float = 3600) -> Tables:
@@ -141,24 +146,14 @@ DATASETS: dict[str, Dataset] = {
         as_of=datetime(2020, 6, 1),
         horizon=timedelta(days=30),
         cutoffs=_monthly(datetime(2020, 2, 1), datetime(2020, 5, 1)),
-        activity_types=None,
+        activity_types=CHURNSIM_ACTIVITY_TYPES,
         load=load_churnsim,
     ),
 }
 
 
-def prepare(dataset: Dataset, paths: Paths, *, pad_missing: bool) -> tuple[Path, str | None]:
-    """Write ``dataset``'s export to ``paths.data / name``; returns (folder, padded half or None).
-
-    With ``pad_missing`` a one-row placeholder stands in for an absent half (today's validation
-    needs both); without it the export holds only what the dataset has.
-    """
-    tables = dataset.load(paths)
-    half = missing_half(tables)
-    if pad_missing and half is not None:
-        tables = pad_missing_half(tables, created_at=f"{dataset.cutoffs[0] - timedelta(days=1):%F}")
-    else:
-        half = None
+def prepare(dataset: Dataset, paths: Paths) -> Path:
+    """Write ``dataset``'s export to ``paths.data / name`` (only the halves it has); its folder."""
     folder = (paths.data / dataset.name).resolve()
-    write_export(tables, folder)
-    return folder, half
+    write_export(dataset.load(paths), folder)
+    return folder

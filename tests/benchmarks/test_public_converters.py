@@ -13,7 +13,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from benchmarks.public import churnsim, flat, retentioneering_ecom
-from benchmarks.public.exports import PLACEHOLDER, pad_missing_half, write_export
+from benchmarks.public.exports import write_export
 from features.cli import build_app
 
 ECOM_COLUMNS = retentioneering_ecom.RAW_COLUMNS
@@ -104,20 +104,15 @@ def test_churnsim_export_keeps_the_simulator_vocabulary_and_outcomes(tmp_path: P
     assert set(tables) == {"customers", "customer_events"}  # one half only
 
 
-def test_churnsim_export_validates_once_the_missing_half_is_padded(tmp_path: Path) -> None:
+def test_churnsim_export_validates_with_customers_only(tmp_path: Path) -> None:
     tables = churnsim.convert(churnsim_raw(), simulation_end="2020-06-01")
     write_export(tables, tmp_path / "alone")
-    padded = pad_missing_half(tables, created_at="2020-01-01")
-    write_export(padded, tmp_path / "padded")
 
-    alone_code, _ = validate(tmp_path / "alone", "2020-06-01")
-    code, out = validate(tmp_path / "padded", "2020-06-01")
+    code, out = validate(tmp_path / "alone", "2020-06-01")
 
-    # Today validation needs both halves; when either half alone validates, expect 0 here too.
-    assert alone_code == 1
     assert code == 0, out
-    assert list(padded["leads"]["lead_id"]) == [PLACEHOLDER]
-    assert padded["customers"] is tables["customers"]
+    assert not (tmp_path / "alone" / "leads.csv").exists()
+    assert not (tmp_path / "alone" / "lead_events.csv").exists()
 
 
 def test_reference_labels_follow_the_documented_definitions(tmp_path: Path) -> None:
@@ -157,3 +152,21 @@ def test_api_requests_stay_within_the_default_limits() -> None:
     assert all(len(b) <= 1_000 for b in batches)
     assert all(sum(len(e["events"]) for e in b) <= 150_000 for b in batches)
     assert all(len(json.dumps(b)) <= MAX_BODY_BYTES for b in batches)
+
+
+def test_churnsim_trains_with_every_event_type_as_activity_like_the_reference(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.bench_public import train_arguments
+    from benchmarks.public.datasets import DATASETS
+
+    churn, ecom = DATASETS["churnsim-socialnet7"], DATASETS["retentioneering-ecom"]
+    split = flat.temporal_split(churn.cutoffs, horizon=churn.horizon, as_of=churn.as_of)
+
+    args = train_arguments(churn, tmp_path, split, models=tmp_path / "models")
+    ecom_args = train_arguments(ecom, tmp_path, split, models=tmp_path / "models")
+
+    assert args[args.index("--activity-types") + 1] == (
+        "post,newfriend,like,adview,dislike,unfriend,message,reply"
+    )
+    assert "--activity-types" not in ecom_args
