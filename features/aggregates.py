@@ -20,19 +20,28 @@ from typing import ClassVar
 
 import numpy as np
 
-from features.history import US_PER_DAY, History
+from features.history import US_PER_DAY, Code, History
 
 AggregateValue = float | int | str | None
 
 
-def _code_sql(code: int | None) -> str:
-    return "any" if code is None else str(code)
+def _code_sql(code: Code | None) -> str:
+    if code is None:
+        return "any"
+    return f"{code[0]}to{code[1]}" if isinstance(code, tuple) else str(code)
 
 
-def _window_conditions(code: int | None, days: int | None, direction: int | None) -> list[str]:
+def code_predicate(code: Code, column: str) -> str:
+    """SQL: ``column`` holds ``code`` (or a code in its inclusive range)."""
+    if isinstance(code, tuple):
+        return f"{column} BETWEEN {code[0]} AND {code[1]}"
+    return f"{column} = {code}"
+
+
+def _window_conditions(code: Code | None, days: int | None, direction: int | None) -> list[str]:
     conditions = []
     if code is not None:
-        conditions.append(f"e.tc = {code}")
+        conditions.append(code_predicate(code, "e.tc"))
     if days is not None:
         conditions.append(f"e.occurred_at >= s.cutoff - INTERVAL {days} DAY")
     if direction is not None:
@@ -57,7 +66,7 @@ OVER = " OVER w"
 class Count:
     """Number of events of a type (None: any) and direction, in a window (None: all history)."""
 
-    code: int | None
+    code: Code | None
     days: int | None = None
     direction: int | None = None
     zero_when_empty: ClassVar[bool] = True
@@ -84,7 +93,7 @@ class Count:
 class ValueSum:
     """Sum of event values (missing values count as nothing) of a type in a window."""
 
-    code: int | None
+    code: Code | None
     days: int | None = None
     zero_when_empty: ClassVar[bool] = True
 
@@ -110,7 +119,7 @@ class ValueSum:
 class LastTime:
     """Time of the latest event of a type (None: any), as µs since the epoch; None if none."""
 
-    code: int | None
+    code: Code | None
     zero_when_empty: ClassVar[bool] = False
 
     @property
@@ -133,12 +142,12 @@ class FirstTime:
     """Time of the earliest event in a direction (None: any) of a type (None: any); None if none."""
 
     direction: int | None
-    code: int | None = None
+    code: Code | None = None
     zero_when_empty: ClassVar[bool] = False
 
     @property
     def alias(self) -> str:
-        kind = "" if self.code is None else f"_t{self.code}"
+        kind = "" if self.code is None else f"_t{_code_sql(self.code)}"
         return f"first_dir_{self.direction or 'any'}{kind}"
 
     lookback_days: ClassVar[None] = None
@@ -162,13 +171,13 @@ class MedianGap:
     to recent gaps keeps it a windowed aggregate and describes the customer's current rhythm.
     """
 
-    code: int
+    code: Code
     days: int = 365
     zero_when_empty: ClassVar[bool] = False
 
     @property
     def alias(self) -> str:
-        return f"median_gap_{self.code}_{self.days}"
+        return f"median_gap_{_code_sql(self.code)}_{self.days}"
 
     @property
     def lookback_days(self) -> int | None:
@@ -176,7 +185,7 @@ class MedianGap:
 
     @property
     def event_column(self) -> str:
-        return f"gap_{self.code}"
+        return f"gap_{_code_sql(self.code)}"
 
     def sql(self, over: str = OVER) -> str:
         conditions = [*_window_conditions(self.code, self.days, None)]
@@ -198,14 +207,14 @@ class MedianGap:
 class ActivePeriods:
     """Number of distinct ``period_days`` periods, among the last ``periods``, with an event."""
 
-    code: int
+    code: Code
     period_days: int
     periods: int
     zero_when_empty: ClassVar[bool] = True
 
     @property
     def alias(self) -> str:
-        return f"periods_{self.code}_{self.period_days}x{self.periods}"
+        return f"periods_{_code_sql(self.code)}_{self.period_days}x{self.periods}"
 
     @property
     def lookback_days(self) -> int | None:

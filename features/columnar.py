@@ -53,7 +53,7 @@ from features.definitions import (
     WindowCount,
     WindowValue,
 )
-from features.history import US_PER_DAY
+from features.history import US_PER_DAY, Code, code_mask
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -95,7 +95,7 @@ class EventTable:
     values: Floats
     directions: npt.NDArray[np.int8]
     channels: list[str | None]
-    _masks: dict[tuple[int | None, int | None, int | None], Bools] = field(
+    _masks: dict[tuple[Code | None, int | None, int | None], Bools] = field(
         default_factory=dict, repr=False
     )
 
@@ -104,7 +104,7 @@ class EventTable:
         return int(self.created.shape[0])
 
     def mask(
-        self, code: int | None, days: int | None = None, direction: int | None = None
+        self, code: Code | None, days: int | None = None, direction: int | None = None
     ) -> Bools:
         """Events of a type (None: any) in ``[cutoff - days, cutoff)`` (None: all), a direction."""
         key = (code, days, direction)
@@ -112,7 +112,7 @@ class EventTable:
         if cached is None:
             cached = np.ones(self.times.shape[0], dtype=bool)
             if code is not None:
-                cached &= self.codes == code
+                cached &= code_mask(self.codes, code)
             if days is not None:
                 cached &= (self.cutoff - self.times) <= days * US_PER_DAY
             if direction is not None:

@@ -28,7 +28,7 @@ from features.aggregates import (
     TouchesBeforeFirstReply,
     ValueSum,
 )
-from features.history import US_PER_DAY, History
+from features.history import US_PER_DAY, Code, History
 
 FeatureValue = float | str | None
 Ref = Callable[[Aggregate], str]
@@ -78,7 +78,7 @@ class Definition:
 class WindowCount(Definition):
     """Events of a type (None: any), optionally one direction, in the last ``days`` days."""
 
-    code: int | None = None
+    code: Code | None = None
     days: int | None = None
     direction: int | None = None
 
@@ -96,7 +96,7 @@ class WindowCount(Definition):
 class WindowValue(Definition):
     """Sum of event values of a type in the last ``days`` days."""
 
-    code: int | None = None
+    code: Code | None = None
     days: int | None = None
 
     def aggregates(self) -> tuple[Aggregate, ...]:
@@ -113,7 +113,7 @@ class WindowValue(Definition):
 class Recency(Definition):
     """Days from the latest event of a type (None: any) to the cutoff; NaN if there is none."""
 
-    code: int | None = None
+    code: Code | None = None
 
     def aggregates(self) -> tuple[Aggregate, ...]:
         return (LastTime(self.code),)
@@ -129,7 +129,7 @@ class Recency(Definition):
 class SinceFirst(Definition):
     """Days from the earliest event of a type (None: any) to the cutoff; NaN if there is none."""
 
-    code: int | None = None
+    code: Code | None = None
 
     def aggregates(self) -> tuple[Aggregate, ...]:
         return (FirstTime(None, self.code),)
@@ -160,7 +160,7 @@ class Trend(Definition):
     computed from two windows that both end at the cutoff.
     """
 
-    code: int | None = None
+    code: Code | None = None
     days: int = 30
     aggregate: ClassVar[type[Count] | type[ValueSum]]
 
@@ -195,7 +195,7 @@ class ValueTrend(Trend):
 class MedianGapDays(Definition):
     """Median days between consecutive events of a type, over gaps ending in the last year."""
 
-    code: int = 0
+    code: Code = 0
 
     def aggregates(self) -> tuple[Aggregate, ...]:
         return (MedianGap(self.code),)
@@ -212,7 +212,7 @@ class MedianGapDays(Definition):
 class DaysOverdue(Definition):
     """Days since the last event of a type minus its recent median gap; NaN without a cadence."""
 
-    code: int = 0
+    code: Code = 0
 
     def aggregates(self) -> tuple[Aggregate, ...]:
         return (LastTime(self.code), MedianGap(self.code))
@@ -233,7 +233,7 @@ class DaysOverdue(Definition):
 class ActiveShare(Definition):
     """Share of the last ``periods`` periods of ``period_days`` days with an event of a type."""
 
-    code: int = 0
+    code: Code = 0
     period_days: int = 30
     periods: int = 12
 
@@ -278,7 +278,7 @@ class Ratio(Definition):
 class RecentVsUsual(Definition):
     """Events in the last ``days`` days minus the usual number per ``days`` over the year before."""
 
-    code: int = 0
+    code: Code = 0
     days: int = 90
     baseline_days: int = 365
 

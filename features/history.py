@@ -17,6 +17,16 @@ US_PER_DAY = 86_400_000_000
 
 DIRECTION_CODES: dict[str, int] = {"inbound": 1, "outbound": 2}
 
+# One event type code, or an inclusive range of codes (several pooled purchase types).
+Code = int | tuple[int, int]
+
+
+def code_mask(codes: npt.NDArray[np.int16], code: Code) -> npt.NDArray[np.bool_]:
+    """Which of ``codes`` are ``code`` (or fall in its inclusive range)."""
+    if isinstance(code, tuple):
+        return (codes >= code[0]) & (codes <= code[1])
+    return codes == code
+
 
 @dataclass
 class History:
@@ -29,11 +39,11 @@ class History:
     values: npt.NDArray[np.float64]  # NaN where the event has no value
     directions: npt.NDArray[np.int8]  # DIRECTION_CODES, 0 = unknown
     channels: list[str | None]
-    _masks: dict[tuple[int | None, int | None, int | None], npt.NDArray[np.bool_]] = field(
+    _masks: dict[tuple[Code | None, int | None, int | None], npt.NDArray[np.bool_]] = field(
         default_factory=dict, repr=False
     )
     # Single-condition masks, shared by the combined ones above (one comparison each).
-    _parts: dict[tuple[str, int | None], npt.NDArray[np.bool_]] = field(
+    _parts: dict[tuple[str, Code | None], npt.NDArray[np.bool_]] = field(
         default_factory=dict, repr=False
     )
 
@@ -42,7 +52,7 @@ class History:
         return self.cutoff - self.times
 
     def mask(
-        self, code: int | None, days: int | None = None, direction: int | None = None
+        self, code: Code | None, days: int | None = None, direction: int | None = None
     ) -> npt.NDArray[np.bool_]:
         """Events of a type (None: any) in the window [cutoff - days, cutoff) (None: all)."""
         key = (code, days, direction)
@@ -59,11 +69,11 @@ class History:
         self._masks[key] = selected
         return selected
 
-    def _part(self, kind: str, value: int) -> npt.NDArray[np.bool_]:
+    def _part(self, kind: str, value: Code) -> npt.NDArray[np.bool_]:
         cached = self._parts.get((kind, value))
         if cached is None:
             if kind == "code":
-                cached = self.codes == value
+                cached = code_mask(self.codes, value)
             elif kind == "days":
                 cached = self.ages() <= value * US_PER_DAY
             else:

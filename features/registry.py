@@ -51,7 +51,7 @@ from features.definitions import (
     WindowValue,
 )
 from features.export import Export, quote
-from features.history import DIRECTION_CODES
+from features.history import DIRECTION_CODES, Code
 from features.tasks import TASK_TABLES, Task, TaskTables
 from features.vocabulary import OTHER_CODE, OTHER_WORDING, EventWording, Vocabulary
 
@@ -66,6 +66,7 @@ TREND_DAYS: tuple[int, ...] = (30, 90)
 # Must match ``features.reasons.CASE_SEPARATOR`` (not imported: the registry stays model-free).
 CASE_SEPARATOR = " | "
 
+PURCHASES_WORDING = EventWording("purchase", "purchases")
 ANY_WORDING = EventWording(
     "interaction",
     "interactions",
@@ -148,7 +149,7 @@ def _trend_description(label: str, wording: EventWording, days: int) -> str:
 
 
 def _family(
-    slug: str, code: int | None, wording: EventWording, *, valued: bool
+    slug: str, code: Code | None, wording: EventWording, *, valued: bool
 ) -> list[Definition]:
     """Window counts, value sums (``valued``), recency and count trends of one kind of event."""
     plural = wording.nouns.capitalize()
@@ -203,6 +204,10 @@ def _activity_definitions(vocabulary: Vocabulary) -> list[Definition]:
     out = _family("event", None, ANY_WORDING, valued=False)
     for code, kind in enumerate(vocabulary.kinds, start=1):
         out += _family(kind.slug, code, kind.wording, valued=kind.valued)
+    if vocabulary.purchase_span > 1:  # several purchase types: their pool has a family too
+        pooled = vocabulary.kinds[: vocabulary.purchase_span]
+        valued = any(k.valued for k in pooled)
+        out += _family("purchase", vocabulary.purchase_code, PURCHASES_WORDING, valued=valued)
     return out + _family("other", OTHER_CODE, OTHER_WORDING, valued=False)
 
 
@@ -306,9 +311,10 @@ def _lead_definitions() -> list[Definition]:
     ]
 
 
-def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Definition]:
-    """Cadence of the purchase kind (code 1): usual gap, overdue, value trend, active months,
-    and the buy-till-you-die inputs (purchases ever, days since the first one)."""
+def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) -> list[Definition]:
+    """Cadence of the purchase types (``code``: one code or a range): usual gap, overdue, value
+    trend, active months, and the buy-till-you-die inputs (purchases ever, days since the first
+    one)."""
     noun, nouns = wording.noun, wording.nouns
     out: list[Definition] = [
         MedianGapDays(
@@ -324,7 +330,7 @@ def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Defini
             ),
             "cadence",
             "days",
-            code=1,
+            code=code,
         ),
         DaysOverdue(
             "days_overdue_vs_purchase_cadence",
@@ -342,7 +348,7 @@ def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Defini
             ),
             "cadence",
             "days",
-            code=1,
+            code=code,
         ),
         ActiveShare(
             "share_of_months_with_purchase_12m",
@@ -356,7 +362,7 @@ def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Defini
             ),
             "cadence",
             "ratio",
-            code=1,
+            code=code,
         ),
         WindowCount(
             "purchase_count_all",
@@ -366,7 +372,7 @@ def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Defini
             ),
             "cadence",
             "count",
-            code=1,
+            code=code,
         ),
         SinceFirst(
             "days_since_first_purchase",
@@ -380,7 +386,7 @@ def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Defini
             ),
             "cadence",
             "days",
-            code=1,
+            code=code,
         ),
     ]
     if valued:
@@ -399,7 +405,7 @@ def _purchase_definitions(wording: EventWording, *, valued: bool) -> list[Defini
                 ),
                 "cadence",
                 "currency",
-                code=1,
+                code=code,
                 days=90,
             )
         )
@@ -419,11 +425,14 @@ def _churn_definitions(vocabulary: Vocabulary) -> list[Definition]:
         ),
         _inbound_share("customer"),
     ]
-    if vocabulary.purchase:
+    if vocabulary.purchase_span == 1:
         purchase = vocabulary.kinds[0]
-        out += _purchase_definitions(purchase.wording, valued=purchase.valued)
+        out += _purchase_definitions(purchase.wording, 1, valued=purchase.valued)
+    elif vocabulary.purchase_span > 1:
+        valued = any(k.valued for k in vocabulary.kinds[: vocabulary.purchase_span])
+        out += _purchase_definitions(PURCHASES_WORDING, vocabulary.purchase_code, valued=valued)
     for code, kind in enumerate(vocabulary.kinds, start=1):
-        if vocabulary.purchase and code == 1:
+        if vocabulary.purchase_span == 1 and code == 1:
             continue
         out.append(
             RecentVsUsual(

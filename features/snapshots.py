@@ -112,10 +112,8 @@ def missing_attributes(export: Export, task: Task, specs: Sequence[FeatureSpec])
 
 def _raw_activity_types(export: Export, task: Task, vocabulary: Vocabulary) -> list[str]:
     """The export's spellings of the vocabulary's purchase types (churn eligibility, labels)."""
-    if not vocabulary.purchase:
-        return []
     coding = type_coding(vocabulary, raw_event_types(export, task=task))
-    return [raw for raw, code, _ in coding if code == 1]
+    return [raw for raw, code, _ in coding if 1 <= code <= vocabulary.purchase_span]
 
 
 def _normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:

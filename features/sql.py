@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from features.aggregates import Aggregate, MedianGap, TouchesBeforeFirstReply
+from features.aggregates import Aggregate, MedianGap, TouchesBeforeFirstReply, code_predicate
 from features.definitions import Definition
 from features.export import quote
 from features.history import DIRECTION_CODES, US_PER_DAY
@@ -121,9 +121,10 @@ def _per_event_columns(aggregates: Mapping[str, Aggregate]) -> list[str]:
     first: list[str] = []
     for aggregate in aggregates.values():
         if isinstance(aggregate, MedianGap):
-            lag = "lag(occurred_at) OVER (PARTITION BY eid, tc ORDER BY occurred_at)"
+            within = code_predicate(aggregate.code, "tc")
+            lag = f"lag(occurred_at) OVER (PARTITION BY eid, {within} ORDER BY occurred_at)"
             first.append(
-                f"CASE WHEN tc = {aggregate.code} THEN "
+                f"CASE WHEN {within} THEN "
                 f"date_diff('microsecond', {lag}, occurred_at) / {US_PER_DAY}.0 END "
                 f"AS {aggregate.event_column}"
             )

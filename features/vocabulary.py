@@ -8,7 +8,10 @@ them, the most frequent first) becomes an ``EventKind`` with the per-type featur
 (window counts, recency, trends; value sums where most of its events carry a value). Rarer types,
 and at scoring time types the model never saw, pool into code 0, "any other type", which has a
 family of its own. For churn, the ``activity_types`` (what counts as "a purchase": the cadence
-features and the silent-churn label) pool into one kind, ``purchase``, always first.
+features and the silent-churn label) come first: one activity type is the kind ``purchase``;
+several each keep a kind of their own (whatever their count) and the purchase features read the
+range of their codes, so a subscription export whose every type is "activity" keeps its
+per-type features.
 
 Type names are compared after one normalisation rule (``normalise_event_type``): lower case,
 every run of whitespace, hyphens and underscores becomes one ``_``, leading and trailing ``_``
@@ -29,6 +32,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from features.export import Export, quote
+from features.history import Code
 from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 
 # Whitespace, hyphens and underscores (ASCII): one separator each run.
@@ -146,12 +150,14 @@ class EventKind:
 class Vocabulary:
     """The event kinds of one task's model; kind ``i`` has type code ``i + 1``, 0 is "other".
 
-    ``purchase`` is True when ``kinds[0]`` is the churn purchase pool (``activity_types``).
+    ``purchase_span``: how many leading kinds are churn's purchase types (``activity_types``;
+    0 for leads). One such kind is named ``purchase``; several keep their own names and the
+    purchase features read codes ``1..purchase_span``.
     """
 
     task: Task
     kinds: tuple[EventKind, ...]
-    purchase: bool = False
+    purchase_span: int = 0
     _codes: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -165,9 +171,19 @@ class Vocabulary:
                 self._codes[event_type] = code
 
     @property
+    def purchase(self) -> bool:
+        """Whether the vocabulary has purchase types (churn's cadence features and label)."""
+        return self.purchase_span > 0
+
+    @property
+    def purchase_code(self) -> Code:
+        """The code (one kind) or inclusive code range (several) of the purchase types."""
+        return 1 if self.purchase_span == 1 else (1, self.purchase_span)
+
+    @property
     def activity_types(self) -> tuple[str, ...]:
         """The normalised types that count as a purchase (churn); empty for leads."""
-        return self.kinds[0].types if self.purchase else ()
+        return tuple(t for kind in self.kinds[: self.purchase_span] for t in kind.types)
 
     def code(self, event_type: str | None) -> int:
         """The code of a raw (not yet normalised) type: 1.. for a kind, 0 for any other type."""
@@ -189,7 +205,7 @@ class Vocabulary:
     def to_dict(self) -> dict[str, object]:
         return {
             "task": str(self.task),
-            "purchase": self.purchase,
+            "purchase_span": self.purchase_span,
             "kinds": [k.to_dict() for k in self.kinds],
         }
 
@@ -207,7 +223,8 @@ class Vocabulary:
                 )
                 for i, k in enumerate(data["kinds"])  # type: ignore[attr-defined]
             )
-            return cls(Task(str(data["task"])), kinds, purchase=bool(data["purchase"]))
+            span = int(data["purchase_span"])  # type: ignore[call-overload]
+            return cls(Task(str(data["task"])), kinds, purchase_span=span)
         except (KeyError, TypeError, ValueError) as error:
             raise VocabularyError(f"malformed vocabulary: {error}") from None
 
@@ -222,7 +239,7 @@ class Vocabulary:
         wording: Mapping[str, EventWording] | None = None,
     ) -> Vocabulary:
         """A vocabulary from type names given by hand (tests, tools): each type its own kind,
-        ``activity_types`` pooled first as ``purchase`` (churn only)."""
+        ``activity_types`` first as the purchase types (churn only)."""
         task = Task(task)
         wording = wording or {}
         valued_set = {normalise_event_type(v) for v in valued}
@@ -318,27 +335,24 @@ def _build(
     kinds: list[EventKind] = []
     taken = set(RESERVED_SLUGS)
     pooled = tuple(dict.fromkeys(normalise_event_type(a) for a in activity_types))
-    if pooled:
-        # One activity type reads in its own words ("order"); several as "purchase".
-        words = wording.get(pooled[0]) or EventWording.for_type(pooled[0])
-        if len(pooled) > 1:
-            words = EventWording("purchase", "purchases")
-        kinds.append(
-            EventKind(
-                PURCHASE_SLUG,
-                pooled,
-                any(t in valued for t in pooled),
-                words,
-                sum(counts.get(t, 0) for t in pooled),
-            )
-        )
+    if len(pooled) == 1:
+        # One activity type is the purchase kind, reading in its own words ("order").
+        name = pooled[0]
+        words = wording.get(name) or EventWording.for_type(name)
+        kinds.append(EventKind(PURCHASE_SLUG, pooled, name in valued, words, counts.get(name, 0)))
+    else:
+        # Several: each keeps its own features (every count, however small: they are purchases).
+        for name in pooled:
+            slug = _unique_slug(name, taken)
+            words = wording.get(name) or EventWording.for_type(name)
+            kinds.append(EventKind(slug, (name,), name in valued, words, counts.get(name, 0)))
     rest = [n for n in counts if n not in pooled and counts[n] >= min_events]
     rest.sort(key=lambda n: (-counts[n], n))
     for name in rest[:cap] if cap is not None else rest:
         slug = _unique_slug(name, taken)
         words = wording.get(name) or EventWording.for_type(name)
         kinds.append(EventKind(slug, (name,), name in valued, words, counts[name]))
-    return Vocabulary(task, tuple(kinds), purchase=bool(pooled))
+    return Vocabulary(task, tuple(kinds), purchase_span=len(pooled))
 
 
 def _unique_slug(name: str, taken: set[str]) -> str:

@@ -92,22 +92,68 @@ def test_learning_applies_the_floor_the_cap_and_the_valued_share() -> None:
     assert not any(n.startswith("demo_") for n in names)
 
 
-def test_churn_pools_its_activity_types_into_the_purchase_kind() -> None:
+def test_one_activity_type_is_the_purchase_kind() -> None:
+    vocabulary = Vocabulary.of_types(Task.CHURN, ["ticket"], activity_types=("Order",))
+    assert [(k.slug, k.types) for k in vocabulary.kinds] == [
+        ("purchase", ("order",)),
+        ("ticket", ("ticket",)),
+    ]
+    assert (vocabulary.purchase_span, vocabulary.purchase_code) == (1, 1)
+    names = {s.name for s in feature_specs(Task.CHURN, vocabulary)}
+    assert {"purchase_count_30d", "median_days_between_purchases", "ticket_90d_vs_usual"} <= names
+    assert "purchase_90d_vs_usual" not in names
+
+
+def test_several_activity_types_keep_their_own_features_and_pool_for_purchases() -> None:
     vocabulary = Vocabulary.of_types(
         Task.CHURN, ["Refill", "ticket"], activity_types=("Purchase", "refill"), valued=["refill"]
     )
-    purchase = vocabulary.kinds[0]
-    assert (purchase.slug, purchase.types, purchase.valued) == (
-        "purchase",
-        ("purchase", "refill"),
-        True,
-    )
-    assert purchase.wording == EventWording("purchase", "purchases")
-    assert [k.slug for k in vocabulary.kinds] == ["purchase", "ticket"]
-    assert vocabulary.code("REFILL") == vocabulary.code("purchase") == 1
+    assert [(k.slug, k.types, k.valued) for k in vocabulary.kinds] == [
+        ("purchase_type", ("purchase",), False),
+        ("refill", ("refill",), True),
+        ("ticket", ("ticket",), False),
+    ]
+    assert (vocabulary.purchase_span, vocabulary.purchase_code) == (2, (1, 2))
+    assert vocabulary.activity_types == ("purchase", "refill")
+    assert vocabulary.code("REFILL") == 2 and vocabulary.code("purchase") == 1
     names = {s.name for s in feature_specs(Task.CHURN, vocabulary)}
-    assert {"median_days_between_purchases", "purchase_value_trend_90d"} <= names
-    assert "ticket_90d_vs_usual" in names
+    # Per type, and over the pool (the purchase family and cadence read codes 1..2).
+    assert {"refill_count_30d", "refill_value_90d", "purchase_type_count_30d"} <= names
+    assert {"purchase_count_30d", "purchase_value_90d", "median_days_between_purchases"} <= names
+    assert {"refill_90d_vs_usual", "ticket_90d_vs_usual"} <= names
+
+
+def test_pooled_purchase_types_agree_in_batch_and_online() -> None:
+    vocabulary = Vocabulary.of_types(
+        Task.CHURN, ["ticket"], activity_types=("like", "post"), valued=()
+    )
+    customer = {"customer_id": "c1", "created_at": datetime(2024, 1, 1), "owner_id": "o1"}
+    times = [datetime(2024, 3, 1), datetime(2024, 4, 1), datetime(2024, 5, 1), datetime(2024, 6, 1)]
+    rows = [
+        {"customer_id": "c1", "occurred_at": at, "type": kind, "value": None, "channel": None,
+         "direction": None, "outcome": None}
+        for at, kind in zip(times, ["like", "post", "ticket", "Post"], strict=True)
+    ]  # fmt: skip
+    export = make_export(Task.CHURN, [customer], rows)
+    specs = feature_specs(Task.CHURN, vocabulary)
+    pairs = pd.DataFrame({"entity_id": ["c1"], "cutoff": CUTOFF})
+    batch = build_feature_table(
+        export, task=Task.CHURN, pairs=pairs, vocabulary=vocabulary, specs=specs
+    ).set_index("entity_id")
+    online = online_feature_frame(
+        Task.CHURN,
+        online_entities(Task.CHURN, [customer], rows),
+        as_of=CUTOFF,
+        vocabulary=vocabulary,
+        specs=specs,
+    )
+    assert_frames_match(batch, online, [s.name for s in specs])
+    for frame in (batch, online):
+        assert frame.loc["c1", "purchase_count_all"] == 3.0  # like, post, Post; not the ticket
+        assert frame.loc["c1", "post_count_365d"] == 2.0
+        assert frame.loc["c1", "days_since_first_purchase"] == 122.0
+        # Gaps between purchases 31 and 61 days (the ticket is not one): median 46.
+        assert frame.loc["c1", "median_days_between_purchases"] == 46.0
 
 
 def test_a_missing_activity_type_names_what_the_export_has() -> None:
