@@ -1,114 +1,30 @@
-"""BG/NBD (training.btyd): each closed form against an independent computation.
+"""BG/NBD on the process: the closed forms of ``features.btyd`` against a forward simulation of a
+population, the fit (``training.btyd``) recovering its parameters, histories from an export.
 
-The likelihood and P(alive) against direct numerical integration of the individual-level
-likelihood (FHL 2005 eq. (3)) over the Gamma and Beta mixing distributions; P(no purchase) and
-the expected purchases against the process itself (importance sampling for one history, and a
-forward simulation of a population), with tolerances set by the Monte Carlo standard error.
+Tolerances are set by the Monte Carlo standard error. The closed forms against numerical
+integration are in ``tests/features/test_btyd.py``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
 
-from features.tasks import Task
-from tests.features.test_features_support import make_export
-from training.btyd import (
+from features.btyd import (
     BgNbdParameters,
     expected_purchases,
-    fit_bg_nbd,
     log_likelihood,
-    probability_alive,
     probability_no_purchase,
-    purchase_histories,
 )
+from features.tasks import Task
+from tests.features.test_features_support import make_export
+from training.btyd import fit_bg_nbd, purchase_histories
 from training.btyd_process import BgNbdCohort, simulate_bg_nbd
 
 PARAMS = BgNbdParameters(r=0.7, alpha=25.0, a=0.8, b=3.0)
-# (x, t_x, T) in days: no repeat purchase, a steady buyer, a buyer gone quiet, a heavy buyer.
-HISTORIES = [(0, 0.0, 40.0), (3, 150.0, 160.0), (4, 30.0, 300.0), (25, 410.0, 420.0)]
-
-
-def _lambda_integral(power: float, decay: float) -> float:
-    """∫ lam^power e^(-lam decay) Gamma(lam; r, alpha) dlam, by quadrature."""
-    density = stats.gamma(PARAMS.r, scale=1.0 / PARAMS.alpha).pdf
-    value, _ = integrate.quad(
-        lambda lam: lam**power * np.exp(-lam * decay) * density(lam),
-        0,
-        np.inf,
-        epsabs=0,
-        epsrel=1e-11,
-        limit=500,
-    )
-    return value
-
-
-def _p_integral(dies: int, survives: int) -> float:
-    """∫ p^dies (1 - p)^survives Beta(p; a, b) dp, by quadrature."""
-    density = stats.beta(PARAMS.a, PARAMS.b).pdf
-    value, _ = integrate.quad(
-        lambda p: p**dies * (1 - p) ** survives * density(p),
-        0,
-        1,
-        epsabs=0,
-        epsrel=1e-11,
-        limit=500,
-    )
-    return value
-
-
-def _integrated(x: int, t_x: float, t_obs: float) -> tuple[float, float]:
-    """(alive branch, dead branch) of eq. (3) integrated over the mixing distributions."""
-    alive = _p_integral(0, x) * _lambda_integral(x, t_obs)
-    dead = _p_integral(1, x - 1) * _lambda_integral(x, t_x) if x > 0 else 0.0
-    return alive, dead
-
-
-@pytest.mark.parametrize(("x", "t_x", "t_obs"), HISTORIES)
-def test_log_likelihood_matches_numerical_integration(x: int, t_x: float, t_obs: float) -> None:
-    alive, dead = _integrated(x, t_x, t_obs)
-    got = log_likelihood(PARAMS, [x], [t_x], [t_obs])[0]
-    assert got == pytest.approx(np.log(alive + dead), abs=1e-7)
-
-
-@pytest.mark.parametrize(("x", "t_x", "t_obs"), HISTORIES)
-def test_probability_alive_matches_numerical_integration(x: int, t_x: float, t_obs: float) -> None:
-    alive, dead = _integrated(x, t_x, t_obs)
-    got = probability_alive(PARAMS, [x], [t_x], [t_obs])[0]
-    assert got == pytest.approx(alive / (alive + dead), abs=1e-8)
-    if x == 0:
-        assert got == 1.0  # nobody dies at the trial
-
-
-def test_probability_no_purchase_matches_importance_sampling() -> None:
-    """Draw (lam, p) from the priors, weight by eq. (3), then run the process forward from T:
-    alive with P(alive | lam, p, history), next purchase after an exponential(lam) wait."""
-    rng = np.random.default_rng(3)
-    draws, days = 400_000, 90.0
-    for x, t_x, t_obs in HISTORIES:
-        lam = rng.gamma(PARAMS.r, 1.0 / PARAMS.alpha, draws)
-        p = rng.beta(PARAMS.a, PARAMS.b, draws)
-        alive_branch = (1 - p) ** x * lam**x * np.exp(-lam * t_obs)
-        dead_branch = p * (1 - p) ** (x - 1) * lam**x * np.exp(-lam * t_x) if x else 0.0
-        weight = alive_branch + dead_branch
-        alive = rng.random(draws) < alive_branch / weight
-        quiet = ~alive | (rng.exponential(1.0 / lam) > days)
-        w = weight / weight.sum()
-        estimate = float(np.sum(w * quiet))
-        standard_error = float(np.sqrt(np.sum(w**2 * (quiet - estimate) ** 2)))
-        exact = probability_no_purchase(PARAMS, [x], [t_x], [t_obs], days=days)[0]
-        assert abs(estimate - exact) < 4 * standard_error + 1e-12, (x, estimate, exact)
-
-
-def test_probability_no_purchase_limits() -> None:
-    x, t_x, t_obs = np.array([0, 3, 4]), np.array([0.0, 150.0, 30.0]), np.array([40, 160, 300])
-    assert np.allclose(probability_no_purchase(PARAMS, x, t_x, t_obs, days=0.0), 1.0)
-    # Over an endless window only the dead stay quiet.
-    endless = probability_no_purchase(PARAMS, x, t_x, t_obs, days=1e12)
-    assert np.allclose(endless, 1 - probability_alive(PARAMS, x, t_x, t_obs), atol=1e-6)
+HORIZON = timedelta(days=90)
 
 
 @pytest.fixture(scope="module")
