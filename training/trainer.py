@@ -23,6 +23,7 @@ from features.model import (
 )
 from features.tasks import Task
 from features.vocabulary import Vocabulary
+from training.btyd import with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import build_linear_pipeline
@@ -106,6 +107,10 @@ def train_task(
         horizon=horizon,
         embargo=config.split.embargo,
     )
+    # The derived BG/NBD features' parameters are fitted on the train cutoffs only.
+    frame, specs, btyd = with_btyd_features(
+        frame, specs, vocabulary, fit_cutoffs=split.train, horizon=horizon, seed=seed
+    )
     train_rows = rows_at(frame, split.train)
     positives = int(train_rows["label"].sum())
     if positives < config.split.min_positives:
@@ -124,6 +129,7 @@ def train_task(
         params=config.trees.params,
         min_level_count=config.trees.min_level_count,
         metadata=_window_metadata(split, horizon),
+        btyd=btyd,
     )
     names = model.feature_names
     linear = build_linear_pipeline(model.feature_specs, config=config.linear, seed=seed)

@@ -7,21 +7,31 @@ integration are in ``tests/features/test_btyd.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.btyd import (
+    BTYD_INPUTS,
     BgNbdParameters,
+    add_btyd_features,
     expected_purchases,
     log_likelihood,
     probability_no_purchase,
 )
+from features.model import ScoringModel
+from features.registry import feature_specs
 from features.tasks import Task
+from features.vocabulary import Vocabulary
 from tests.features.test_features_support import make_export
-from training.btyd import fit_bg_nbd, purchase_histories
+from tests.features.vocabkit import sim_vocabulary
+from training.btyd import fit_bg_nbd, fit_btyd_features, purchase_histories, with_btyd_features
+from training.btyd_check import train_churn
 from training.btyd_process import BgNbdCohort, simulate_bg_nbd
+from training.config import load_config
 
 PARAMS = BgNbdParameters(r=0.7, alpha=25.0, a=0.8, b=3.0)
 HORIZON = timedelta(days=90)
@@ -142,3 +152,103 @@ def test_histories_are_deterministic_and_follow_the_process() -> None:
     assert (orders["occurred_at"] < cohort.end).all()
     assert not (orders["occurred_at"] > orders["died_at"]).any()  # nobody buys after death
     assert first.truth["died_at"].isna().any() and first.truth["died_at"].notna().any()
+
+
+# --- the derived features' fit (training.btyd.with_btyd_features) ---
+
+
+def _frame_from(population, cutoffs: list[datetime]) -> pd.DataFrame:
+    """The population's histories as engineered columns, split evenly over ``cutoffs``."""
+    x, t_x, t_obs, _, _ = population
+    return pd.DataFrame(
+        {
+            "cutoff": np.resize(pd.to_datetime(cutoffs).to_numpy(), x.size),
+            "purchase_count_all": x + 1.0,
+            "days_since_first_purchase": t_obs,
+            "days_since_last_purchase": t_obs - t_x,
+        }
+    )
+
+
+def _specs(vocabulary) -> list:
+    return [s for s in feature_specs(Task.CHURN, vocabulary) if s.name in BTYD_INPUTS]
+
+
+def test_the_fit_reads_the_train_cutoffs_only(population) -> None:
+    train, later = datetime(2025, 1, 1), datetime(2025, 2, 1)
+    frame = _frame_from(population, [train, later])
+    vocabulary = sim_vocabulary(Task.CHURN)
+    out, specs, btyd = with_btyd_features(
+        frame, _specs(vocabulary), vocabulary, fit_cutoffs=[train], horizon=HORIZON, seed=1
+    )
+    assert btyd is not None and btyd.horizon_days == 90
+    mine = frame[frame["cutoff"] == train]
+    x = mine["purchase_count_all"] - 1
+    t_obs = mine["days_since_first_purchase"]
+    assert btyd.params == fit_bg_nbd(x, t_obs - mine["days_since_last_purchase"], t_obs)
+    # Whatever the later cutoffs hold, the parameters stay.
+    scrambled = frame.copy()
+    scrambled.loc[scrambled["cutoff"] == later, "purchase_count_all"] = 1.0
+    _, _, again = with_btyd_features(
+        scrambled, _specs(vocabulary), vocabulary, fit_cutoffs=[train], horizon=HORIZON, seed=1
+    )
+    assert again == btyd
+    # Every row gets the columns, named after the horizon, with specs for them.
+    assert [s.name for s in specs[-3:]] == list(btyd.names)
+    pd.testing.assert_frame_equal(out, add_btyd_features(frame, btyd))
+    assert out[list(btyd.names)].notna().all().all()
+
+
+def test_a_large_fit_is_subsampled_with_the_seed(population) -> None:
+    frame = _frame_from(population, [datetime(2025, 1, 1)])
+    cutoffs = [datetime(2025, 1, 1)]
+    first = fit_btyd_features(frame, fit_cutoffs=cutoffs, horizon=HORIZON, seed=1, max_rows=4000)
+    again = fit_btyd_features(frame, fit_cutoffs=cutoffs, horizon=HORIZON, seed=1, max_rows=4000)
+    other = fit_btyd_features(frame, fit_cutoffs=cutoffs, horizon=HORIZON, seed=2, max_rows=4000)
+    assert first == again and first != other
+    assert first.params.r == pytest.approx(PARAMS.r, rel=0.3)
+
+
+def test_leads_and_churn_without_purchases_get_no_derived_features(population) -> None:
+    frame = _frame_from(population, [datetime(2025, 1, 1)])
+    for vocabulary in (
+        sim_vocabulary(Task.LEADS),
+        Vocabulary.of_types(Task.CHURN, ["call"], activity_types=()),
+    ):
+        out, specs, btyd = with_btyd_features(
+            frame, [], vocabulary, fit_cutoffs=[datetime(2025, 1, 1)], horizon=HORIZON, seed=1
+        )
+        assert btyd is None and out is frame and specs == []
+
+
+def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -> None:
+    """Through ``train_task`` as ``salesradar train churn`` runs it: the parameters come from
+    the train cutoffs, every split's rows hold the derived columns, and they survive saving."""
+    cohort = BgNbdCohort(
+        params=PARAMS,
+        customers=1_500,
+        start=datetime(2024, 1, 1),
+        acquisition_days=200.0,
+        end=datetime(2025, 4, 1),
+    )
+    export = simulate_bg_nbd(cohort, seed=3).export()
+    config = load_config()
+    config = dataclasses.replace(
+        config,
+        trees=dataclasses.replace(config.trees, params={**config.trees.params, "n_estimators": 40}),
+    )
+    try:
+        trained = train_churn(export, as_of=cohort.end, horizon=HORIZON, config=config, seed=1)
+    finally:
+        export.close()
+    btyd = trained.model.btyd
+    assert btyd is not None and trained.model.feature_names[-3:] == list(btyd.names)
+    engineered = trained.frame.drop(columns=list(btyd.names))
+    expected = fit_btyd_features(
+        engineered, fit_cutoffs=trained.split.train, horizon=HORIZON, seed=1
+    )
+    assert btyd == expected
+    pd.testing.assert_frame_equal(trained.frame, add_btyd_features(engineered, btyd))
+    loaded = ScoringModel.load(tmp_path, expected_sha256=trained.model.save(tmp_path))
+    test = trained.test_frame
+    assert np.array_equal(loaded.predict_proba(test), trained.model.predict_proba(test))
