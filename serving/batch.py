@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from features.btyd import add_btyd_features
 from features.export import Export
 from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
@@ -115,6 +116,7 @@ def score_export(
             vocabulary=served.model.vocabulary,
             specs=model_specs(served.model),
         )
+        table = add_btyd_features(table, getattr(served.model, "btyd", None))
         feature_seconds[task.value] = time.perf_counter() - started
         tiers: dict[str, int] = {}
         rows = _score_rows(
