@@ -41,6 +41,8 @@ Floats = NDArray[np.float64]
 
 # Every derived feature's name starts with this; no export attribute may (features.registry).
 BTYD_PREFIX = "btyd_"
+# Eq. (10) divides by a - 1: closer to 1 than this it refuses (training moves a fit off it).
+A_NEAR_ONE = 1e-5
 # The engineered columns the derived features read: x = count - 1, T, T - t_x.
 BTYD_INPUTS = ("purchase_count_all", "days_since_first_purchase", "days_since_last_purchase")
 
@@ -68,19 +70,41 @@ def as_histories(x: ArrayLike, t_x: ArrayLike, t_obs: ArrayLike) -> tuple[Floats
     return xs, txs, ts
 
 
-def _log_terms(
+def _log_alive_terms(
     params: BgNbdParameters, x: Floats, t_x: Floats, t_obs: Floats
-) -> tuple[Floats, Floats, Floats]:
-    """(ln A1 + ln A2, ln A3, ln A4) of FHL 2005 eq. (6); ln A4 is -inf where x = 0."""
+) -> tuple[Floats, Floats]:
+    """(ln A3, ln A4) of FHL 2005 eq. (6); ln A4 is -inf where x = 0 (no death at the trial)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    log_a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    log_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     log_a3 = -(r + x) * np.log(alpha + t_obs)
     repeat = x > 0
-    log_a4 = np.full_like(x, -np.inf)
-    xr, txr = x[repeat], t_x[repeat]
-    log_a4[repeat] = np.log(a) - np.log(b + xr - 1) - (r + xr) * np.log(alpha + txr)
-    return log_a1 + log_a2, log_a3, log_a4
+    # Where x = 0, b + x - 1 may be <= 0; that branch is discarded, so log a harmless 1 there.
+    log_a4 = np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x)
+    return log_a3, np.where(repeat, log_a4, -np.inf)
+
+
+def _alive(params: BgNbdParameters, x: Floats, t_x: Floats, t_obs: Floats) -> Floats:
+    log_a3, log_a4 = _log_alive_terms(params, x, t_x, t_obs)
+    return np.exp(log_a3 - np.logaddexp(log_a3, log_a4))
+
+
+def _expected_if_alive(params: BgNbdParameters, x: Floats, t_obs: Floats, days: float) -> Floats:
+    """Eq. (10) without its P(alive) factor (see ``expected_purchases``)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    if abs(a - 1.0) < A_NEAR_ONE:
+        raise ValueError(f"eq. (10) is undefined at a = 1 (a = {a})")
+    base = alpha + t_obs
+    log_one_minus_z = np.log(base) - np.log(base + days)
+    tail = np.exp((a - 1) * log_one_minus_z) * hyp2f1(
+        a + b - 1 - r, a - 1, a + b + x - 1, days / (base + days)
+    )
+    return (a + b + x - 1) / (a - 1) * (1 - tail)
+
+
+def _buys_if_alive(params: BgNbdParameters, x: Floats, t_obs: Floats, days: float) -> Floats:
+    """P(a purchase in (T, T + days] | alive at T): see ``probability_no_purchase``."""
+    base = params.alpha + t_obs
+    # -expm1 keeps precision when the window is short against alpha + T.
+    return -np.expm1((params.r + x) * (np.log(base) - np.log(base + days)))
 
 
 def log_likelihood(
@@ -90,8 +114,11 @@ def log_likelihood(
     (the sum over customers is their eq. (7)), computed in logs so large ``x`` cannot
     overflow. Takes x (repeat purchases), t_x and T (days); returns one value per history."""
     x, t_x, t_obs = as_histories(x, t_x, t_obs)
-    log_a12, log_a3, log_a4 = _log_terms(params, x, t_x, t_obs)
-    return log_a12 + np.logaddexp(log_a3, log_a4)
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    log_a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    log_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    log_a3, log_a4 = _log_alive_terms(params, x, t_x, t_obs)
+    return log_a1 + log_a2 + np.logaddexp(log_a3, log_a4)
 
 
 def probability_alive(
@@ -100,9 +127,7 @@ def probability_alive(
     """P(alive at T | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) /
     (alpha + t_x))^(r + x)): A3 / (A3 + A4) of eq. (6), the P(tau > T | ...) step of FHL 2005's
     appendix (derivation of eq. (10)). 1 for a customer without repeat purchases."""
-    x, t_x, t_obs = as_histories(x, t_x, t_obs)
-    _, log_a3, log_a4 = _log_terms(params, x, t_x, t_obs)
-    return np.exp(log_a3 - np.logaddexp(log_a3, log_a4))
+    return _alive(params, *as_histories(x, t_x, t_obs))
 
 
 def expected_purchases(
@@ -110,7 +135,8 @@ def expected_purchases(
 ) -> Floats:
     """E[purchases in (T, T + days] | x, t_x, T]: FHL 2005 eq. (10),
     (a + b + x - 1) / (a - 1) * [1 - ((alpha + T) / (alpha + T + t))^(r + x)
-    2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))] * P(alive). Needs a != 1.
+    2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))] * P(alive). Refuses
+    |a - 1| < ``A_NEAR_ONE``.
 
     The bracket is evaluated after Euler's transformation 2F1(A, B; C; z) = (1 - z)^(C - A - B)
     2F1(C - A, C - B; C; z) with 1 - z = (alpha + T) / (alpha + T + t): (1 - z)^(a - 1)
@@ -120,15 +146,7 @@ def expected_purchases(
     for any x and agrees with the published form to about 1e-14 where that is finite.
     """
     x, t_x, t_obs = as_histories(x, t_x, t_obs)
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    if np.isclose(a, 1.0):
-        raise ValueError("eq. (10) is undefined at a = 1")
-    base = alpha + t_obs
-    log_one_minus_z = np.log(base) - np.log(base + days)
-    tail = np.exp((a - 1) * log_one_minus_z) * hyp2f1(
-        a + b - 1 - r, a - 1, a + b + x - 1, days / (base + days)
-    )
-    return (a + b + x - 1) / (a - 1) * (1 - tail) * probability_alive(params, x, t_x, t_obs)
+    return _expected_if_alive(params, x, t_obs, days) * _alive(params, x, t_x, t_obs)
 
 
 def probability_no_purchase(
@@ -145,10 +163,7 @@ def probability_no_purchase(
     simulation of the process in the tests.
     """
     x, t_x, t_obs = as_histories(x, t_x, t_obs)
-    base = params.alpha + t_obs
-    # -expm1 keeps precision when the window is short against alpha + T.
-    buys = -np.expm1((params.r + x) * (np.log(base) - np.log(base + days)))
-    return 1.0 - probability_alive(params, x, t_x, t_obs) * buys
+    return 1.0 - _alive(params, x, t_x, t_obs) * _buys_if_alive(params, x, t_obs, days)
 
 
 @dataclass(frozen=True)
@@ -209,11 +224,13 @@ def btyd_values(
     # Rounding can put t_x a hair outside [0, T]; the formulas need it inside.
     t_x = np.clip(t_obs - last[known], 0.0, t_obs)
     x = count[known] - 1.0
-    days = float(btyd.horizon_days)
+    days, params = float(btyd.horizon_days), btyd.params
+    # The three public formulas' parts, P(alive) computed once (online latency: one request).
+    alive = _alive(params, x, t_x, t_obs)
     computed = (
-        probability_alive(btyd.params, x, t_x, t_obs),
-        expected_purchases(btyd.params, x, t_x, t_obs, days=days),
-        probability_no_purchase(btyd.params, x, t_x, t_obs, days=days),
+        alive,
+        _expected_if_alive(params, x, t_obs, days) * alive,
+        1.0 - alive * _buys_if_alive(params, x, t_obs, days),
     )
     out = {}
     for name, values in zip(btyd.names, computed, strict=True):

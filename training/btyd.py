@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 
 from features.btyd import (
+    A_NEAR_ONE,
     BTYD_INPUTS,
     BgNbdParameters,
     BtydFeatures,
@@ -38,8 +39,6 @@ _MICROSECONDS_PER_DAY = 86_400_000_000.0
 
 # The derived features' fit reads at most this many training rows (a seeded sample).
 FIT_MAX_ROWS = 100_000
-# How far a fitted ``a`` is moved off 1, where eq. (10) is undefined (np.isclose's tolerance).
-_A_OFF_ONE = 2e-5
 
 
 class BgNbdFitError(RuntimeError):
@@ -140,8 +139,8 @@ def fit_btyd_features(
     count, first, last = (rows[c].to_numpy(dtype="float64") for c in BTYD_INPUTS)
     t_x = np.clip(first - last, 0.0, first)
     params = fit_bg_nbd(count - 1.0, t_x, first)
-    if np.isclose(params.a, 1.0):
-        params = BgNbdParameters(params.r, params.alpha, 1.0 + _A_OFF_ONE, params.b)
+    if abs(params.a - 1.0) < A_NEAR_ONE:
+        params = BgNbdParameters(params.r, params.alpha, 1.0 + 2 * A_NEAR_ONE, params.b)
     return BtydFeatures(params, horizon_days=horizon.days)
 
 
