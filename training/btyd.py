@@ -24,6 +24,7 @@ from features.btyd import (
     BtydFeatures,
     add_btyd_features,
     as_histories,
+    is_btyd_feature,
     log_likelihood,
 )
 from features.export import Export, quote
@@ -157,18 +158,19 @@ def with_btyd_features(
     parameters (``fit_btyd_features`` on ``fit_cutoffs``) the model will carry.
 
     Only for a churn ``vocabulary`` (the frame's) with a purchase kind whose engineered inputs
-    are among ``specs``; anything
-    else comes back unchanged with None. The columns are computed for every row (train,
+    are among ``specs``; anything else comes back unchanged with None. Derived specs already in
+    ``specs`` are replaced, never doubled. The columns are computed for every row (train,
     calibration and test) by ``features.btyd.add_btyd_features``, as batch and online scoring
     compute them from the saved parameters.
     """
+    specs = [s for s in specs if not is_btyd_feature(s.name)]
     names = {s.name for s in specs}
     if (
         vocabulary.task is not Task.CHURN
         or not vocabulary.purchase
         or not set(BTYD_INPUTS) <= names
     ):
-        return frame, list(specs), None
+        return frame, specs, None
     btyd = fit_btyd_features(frame, fit_cutoffs=fit_cutoffs, horizon=horizon, seed=seed)
     logger.info("BTYD features over %d days from %s", btyd.horizon_days, btyd.params)
     derived = btyd_specs(vocabulary, btyd)

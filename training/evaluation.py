@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from features.btyd import add_btyd_features, is_btyd_feature
+from features.btyd import add_btyd_features
 from features.model import ModelDataError, ScoringModel, fit_scoring_model
 from features.tasks import Task
 from training.baselines import baseline_scores
@@ -173,10 +173,9 @@ def _fit_for_origin(
         embargo=config.split.embargo,
     )
     # BTYD parameters refitted on the origin's own train cutoffs: the main model's saw later ones.
-    engineered = [s for s in model.feature_specs if not is_btyd_feature(s.name)]
     fit_rows, specs, btyd = with_btyd_features(
         rows_at(frame, split.fit),
-        engineered,
+        model.feature_specs,
         model.vocabulary,
         fit_cutoffs=split.train,
         horizon=horizon,

@@ -197,6 +197,12 @@ def test_the_fit_reads_the_train_cutoffs_only(population) -> None:
     assert [s.name for s in specs[-3:]] == list(btyd.names)
     pd.testing.assert_frame_equal(out, add_btyd_features(frame, btyd))
     assert out[list(btyd.names)].notna().all().all()
+    # Fed its own output (a backtest origin refits), it replaces the derived features.
+    refit, respecs, _ = with_btyd_features(
+        out, specs, vocabulary, fit_cutoffs=[train], horizon=HORIZON, seed=1
+    )
+    assert [s.name for s in respecs] == [s.name for s in specs]
+    pd.testing.assert_frame_equal(refit, out)
 
 
 def test_a_large_fit_is_subsampled_with_the_seed(population) -> None:
