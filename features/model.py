@@ -37,6 +37,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from features.btyd import BtydFeatures, is_btyd_feature
 from features.categories import RareLevelGrouper
 from features.errors import UserError
 from features.tasks import Task
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: the event vocabulary is part of the model
+# 2: the event vocabulary is part of the model; 3: churn models carry BG/NBD parameters
+FORMAT_VERSION = 3
 ESTIMATOR_FILE = "model.skops"
 MANIFEST_FILE = "model.json"
 
@@ -266,7 +268,18 @@ class ScoringModel:
     estimator: CalibratedClassifierCV
     vocabulary: Vocabulary  # the event kinds its features expand (features.vocabulary)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # BG/NBD parameters of its derived features (features.btyd); None: no such features.
+    btyd: BtydFeatures | None = None
     _plan: ScoringPlan | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        derived = tuple(n for n in self.feature_names if is_btyd_feature(n))
+        expected = () if self.btyd is None else self.btyd.names
+        if sorted(derived) != sorted(expected):
+            raise ValueError(
+                f"BTYD features {list(derived)} do not match the model's parameters "
+                f"(which give {list(expected)})"
+            )
 
     @property
     def feature_names(self) -> list[str]:
@@ -326,6 +339,7 @@ class ScoringModel:
             "task": str(self.task),
             "feature_specs": [_spec_to_dict(s) for s in self.feature_specs],
             "vocabulary": self.vocabulary.to_dict(),
+            "btyd": None if self.btyd is None else self.btyd.to_dict(),
             "metadata": self.metadata,
             "libraries": {name: version(name) for name in _LIBRARIES},
         }
@@ -364,13 +378,19 @@ class ScoringModel:
             vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
         except (KeyError, VocabularyError) as error:
             raise ModelIntegrityError(f"{directory / MANIFEST_FILE}: vocabulary: {error}") from None
-        return cls(
-            task=Task(manifest["task"]),
-            feature_specs=tuple(ModelFeature(**d) for d in manifest["feature_specs"]),
-            estimator=estimator,
-            vocabulary=vocabulary,
-            metadata=manifest["metadata"],
-        )
+        try:
+            saved = manifest["btyd"]
+            btyd = None if saved is None else BtydFeatures.from_dict(saved)
+            return cls(
+                task=Task(manifest["task"]),
+                feature_specs=tuple(ModelFeature(**d) for d in manifest["feature_specs"]),
+                estimator=estimator,
+                vocabulary=vocabulary,
+                metadata=manifest["metadata"],
+                btyd=btyd,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelIntegrityError(f"{directory / MANIFEST_FILE}: {error}") from None
 
 
 _LIBRARIES = ("lightgbm", "scikit-learn", "skops", "numpy", "pandas")
@@ -454,13 +474,15 @@ def fit_scoring_model(
     min_level_count: int = 20,
     min_positives: int = 1,
     metadata: Mapping[str, Any] | None = None,
+    btyd: BtydFeatures | None = None,
 ) -> ScoringModel:
     """Fit trees on the earlier cutoffs of ``frame`` and calibrate on its last cutoff(s).
 
     ``frame`` is a training-set frame (``cutoff``, ``label`` and one column per spec). Rows of
     the last ``calibration_cutoffs`` cutoffs never reach the trees, so the calibrator sees
     scores on later time, as the model will in production. Deterministic for a seed.
-    ``vocabulary`` is the one the frame's features were built over; it ships with the model.
+    ``vocabulary`` is the one the frame's features were built over; it ships with the model,
+    as do ``btyd``, the parameters of the frame's derived BTYD features (``features.btyd``).
     """
     fit_rows, calibration_rows = split_by_cutoff(frame, calibration_cutoffs=calibration_cutoffs)
     check_positives(fit_rows["label"], needed=min_positives, what="fit cutoffs")
@@ -484,4 +506,5 @@ def fit_scoring_model(
         estimator=calibrated,
         vocabulary=vocabulary,
         metadata=dict(metadata or {}),
+        btyd=btyd,
     )

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from features.aggregates import Aggregate, AggregateValue
+from features.btyd import is_btyd_feature
 from features.columnar import ColumnarPlan, EventTable, compile_definitions
 from features.definitions import Definition, FeatureValue
 from features.history import DIRECTION_CODES, History
@@ -66,6 +67,9 @@ class _Plan:
 
 @lru_cache(maxsize=32)
 def _plan(task: Task, specs: tuple[FeatureSpec, ...], vocabulary: Vocabulary) -> _Plan:
+    # Derived BTYD features are neither definitions nor record attributes: the caller adds
+    # them to the finished rows (features.btyd.add_btyd_features), as batch scoring does.
+    specs = tuple(s for s in specs if not is_btyd_feature(s.name))
     by_name = {d.name: d for d in engineered_definitions(task, vocabulary)}
     used = {s.name: by_name[s.name] for s in specs if s.name in by_name}
     codes = {t: code for code, kind in enumerate(vocabulary.kinds, start=1) for t in kind.types}
@@ -283,7 +287,8 @@ def online_feature_frame(
 
     ``vocabulary`` and ``specs`` are the model's (default specs: ``feature_specs(task,
     vocabulary)``, engineered features and the value column). Only events strictly before
-    ``as_of`` count.
+    ``as_of`` count. Derived BTYD specs are left out (``features.btyd.add_btyd_features``
+    appends them from the model's parameters).
     """
     rows = online_feature_rows(task, entities, as_of=as_of, vocabulary=vocabulary, specs=specs)
     return rows.to_frame()

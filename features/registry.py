@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from features.aggregates import Count
+from features.btyd import BTYD_PREFIX, BtydFeatures
 from features.definitions import (
     ActiveShare,
     CountTrend,
@@ -412,6 +413,67 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
     return out
 
 
+def btyd_specs(vocabulary: Vocabulary, btyd: BtydFeatures) -> list[FeatureSpec]:
+    """The derived BG/NBD features of a churn model (``features.btyd``), worded with its
+    purchase kind; computed after the engineered ones by ``features.btyd.add_btyd_features``,
+    from parameters the model carries. Raises ``ValueError`` without a purchase kind."""
+    if vocabulary.task is not Task.CHURN or not vocabulary.purchase:
+        raise ValueError("BTYD features need a churn vocabulary with a purchase kind")
+    wording = vocabulary.kinds[0].wording
+    noun, nouns = wording.noun, wording.nouns
+    p_alive, expected, quiet = btyd.names
+    window = f"in the next {btyd.horizon_days} days"
+    judged = f"judging by past {nouns}"
+    none_yet = f"No {nouns} yet, so no buying pattern"
+    return [
+        FeatureSpec(
+            p_alive,
+            "numeric",
+            _with_cases(
+                f"Chance the customer is still buying, from the pattern of past {nouns}",
+                {
+                    "missing": none_yet,
+                    "=0": f"Has almost surely stopped buying, {judged}",
+                    "=1": f"Almost surely still buying, {judged}",
+                    "other": f"{{value}} chance the customer is still buying, {judged}",
+                },
+            ),
+            "cadence",
+            "ratio",
+        ),
+        FeatureSpec(
+            expected,
+            "numeric",
+            _with_cases(
+                f"{nouns.capitalize()} expected {window}, from the pattern of past {nouns}",
+                {
+                    "missing": none_yet,
+                    "=0": f"No {nouns} expected {window}, {judged}",
+                    "=1": f"About 1 {noun} expected {window}, {judged}",
+                    "other": f"About {{value}} {nouns} expected {window}, {judged}",
+                },
+            ),
+            "cadence",
+            "number",
+        ),
+        FeatureSpec(
+            quiet,
+            "numeric",
+            _with_cases(
+                f"Chance of no {noun} {window}, from the pattern of past {nouns}",
+                {
+                    "missing": none_yet,
+                    "=0": f"Almost surely another {noun} {window}, {judged}",
+                    "=1": f"Almost surely no {noun} {window}, {judged}",
+                    "other": f"{{value}} chance of no {noun} {window}, {judged}",
+                },
+            ),
+            "cadence",
+            "ratio",
+        ),
+    ]
+
+
 def _churn_definitions(vocabulary: Vocabulary) -> list[Definition]:
     out: list[Definition] = [
         Tenure(
@@ -533,7 +595,7 @@ def attribute_specs(task: Task, export: Export, vocabulary: Vocabulary) -> list[
     out: list[FeatureSpec] = []
     for table in (tables.entity_table, "accounts"):
         for attribute in export.attributes.get(table, ()):
-            if attribute.name in taken:
+            if attribute.name in taken or attribute.name.startswith(BTYD_PREFIX):
                 logger.warning("attribute %s.%s skipped: name already used", table, attribute.name)
                 continue
             if not attribute.numeric and _is_id_like(

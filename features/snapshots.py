@@ -16,6 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
+from features.btyd import is_btyd_feature
 from features.export import Export, quote
 from features.labels import spine_sql
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
@@ -97,6 +98,12 @@ def build_feature_query(
         for raw in distinct_event_texts(export, task=task, column="direction")
     ]
     return FeatureQuery(task, definitions, statics, tuple(text_columns), coding, directions)
+
+
+def _computed_here(specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:
+    """``specs`` without the derived BTYD features: ``features.btyd.add_btyd_features`` adds
+    those to the finished table, from parameters the model carries."""
+    return [s for s in specs if not is_btyd_feature(s.name)]
 
 
 def missing_attributes(export: Export, task: Task, specs: Sequence[FeatureSpec]) -> list[str]:
@@ -200,7 +207,7 @@ def build_feature_table(
     """
     task = Task(task)
     tables = TASK_TABLES[task]
-    specs = list(specs) if specs is not None else feature_specs(task, vocabulary, export)
+    specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
     frame = pd.DataFrame(
         {
             "entity_id": pairs["entity_id"].astype(object),
@@ -252,7 +259,7 @@ def build_training_set(
     if horizon <= timedelta(0):
         raise ValueError(f"horizon must be positive, got {horizon}")
     moments = sorted({to_naive_utc(c, what="cutoff") for c in cutoffs})
-    specs = list(specs) if specs is not None else feature_specs(task, vocabulary, export)
+    specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
     frame = _snapshot(
         export,
         task=task,
@@ -277,7 +284,7 @@ def build_scoring_table(
 ) -> pd.DataFrame:
     """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
     task = Task(task)
-    specs = list(specs) if specs is not None else feature_specs(task, vocabulary, export)
+    specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
     frame = _snapshot(
         export,
         task=task,

@@ -18,6 +18,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from features.btyd import add_btyd_features
 from features.errors import UserError
 from features.export import Export
 from features.snapshots import build_scoring_table, missing_attributes
@@ -166,6 +167,7 @@ def score_export(
             vocabulary=served.model.vocabulary,
             specs=model_specs(served.model),
         )
+        table = add_btyd_features(table, getattr(served.model, "btyd", None))
         feature_seconds[task.value] = time.perf_counter() - started
         tiers: dict[str, int] = {}
         rows = _score_rows(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from features.btyd import add_btyd_features
 from features.model import ScoringModel
 from features.online import OnlineEntity, online_feature_rows
 from features.reasons import explain
@@ -62,7 +63,8 @@ def build_online_features(
     """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
     online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
     specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
-    return online_feature_rows(task, online, as_of=as_of, vocabulary=model.vocabulary, specs=specs)
+    rows = online_feature_rows(task, online, as_of=as_of, vocabulary=model.vocabulary, specs=specs)
+    return add_btyd_features(rows, getattr(model, "btyd", None))
 
 
 def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelLike:

@@ -26,15 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from features.btyd import BgNbdParameters, probability_no_purchase
+from features.export import Export
 from features.snapshots import build_training_set, default_cutoffs
 from features.tasks import Task
 from features.vocabulary import learn_vocabulary
-from training.btyd import (
-    BgNbdParameters,
-    fit_bg_nbd,
-    probability_no_purchase,
-    purchase_histories,
-)
+from training.btyd import fit_bg_nbd, purchase_histories
 from training.btyd_process import BgNbdCohort, simulate_bg_nbd
 from training.config import TrainingConfig
 from training.metrics import probability_metrics
@@ -86,30 +83,12 @@ def compare_with_bg_nbd(
     export = histories.export()
     seconds["simulate"] = time.perf_counter() - clock
     try:
-        clock = time.perf_counter()
-        vocabulary = learn_vocabulary(
-            export, task=Task.CHURN, before=as_of, settings=config.vocabulary
+        trained = train_churn(
+            export, as_of=as_of, horizon=horizon, config=config, seed=seed, seconds=seconds
         )
-        cutoffs = default_cutoffs(export, task=Task.CHURN, horizon=horizon, as_of=as_of)
-        training_set = build_training_set(
-            export, task=Task.CHURN, cutoffs=cutoffs, horizon=horizon, vocabulary=vocabulary
-        )
-        seconds["features"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        trained = train_task(
-            training_set.frame,
-            training_set.specs,
-            task=Task.CHURN,
-            vocabulary=vocabulary,
-            horizon=horizon,
-            config=config,
-            seed=seed,
-            leakage=LeakageResult(()),
-        )
-        seconds["train"] = time.perf_counter() - clock
         test_cutoff = trained.split.test[0]
         summary = purchase_histories(
-            export, as_of=test_cutoff, activity_types=vocabulary.activity_types
+            export, as_of=test_cutoff, activity_types=trained.model.vocabulary.activity_types
         )
     finally:
         export.close()
@@ -157,6 +136,41 @@ def compare_with_bg_nbd(
         trained=trained,
         seconds=seconds,
     )
+
+
+def train_churn(
+    export: Export,
+    *,
+    as_of: datetime,
+    horizon: timedelta,
+    config: TrainingConfig,
+    seed: int,
+    seconds: dict[str, float] | None = None,
+) -> TrainedTask:
+    """The churn model of ``export`` as ``salesradar train churn`` fits it: vocabulary learnt
+    before ``as_of``, monthly cutoffs whose label window closed by then, ``build_training_set``,
+    ``train_task`` (which adds the derived BG/NBD features). Step times go to ``seconds``."""
+    seconds = {} if seconds is None else seconds
+    clock = time.perf_counter()
+    vocabulary = learn_vocabulary(export, task=Task.CHURN, before=as_of, settings=config.vocabulary)
+    cutoffs = default_cutoffs(export, task=Task.CHURN, horizon=horizon, as_of=as_of)
+    training_set = build_training_set(
+        export, task=Task.CHURN, cutoffs=cutoffs, horizon=horizon, vocabulary=vocabulary
+    )
+    seconds["features"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    trained = train_task(
+        training_set.frame,
+        training_set.specs,
+        task=Task.CHURN,
+        vocabulary=vocabulary,
+        horizon=horizon,
+        config=config,
+        seed=seed,
+        leakage=LeakageResult(()),
+    )
+    seconds["train"] = time.perf_counter() - clock
+    return trained
 
 
 def delong_difference(

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from features.btyd import add_btyd_features
 from features.model import ModelDataError, ScoringModel, fit_scoring_model
 from features.tasks import Task
 from training.baselines import baseline_scores
+from training.btyd import with_btyd_features
 from training.config import TrainingConfig
 from training.metrics import probability_metrics, score_metrics
 from training.splits import backtest_origins, split_cutoffs
@@ -131,6 +133,8 @@ def run_backtest(
             except ModelDataError as exc:
                 evaluation.notes.append(f"backtest origin {origin:%Y-%m-%d} skipped: {exc}")
                 continue
+        # An origin's model derives its BTYD features from its own parameters.
+        rows = add_btyd_features(rows, fitted.btyd)
         labels = rows["label"].to_numpy(dtype="int64")
         values = rows["value"].to_numpy(dtype="float64")
         row: dict[str, object] = {
@@ -168,9 +172,19 @@ def _fit_for_origin(
         horizon=horizon,
         embargo=config.split.embargo,
     )
-    return fit_scoring_model(
+    # BTYD parameters refitted on the origin's own train cutoffs: the main model's saw later ones.
+    fit_rows, specs, btyd = with_btyd_features(
         rows_at(frame, split.fit),
         model.feature_specs,
+        model.vocabulary,
+        fit_cutoffs=split.train,
+        horizon=horizon,
+        seed=seed,
+    )
+    return fit_scoring_model(
+        fit_rows,
+        specs,
+        btyd=btyd,
         task=model.task,
         vocabulary=model.vocabulary,
         seed=seed,

@@ -28,6 +28,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupKFold, cross_val_predict
 
+from features.btyd import BtydFeatures
 from features.model import (
     FeatureSpecLike,
     ModelDataError,
@@ -58,6 +59,7 @@ def fit_cross_calibrated(
     *,
     task: Task,
     vocabulary: Vocabulary,
+    btyd: BtydFeatures | None,
     seed: int,
     folds: int,
     calibration_method: str,
@@ -71,7 +73,8 @@ def fit_cross_calibrated(
     least 2 cutoffs. Returns the model and the cutoff blocks its calibration was cross-fitted
     over. Raises ``ModelDataError`` when a block's complement lacks positives or negatives.
     Deterministic for a seed. Time-free: which cutoffs to pass is the caller's decision.
-    ``vocabulary`` is the one the frame's features were built over; it ships with the model.
+    ``vocabulary`` is the one the frame's features were built over and ``btyd`` the parameters
+    of its derived BG/NBD columns (or None); both ship with the model.
     """
     cutoffs = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
     if len(cutoffs) < 2:
@@ -119,6 +122,7 @@ def fit_cross_calibrated(
         feature_specs=tuple(ModelFeature.from_spec(s) for s in feature_specs),
         estimator=calibrated,
         vocabulary=vocabulary,
+        btyd=btyd,
         metadata=dict(metadata or {}),
     )
     return model, blocks

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from features.btyd import BtydFeatures
 from features.model import (
     FeatureSpecLike,
     ModelDataError,
@@ -23,6 +24,7 @@ from features.model import (
 )
 from features.tasks import Task
 from features.vocabulary import Vocabulary
+from training.btyd import with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import build_linear_pipeline
@@ -117,6 +119,11 @@ def train_task(
     check_training_frame(frame, specs)
     split = plan_split(frame, config=config, horizon=horizon, no_test=no_test)
     check_train_positives(frame, split, task=task, min_positives=config.split.min_positives)
+    # The derived BG/NBD features' parameters are fitted once, on the train cutoffs only (they
+    # read histories, no labels), and both the evaluated and the shipped model carry them.
+    frame, specs, btyd = with_btyd_features(
+        frame, specs, vocabulary, fit_cutoffs=split.train, horizon=horizon, seed=seed
+    )
     evaluated, linear, evaluation = None, None, None
     if split.has_test:
         evaluated, linear, evaluation = _evaluate_split(
@@ -125,6 +132,7 @@ def train_task(
             split,
             task=task,
             vocabulary=vocabulary,
+            btyd=btyd,
             horizon=horizon,
             config=config,
             seed=seed,
@@ -148,6 +156,7 @@ def train_task(
         specs,
         task=task,
         vocabulary=vocabulary,
+        btyd=btyd,
         seed=seed,
         folds=config.split.calibration_folds,
         calibration_method=config.trees.calibration,
@@ -195,6 +204,7 @@ def _evaluate_split(
     *,
     task: Task,
     vocabulary: Vocabulary,
+    btyd: BtydFeatures | None,
     horizon: timedelta,
     config: TrainingConfig,
     seed: int,
@@ -211,6 +221,7 @@ def _evaluate_split(
         params=config.trees.params,
         min_level_count=config.trees.min_level_count,
         metadata=_window_metadata(split, horizon),
+        btyd=btyd,
     )
     train_rows = rows_at(frame, split.train)
     linear = build_linear_pipeline(model.feature_specs, config=config.linear, seed=seed)

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.btyd import BgNbdParameters, BtydFeatures
 from features.model import ModelFeature, ScoringModel, fit_scoring_model
 from features.reasons import explain, phrase
-from features.registry import CASE_SEPARATOR, feature_specs
+from features.registry import CASE_SEPARATOR, btyd_specs, feature_specs
 from features.tasks import Task
 from features.vocabulary import Vocabulary
 from tests.features.vocabkit import sim_vocabulary
@@ -28,8 +29,16 @@ CONTEXT: dict[str, object] = {
 }
 
 
+# A churn model with a purchase kind also has the derived BG/NBD features (features.btyd).
+BTYD = BtydFeatures(BgNbdParameters(r=0.8, alpha=20.0, a=0.5, b=4.0), horizon_days=90)
+
+
 def _model_features(task: Task) -> tuple[ModelFeature, ...]:
-    return tuple(ModelFeature.from_spec(s) for s in feature_specs(task, sim_vocabulary(task)))
+    vocabulary = sim_vocabulary(task)
+    specs = feature_specs(task, vocabulary)
+    if task is Task.CHURN:
+        specs += btyd_specs(vocabulary, BTYD)
+    return tuple(ModelFeature.from_spec(s) for s in specs)
 
 
 def _say(task: Task, feature: str, value: object, **others: object) -> str:
@@ -277,6 +286,39 @@ GOLDEN: list[tuple[Task, str, object, str]] = [
         "support_ticket_90d_vs_usual",
         -0.6667,
         "0.67 fewer support tickets than usual in the last 90 days (3 in all)",
+    ),
+    # cadence, derived from the order pattern by BG/NBD: ratios, an expected count, missing
+    (
+        Task.CHURN,
+        "btyd_p_alive",
+        0.62,
+        "62% chance the customer is still buying, judging by past orders",
+    ),
+    (Task.CHURN, "btyd_p_alive", 0.999, "Almost surely still buying, judging by past orders"),
+    (Task.CHURN, "btyd_p_alive", None, "No orders yet, so no buying pattern"),
+    (
+        Task.CHURN,
+        "btyd_expected_purchases_90d",
+        2.374,
+        "About 2.37 orders expected in the next 90 days, judging by past orders",
+    ),
+    (
+        Task.CHURN,
+        "btyd_expected_purchases_90d",
+        0.001,
+        "No orders expected in the next 90 days, judging by past orders",
+    ),
+    (
+        Task.CHURN,
+        "btyd_p_no_purchase_90d",
+        0.35,
+        "35% chance of no order in the next 90 days, judging by past orders",
+    ),
+    (
+        Task.CHURN,
+        "btyd_p_no_purchase_90d",
+        0.001,
+        "Almost surely another order in the next 90 days, judging by past orders",
     ),
     # attribute: the entity's own value
     (Task.LEADS, "expected_value", 12500.0, "Expected deal value of 12,500"),

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from features.btyd import BgNbdParameters, BtydFeatures, add_btyd_features
 from features.export import Export, export_from_frames
 from features.model import ScoringModel, fit_scoring_model
+from features.registry import btyd_specs
 from features.snapshots import build_training_set
 from features.tasks import Task
 from tests.features.vocabkit import sim_vocabulary
@@ -116,6 +118,11 @@ def make_export(*, seed: int) -> Export:
     return export_from_frames(**make_frames(seed=seed))
 
 
+# The churn model has derived BG/NBD features, as a trained churn model with a purchase kind
+# does (training fits the parameters; serving only reads them from the model).
+CHURN_BTYD = BtydFeatures(BgNbdParameters(r=0.8, alpha=20.0, a=0.5, b=4.0), horizon_days=60)
+
+
 def fit_model(export: Export, task: Task, *, seed: int) -> ScoringModel:
     cutoffs = [datetime(2025, month, 1) for month in range(4, 11)]
     training = build_training_set(
@@ -125,9 +132,12 @@ def fit_model(export: Export, task: Task, *, seed: int) -> ScoringModel:
         horizon=timedelta(days=60),
         vocabulary=sim_vocabulary(task),
     )
+    btyd = CHURN_BTYD if task is Task.CHURN else None
+    specs = [*training.specs, *(btyd_specs(sim_vocabulary(task), btyd) if btyd else [])]
     return fit_scoring_model(
-        training.frame,
-        training.specs,
+        add_btyd_features(training.frame, btyd),
+        specs,
+        btyd=btyd,
         task=task,
         seed=seed,
         params={"n_estimators": 30, "min_child_samples": 10},

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from fastapi.testclient import TestClient
 
 from features.tasks import Task
+from serving.protocols import EntityInput
 from serving.services import Services
 from tests.features.vocabkit import sim_vocabulary
 from tests.serving.appkit import NOW, auth
@@ -134,6 +136,21 @@ def test_customer_value_at_risk(client: TestClient, keys: dict[str, str]) -> Non
     assert result["model"]["name"] == "salesradar-churn"
 
 
+def _request(row: Any, events: Any, key: str, fields: tuple[str, ...]) -> EntityInput:
+    """An export row and its events as an API request's entity (NaN read as absent)."""
+    return EntityInput(
+        entity_id=row[key],
+        record={"created_at": row["created_at"].to_pydatetime(), **{f: row[f] for f in fields}},
+        events=[
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in event.items()}
+            for event in events[events[key] == row[key]]
+            .drop(columns=key)
+            .astype(object)
+            .to_dict("records")
+        ],
+    )
+
+
 def test_online_matches_batch_features(services: Services) -> None:
     """The same lead scored online and through the batch table gets the same probability."""
     from features.export import export_from_frames
@@ -156,27 +173,50 @@ def test_online_matches_batch_features(services: Services) -> None:
     )
     leads, events = frames["leads"], frames["lead_events"]
     row = leads[leads["lead_id"].isin(batch["entity_id"])].iloc[0]
-    from serving.protocols import EntityInput
-
-    entity = EntityInput(
-        entity_id=row["lead_id"],
-        record={
-            "created_at": row["created_at"].to_pydatetime(),
-            "owner_id": row["owner_id"],
-            "expected_value": row["expected_value"],
-            "industry": row["industry"],
-        },
-        events=[
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in event.items()}
-            for event in events[events["lead_id"] == row["lead_id"]]
-            .drop(columns="lead_id")
-            .astype(object)
-            .to_dict("records")
-        ],
-    )
+    entity = _request(row, events, "lead_id", ("owner_id", "expected_value", "industry"))
     online = build_online_features(Task.LEADS, served.model, [entity], as_of=as_of)
     offline = batch[batch["entity_id"] == row["lead_id"]]
     assert served.model.predict_proba(online)[0] == served.model.predict_proba(offline)[0]
+
+
+def test_online_matches_batch_for_customers_with_derived_features(services: Services) -> None:
+    """A churn model with BG/NBD features: every customer's derived values and probability are
+    the same online (FeatureRows) as through the batch table (pandas), within 1e-9."""
+    from features.btyd import add_btyd_features
+    from features.export import export_from_frames
+    from features.snapshots import build_scoring_table
+    from serving.wiring import build_online_features, model_specs
+    from tests.serving.factories import make_frames
+
+    services.models.reload()
+    served = services.models.current(Task.CHURN)
+    assert served is not None and served.model.btyd is not None
+    frames = make_frames(seed=5, leads=5, customers=40)
+    export = export_from_frames(**frames)
+    as_of = datetime(2025, 9, 1)
+    batch = build_scoring_table(
+        export,
+        task=Task.CHURN,
+        as_of=as_of,
+        specs=model_specs(served.model),
+        vocabulary=sim_vocabulary(Task.CHURN),
+    )
+    export.close()
+    batch = add_btyd_features(batch, served.model.btyd).set_index("entity_id")
+    customers, events = frames["customers"], frames["customer_events"]
+    entities = [
+        _request(row, events, "customer_id", ("owner_id", "annual_value", "plan"))
+        for _, row in customers[customers["customer_id"].isin(batch.index)].iterrows()
+    ]
+    online = build_online_features(Task.CHURN, served.model, entities, as_of=as_of)
+    offline = batch.loc[list(online.entity_ids)]
+    assert len(online) > 10
+    for name in served.model.btyd.names:
+        assert np.allclose(online.values(name), offline[name], rtol=1e-9, atol=1e-9), name
+        assert np.isfinite(online.values(name)).all(), name
+    assert np.allclose(
+        served.model.predict_proba(online), served.model.predict_proba(offline), atol=1e-12
+    )
 
 
 def test_inputs_read_differently_are_warned_about(client: TestClient, keys: dict[str, str]) -> None:

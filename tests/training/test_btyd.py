@@ -1,114 +1,40 @@
-"""BG/NBD (training.btyd): each closed form against an independent computation.
+"""BG/NBD on the process: the closed forms of ``features.btyd`` against a forward simulation of a
+population, the fit (``training.btyd``) recovering its parameters, histories from an export.
 
-The likelihood and P(alive) against direct numerical integration of the individual-level
-likelihood (FHL 2005 eq. (3)) over the Gamma and Beta mixing distributions; P(no purchase) and
-the expected purchases against the process itself (importance sampling for one history, and a
-forward simulation of a population), with tolerances set by the Monte Carlo standard error.
+Tolerances are set by the Monte Carlo standard error. The closed forms against numerical
+integration are in ``tests/features/test_btyd.py``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
-from scipy import integrate, stats
 
-from features.tasks import Task
-from tests.features.test_features_support import make_export
-from training.btyd import (
+from features.btyd import (
+    BTYD_INPUTS,
     BgNbdParameters,
+    add_btyd_features,
     expected_purchases,
-    fit_bg_nbd,
     log_likelihood,
-    probability_alive,
     probability_no_purchase,
-    purchase_histories,
 )
+from features.model import ScoringModel
+from features.registry import feature_specs
+from features.tasks import Task
+from features.vocabulary import Vocabulary
+from tests.features.test_features_support import make_export
+from tests.features.vocabkit import sim_vocabulary
+from training.btyd import fit_bg_nbd, fit_btyd_features, purchase_histories, with_btyd_features
+from training.btyd_check import train_churn
 from training.btyd_process import BgNbdCohort, simulate_bg_nbd
+from training.config import load_config
 
 PARAMS = BgNbdParameters(r=0.7, alpha=25.0, a=0.8, b=3.0)
-# (x, t_x, T) in days: no repeat purchase, a steady buyer, a buyer gone quiet, a heavy buyer.
-HISTORIES = [(0, 0.0, 40.0), (3, 150.0, 160.0), (4, 30.0, 300.0), (25, 410.0, 420.0)]
-
-
-def _lambda_integral(power: float, decay: float) -> float:
-    """∫ lam^power e^(-lam decay) Gamma(lam; r, alpha) dlam, by quadrature."""
-    density = stats.gamma(PARAMS.r, scale=1.0 / PARAMS.alpha).pdf
-    value, _ = integrate.quad(
-        lambda lam: lam**power * np.exp(-lam * decay) * density(lam),
-        0,
-        np.inf,
-        epsabs=0,
-        epsrel=1e-11,
-        limit=500,
-    )
-    return value
-
-
-def _p_integral(dies: int, survives: int) -> float:
-    """∫ p^dies (1 - p)^survives Beta(p; a, b) dp, by quadrature."""
-    density = stats.beta(PARAMS.a, PARAMS.b).pdf
-    value, _ = integrate.quad(
-        lambda p: p**dies * (1 - p) ** survives * density(p),
-        0,
-        1,
-        epsabs=0,
-        epsrel=1e-11,
-        limit=500,
-    )
-    return value
-
-
-def _integrated(x: int, t_x: float, t_obs: float) -> tuple[float, float]:
-    """(alive branch, dead branch) of eq. (3) integrated over the mixing distributions."""
-    alive = _p_integral(0, x) * _lambda_integral(x, t_obs)
-    dead = _p_integral(1, x - 1) * _lambda_integral(x, t_x) if x > 0 else 0.0
-    return alive, dead
-
-
-@pytest.mark.parametrize(("x", "t_x", "t_obs"), HISTORIES)
-def test_log_likelihood_matches_numerical_integration(x: int, t_x: float, t_obs: float) -> None:
-    alive, dead = _integrated(x, t_x, t_obs)
-    got = log_likelihood(PARAMS, [x], [t_x], [t_obs])[0]
-    assert got == pytest.approx(np.log(alive + dead), abs=1e-7)
-
-
-@pytest.mark.parametrize(("x", "t_x", "t_obs"), HISTORIES)
-def test_probability_alive_matches_numerical_integration(x: int, t_x: float, t_obs: float) -> None:
-    alive, dead = _integrated(x, t_x, t_obs)
-    got = probability_alive(PARAMS, [x], [t_x], [t_obs])[0]
-    assert got == pytest.approx(alive / (alive + dead), abs=1e-8)
-    if x == 0:
-        assert got == 1.0  # nobody dies at the trial
-
-
-def test_probability_no_purchase_matches_importance_sampling() -> None:
-    """Draw (lam, p) from the priors, weight by eq. (3), then run the process forward from T:
-    alive with P(alive | lam, p, history), next purchase after an exponential(lam) wait."""
-    rng = np.random.default_rng(3)
-    draws, days = 400_000, 90.0
-    for x, t_x, t_obs in HISTORIES:
-        lam = rng.gamma(PARAMS.r, 1.0 / PARAMS.alpha, draws)
-        p = rng.beta(PARAMS.a, PARAMS.b, draws)
-        alive_branch = (1 - p) ** x * lam**x * np.exp(-lam * t_obs)
-        dead_branch = p * (1 - p) ** (x - 1) * lam**x * np.exp(-lam * t_x) if x else 0.0
-        weight = alive_branch + dead_branch
-        alive = rng.random(draws) < alive_branch / weight
-        quiet = ~alive | (rng.exponential(1.0 / lam) > days)
-        w = weight / weight.sum()
-        estimate = float(np.sum(w * quiet))
-        standard_error = float(np.sqrt(np.sum(w**2 * (quiet - estimate) ** 2)))
-        exact = probability_no_purchase(PARAMS, [x], [t_x], [t_obs], days=days)[0]
-        assert abs(estimate - exact) < 4 * standard_error + 1e-12, (x, estimate, exact)
-
-
-def test_probability_no_purchase_limits() -> None:
-    x, t_x, t_obs = np.array([0, 3, 4]), np.array([0.0, 150.0, 30.0]), np.array([40, 160, 300])
-    assert np.allclose(probability_no_purchase(PARAMS, x, t_x, t_obs, days=0.0), 1.0)
-    # Over an endless window only the dead stay quiet.
-    endless = probability_no_purchase(PARAMS, x, t_x, t_obs, days=1e12)
-    assert np.allclose(endless, 1 - probability_alive(PARAMS, x, t_x, t_obs), atol=1e-6)
+HORIZON = timedelta(days=90)
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +152,109 @@ def test_histories_are_deterministic_and_follow_the_process() -> None:
     assert (orders["occurred_at"] < cohort.end).all()
     assert not (orders["occurred_at"] > orders["died_at"]).any()  # nobody buys after death
     assert first.truth["died_at"].isna().any() and first.truth["died_at"].notna().any()
+
+
+# --- the derived features' fit (training.btyd.with_btyd_features) ---
+
+
+def _frame_from(population, cutoffs: list[datetime]) -> pd.DataFrame:
+    """The population's histories as engineered columns, split evenly over ``cutoffs``."""
+    x, t_x, t_obs, _, _ = population
+    return pd.DataFrame(
+        {
+            "cutoff": np.resize(pd.to_datetime(cutoffs).to_numpy(), x.size),
+            "purchase_count_all": x + 1.0,
+            "days_since_first_purchase": t_obs,
+            "days_since_last_purchase": t_obs - t_x,
+        }
+    )
+
+
+def _specs(vocabulary) -> list:
+    return [s for s in feature_specs(Task.CHURN, vocabulary) if s.name in BTYD_INPUTS]
+
+
+def test_the_fit_reads_the_train_cutoffs_only(population) -> None:
+    train, later = datetime(2025, 1, 1), datetime(2025, 2, 1)
+    frame = _frame_from(population, [train, later])
+    vocabulary = sim_vocabulary(Task.CHURN)
+    out, specs, btyd = with_btyd_features(
+        frame, _specs(vocabulary), vocabulary, fit_cutoffs=[train], horizon=HORIZON, seed=1
+    )
+    assert btyd is not None and btyd.horizon_days == 90
+    mine = frame[frame["cutoff"] == train]
+    x = mine["purchase_count_all"] - 1
+    t_obs = mine["days_since_first_purchase"]
+    assert btyd.params == fit_bg_nbd(x, t_obs - mine["days_since_last_purchase"], t_obs)
+    # Whatever the later cutoffs hold, the parameters stay.
+    scrambled = frame.copy()
+    scrambled.loc[scrambled["cutoff"] == later, "purchase_count_all"] = 1.0
+    _, _, again = with_btyd_features(
+        scrambled, _specs(vocabulary), vocabulary, fit_cutoffs=[train], horizon=HORIZON, seed=1
+    )
+    assert again == btyd
+    # Every row gets the columns, named after the horizon, with specs for them.
+    assert [s.name for s in specs[-3:]] == list(btyd.names)
+    pd.testing.assert_frame_equal(out, add_btyd_features(frame, btyd))
+    assert out[list(btyd.names)].notna().all().all()
+    # Fed its own output (a backtest origin refits), it replaces the derived features.
+    refit, respecs, _ = with_btyd_features(
+        out, specs, vocabulary, fit_cutoffs=[train], horizon=HORIZON, seed=1
+    )
+    assert [s.name for s in respecs] == [s.name for s in specs]
+    pd.testing.assert_frame_equal(refit, out)
+
+
+def test_a_large_fit_is_subsampled_with_the_seed(population) -> None:
+    frame = _frame_from(population, [datetime(2025, 1, 1)])
+    cutoffs = [datetime(2025, 1, 1)]
+    first = fit_btyd_features(frame, fit_cutoffs=cutoffs, horizon=HORIZON, seed=1, max_rows=4000)
+    again = fit_btyd_features(frame, fit_cutoffs=cutoffs, horizon=HORIZON, seed=1, max_rows=4000)
+    other = fit_btyd_features(frame, fit_cutoffs=cutoffs, horizon=HORIZON, seed=2, max_rows=4000)
+    assert first == again and first != other
+    assert first.params.r == pytest.approx(PARAMS.r, rel=0.3)
+
+
+def test_leads_and_churn_without_purchases_get_no_derived_features(population) -> None:
+    frame = _frame_from(population, [datetime(2025, 1, 1)])
+    for vocabulary in (
+        sim_vocabulary(Task.LEADS),
+        Vocabulary.of_types(Task.CHURN, ["call"], activity_types=()),
+    ):
+        out, specs, btyd = with_btyd_features(
+            frame, [], vocabulary, fit_cutoffs=[datetime(2025, 1, 1)], horizon=HORIZON, seed=1
+        )
+        assert btyd is None and out is frame and specs == []
+
+
+def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -> None:
+    """Through ``train_task`` as ``salesradar train churn`` runs it: the parameters come from
+    the train cutoffs, every split's rows hold the derived columns, and they survive saving."""
+    cohort = BgNbdCohort(
+        params=PARAMS,
+        customers=1_500,
+        start=datetime(2024, 1, 1),
+        acquisition_days=200.0,
+        end=datetime(2025, 4, 1),
+    )
+    export = simulate_bg_nbd(cohort, seed=3).export()
+    config = load_config()
+    config = dataclasses.replace(
+        config,
+        trees=dataclasses.replace(config.trees, params={**config.trees.params, "n_estimators": 40}),
+    )
+    try:
+        trained = train_churn(export, as_of=cohort.end, horizon=HORIZON, config=config, seed=1)
+    finally:
+        export.close()
+    btyd = trained.model.btyd
+    assert btyd is not None and trained.model.feature_names[-3:] == list(btyd.names)
+    engineered = trained.frame.drop(columns=list(btyd.names))
+    expected = fit_btyd_features(
+        engineered, fit_cutoffs=trained.split.train, horizon=HORIZON, seed=1
+    )
+    assert btyd == expected
+    pd.testing.assert_frame_equal(trained.frame, add_btyd_features(engineered, btyd))
+    loaded = ScoringModel.load(tmp_path, expected_sha256=trained.model.save(tmp_path))
+    test = trained.test_frame
+    assert np.array_equal(loaded.predict_proba(test), trained.model.predict_proba(test))
