@@ -588,26 +588,35 @@ def attribute_specs(task: Task, export: Export, vocabulary: Vocabulary) -> list[
     Entity-table attributes come first; an account attribute whose name is already taken is
     skipped (the API's ``record`` carries attributes by plain column name).
     """
+    return select_attributes(task, export, vocabulary)[0]
+
+
+def select_attributes(
+    task: Task, export: Export, vocabulary: Vocabulary
+) -> tuple[list[FeatureSpec], list[tuple[str, str]]]:
+    """The usable attributes (``attribute_specs``) and every other one as ("table.column",
+    why it is not used), in export order: what ``salesradar train`` lists."""
     tables = TASK_TABLES[Task(task)]
     engineered = engineered_definitions(task, vocabulary)
     taken = {s.name for s in map(_spec, engineered)} | RESERVED_COLUMNS
     taken.add(tables.value_column)
     out: list[FeatureSpec] = []
+    unused: list[tuple[str, str]] = []
     for table in (tables.entity_table, "accounts"):
         for attribute in export.attributes.get(table, ()):
+            where = f"{table}.{attribute.name}"
             if attribute.name in taken or attribute.name.startswith(BTYD_PREFIX):
-                logger.warning("attribute %s.%s skipped: name already used", table, attribute.name)
-                continue
-            if not attribute.numeric and _is_id_like(
+                unused.append((where, "its name is already a feature or an earlier attribute"))
+            elif not attribute.numeric and _is_id_like(
                 export, tables.entity_table, table, attribute.name
             ):
-                logger.info("attribute %s.%s skipped: ID-like", table, attribute.name)
-                continue
-            if attribute.numeric and attribute.name.lower().endswith("_id"):
-                continue
-            taken.add(attribute.name)
-            out.append(_attribute_spec(attribute.name, attribute.numeric, tables, table))
-    return out
+                unused.append((where, "ID-like: named *_id, or most values distinct"))
+            elif attribute.numeric and attribute.name.lower().endswith("_id"):
+                unused.append((where, "ID-like: a number named *_id"))
+            else:
+                taken.add(attribute.name)
+                out.append(_attribute_spec(attribute.name, attribute.numeric, tables, table))
+    return out, unused
 
 
 def feature_specs(

@@ -19,7 +19,12 @@ import pandas as pd
 from features.btyd import is_btyd_feature
 from features.export import Export, quote
 from features.labels import spine_sql
-from features.registry import FeatureSpec, engineered_definitions, feature_specs
+from features.registry import (
+    FeatureSpec,
+    engineered_definitions,
+    feature_specs,
+    select_attributes,
+)
 from features.sql import FeatureQuery, compile_feature_query
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import (
@@ -49,6 +54,8 @@ class TrainingSet:
     task: Task = Task.LEADS
     horizon: timedelta = timedelta(days=90)
     vocabulary: Vocabulary | None = None
+    # Export attributes not used as features, as ("table.column", why): train lists them.
+    unused_attributes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def to_naive_utc(moment: datetime, *, what: str) -> datetime:
@@ -259,7 +266,11 @@ def build_training_set(
     if horizon <= timedelta(0):
         raise ValueError(f"horizon must be positive, got {horizon}")
     moments = sorted({to_naive_utc(c, what="cutoff") for c in cutoffs})
-    specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
+    unused: list[tuple[str, str]] = []
+    if specs is None:
+        attributes, unused = select_attributes(task, export, vocabulary)
+        specs = feature_specs(task, vocabulary) + attributes
+    specs = _computed_here(specs)
     frame = _snapshot(
         export,
         task=task,
@@ -271,7 +282,8 @@ def build_training_set(
     )
     frame["label"] = frame["label"].astype("int64")
     logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
-    return TrainingSet(frame, [s.name for s in specs], list(specs), task, horizon, vocabulary)
+    names = [s.name for s in specs]
+    return TrainingSet(frame, names, list(specs), task, horizon, vocabulary, unused)
 
 
 def build_scoring_table(

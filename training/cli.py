@@ -152,6 +152,8 @@ def train(
     except UserError as exc:
         raise fail(exc) from exc
     trained, registered = report.trained, report.registered
+    for where, why in report.unused_attributes:
+        console.print(f"attribute {where} not used: {why}", highlight=False, markup=False)
     vocabulary = trained.model.vocabulary
     console.print(
         f"event vocabulary: {len(vocabulary.kinds)} kinds with features of their own ("

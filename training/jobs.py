@@ -39,6 +39,7 @@ class TrainingReport:
     registered: RegisteredVersion
     decision: Decision | None
     seconds: dict[str, float]  # wall time per step
+    unused_attributes: list[tuple[str, str]]  # ("table.column", why not a feature)
 
 
 def run_training(
@@ -96,7 +97,8 @@ def run_training(
     decision = None
     if promote_after:
         decision = promote(connect(tracking), task=task, config=config.promotion, now=now)
-    return TrainingReport(trained, registered, decision, seconds)
+    unused = training_set.unused_attributes
+    return TrainingReport(trained, registered, decision, seconds, unused)
 
 
 def prepare_training(

@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from features.registry import FeatureSpec, feature_specs
+from features.registry import FeatureSpec, feature_specs, select_attributes
 from features.tasks import Task
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
@@ -104,3 +104,10 @@ def test_attributes_are_selected_from_entities_and_accounts():
         " | other: Account industry: {value}"
     )
     assert attributes[1].description.startswith("Plan (customer attribute) | missing: Plan")
+    # Every attribute left out is listed with why (what `salesradar train` prints).
+    _, unused = select_attributes(Task.CHURN, export, sim_vocabulary("churn"))
+    assert unused == [
+        ("customers.crm_ref", "ID-like: named *_id, or most values distinct"),
+        ("customers.partner_id", "ID-like: named *_id, or most values distinct"),
+        ("accounts.plan", "its name is already a feature or an earlier attribute"),
+    ]
