@@ -39,6 +39,7 @@ from benchmarks.public.salesradar_steps import (
     score_through_api,
     serving,
 )
+from training.config import DEFAULT_CONFIG_PATH
 
 SALESRADAR = "salesradar (API)"
 
@@ -174,11 +175,31 @@ def run_salesradar(
     return np.array([scored[i] for i in ids])
 
 
+def evaluated_model_config(folder: Path) -> Path:
+    """The shipped training config with ``refit_on_all = false``, written into ``folder``.
+
+    The served model is then the evaluated one, fitted before the test cutoff: the shipped
+    default refits on every labelled cutoff, test included, and scoring the test rows with
+    that model would be in-sample (it measured 0.890 where the evaluated model had 0.559).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    if "refit_on_all = true" not in text:
+        raise RuntimeError(f"{DEFAULT_CONFIG_PATH}: no 'refit_on_all = true' to turn off")
+    path = folder / "config.toml"
+    path.write_text(text.replace("refit_on_all = true", "refit_on_all = false"), encoding="utf-8")
+    wording = DEFAULT_CONFIG_PATH.with_name("wording.toml")
+    (folder / "wording.toml").write_text(wording.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
 def train_arguments(
     dataset: Dataset, export: Path, split: flat.Split, *, models: Path
 ) -> list[str]:
-    """``salesradar train`` arguments: the dataset's as-of, horizon, shared cutoffs and, for
-    churn, its activity types (so salesradar labels silent churn as the reference scorers do)."""
+    """``salesradar train`` arguments: the dataset's as-of, horizon, shared cutoffs, the
+    evaluated model as the one that ships (``evaluated_model_config``) and, for churn, its
+    activity types (so salesradar labels silent churn as the reference scorers do)."""
+    config = evaluated_model_config(models.parent / "config")
     cutoffs = ",".join(f"{c:%Y-%m-%d}" for c in split.all)
     activity = []
     if dataset.task == "churn" and dataset.activity_types is not None:
@@ -187,7 +208,7 @@ def train_arguments(
         "train", dataset.task, "--data", str(export),
         "--as-of", f"{dataset.as_of:%Y-%m-%dT%H:%M:%S}",
         "--horizon", f"{dataset.horizon.days}d", "--cutoffs", cutoffs, "--seed", "7",
-        "--models-dir", str(models), *activity, "--promote",
+        "--models-dir", str(models), "--config", str(config), *activity, "--promote",
     ]  # fmt: skip
 
 

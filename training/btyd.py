@@ -158,7 +158,8 @@ def with_btyd_features(
     parameters (``fit_btyd_features`` on ``fit_cutoffs``) the model will carry.
 
     Only for a churn ``vocabulary`` (the frame's) with a purchase kind whose engineered inputs
-    are among ``specs``; anything else comes back unchanged with None. Derived specs already in
+    are among ``specs``, and only when the BG/NBD fit succeeds (a failed fit is logged as a
+    warning); anything else comes back unchanged with None. Derived specs already in
     ``specs`` are replaced, never doubled. The columns are computed for every row (train,
     calibration and test) by ``features.btyd.add_btyd_features``, as batch and online scoring
     compute them from the saved parameters.
@@ -171,7 +172,14 @@ def with_btyd_features(
         or not set(BTYD_INPUTS) <= names
     ):
         return frame, specs, None
-    btyd = fit_btyd_features(frame, fit_cutoffs=fit_cutoffs, horizon=horizon, seed=seed)
+    try:
+        btyd = fit_btyd_features(frame, fit_cutoffs=fit_cutoffs, horizon=horizon, seed=seed)
+    except (BgNbdFitError, ValueError) as error:
+        # BG/NBD is a model of sparse repeat purchases; on dense usage logs (every event an
+        # "activity") its likelihood may have no finite optimum. The model is then trained
+        # without these three features rather than not at all.
+        logger.warning("BTYD features left out: %s", error)
+        return frame, specs, None
     logger.info("BTYD features over %d days from %s", btyd.horizon_days, btyd.params)
     derived = btyd_specs(vocabulary, btyd)
     return add_btyd_features(frame, btyd), [*specs, *derived], btyd

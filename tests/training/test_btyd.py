@@ -23,7 +23,7 @@ from features.btyd import (
     probability_no_purchase,
 )
 from features.model import ScoringModel
-from features.registry import feature_specs
+from features.registry import FeatureSpec, feature_specs
 from features.tasks import Task
 from features.vocabulary import Vocabulary
 from tests.features.test_features_support import make_export
@@ -258,3 +258,24 @@ def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -
     loaded = ScoringModel.load(tmp_path, expected_sha256=trained.model.save(tmp_path))
     test = trained.test_frame
     assert np.array_equal(loaded.predict_proba(test), trained.model.predict_proba(test))
+
+
+def test_a_bg_nbd_fit_that_fails_leaves_the_features_out(monkeypatch) -> None:
+    import training.btyd as module
+    from tests.features.vocabkit import sim_vocabulary
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise module.BgNbdFitError("BG/NBD fit did not converge: test")
+
+    monkeypatch.setattr(module, "fit_btyd_features", fails)
+    frame = pd.DataFrame({"cutoff": pd.to_datetime(["2025-01-01"]), "label": [0]})
+    specs = [FeatureSpec(name, "numeric", "x", "cadence", "count") for name in module.BTYD_INPUTS]
+    out, out_specs, btyd = module.with_btyd_features(
+        frame,
+        specs,
+        sim_vocabulary("churn"),
+        fit_cutoffs=[datetime(2025, 1, 1)],
+        horizon=timedelta(days=90),
+        seed=1,
+    )
+    assert btyd is None and out is frame and out_specs == specs
