@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from features.loading import load_export
 from features.reasons import explain
+from features.snapshots import MONTHLY
 from features.synthetic import generate_crm
 from features.tasks import Task
 from training.config import TrainingConfig, load_config
-from training.data import build_task_training_set, choose_cutoffs, learn_task_vocabulary
+from training.jobs import prepare_training
 from training.trainer import LeakageResult, TrainedTask, train_task
 
 AS_OF = datetime(2026, 10, 1)
@@ -30,22 +30,23 @@ HORIZON = timedelta(days=90)
 
 
 def _train(data: Path, task: Task, config: TrainingConfig) -> TrainedTask:
-    export = load_export(data, as_of=AS_OF)
-    try:
-        cutoffs = choose_cutoffs(export, task=task, horizon=HORIZON, as_of=AS_OF, requested=None)
-        vocabulary = learn_task_vocabulary(
-            export, task=task, as_of=AS_OF, settings=config.vocabulary
-        )
-        training = build_task_training_set(
-            export, task=task, horizon=HORIZON, cutoffs=cutoffs, vocabulary=vocabulary
-        )
-    finally:
-        export.close()
+    # The CLI's own preparation (vocabulary, cutoffs, training set); no MLflow, to stay fast.
+    training, _ = prepare_training(
+        data,
+        task=task,
+        as_of=AS_OF,
+        horizon=HORIZON,
+        cutoffs=None,
+        every=MONTHLY,
+        no_test=False,
+        config=config,
+    )
+    assert training.vocabulary is not None
     return train_task(
         training.frame,
         training.specs,
         task=task,
-        vocabulary=vocabulary,
+        vocabulary=training.vocabulary,
         horizon=HORIZON,
         config=config,
         seed=3,
