@@ -43,13 +43,20 @@ class ExportInvalid(UserError):
         )
 
 
+class ExportNotFound(UserError):
+    """The export folder does not exist (or is a file): one line, before any work."""
+
+
 def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = None) -> Export:
     """Validate the export in ``path`` as of ``as_of`` and return it typed in DuckDB.
 
-    Raises ``ExportInvalid`` carrying the full report when validation finds errors; in that
-    case no connection or table is left behind. Timestamps come back as naive UTC; missing
-    optional contract columns are NULL; ``accounts`` is empty when the export has none.
+    Raises ``ExportNotFound`` when ``path`` is not a folder, and ``ExportInvalid`` carrying the
+    full report when validation finds errors; in that case no connection or table is left
+    behind. Timestamps come back as naive UTC; missing optional contract columns are NULL;
+    ``accounts`` is empty when the export has none.
     """
+    if not path.is_dir():
+        raise ExportNotFound(f"--data {path}: no such export folder")
     as_of = to_naive_utc(as_of)
     report = validate_export(path, as_of=as_of, progress=progress)
     if not report.ok:

@@ -95,3 +95,12 @@ def test_an_as_of_long_after_the_export_ended_is_refused(tiny_export: Path, tmp_
         "pass --as-of 2026-09-30 (the time the export was taken) or raise the config's "
         "split.max_as_of_gap_days (14)\n"
     )
+
+
+def test_a_missing_export_folder_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-export"
+    result = _train(
+        "leads", "--data", str(missing), "--as-of", "2026-10-01", "--models-dir", str(tmp_path)
+    )
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert result.output == f"error: --data {missing}: no such export folder\n"  # type: ignore[attr-defined]
