@@ -195,13 +195,6 @@ class Vocabulary:
         """Whether a raw type has a kind of its own (False: it counts as "other")."""
         return normalise_event_type(event_type) in self._codes
 
-    def kind(self, slug: str) -> EventKind:
-        """The kind with feature stem ``slug``; raises ``KeyError``."""
-        for kind in self.kinds:
-            if kind.slug == slug:
-                return kind
-        raise KeyError(slug)
-
     def to_dict(self) -> dict[str, object]:
         return {
             "task": str(self.task),

@@ -1,6 +1,6 @@
 """Temporal splits of labelled cutoffs: train, then calibrate, then test — never random.
 
-A cutoff ``t`` has a label window ``(t, t + horizon]``. With the embargo on, only cutoffs whose
+A cutoff ``t`` has a label window ``[t, t + horizon)``. With the embargo on, only cutoffs whose
 window has closed by the first test cutoff may train or calibrate: a model deployed at the test
 cutoff could not have seen later outcomes, so neither may the model we evaluate there.
 """
