@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.store import MIN_KEEP_RUNS
+
 
 class TierThresholds(BaseSettings):
     """Probability cut-offs for tiers; a probability at or above ``high`` is the top tier."""
@@ -50,6 +52,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=200_000, gt=0)
     max_page_size: int = Field(default=500, gt=0)
+    # Published runs `salesradar score` keeps (about 23 MB each on SQLite at 100k entities); at
+    # least MIN_KEEP_RUNS: the published run and the one "what changed" compares it with.
+    keep_runs: int = Field(default=12, ge=MIN_KEEP_RUNS)
     # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
     future_skew_seconds: float = Field(default=300.0, ge=0)
     host: str = "127.0.0.1"
