@@ -28,6 +28,18 @@ class RegistryUnavailable(RuntimeError):
     """The registry did not answer in time or answered with an error."""
 
 
+class RegistryTimeout(RegistryUnavailable):
+    """The registry did not answer within the bound (it may hold the connection open forever)."""
+
+
+class UnverifiableVersion(LookupError):
+    """The registry answered with a champion that has no recorded artifact hashes.
+
+    An answer, not an outage: the registry is fine, this version cannot be verified, so it is
+    never served.
+    """
+
+
 class NoChampion(LookupError):
     """The registry answered: no version of the task's model holds the champion alias.
 
@@ -48,8 +60,10 @@ class ChampionRef:
 
 class ChampionSource(Protocol):
     def resolve(self, task: Task) -> ChampionRef:
-        """The task's champion; raises ``NoChampion`` when the registry has none and
-        ``RegistryUnavailable`` when it cannot be asked."""
+        """The task's champion; raises ``NoChampion`` when the registry has none,
+        ``UnverifiableVersion`` when the champion has no recorded hashes and
+        ``RegistryUnavailable`` (``RegistryTimeout`` when it did not answer) when it cannot be
+        asked."""
         ...
 
     def download(self, ref: ChampionRef, destination: Path) -> Path:
@@ -75,9 +89,9 @@ def call_with_timeout(fn: Callable[[], T], *, timeout: float, what: str) -> T:
     try:
         ok, value = results.get(timeout=timeout)
     except queue.Empty:
-        raise RegistryUnavailable(f"{what}: no answer within {timeout:g} s") from None
+        raise RegistryTimeout(f"{what}: no answer within {timeout:g} s") from None
     if not ok:
-        if isinstance(value, NoChampion):  # an answer, not an outage
+        if isinstance(value, (NoChampion, UnverifiableVersion)):  # answers, not outages
             raise value
         raise RegistryUnavailable(f"{what}: {value}") from value
     return value  # type: ignore[no-any-return]
@@ -144,7 +158,10 @@ class MlflowChampionSource:
                 metrics = dict(run.data.metrics)
             hashes = recorded_hashes(tags, params)
             if not hashes:
-                raise RegistryUnavailable(f"{name} v{version.version}: no artifact sha256 recorded")
+                raise UnverifiableVersion(
+                    f"{name} v{version.version} is an unverifiable version: no artifact sha256 "
+                    "is recorded on it or its run"
+                )
             path = tags.get("scoring_model.path", "scoring_model")
             return ChampionRef(
                 task, name, str(version.version), version.run_id, hashes, metrics, path
