@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import shutil
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlparse
 
 from features.tasks import TASK_TABLES, Task
 
@@ -119,6 +121,39 @@ def find_artifact_folder(root: Path, files: Mapping[str, str]) -> Path:
     raise RegistryUnavailable(f"downloaded artifact lacks the hashed files {sorted(files)}")
 
 
+def embedded_artifact_root(tracking_uri: str) -> Path | None:
+    """Where an embedded sqlite store keeps its artifacts: ``mlartifacts`` beside the database
+    (the layout ``training.tracking`` creates); None for a tracking server or any other store."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    return Path(tracking_uri.removeprefix(prefix)).resolve().parent / "mlartifacts"
+
+
+def _local_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return Path(uri) if not parsed.scheme and Path(uri).is_absolute() else None
+
+
+def store_relative_folder(artifact_uri: str, *, recorded_root: str, root: Path) -> Path | None:
+    """A run's artifact folder resolved against the store it is read from.
+
+    MLflow records absolute artifact locations, so a copied or moved store would read (and
+    serve) the original's files. The part of ``artifact_uri`` below the experiment's recorded
+    artifact root is taken relative to ``root``, this store's own. None when either location is
+    not a local path, or the run's artifacts lie outside the recorded root.
+    """
+    run_path, recorded = _local_path(artifact_uri), _local_path(recorded_root)
+    if run_path is None or recorded is None:
+        return None
+    try:
+        return root / run_path.relative_to(recorded)
+    except ValueError:
+        return None
+
+
 class MlflowChampionSource:
     """The MLflow registry at ``tracking_uri``; champions are the versions under ``alias``."""
 
@@ -175,9 +210,30 @@ class MlflowChampionSource:
             # flavor that ``mlflow models serve`` uses.
             if ref.run_id is None:
                 raise RegistryUnavailable(f"{ref.name} v{ref.version} has no run")
-            local = self._client().download_artifacts(
-                ref.run_id, ref.artifact_path, str(destination)
-            )
+            client = self._client()
+            own = self._own_artifacts(client, ref)
+            if own is not None:
+                shutil.copytree(own, destination / ref.artifact_path)
+                return find_artifact_folder(destination / ref.artifact_path, ref.sha256)
+            local = client.download_artifacts(ref.run_id, ref.artifact_path, str(destination))
             return find_artifact_folder(Path(local), ref.sha256)
 
         return call_with_timeout(fetch, timeout=self.timeout * 6, what=f"download {ref.name}")
+
+    def _own_artifacts(self, client: Any, ref: ChampionRef) -> Path | None:
+        """An embedded store's artifact folder of ``ref``, resolved against the store itself
+        (``store_relative_folder``); None for stores whose artifacts MLflow fetches."""
+        root = embedded_artifact_root(self.tracking_uri)
+        if root is None:
+            return None
+        run = client.get_run(ref.run_id)
+        recorded = client.get_experiment(run.info.experiment_id).artifact_location
+        folder = store_relative_folder(run.info.artifact_uri, recorded_root=recorded, root=root)
+        if folder is None:
+            return None
+        if not (folder / ref.artifact_path).is_dir():
+            raise RegistryUnavailable(
+                f"{ref.name} v{ref.version}: no artifacts at {folder / ref.artifact_path} "
+                f"(the store recorded them under {recorded})"
+            )
+        return folder / ref.artifact_path
