@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     served_dir: Path = Path("models/served")
     registry_timeout_seconds: float = Field(default=10.0, gt=0)
     poll_seconds: float = Field(default=300.0, ge=0)  # 0 disables polling the champion alias
+    # The first load of the champions runs in the background, so liveness never waits on the
+    # registry; startup may hold requests back for at most this long while it runs (0: not at all).
+    startup_wait_seconds: float = Field(default=0.0, ge=0)
     champion_alias: str = "champion"
     lead_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.2)
     churn_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.25)

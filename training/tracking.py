@@ -30,6 +30,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
+from features.errors import UserError
 from features.model import TRUSTED_TYPES
 from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
@@ -94,11 +95,42 @@ def _local_artifact_root(uri: str) -> str | None:
     return (database.parent / "mlartifacts").as_uri()
 
 
+class MovedStore(UserError):
+    """A local store whose experiments record their artifacts somewhere other than beside it."""
+
+
 def connect(tracking: TrackingConfig) -> MlflowClient:
-    """Point MLflow (fluent API and registry) at the configured store; return a client."""
+    """Point MLflow (fluent API and registry) at the configured store; return a client.
+
+    Raises ``MovedStore`` for a local sqlite store that was copied or moved (``check_store``).
+    """
     mlflow.set_tracking_uri(tracking.tracking_uri)
     mlflow.set_registry_uri(tracking.tracking_uri)
-    return MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+    check_store(client, tracking)
+    return client
+
+
+def check_store(client: MlflowClient, tracking: TrackingConfig) -> None:
+    """Refuse a local store whose experiments keep their artifacts elsewhere.
+
+    MLflow records absolute artifact locations, so in a copied or moved checkout training would
+    read, and write new runs into, the original's artifacts. (Serving reads a moved store's
+    artifacts from beside it: ``serving.champions.store_relative_folder``.) Stores whose
+    artifacts a server chooses are not checked.
+    """
+    here = tracking.artifact_location
+    if here is None or not tracking.tracking_uri.startswith("sqlite:///"):
+        return
+    for experiment in client.search_experiments(filter_string="name LIKE 'salesradar-%'"):
+        if experiment.artifact_location != here:
+            database = tracking.tracking_uri.removeprefix("sqlite:///")
+            raise MovedStore(
+                f"the MLflow store {database} keeps its artifacts in "
+                f"{experiment.artifact_location}, not beside it in {here}: it was copied or "
+                "moved, and training would read and write the original's files (move it back, "
+                "or remove it and its mlartifacts folder to start a new store)"
+            )
 
 
 def experiment_id(client: MlflowClient, task: Task, tracking: TrackingConfig) -> str:
