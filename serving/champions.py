@@ -143,10 +143,12 @@ def store_relative_folder(artifact_uri: str, *, recorded_root: str, root: Path) 
     MLflow records absolute artifact locations, so a copied or moved store would read (and
     serve) the original's files. The part of ``artifact_uri`` below the experiment's recorded
     artifact root is taken relative to ``root``, this store's own. None when either location is
-    not a local path, or the run's artifacts lie outside the recorded root.
+    not a local path, when the recorded root is not the embedded layout's (a folder named like
+    ``root``; a store someone set up with artifacts elsewhere reads them where it says), or the
+    run's artifacts lie outside the recorded root.
     """
     run_path, recorded = _local_path(artifact_uri), _local_path(recorded_root)
-    if run_path is None or recorded is None:
+    if run_path is None or recorded is None or recorded.name != root.name:
         return None
     try:
         return root / run_path.relative_to(recorded)
