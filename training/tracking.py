@@ -35,6 +35,7 @@ from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
 from training.config import TrainingConfig
 from training.evaluation import metric_table, rows_at
+from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
 from training.plots import write_plots
 from training.trainer import TrainedTask, feature_list
 
@@ -139,6 +140,9 @@ def log_trained_task(
         mlflow.log_artifacts(str(staging / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
         sha_tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
         mlflow.set_tags(sha_tags)
+        # What `salesradar monitor` measures drift against (docs/monitoring.md).
+        reference = training_reference(trained, bins=config.monitoring.reference_bins)
+        mlflow.log_dict(reference, REFERENCE_ARTIFACT)
         if trained.refit and trained.evaluated is not None:
             evaluated = trained.evaluated.save(staging / EVALUATED_MODEL_PATH)
             mlflow.log_artifacts(str(staging / EVALUATED_MODEL_PATH), EVALUATED_MODEL_PATH)
