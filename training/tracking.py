@@ -8,7 +8,8 @@ Artifact layout of a run (serving relies on it; see docs/training.md):
 ``scoring_model/model.skops`` + ``scoring_model/model.json`` (``features.model.ScoringModel``),
 their sha256 as run tags and model-version tags ``sha256.<file>``; ``model/`` (MLflow sklearn
 flavor, skops-serialized, servable with ``mlflow models serve``); ``config/``, ``evaluation/``,
-``plots/``, ``model_card.md``.
+``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the training distribution that
+``salesradar monitor`` measures drift against, ``training.monitoring.reference``).
 """
 
 from __future__ import annotations
