@@ -201,7 +201,11 @@ def test_drift_fires_when_the_crm_renames_its_orders(
         )
     assert "unknown event types" in drift["drifted"]
     assert drift["events"]["unknown_types"][0] == "web order"
-    assert drift["events"]["share"] > 0.2
+    window = events.loc[
+        (events["occurred_at"] >= CLOSED - HORIZON) & (events["occurred_at"] < CLOSED)
+    ]
+    assert drift["events"]["events"] == len(window)
+    assert drift["events"]["share"] == pytest.approx((window["type"] == "web order").mean())
     baseline = json.loads(_results(root).iloc[0]["drift"])
     assert "unknown event types" not in baseline["drifted"]
     assert baseline["events"]["share"] < 0.05

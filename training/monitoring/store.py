@@ -8,6 +8,7 @@ schema of ``score_runs`` / ``scores`` is the contract (docs/serving.md).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -171,8 +172,31 @@ def run_scores(engine: Engine, run: PublishedRun) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["entity_id", "probability", "tier"])
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, recursively.
+
+    PostgreSQL's JSON type rejects the ``NaN`` token Python writes, and a metric that is undefined
+    (ROC AUC with one class) is unknown, which JSON spells null.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def save_result(engine: Engine, values: dict[str, Any]) -> None:
-    """Replace the result of ``values["run_id"], values["task"]`` in one transaction."""
+    """Replace the result of ``values["run_id"], values["task"]`` in one transaction.
+
+    JSON columns are stored through ``json_safe`` (NaN becomes null).
+    """
+    values = {
+        **values,
+        "outcome": json_safe(values["outcome"]),
+        "drift": json_safe(values["drift"]),
+    }
     with engine.begin() as conn:
         conn.execute(
             delete(monitoring_results).where(
