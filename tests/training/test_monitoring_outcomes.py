@@ -173,6 +173,8 @@ def test_rerunning_monitor_replaces_instead_of_duplicating(world: dict[str, obje
     assert len(runs) == 2
     assert {r.data.tags["batch_run_id"] for r in runs} == set(after["run_id"])
     assert {r.data.tags["model_version"] for r in runs} == {"1"}
+    version = client.get_model_version("salesradar-churn", "1")
+    assert version.tags["monitoring.last_run_id"] in {r.info.run_id for r in runs}
     artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id, "monitoring")}
     assert "monitoring/drift_report.html" in artifacts
     assert "monitoring/reliability.png" in artifacts

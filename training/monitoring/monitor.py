@@ -93,9 +93,12 @@ def load_monitored_version(
             f"{name} v{version} was trained before training references were kept (no "
             f"{REFERENCE_ARTIFACT} in run {found.run_id}): retrain it to monitor its runs"
         ) from None
-    reference = check_reference(
-        json.loads(Path(local).read_text(encoding="utf-8")), where=REFERENCE_ARTIFACT
-    )
+    try:
+        reference = check_reference(
+            json.loads(Path(local).read_text(encoding="utf-8")), where=REFERENCE_ARTIFACT
+        )
+    except ValueError as exc:  # JSONDecodeError is one
+        raise UserError(f"{name} v{version}: {exc}") from None
     return LoadedVersion(model, dict(reference), found.run_id)
 
 

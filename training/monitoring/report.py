@@ -27,6 +27,7 @@ from training.tracking import TrackingConfig, experiment_id
 
 MONITORING_TAG = "salesradar.monitoring"
 BATCH_RUN_TAG = "batch_run_id"
+LAST_RUN_TAG = "monitoring.last_run_id"  # model-version tag
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "ece", "precision_at_k", "revenue_share_at_k")
 
 _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
@@ -198,4 +199,8 @@ def log_monitoring_run(
         mlflow.log_text(html, "monitoring/drift_report.html")
         for path in images.values():
             mlflow.log_artifact(str(path), "monitoring")
+    # The registry side of the link: the model version names its latest monitoring run.
+    client.set_model_version_tag(
+        outcome.model_name, outcome.model_version, LAST_RUN_TAG, run.info.run_id
+    )
     return str(run.info.run_id)
