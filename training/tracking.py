@@ -8,7 +8,8 @@ Artifact layout of a run (serving relies on it; see docs/training.md):
 ``scoring_model/model.skops`` + ``scoring_model/model.json`` (``features.model.ScoringModel``),
 their sha256 as run tags and model-version tags ``sha256.<file>``; ``model/`` (MLflow sklearn
 flavor, skops-serialized, servable with ``mlflow models serve``); ``config/``, ``evaluation/``,
-``plots/``, ``model_card.md``.
+``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the training distribution that
+``salesradar monitor`` measures drift against, ``training.monitoring.reference``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
 from training.config import TrainingConfig
 from training.evaluation import metric_table, rows_at
+from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
 from training.plots import write_plots
 from training.trainer import TrainedTask, feature_list
 
@@ -171,6 +173,9 @@ def log_trained_task(
         mlflow.log_artifacts(str(staging / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
         sha_tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
         mlflow.set_tags(sha_tags)
+        # What `salesradar monitor` measures drift against (docs/monitoring.md).
+        reference = training_reference(trained, bins=config.monitoring.reference_bins)
+        mlflow.log_dict(reference, REFERENCE_ARTIFACT)
         if trained.refit and trained.evaluated is not None:
             evaluated = trained.evaluated.save(staging / EVALUATED_MODEL_PATH)
             mlflow.log_artifacts(str(staging / EVALUATED_MODEL_PATH), EVALUATED_MODEL_PATH)
