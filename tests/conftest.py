@@ -1,0 +1,29 @@
+"""Fixtures for the whole suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow_tracking_uri() -> Iterator[None]:
+    """Each test starts with the tracking URI the suite started with.
+
+    ``mlflow.set_tracking_uri`` (called by ``training.tracking.connect``) also writes
+    ``MLFLOW_TRACKING_URI`` into ``os.environ`` so that subprocesses inherit it; without this, a
+    later test that resolves its store from the environment would silently use an earlier test's
+    store (and a test that moved its store would make every later one refuse to train).
+    """
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if saved is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = saved
+    import mlflow.tracking._tracking_service.utils as tracking_utils
+
+    # The module-level URI is compared before the environment is written again: reset it too.
+    tracking_utils._tracking_uri = None
