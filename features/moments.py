@@ -36,3 +36,12 @@ def resolve_as_of(
     if not allow_future and moment > to_naive_utc(now):
         raise UserError(f"{option} {moment.isoformat()} is in the future")
     return moment
+
+
+def format_moment(moment: datetime) -> str:
+    """``moment`` as the CLI prints it: ISO 8601 in UTC with the zone ``Z``, whole seconds.
+
+    Naive values are taken as UTC (the rule above); sub-second digits are dropped because no
+    time the CLI shows (as-of, cutoffs, run and key times) is meaningful below a second.
+    """
+    return to_naive_utc(moment).isoformat(timespec="seconds") + "Z"

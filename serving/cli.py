@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from features.commands.validate import check_directory
 from features.errors import UserError
 from features.moments import resolve_as_of
 from features.tasks import Task
@@ -26,8 +28,22 @@ console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
 
 
+def settings_error(exc: ValidationError) -> str:
+    """pydantic's report on bad ``SALESRADAR_*`` values as one line naming each variable."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    parts = []
+    for error in exc.errors():
+        name = prefix + "__".join(str(p) for p in error["loc"]).upper()
+        parts.append(f"{name}: {error['msg']}")
+    return "; ".join(parts)
+
+
 def _settings() -> Settings:
-    settings = Settings()
+    """The service settings from the environment; a bad value is a one-line ``UserError``."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise UserError(settings_error(exc)) from None
     # Bounded waits on an HTTP tracking server, on top of serving's own hard timeouts.
     timeout = str(max(1, int(settings.registry_timeout_seconds)))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
@@ -77,9 +93,11 @@ def score(
     from serving.batch import choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
-    settings = _settings()
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
+    check_directory(data, option="--data")
+    settings = _settings()
+    # Only now the slow part: loading and verifying the champions (seconds).
     services = build_services(settings)
     for result in services.models.reload():
         if result.error:
@@ -201,9 +219,10 @@ def quickstart(
     from serving.quickstart import prepare_quickstart
     from serving.wiring import utc_now
 
-    settings = _settings()
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
+    check_directory(data, option="--data")
+    settings = _settings()
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
     export = load_export(data, as_of=moment)

@@ -36,9 +36,14 @@ def parse_as_of(text: str | None) -> datetime:
     return resolve_as_of(text, now=datetime.now(UTC))
 
 
-def check_directory(directory: Path) -> None:
+def check_directory(directory: Path, *, option: str | None = None) -> None:
+    """Raise a one-line ``UserError`` naming ``directory`` (and its option) unless it is a folder.
+
+    Commands call it before any heavy work, so a typo costs nothing.
+    """
     if not directory.is_dir():
-        raise UserError(f"{directory} is not a folder")
+        where = f"{option} {directory}" if option else str(directory)
+        raise UserError(f"{where}: no such export folder")
 
 
 @contextmanager
