@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -36,6 +36,37 @@ def settings_error(exc: ValidationError) -> str:
         name = prefix + "__".join(str(p) for p in error["loc"]).upper()
         parts.append(f"{name}: {error['msg']}")
     return "; ".join(parts)
+
+
+def environment_variables() -> list[tuple[str, str]]:
+    """Every ``SALESRADAR_*`` variable ``Settings`` reads, with its default as text, in field
+    order; nested settings (the tier thresholds) are spelled with the ``__`` delimiter."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    delimiter = str(Settings.model_config.get("env_nested_delimiter", "__"))
+    found: list[tuple[str, str]] = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            for sub in type(default).model_fields:
+                found.append(
+                    (f"{prefix}{name}{delimiter}{sub}".upper(), str(getattr(default, sub)))
+                )
+        else:
+            found.append((f"{prefix}{name}".upper(), str(default)))
+    return found
+
+
+def serve_help() -> str:
+    """``serve --help``: what the command does and the environment it reads (one definition:
+    the fields of ``Settings``)."""
+    lines = [
+        "Run the prediction API with uvicorn (one worker).",
+        "",
+        "Configured from the environment (see .env.example; MLFLOW_TRACKING_URI also works):",
+        "",
+    ]
+    lines += [f"{name}  (default: {default})" for name, default in environment_variables()]
+    return "\n\n".join(line for line in lines if line)
 
 
 def _settings() -> Settings:
@@ -251,6 +282,6 @@ def quickstart(
 
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the root CLI."""
-    app.command("serve")(serve)
+    app.command("serve", help=serve_help())(serve)
     app.command("score")(score)
     app.add_typer(keys_app, name="keys")

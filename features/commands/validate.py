@@ -42,8 +42,9 @@ def check_directory(directory: Path, *, option: str | None = None) -> None:
     Commands call it before any heavy work, so a typo costs nothing.
     """
     if not directory.is_dir():
-        where = f"{option} {directory}" if option else str(directory)
-        raise UserError(f"{where}: no such export folder")
+        if option is None:
+            raise UserError(f"{directory} is not a folder")
+        raise UserError(f"{option} {directory}: no such export folder")
 
 
 @contextmanager
