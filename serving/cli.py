@@ -18,7 +18,7 @@ from rich.table import Table
 
 from features.commands.validate import check_directory
 from features.errors import UserError
-from features.moments import resolve_as_of
+from features.moments import format_moment, resolve_as_of
 from features.tasks import Task
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
@@ -164,7 +164,7 @@ def score(
             progress=report,
         )
     export.close()
-    table = Table(title=f"run {summary.run_id} as of {moment.isoformat()} (published)")
+    table = Table(title=f"run {summary.run_id} as of {format_moment(moment)} (published)")
     for column in ("task", "model", "scored", "tiers"):
         table.add_column(column)
     for scored, model in models.items():
@@ -234,8 +234,8 @@ def list_keys() -> None:
             info.role.value,
             info.owner_id or "",
             info.label or "",
-            info.created_at.isoformat(timespec="seconds"),
-            info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "",
+            format_moment(info.created_at),
+            format_moment(info.revoked_at) if info.revoked_at else "",
         )
     console.print(table)
 

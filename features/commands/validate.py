@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.errors import UserError, fail
-from features.moments import resolve_as_of
+from features.moments import format_moment, resolve_as_of
 from features.validation import ProgressHook, Severity, ValidationReport, validate_export
 
 DirArgument = Annotated[Path, typer.Argument(help="Export folder (one file per table).")]
@@ -82,7 +82,7 @@ def print_report(report: ValidationReport, console: Console) -> None:
         )
     verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
     console.print(
-        f"{report.path}: {verdict} as of {report.as_of.isoformat()} — "
+        f"{report.path}: {verdict} as of {format_moment(report.as_of)} — "
         f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)",
         highlight=False,
         soft_wrap=True,
