@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from features.cli import build_app
 from features.errors import UserError, fail
-from features.moments import format_moment
 from features.tasks import TASK_TABLES, Task
 from tests.features.exportkit import AS_OF, write_valid_export
 
@@ -314,6 +313,8 @@ def test_serve_help_lists_every_setting_and_env_example_documents_each(env: Path
 
 
 def test_times_the_cli_prints_are_iso_8601_utc_with_z() -> None:
+    from features.moments import format_moment
+
     assert format_moment(datetime(2026, 3, 1, 12, 30, 5, 123456)) == "2026-03-01T12:30:05Z"
     assert format_moment(datetime.fromisoformat("2026-03-01T12:30:05+02:00")) == (
         "2026-03-01T10:30:05Z"
@@ -324,5 +325,4 @@ def test_validate_prints_its_as_of_with_z(tmp_path: Path) -> None:
     path = write_valid_export(tmp_path)
     code, output = _invoke("validate", str(path), "--as-of", AS_OF.isoformat())
     assert code == 0
-    assert f"valid as of {format_moment(AS_OF)} — 0 error(s)" in output
-    assert "2024-06-01T00:00:00Z" in output
+    assert "valid as of 2024-06-01T00:00:00Z — 0 error(s)" in output
