@@ -12,7 +12,7 @@ import importlib
 import logging
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 # Packages whose warnings are ours and do reach the user.
 OWN_PACKAGES = r"(features|training|serving|benchmarks)(\.|$)"
@@ -21,30 +21,30 @@ OWN_PACKAGES = r"(features|training|serving|benchmarks)(\.|$)"
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
     """For the duration of a command: no log record below WARNING from anyone, no MLflow event
-    stream (its ``eprint`` bypasses logging), and no warning raised outside our own packages.
+    output (its ``eprint`` bypasses logging) and no warning raised outside our own packages.
 
     Everything is restored on exit, so tests and embedding processes keep their settings.
     """
     previous_disable = logging.root.manager.disable
     logging.disable(logging.INFO)
-    mlflow_logging = _mlflow_logging_utils()
-    was_enabled = mlflow_logging is not None and mlflow_logging.MLFLOW_LOGGING_STREAM.enabled
-    if was_enabled:
-        mlflow_logging.disable_logging()
     try:
-        with warnings.catch_warnings():
+        with _mlflow_events_off(), warnings.catch_warnings():
             warnings.filterwarnings("ignore")
             warnings.filterwarnings("default", module=OWN_PACKAGES)
             yield
     finally:
-        if was_enabled:
-            mlflow_logging.enable_logging()
         logging.disable(previous_disable)
 
 
-def _mlflow_logging_utils():  # type: ignore[no-untyped-def]
-    """MLflow's logging module when MLflow is installed (serving and training use it)."""
+def _mlflow_events_off() -> AbstractContextManager[object]:
+    """MLflow's own switch for its event output, when MLflow is installed.
+
+    Its counter is shared with MLflow's internal uses of the same switch, which would turn the
+    output back on if we flipped ``disable_logging()`` directly.
+    """
     try:
-        return importlib.import_module("mlflow.utils.logging_utils")
+        module = importlib.import_module("mlflow.utils.autologging_utils")
     except ImportError:
-        return None
+        return nullcontext()
+    behavior = module.MlflowEventsAndWarningsBehaviorGlobally
+    return behavior(disable_event_logs=True, disable_warnings=True, reroute_warnings=False)
