@@ -33,12 +33,11 @@ HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 def usage_error_line(exc: ClickException) -> str:
     """Click's error as one line: ``salesradar train: no such option: --foo (try '… -h')``."""
-    message = exc.format_message()
+    message = exc.format_message().rstrip(".")
     message = message[:1].lower() + message[1:]
     ctx = getattr(exc, "ctx", None)
-    if ctx is None:
-        return f"salesradar: {message}"
-    return f"{ctx.command_path}: {message.rstrip('.')} (try '{ctx.command_path} -h')"
+    path = ctx.command_path if ctx is not None else "salesradar"
+    return f"{path}: {message} (try '{path} -h')"
 
 
 class OneLineErrors(TyperGroup):

@@ -48,7 +48,7 @@ def _invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-MISSING = "/no/such/folder"
+MISSING = "{tmp}/no/such/folder"  # under tmp_path: a command that creates it harms nothing
 MISTAKES = {
     # a missing folder
     "validate missing": ["validate", MISSING],
@@ -108,7 +108,10 @@ def test_every_user_mistake_is_one_line_and_a_non_zero_exit(env: Path, args: lis
 def test_a_real_process_prints_one_line_on_stderr_and_nothing_on_stdout(tmp_path: Path) -> None:
     for args, line in (
         (["train", "--foo"], "salesradar train: no such option: --foo (try 'salesradar train -h')"),
-        (["score", "--data", MISSING], f"error: --data {MISSING}: no such export folder"),
+        (
+            ["score", "--data", str(tmp_path / "no")],
+            f"error: --data {tmp_path / 'no'}: no such export folder",
+        ),
     ):
         done = subprocess.run(
             [str(SALESRADAR), *args],
@@ -134,9 +137,10 @@ def test_score_and_quickstart_check_arguments_before_loading_anything(
 
     monkeypatch.setattr(serving.wiring, "build_services", untouchable)
     monkeypatch.setattr(serving.cli.ScoreStore, "from_url", untouchable)
+    missing = env / "no"
     for args in (["score"], ["keys", "quickstart"]):
-        code, output = _invoke(*args, "--data", MISSING)
-        assert (code, output) == (2, f"error: --data {MISSING}: no such export folder\n")
+        code, output = _invoke(*args, "--data", str(missing))
+        assert (code, output) == (2, f"error: --data {missing}: no such export folder\n")
 
 
 def test_usage_errors_are_one_line_naming_the_command() -> None:
