@@ -13,9 +13,11 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from features.commands.quiet import quiet_libraries
 from features.commands.validate import check_directory
 from features.errors import UserError
 from features.moments import format_moment, resolve_as_of
@@ -129,10 +131,13 @@ def score(
     check_directory(data, option="--data")
     settings = _settings()
     # Only now the slow part: loading and verifying the champions (seconds).
-    services = build_services(settings)
-    for result in services.models.reload():
+    with quiet_libraries():  # MLflow's INFO lines and messages are not the CLI's output
+        services = build_services(settings)
+        reloaded = services.models.reload()
+    for result in reloaded:
         if result.error:
-            console.print(f"[yellow]{result.task}: {result.outcome}: {result.error}[/]")
+            message = escape(f"{result.task}: {result.outcome}: {result.error}")
+            console.print(f"[yellow]{message}[/]")
     export = load_export(data, as_of=moment)
     try:
         choice = choose_tasks(
