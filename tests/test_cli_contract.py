@@ -330,3 +330,21 @@ def test_validate_prints_its_as_of_with_z(tmp_path: Path) -> None:
     code, output = _invoke("validate", str(path), "--as-of", AS_OF.isoformat())
     assert code == 0
     assert "valid as of 2024-06-01T00:00:00Z — 0 error(s)" in output
+
+
+def test_a_tested_challenger_refused_for_leakage_names_the_findings() -> None:
+    from training.promotion import decide
+
+    decision = decide(
+        metric="pr_auc",
+        margin=0.0,
+        challenger=0.6,
+        champion=None,
+        baselines={"recency": 0.3},
+        leakage_passed=False,
+        leakage_findings=[("loss_reason", "separates the labels with ROC AUC 0.993 (> 0.95)")],
+    )
+    assert not decision.promote
+    assert decision.reasons == (
+        "leakage audit failed: loss_reason: separates the labels with ROC AUC 0.993 (> 0.95)",
+    )
