@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
-from rich.console import Console
+
+# pydantic puts this in front of every message a validator raises; the user needs only the rest.
+PYDANTIC_PREFIX = "Value error, "
 
 
 class UserError(Exception):
@@ -12,11 +16,26 @@ class UserError(Exception):
     exit_code = 2
 
 
+def one_line(text: str) -> str:
+    """``text`` as a single line: pydantic's "Value error, " prefix dropped, newlines folded."""
+    return " ".join(text.replace(PYDANTIC_PREFIX, "").split())
+
+
+def print_error(text: str) -> None:
+    """Write ``text`` to stderr as exactly one line, verbatim (square brackets included).
+
+    Plain ``sys.stderr`` rather than rich: rich's markup would swallow ``[split]``-style text,
+    and its wrapping would break the one line at the terminal's width.
+    """
+    sys.stderr.write(one_line(text) + "\n")
+    sys.stderr.flush()
+
+
 def fail(exc: UserError) -> typer.Exit:
     """Print ``exc`` as one line on stderr; return the exit (with its code) for the caller to raise.
 
     Commands call this themselves rather than relying on the console-script wrapper so that the
     same one-line behaviour holds under ``typer.testing.CliRunner`` and when embedded.
     """
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    print_error(f"error: {exc}")
     return typer.Exit(exc.exit_code)

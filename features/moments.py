@@ -34,7 +34,7 @@ def resolve_as_of(
         return to_naive_utc(now)
     moment = parse_moment(text, option=option)
     if not allow_future and moment > to_naive_utc(now):
-        raise UserError(f"{option} {moment.isoformat()} is in the future")
+        raise UserError(f"{option} {iso_utc(moment)} is in the future")
     return moment
 
 

@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from features.commands.quiet import quiet_libraries
+from features.commands.validate import check_directory
 from features.errors import UserError
-from features.moments import resolve_as_of
+from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
@@ -26,8 +30,53 @@ console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
 
 
+def settings_error(exc: ValidationError) -> str:
+    """pydantic's report on bad ``SALESRADAR_*`` values as one line naming each variable."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    parts = []
+    for error in exc.errors():
+        name = prefix + "__".join(str(p) for p in error["loc"]).upper()
+        parts.append(f"{name}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def environment_variables() -> list[tuple[str, str]]:
+    """Every ``SALESRADAR_*`` variable ``Settings`` reads, with its default as text, in field
+    order; nested settings (the tier thresholds) are spelled with the ``__`` delimiter."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    delimiter = str(Settings.model_config.get("env_nested_delimiter", "__"))
+    found: list[tuple[str, str]] = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            for sub in type(default).model_fields:
+                found.append(
+                    (f"{prefix}{name}{delimiter}{sub}".upper(), str(getattr(default, sub)))
+                )
+        else:
+            found.append((f"{prefix}{name}".upper(), str(default)))
+    return found
+
+
+def serve_help() -> str:
+    """``serve --help``: what the command does and the environment it reads (one definition:
+    the fields of ``Settings``)."""
+    lines = [
+        "Run the prediction API with uvicorn (one worker).",
+        "",
+        "Configured from the environment (see .env.example; MLFLOW_TRACKING_URI also works):",
+        "",
+    ]
+    lines += [f"{name}  (default: {default})" for name, default in environment_variables()]
+    return "\n\n".join(line for line in lines if line)
+
+
 def _settings() -> Settings:
-    settings = Settings()
+    """The service settings from the environment; a bad value is a one-line ``UserError``."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise UserError(settings_error(exc)) from None
     # Bounded waits on an HTTP tracking server, on top of serving's own hard timeouts.
     timeout = str(max(1, int(settings.registry_timeout_seconds)))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
@@ -87,14 +136,19 @@ def score(
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
-    settings = _settings()
-    keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
-    services = build_services(settings)
-    for result in services.models.reload():
+    check_directory(data, option="--data")
+    settings = _settings()
+    keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
+    # Only now the slow part: loading and verifying the champions (seconds).
+    with quiet_libraries():  # MLflow's INFO lines and messages are not the CLI's output
+        services = build_services(settings)
+        reloaded = services.models.reload()
+    for result in reloaded:
         if result.error:
-            console.print(f"[yellow]{result.task}: {result.outcome}: {result.error}[/]")
+            message = escape(f"{result.task}: {result.outcome}: {result.error}")
+            console.print(f"[yellow]{message}[/]")
     export = load_export(data, as_of=moment)
     try:
         choice = choose_tasks(
@@ -127,7 +181,7 @@ def score(
             progress=report,
         )
     export.close()
-    table = Table(title=f"run {summary.run_id} as of {moment.isoformat()} (published)")
+    table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
     for column in ("task", "model", "scored", "tiers"):
         table.add_column(column)
     for scored, model in models.items():
@@ -203,8 +257,8 @@ def list_keys() -> None:
             info.role.value,
             info.owner_id or "",
             info.label or "",
-            info.created_at.isoformat(timespec="seconds"),
-            info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "",
+            iso_utc(info.created_at),
+            iso_utc(info.revoked_at) if info.revoked_at else "",
         )
     console.print(table)
 
@@ -219,9 +273,10 @@ def quickstart(
     from serving.quickstart import prepare_quickstart
     from serving.wiring import utc_now
 
-    settings = _settings()
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
+    check_directory(data, option="--data")
+    settings = _settings()
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
     export = load_export(data, as_of=moment)
@@ -250,6 +305,6 @@ def quickstart(
 
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the root CLI."""
-    app.command("serve")(serve)
+    app.command("serve", help=serve_help())(serve)
     app.command("score")(score)
     app.add_typer(keys_app, name="keys")

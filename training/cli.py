@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from features.commands.quiet import quiet_libraries
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
 
@@ -23,10 +28,18 @@ if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from features.snapshots import CutoffSpacing
     from training.config import TrainingConfig
     from training.plan import DataPlan
+    from training.registry import VersionRow
+    from training.tracking import TrackingConfig
     from training.trainer import TrainedTask
 
 DEFAULT_MODELS_DIR = Path("models")
 TABLE_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "precision_at_k")
+# `models`: identifiers are always shown whole; the other columns, most useful first, are
+# dropped from the right when the terminal is too narrow for them.
+IDENTIFIER_COLUMNS = ("model", "version", "aliases")
+OPTIONAL_COLUMNS = ("created", "roc_auc", "pr_auc", "decision", "brier", "ece")
+OPTIONAL_COLUMNS += tuple(m for m in TABLE_METRICS if m not in OPTIONAL_COLUMNS)
+DECISION_MIN_WIDTH = 24  # the decision text wraps; narrower than this it is not worth showing
 
 TaskArgument = Annotated[Task, typer.Argument(help="Which model: 'leads' (hot leads) or 'churn'.")]
 ConfigOption = Annotated[
@@ -122,12 +135,12 @@ def train(
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
 ) -> None:
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
+    from features.commands.validate import check_directory
+    from features.moments import resolve_as_of
+
     console = Console()
     try:
-        from features.moments import resolve_as_of
-        from training.jobs import prepare_training, run_training
-
-        settings = with_activity_types(_config(config), activity_types)
+        # Every argument is checked before the export is read or MLflow is opened.
         window = {
             "task": task,
             "as_of": resolve_as_of(as_of, now=_now()),
@@ -135,20 +148,29 @@ def train(
             "cutoffs": parse_cutoffs(cutoffs),
             "every": parse_every(every),
             "no_test": no_test,
-            "config": settings,
         }
-        if plan_only:
-            _print_plan(console, settings, prepare_training(data, **window)[1])  # type: ignore[arg-type]
-            return
-        report = run_training(
-            data,
-            **window,  # type: ignore[arg-type]
-            seed=seed,
-            tracking=_tracking(models_dir),
-            promote_after=promote_after,
-            now=_now(),
-            show_plan=lambda plan: _print_plan(console, settings, plan),
-        )
+        check_directory(data, option="--data")
+        settings = with_activity_types(_config(config), activity_types)
+        steps = StepProgress(Console(stderr=True))
+        with quiet_libraries(), steps:
+            from training.jobs import prepare_training, run_training
+
+            if plan_only:
+                plan = prepare_training(data, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
+                steps.finish()
+                _print_plan(console, settings, plan)
+                return
+            report = run_training(
+                data,
+                **window,  # type: ignore[arg-type]
+                config=settings,
+                seed=seed,
+                tracking=_tracking(models_dir),
+                promote_after=promote_after,
+                now=_now(),
+                show_plan=lambda plan: (steps.finish(), _print_plan(console, settings, plan)),
+                on_step=steps,
+            )
     except UserError as exc:
         raise fail(exc) from exc
     trained, registered = report.trained, report.registered
@@ -161,6 +183,8 @@ def train(
         + "); every other type counts as 'other'",
         highlight=False,
     )
+    for feature, reason in trained.leakage.findings:
+        console.print(f"leakage audit flagged {feature}: {reason}", highlight=False, markup=False)
     if trained.evaluation is not None:
         _print_evaluation(console, trained)
     else:
@@ -210,18 +234,20 @@ def promote(
 
     console = Console()
     try:
-        client = connect(_tracking(models_dir))
-        if rollback:
-            current, previous = promotion.rollback(client, task=task, now=_now())
-            console.print(f"champion rolled back from version {current} to version {previous}")
-            return
-        decision = promotion.promote(
-            client,
-            task=task,
-            config=_config(config).promotion,
-            now=_now(),
-            force_untested=force_untested,
-        )
+        tracking = existing_tracking(models_dir)
+        with quiet_libraries():
+            client = connect(tracking)
+            if rollback:
+                current, previous = promotion.rollback(client, task=task, now=_now())
+                console.print(f"champion rolled back from version {current} to version {previous}")
+                return
+            decision = promotion.promote(
+                client,
+                task=task,
+                config=_config(config).promotion,
+                now=_now(),
+                force_untested=force_untested,
+            )
     except UserError as exc:
         raise fail(exc) from exc
     _print_decision(console, decision)
@@ -233,24 +259,125 @@ def models(
     ] = None,
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
 ) -> None:
-    """List registered versions with their aliases and key test metrics."""
+    """List registered versions with their aliases and key test metrics.
+
+    On a terminal: a table that keeps model names, versions and aliases whole and drops the
+    less important columns that do not fit. In a pipe: tab-separated lines, nothing cut.
+    """
     from training.registry import list_versions
     from training.tracking import connect
 
-    client = connect(_tracking(models_dir))
+    tracking = existing_tracking(models_dir)
+    with quiet_libraries():
+        rows = list_versions(connect(tracking), tasks=[task] if task else list(Task))
+    console = Console()
+    if console.is_terminal:
+        console.print(models_table(rows, width=console.width))
+    else:
+        for line in models_lines(rows):
+            sys.stdout.write(line + "\n")
+
+
+def _model_cells(row: VersionRow) -> dict[str, str]:
+    cells = {
+        "model": row.name,
+        "version": row.version,
+        "aliases": ", ".join(row.aliases),
+        "created": row.created,
+        "decision": row.decision,
+    }
+    cells.update({m: _fmt(row.metrics.get(f"test.{m}")) for m in TABLE_METRICS})
+    return cells
+
+
+def models_lines(rows: Sequence[VersionRow]) -> list[str]:
+    """A header and one tab-separated line per version, every column, nothing shortened."""
+    columns = (*IDENTIFIER_COLUMNS, "created", *TABLE_METRICS, "decision")
+    lines = ["\t".join(columns)]
+    for row in rows:
+        cells = _model_cells(row)
+        lines.append("\t".join(" ".join(cells[c].split()) for c in columns))
+    return lines
+
+
+def models_table(rows: Sequence[VersionRow], *, width: int) -> Table:
+    """The versions as a table at most ``width`` columns wide (when the identifiers fit).
+
+    Identifier columns never wrap or shorten; optional columns are added in order of
+    ``OPTIONAL_COLUMNS`` while their full width fits (the first that does not fit ends the
+    list), the decision (which wraps) counting at most ``DECISION_MIN_WIDTH`` columns.
+    """
+    cells = [_model_cells(row) for row in rows]
+
+    def natural(column: str) -> int:
+        return max([len(column), *(len(c[column]) for c in cells)])
+
+    # Each column costs its text plus one space of padding either side and one border.
+    used = 1 + sum(natural(c) + 3 for c in IDENTIFIER_COLUMNS)
+    shown: list[str] = []
+    for column in OPTIONAL_COLUMNS:
+        need = natural(column)
+        if column == "decision":
+            need = min(need, DECISION_MIN_WIDTH)
+        if used + need + 3 > width:
+            break  # the rest, less useful, is dropped too
+        shown.append(column)
+        used += need + 3
     table = Table(title="registered models")
-    for column in ("model", "version", "aliases", "created", *TABLE_METRICS, "decision"):
-        table.add_column(column)
-    for row in list_versions(client, tasks=[task] if task else list(Task)):
-        table.add_row(
-            row.name,
-            row.version,
-            ", ".join(row.aliases),
-            row.created,
-            *(_fmt(row.metrics.get(f"test.{m}")) for m in TABLE_METRICS),
-            row.decision,
+    for column in IDENTIFIER_COLUMNS:
+        table.add_column(column, no_wrap=True, min_width=natural(column))
+    ordered = [c for c in ("created", *TABLE_METRICS, "decision") if c in shown]
+    for column in ordered:
+        wraps = column == "decision"
+        table.add_column(
+            column,
+            no_wrap=not wraps,
+            overflow="fold" if wraps else "ellipsis",
+            min_width=min(natural(column), DECISION_MIN_WIDTH) if wraps else natural(column),
+            justify="left" if column in ("created", "decision") else "right",
         )
-    Console().print(table)
+    for cell in cells:
+        table.add_row(*(cell[c] for c in (*IDENTIFIER_COLUMNS, *ordered)))
+    return table
+
+
+class StepProgress:
+    """Called with each training step's name as it starts; on a terminal, shows the running
+    step and, when it ends, ``building the training set… 12.3 s`` on stderr.
+
+    In a pipe it stays silent: the final summary line already gives every step's seconds.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._step: str | None = None
+        self._start = 0.0
+        self._status = None
+
+    def __call__(self, step: str) -> None:
+        self.finish()
+        self._step, self._start = step, time.perf_counter()
+        if self._console.is_terminal:
+            self._status = self._console.status(f"{step}…")
+            self._status.start()
+
+    def finish(self) -> None:
+        """End the running step (if any) and print how long it took."""
+        if self._step is None:
+            return
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if self._console.is_terminal:
+            seconds = time.perf_counter() - self._start
+            self._console.print(f"{self._step}… {seconds:.1f} s", markup=False, highlight=False)
+        self._step = None
+
+    def __enter__(self) -> StepProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
 
 
 def with_activity_types(config: TrainingConfig, text: str | None) -> TrainingConfig:
@@ -304,10 +431,25 @@ def _config(path: Path | None):  # type: ignore[no-untyped-def]
     return load_config(path or DEFAULT_CONFIG_PATH)
 
 
-def _tracking(models_dir: Path):  # type: ignore[no-untyped-def]
+def _tracking(models_dir: Path) -> TrackingConfig:
     from training.tracking import resolve_tracking
 
     return resolve_tracking(models_dir=models_dir, environ=os.environ)
+
+
+def existing_tracking(models_dir: Path) -> TrackingConfig:
+    """The tracking store for commands that read it (``models``, ``promote``): a store that
+    does not exist is a one-line ``UserError``, never created empty (only ``train`` creates)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    sqlite = "sqlite:///"
+    if not uri and not (models_dir / "mlflow.db").is_file():
+        raise UserError(
+            f"--models-dir {models_dir}: no MLflow store there (no mlflow.db); "
+            "'salesradar train' creates one"
+        )
+    if uri.startswith(sqlite) and not Path(uri.removeprefix(sqlite)).is_file():
+        raise UserError(f"MLFLOW_TRACKING_URI {uri}: no such database file")
+    return _tracking(models_dir)
 
 
 def _now() -> datetime:
@@ -340,7 +482,7 @@ def _print_evaluation(console: Console, trained: TrainedTask) -> None:
 def _print_decision(console: Console, decision: object) -> None:
     promoted = decision.promote
     verdict = "[bold green]promoted to champion[/]" if promoted else "[bold yellow]not promoted[/]"
-    console.print(f"{verdict}: " + "; ".join(decision.reasons), highlight=False)
+    console.print(f"{verdict}: " + escape("; ".join(decision.reasons)), highlight=False)
 
 
 def _fmt(value: object) -> str:

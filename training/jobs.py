@@ -57,18 +57,21 @@ def run_training(
     every: CutoffSpacing = MONTHLY,
     no_test: bool = False,
     show_plan: Callable[[DataPlan], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> TrainingReport:
     """Train ``task`` on the export in ``data`` as of ``as_of``; optionally promote the result.
 
     ``as_of`` is the time the export describes: only cutoffs whose label window closed by then
     are used (``every`` apart unless ``cutoffs`` are given). The data-sufficiency plan goes to
     ``show_plan`` before anything is fitted; a plan that cannot train raises ``ModelDataError``
-    saying what would work. ``now`` stamps the promotion decision.
+    saying what would work. ``now`` stamps the promotion decision. ``on_step`` is told the name
+    of each step as it starts (the CLI shows progress with it).
     """
+    step = on_step or (lambda name: None)
     seconds: dict[str, float] = {}
     window = {"as_of": as_of, "horizon": horizon, "cutoffs": cutoffs, "every": every}
     training_set, plan = prepare_training(
-        data, task=task, **window, no_test=no_test, config=config, seconds=seconds
+        data, task=task, **window, no_test=no_test, config=config, seconds=seconds, on_step=step
     )
     if show_plan is not None:
         show_plan(plan)
@@ -76,6 +79,7 @@ def run_training(
         raise ModelDataError(plan.error())
     leakage = audit_training_cutoffs(training_set, train_cutoffs=plan.split.train)
     assert training_set.vocabulary is not None  # a plan that can train has rows, so features
+    step("fitting and evaluating")
     start = time.perf_counter()
     trained = train_task(
         training_set.frame,
@@ -89,6 +93,7 @@ def run_training(
         no_test=no_test,
     )
     seconds["fit_evaluate"] = time.perf_counter() - start
+    step("logging to MLflow")
     start = time.perf_counter()
     registered = log_trained_task(
         trained, config=config, tracking=tracking, data_source=str(data.resolve()), as_of=as_of
@@ -96,6 +101,7 @@ def run_training(
     seconds["mlflow"] = time.perf_counter() - start
     decision = None
     if promote_after:
+        step("deciding on promotion")
         decision = promote(connect(tracking), task=task, config=config.promotion, now=now)
     unused = training_set.unused_attributes
     return TrainingReport(trained, registered, decision, seconds, unused)
@@ -112,13 +118,17 @@ def prepare_training(
     no_test: bool,
     config: TrainingConfig,
     seconds: dict[str, float] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[TrainingSet, DataPlan]:
     """Load the export, check the as-of, build the training set and its plan; fit nothing.
 
     ``salesradar train --plan`` stops here. Raises ``UserError`` when the as-of is more than
-    ``[split] max_as_of_gap_days`` after the task's last event. Step times go to ``seconds``.
+    ``[split] max_as_of_gap_days`` after the task's last event. Step times go to ``seconds``;
+    ``on_step`` is told each step's name as it starts.
     """
     seconds = {} if seconds is None else seconds
+    step = on_step or (lambda name: None)
+    step("loading the export")
     start = time.perf_counter()
     export = load_export(data, as_of=as_of)
     try:
@@ -130,6 +140,7 @@ def prepare_training(
         chosen = choose_cutoffs(
             export, task=task, horizon=horizon, as_of=as_of, requested=cutoffs, every=every
         )
+        step("building the training set")
         vocabulary = learn_task_vocabulary(
             export, task=task, as_of=as_of, settings=config.vocabulary
         )

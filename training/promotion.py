@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,12 +39,16 @@ from training.tracking import (
     CHAMPION,
     EVALUATED_MODEL_PATH,
     EVALUATED_SHA256_TAG_PREFIX,
+    LEAKAGE_FINDINGS_ARTIFACT,
     NO_TEMPORAL_TEST,
     SCORING_MODEL_PATH,
     SHA256_TAG_PREFIX,
     TEMPORAL_TEST_TAG,
     TEST_FRAME_ARTIFACT,
 )
+
+# Where runs logged before leakage_findings.json kept the findings (tested runs only).
+METRICS_ARTIFACT = "evaluation/metrics.json"
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +75,13 @@ def decide(
     leakage_passed: bool,
     champion_problem: str | None = None,
     champion_not_compared: str | None = None,
+    leakage_findings: Sequence[tuple[str, str]] = (),
 ) -> Decision:
     """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule.
 
     ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
-    compared fairly (the text says why); the rule passes with that text.
+    compared fairly (the text says why); the rule passes with that text. ``leakage_findings``
+    are the audit's (feature, reason) pairs; a failed audit's reason names each with its figure.
     """
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     failures: list[str] = []
@@ -104,7 +110,7 @@ def decide(
     if leakage_passed:
         passes.append("leakage audit passed")
     else:
-        failures.append("leakage audit failed")
+        failures.append(leakage_failure(leakage_findings))
     return Decision(
         promote=not failures,
         reasons=tuple(failures or passes),
@@ -112,6 +118,28 @@ def decide(
         challenger=challenger,
         champion=champion,
     )
+
+
+def leakage_failure(findings: Sequence[tuple[str, str]]) -> str:
+    """The refusal reason of a failed leakage audit: each flagged feature with the figure that
+    flagged it (the audit's own reason text, as on the model card)."""
+    if not findings:
+        return "leakage audit failed"
+    return "leakage audit failed: " + "; ".join(f"{f}: {reason}" for f, reason in findings)
+
+
+def leakage_findings(client: MlflowClient, run: Run) -> list[tuple[str, str]]:
+    """The (feature, reason) findings logged with ``run``; empty when none were recorded."""
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    names |= {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    for artifact in (LEAKAGE_FINDINGS_ARTIFACT, METRICS_ARTIFACT):
+        if artifact not in names:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            path = client.download_artifacts(run.info.run_id, artifact, tmp)
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [(str(f), str(r)) for f, r in data.get("leakage_findings", [])]
+    return []
 
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -182,12 +210,14 @@ def promote(
     if champion is not None and str(champion.version) == str(challenger.version):
         raise UserError(f"{name} version {challenger.version} is already the champion")
     run = client.get_run(challenger.run_id)
+    passed = run.data.tags.get("leakage_audit") == "passed"
+    findings = [] if passed else leakage_findings(client, run)
     if run.data.tags.get(TEMPORAL_TEST_TAG) == NO_TEMPORAL_TEST:
         decision = decide_untested(
-            force=force_untested, leakage_passed=run.data.tags.get("leakage_audit") == "passed"
+            force=force_untested, leakage_passed=passed, leakage_findings=findings
         )
     else:
-        decision = _decide_tested(client, run, challenger, champion, config)
+        decision = _decide_tested(client, run, challenger, champion, config, findings)
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
         history = _history(client, name, champion)
@@ -198,9 +228,11 @@ def promote(
     return decision
 
 
-def decide_untested(*, force: bool, leakage_passed: bool) -> Decision:
+def decide_untested(
+    *, force: bool, leakage_passed: bool, leakage_findings: Sequence[tuple[str, str]] = ()
+) -> Decision:
     """A challenger trained without a temporal test: refused unless forced (and never when its
-    leakage audit failed)."""
+    leakage audit failed; the reason then names each finding)."""
     reasons = []
     if not force:
         reasons.append(
@@ -208,7 +240,7 @@ def decide_untested(*, force: bool, leakage_passed: bool) -> Decision:
             "(promote with --force-untested to ship it anyway)"
         )
     if not leakage_passed:
-        reasons.append("leakage audit failed")
+        reasons.append(leakage_failure(leakage_findings))
     promote_it = not reasons
     if promote_it:
         reasons = ["forced without a temporal test (--force-untested)", "leakage audit passed"]
@@ -222,6 +254,7 @@ def _decide_tested(
     challenger: ModelVersion,
     champion: ModelVersion | None,
     config: PromotionConfig,
+    findings: Sequence[tuple[str, str]],
 ) -> Decision:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -251,6 +284,7 @@ def _decide_tested(
         leakage_passed=run.data.tags.get("leakage_audit") == "passed",
         champion_problem=problem,
         champion_not_compared=not_compared,
+        leakage_findings=findings,
     )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from features.moments import iso_utc
 from features.tasks import TASK_TABLES, Task
 
 
@@ -17,7 +18,7 @@ class VersionRow:
     name: str
     version: str
     aliases: tuple[str, ...]
-    created: str  # UTC, minutes
+    created: str  # ISO 8601 UTC, whole seconds, "Z"
     metrics: dict[str, float]
     decision: str
 
@@ -41,7 +42,7 @@ def list_versions(client: MlflowClient, *, tasks: Sequence[Task]) -> list[Versio
                     name=name,
                     version=str(version.version),
                     aliases=tuple(sorted(version.aliases)),
-                    created=f"{created:%Y-%m-%d %H:%M}",
+                    created=iso_utc(created),
                     metrics=dict(metrics),
                     decision=version.tags.get("promotion.decision", ""),
                 )

@@ -55,6 +55,7 @@ EVALUATED_SHA256_TAG_PREFIX = "evaluated_sha256."
 TEMPORAL_TEST_TAG = "temporal_test"  # "none", or the test cutoffs' window
 NO_TEMPORAL_TEST = "none"
 TEST_FRAME_ARTIFACT = "evaluation/test_frame.parquet"
+LEAKAGE_FINDINGS_ARTIFACT = "leakage_findings.json"  # {"leakage_findings": [[feature, reason]]}
 LIBRARIES = ("scikit-learn", "lightgbm", "mlflow", "skops", "pandas", "numpy", "duckdb")
 
 
@@ -298,6 +299,8 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
     mlflow.log_text(config.text, "config/config.toml")
     mlflow.log_dict(feature_list(trained.model), "features.json")
     mlflow.log_dict(trained.model.vocabulary.to_dict(), "vocabulary.json")
+    findings = [list(f) for f in trained.leakage.findings]
+    mlflow.log_dict({"leakage_findings": findings}, LEAKAGE_FINDINGS_ARTIFACT)
     if evaluation is None:
         return
     mlflow.log_dict(

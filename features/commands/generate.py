@@ -69,6 +69,7 @@ def command(
     ] = False,
 ) -> None:
     """Generate a synthetic CRM export of an office-supply distributor, with its ground truth."""
+    end = parse_moment(as_of)  # before any output: a bad time is the only line printed
     console = Console()
     with Progress(
         TextColumn("{task.description}"),
@@ -90,7 +91,7 @@ def command(
             leads=leads,
             customers=customers,
             seed=seed,
-            as_of=parse_moment(as_of),
+            as_of=end,
             months=months,
             fmt=fmt.value,
             truth=truth,

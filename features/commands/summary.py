@@ -22,6 +22,7 @@ from features.commands.validate import (
 from features.errors import UserError, fail
 from features.export import Export
 from features.loading import ExportInvalid, load_export
+from features.moments import iso_utc
 from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON, TASK_TABLES, Task
 from features.vocabulary import normalise_event_type, type_counts
 
@@ -119,12 +120,12 @@ def _percent(rate: float | None) -> str:
 
 
 def print_summary(summary: ExportSummary, console: Console) -> None:
-    overview = Table(title=f"Export as of {summary.as_of.isoformat()}", show_header=False)
+    overview = Table(title=f"Export as of {iso_utc(summary.as_of)}", show_header=False)
     overview.add_row("tasks", ", ".join(t.value for t in summary.tasks))
     for name, count in summary.counts.items():
         overview.add_row(name.replace("_", " "), f"{count:,}")
-    first = summary.first_event.isoformat() if summary.first_event else "n/a"
-    last = summary.last_event.isoformat() if summary.last_event else "n/a"
+    first = iso_utc(summary.first_event) if summary.first_event else "n/a"
+    last = iso_utc(summary.last_event) if summary.last_event else "n/a"
     overview.add_row("events from", first)
     overview.add_row("events to", last)
     if Task.LEADS in summary.tasks:

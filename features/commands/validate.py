@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.errors import UserError, fail
-from features.moments import resolve_as_of
+from features.moments import iso_utc, resolve_as_of
 from features.validation import ProgressHook, Severity, ValidationReport, validate_export
 
 DirArgument = Annotated[Path, typer.Argument(help="Export folder (one file per table).")]
@@ -36,9 +36,15 @@ def parse_as_of(text: str | None) -> datetime:
     return resolve_as_of(text, now=datetime.now(UTC))
 
 
-def check_directory(directory: Path) -> None:
+def check_directory(directory: Path, *, option: str | None = None) -> None:
+    """Raise a one-line ``UserError`` naming ``directory`` (and its option) unless it is a folder.
+
+    Commands call it before any heavy work, so a typo costs nothing.
+    """
     if not directory.is_dir():
-        raise UserError(f"{directory} is not a folder")
+        if option is None:
+            raise UserError(f"{directory} is not a folder")
+        raise UserError(f"{option} {directory}: no such export folder")
 
 
 @contextmanager
@@ -76,7 +82,7 @@ def print_report(report: ValidationReport, console: Console) -> None:
         )
     verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
     console.print(
-        f"{report.path}: {verdict} as of {report.as_of.isoformat()} — "
+        f"{report.path}: {verdict} as of {iso_utc(report.as_of)} — "
         f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)",
         highlight=False,
         soft_wrap=True,

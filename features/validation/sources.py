@@ -125,6 +125,13 @@ def read_csv_header(path: Path) -> list[str]:
         raise ValueError("the header is not valid UTF-8") from exc
     if not header:
         raise ValueError("the file is empty: no header row")
+    separator = other_separator(header)
+    if separator is not None:
+        name = "tab" if separator == "\t" else repr(separator)
+        raise ValueError(
+            f"looks like {name}-separated (salesradar reads comma-separated CSV); "
+            "save it with commas between the fields"
+        )
     blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
     if blank:
         raise ValueError(f"header field(s) {blank} have no column name")
@@ -132,6 +139,47 @@ def read_csv_header(path: Path) -> list[str]:
     if duplicates:
         raise ValueError(f"duplicate column name(s) in the header: {duplicates}")
     return header
+
+
+OTHER_SEPARATORS = (";", "\t", "|")
+
+
+def other_separator(header: list[str]) -> str | None:
+    """The separator a header was written with when it is not the comma: the one that splits
+    it into more column names than the comma did (Excel in many locales writes ';')."""
+    line = ",".join(header)
+    counts = {sep: len(line.split(sep)) for sep in OTHER_SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > len(header) else None
+
+
+def unclosed_quote_line(path: Path) -> int | None:
+    """The 1-based line where a quoted value opens that the file never closes, or None.
+
+    Quotes are read as the csv readers do: a quote opens a value only at the start of a field,
+    and a doubled quote inside a quoted value is a literal quote. Run only once reading failed.
+    """
+    in_quote, opened = False, 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(_decoded_lines(handle, errors="replace"), start=1):
+            at = 0
+            while True:
+                if in_quote:
+                    at = line.find('"', at)
+                    if at < 0:
+                        break
+                    if line.startswith('""', at):
+                        at += 2
+                        continue
+                    in_quote, at = False, at + 1
+                    continue
+                at = line.find('"', at)
+                if at < 0:
+                    break
+                if at == 0 or line[at - 1] == ",":
+                    in_quote, opened = True, number
+                at += 1
+    return opened if in_quote else None
 
 
 def find_ragged_records(source: TableSource) -> list[int]:

@@ -35,6 +35,7 @@ from features.validation.sources import (
     find_ragged_records,
     iter_batches,
     open_source,
+    unclosed_quote_line,
 )
 from features.validation.sources import find_table_files as _find_table_files
 
@@ -147,7 +148,12 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
     scratch = IssueCollector()
     try:
         _scan_table(replace(context, issues=scratch), source, ragged_records=())
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, RaggedRowsFound) as exc:
+        if source.format == "csv" and _report_unclosed_quote(context, source):
+            return
+        if isinstance(exc, RaggedRowsFound):
+            _rescan_ragged(context, source)
+            return
         # Broken quoting at the end of a CSV or a corrupt Parquet page: the file cannot be
         # read past this point, so its other findings would be partial.
         context.issues.add(
@@ -158,29 +164,50 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
             message=f"cannot be read: {exc}",
         )
         return
-    except RaggedRowsFound:
-        try:
-            ragged = find_ragged_records(source)
-        except ValueError as exc:
-            context.issues.add(
-                Severity.ERROR,
-                "malformed_csv",
-                file=path.name,
-                column=None,
-                message=f"not a well-formed CSV file ({exc})",
-            )
-            return
-        scratch = IssueCollector()
-        scratch.add(
+    context.issues.merge(scratch)
+
+
+def _report_unclosed_quote(context: _Context, source: TableSource) -> bool:
+    """Report a quote that opens and never closes, at its line; False when there is none."""
+    line = unclosed_quote_line(source.path)
+    if line is None:
+        return False
+    context.issues.add(
+        Severity.ERROR,
+        "unclosed_quote",
+        file=source.file,
+        column=None,
+        message=f"line {line}: a quote opens here and is never closed, so the rest of the "
+        "file reads as one value",
+    )
+    return True
+
+
+def _rescan_ragged(context: _Context, source: TableSource) -> None:
+    """Scan again knowing the record numbers of the rows with a wrong field count."""
+    path = source.path
+    try:
+        ragged = find_ragged_records(source)
+    except ValueError as exc:
+        context.issues.add(
             Severity.ERROR,
-            "ragged_row",
-            file=source.file,
+            "malformed_csv",
+            file=path.name,
             column=None,
-            message=f"wrong number of fields (the header has {len(source.schema.names)})",
-            rows=ragged,
-            count=len(ragged),
+            message=f"not a well-formed CSV file ({exc})",
         )
-        _scan_table(replace(context, issues=scratch), source, ragged_records=ragged)
+        return
+    scratch = IssueCollector()
+    scratch.add(
+        Severity.ERROR,
+        "ragged_row",
+        file=source.file,
+        column=None,
+        message=f"wrong number of fields (the header has {len(source.schema.names)})",
+        rows=ragged,
+        count=len(ragged),
+    )
+    _scan_table(replace(context, issues=scratch), source, ragged_records=ragged)
     context.issues.merge(scratch)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from features.validation import validate_export
 from tests.features.exportkit import AS_OF, csv_text, valid_tables, write_valid_export
 
@@ -130,3 +132,44 @@ def test_bare_carriage_return_is_an_error(tmp_path: Path) -> None:
 
     assert (issue.code, issue.file) == ("malformed_csv", "accounts.csv")
     assert "line 2" in issue.message
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_where_it_opens(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    leads = path / "leads.csv"
+    lines = leads.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 4  # the header and three records: the quote opens before the last
+    lines[2] = lines[2].replace(",software,", ',"software,', 1)  # line 3 of the file
+    leads.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    report = validate_export(path, as_of=AS_OF)
+
+    issues = [i for i in report.errors if i.file == "leads.csv"]
+    assert [str(i) for i in issues] == [
+        "leads.csv: line 3: a quote opens here and is never closed, so the rest of the file "
+        "reads as one value"
+    ]
+
+
+def test_a_closed_quote_with_a_newline_is_not_an_unclosed_quote(tmp_path: Path) -> None:
+    from features.validation.sources import unclosed_quote_line
+
+    path = tmp_path / "t.csv"
+    path.write_text('a,b\n1,"x\n""y"""\n2,"z\n')
+    assert unclosed_quote_line(path) == 4
+    path.write_text('a,b\n1,"x\n""y"""\n2,z"\n')
+    assert unclosed_quote_line(path) is None
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "';'"), ("\t", "tab")])
+def test_a_file_with_another_separator_says_so(tmp_path: Path, separator: str, name: str) -> None:
+    path = write_valid_export(tmp_path)
+    leads = path / "leads.csv"
+    leads.write_text(leads.read_text(encoding="utf-8").replace(",", separator), encoding="utf-8")
+
+    report = validate_export(path, as_of=AS_OF)
+
+    assert [str(i) for i in report.errors] == [
+        f"leads.csv: looks like {name}-separated (salesradar reads comma-separated CSV); "
+        "save it with commas between the fields"
+    ]

@@ -1,7 +1,9 @@
-"""`salesradar train` on a small generated export: user mistakes are one line, exit 2."""
+"""`salesradar train` on a small generated export: user mistakes are one line, exit 2; a run
+shows its steps and none of the libraries' chatter."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ from typer.testing import CliRunner
 
 from features.cli import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
+from tests.training.test_cli_short_history import short_export, small_config  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +107,41 @@ def test_a_missing_export_folder_is_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
     assert result.output == f"error: --data {missing}: no such export folder\n"  # type: ignore[attr-defined]
+
+
+def test_progress_per_step_and_no_library_noise(
+    short_export: Path,  # noqa: F811 (the fixtures imported from test_cli_short_history)
+    small_config: Path,  # noqa: F811
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A real (small) train run on a terminal: one line per finished step on stderr with its
+    seconds, and not a line from MLflow or alembic (nor their messages outside logging)."""
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "train", "churn", "--data", str(short_export), "--as-of", DEFAULT_AS_OF.isoformat(),
+            "--horizon", "182d", "--config", str(small_config),
+            "--models-dir", str(tmp_path / "models"),
+        ],
+        env={"COLUMNS": "400", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    raw = result.output + "".join(capfd.readouterr())  # type: ignore[attr-defined]
+    # What a terminal shows: escape sequences gone, each line as last redrawn after a '\r'.
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    printed = "\n".join(line.rsplit("\r", 1)[-1] for line in plain.splitlines())
+    for step in (
+        "loading the export",
+        "building the training set",
+        "fitting and evaluating",
+        "logging to MLflow",
+    ):
+        assert re.search(rf"^{step}… \d+\.\d s$", printed, re.MULTILINE), step
+    noise = [
+        line
+        for line in printed.splitlines()
+        if re.search(r"\bmlflow\.|alembic|Successfully registered|Created version", line)
+    ]
+    assert noise == []
+    assert "registered salesradar-churn version 1 as challenger" in printed
