@@ -18,6 +18,18 @@ def to_naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as ISO 8601 UTC text with a ``Z``: the one way a time is written out.
+
+    Naive input is taken as UTC (the contract's rule). Whole seconds are written without a
+    fraction; otherwise to the millisecond, below which no CRM or clock time here means
+    anything (``2026-11-02T09:00:00Z``, ``2026-11-02T09:00:00.250Z``).
+    """
+    utc = to_naive_utc(moment)
+    timespec = "seconds" if utc.microsecond == 0 else "milliseconds"
+    return utc.isoformat(timespec=timespec) + "Z"
+
+
 def parse_moment(text: str, *, option: str = "--as-of") -> datetime:
     """Parse an ISO 8601 date or time into naive UTC; a one-line UserError names ``option``."""
     try:

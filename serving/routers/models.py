@@ -48,7 +48,12 @@ def describe_models(models: ModelManager) -> dict[str, Any]:
     }
 
 
-@router.get("/models", response_model=ModelsOut, dependencies=[Depends(allow(*ALL_ROLES))])
+@router.get(
+    "/models",
+    response_model=ModelsOut,
+    dependencies=[Depends(allow(*ALL_ROLES))],
+    operation_id="listModels",
+)
 def list_models(models: ModelDep) -> dict[str, Any]:
     """Champion versions served, their test metrics, when loaded, artifact hashes."""
     return describe_models(models)
@@ -58,6 +63,7 @@ def list_models(models: ModelDep) -> dict[str, Any]:
     "/admin/reload",
     response_model=ReloadOut,
     dependencies=[Depends(allow(Role.ADMIN))],
+    operation_id="reloadModels",
     responses={502: {"model": ReloadOut, "description": "a reload failed; old model kept"}},
 )
 def reload_models(services: ServicesDep) -> Any:

@@ -1,0 +1,59 @@
+"""Logging of the server process: one handler on the root logger, text or JSON lines.
+
+Configured by the entry point (``salesradar serve``), never at import. Libraries' INFO chatter
+(MLflow's, alembic's, HTTP clients') is raised to WARNING so that the server's own lines (which
+models it loaded, one access line per request) are not buried; uvicorn's loggers propagate to
+the same handler, and its own access log stays off (``serving.request_ids`` writes one with
+the request id instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal, TextIO
+
+from pythonjsonlogger.json import JsonFormatter
+
+LogFormat = Literal["text", "json"]
+NOISY_LIBRARIES = ("mlflow", "alembic", "urllib3", "httpx", "httpcore", "git")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Every record's message, level, logger and time, plus whatever ``extra=`` it carries (the
+# access log's request_id, method, route, status, duration_ms).
+JSON_FIELDS = "{asctime}{levelname}{name}{message}"
+
+
+def build_formatter(log_format: LogFormat) -> logging.Formatter:
+    """A text formatter, or a JSON one writing one object per line (UTC ISO 8601 times)."""
+    if log_format == "json":
+        return JsonFormatter(
+            JSON_FIELDS,
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            timestamp=False,
+        )
+    return logging.Formatter(TEXT_FORMAT)
+
+
+def configure_logging(
+    log_format: LogFormat, *, level: int = logging.INFO, stream: TextIO | None = None
+) -> logging.Handler:
+    """Send every logger's records at ``level`` and above to ``stream`` (stderr by default).
+
+    Replaces the root logger's handlers (a second call does not duplicate lines) and returns
+    the handler installed."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(build_formatter(log_format))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    return handler
