@@ -23,6 +23,7 @@ from serving.schemas.responses import ErrorOut
 BEARER = "bearer"
 
 _ERROR_DESCRIPTIONS = {
+    400: "the body could not be read as JSON at all (not UTF-8, nested too deep)",
     401: "missing, unknown or revoked API key (with `WWW-Authenticate: Bearer`)",
     403: "the key's role may not call this route",
     404: "no such entity, or not in the caller's book (both answer alike)",
@@ -33,6 +34,7 @@ _ERROR_DESCRIPTIONS = {
 }
 
 _ERROR_EXAMPLES = {
+    400: ("body", "There was an error parsing the body", "http_error"),
     401: ("Authorization", "missing, unknown or revoked API key", "auth"),
     403: ("Authorization", "role rep may not do this", "auth"),
     404: ("id", "no score for lead 'L-1042'", "not_found"),
@@ -135,6 +137,8 @@ def build_openapi(app: FastAPI, *, max_page_size: int) -> dict[str, Any]:
             operation["responses"]["429"]["headers"] = {
                 "Retry-After": {"description": "seconds", "schema": {"type": "integer"}}
             }
+        if "requestBody" in operation:
+            _add_error(operation, 400)
         if {"POST", "PUT", "PATCH"} & methods:
             _add_error(operation, 413)
         for parameter in operation.get("parameters", ()):
