@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Literal, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
@@ -18,21 +19,26 @@ from pythonjsonlogger.json import JsonFormatter
 LogFormat = Literal["text", "json"]
 NOISY_LIBRARIES = ("mlflow", "alembic", "urllib3", "httpx", "httpcore", "git")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Every record's message, level, logger and time, plus whatever ``extra=`` it carries (the
 # access log's request_id, method, route, status, duration_ms).
 JSON_FIELDS = "{asctime}{levelname}{name}{message}"
 
 
 def build_formatter(log_format: LogFormat) -> logging.Formatter:
-    """A text formatter, or a JSON one writing one object per line (UTC ISO 8601 times)."""
+    """A text formatter, or a JSON one writing one object per line; times in UTC with a Z."""
+    formatter: logging.Formatter
     if log_format == "json":
-        return JsonFormatter(
+        formatter = JsonFormatter(
             JSON_FIELDS,
             style="{",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            timestamp=False,
+            datefmt=TIME_FORMAT,
         )
-    return logging.Formatter(TEXT_FORMAT)
+    else:
+        formatter = logging.Formatter(TEXT_FORMAT, datefmt=TIME_FORMAT)
+    formatter.converter = time.gmtime  # type: ignore[assignment]
+    return formatter
 
 
 def configure_logging(

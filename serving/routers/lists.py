@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from features.moments import iso_utc
+from features.tasks import Task
 from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
@@ -15,12 +16,11 @@ from serving.openapi import errors
 from serving.schemas.responses import (
     ID_AND_VALUE_NAMES,
     AtRiskPageOut,
-    CustomerTier,
     HotLeadsPageOut,
-    LeadTier,
 )
 from serving.spreadsheet import render_csv
 from serving.store import EntityKind, ScoreStore, StoredScore
+from serving.tiers import TIER_NAMES
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 CanRead = Depends(allow(*ALL_ROLES))
@@ -29,10 +29,24 @@ Owners = Annotated[
     list[str] | None,
     Query(alias="owner", description="owner_id(s) to keep (repeat the parameter for several)"),
 ]
-LeadTiers = Annotated[list[LeadTier] | None, Query(alias="tier", description="tier(s) to keep")]
-CustomerTiers = Annotated[
-    list[CustomerTier] | None, Query(alias="tier", description="tier(s) to keep")
-]
+
+
+def _tiers(task: Task) -> Any:
+    """The repeatable ``tier`` parameter; values are checked in ``build_list`` so that an
+    unknown tier is answered with the allowed ones (the enum documents them)."""
+    allowed = list(TIER_NAMES[task])
+    return Annotated[
+        list[str] | None,
+        Query(
+            alias="tier",
+            description=f"tier(s) to keep: {', '.join(allowed)}",
+            json_schema_extra={"items": {"type": "string", "enum": allowed}},
+        ),
+    ]
+
+
+LeadTiers = _tiers(Task.LEADS)
+CustomerTiers = _tiers(Task.CHURN)
 MinValue = Annotated[
     float | None,
     Query(ge=0, allow_inf_nan=False, description="keep rows whose weighted value is at least this"),
@@ -178,7 +192,7 @@ def hot_leads(
         store,
         principal,
         "lead",
-        tiers_allowed=("hot", "warm", "cold"),
+        tiers_allowed=TIER_NAMES[Task.LEADS],
         owner=owner,
         tier=tier,
         min_value=min_value,
@@ -214,7 +228,7 @@ def at_risk(
         store,
         principal,
         "customer",
-        tiers_allowed=("high", "medium", "low"),
+        tiers_allowed=TIER_NAMES[Task.CHURN],
         owner=owner,
         tier=tier,
         min_value=min_value,

@@ -102,7 +102,7 @@ def _render(
             body |= {
                 "lead_id": result.entity_id,
                 "expected_value": result.value,
-                "deal_value": item.expected_value,
+                "deal_value": item.deal_size,
             }
         else:
             assert isinstance(item, CustomerIn)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -111,7 +112,7 @@ def test_json_lines_carry_the_access_fields(restored_logging: None) -> None:
     assert record["message"] == "GET /v1/models 200 1.0ms id=abc"
     assert record["level"] == "INFO" and record["logger"] == ACCESS_LOGGER
     assert record["request_id"] == "abc" and record["status"] == 200
-    assert "time" in record
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["time"])
 
 
 def test_text_lines_by_default_and_no_duplicate_handlers(restored_logging: None) -> None:

@@ -59,12 +59,12 @@ def test_get_customer_with_change(
     response = client.get(f"/v1/customers/{item.entity_id}", headers=auth(keys["rep0"]))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["probability"] == item.probability and body["as_of"] == "2025-11-01T00:00:00"
+    assert body["probability"] == item.probability and body["as_of"] == "2025-11-01T00:00:00Z"
     assert body["model"] == {"name": "salesradar-churn", "version": "1"}
     if len(history) > 1:
         change = body["change"]
         assert change["score_delta"] == history[0].score - history[1].score
-        assert change["previous_as_of"] == "2025-10-01T00:00:00"
+        assert change["previous_as_of"] == "2025-10-01T00:00:00Z"
         changes = [abs(m["change"]) for m in change["movers"]]
         assert changes == sorted(changes, reverse=True) and len(changes) <= 3
 
