@@ -159,30 +159,30 @@ class ScoreCustomersResponse(BaseModel):
 class MoverOut(BaseModel):
     """A feature whose contribution changed between the previous and the latest score."""
 
-    feature: str
-    previous_contribution: float | None
-    contribution: float | None
-    change: float
-    text: str
+    feature: str = Field(examples=["days_since_last_purchase"])
+    previous_contribution: float | None = Field(examples=[0.31])
+    contribution: float | None = Field(examples=[0.82])
+    change: float = Field(examples=[0.51])
+    text: str = Field(examples=["Days since the last order: 64 days"])
 
 
 class ChangeOut(BaseModel):
-    previous_score: int
-    previous_probability: float
+    previous_score: int = Field(examples=[48])
+    previous_probability: float = Field(examples=[0.48])
     previous_as_of: UtcTime
-    score_delta: int
-    probability_delta: float
+    score_delta: int = Field(examples=[14])
+    probability_delta: float = Field(examples=[0.14])
     movers: list[MoverOut]
 
 
 class _StoredScoreBase(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
-    entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True)
+    entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True, examples=["L-1042"])
     owner_id: str | None = Field(examples=["rep-7"])
     probability: float = PROBABILITY
     score: int = SCORE
-    value: float | None = Field(description=_DEPRECATED_VALUE, deprecated=True)
+    value: float | None = Field(description=_DEPRECATED_VALUE, deprecated=True, examples=[7440.0])
     reasons: list[ReasonOut] = Field(description="signed reasons, strongest first")
     model: ModelRef
     as_of: UtcTime = AS_OF
@@ -211,11 +211,11 @@ class StoredCustomerOut(_StoredScoreBase):
 
 class _ListItemBase(BaseModel):
     rank: int = Field(ge=1, description="1-based position in the whole ranking", examples=[1])
-    entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True)
+    entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True, examples=["L-1042"])
     owner_id: str | None = Field(examples=["rep-7"])
     probability: float = PROBABILITY
     score: int = SCORE
-    value: float | None = Field(description=_DEPRECATED_VALUE, deprecated=True)
+    value: float | None = Field(description=_DEPRECATED_VALUE, deprecated=True, examples=[7440.0])
     top_reason: str | None = Field(examples=["Days since the last order: 64 days"])
     as_of: UtcTime = AS_OF
 
@@ -233,11 +233,16 @@ class CustomerListItemOut(_ListItemBase):
 
 
 class _ListPageBase(BaseModel):
-    total: int = Field(ge=0, description="rows matching the filters, over all pages")
-    limit: int
-    offset: int
+    total: int = Field(
+        ge=0, description="rows matching the filters, over all pages", examples=[463]
+    )
+    limit: int = Field(examples=[50])
+    offset: int = Field(examples=[0])
     rank_by: Literal["value", "probability"]
-    run_id: str | None = Field(description="the published run read (null: none published)")
+    run_id: str | None = Field(
+        description="the published run read (null: none published)",
+        examples=["3f9c2a7be1d04c55"],
+    )
 
 
 class HotLeadsPageOut(_ListPageBase):
@@ -253,22 +258,30 @@ class AtRiskPageOut(_ListPageBase):
 
 
 class ServedModelOut(BaseModel):
-    task: str
-    name: str
-    version: str
+    task: str = Field(examples=["leads"])
+    name: str = Field(examples=["salesradar-leads"])
+    version: str = Field(examples=["3"])
     source: Literal["registry", "local-copy"]
     loaded_at: UtcTime
-    artifact_sha256: dict[str, str]
-    artifact_hash: str
-    run_id: str | None
-    metrics: dict[str, float | int | str | None]
+    artifact_sha256: dict[str, str] = Field(
+        description="SHA-256 per artifact file", examples=[{"model.skops": "9f2c…"}]
+    )
+    artifact_hash: str = Field(examples=["9f2c51d0a8e4"])
+    run_id: str | None = Field(description="the MLflow run", examples=["a1b2c3d4e5f6"])
+    metrics: dict[str, float | int | str | None] = Field(
+        description="the run's test metrics", examples=[{"test_auc": 0.838}]
+    )
     event_types: dict[str, list[str]] = Field(
         description="per feature stem, the (normalised) event types the model knows; any "
         "other type counts as 'other'",
         examples=[{"purchase": ["order"], "support_ticket": ["support_ticket"]}],
     )
-    activity_types: list[str] = Field(description="churn: the types that count as a purchase")
-    attributes: list[str] = Field(description="export attributes the model was trained on")
+    activity_types: list[str] = Field(
+        description="churn: the types that count as a purchase", examples=[["order"]]
+    )
+    attributes: list[str] = Field(
+        description="export attributes the model was trained on", examples=[["industry"]]
+    )
 
 
 class TaskStateOut(BaseModel):
@@ -277,8 +290,8 @@ class TaskStateOut(BaseModel):
         "champion for this task (not an error); failed: a champion exists but could not be "
         "loaded; unknown: the registry could not be asked and there is no local copy"
     )
-    version: str | None
-    detail: str | None = Field(description="why nothing is served, when nothing is")
+    version: str | None = Field(examples=["3"])
+    detail: str | None = Field(default=None, description="why nothing is served, when nothing is")
 
 
 class LiveOut(BaseModel):
@@ -296,23 +309,29 @@ class ReadyOut(BaseModel):
     models: dict[str, str | None] = Field(
         description="per task, the version served (null: none)", examples=[{"leads": "3"}]
     )
-    tasks: dict[str, TaskStateOut]
+    tasks: dict[str, TaskStateOut] = Field(
+        description="per task",
+        examples=[{"leads": {"state": "serving", "version": "3"}}],
+    )
 
 
 class ModelsOut(BaseModel):
     registry: Literal["ok", "degraded", "unknown"]
     last_checked_at: UtcTime | None
-    tasks: dict[str, TaskStateOut]
+    tasks: dict[str, TaskStateOut] = Field(
+        description="per task",
+        examples=[{"leads": {"state": "serving", "version": "3"}}],
+    )
     models: list[ServedModelOut]
-    errors: dict[str, str]
+    errors: dict[str, str] = Field(description="per task, the last load error", examples=[{}])
 
 
 class ReloadResultOut(BaseModel):
-    task: str
+    task: str = Field(examples=["leads"])
     outcome: Literal["loaded", "unchanged", "failed", "degraded", "no_champion"]
-    version: str | None
-    previous_version: str | None
-    error: str | None
+    version: str | None = Field(examples=["4"])
+    previous_version: str | None = Field(examples=["3"])
+    error: str | None = Field(default=None, description="why the reload failed, if it did")
 
 
 class ReloadOut(BaseModel):

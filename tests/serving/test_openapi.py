@@ -144,3 +144,31 @@ def _conformance_checks() -> list[Any]:
 
 
 CONFORMANCE_CHECKS = _conformance_checks()
+
+
+def test_every_response_has_an_example_that_validates(client: TestClient) -> None:
+    from serving.schemas import responses as r
+
+    models = {
+        "scoreLeads": r.ScoreLeadsResponse,
+        "scoreCustomers": r.ScoreCustomersResponse,
+        "readLead": r.StoredLeadOut,
+        "readCustomer": r.StoredCustomerOut,
+        "listHotLeads": r.HotLeadsPageOut,
+        "listAtRisk": r.AtRiskPageOut,
+        "listModels": r.ModelsOut,
+        "reloadModels": r.ReloadOut,
+        "live": r.LiveOut,
+        "ready": r.ReadyOut,
+    }
+    spec = client.get("/v1/openapi.json").json()
+    for _, path, op in _operations(spec):
+        for status, response in op["responses"].items():
+            for media_type, content in response["content"].items():
+                assert "example" in content, (path, status, media_type)
+                if media_type != "application/json":
+                    continue
+                model = models[op["operationId"]] if status in ("200", "502") else r.ErrorOut
+                if op["operationId"] == "ready" and status == "503":
+                    model = r.ReadyOut
+                model.model_validate(content["example"])
