@@ -10,6 +10,7 @@ the request id instead).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from typing import Literal, TextIO
@@ -46,6 +47,8 @@ def configure_logging(
 ) -> logging.Handler:
     """Send every logger's records at ``level`` and above to ``stream`` (stderr by default).
 
+    Sets ``MLFLOW_CONFIGURE_LOGGING=false`` in the environment unless already set, so that an
+    MLflow imported later leaves the loggers configured here alone.
     Replaces the root logger's handlers (a second call does not duplicate lines) and returns
     the handler installed."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
@@ -55,8 +58,14 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # MLflow otherwise installs its own INFO handler on first import, in its own format,
+    # undoing the level below; an explicit MLFLOW_CONFIGURE_LOGGING from the caller still wins.
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     for name in NOISY_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        library = logging.getLogger(name)
+        library.setLevel(logging.WARNING)
+        library.handlers.clear()
+        library.propagate = True
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 
@@ -99,7 +100,12 @@ def restored_logging() -> Iterator[None]:
     logging.getLogger("uvicorn.access").disabled = disabled
 
 
-def test_json_lines_carry_the_access_fields(restored_logging: None) -> None:
+def test_json_lines_carry_the_access_fields(
+    restored_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # setenv first so that monkeypatch restores the variable's absence afterwards.
+    monkeypatch.setenv("MLFLOW_CONFIGURE_LOGGING", "unset below")
+    monkeypatch.delenv("MLFLOW_CONFIGURE_LOGGING")
     stream = io.StringIO()
     configure_logging("json", stream=stream)
     logging.getLogger(ACCESS_LOGGER).info(
@@ -113,6 +119,7 @@ def test_json_lines_carry_the_access_fields(restored_logging: None) -> None:
     assert record["level"] == "INFO" and record["logger"] == ACCESS_LOGGER
     assert record["request_id"] == "abc" and record["status"] == 200
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["time"])
+    assert os.environ["MLFLOW_CONFIGURE_LOGGING"] == "false"
 
 
 def test_text_lines_by_default_and_no_duplicate_handlers(restored_logging: None) -> None:
