@@ -53,7 +53,7 @@ run: $(STAMP) ## Set up, generate the default CRM, validate, train + promote bot
 	$(BIN)/salesradar score --data $(DATA) --as-of $(AS_OF)
 	$(BIN)/salesradar keys quickstart --data $(DATA) --as-of $(AS_OF)
 	@echo "MLflow runs and model cards: make mlflow-ui (http://127.0.0.1:5000)"
-	@echo "API docs (OpenAPI): http://127.0.0.1:8000/v1/openapi.json (needs a key); Ctrl-C stops the service"
+	@echo "API docs: http://127.0.0.1:8000/docs (OpenAPI: /v1/openapi.json, no key needed); Ctrl-C stops the service"
 	$(BIN)/salesradar serve
 
 test: lint ## Set up, lint (ruff) and run the whole test suite

@@ -9,17 +9,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from serving.errors import install_error_handlers
 from serving.lifecycle import ChampionPoller
 from serving.limits import BodySizeLimit
-from serving.metrics import MetricsMiddleware
+from serving.openapi import install_openapi
+from serving.request_ids import RequestObserver
 from serving.routers import entities, health, lists, models, scoring
 from serving.services import Services
 
 logger = logging.getLogger(__name__)
 
 SERVING_GC_THRESHOLDS = (50_000, 20, 20)
+OPENAPI_URL = "/v1/openapi.json"
+DESCRIPTION = (
+    "Hot leads and customers at risk of leaving silently, scored from CRM history.\n\n"
+    "Send `Authorization: Bearer <API key>`; each route lists the roles it lets in "
+    '(`x-roles`). Every error reads `{"detail": [{"field", "message", "type"}]}`.'
+)
 
 
 def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
@@ -34,10 +42,9 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
     settings = services.settings
 
     def settle() -> None:
-        """After the first load: model gauges, and the long-lived heap out of the GC's way."""
-        for task in services.models.tasks:
-            if (m := services.models.current(task)) is not None:
-                services.metrics.set_model(task.value, m.name, m.version, m.source)
+        """After the first load: which versions serve (log and gauges), and the long-lived heap
+        out of the GC's way."""
+        log_served_models(services)
         if settings.gc_freeze:
             # Libraries and models live as long as the process: keep them out of the cyclic
             # collector, whose full passes otherwise walk them all (~0.2 s every few large
@@ -65,20 +72,44 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
         finally:
             poller.stop()
 
-    app = FastAPI(
+    # The OpenAPI document holds routes and shapes only (no keys, no data), so it and the docs
+    # pages are open; their scripts and styles come from the installed fastapi-offline package.
+    app = FastAPIOffline(
         title="salesradar",
         version="1",
-        description="Hot leads and customers at risk of leaving silently, scored from CRM history.",
+        description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,  # served at /v1/openapi.json behind an API key instead
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url=OPENAPI_URL,
+        static_url="/docs/static",
     )
     app.state.services = services
     install_error_handlers(app)
     for module in (scoring, entities, lists, models, health):
         app.include_router(module.router)
-    # Added last = outermost: metrics see every response, including the 413s of the limit.
+    install_openapi(app, max_page_size=settings.max_page_size)
+    # Added last = outermost: every response, including the 413s of the limit, is counted,
+    # logged and carries its request id.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=services.metrics)
+    app.add_middleware(RequestObserver, metrics=services.metrics)
     return app
+
+
+def log_served_models(services: Services) -> None:
+    """Log, per task, the model version served (and from where), or why none is."""
+    models = services.models
+    for task in models.tasks:
+        if (m := models.current(task)) is not None:
+            services.metrics.set_model(task.value, m.name, m.version, m.source)
+            logger.info(
+                "serving %s: %s version %s (from %s, artifact %s)",
+                task.value,
+                m.name,
+                m.version,
+                m.source,
+                m.artifact_hash[:12],
+            )
+        else:
+            state = models.task_states()[task.value]
+            logger.warning("not serving %s: %s", task.value, state["detail"] or state["state"])

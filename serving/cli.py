@@ -92,9 +92,11 @@ def serve(
     import uvicorn
 
     from serving.app import create_app
+    from serving.logs import configure_logging
     from serving.wiring import build_services
 
     settings = _settings()
+    configure_logging(settings.log_format)
     app = create_app(build_services(settings))
     uvicorn.run(
         app,
@@ -104,6 +106,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level="info",
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
         access_log=False,
     )
 

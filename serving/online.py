@@ -39,7 +39,7 @@ def entity_id_of(entity: EntityIn) -> str:
 
 def _value_of(entity: EntityIn) -> float | None:
     if isinstance(entity, LeadIn):
-        return entity.expected_value
+        return entity.deal_size
     assert isinstance(entity, CustomerIn)
     return entity.annual_value
 
@@ -106,7 +106,10 @@ def request_field(feature_field: str) -> str:
     _, _, rest = feature_field.partition(".")
     kind, _, name = rest.partition(".")
     if kind == "record":
-        contract = {"created_at", "owner_id", "account_id", "expected_value", "annual_value"}
+        contract = {"created_at", "owner_id", "account_id", "annual_value"}
+        # The export's expected_value column is the request's deal_value.
+        if name == "expected_value":
+            return "deal_value"
         return name if name in contract else f"attributes.{name}"
     return rest
 

@@ -7,6 +7,7 @@ Nothing here is read at import time: ``Settings()`` is built by ``salesradar ser
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     keep_runs: int = Field(default=12, ge=MIN_KEEP_RUNS)
     # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
     future_skew_seconds: float = Field(default=300.0, ge=0)
+    # Server log lines as text or as one JSON object per line (SALESRADAR_LOG_FORMAT=json).
+    log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
     port: int = 8000
     # After startup, move everything alive into the collector's permanent generation (gc.freeze):

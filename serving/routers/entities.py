@@ -12,8 +12,9 @@ from serving.changes import describe_change
 from serving.deps import ALL_ROLES, PrincipalDep, StoreDep, allow
 from serving.errors import field_error
 from serving.keys import Principal
+from serving.openapi import errors
 from serving.rendering import json_response
-from serving.schemas.responses import StoredScoreOut
+from serving.schemas.responses import ID_AND_VALUE_NAMES, StoredCustomerOut, StoredLeadOut
 from serving.store import EntityKind, ScoreStore
 
 router = APIRouter(prefix="/v1", tags=["scores"])
@@ -32,7 +33,12 @@ def read_stored(
         raise HTTPException(
             404, [field_error("id", f"no score for {kind} {entity_id!r}", "not_found")]
         )
+    id_name, value_name = ID_AND_VALUE_NAMES[kind]
+    # The route answers with json_response (no response-model pass), so times are written here.
+    change = describe_change(latest, previous)
     return {
+        id_name: latest.entity_id,
+        value_name: latest.value,
         "entity_id": latest.entity_id,
         "owner_id": latest.owner_id,
         "probability": latest.probability,
@@ -44,20 +50,32 @@ def read_stored(
         "as_of": iso_utc(latest.as_of),
         "published_at": None if latest.published_at is None else iso_utc(latest.published_at),
         "run_id": latest.run_id,
-        "change": describe_change(latest, previous),
+        "change": change and {**change, "previous_as_of": iso_utc(change["previous_as_of"])},
     }
 
 
 # ``async`` on purpose: the only I/O is one primary-key lookup (well under a millisecond on
 # SQLite or a nearby PostgreSQL), cheaper to run on the event loop than the thread hops a sync
 # route takes for it and for response validation.
-@router.get("/leads/{lead_id}", response_model=StoredScoreOut, dependencies=[CanRead])
+@router.get(
+    "/leads/{lead_id}",
+    response_model=StoredLeadOut,
+    dependencies=[CanRead],
+    operation_id="readLead",
+    responses=errors(404),
+)
 async def read_lead(lead_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     """The lead's latest batch score with reasons, and what changed since the previous one."""
     return json_response(read_stored(store, principal, "lead", lead_id))
 
 
-@router.get("/customers/{customer_id}", response_model=StoredScoreOut, dependencies=[CanRead])
+@router.get(
+    "/customers/{customer_id}",
+    response_model=StoredCustomerOut,
+    dependencies=[CanRead],
+    operation_id="readCustomer",
+    responses=errors(404),
+)
 async def read_customer(customer_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     """The customer's latest batch score with reasons, and what changed since the previous one."""
     return json_response(read_stored(store, principal, "customer", customer_id))

@@ -1,22 +1,32 @@
-"""Health probes (no key needed), ``/metrics`` and the OpenAPI document (key needed)."""
+"""Health probes (no key needed) and ``/metrics`` (key needed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from serving.deps import ALL_ROLES, ModelDep, ServicesDep, allow
+from serving.deps import ModelDep, ServicesDep, allow
 from serving.keys import Role
 from serving.query_parameters import reject_unknown_query_parameters
+from serving.schemas.responses import LiveOut, ReadyOut
 
 router = APIRouter()
+_EXPOSITION_EXAMPLE = (
+    "# HELP salesradar_http_requests_total HTTP requests answered\n"
+    "# TYPE salesradar_http_requests_total counter\n"
+    'salesradar_http_requests_total{method="GET",route="/v1/models",status="200"} 3.0\n'
+)
 
 
 @router.get(
-    "/health/live", tags=["health"], dependencies=[Depends(reject_unknown_query_parameters)]
+    "/health/live",
+    tags=["health"],
+    response_model=LiveOut,
+    operation_id="live",
+    dependencies=[Depends(reject_unknown_query_parameters)],
 )
 async def live() -> dict[str, str]:
     """The process answers. Depends on nothing external, on purpose.
@@ -29,7 +39,9 @@ async def live() -> dict[str, str]:
 @router.get(
     "/health/ready",
     tags=["health"],
-    responses={503: {"description": "not ready"}},
+    response_model=ReadyOut,
+    operation_id="ready",
+    responses={503: {"model": ReadyOut, "description": "not ready (same body, with why)"}},
     dependencies=[Depends(reject_unknown_query_parameters)],
 )
 async def ready(models: ModelDep) -> JSONResponse:
@@ -51,17 +63,22 @@ async def ready(models: ModelDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if models.ready else 503)
 
 
-@router.get("/metrics", tags=["health"], dependencies=[Depends(allow(Role.CRM, Role.ADMIN))])
+@router.get(
+    "/metrics",
+    tags=["health"],
+    operation_id="metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {
+                CONTENT_TYPE_LATEST: {"schema": {"type": "string"}, "example": _EXPOSITION_EXAMPLE}
+            },
+        }
+    },
+    dependencies=[Depends(allow(Role.CRM, Role.ADMIN))],
+)
 def metrics(services: ServicesDep) -> Response:
     """Prometheus text format, from this app's own registry."""
-    # Refreshed per scrape, so swaps by the poller show up without a hook into the manager.
-    for task in services.models.tasks:
-        if (m := services.models.current(task)) is not None:
-            services.metrics.set_model(task.value, m.name, m.version, m.source)
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get("/v1/openapi.json", include_in_schema=False, dependencies=[Depends(allow(*ALL_ROLES))])
-def openapi(request: Request) -> JSONResponse:
-    """The OpenAPI document (with examples), for key holders only."""
-    return JSONResponse(request.app.openapi())
+    text = services.metrics.exposition(services.models, services.store, now=services.clock())
+    return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -8,22 +8,59 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from features.moments import iso_utc
+from features.tasks import Task
 from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
-from serving.schemas.responses import ListPageOut
+from serving.openapi import errors
+from serving.schemas.responses import (
+    ID_AND_VALUE_NAMES,
+    AtRiskPageOut,
+    HotLeadsPageOut,
+)
 from serving.spreadsheet import render_csv
 from serving.store import EntityKind, ScoreStore, StoredScore, UnknownRun
+from serving.tiers import TIER_NAMES
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 CanRead = Depends(allow(*ALL_ROLES))
 
-Owners = Annotated[list[str] | None, Query(alias="owner", description="owner_id(s) to keep")]
-Tiers = Annotated[list[str] | None, Query(alias="tier", description="tier(s) to keep")]
-MinValue = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
-RankBy = Annotated[Literal["value", "probability"], Query()]
-Offset = Annotated[int, Query(ge=0)]
-Format = Annotated[Literal["json", "csv"], Query()]
+Owners = Annotated[
+    list[str] | None,
+    Query(alias="owner", description="owner_id(s) to keep (repeat the parameter for several)"),
+]
+
+
+def _tiers(task: Task) -> Any:
+    """The repeatable ``tier`` parameter; values are checked in ``build_list`` so that an
+    unknown tier is answered with the allowed ones (the enum documents them)."""
+    allowed = list(TIER_NAMES[task])
+    return Annotated[
+        list[str] | None,
+        Query(
+            alias="tier",
+            description=f"tier(s) to keep: {', '.join(allowed)}",
+            json_schema_extra={"items": {"type": "string", "enum": allowed}},
+        ),
+    ]
+
+
+LeadTiers = _tiers(Task.LEADS)
+CustomerTiers = _tiers(Task.CHURN)
+MinValue = Annotated[
+    float | None,
+    Query(ge=0, allow_inf_nan=False, description="keep rows whose weighted value is at least this"),
+]
+RankBy = Annotated[
+    Literal["value", "probability"],
+    Query(description="rank by the weighted value (unknown values last) or the probability"),
+]
+# The maximum is the max_page_size setting, written into the OpenAPI document by serving.openapi.
+Limit = Annotated[int, Query(ge=1, description="rows per page (at most max_page_size)")]
+Offset = Annotated[int, Query(ge=0, description="rows to skip (rank of the first row - 1)")]
+Format = Annotated[
+    Literal["json", "csv"], Query(description="csv: the same rows as a spreadsheet (UTF-8)")
+]
 RunId = Annotated[
     str | None,
     Query(
@@ -34,6 +71,24 @@ RunId = Annotated[
 ]
 # CSV has no body field to carry the run read, so it travels in this header.
 RUN_ID_HEADER = "X-Run-ID"
+
+
+def _list_responses(name: str) -> dict[int | str, dict[str, Any]]:
+    csv_example = ",".join(CSV_HEADER) + "\r\n"
+    return {
+        200: {
+            "description": "one page of the list (JSON), or all the page's rows as CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": csv_example}},
+            "headers": {
+                "Content-Disposition": {
+                    "description": f'CSV only: attachment; filename="{name}.csv"',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **errors(422),
+    }
+
 
 CSV_HEADER = (
     "rank",
@@ -56,10 +111,13 @@ def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str]
     return own if requested is None else [o for o in own if o in requested]
 
 
-def _items(page_items: list[StoredScore], offset: int) -> list[dict[str, Any]]:
+def _items(kind: EntityKind, page_items: list[StoredScore], offset: int) -> list[dict[str, Any]]:
+    id_name, value_name = ID_AND_VALUE_NAMES[kind]
     return [
         {
             "rank": offset + position + 1,
+            id_name: s.entity_id,
+            value_name: s.value,
             "entity_id": s.entity_id,
             "owner_id": s.owner_id,
             "probability": s.probability,
@@ -113,7 +171,7 @@ def build_list(
     except UnknownRun:
         message = "no published run has this run_id (it may have been removed by retention)"
         raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
-    items = _items(page.items, offset)
+    items = _items(kind, page.items, offset)
     run_header = {RUN_ID_HEADER: page.run_id} if page.run_id else {}
     if fmt == "csv":
         rows = ([i[c] for c in CSV_HEADER] for i in items)
@@ -133,16 +191,22 @@ def build_list(
     }
 
 
-@router.get("/hot-leads", response_model=ListPageOut, dependencies=[CanRead])
+@router.get(
+    "/hot-leads",
+    response_model=HotLeadsPageOut,
+    dependencies=[CanRead],
+    operation_id="listHotLeads",
+    responses=_list_responses("hot-leads"),
+)
 def hot_leads(
     store: StoreDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     owner: Owners = None,
-    tier: Tiers = None,
+    tier: LeadTiers = None,
     min_value: MinValue = None,
     rank_by: RankBy = "value",
-    limit: Annotated[int, Query(ge=1)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
     format: Format = "json",
     run_id: RunId = None,
@@ -153,7 +217,7 @@ def hot_leads(
         store,
         principal,
         "lead",
-        tiers_allowed=("hot", "warm", "cold"),
+        tiers_allowed=TIER_NAMES[Task.LEADS],
         owner=owner,
         tier=tier,
         min_value=min_value,
@@ -165,16 +229,22 @@ def hot_leads(
     )
 
 
-@router.get("/at-risk", response_model=ListPageOut, dependencies=[CanRead])
+@router.get(
+    "/at-risk",
+    response_model=AtRiskPageOut,
+    dependencies=[CanRead],
+    operation_id="listAtRisk",
+    responses=_list_responses("at-risk"),
+)
 def at_risk(
     store: StoreDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     owner: Owners = None,
-    tier: Tiers = None,
+    tier: CustomerTiers = None,
     min_value: MinValue = None,
     rank_by: RankBy = "value",
-    limit: Annotated[int, Query(ge=1)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
     format: Format = "json",
     run_id: RunId = None,
@@ -185,7 +255,7 @@ def at_risk(
         store,
         principal,
         "customer",
-        tiers_allowed=("high", "medium", "low"),
+        tiers_allowed=TIER_NAMES[Task.CHURN],
         owner=owner,
         tier=tier,
         min_value=min_value,

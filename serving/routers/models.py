@@ -57,7 +57,12 @@ def describe_models(models: ModelManager, *, internals: bool) -> dict[str, Any]:
     }
 
 
-@router.get("/models", response_model=ModelsOut, dependencies=[Depends(allow(*ALL_ROLES))])
+@router.get(
+    "/models",
+    response_model=ModelsOut,
+    dependencies=[Depends(allow(*ALL_ROLES))],
+    operation_id="listModels",
+)
 def list_models(models: ModelDep, principal: PrincipalDep) -> dict[str, Any]:
     """Champion versions served, their test metrics, when loaded, artifact hashes; errors in
     full for CRM and admin keys, without file paths or URLs for reps."""
@@ -68,6 +73,7 @@ def list_models(models: ModelDep, principal: PrincipalDep) -> dict[str, Any]:
     "/admin/reload",
     response_model=ReloadOut,
     dependencies=[Depends(allow(Role.ADMIN))],
+    operation_id="reloadModels",
     responses={502: {"model": ReloadOut, "description": "a reload failed; old model kept"}},
 )
 def reload_models(services: ServicesDep) -> Any:

@@ -10,12 +10,14 @@ import anyio
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
+from features.moments import iso_utc
 from features.tasks import Task
 from serving.deps import ServicesDep, allow
 from serving.errors import field_error
 from serving.input_warnings import input_warnings
 from serving.keys import Role
 from serving.online import Failure, score_online
+from serving.openapi import errors
 from serving.rendering import json_response
 from serving.schemas.requests import (
     CustomerIn,
@@ -65,14 +67,15 @@ def _render(
     served: ServedModel,
     items: Sequence[EntityIn | InvalidEntity],
     results: Sequence[EntityScore | Failure],
-    as_of: datetime,
+    as_of: str,
 ) -> list[dict[str, Any]]:
     task = served.task
     model = {"name": served.name, "version": served.version}
     out: list[dict[str, Any]] = []
     for index, (item, result) in enumerate(zip(items, results, strict=True)):
         if isinstance(result, Failure):
-            errors = [{"field": f, "message": m} for f, m in result.errors]
+            # The validators keep (field, message) only; one type says "this entity's input".
+            errors = [field_error(f, m, "invalid_entity") for f, m in result.errors]
             out.append(
                 {"status": "error", "index": index, "entity_id": result.entity_id, "errors": errors}
             )
@@ -99,7 +102,7 @@ def _render(
             body |= {
                 "lead_id": result.entity_id,
                 "expected_value": result.value,
-                "deal_value": item.expected_value,
+                "deal_value": item.deal_size,
             }
         else:
             assert isinstance(item, CustomerIn)
@@ -109,8 +112,8 @@ def _render(
                 "annual_value": item.annual_value,
             }
         out.append(body)
-    services.metrics.count_tiers(
-        task.value, (r.tier for r in results if isinstance(r, EntityScore))
+    services.metrics.observe_scores(
+        task.value, ((r.tier, r.score) for r in results if isinstance(r, EntityScore))
     )
     failures = sum(isinstance(r, Failure) for r in results)
     if failures:
@@ -142,15 +145,22 @@ async def _score_and_render(
         results = score_online(
             services, served, items, as_of=as_of, received_at=received_at, collection=collection
         )
-        rendered = _render(services, served, items, results, as_of)
-        return json_response({"as_of": as_of, "results": rendered})
+        as_of_text = iso_utc(as_of)
+        rendered = _render(services, served, items, results, as_of_text)
+        return json_response({"as_of": as_of_text, "results": rendered})
 
     if len(items) <= INLINE_ENTITIES:
         return work()
     return await anyio.to_thread.run_sync(work, limiter=_LARGE_REQUESTS)
 
 
-@router.post("/leads/score", response_model=ScoreLeadsResponse, dependencies=[CanScore])
+@router.post(
+    "/leads/score",
+    response_model=ScoreLeadsResponse,
+    dependencies=[CanScore],
+    operation_id="scoreLeads",
+    responses=errors(503),
+)
 async def score_leads(body: ScoreLeadsRequest, services: ServicesDep) -> Response:
     """Score 1 to 1,000 leads from their attributes and events, as of ``as_of``."""
     return await _score_and_render(
@@ -158,7 +168,13 @@ async def score_leads(body: ScoreLeadsRequest, services: ServicesDep) -> Respons
     )
 
 
-@router.post("/customers/score", response_model=ScoreCustomersResponse, dependencies=[CanScore])
+@router.post(
+    "/customers/score",
+    response_model=ScoreCustomersResponse,
+    dependencies=[CanScore],
+    operation_id="scoreCustomers",
+    responses=errors(503),
+)
 async def score_customers(body: ScoreCustomersRequest, services: ServicesDep) -> Response:
     """Score 1 to 1,000 customers' risk of leaving (explicitly or silently), as of ``as_of``."""
     return await _score_and_render(

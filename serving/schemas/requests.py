@@ -18,6 +18,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
     with_config,
 )
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
@@ -77,7 +78,27 @@ class EntityIn(BaseModel):
 
 class LeadIn(EntityIn):
     lead_id: Identifier
-    expected_value: Amount | None = None  # expected deal size
+    deal_value: Amount | None = Field(
+        default=None, description="the lead's deal size (the export's expected_value column)"
+    )
+    # The first name of deal_value, kept for /v1 callers: in responses expected_value is
+    # probability x deal_value, so the request name is deprecated (docs/serving.md).
+    expected_value: Amount | None = Field(
+        default=None,
+        description="deprecated name of deal_value (same meaning); send one of the two",
+        json_schema_extra={"deprecated": True},
+    )
+
+    @model_validator(mode="after")
+    def _one_deal_size(self) -> LeadIn:
+        if self.deal_value is not None and self.expected_value is not None:
+            raise ValueError("send deal_value only: expected_value is its deprecated name")
+        return self
+
+    @property
+    def deal_size(self) -> float | None:
+        """The deal size sent, under either name (None when unknown)."""
+        return self.deal_value if self.deal_value is not None else self.expected_value
 
 
 class CustomerIn(EntityIn):
@@ -143,7 +164,7 @@ class ScoreLeadsRequest(BaseModel):
                             "lead_id": "L-1042",
                             "created_at": "2026-09-15T10:00:00Z",
                             "owner_id": "rep-7",
-                            "expected_value": 12000.0,
+                            "deal_value": 12000.0,
                             "attributes": {"industry": "retail", "employees": 120},
                             "events": [_EVENT_EXAMPLE],
                         }

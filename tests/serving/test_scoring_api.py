@@ -44,7 +44,7 @@ def test_scores_a_lead_with_every_field(client: TestClient, keys: dict[str, str]
     response = client.post("/v1/leads/score", json=body, headers=auth(keys["crm"]))
     assert response.status_code == 200, response.text
     payload = response.json()
-    assert payload["as_of"] == "2025-12-01T00:00:00"
+    assert payload["as_of"] == "2025-12-01T00:00:00Z"
     (result,) = payload["results"]
     assert result["status"] == "scored" and result["lead_id"] == "L-1"
     assert 0.0 <= result["probability"] <= 1.0
@@ -67,7 +67,7 @@ def test_scores_a_lead_with_every_field(client: TestClient, keys: dict[str, str]
 def test_as_of_defaults_to_request_time(client: TestClient, keys: dict[str, str]) -> None:
     response = client.post("/v1/leads/score", json={"leads": [lead()]}, headers=auth(keys["crm"]))
     assert response.status_code == 200, response.text
-    assert response.json()["as_of"] == NOW.isoformat()
+    assert response.json()["as_of"] == NOW.isoformat() + "Z"
 
 
 def test_events_at_or_after_as_of_do_not_change_the_score(
@@ -104,13 +104,25 @@ def test_one_bad_entity_does_not_fail_the_batch(client: TestClient, keys: dict[s
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["scored", "error", "error", "error", "error"]
     assert results[1]["errors"] == [
-        {"field": "leads[1].expected_value", "message": "Input should be a valid number"}
+        {
+            "field": "leads[1].expected_value",
+            "message": "Input should be a valid number",
+            "type": "invalid_entity",
+        }
     ]
     assert results[2]["errors"] == [
-        {"field": "leads[2].events[4].occurred_at", "message": "is in the future"}
+        {
+            "field": "leads[2].events[4].occurred_at",
+            "message": "is in the future",
+            "type": "invalid_entity",
+        }
     ]
     assert results[3]["errors"] == [
-        {"field": "leads[3].lead_id", "message": "appears more than once in this request"}
+        {
+            "field": "leads[3].lead_id",
+            "message": "appears more than once in this request",
+            "type": "invalid_entity",
+        }
     ]
     assert results[4]["entity_id"] is None and results[4]["errors"][0]["field"] == "leads[4]"
 
