@@ -41,11 +41,13 @@ _KNOWN_EVENT_KEYS = frozenset(("occurred_at", "type", "value", "channel", "direc
 
 
 class OnlineInputError(ValueError):
-    """A request field that cannot be read; ``field`` is its JSON path."""
+    """A request field that cannot be read; ``field`` is its JSON path, ``reason`` says why
+    without quoting the value (the API repeats it to callers, and input is never echoed)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = message
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def _microseconds(value: object, field: str) -> int:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise OnlineInputError(field, f"not an ISO 8601 timestamp: {value!r}") from None
+            raise OnlineInputError(field, "not an ISO 8601 timestamp") from None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if not isinstance(value, datetime):
@@ -105,7 +107,7 @@ def _optional_number(value: object, field: str) -> float:
         raise OnlineInputError(field, f"expected a number, got {type(value).__name__}")
     number = float(value)
     if not math.isfinite(number):
-        raise OnlineInputError(field, f"expected a finite number, got {value!r}")
+        raise OnlineInputError(field, "expected a finite number")
     return number
 
 

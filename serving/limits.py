@@ -18,6 +18,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# Where the accepted body is left in the ASGI scope, so that the error handler can say where
+# a body the framework could not parse goes wrong (serving.errors.body_parse_error).
+BODY_SCOPE_KEY = "salesradar.body"
+
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -46,7 +50,9 @@ class BodySizeLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, self._replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        scope[BODY_SCOPE_KEY] = body
+        await self.app(scope, self._replay(body, receive), send)
 
     @staticmethod
     def _declared_length(scope: Scope) -> int | None:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
+from serving.schemas.fields import MAX_OFFSET
 from serving.schemas.responses import ListPageOut
 from serving.spreadsheet import render_csv
 from serving.store import EntityKind, ScoreStore, StoredScore
@@ -21,7 +22,7 @@ Owners = Annotated[list[str] | None, Query(alias="owner", description="owner_id(
 Tiers = Annotated[list[str] | None, Query(alias="tier", description="tier(s) to keep")]
 MinValue = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
 RankBy = Annotated[Literal["value", "probability"], Query()]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Format = Annotated[Literal["json", "csv"], Query()]
 
 CSV_HEADER = (
@@ -78,7 +79,7 @@ def build_list(
 ) -> Any:
     unknown = sorted(set(tier or ()) - set(tiers_allowed))
     if unknown:
-        message = f"unknown tier {unknown[0]!r}; one of {', '.join(tiers_allowed)}"
+        message = f"unknown tier; one of {', '.join(tiers_allowed)}"
         raise HTTPException(422, [field_error("tier", message, "enum")])
     page = store.list_scores(
         kind,
