@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from serving.authentication import AuthenticationGate
 from serving.errors import install_error_handlers
 from serving.lifecycle import ChampionPoller
 from serving.limits import BodySizeLimit
@@ -70,5 +71,6 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
         app.include_router(module.router)
     # Added last = outermost: metrics see every response, including the 413s of the limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthenticationGate, services=services)  # outside the limit: no body read
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     return app

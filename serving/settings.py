@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=500, gt=0)
     # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
     future_skew_seconds: float = Field(default=300.0, ge=0)
+    # Unauthenticated requests allowed per client address per window before 429 (Retry-After);
+    # a request with a valid key is never counted (serving.authentication).
+    anonymous_requests_per_window: int = Field(default=60, gt=0)
+    anonymous_window_seconds: float = Field(default=60.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     # After startup, move everything alive into the collector's permanent generation (gc.freeze):
