@@ -104,13 +104,25 @@ def test_one_bad_entity_does_not_fail_the_batch(client: TestClient, keys: dict[s
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["scored", "error", "error", "error", "error"]
     assert results[1]["errors"] == [
-        {"field": "leads[1].expected_value", "message": "Input should be a valid number"}
+        {
+            "field": "leads[1].expected_value",
+            "message": "Input should be a valid number",
+            "type": "float_type",
+        }
     ]
     assert results[2]["errors"] == [
-        {"field": "leads[2].events[4].occurred_at", "message": "is in the future"}
+        {
+            "field": "leads[2].events[4].occurred_at",
+            "message": "is in the future",
+            "type": "future_timestamp",
+        }
     ]
     assert results[3]["errors"] == [
-        {"field": "leads[3].lead_id", "message": "appears more than once in this request"}
+        {
+            "field": "leads[3].lead_id",
+            "message": "appears more than once in this request",
+            "type": "duplicate_id",
+        }
     ]
     assert results[4]["entity_id"] is None and results[4]["errors"][0]["field"] == "leads[4]"
 
