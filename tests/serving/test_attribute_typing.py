@@ -3,7 +3,9 @@ API alike: lossless conversions are coerced with a warning, the rest read as unk
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from features.export import export_from_frames
 from features.online import COERCED, UNREADABLE, UNSEEN, read_attribute
+from features.registry import FeatureSpec
+from features.snapshots import build_scoring_table
 from features.tasks import Task
 from serving.app import create_app
 from serving.input_warnings import model_levels
@@ -20,16 +24,21 @@ from tests.serving.factories import fit_model, make_frames
 from tests.serving.test_scoring_api import lead
 
 
-@pytest.fixture(scope="module")
-def typed_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A lead model trained on an export with a boolean, a numeric and a text attribute."""
+def typed_frames() -> dict[str, Any]:
+    """The factories' export, its leads with a boolean, a numeric and a text attribute."""
     frames = make_frames(seed=11)
     leads = frames["leads"]
     # Partners convert more, so that the trees split on the boolean; the size is noise.
     converted = leads["converted_at"].notna().to_numpy()
     leads["is_partner"] = [bool(c) or i % 4 == 0 for i, c in enumerate(converted)]
     leads["employees"] = [float(20 + (i * 37) % 500) for i in range(len(leads))]
-    export = export_from_frames(**frames)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def typed_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A lead model trained on ``typed_frames``."""
+    export = export_from_frames(**typed_frames())
     model = fit_model(export, Task.LEADS, seed=3)
     export.close()
     folder = tmp_path_factory.mktemp("typed") / "v1"
@@ -73,6 +82,32 @@ def test_the_export_types_booleans_as_true_false_levels(typed: Any) -> None:
     specs = {s.name: s.dtype for s in model.feature_specs}
     assert specs["is_partner"] == "categorical" and specs["employees"] == "numeric"
     assert {"true", "false"} <= set(model_levels(model)["is_partner"])
+
+
+def test_the_export_and_the_api_read_attributes_alike(typed: Any) -> None:
+    """Batch scoring reads the export's cells as the API reads the same values sent as JSON."""
+    _, _, services = typed
+    model = services.models.current(Task.LEADS).model
+    frames = typed_frames()
+    export = export_from_frames(**frames)
+    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
+    table = build_scoring_table(
+        export,
+        task=Task.LEADS,
+        as_of=datetime(2025, 10, 1),
+        vocabulary=model.vocabulary,
+        specs=specs,
+    )
+    export.close()
+    sent = frames["leads"].set_index("lead_id")
+    levels = model_levels(model)
+    for row in table.head(40).itertuples():
+        partner = bool(sent.loc[row.entity_id, "is_partner"])
+        for value in (partner, int(partner), str(partner)):
+            assert read_attribute("categorical", value, levels["is_partner"])[0] == row.is_partner
+        size = sent.loc[row.entity_id, "employees"]
+        assert read_attribute("numeric", float(size))[0] == row.employees
+        assert read_attribute("numeric", str(size))[0] == row.employees
 
 
 def test_a_boolean_attribute_accepts_json_booleans_and_coerces_lossless_values(
