@@ -121,8 +121,11 @@ class AuthenticationGate:
         _name_route(scope)
         client = scope.get("client")
         retry_after = self.limiter.hit(client[0] if client else "unknown")
-        # The body stays unread: close the connection rather than drain it.
-        close = any(n in (b"content-length", b"transfer-encoding") for n, _ in scope["headers"])
+        # A body stays unread: close the connection rather than drain it.
+        close = any(
+            (n == b"content-length" and v.strip() != b"0") or n == b"transfer-encoding"
+            for n, v in scope["headers"]
+        )
         if retry_after is not None:
             seconds = str(max(1, math.ceil(retry_after))).encode()
             message = "too many unauthenticated requests from this address; retry later"
