@@ -16,7 +16,7 @@ AS_OF  ?= 2026-10-01
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
         bench-features bench-training bench-refit bench-serving bench-scoring bench-btyd \
-        bench-public quality-report mlflow-ui clean
+        bench-public quality-report mlflow-ui clean test-fast
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -58,6 +58,9 @@ run: $(STAMP) ## Set up, generate the default CRM, validate, train + promote bot
 
 test: lint ## Set up, lint (ruff) and run the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## The inner loop: every test but the slow ones (CI runs them all via make test)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check features training serving tests benchmarks

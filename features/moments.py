@@ -36,3 +36,14 @@ def resolve_as_of(
     if not allow_future and moment > to_naive_utc(now):
         raise UserError(f"{option} {moment.isoformat()} is in the future")
     return moment
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as ISO 8601 UTC to the second with the zone as ``Z``: ``2026-10-01T00:00:00Z``.
+
+    The one format of every timestamp the API, its CSV files and the CLI show. Naive input is
+    taken as UTC (as everywhere in salesradar); aware input is converted to UTC. Sub-second
+    digits are dropped (truncated, not rounded, so a moment never moves into the next second):
+    every stored time is a day, an as-of or a wall-clock stamp for which they are noise.
+    """
+    return to_naive_utc(moment).replace(microsecond=0).isoformat() + "Z"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -25,16 +26,16 @@ SERVING_GC_THRESHOLDS = (50_000, 20, 20)
 def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
     """An app serving ``services``; with ``load_models`` the champions load at startup.
 
-    Startup loads (or falls back to local copies) before the first request is accepted; the
-    poller then checks the champion alias every ``settings.poll_seconds`` (0 disables it).
+    Startup never waits on the registry: the first load runs in a background thread and the
+    app answers at once (``/health/live`` 200, ``/health/ready`` 503 with the tasks
+    ``loading``), unless ``settings.startup_wait_seconds`` holds requests back for at most that
+    long. The poller then checks the champion alias every ``settings.poll_seconds`` (0 disables
+    it).
     """
     settings = services.settings
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if load_models:
-            for result in services.models.reload():
-                logger.info("startup: %s", result)
+    def settle() -> None:
+        """After the first load: model gauges, and the long-lived heap out of the GC's way."""
         for task in services.models.tasks:
             if (m := services.models.current(task)) is not None:
                 services.metrics.set_model(task.value, m.name, m.version, m.source)
@@ -49,6 +50,15 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
             gc.collect()
             gc.freeze()
             gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if load_models:
+            loaded = services.models.load_in_background(then=settle)
+            if settings.startup_wait_seconds > 0:
+                await asyncio.to_thread(loaded.wait, settings.startup_wait_seconds)
+        else:
+            settle()
         poller = ChampionPoller(services.models, interval=settings.poll_seconds)
         poller.start()
         try:

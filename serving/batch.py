@@ -5,11 +5,17 @@ readers switch from the previous complete run to this one in a single step; a cr
 leaves the previous run published (see ``serving.store``). Which tasks a run scores is decided
 by ``choose_tasks``: those asked for, or by default every task that has a served champion and
 rows in the export.
+
+A run holds the scoring lock (``serving.run_lock``) from its first write to the end of retention,
+so a second run started meanwhile stops with one line instead of breaking the first; after the
+publish, published runs beyond the newest ``keep_runs`` are deleted (``ScoreStore.prune_runs``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +30,11 @@ from features.export import Export
 from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
 from serving.protocols import Explain
+from serving.run_lock import LockHolder, scoring_lock_held
 from serving.scoring import entity_kind, score_entities
 from serving.served import ServedModel
 from serving.settings import Settings
-from serving.store import ScoreRow, ScoreStore
+from serving.store import MIN_KEEP_RUNS, PrunedRuns, ScoreRow, ScoreStore
 from serving.wiring import model_specs
 
 logger = logging.getLogger(__name__)
@@ -93,6 +100,18 @@ class BatchSummary:
     feature_seconds: dict[str, float]  # task -> time to build the scoring table
     # task -> attributes the champion was trained on that the export lacks (read as unknown)
     missing_attributes: dict[str, list[str]] = field(default_factory=dict)
+    # older runs removed by retention after the publish
+    pruned: PrunedRuns = field(default_factory=lambda: PrunedRuns(runs=0, rows=0))
+
+
+def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
+    """``keep_runs`` if it keeps what "what changed" needs, else a one-line ``UserError``."""
+    if keep_runs < MIN_KEEP_RUNS:
+        raise UserError(
+            f"{option} must be at least {MIN_KEEP_RUNS} (the published run and the one before "
+            f"it, which 'what changed' compares against), got {keep_runs}"
+        )
+    return keep_runs
 
 
 def _score_rows(
@@ -146,41 +165,51 @@ def score_export(
     settings: Settings,
     explain: Explain,
     clock: Callable[[], datetime],
+    keep_runs: int | None = None,
     progress: Progress | None = None,
 ) -> BatchSummary:
-    """Score ``export`` as of ``as_of`` (features from events strictly before it) and publish.
+    """Score ``export`` as of ``as_of`` (features from events strictly before it), publish, and
+    keep the newest ``keep_runs`` published runs (``settings.keep_runs`` when None; at least
+    ``MIN_KEEP_RUNS``, else UserError).
 
     ``clock`` only stamps when the run started and was published; it never decides ``as_of``.
+    Raises ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
+    scoring lock of ``store``.
     """
-    run_id = store.begin_run(as_of=as_of, started_at=clock())
-    counts: dict[str, int] = {}
-    all_tiers: dict[str, dict[str, int]] = {}
-    feature_seconds: dict[str, float] = {}
-    missing: dict[str, list[str]] = {}
-    for task, served in models.items():
-        started = time.perf_counter()
-        missing[task.value] = missing_attributes(export, task, model_specs(served.model))
-        table = build_scoring_table(
-            export,
-            task=task,
-            as_of=as_of,
-            vocabulary=served.model.vocabulary,
-            specs=model_specs(served.model),
-        )
-        table = add_btyd_features(table, getattr(served.model, "btyd", None))
-        feature_seconds[task.value] = time.perf_counter() - started
-        tiers: dict[str, int] = {}
-        rows = _score_rows(
-            served,
-            table,
-            as_of=as_of,
-            settings=settings,
-            explain=explain,
-            tiers=tiers,
-            progress=progress,
-        )
-        counts[task.value] = store.write_scores(run_id, rows)
-        all_tiers[task.value] = tiers
-        logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
-    store.publish(run_id, published_at=clock())
-    return BatchSummary(run_id, as_of, counts, all_tiers, feature_seconds, missing)
+    keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
+    started_at = clock()
+    holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), started_at=started_at)
+    with scoring_lock_held(store.engine, holder):
+        run_id = store.begin_run(as_of=as_of, started_at=started_at)
+        counts: dict[str, int] = {}
+        all_tiers: dict[str, dict[str, int]] = {}
+        feature_seconds: dict[str, float] = {}
+        missing: dict[str, list[str]] = {}
+        for task, served in models.items():
+            started = time.perf_counter()
+            missing[task.value] = missing_attributes(export, task, model_specs(served.model))
+            table = build_scoring_table(
+                export,
+                task=task,
+                as_of=as_of,
+                vocabulary=served.model.vocabulary,
+                specs=model_specs(served.model),
+            )
+            table = add_btyd_features(table, getattr(served.model, "btyd", None))
+            feature_seconds[task.value] = time.perf_counter() - started
+            tiers: dict[str, int] = {}
+            rows = _score_rows(
+                served,
+                table,
+                as_of=as_of,
+                settings=settings,
+                explain=explain,
+                tiers=tiers,
+                progress=progress,
+            )
+            counts[task.value] = store.write_scores(run_id, rows)
+            all_tiers[task.value] = tiers
+            logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
+        store.publish(run_id, published_at=clock())
+        pruned = store.prune_runs(keep=keep)
+    return BatchSummary(run_id, as_of, counts, all_tiers, feature_seconds, missing, pruned)

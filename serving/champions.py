@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import shutil
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlparse
 
 from features.tasks import TASK_TABLES, Task
 
@@ -26,6 +28,18 @@ SHA256_PREFIXES = ("sha256.", "sha256/", "sha256:")
 
 class RegistryUnavailable(RuntimeError):
     """The registry did not answer in time or answered with an error."""
+
+
+class RegistryTimeout(RegistryUnavailable):
+    """The registry did not answer within the bound (it may hold the connection open forever)."""
+
+
+class UnverifiableVersion(LookupError):
+    """The registry answered with a champion that has no recorded artifact hashes.
+
+    An answer, not an outage: the registry is fine, this version cannot be verified, so it is
+    never served.
+    """
 
 
 class NoChampion(LookupError):
@@ -48,8 +62,10 @@ class ChampionRef:
 
 class ChampionSource(Protocol):
     def resolve(self, task: Task) -> ChampionRef:
-        """The task's champion; raises ``NoChampion`` when the registry has none and
-        ``RegistryUnavailable`` when it cannot be asked."""
+        """The task's champion; raises ``NoChampion`` when the registry has none,
+        ``UnverifiableVersion`` when the champion has no recorded hashes and
+        ``RegistryUnavailable`` (``RegistryTimeout`` when it did not answer) when it cannot be
+        asked."""
         ...
 
     def download(self, ref: ChampionRef, destination: Path) -> Path:
@@ -75,9 +91,9 @@ def call_with_timeout(fn: Callable[[], T], *, timeout: float, what: str) -> T:
     try:
         ok, value = results.get(timeout=timeout)
     except queue.Empty:
-        raise RegistryUnavailable(f"{what}: no answer within {timeout:g} s") from None
+        raise RegistryTimeout(f"{what}: no answer within {timeout:g} s") from None
     if not ok:
-        if isinstance(value, NoChampion):  # an answer, not an outage
+        if isinstance(value, (NoChampion, UnverifiableVersion)):  # answers, not outages
             raise value
         raise RegistryUnavailable(f"{what}: {value}") from value
     return value  # type: ignore[no-any-return]
@@ -103,6 +119,41 @@ def find_artifact_folder(root: Path, files: Mapping[str, str]) -> Path:
         if all((candidate / name).is_file() for name in files):
             return candidate
     raise RegistryUnavailable(f"downloaded artifact lacks the hashed files {sorted(files)}")
+
+
+def embedded_artifact_root(tracking_uri: str) -> Path | None:
+    """Where an embedded sqlite store keeps its artifacts: ``mlartifacts`` beside the database
+    (the layout ``training.tracking`` creates); None for a tracking server or any other store."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    return Path(tracking_uri.removeprefix(prefix)).resolve().parent / "mlartifacts"
+
+
+def _local_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return Path(uri) if not parsed.scheme and Path(uri).is_absolute() else None
+
+
+def store_relative_folder(artifact_uri: str, *, recorded_root: str, root: Path) -> Path | None:
+    """A run's artifact folder resolved against the store it is read from.
+
+    MLflow records absolute artifact locations, so a copied or moved store would read (and
+    serve) the original's files. The part of ``artifact_uri`` below the experiment's recorded
+    artifact root is taken relative to ``root``, this store's own. None when either location is
+    not a local path, when the recorded root is not the embedded layout's (a folder named like
+    ``root``; a store someone set up with artifacts elsewhere reads them where it says), or the
+    run's artifacts lie outside the recorded root.
+    """
+    run_path, recorded = _local_path(artifact_uri), _local_path(recorded_root)
+    if run_path is None or recorded is None or recorded.name != root.name:
+        return None
+    try:
+        return root / run_path.relative_to(recorded)
+    except ValueError:
+        return None
 
 
 class MlflowChampionSource:
@@ -144,7 +195,10 @@ class MlflowChampionSource:
                 metrics = dict(run.data.metrics)
             hashes = recorded_hashes(tags, params)
             if not hashes:
-                raise RegistryUnavailable(f"{name} v{version.version}: no artifact sha256 recorded")
+                raise UnverifiableVersion(
+                    f"{name} v{version.version} is an unverifiable version: no artifact sha256 "
+                    "is recorded on it or its run"
+                )
             path = tags.get("scoring_model.path", "scoring_model")
             return ChampionRef(
                 task, name, str(version.version), version.run_id, hashes, metrics, path
@@ -158,9 +212,30 @@ class MlflowChampionSource:
             # flavor that ``mlflow models serve`` uses.
             if ref.run_id is None:
                 raise RegistryUnavailable(f"{ref.name} v{ref.version} has no run")
-            local = self._client().download_artifacts(
-                ref.run_id, ref.artifact_path, str(destination)
-            )
+            client = self._client()
+            own = self._own_artifacts(client, ref)
+            if own is not None:
+                shutil.copytree(own, destination / ref.artifact_path)
+                return find_artifact_folder(destination / ref.artifact_path, ref.sha256)
+            local = client.download_artifacts(ref.run_id, ref.artifact_path, str(destination))
             return find_artifact_folder(Path(local), ref.sha256)
 
         return call_with_timeout(fetch, timeout=self.timeout * 6, what=f"download {ref.name}")
+
+    def _own_artifacts(self, client: Any, ref: ChampionRef) -> Path | None:
+        """An embedded store's artifact folder of ``ref``, resolved against the store itself
+        (``store_relative_folder``); None for stores whose artifacts MLflow fetches."""
+        root = embedded_artifact_root(self.tracking_uri)
+        if root is None:
+            return None
+        run = client.get_run(ref.run_id)
+        recorded = client.get_experiment(run.info.experiment_id).artifact_location
+        folder = store_relative_folder(run.info.artifact_uri, recorded_root=recorded, root=root)
+        if folder is None:
+            return None
+        if not (folder / ref.artifact_path).is_dir():
+            raise RegistryUnavailable(
+                f"{ref.name} v{ref.version}: no artifacts at {folder / ref.artifact_path} "
+                f"(the store recorded them under {recorded})"
+            )
+        return folder / ref.artifact_path

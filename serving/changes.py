@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from features.moments import iso_utc
 from serving.store import StoredScore
 
 TOP_MOVERS = 3
@@ -13,7 +14,8 @@ def describe_change(latest: StoredScore, previous: StoredScore | None) -> dict[s
     """Score delta and the reasons that moved it most (None without a previous score).
 
     Only the stored top reasons of each run are known, so a feature absent from one side counts
-    as contributing 0 there (it was not among that run's strongest reasons).
+    as contributing 0 there (it was not among that run's strongest reasons). ``previous_as_of``
+    is an ``iso_utc`` string.
     """
     if previous is None:
         return None
@@ -40,7 +42,7 @@ def describe_change(latest: StoredScore, previous: StoredScore | None) -> dict[s
     return {
         "previous_score": previous.score,
         "previous_probability": previous.probability,
-        "previous_as_of": previous.as_of,
+        "previous_as_of": iso_utc(previous.as_of),
         "score_delta": latest.score - previous.score,
         "probability_delta": latest.probability - previous.probability,
         "movers": [m for m in movers if m["change"] != 0.0][:TOP_MOVERS],

@@ -71,13 +71,24 @@ def score(
             show_default=False,
         ),
     ] = None,
+    keep_runs: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-runs",
+            help="Published runs to keep, this one included; older ones are deleted after the "
+            "publish (at least 2: 'what changed' needs the previous run). Default: "
+            "SALESRADAR_KEEP_RUNS, else 12.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.loading import load_export
-    from serving.batch import choose_tasks, score_export
+    from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
     settings = _settings()
+    keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
     services = build_services(settings)
@@ -112,6 +123,7 @@ def score(
             settings=settings,
             explain=services.explain,
             clock=utc_now,
+            keep_runs=keep,
             progress=report,
         )
     export.close()
@@ -127,6 +139,12 @@ def score(
             tiers,
         )
     console.print(table)
+    if summary.pruned.runs:
+        console.print(
+            f"removed {summary.pruned.runs} older run(s) ({summary.pruned.rows} scores); "
+            f"keeping the newest {keep}",
+            highlight=False,
+        )
     for task_name, names in summary.missing_attributes.items():
         if names:
             console.print(

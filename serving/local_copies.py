@@ -61,10 +61,14 @@ class LocalCopies:
         staging = target.with_name(target.name + ".staging")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        for name in ref.sha256:
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(artifact_folder / name, staging / name)
-        verify_files(staging, dict(ref.sha256))
+        try:
+            for name in ref.sha256:
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(artifact_folder / name, staging / name)
+            verify_files(staging, dict(ref.sha256))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing half-written stays behind
+            raise
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
         manifest = {
@@ -78,16 +82,39 @@ class LocalCopies:
         _write_json_atomically(target / "manifest.json", manifest)
         return target
 
+    def current_version(self, task: Task) -> str | None:
+        """The version ``current.json`` points at, or None when there is no pointer."""
+        pointer = self.root / task.value / "current.json"
+        if not pointer.is_file():
+            return None
+        return str(json.loads(pointer.read_text())["version"])
+
+    def discard(self, task: Task, version: str) -> None:
+        """Remove the copy of a version that failed to load; the current copy is never removed."""
+        if version != self.current_version(task):
+            shutil.rmtree(self.folder(task, version), ignore_errors=True)
+
+    def check_current(self, task: Task) -> str | None:
+        """Re-verify the current copy of ``task`` against its manifest: None when it is intact
+        (or there is none), else what is wrong (the message names the file)."""
+        try:
+            found = self.current(task)
+            if found is not None:
+                ref, folder = found
+                verify_files(folder, dict(ref.sha256))
+        except (OSError, ValueError, KeyError, IntegrityError) as exc:
+            return f"local copy of {task.value}: {exc}"
+        return None
+
     def make_current(self, task: Task, version: str) -> None:
         """Point ``current.json`` at a copy, once it has loaded and warmed successfully."""
         _write_json_atomically(self.root / task.value / "current.json", {"version": version})
 
     def current(self, task: Task) -> tuple[ChampionRef, Path] | None:
         """The last verified copy of ``task`` (re-verified by the caller before use)."""
-        pointer = self.root / task.value / "current.json"
-        if not pointer.is_file():
+        version = self.current_version(task)
+        if version is None:
             return None
-        version = str(json.loads(pointer.read_text())["version"])
         folder = self.folder(task, version)
         manifest = json.loads((folder / "manifest.json").read_text())
         ref = ChampionRef(

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from serving.store import MIN_KEEP_RUNS
+
 
 class TierThresholds(BaseSettings):
     """Probability cut-offs for tiers; a probability at or above ``high`` is the top tier."""
@@ -44,12 +46,18 @@ class Settings(BaseSettings):
     served_dir: Path = Path("models/served")
     registry_timeout_seconds: float = Field(default=10.0, gt=0)
     poll_seconds: float = Field(default=300.0, ge=0)  # 0 disables polling the champion alias
+    # The first load of the champions runs in the background, so liveness never waits on the
+    # registry; startup may hold requests back for at most this long while it runs (0: not at all).
+    startup_wait_seconds: float = Field(default=0.0, ge=0)
     champion_alias: str = "champion"
     lead_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.2)
     churn_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.25)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=200_000, gt=0)
     max_page_size: int = Field(default=500, gt=0)
+    # Published runs `salesradar score` keeps (about 23 MB each on SQLite at 100k entities); at
+    # least MIN_KEEP_RUNS: the published run and the one "what changed" compares it with.
+    keep_runs: int = Field(default=12, ge=MIN_KEEP_RUNS)
     # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
     future_skew_seconds: float = Field(default=300.0, ge=0)
     # Unauthenticated requests allowed per client address per window before 429 (Retry-After);

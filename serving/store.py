@@ -4,12 +4,18 @@
 (readers never block the nightly writer), PostgreSQL through ``postgresql+psycopg://``. Rows of a
 run are committed in chunks while the run is invisible; ``publish`` flips the one-row pointer in a
 single transaction. A crash (even SIGKILL) before that leaves the previous run published; the
-abandoned rows are removed when the next run begins. One batch writer at a time is assumed.
+abandoned rows are removed when the next run begins. One batch writer at a time is enforced by
+the scoring lock (``serving.run_lock``), taken by ``serving.batch`` around all of the writing.
+
+Retention: after a publish the batch keeps the newest ``keep`` published runs (``prune_runs``),
+at least the published one and the one before it, which "what changed" compares against. A list
+page can be pinned to any kept run by its ``run_id``, so paging never mixes two runs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Select,
     and_,
@@ -47,6 +54,21 @@ logger = logging.getLogger(__name__)
 EntityKind = Literal["lead", "customer"]
 WRITE_CHUNK_ROWS = 5_000
 COUNT_CACHE_ENTRIES = 4_096
+# The published run and the one before it: "what changed" (``latest_with_previous``) needs both.
+MIN_KEEP_RUNS = 2
+_RUN_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as begin_run makes them
+
+
+class UnknownRun(LookupError):
+    """A ``run_id`` that names no published run (never was, not yet published, or removed)."""
+
+
+@dataclass(frozen=True)
+class PrunedRuns:
+    """What ``prune_runs`` removed: published runs and their score rows."""
+
+    runs: int
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -158,6 +180,17 @@ def _latest_two() -> Select[Any]:
 _LATEST_TWO = _latest_two()
 
 
+def _check_published(conn: Connection, run_id: str) -> None:
+    """Raise ``UnknownRun`` unless ``run_id`` is a published run (malformed ids never query)."""
+    if _RUN_ID.fullmatch(run_id) is not None:
+        status = conn.execute(
+            select(score_runs.c.status).where(score_runs.c.run_id == run_id)
+        ).scalar_one_or_none()
+        if status == "published":
+            return
+    raise UnknownRun("no published run has this run_id")
+
+
 class ScoreStore:
     """Runs, scores and the published pointer in one database (see module docstring)."""
 
@@ -232,6 +265,44 @@ class ScoreStore:
                 conn.execute(published_run.insert().values(slot=1, run_id=run_id))
         logger.info("published run %s (%d scores)", run_id, count)
 
+    def prune_runs(self, *, keep: int) -> PrunedRuns:
+        """Delete published runs older than the newest ``keep`` ones, with their scores.
+
+        ``keep`` is at least ``MIN_KEEP_RUNS`` (``ValueError`` otherwise); the run the pointer
+        names is never deleted, nor is any unpublished run (that is ``begin_run``'s business).
+        One transaction per run, so a crash mid-way leaves whole runs only. Call it under the
+        scoring lock, after ``publish``. SQLite reuses the freed pages, so the file stops
+        growing rather than shrinking.
+        """
+        if keep < MIN_KEEP_RUNS:
+            raise ValueError(f"keep must be at least {MIN_KEEP_RUNS}, got {keep}")
+        newest = (
+            select(score_runs.c.run_id)
+            .where(score_runs.c.status == "published")
+            .order_by(score_runs.c.published_seq.desc())
+            .limit(keep)
+        )
+        with self.engine.connect() as conn:
+            kept = {r for (r,) in conn.execute(newest)}
+            kept |= {r for (r,) in conn.execute(select(published_run.c.run_id))}
+            doomed = [
+                r
+                for (r,) in conn.execute(
+                    select(score_runs.c.run_id)
+                    .where(score_runs.c.status == "published")
+                    .order_by(score_runs.c.published_seq)
+                )
+                if r not in kept
+            ]
+        rows = 0
+        for run_id in doomed:
+            with self.engine.begin() as conn:
+                rows += conn.execute(delete(scores).where(scores.c.run_id == run_id)).rowcount
+                conn.execute(delete(score_runs).where(score_runs.c.run_id == run_id))
+        if doomed:
+            logger.info("removed %d old run(s) (%d scores), kept %d", len(doomed), rows, keep)
+        return PrunedRuns(runs=len(doomed), rows=rows)
+
     # --- reading -------------------------------------------------------------------------
     def published_run_id(self) -> str | None:
         with self.engine.connect() as conn:
@@ -298,8 +369,14 @@ class ScoreStore:
         rank_by: Literal["value", "probability"] = "value",
         limit: int = 50,
         offset: int = 0,
+        run_id: str | None = None,
     ) -> ScorePage:
-        """One page of the published run's scores, ranked (ties broken by entity id)."""
+        """One page of a run's scores, ranked (ties broken by entity id).
+
+        The published run by default; ``run_id`` pins a published run (current or kept by
+        retention), so the pages of one listing all come from the run its first page read.
+        Raises ``UnknownRun`` when ``run_id`` names no published run.
+        """
         conditions = [scores.c.entity_kind == kind]
         if owner_ids is not None:
             conditions.append(scores.c.owner_id.in_(list(owner_ids)))
@@ -308,12 +385,15 @@ class ScoreStore:
         if min_value is not None:
             conditions.append(scores.c.value >= min_value)
         with self.engine.connect() as conn:
-            # One snapshot of the pointer for both queries, so count and page agree.
-            run_id = conn.execute(
-                select(published_run.c.run_id).where(published_run.c.slot == 1)
-            ).scalar_one_or_none()
-            if run_id is None:
-                return ScorePage(items=[], total=0, run_id=None)
+            if run_id is not None:
+                _check_published(conn, run_id)
+            else:
+                # One snapshot of the pointer for both queries, so count and page agree.
+                run_id = conn.execute(
+                    select(published_run.c.run_id).where(published_run.c.slot == 1)
+                ).scalar_one_or_none()
+                if run_id is None:
+                    return ScorePage(items=[], total=0, run_id=None)
             conditions.append(scores.c.run_id == run_id)
             # A published run never changes, so its counts per filter can be remembered.
             count_key = (

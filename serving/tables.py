@@ -45,6 +45,17 @@ published_run = Table(
     Column("run_id", String(32), ForeignKey("score_runs.run_id"), nullable=False),
 )
 
+# Who holds the scoring lock (see ``serving.run_lock``): information for the message a second run
+# prints, never the lock itself, so a row left by a crashed run blocks nothing.
+scoring_lock = Table(
+    "scoring_lock",
+    metadata,
+    Column("slot", Integer, primary_key=True),  # always 1: one batch writer per database
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+)
+
 scores = Table(
     "scores",
     metadata,

@@ -68,6 +68,19 @@ class PromotionConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    """``[monitoring]``: the training reference's resolution and the drift thresholds."""
+
+    reference_bins: int  # equal-frequency bins per numeric feature in the training reference
+    psi_warning: float  # population stability index at or above which a shift is shown
+    psi_alert: float  # ... and at or above which a feature (or the score) counts as drifted
+    p_value: float  # the two-sample test's significance level (reported, decides nothing)
+    missing_rate_change: float  # |missing share now - at training| that counts as drift
+    unseen_level_share: float  # share of rows with a level training never saw
+    unknown_event_share: float  # share of recent events of a type the model has no kind for
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     split: SplitConfig
     trees: TreeConfig
@@ -76,6 +89,7 @@ class TrainingConfig:
     baselines: dict[Task, dict[str, str]]  # task -> feature -> "higher" | "lower"
     promotion: PromotionConfig
     vocabulary: VocabularySettings
+    monitoring: MonitoringConfig
     source: Path
     text: str  # the file as read, logged with the run
 
@@ -95,8 +109,20 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
     promotion = reader.section("promotion")
     baselines = reader.section("baselines")
     vocabulary = reader.section("vocabulary")
+    monitoring = reader.section("monitoring")
     reader.no_extra(
-        raw, ("split", "trees", "linear", "evaluation", "baselines", "promotion", "vocabulary"), ""
+        raw,
+        (
+            "split",
+            "trees",
+            "linear",
+            "evaluation",
+            "baselines",
+            "promotion",
+            "vocabulary",
+            "monitoring",
+        ),
+        "",
     )
     calibration = reader.take(trees, "calibration", str, "trees")
     if calibration not in ("isotonic", "sigmoid"):
@@ -133,6 +159,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             margin=float(reader.take(promotion, "margin", (int, float), "promotion")),
         ),
         vocabulary=_vocabulary_settings(reader, vocabulary),
+        monitoring=_monitoring_config(reader, monitoring),
         source=path,
         text=text,
     )
@@ -168,6 +195,26 @@ def _vocabulary_settings(reader: _Reader, table: dict[str, Any]) -> VocabularySe
         valued_share=share,
         activity_types=tuple(activity),
         wording=wording,
+    )
+
+
+def _monitoring_config(reader: _Reader, table: dict[str, Any]) -> MonitoringConfig:
+    """``[monitoring]``: every threshold a number, shares and the p-value in (0, 1)."""
+    reader.no_extra(table, MonitoringConfig.__dataclass_fields__, "monitoring")
+    numbers = {
+        key: float(reader.take(table, key, (int, float), "monitoring"))
+        for key in MonitoringConfig.__dataclass_fields__
+        if key != "reference_bins"
+    }
+    for key, value in numbers.items():
+        bounded = key not in ("psi_warning", "psi_alert")
+        if value <= 0 or (bounded and value >= 1):
+            limits = "in (0, 1)" if bounded else "positive"
+            raise ConfigError(f"{reader.path}: monitoring.{key} must be {limits}, got {value}")
+    if numbers["psi_warning"] > numbers["psi_alert"]:
+        raise ConfigError(f"{reader.path}: monitoring.psi_warning must not exceed psi_alert")
+    return MonitoringConfig(
+        reference_bins=reader.at_least(table, "reference_bins", "monitoring", 2), **numbers
     )
 
 

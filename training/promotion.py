@@ -80,7 +80,11 @@ def decide(
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     failures: list[str] = []
     passes: list[str] = []
-    if champion_problem is not None:
+    if math.isnan(challenger):
+        # Undefined on its test set (e.g. one class only): a NaN never beats anything, and
+        # every comparison below would otherwise pass or fail by accident of NaN ordering.
+        failures.append(f"challenger {metric} is NaN: undefined on its test set")
+    elif champion_problem is not None:
         failures.append(champion_problem)
     elif champion is None:
         passes.append(champion_not_compared or "no current champion")

@@ -8,7 +8,8 @@ Artifact layout of a run (serving relies on it; see docs/training.md):
 ``scoring_model/model.skops`` + ``scoring_model/model.json`` (``features.model.ScoringModel``),
 their sha256 as run tags and model-version tags ``sha256.<file>``; ``model/`` (MLflow sklearn
 flavor, skops-serialized, servable with ``mlflow models serve``); ``config/``, ``evaluation/``,
-``plots/``, ``model_card.md``.
+``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the training distribution that
+``salesradar monitor`` measures drift against, ``training.monitoring.reference``).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
+from features.errors import UserError
 from features.model import TRUSTED_TYPES
 from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
 from training.config import TrainingConfig
 from training.evaluation import metric_table, rows_at
+from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
 from training.plots import write_plots
 from training.trainer import TrainedTask, feature_list
 
@@ -94,11 +97,42 @@ def _local_artifact_root(uri: str) -> str | None:
     return (database.parent / "mlartifacts").as_uri()
 
 
+class MovedStore(UserError):
+    """A local store whose experiments record their artifacts somewhere other than beside it."""
+
+
 def connect(tracking: TrackingConfig) -> MlflowClient:
-    """Point MLflow (fluent API and registry) at the configured store; return a client."""
+    """Point MLflow (fluent API and registry) at the configured store; return a client.
+
+    Raises ``MovedStore`` for a local sqlite store that was copied or moved (``check_store``).
+    """
     mlflow.set_tracking_uri(tracking.tracking_uri)
     mlflow.set_registry_uri(tracking.tracking_uri)
-    return MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
+    check_store(client, tracking)
+    return client
+
+
+def check_store(client: MlflowClient, tracking: TrackingConfig) -> None:
+    """Refuse a local store whose experiments keep their artifacts elsewhere.
+
+    MLflow records absolute artifact locations, so in a copied or moved checkout training would
+    read, and write new runs into, the original's artifacts. (Serving reads a moved store's
+    artifacts from beside it: ``serving.champions.store_relative_folder``.) Stores whose
+    artifacts a server chooses are not checked.
+    """
+    here = tracking.artifact_location
+    if here is None or not tracking.tracking_uri.startswith("sqlite:///"):
+        return
+    for experiment in client.search_experiments(filter_string="name LIKE 'salesradar-%'"):
+        if experiment.artifact_location != here:
+            database = tracking.tracking_uri.removeprefix("sqlite:///")
+            raise MovedStore(
+                f"the MLflow store {database} keeps its artifacts in "
+                f"{experiment.artifact_location}, not beside it in {here}: it was copied or "
+                "moved, and training would read and write the original's files (move it back, "
+                "or remove it and its mlartifacts folder to start a new store)"
+            )
 
 
 def experiment_id(client: MlflowClient, task: Task, tracking: TrackingConfig) -> str:
@@ -139,6 +173,9 @@ def log_trained_task(
         mlflow.log_artifacts(str(staging / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
         sha_tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
         mlflow.set_tags(sha_tags)
+        # What `salesradar monitor` measures drift against (docs/monitoring.md).
+        reference = training_reference(trained, bins=config.monitoring.reference_bins)
+        mlflow.log_dict(reference, REFERENCE_ARTIFACT)
         if trained.refit and trained.evaluated is not None:
             evaluated = trained.evaluated.save(staging / EVALUATED_MODEL_PATH)
             mlflow.log_artifacts(str(staging / EVALUATED_MODEL_PATH), EVALUATED_MODEL_PATH)

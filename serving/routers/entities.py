@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
+from features.moments import iso_utc
 from serving.changes import describe_change
 from serving.deps import ALL_ROLES, PrincipalDep, StoreDep, allow
 from serving.errors import field_error
@@ -22,7 +23,10 @@ CanRead = Depends(allow(*ALL_ROLES))
 def read_stored(
     store: ScoreStore, principal: Principal, kind: EntityKind, entity_id: str
 ) -> dict[str, Any]:
-    """Latest published score; another rep's entity answers exactly like a missing one."""
+    """Latest published score; another rep's entity answers exactly like a missing one.
+
+    Raises HTTPException 404 (field ``id``). Timestamps are ``iso_utc`` strings.
+    """
     latest, previous = store.latest_with_previous(kind, entity_id)
     if latest is None or not principal.can_see(latest.owner_id):
         raise HTTPException(
@@ -37,8 +41,8 @@ def read_stored(
         "value": latest.value,
         "reasons": latest.reasons,
         "model": {"name": latest.model_name, "version": latest.model_version},
-        "as_of": latest.as_of,
-        "published_at": latest.published_at,
+        "as_of": iso_utc(latest.as_of),
+        "published_at": None if latest.published_at is None else iso_utc(latest.published_at),
         "run_id": latest.run_id,
         "change": describe_change(latest, previous),
     }

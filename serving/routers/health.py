@@ -18,8 +18,11 @@ router = APIRouter()
 @router.get(
     "/health/live", tags=["health"], dependencies=[Depends(reject_unknown_query_parameters)]
 )
-def live() -> dict[str, str]:
-    """The process answers. Depends on nothing external, on purpose."""
+async def live() -> dict[str, str]:
+    """The process answers. Depends on nothing external, on purpose.
+
+    ``async`` (as is ``ready``): answered on the event loop, so a thread pool full of slow
+    requests cannot keep the probes from answering."""
     return {"status": "live"}
 
 
@@ -29,11 +32,12 @@ def live() -> dict[str, str]:
     responses={503: {"description": "not ready"}},
     dependencies=[Depends(reject_unknown_query_parameters)],
 )
-def ready(models: ModelDep) -> JSONResponse:
-    """200 when at least one task is served and no task whose champion exists failed to load.
+async def ready(models: ModelDep) -> JSONResponse:
+    """200 when at least one task is served and no task is still loading or failed to load.
 
     A task with no champion (a lead-only or customer-only deployment) does not block readiness;
-    ``tasks`` says per task what is served, and why not.
+    ``tasks`` says per task what is served, and why not, in words that hold no file path or URL
+    (no key is needed here); a lock-free read that never waits on a reload.
     """
     body: dict[str, Any] = {
         "status": "ready" if models.ready else "not ready",
@@ -42,7 +46,7 @@ def ready(models: ModelDep) -> JSONResponse:
             task.value: (m.version if (m := models.current(task)) else None)
             for task in models.tasks
         },
-        "tasks": models.task_states(),
+        "tasks": models.task_states(internals=False),
     }
     return JSONResponse(body, status_code=200 if models.ready else 503)
 

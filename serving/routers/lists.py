@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
+from features.moments import iso_utc
 from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
 from serving.schemas.fields import MAX_OFFSET
 from serving.schemas.responses import ListPageOut
 from serving.spreadsheet import render_csv
-from serving.store import EntityKind, ScoreStore, StoredScore
+from serving.store import EntityKind, ScoreStore, StoredScore, UnknownRun
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 CanRead = Depends(allow(*ALL_ROLES))
@@ -24,6 +25,16 @@ MinValue = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
 RankBy = Annotated[Literal["value", "probability"], Query()]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Format = Annotated[Literal["json", "csv"], Query()]
+RunId = Annotated[
+    str | None,
+    Query(
+        description="Read this run (the run_id a previous page returned) instead of the "
+        "published one, so that every page of a listing comes from the same run. A run "
+        "removed by retention (SALESRADAR_KEEP_RUNS) is a 404.",
+    ),
+]
+# CSV has no body field to carry the run read, so it travels in this header.
+RUN_ID_HEADER = "X-Run-ID"
 
 CSV_HEADER = (
     "rank",
@@ -57,7 +68,7 @@ def _items(page_items: list[StoredScore], offset: int) -> list[dict[str, Any]]:
             "tier": s.tier,
             "value": s.value,
             "top_reason": s.reasons[0]["text"] if s.reasons else None,
-            "as_of": s.as_of,
+            "as_of": iso_utc(s.as_of),
         }
         for position, s in enumerate(page_items)
     ]
@@ -76,28 +87,42 @@ def build_list(
     limit: int,
     offset: int,
     fmt: str,
+    run_id: str | None,
 ) -> Any:
+    """One page of ``kind``'s list for ``principal`` (a rep: own book only), as JSON or CSV.
+
+    ``run_id`` pins the run read (else the published one); the response always names the run
+    it read (``run_id`` in JSON, the ``X-Run-ID`` header in CSV). Raises HTTPException 422
+    for an unknown tier and 404 naming ``run_id`` (never echoing it) for a run that is not a
+    published, kept run. Timestamps are ``iso_utc`` strings.
+    """
     unknown = sorted(set(tier or ()) - set(tiers_allowed))
     if unknown:
         message = f"unknown tier; one of {', '.join(tiers_allowed)}"
         raise HTTPException(422, [field_error("tier", message, "enum")])
-    page = store.list_scores(
-        kind,
-        owner_ids=_owner_scope(principal, owner),
-        tiers=tier,
-        min_value=min_value,
-        rank_by=rank_by,
-        limit=limit,
-        offset=offset,
-    )
+    try:
+        page = store.list_scores(
+            kind,
+            owner_ids=_owner_scope(principal, owner),
+            tiers=tier,
+            min_value=min_value,
+            rank_by=rank_by,
+            limit=limit,
+            offset=offset,
+            run_id=run_id,
+        )
+    except UnknownRun:
+        message = "no published run has this run_id (it may have been removed by retention)"
+        raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
     items = _items(page.items, offset)
+    run_header = {RUN_ID_HEADER: page.run_id} if page.run_id else {}
     if fmt == "csv":
-        rows = ([i[c] if c != "as_of" else i[c].isoformat() for c in CSV_HEADER] for i in items)
+        rows = ([i[c] for c in CSV_HEADER] for i in items)
         name = "hot-leads" if kind == "lead" else "at-risk"
         return Response(
             render_csv(CSV_HEADER, rows),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"', **run_header},
         )
     return {
         "items": items,
@@ -121,6 +146,7 @@ def hot_leads(
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Offset = 0,
     format: Format = "json",
+    run_id: RunId = None,
 ) -> Any:
     """Leads ranked by expected value (or probability); ``format=csv`` for a spreadsheet."""
     _check_limit(limit, settings.max_page_size)
@@ -136,6 +162,7 @@ def hot_leads(
         limit=limit,
         offset=offset,
         fmt=format,
+        run_id=run_id,
     )
 
 
@@ -151,6 +178,7 @@ def at_risk(
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Offset = 0,
     format: Format = "json",
+    run_id: RunId = None,
 ) -> Any:
     """Customers ranked by value at risk (or probability); ``format=csv`` for a spreadsheet."""
     _check_limit(limit, settings.max_page_size)
@@ -166,6 +194,7 @@ def at_risk(
         limit=limit,
         offset=offset,
         fmt=format,
+        run_id=run_id,
     )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 
-from serving.deps import ALL_ROLES, ModelDep, ServicesDep, allow
+from serving.deps import ALL_ROLES, ModelDep, PrincipalDep, ServicesDep, allow
+from serving.errors import field_error
 from serving.input_warnings import model_attributes
 from serving.keys import Role
 from serving.lifecycle import OK_OUTCOMES, ModelManager
+from serving.load_errors import ReloadInProgress
 from serving.schemas.responses import ModelsOut, ReloadOut
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -21,12 +23,15 @@ def _plain_metric(value: Any) -> float | int | str | None:
     return value if isinstance(value, (int, float, str)) or value is None else str(value)
 
 
-def describe_models(models: ModelManager) -> dict[str, Any]:
+def describe_models(models: ModelManager, *, internals: bool) -> dict[str, Any]:
+    """The ``GET /v1/models`` body. Without ``internals`` (rep keys) every error is the
+    path-free sentence of ``serving.load_errors``: no file, folder or registry URL."""
     served = [m for task in models.tasks if (m := models.current(task)) is not None]
+    errors = models.last_errors if internals else models.public_errors
     return {
         "registry": models.registry_state,
         "last_checked_at": models.last_checked_at,
-        "tasks": models.task_states(),
+        "tasks": models.task_states(internals=internals),
         "models": [
             {
                 "task": m.task.value,
@@ -44,14 +49,19 @@ def describe_models(models: ModelManager) -> dict[str, Any]:
             }
             for m in served
         ],
-        "errors": {task.value: error for task, error in models.last_errors.items()},
+        "errors": {task.value: error for task, error in errors.items()},
+        "local_copies": {
+            task.value: (problem if internals else "the local copy failed verification")
+            for task, problem in models.copy_problems.items()
+        },
     }
 
 
 @router.get("/models", response_model=ModelsOut, dependencies=[Depends(allow(*ALL_ROLES))])
-def list_models(models: ModelDep) -> dict[str, Any]:
-    """Champion versions served, their test metrics, when loaded, artifact hashes."""
-    return describe_models(models)
+def list_models(models: ModelDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Champion versions served, their test metrics, when loaded, artifact hashes; errors in
+    full for CRM and admin keys, without file paths or URLs for reps."""
+    return describe_models(models, internals=principal.role is not Role.REP)
 
 
 @router.post(
@@ -63,8 +73,15 @@ def list_models(models: ModelDep) -> dict[str, Any]:
 def reload_models(services: ServicesDep) -> Any:
     """Load, verify and warm each champion, then swap; failures keep the old model (502).
 
-    A task without a champion is reported as ``no_champion`` and is not a failure."""
-    results = services.models.reload()
+    A task without a champion is reported as ``no_champion`` and is not a failure. Reloads are
+    coalesced: while one runs (started at startup, by the poller or by another call) this
+    answers 409 at once, naming what started it and when, instead of queueing."""
+    try:
+        results = services.models.reload(trigger="admin", wait=False)
+    except ReloadInProgress as exc:
+        raise HTTPException(
+            status_code=409, detail=[field_error("", str(exc), "reload_in_progress")]
+        ) from None
     for task in services.models.tasks:
         if (m := services.models.current(task)) is not None:
             services.metrics.set_model(task.value, m.name, m.version, m.source)

@@ -171,13 +171,18 @@ class ServedModelOut(BaseModel):
 
 
 class TaskStateOut(BaseModel):
-    state: Literal["serving", "no_champion", "failed", "unknown"] = Field(
-        description="serving: a verified model is loaded; no_champion: the registry has no "
+    state: Literal["loading", "serving", "no_champion", "failed", "unknown"] = Field(
+        description="loading: the first load has not finished (startup never waits on the "
+        "registry); serving: a verified model is loaded; no_champion: the registry has no "
         "champion for this task (not an error); failed: a champion exists but could not be "
         "loaded; unknown: the registry could not be asked and there is no local copy"
     )
     version: str | None
     detail: str | None = Field(description="why nothing is served, when nothing is")
+    error: str | None = Field(
+        description="why the last reload of this task failed (a refused or broken champion), "
+        "also while an older version keeps serving; no file paths for rep keys"
+    )
 
 
 class ModelsOut(BaseModel):
@@ -186,6 +191,10 @@ class ModelsOut(BaseModel):
     tasks: dict[str, TaskStateOut]
     models: list[ServedModelOut]
     errors: dict[str, str]
+    local_copies: dict[str, str] = Field(
+        description="per task whose verified local copy failed its last re-verification, what "
+        "is wrong (absent: intact, or repaired from the registry)"
+    )
 
 
 class ReloadResultOut(BaseModel):

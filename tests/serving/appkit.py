@@ -61,7 +61,8 @@ def build_test_services(
         scores_url=f"sqlite:///{root / 'scores.db'}",
         served_dir=root / "served",
         poll_seconds=0,
-        **{"gc_freeze": False, **overrides},  # type: ignore[arg-type]
+        # Tests read models right after startup: let it wait for the first load.
+        **{"gc_freeze": False, "startup_wait_seconds": 120, **overrides},  # type: ignore[arg-type]
     )
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()

@@ -101,7 +101,8 @@ def test_one_half_validates_trains_scores_and_serves(
     payload = json.loads(payload_file.read_text(encoding="utf-8"))
     entity_id = payload[ROUTES[task]][0][mine.key]
 
-    with TestClient(create_app(build_services(Settings()))) as client:
+    # The first load runs in the background; let startup wait for it before the reads below.
+    with TestClient(create_app(build_services(Settings(startup_wait_seconds=120)))) as client:
         ready = client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         assert {name: s["state"] for name, s in ready.json()["tasks"].items()} == {

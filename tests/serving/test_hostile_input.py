@@ -240,6 +240,7 @@ def test_per_entity_errors_never_echo_input(
         ("GET", f"/v1/lists/at-risk?rank_by={SECRET}", None),
         ("GET", f"/v1/lists/at-risk?format={SECRET}", None),
         ("GET", f"/v1/lists/at-risk?owner_id={SECRET}", None),
+        ("GET", f"/v1/lists/at-risk?run_id={SECRET}", None),
     ],
 )
 def test_request_errors_never_echo_input(

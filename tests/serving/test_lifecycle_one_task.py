@@ -35,11 +35,12 @@ def test_one_champion_is_ready_and_each_task_says_what_it_serves(
             "registry": "ok",
             "models": {"leads": "1", "churn": None},
             "tasks": {
-                "leads": {"state": "serving", "version": "1", "detail": None},
+                "leads": {"state": "serving", "version": "1", "detail": None, "error": None},
                 "churn": {
                     "state": "no_champion",
                     "version": None,
                     "detail": f"no churn model is served: {NO_CHURN}",
+                    "error": None,
                 },
             },
         }

@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import datetime
 from pathlib import Path
 
+from serving.run_lock import LockHolder, scoring_lock_held
 from serving.store import ScoreRow, ScoreStore
 
 AS_OF = datetime(2026, 10, 1)
@@ -154,9 +156,9 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from datetime import datetime
+    from serving.run_lock import LockHolder, scoring_lock_held
     from serving.store import ScoreRow, ScoreStore
     store = ScoreStore.from_url(sys.argv[1])
-    run_id = store.begin_run(as_of=datetime(2026, 10, 1), started_at=datetime(2026, 11, 1))
     def rows():
         i = 0
         while True:
@@ -167,21 +169,48 @@ WRITER = textwrap.dedent(
                 print(run_id, flush=True)
             if i > 6000:
                 time.sleep(0.001)
-    store.write_scores(run_id, rows())
+    # As a batch run does: under the scoring lock, which the kill must not leave behind.
+    with scoring_lock_held(store.engine, LockHolder(1, "killed", datetime(2026, 11, 1))):
+        run_id = store.begin_run(as_of=datetime(2026, 10, 1), started_at=datetime(2026, 11, 1))
+        store.write_scores(run_id, rows())
     """
 )
 
 
-def test_sigkill_mid_run_leaves_previous_run_published(store: ScoreStore, store_url: str) -> None:
-    first = publish(store, [row("c1", 0.2), row("c2", 0.4)], at=T1)
+def wait_for_no_advisory_lock(store: ScoreStore) -> None:
+    """On PostgreSQL, wait (bounded) until the server has ended a killed client's session and
+    so released its advisory lock: it notices the closed socket on its own schedule. Nothing
+    is waited for on SQLite, where the kernel drops a dead process's flock at once.
+    """
+    if store.engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for _ in range(200):
+        with store.engine.connect() as conn:
+            held = conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            ).scalar_one()
+        if held == 0:
+            return
+        time.sleep(0.05)
+
+
+def spawn_python(script: str, store_url: str) -> subprocess.Popen[str]:
+    """Run ``script`` with ``store_url`` as its argument in a child Python, stdout piped."""
     repo = Path(__file__).resolve().parents[2]
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, store_url],
+    return subprocess.Popen(
+        [sys.executable, "-c", script, store_url],
         stdout=subprocess.PIPE,
         text=True,
         cwd=repo,
         env={**os.environ, "PYTHONPATH": str(repo)},
     )
+
+
+def test_sigkill_mid_run_leaves_previous_run_published(store: ScoreStore, store_url: str) -> None:
+    first = publish(store, [row("c1", 0.2), row("c2", 0.4)], at=T1)
+    writer = spawn_python(WRITER, store_url)
     try:
         dying_run = writer.stdout.readline().strip()  # type: ignore[union-attr]
         assert dying_run, "writer did not start"
@@ -205,7 +234,9 @@ def test_sigkill_mid_run_leaves_previous_run_published(store: ScoreStore, store_
             select(func.count()).select_from(scores).where(scores.c.run_id == dying_run)
         ).scalar_one()
     assert leftover >= 5000
-    second = publish(store, [row("c1", 0.7)], at=T2)
+    wait_for_no_advisory_lock(store)
+    with scoring_lock_held(store.engine, LockHolder(2, "next", T2)):  # the next run gets it
+        second = publish(store, [row("c1", 0.7)], at=T2)
     assert store.published_run_id() == second
     with store.engine.connect() as conn:
         leftover = conn.execute(

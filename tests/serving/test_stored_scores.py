@@ -19,6 +19,7 @@ from tests.serving.factories import make_export
 
 RUN1 = datetime(2025, 10, 1)
 RUN2 = datetime(2025, 11, 1)
+PUBLISHED = NOW.replace(microsecond=987_654)  # a wall-clock stamp: responses show whole seconds
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def scored(client: TestClient, services: Services) -> Services:
             store=services.store,  # type: ignore[arg-type]
             settings=services.settings,
             explain=services.explain,
-            clock=lambda: NOW,
+            clock=lambda: PUBLISHED,
         )
     export.close()
     return services
@@ -59,14 +60,31 @@ def test_get_customer_with_change(
     response = client.get(f"/v1/customers/{item.entity_id}", headers=auth(keys["rep0"]))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["probability"] == item.probability and body["as_of"] == "2025-11-01T00:00:00"
+    assert body["probability"] == item.probability and body["as_of"] == "2025-11-01T00:00:00Z"
     assert body["model"] == {"name": "salesradar-churn", "version": "1"}
     if len(history) > 1:
         change = body["change"]
         assert change["score_delta"] == history[0].score - history[1].score
-        assert change["previous_as_of"] == "2025-10-01T00:00:00"
+        assert change["previous_as_of"] == "2025-10-01T00:00:00Z"
         changes = [abs(m["change"]) for m in change["movers"]]
         assert changes == sorted(changes, reverse=True) and len(changes) <= 3
+
+
+def test_every_timestamp_of_lists_entities_and_csv_is_utc_with_z(
+    client: TestClient, keys: dict[str, str], scored: Services
+) -> None:
+    crm = auth(keys["crm"])
+    listed = client.get("/v1/lists/at-risk?limit=3", headers=crm).json()
+    assert {i["as_of"] for i in listed["items"]} == {"2025-11-01T00:00:00Z"}
+    for item in listed["items"]:
+        body = client.get(f"/v1/customers/{item['entity_id']}", headers=crm).json()
+        assert body["as_of"] == "2025-11-01T00:00:00Z"
+        assert body["published_at"] == "2026-01-15T12:00:00Z"  # stamped at 12:00:00.987654
+        if body["change"] is not None:
+            assert body["change"]["previous_as_of"] == "2025-10-01T00:00:00Z"
+    leads = client.get("/v1/lists/hot-leads?format=csv&limit=3", headers=crm)
+    table = list(csv.reader(io.StringIO(leads.text)))
+    assert table[0][-1] == "as_of" and {r[-1] for r in table[1:]} == {"2025-11-01T00:00:00Z"}
 
 
 def test_rep_sees_another_reps_entity_as_missing(

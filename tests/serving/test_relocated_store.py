@@ -1,0 +1,83 @@
+"""A copied or moved checkout serves its own champions; training refuses a moved store."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from features.tasks import TASK_TABLES, Task
+from serving.settings import Settings
+from serving.wiring import build_services
+from tests.serving.factories import fit_model, make_export
+from training.tracking import (
+    CHAMPION,
+    SCORING_MODEL_PATH,
+    SHA256_TAG_PREFIX,
+    MovedStore,
+    connect,
+    experiment_id,
+    resolve_tracking,
+)
+
+
+def _train_leads_champion(models_dir: Path) -> None:
+    """A tiny leads model logged, registered and aliased as training lays a run out."""
+    tracking = resolve_tracking(models_dir=models_dir, environ={})
+    client = connect(tracking)
+    export = make_export(seed=11)
+    model = fit_model(export, Task.LEADS, seed=3)
+    export.close()
+    name = TASK_TABLES[Task.LEADS].model_name
+    with (
+        mlflow.start_run(experiment_id=experiment_id(client, Task.LEADS, tracking)) as run,
+        tempfile.TemporaryDirectory() as staging,
+    ):
+        hashes = model.save(Path(staging) / SCORING_MODEL_PATH)
+        mlflow.log_artifacts(str(Path(staging) / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
+        tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
+        mlflow.set_tags(tags)
+    client.create_registered_model(name)
+    source = f"{run.info.artifact_uri}/{SCORING_MODEL_PATH}"
+    version = client.create_model_version(name, source, run_id=run.info.run_id, tags=tags)
+    client.set_registered_model_alias(name, CHAMPION, version.version)
+
+
+@pytest.mark.parametrize("how", ["moved", "copied"])
+def test_a_relocated_store_serves_its_own_artifacts(tmp_path: Path, how: str) -> None:
+    original, relocated = tmp_path / "original", tmp_path / "relocated"
+    _train_leads_champion(original / "models")
+    if how == "moved":
+        shutil.move(original, relocated)
+    else:
+        shutil.copytree(original, relocated)
+        shutil.rmtree(original)  # what it reads must be its own copy
+    settings = Settings(
+        scores_url=f"sqlite:///{tmp_path / 'scores.db'}",
+        served_dir=relocated / "models" / "served",
+        mlflow_tracking_uri=f"sqlite:///{relocated / 'models' / 'mlflow.db'}",
+        poll_seconds=0,
+        gc_freeze=False,
+    )
+    services = build_services(settings)
+    results = {r.task: r for r in services.models.reload()}
+    assert results[Task.LEADS].outcome == "loaded", results[Task.LEADS].error
+    assert results[Task.CHURN].outcome == "no_champion"
+    assert services.models.current(Task.LEADS).source == "registry"  # type: ignore[union-attr]
+
+
+def test_training_refuses_a_copied_store_naming_both_places(tmp_path: Path) -> None:
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    _train_leads_champion(original / "models")
+    shutil.copytree(original, copy)
+    tracking = resolve_tracking(models_dir=copy / "models", environ={})
+    with pytest.raises(MovedStore) as refused:
+        connect(tracking)
+    message = str(refused.value)
+    assert str(copy / "models" / "mlflow.db") in message
+    assert (original / "models" / "mlartifacts").as_uri() in message
+    assert (copy / "models" / "mlartifacts").as_uri() in message
+    assert "\n" not in message

@@ -1,0 +1,232 @@
+"""`salesradar monitor` end to end: a CRM cut at earlier times is trained on and scored, then
+judged on the full (later) export; realised figures are recomputed here from the later files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.metrics import average_precision_score, roc_auc_score
+from typer.testing import CliRunner
+
+from features.cli import build_app
+from features.synthetic import generate_crm
+from training.config import DEFAULT_CONFIG_PATH
+
+pytestmark = pytest.mark.slow
+
+LATE = datetime(2026, 10, 1)
+CLOSED = datetime(2026, 6, 15)  # its 90-day window closes before LATE: complete
+OPEN = datetime(2026, 9, 1)  # its window is still open at LATE: partial
+HORIZON = timedelta(days=90)
+
+
+def cut_export(source: Path, target: Path, at: datetime) -> None:
+    """The export as the CRM held it at ``at``: later rows dropped, later outcomes unknown."""
+    target.mkdir(parents=True)
+    moment = pd.Timestamp(at)
+    for path in source.glob("*.parquet"):
+        frame = pd.read_parquet(path)
+        for column in ("occurred_at", "created_at"):
+            if column in frame:
+                frame = frame.loc[frame[column] < moment]
+        for column in ("converted_at", "closed_lost_at", "churned_at"):
+            if column in frame:
+                frame[column] = frame[column].where(frame[column] < moment)
+        frame.to_parquet(target / path.name, index=False)
+
+
+def _invoke(args: list[str], env: dict[str, str]) -> str:
+    result = CliRunner().invoke(build_app(), args, env={"COLUMNS": "250", **env})
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("monitor")
+    late = root / "late"
+    generate_crm(late, leads=100, customers=1500, seed=5, as_of=LATE, months=18, truth=False)
+    cut_export(late, root / "closed", CLOSED)
+    cut_export(late, root / "open", OPEN)
+    config = root / "config.toml"
+    config.write_text(
+        DEFAULT_CONFIG_PATH.read_text().replace("n_estimators = 250", "n_estimators = 30")
+    )
+    shutil.copy(DEFAULT_CONFIG_PATH.with_name("wording.toml"), root / "wording.toml")
+    env = {
+        "SALESRADAR_SCORES_URL": f"sqlite:///{root / 'scores.db'}",
+        "SALESRADAR_SERVED_DIR": str(root / "served"),
+        "SALESRADAR_MLFLOW_TRACKING_URI": f"sqlite:///{root / 'models' / 'mlflow.db'}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'models' / 'mlflow.db'}",
+        "SALESRADAR_REGISTRY_TIMEOUT_SECONDS": "120",
+    }
+    common = ["--config", str(config), "--models-dir", str(root / "models")]
+    _invoke(
+        ["train", "churn", "--data", str(root / "closed"), "--as-of", CLOSED.isoformat(),
+         "--promote", *common],
+        env,
+    )  # fmt: skip
+    for name, moment in (("closed", CLOSED), ("open", OPEN)):
+        _invoke(["score", "--data", str(root / name), "--as-of", moment.isoformat()], env)
+    output = _invoke(["monitor", "--data", str(late), *common], env)
+    return {"root": root, "late": late, "env": env, "common": common, "output": output}
+
+
+def _results(root: Path) -> pd.DataFrame:
+    with sqlite3.connect(root / "scores.db") as conn:
+        return pd.read_sql("SELECT * FROM monitoring_results ORDER BY as_of", conn)
+
+
+def _scores(root: Path, as_of: datetime) -> pd.DataFrame:
+    with sqlite3.connect(root / "scores.db") as conn:
+        frame = pd.read_sql(
+            "SELECT s.entity_id, s.probability, s.tier FROM scores s "
+            "JOIN score_runs r ON r.run_id = s.run_id WHERE r.as_of LIKE ? ORDER BY s.entity_id",
+            conn,
+            params=(f"{as_of:%Y-%m-%d %H:%M:%S}%",),
+        )
+    return frame
+
+
+def _churn_labels(late: Path, ids: pd.Series, start: datetime, end: datetime) -> pd.Series:
+    """Silent churn recomputed from the later files: cancelled in [start, end), or no order."""
+    customers = pd.read_parquet(late / "customers.parquet").set_index("customer_id")
+    events = pd.read_parquet(late / "customer_events.parquet")
+    window = events.loc[
+        (events["type"] == "order")
+        & (events["occurred_at"] >= start)
+        & (events["occurred_at"] < end)
+    ]
+    ordered = ids.isin(window["customer_id"])
+    churned = customers.loc[ids, "churned_at"]
+    cancelled = ((churned >= start) & (churned < end)).to_numpy()
+    return pd.Series((cancelled | ~ordered.to_numpy()).astype(int), index=ids.index)
+
+
+def test_realised_metrics_agree_with_a_direct_computation(world: dict[str, object]) -> None:
+    root, late = Path(str(world["root"])), Path(str(world["late"]))
+    result = _results(root).iloc[0]
+    outcome = json.loads(result["outcome"])
+    assert not result["partial"]
+    scored = _scores(root, CLOSED)
+    labels = _churn_labels(late, scored["entity_id"], CLOSED, CLOSED + HORIZON)
+    assert outcome["matched"] == outcome["scored"] == len(scored)
+    assert outcome["positives"] == int(labels.sum())
+    metrics = outcome["metrics"]
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(labels, scored["probability"]))
+    assert metrics["pr_auc"] == pytest.approx(
+        average_precision_score(labels, scored["probability"])
+    )
+    top = scored.assign(label=labels).sort_values("probability", ascending=False, kind="stable")
+    assert metrics["precision_at_k"] == pytest.approx(top["label"].head(200).mean())
+    for tier in outcome["tiers"]:
+        rows = labels[scored["tier"] == tier["tier"]]
+        assert tier["entities"] == len(rows)
+        assert tier["realised_rate"] == pytest.approx(rows.mean())
+        expected = scored.loc[scored["tier"] == tier["tier"], "probability"].mean()
+        assert tier["expected_rate"] == pytest.approx(expected)
+    high = next(t for t in outcome["tiers"] if t["tier"] == "high")
+    sentence = (
+        f"of the {high['entities']} customers flagged high on 2026-06-15, "
+        f"{high['realised_rate']:.0%} churned or placed no order in the next 90 days "
+        f"(expected {high['expected_rate']:.0%})"
+    )
+    assert sentence in " ".join(str(world["output"]).split())
+
+
+def test_an_open_horizon_is_marked_partial(world: dict[str, object]) -> None:
+    root = Path(str(world["root"]))
+    result = _results(root).iloc[1]
+    assert result["partial"]
+    outcome = json.loads(result["outcome"])
+    last_event = pd.read_parquet(Path(str(world["late"])) / "customer_events.parquet")[
+        "occurred_at"
+    ].max()
+    assert outcome["window_end"] == last_event.isoformat()  # outcomes so far, to the as-of
+    assert "(partial)" in str(world["output"])
+    assert "PARTIAL" in str(world["output"])
+
+
+def test_rerunning_monitor_replaces_instead_of_duplicating(world: dict[str, object]) -> None:
+    root = Path(str(world["root"]))
+    before = _results(root)
+    _invoke(
+        ["monitor", "--data", str(world["late"]), *world["common"]],  # type: ignore[list-item]
+        world["env"],  # type: ignore[arg-type]
+    )
+    after = _results(root)
+    assert len(after) == len(before) == 2
+    assert after["outcome"].tolist() == before["outcome"].tolist()
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'models' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("salesradar-churn")
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`salesradar.monitoring` = 'true'"
+    )
+    assert len(runs) == 2
+    assert {r.data.tags["batch_run_id"] for r in runs} == set(after["run_id"])
+    assert {r.data.tags["model_version"] for r in runs} == {"1"}
+    version = client.get_model_version("salesradar-churn", "1")
+    assert version.tags["monitoring.last_run_id"] in {r.info.run_id for r in runs}
+    artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id, "monitoring")}
+    assert "monitoring/drift_report.html" in artifacts
+    assert "monitoring/reliability.png" in artifacts
+
+
+def test_drift_fires_when_the_crm_renames_its_orders(
+    world: dict[str, object], tmp_path: Path
+) -> None:
+    root = Path(str(world["root"]))
+    shifted = tmp_path / "shifted"
+    shutil.copytree(Path(str(world["late"])), shifted)
+    events = pd.read_parquet(shifted / "customer_events.parquet")
+    orders = events["type"] == "order"
+    rng = np.random.default_rng(1)
+    events.loc[orders & (rng.random(len(events)) < 0.6), "type"] = "web order"
+    events.to_parquet(shifted / "customer_events.parquet", index=False)
+    scores_copy = tmp_path / "scores.db"
+    # The backup API, not a file copy: the store runs in WAL mode, recent pages are in -wal.
+    with sqlite3.connect(root / "scores.db") as source, sqlite3.connect(scores_copy) as copy:
+        source.backup(copy)
+    env = {**world["env"], "SALESRADAR_SCORES_URL": f"sqlite:///{scores_copy}"}  # type: ignore[dict-item]
+    output = _invoke(["monitor", "--data", str(shifted), *world["common"]], env)  # type: ignore[list-item]
+    with sqlite3.connect(scores_copy) as conn:
+        drift = json.loads(
+            conn.execute("SELECT drift FROM monitoring_results ORDER BY as_of").fetchone()[0]
+        )
+    assert "unknown event types" in drift["drifted"]
+    assert drift["events"]["unknown_types"][0] == "web order"
+    window = events.loc[
+        (events["occurred_at"] >= CLOSED - HORIZON) & (events["occurred_at"] < CLOSED)
+    ]
+    assert drift["events"]["events"] == len(window)
+    assert drift["events"]["share"] == pytest.approx((window["type"] == "web order").mean())
+    baseline = json.loads(_results(root).iloc[0]["drift"])
+    assert "unknown event types" not in baseline["drifted"]
+    assert baseline["events"]["share"] < 0.05
+    assert "unknown event types" in output
+
+
+def test_a_model_without_a_training_reference_is_refused_in_one_line(
+    world: dict[str, object],
+) -> None:
+    # Last in the module: it removes the reference the other tests read.
+    root = Path(str(world["root"]))
+    (reference,) = (root / "models" / "mlartifacts").rglob("monitoring/reference.json")
+    reference.unlink()
+    result = CliRunner().invoke(
+        build_app(),
+        ["monitor", "--data", str(world["late"]), *world["common"]],  # type: ignore[list-item]
+        env={"COLUMNS": "250", **world["env"]},  # type: ignore[dict-item]
+    )
+    assert result.exit_code == 2, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("error: salesradar-churn v1 was trained before training references")
+    assert len(_results(root)) == 2  # nothing stored was removed
