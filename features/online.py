@@ -14,7 +14,8 @@ through ``Definition.compute`` per entity. Both give the same bits.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -25,13 +26,14 @@ import pandas as pd
 
 from features.aggregates import Aggregate, AggregateValue
 from features.btyd import is_btyd_feature
+from features.categories import OTHER
 from features.columnar import ColumnarPlan, EventTable, compile_definitions
 from features.definitions import Definition, FeatureValue
 from features.history import DIRECTION_CODES, History
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.rows import FeatureRows
 from features.snapshots import to_naive_utc
-from features.tasks import Task
+from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, normalise_event_type
 
 _EPOCH = datetime(1970, 1, 1)
@@ -41,11 +43,13 @@ _KNOWN_EVENT_KEYS = frozenset(("occurred_at", "type", "value", "channel", "direc
 
 
 class OnlineInputError(ValueError):
-    """A request field that cannot be read; ``field`` is its JSON path."""
+    """A request field that cannot be read; ``field`` is its JSON path, ``reason`` says why
+    without quoting the value (the API repeats it to callers, and input is never echoed)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = message
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def _microseconds(value: object, field: str) -> int:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise OnlineInputError(field, f"not an ISO 8601 timestamp: {value!r}") from None
+            raise OnlineInputError(field, "not an ISO 8601 timestamp") from None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if not isinstance(value, datetime):
@@ -105,7 +109,7 @@ def _optional_number(value: object, field: str) -> float:
         raise OnlineInputError(field, f"expected a number, got {type(value).__name__}")
     number = float(value)
     if not math.isfinite(number):
-        raise OnlineInputError(field, f"expected a finite number, got {value!r}")
+        raise OnlineInputError(field, "expected a finite number")
     return number
 
 
@@ -263,16 +267,105 @@ def _float_column(values: Sequence[FeatureValue] | np.ndarray) -> np.ndarray:
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def _static_value(spec: FeatureSpec, record: Mapping[str, object], where: str) -> FeatureValue:
-    value = record.get(spec.name)
-    field = f"{where}.record.{spec.name}"
-    if spec.dtype == "numeric":
-        return _optional_number(value, field)
-    if value is None or isinstance(value, str):
+# How a JSON attribute value was read for the model, besides "as sent".
+COERCED = "coerced_attribute"  # converted losslessly to the attribute's training type
+UNREADABLE = "unreadable_attribute"  # no reading in that type: taken as missing
+UNSEEN = "unseen_level"  # a categorical level the model did not learn: read as "other"
+# The export's text of a boolean cell: a Parquet boolean column becomes the categorical levels
+# "true" / "false" (DuckDB's cast to text), and booleans are never numeric (docs/contract.md).
+_BOOLEAN_TEXT = {True: "true", False: "false"}
+_BOOLEAN_INPUTS: dict[object, bool] = {1: True, 0: False, "1": True, "0": False}
+
+
+def _boolean_levels(levels: Collection[str]) -> dict[bool, str] | None:
+    """The learnt spelling of true and false if ``levels`` are a boolean column's, else None."""
+    spelled = {level.lower(): level for level in levels if level != OTHER}
+    if not spelled or not set(spelled) <= {"true", "false"}:
+        return None
+    return {flag: spelled.get(text, text) for flag, text in _BOOLEAN_TEXT.items()}
+
+
+def _as_flag(value: object) -> bool | None:
+    """JSON true/false, 1/0 and the texts "true"/"false"/"1"/"0" (any case) as a flag."""
+    if isinstance(value, bool):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise OnlineInputError(field, f"expected text, got {type(value).__name__}")
+    if isinstance(value, str):
+        lowered = value.lower()
+        return {"true": True, "false": False}.get(lowered, _BOOLEAN_INPUTS.get(lowered))
+    if type(value) is int:
+        return _BOOLEAN_INPUTS.get(value)
+    return None
+
+
+def read_attribute(
+    dtype: str, value: object, levels: Collection[str] = ()
+) -> tuple[FeatureValue, tuple[str, ...]]:
+    """One JSON attribute value read in the type its export column had at training.
+
+    The column's type at training is the truth (``dtype`` from the model's feature specs,
+    ``levels`` the categorical levels the model learnt, empty if unknown). Returns the value
+    the model reads (float or NaN for numeric, text or None for categorical) and the notes
+    that say how it differs from what was sent (``COERCED``, ``UNREADABLE``, ``UNSEEN``):
+
+    - numeric: a JSON number as it is; text holding a finite number (``"120"``, as a CSV
+      cell would) is coerced; anything else (a boolean, other text) is missing + unreadable.
+    - boolean (a categorical whose learnt levels are only true/false, in any case): JSON
+      true/false as the learnt spelling; 1/0 and the texts "true"/"false"/"1"/"0" in any
+      case are coerced; anything else is missing + unreadable.
+    - other categorical: text as it is; an integer as its decimal text and a boolean as the
+      export's "true"/"false", both coerced; a float or anything else is missing + unreadable.
+      A level outside ``levels`` adds ``UNSEEN``.
+
+    None is missing everywhere, with no note: a missing attribute is reported by the caller.
+    Never raises; nothing here echoes the value.
+    """
+    if value is None:
+        return (math.nan if dtype == "numeric" else None), ()
+    if dtype == "numeric":
+        if type(value) is float and math.isfinite(value):
+            return value, ()
+        if type(value) is int and abs(value) <= sys.float_info.max:
+            return float(value), ()
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number):
+                return number, (COERCED,)
+        return math.nan, (UNREADABLE,)
+    spelling = _boolean_levels(levels)
+    if spelling is not None:
+        flag = _as_flag(value)
+        if flag is None:
+            return None, (UNREADABLE,)
+        exact = isinstance(value, bool) or value == spelling[flag]
+        return spelling[flag], (() if exact else (COERCED,))
+    notes: tuple[str, ...] = ()
+    if isinstance(value, bool):
+        value, notes = _BOOLEAN_TEXT[value], (COERCED,)
+    elif type(value) is int:
+        value, notes = str(value), (COERCED,)
+    elif not isinstance(value, str):
+        return None, (UNREADABLE,)
+    if levels and value not in levels:
+        notes += (UNSEEN,)
+    return value, notes
+
+
+def _static_value(
+    spec: FeatureSpec,
+    record: Mapping[str, object],
+    where: str,
+    *,
+    value_column: str,
+    levels: Mapping[str, Collection[str]],
+) -> FeatureValue:
+    value = record.get(spec.name)
+    if spec.name != value_column:
+        return read_attribute(spec.dtype, value, levels.get(spec.name, ()))[0]
+    # The value column is a contract amount, checked strictly (the API validated it already).
+    return _optional_number(value, f"{where}.record.{spec.name}")
 
 
 def online_feature_frame(
@@ -301,9 +394,16 @@ def online_feature_rows(
     as_of: datetime,
     vocabulary: Vocabulary,
     specs: Sequence[FeatureSpec] | None = None,
+    levels: Mapping[str, Collection[str]] | None = None,
 ) -> FeatureRows:
-    """``online_feature_frame`` before pandas, as the scoring service reads it (features.rows)."""
+    """``online_feature_frame`` before pandas, as the scoring service reads it (features.rows).
+
+    Attributes are read by ``read_attribute`` in their training type; ``levels`` (the model's
+    learnt categorical levels per attribute) lets a boolean attribute take its learnt spelling.
+    """
     task = Task(task)
+    value_column = TASK_TABLES[task].value_column
+    known = levels or {}
     chosen = tuple(specs) if specs is not None else tuple(feature_specs(task, vocabulary))
     plan = _plan(task, chosen, vocabulary)
     cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
@@ -315,7 +415,10 @@ def online_feature_rows(
         where = f"entities[{i}]"
         events.append(_distinct_events(entity, cutoff=cutoff, where=where))
         for spec in static:
-            columns[spec.name].append(_static_value(spec, entity.record, where))  # type: ignore[union-attr]
+            value = _static_value(
+                spec, entity.record, where, value_column=value_column, levels=known
+            )
+            columns[spec.name].append(value)  # type: ignore[union-attr]
     columns.update(_engineered_columns(plan, events, cutoff=cutoff))
     matrix = np.full((len(entities), len(plan.specs)), np.nan)
     text: dict[int, list[str | None]] = {}

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from serving.authentication import AuthenticationGate
 from serving.errors import install_error_handlers
 from serving.lifecycle import ChampionPoller
 from serving.limits import BodySizeLimit
@@ -92,6 +93,7 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
     # Added last = outermost: every response, including the 413s of the limit, is counted,
     # logged and carries its request id.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthenticationGate, services=services)  # outside the limit: no body read
     app.add_middleware(RequestObserver, metrics=services.metrics)
     return app
 

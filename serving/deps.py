@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from serving.authentication import PRINCIPAL_SCOPE_KEY, UNAUTHENTICATED, bearer_token
 from serving.errors import field_error
 from serving.keys import Principal, Role
 from serving.lifecycle import ModelManager
@@ -45,14 +46,19 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
-    """The caller behind ``Authorization: Bearer <key>``; 401 for missing/unknown/revoked keys."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    principal = services.keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    """The caller behind ``Authorization: Bearer <key>``; 401 for missing/unknown/revoked keys.
+
+    Usually already authenticated by ``serving.authentication.AuthenticationGate`` before the
+    body was read; routes the gate leaves open (docs pages) authenticate here.
+    """
+    principal: Principal | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if principal is None:
+        token = bearer_token(request.scope)
+        principal = services.keys.authenticate(token) if token else None
     if principal is None:
         raise HTTPException(
             status_code=401,
-            detail=[field_error("Authorization", "missing, unknown or revoked API key", "auth")],
+            detail=[field_error("Authorization", UNAUTHENTICATED, "auth")],
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal

@@ -1,17 +1,21 @@
 """Warnings for inputs a model reads differently than the caller may think: never silent.
 
 A scoring request may name event types the model never saw (they count as "any other type"),
-attributes the model does not use (ignored), or leave out attributes the model was trained on
-(read as unknown). The score is still given; each such input is listed in the entity's
-``warnings`` with the field it concerns, a stable ``code`` and a sentence.
+attributes the model does not use (ignored), leave out attributes the model was trained on
+(read as unknown), or send an attribute in another type than its export column had at
+training (``features.online.read_attribute``: coerced when lossless, else read as unknown),
+or a categorical level the model did not learn (read as "other"). The score is still given;
+each such input is listed in the entity's ``warnings`` with the field it concerns, a stable
+``code`` and a sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from features.online import COERCED, UNREADABLE, UNSEEN, read_attribute
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary
 
@@ -29,6 +33,20 @@ def model_attributes(task: Task, model: object) -> frozenset[str]:
     return _model_attributes(task, tuple(getattr(model, "feature_specs", ())))
 
 
+def model_levels(model: object) -> dict[str, Collection[str]]:
+    """The categorical levels the model learnt, per feature (its encoder's ``levels_``)."""
+    pipeline = getattr(model, "pipeline", None)
+    encoder = pipeline.steps[0][1] if pipeline is not None else None
+    return dict(getattr(encoder, "levels_", {}))
+
+
+_ATTRIBUTE_MESSAGES = {
+    COERCED: "sent as another JSON type than its training column; converted without loss",
+    UNREADABLE: "cannot be read in its training column's type; read as unknown",
+    UNSEEN: "a level the model did not learn (or saw too rarely); read as 'other'",
+}
+
+
 def input_warnings(
     task: Task,
     model: object,
@@ -37,8 +55,10 @@ def input_warnings(
     attributes: Mapping[str, object],
     events: Sequence[Mapping[str, object]],
 ) -> list[dict[str, str]]:
-    """``{field, code, message}`` per unknown event type (first occurrence), unused attribute
-    and missing model attribute, in that order; empty when the input is read as sent."""
+    """``{field, code, message}`` per unknown event type (first occurrence), attribute read
+    otherwise than sent (``coerced_attribute``, ``unreadable_attribute``, ``unseen_level``),
+    unused attribute and missing model attribute, in that order; empty when the input is read
+    as sent."""
     out: list[dict[str, str]] = []
     seen: set[str] = set()
     for position, event in enumerate(events):
@@ -55,6 +75,14 @@ def input_warnings(
                 }
             )
     expected = model_attributes(task, model)
+    dtypes = {s.name: s.dtype for s in getattr(model, "feature_specs", ()) if s.name in expected}
+    levels = model_levels(model)
+    for name in sorted(expected.intersection(attributes)):
+        _, notes = read_attribute(dtypes[name], attributes[name], levels.get(name, ()))
+        out.extend(
+            {"field": f"attributes.{name}", "code": note, "message": _ATTRIBUTE_MESSAGES[note]}
+            for note in notes
+        )
     for name in sorted(set(attributes) - expected):
         out.append(
             {

@@ -9,7 +9,7 @@ replayed to the application.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -18,8 +18,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# Where the accepted body is left in the ASGI scope, so that the error handler can say where
+# a body the framework could not parse goes wrong (serving.errors.body_parse_error).
+BODY_SCOPE_KEY = "salesradar.body"
+
 
 class BodySizeLimit:
+    """Refuse (413) a request body over ``max_bytes``, reading no more of it than that."""
+
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -46,7 +52,9 @@ class BodySizeLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, self._replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        scope[BODY_SCOPE_KEY] = body
+        await self.app(scope, self._replay(body, receive), send)
 
     @staticmethod
     def _declared_length(scope: Scope) -> int | None:
@@ -72,26 +80,34 @@ class BodySizeLimit:
         return replay
 
     async def _refuse(self, send: Send) -> None:
-        payload = json.dumps(
-            {
-                "detail": [
-                    {
-                        "field": "body",
-                        "message": f"request body exceeds the limit of {self.max_bytes} bytes",
-                        "type": "body_too_large",
-                    }
-                ]
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        message = f"request body exceeds the limit of {self.max_bytes} bytes"
+        await send_error(send, 413, "body", message, "body_too_large", close=True)
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    field: str,
+    message: str,
+    kind: str,
+    *,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    close: bool = False,
+) -> None:
+    """Answer with the API's error body (``{"detail": [{field, message, type}]}``) from ASGI
+    middleware, before any route runs; ``close`` ends the connection, for a request whose body
+    was left unread."""
+    payload = json.dumps({"detail": [{"field": field, "message": message, "type": kind}]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+                *([(b"connection", b"close")] if close else []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -18,7 +18,7 @@ from features.online import OnlineInputError
 from features.rows import FeatureTable, concat_tables
 from features.tasks import TASK_TABLES, Task
 from serving.protocols import EntityInput
-from serving.schemas.requests import CustomerIn, EntityIn, InvalidEntity, LeadIn
+from serving.schemas.requests import CustomerIn, EntityIn, FieldError, InvalidEntity, LeadIn
 from serving.scoring import EntityScore, score_entities
 from serving.served import ServedModel
 from serving.services import Services
@@ -28,9 +28,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Failure:
+    """An entity not scored: its position, its id if valid, and its (field, message, type)s."""
+
     index: int
     entity_id: str | None
-    errors: list[tuple[str, str]]
+    errors: list[FieldError]
+
+    def error_bodies(self) -> list[dict[str, str]]:
+        """The errors as the API returns them, shaped like every 4xx item."""
+        return [{"field": f, "message": m, "type": t} for f, m, t in self.errors]
 
 
 def entity_id_of(entity: EntityIn) -> str:
@@ -61,27 +67,31 @@ def to_entity_input(task: Task, entity: EntityIn) -> EntityInput:
 
 def check_times(
     entity: EntityIn, *, as_of: datetime, received_at: datetime, skew: timedelta
-) -> list[tuple[str, str]]:
+) -> list[FieldError]:
     """Field errors for times in the future (beyond clock skew) or an entity created after as_of."""
     latest = received_at + skew
     errors = []
     if entity.created_at > latest:
-        errors.append(("created_at", "is in the future"))
+        errors.append(("created_at", "is in the future", "future_timestamp"))
     elif entity.created_at > as_of:
-        errors.append(("created_at", "is after as_of: the entity did not exist yet"))
+        errors.append(
+            ("created_at", "is after as_of: the entity did not exist yet", "created_after_as_of")
+        )
     for position, event in enumerate(entity.events):
         if event["occurred_at"] > latest:
-            errors.append((f"events[{position}].occurred_at", "is in the future"))
+            errors.append(
+                (f"events[{position}].occurred_at", "is in the future", "future_timestamp")
+            )
     return errors
 
 
 def _build_rows(
     services: Services, served: ServedModel, inputs: list[EntityInput], *, as_of: datetime
-) -> tuple[FeatureTable | None, list[int], dict[int, tuple[str, str]]]:
+) -> tuple[FeatureTable | None, list[int], dict[int, FieldError]]:
     """Feature frame for ``inputs``; if the batch fails, isolate the entities that fail alone.
 
     Returns the frame of the entities that worked, their positions, and per failed position a
-    (field relative to the entity, message) pair.
+    (field relative to the entity, message, type); no message carries the input.
     """
     build = services.features
     try:
@@ -95,9 +105,10 @@ def _build_rows(
             frames.append(build(served.task, served.model, [entity], as_of=as_of))
             kept.append(position)
         except OnlineInputError as exc:
-            failed[position] = (request_field(exc.field), str(exc).partition(": ")[2])
-        except ValueError as exc:
-            failed[position] = ("", f"features could not be computed: {exc}")
+            failed[position] = (request_field(exc.field), exc.reason, "unreadable_value")
+        except ValueError:
+            logger.info("features could not be computed for one entity", exc_info=True)
+            failed[position] = ("", "features could not be computed", "feature_error")
     return (concat_tables(frames) if frames else None), kept, failed
 
 
@@ -135,25 +146,28 @@ def score_online(
     for index, item in enumerate(items):
         prefix = f"{collection}[{index}]"
         if isinstance(item, InvalidEntity):
-            errors = [(f"{prefix}.{f}" if f else prefix, m) for f, m in item.errors]
+            errors = [(f"{prefix}.{f}" if f else prefix, m, t) for f, m, t in item.errors]
             results[index] = Failure(index, item.entity_id, errors)
             continue
         entity_id = entity_id_of(item)
         errors = check_times(item, as_of=as_of, received_at=received_at, skew=skew)
         if entity_id in seen:
-            errors.append((TASK_TABLES[task].key, "appears more than once in this request"))
+            errors.append(
+                (TASK_TABLES[task].key, "appears more than once in this request", "duplicate_id")
+            )
         if errors:
-            results[index] = Failure(index, entity_id, [(f"{prefix}.{f}", m) for f, m in errors])
+            errors = [(f"{prefix}.{f}", m, t) for f, m, t in errors]
+            results[index] = Failure(index, entity_id, errors)
             continue
         seen.add(entity_id)
         valid.append((index, item))
     if valid:
         inputs = [to_entity_input(task, entity) for _, entity in valid]
         frame, kept, failed = _build_rows(services, served, inputs, as_of=as_of)
-        for position, (field, message) in failed.items():
+        for position, (field, message, kind) in failed.items():
             index, entity = valid[position]
             path = f"{collection}[{index}]" + (f".{field}" if field else "")
-            results[index] = Failure(index, entity_id_of(entity), [(path, message)])
+            results[index] = Failure(index, entity_id_of(entity), [(path, message, kind)])
         if kept:
             entities = [valid[p][1] for p in kept]
             values = np.array([np.nan if (v := _value_of(e)) is None else v for e in entities])

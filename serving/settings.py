@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     future_skew_seconds: float = Field(default=300.0, ge=0)
     # Server log lines as text or as one JSON object per line (SALESRADAR_LOG_FORMAT=json).
     log_format: Literal["text", "json"] = "text"
+    # Unauthenticated requests allowed per client address per window before 429 (Retry-After);
+    # a request with a valid key is never counted (serving.authentication).
+    anonymous_requests_per_window: int = Field(default=60, gt=0)
+    anonymous_window_seconds: float = Field(default=60.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     # After startup, move everything alive into the collector's permanent generation (gc.freeze):

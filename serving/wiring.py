@@ -24,6 +24,7 @@ from features.registry import FeatureSpec
 from features.rows import FeatureRows, FeatureTable
 from features.tasks import TASK_TABLES, Task
 from serving.champions import MlflowChampionSource
+from serving.input_warnings import model_levels
 from serving.keys import KeyStore
 from serving.lifecycle import ModelManager
 from serving.local_copies import LocalCopies
@@ -63,7 +64,14 @@ def build_online_features(
     """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
     online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
     specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
-    rows = online_feature_rows(task, online, as_of=as_of, vocabulary=model.vocabulary, specs=specs)
+    rows = online_feature_rows(
+        task,
+        online,
+        as_of=as_of,
+        vocabulary=model.vocabulary,
+        specs=specs,
+        levels=model_levels(model),
+    )
     return add_btyd_features(rows, getattr(model, "btyd", None))
 
 

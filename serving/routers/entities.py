@@ -31,7 +31,7 @@ def read_stored(
     latest, previous = store.latest_with_previous(kind, entity_id)
     if latest is None or not principal.can_see(latest.owner_id):
         raise HTTPException(
-            404, [field_error("id", f"no score for {kind} {entity_id!r}", "not_found")]
+            404, [field_error("id", f"no published score for this {kind}", "not_found")]
         )
     id_name, value_name = ID_AND_VALUE_NAMES[kind]
     # The route answers with json_response (no response-model pass), so times are written here.

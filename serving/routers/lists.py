@@ -13,6 +13,7 @@ from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
 from serving.openapi import errors
+from serving.schemas.fields import MAX_OFFSET
 from serving.schemas.responses import (
     ID_AND_VALUE_NAMES,
     AtRiskPageOut,
@@ -57,7 +58,9 @@ RankBy = Annotated[
 ]
 # The maximum is the max_page_size setting, written into the OpenAPI document by serving.openapi.
 Limit = Annotated[int, Query(ge=1, description="rows per page (at most max_page_size)")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip (rank of the first row - 1)")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="rows to skip (rank of the first row - 1)")
+]
 Format = Annotated[
     Literal["json", "csv"], Query(description="csv: the same rows as a spreadsheet (UTF-8)")
 ]
@@ -155,7 +158,7 @@ def build_list(
     """
     unknown = sorted(set(tier or ()) - set(tiers_allowed))
     if unknown:
-        message = f"unknown tier {unknown[0]!r}; one of {', '.join(tiers_allowed)}"
+        message = f"unknown tier; one of {', '.join(tiers_allowed)}"
         raise HTTPException(422, [field_error("tier", message, "enum")])
     try:
         page = store.list_scores(

@@ -74,10 +74,13 @@ def _render(
     out: list[dict[str, Any]] = []
     for index, (item, result) in enumerate(zip(items, results, strict=True)):
         if isinstance(result, Failure):
-            # The validators keep (field, message) only; one type says "this entity's input".
-            errors = [field_error(f, m, "invalid_entity") for f, m in result.errors]
             out.append(
-                {"status": "error", "index": index, "entity_id": result.entity_id, "errors": errors}
+                {
+                    "status": "error",
+                    "index": index,
+                    "entity_id": result.entity_id,
+                    "errors": result.error_bodies(),
+                }
             )
             continue
         assert isinstance(item, EntityIn)

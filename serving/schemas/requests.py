@@ -7,6 +7,7 @@ carrying its field errors, and the others are still scored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, NotRequired
 
@@ -32,6 +33,7 @@ from serving.schemas.fields import (
     ShortText,
     SignedAmount,
     Timestamp,
+    is_encodable,
 )
 
 # Attribute names may not shadow a contract column of either entity table.
@@ -106,12 +108,34 @@ class CustomerIn(EntityIn):
     annual_value: Amount | None = None
 
 
+# (field, message, type): one field error, as in every 4xx body and per-entity error.
+FieldError = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class InvalidEntity:
-    """An entity that failed validation: its id if readable, and (field, message) pairs."""
+    """An entity that failed validation: its id if it is a valid id, and its field errors."""
 
     entity_id: str | None
-    errors: list[tuple[str, str]]
+    errors: list[FieldError]
+
+
+def error_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message without its "Value error, " prefix; never the input.
+
+    pydantic's ``msg`` states the rule broken ("Input should be a valid number"); the input
+    itself is only in ``input``, which no response carries.
+    """
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _readable_id(raw: object) -> str | None:
+    """The caller's id to repeat back in a per-entity error, or None when it is no valid id
+    (wrong type, empty, too long, a lone surrogate): an invalid id is never echoed."""
+    if isinstance(raw, str) and 0 < len(raw) <= 255 and is_encodable(raw):
+        return raw
+    return None
 
 
 def format_location(loc: tuple[int | str, ...]) -> str:
@@ -130,8 +154,11 @@ def _entity_validator(model: type[EntityIn], key: str) -> PlainValidator:
             return adapter.validate_python(value)
         except ValidationError as exc:
             raw_id = value.get(key) if isinstance(value, dict) else None
-            errors = [(format_location(e["loc"]), e["msg"]) for e in exc.errors()]
-            return InvalidEntity(raw_id if isinstance(raw_id, str) else None, errors)
+            errors = [
+                (format_location(e["loc"]), error_message(e), e["type"])
+                for e in exc.errors(include_input=False, include_url=False)
+            ]
+            return InvalidEntity(_readable_id(raw_id), errors)
 
     return PlainValidator(validate, json_schema_input_type=model)
 

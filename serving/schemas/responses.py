@@ -68,7 +68,14 @@ class InputWarningOut(BaseModel):
     """An input the model read differently than sent: scored anyway, never silently."""
 
     field: str = Field(examples=["events[4].type"])
-    code: Literal["unknown_event_type", "unused_attribute", "missing_attribute"]
+    code: Literal[
+        "unknown_event_type",
+        "coerced_attribute",
+        "unreadable_attribute",
+        "unseen_level",
+        "unused_attribute",
+        "missing_attribute",
+    ]
     message: str = Field(
         examples=["event type 'Order' is not in the model's vocabulary; counted as 'other'"]
     )

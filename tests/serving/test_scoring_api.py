@@ -107,21 +107,21 @@ def test_one_bad_entity_does_not_fail_the_batch(client: TestClient, keys: dict[s
         {
             "field": "leads[1].expected_value",
             "message": "Input should be a valid number",
-            "type": "invalid_entity",
+            "type": "float_type",
         }
     ]
     assert results[2]["errors"] == [
         {
             "field": "leads[2].events[4].occurred_at",
             "message": "is in the future",
-            "type": "invalid_entity",
+            "type": "future_timestamp",
         }
     ]
     assert results[3]["errors"] == [
         {
             "field": "leads[3].lead_id",
             "message": "appears more than once in this request",
-            "type": "invalid_entity",
+            "type": "duplicate_id",
         }
     ]
     assert results[4]["entity_id"] is None and results[4]["errors"][0]["field"] == "leads[4]"

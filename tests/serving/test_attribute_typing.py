@@ -1,0 +1,180 @@
+"""Attributes are read in the type their export column had at training, in the export and the
+API alike: lossless conversions are coerced with a warning, the rest read as unknown with one."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from features.export import export_from_frames
+from features.online import COERCED, UNREADABLE, UNSEEN, read_attribute
+from features.registry import FeatureSpec
+from features.snapshots import build_scoring_table
+from features.tasks import Task
+from serving.app import create_app
+from serving.input_warnings import model_levels
+from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
+from tests.serving.factories import fit_model, make_frames
+from tests.serving.test_scoring_api import lead
+
+
+def typed_frames() -> dict[str, Any]:
+    """The factories' export, its leads with a boolean, a numeric and a text attribute."""
+    frames = make_frames(seed=11)
+    leads = frames["leads"]
+    # Partners convert more, so that the trees split on the boolean; the size is noise.
+    converted = leads["converted_at"].notna().to_numpy()
+    leads["is_partner"] = [bool(c) or i % 4 == 0 for i, c in enumerate(converted)]
+    leads["employees"] = [float(20 + (i * 37) % 500) for i in range(len(leads))]
+    return frames
+
+
+@pytest.fixture(scope="module")
+def typed_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A lead model trained on ``typed_frames``."""
+    export = export_from_frames(**typed_frames())
+    model = fit_model(export, Task.LEADS, seed=3)
+    export.close()
+    folder = tmp_path_factory.mktemp("typed") / "v1"
+    return folder, model.save(folder)
+
+
+@pytest.fixture
+def typed(tmp_path: Path, typed_model: tuple[Path, dict[str, str]]) -> Iterator[Any]:
+    source = FolderChampions()
+    source.publish(Task.LEADS, "1", *typed_model)
+    services = build_test_services(tmp_path, source)
+    keys = create_keys(services)
+    with TestClient(create_app(services)) as client:
+        yield client, keys, services
+
+
+def score(typed: Any, **attributes: object) -> tuple[tuple, list[tuple[str, str]]]:
+    """What the model made of the entity (probability and signed reasons), and its warnings.
+
+    The reasons carry each feature's value as read and its exact contribution, which tells
+    two readings apart even where the calibrated probability is the same."""
+    client, keys, _ = typed
+    entity = lead(events=10)
+    entity["attributes"] = {"industry": "retail", "is_partner": True, "employees": 120}
+    entity["attributes"].update(attributes)
+    entity["attributes"] = {k: v for k, v in entity["attributes"].items() if v != "OMIT"}
+    body = {"as_of": "2025-12-01T00:00:00Z", "leads": [entity]}
+    response = client.post("/v1/leads/score", json=body, headers=auth(keys["crm"]))
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["results"]
+    assert result["status"] == "scored", result
+    reasons = tuple((r["feature"], r["value"], r["contribution"]) for r in result["reasons"])
+    warnings = [(w["field"], w["code"]) for w in result["warnings"]]
+    return (result["probability"], reasons), warnings
+
+
+def test_the_export_types_booleans_as_true_false_levels(typed: Any) -> None:
+    """The export path: a boolean column is categorical with the levels "true" and "false"."""
+    _, _, services = typed
+    model = services.models.current(Task.LEADS).model
+    specs = {s.name: s.dtype for s in model.feature_specs}
+    assert specs["is_partner"] == "categorical" and specs["employees"] == "numeric"
+    assert {"true", "false"} <= set(model_levels(model)["is_partner"])
+
+
+def test_the_export_and_the_api_read_attributes_alike(typed: Any) -> None:
+    """Batch scoring reads the export's cells as the API reads the same values sent as JSON."""
+    _, _, services = typed
+    model = services.models.current(Task.LEADS).model
+    frames = typed_frames()
+    export = export_from_frames(**frames)
+    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
+    table = build_scoring_table(
+        export,
+        task=Task.LEADS,
+        as_of=datetime(2025, 10, 1),
+        vocabulary=model.vocabulary,
+        specs=specs,
+    )
+    export.close()
+    sent = frames["leads"].set_index("lead_id")
+    levels = model_levels(model)
+    for row in table.head(40).itertuples():
+        partner = bool(sent.loc[row.entity_id, "is_partner"])
+        for value in (partner, int(partner), str(partner)):
+            assert read_attribute("categorical", value, levels["is_partner"])[0] == row.is_partner
+        size = sent.loc[row.entity_id, "employees"]
+        assert read_attribute("numeric", float(size))[0] == row.employees
+        assert read_attribute("numeric", str(size))[0] == row.employees
+
+
+def test_a_boolean_attribute_accepts_json_booleans_and_coerces_lossless_values(
+    typed: Any,
+) -> None:
+    partner, warnings = score(typed, is_partner=True)
+    assert warnings == []
+    not_partner, _ = score(typed, is_partner=False)
+    assert ("is_partner", "true") in {r[:2] for r in partner[1]}
+    assert partner != not_partner  # the attribute reaches the model
+    assert score(typed, is_partner="true") == (partner, [])
+    for coercible, flag in ((1, True), ("True", True), ("1", True), (0, False), ("FALSE", False)):
+        probability, warnings = score(typed, is_partner=coercible)
+        assert probability == (partner if flag else not_partner), coercible
+        assert warnings == [("attributes.is_partner", "coerced_attribute")], coercible
+
+
+def test_unreadable_values_are_missing_with_a_warning(typed: Any) -> None:
+    missing, warnings = score(typed, is_partner="OMIT")
+    assert warnings == [("attributes.is_partner", "missing_attribute")]
+    for unreadable in ("maybe", 2, 0.5):
+        probability, warnings = score(typed, is_partner=unreadable)
+        assert probability == missing
+        assert warnings == [("attributes.is_partner", "unreadable_attribute")]
+    no_size, _ = score(typed, employees="OMIT")
+    for unreadable in ("lots", True, "1,250"):
+        assert score(typed, employees=unreadable) == (
+            no_size,
+            [("attributes.employees", "unreadable_attribute")],
+        )
+
+
+def test_numbers_as_text_are_coerced(typed: Any) -> None:
+    sized, warnings = score(typed, employees=120)
+    assert warnings == []
+    assert score(typed, employees="120") == (
+        sized,
+        [("attributes.employees", "coerced_attribute")],
+    )
+
+
+def test_an_unseen_level_is_warned(typed: Any) -> None:
+    _, warnings = score(typed, industry="retail")
+    assert warnings == []
+    _, warnings = score(typed, industry="Retail")
+    assert warnings == [("attributes.industry", "unseen_level")]
+    _, warnings = score(typed, industry=7)
+    assert warnings == [
+        ("attributes.industry", "coerced_attribute"),
+        ("attributes.industry", "unseen_level"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "levels", "expected"),
+    [
+        ("numeric", 3, (), (3.0, ())),
+        ("numeric", "2.5", (), (2.5, (COERCED,))),
+        ("numeric", "inf", (), (float("nan"), (UNREADABLE,))),
+        ("numeric", 10**400, (), (float("nan"), (UNREADABLE,))),
+        ("categorical", True, ("True", "False", "__other__"), ("True", ())),
+        ("categorical", "true", ("True", "False"), ("True", (COERCED,))),
+        ("categorical", False, ("a", "b"), ("false", (COERCED, UNSEEN))),
+        ("categorical", 1.5, ("a",), (None, (UNREADABLE,))),
+        ("categorical", None, ("a",), (None, ())),
+    ],
+)
+def test_read_attribute(dtype: str, value: object, levels: tuple, expected: tuple) -> None:
+    got = read_attribute(dtype, value, levels)
+    assert repr(got) == repr(expected)  # repr: NaN equals NaN
