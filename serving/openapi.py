@@ -26,7 +26,10 @@ _ERROR_DESCRIPTIONS = {
     400: "the body could not be read as JSON at all (not UTF-8, nested too deep)",
     401: "missing, unknown or revoked API key (with `WWW-Authenticate: Bearer`)",
     403: "the key's role may not call this route",
-    404: "no such entity, or not in the caller's book (both answer alike)",
+    404: (
+        "no such entity, or not in the caller's book (both answer alike); lists: an unknown "
+        "`run_id`"
+    ),
     413: "request body larger than the configured limit",
     422: "invalid input: each error names its field (body path, query or path parameter)",
     429: "too many unauthenticated requests; retry after `Retry-After` seconds",
@@ -34,7 +37,7 @@ _ERROR_DESCRIPTIONS = {
 }
 
 _ERROR_EXAMPLES = {
-    400: ("body", "There was an error parsing the body", "http_error"),
+    400: ("body", "body is not valid UTF-8 at byte 17", "invalid_utf8"),
     401: ("Authorization", "missing, unknown or revoked API key", "auth"),
     403: ("Authorization", "role rep may not do this", "auth"),
     404: ("id", "no score for lead 'L-1042'", "not_found"),

@@ -50,7 +50,7 @@ def read_stored(
         "as_of": iso_utc(latest.as_of),
         "published_at": None if latest.published_at is None else iso_utc(latest.published_at),
         "run_id": latest.run_id,
-        "change": change and {**change, "previous_as_of": iso_utc(change["previous_as_of"])},
+        "change": change,
     }
 
 

@@ -89,7 +89,7 @@ def _list_responses(name: str) -> dict[int | str, dict[str, Any]]:
                 }
             },
         },
-        **errors(422),
+        **errors(404, 422),
     }
 
 

@@ -80,7 +80,7 @@ def test_every_response_gets_an_id_and_one_access_line(
     assert [(r.route, r.status) for r in records] == [  # type: ignore[attr-defined]
         ("/v1/models", 401),
         ("/v1/leads/{lead_id}", 404),
-        ("/nowhere", 404),
+        ("/nowhere", 401),  # anonymous: refused before routing, so no route is revealed
     ]
     assert len(set(ids)) == 3
     assert not any("CSM-018" in r.getMessage() for r in records)
