@@ -183,3 +183,10 @@ def with_btyd_features(
     logger.info("BTYD features over %d days from %s", btyd.horizon_days, btyd.params)
     derived = btyd_specs(vocabulary, btyd)
     return add_btyd_features(frame, btyd), [*specs, *derived], btyd
+
+
+def boost_feature(btyd: BtydFeatures | None, *, enabled: bool) -> str | None:
+    """The feature a churn model's trees boost from (``features.model.build_tree_pipeline``):
+    the BG/NBD P(no purchase over the horizon) when ``enabled`` (``[trees].boost_from_btyd``)
+    and the model has BTYD features (``btyd`` not None); else None, a constant start."""
+    return btyd.no_purchase_name if enabled and btyd is not None else None

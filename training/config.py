@@ -45,6 +45,7 @@ class TreeConfig:
     params: dict[str, Any]  # passed to LGBMClassifier as they are
     min_level_count: int
     calibration: str
+    boost_from_btyd: bool  # a churn model's trees start from its BG/NBD P(no purchase)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,12 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
         trees=TreeConfig(
             min_level_count=reader.positive(trees, "min_level_count", "trees"),
             calibration=calibration,
-            params={k: v for k, v in trees.items() if k not in ("min_level_count", "calibration")},
+            boost_from_btyd=reader.take(trees, "boost_from_btyd", bool, "trees"),
+            params={
+                k: v
+                for k, v in trees.items()
+                if k not in ("min_level_count", "calibration", "boost_from_btyd")
+            },
         ),
         linear=LinearConfig(
             C=float(reader.take(linear, "C", (int, float), "linear")),

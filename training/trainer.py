@@ -24,7 +24,7 @@ from features.model import (
 )
 from features.tasks import Task
 from features.vocabulary import Vocabulary
-from training.btyd import with_btyd_features
+from training.btyd import boost_feature, with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import build_linear_pipeline
@@ -162,6 +162,7 @@ def train_task(
         calibration_method=config.trees.calibration,
         params=config.trees.params,
         min_level_count=config.trees.min_level_count,
+        boost_from=boost_feature(btyd, enabled=config.trees.boost_from_btyd),
     )
     shipped.metadata.update(
         _shipped_metadata(evaluated, shipped_cutoffs, blocks, horizon=horizon, seed=seed)
@@ -222,6 +223,7 @@ def _evaluate_split(
         min_level_count=config.trees.min_level_count,
         metadata=_window_metadata(split, horizon),
         btyd=btyd,
+        boost_from=boost_feature(btyd, enabled=config.trees.boost_from_btyd),
     )
     train_rows = rows_at(frame, split.train)
     linear = build_linear_pipeline(model.feature_specs, config=config.linear, seed=seed)

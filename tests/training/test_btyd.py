@@ -227,9 +227,12 @@ def test_leads_and_churn_without_purchases_get_no_derived_features(population) -
         assert btyd is None and out is frame and specs == []
 
 
-def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -> None:
+@pytest.mark.parametrize("boost", [True, False])
+def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path, boost) -> None:
     """Through ``train_task`` as ``salesradar train churn`` runs it: the parameters come from
-    the train cutoffs, every split's rows hold the derived columns, and they survive saving."""
+    the train cutoffs, every split's rows hold the derived columns, and they survive saving.
+    With ``[trees].boost_from_btyd`` the evaluated and the shipped trees (refit with
+    cross-fitted calibration) start from the BG/NBD P(no purchase); without, from a constant."""
     cohort = BgNbdCohort(
         params=PARAMS,
         customers=1_500,
@@ -241,7 +244,11 @@ def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -
     config = load_config()
     config = dataclasses.replace(
         config,
-        trees=dataclasses.replace(config.trees, params={**config.trees.params, "n_estimators": 40}),
+        trees=dataclasses.replace(
+            config.trees,
+            params={**config.trees.params, "n_estimators": 40},
+            boost_from_btyd=boost,
+        ),
     )
     try:
         trained = train_churn(export, as_of=cohort.end, horizon=HORIZON, config=config, seed=1)
@@ -255,9 +262,14 @@ def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -
     )
     assert btyd == expected
     pd.testing.assert_frame_equal(trained.frame, add_btyd_features(engineered, btyd))
+    boost_from = btyd.no_purchase_name if boost else None
+    assert trained.refit and trained.evaluated is not None
+    assert (trained.evaluated.boost_from, trained.model.boost_from) == (boost_from, boost_from)
     loaded = ScoringModel.load(tmp_path, expected_sha256=trained.model.save(tmp_path))
+    assert loaded.boost_from == boost_from
     test = trained.test_frame
     assert np.array_equal(loaded.predict_proba(test), trained.model.predict_proba(test))
+    assert np.array_equal(loaded.raw_score(test), trained.model.pipeline.decision_function(test))
 
 
 def test_a_bg_nbd_fit_that_fails_leaves_the_features_out(monkeypatch) -> None:
