@@ -20,7 +20,7 @@ from features.btyd import add_btyd_features
 from features.model import ModelDataError, ScoringModel, fit_scoring_model
 from features.tasks import Task
 from training.baselines import baseline_scores
-from training.btyd import boost_feature, with_btyd_features
+from training.btyd import with_btyd_features
 from training.config import TrainingConfig
 from training.metrics import probability_metrics, score_metrics
 from training.splits import backtest_origins, split_cutoffs
@@ -185,7 +185,8 @@ def _fit_for_origin(
         fit_rows,
         specs,
         btyd=btyd,
-        boost_from=boost_feature(btyd, enabled=config.trees.boost_from_btyd),
+        # As the evaluated model: from the prior iff it chose to (its own fit's prior here).
+        boost_from=btyd.no_purchase_name if btyd and model.boost_from else None,
         task=model.task,
         vocabulary=model.vocabulary,
         seed=seed,

@@ -39,12 +39,15 @@ def test_vocabulary_settings_load_with_their_wording() -> None:
     )
 
 
-def test_boost_from_btyd_is_a_flag_kept_out_of_the_tree_parameters(tmp_path: Path) -> None:
+def test_boost_from_btyd_is_a_mode_kept_out_of_the_tree_parameters(tmp_path: Path) -> None:
     config = load_config()
-    assert config.trees.boost_from_btyd is True
+    assert config.trees.boost_from_btyd == "auto"
     assert "boost_from_btyd" not in config.trees.params  # LightGBM would reject it
-    path = _write(tmp_path, "boost_from_btyd = true", 'boost_from_btyd = "yes"')
-    with pytest.raises(ConfigError, match=r"trees\.boost_from_btyd = 'yes' has the wrong type"):
+    path = _write(tmp_path, 'boost_from_btyd = "auto"', 'boost_from_btyd = "sometimes"')
+    with pytest.raises(ConfigError, match=r"boost_from_btyd must be auto \| always \| never"):
+        load_config(path)
+    path = _write(tmp_path, 'boost_from_btyd = "auto"', "boost_from_btyd = true")
+    with pytest.raises(ConfigError, match=r"trees\.boost_from_btyd = True has the wrong type"):
         load_config(path)
 
 
