@@ -191,6 +191,12 @@ class BtydFeatures:
             f"{BTYD_PREFIX}p_no_purchase_{h}d",
         )
 
+    @property
+    def no_purchase_name(self) -> str:
+        """The feature P(no purchase over the horizon): the churn label's own probability
+        under BG/NBD, hence the prior a churn model's trees may boost from."""
+        return self.names[2]
+
     def to_dict(self) -> dict[str, float | int]:
         return {**dataclasses.asdict(self.params), "horizon_days": self.horizon_days}
 

@@ -32,7 +32,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from sklearn.base import BaseEstimator, TransformerMixin
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -49,8 +50,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# 2: the event vocabulary is part of the model; 3: churn models carry BG/NBD parameters
-FORMAT_VERSION = 3
+# 2: the event vocabulary is part of the model; 3: churn models carry BG/NBD parameters;
+# 4: the manifest says which feature's probability, if any, the trees boosted from (boost_from)
+FORMAT_VERSION = 4
+# Still loaded: a version-3 model has no boost_from and boosts from a constant.
+READABLE_FORMAT_VERSIONS = (3, 4)
 ESTIMATOR_FILE = "model.skops"
 MANIFEST_FILE = "model.json"
 
@@ -60,6 +64,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "collections.OrderedDict",
     "features.categories.RareLevelGrouper",
     "features.model.FeatureFrameEncoder",
+    "features.model.OffsetBoostedClassifier",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",
@@ -235,22 +240,108 @@ def _as_float(series: pd.Series, name: str) -> pd.Series:
     return converted.astype("float64")
 
 
+# A prior probability is clipped this far from 0 and 1 before its log-odds start the trees:
+# logit(1e-6) = -13.8 is already beyond what the trees' few hundred small steps could undo.
+OFFSET_CLIP = 1e-6
+
+
+def offset_log_odds(probability: np.ndarray) -> np.ndarray:
+    """The log-odds the trees start from: logit(p) per row, p clipped to OFFSET_CLIP from 0 and 1.
+
+    ``probability`` is a prior P(label = 1) per row, shape (n,); missing (NaN: no prior, e.g. a
+    customer without a purchase yet) starts at log-odds 0, and the trees learn those rows
+    from their other features (the prior's own column stays a feature, NaN included).
+    Returns float64 log-odds, shape (n,). The one definition that fitting, the scikit-learn
+    pipeline and ``features.scoring_plan`` all use.
+    """
+    p = np.clip(np.asarray(probability, dtype=np.float64), OFFSET_CLIP, 1.0 - OFFSET_CLIP)
+    return np.nan_to_num(logit(p), nan=0.0)
+
+
+class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
+    """A LightGBM classifier boosted from a per-row prior instead of a constant.
+
+    ``offset_feature`` names a column of the (encoded) frame holding a prior probability of
+    the positive class; its log-odds (``offset_log_odds``) are LightGBM's ``init_score``
+    (the offset of a GLM), so the trees learn only what the prior misses. The model's raw
+    log-odds are the booster's raw score plus the same offset: ``decision_function``, and
+    ``features.scoring_plan`` from the same function. Method: LightGBM's ``init_score``
+    (boosting from an existing model's predictions); used with the BG/NBD probability of no
+    purchase (``features.btyd``) as the prior of a churn model.
+
+    ``offset_mean_`` is the offset's mean over the fit rows: contributions give the offset's
+    column ``offset - offset_mean_`` and the bias ``offset_mean_`` (the SHAP value of an
+    additive term, centred on the training data as TreeSHAP's bias is).
+    """
+
+    def __init__(
+        self, classifier: lgb.LGBMClassifier | None = None, offset_feature: str = ""
+    ) -> None:
+        self.classifier = classifier
+        self.offset_feature = offset_feature
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> OffsetBoostedClassifier:
+        """Fit the trees on ``X`` (an encoded frame holding ``offset_feature``) from the offset."""
+        if self.classifier is None:
+            raise ValueError("OffsetBoostedClassifier needs a classifier")
+        offset = self._offset(X)
+        self.classifier_ = clone(self.classifier).fit(X, y, init_score=offset)
+        self.classes_ = self.classifier_.classes_
+        self.n_features_in_ = self.classifier_.n_features_in_
+        self.offset_mean_ = float(offset.mean())
+        return self
+
+    @property
+    def booster_(self) -> lgb.Booster:
+        """The fitted trees (they exclude the offset)."""
+        return self.classifier_.booster_
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds per row, shape (n,): the trees' raw score plus the offset."""
+        return np.asarray(self.classifier_.predict(X, raw_score=True)) + self._offset(X)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated (P(class 0), P(class 1)) per row, shape (n, 2)."""
+        positive = expit(self.decision_function(X))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The more likely class per row, shape (n,)."""
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    def _offset(self, X: pd.DataFrame) -> np.ndarray:
+        if self.offset_feature not in X.columns:
+            raise FeatureFrameError(f"feature frame lacks column(s): {self.offset_feature}")
+        return offset_log_odds(X[self.offset_feature].to_numpy(dtype=np.float64))
+
+
 def build_tree_pipeline(
     feature_specs: Sequence[FeatureSpecLike],
     *,
     seed: int,
     params: Mapping[str, Any] | None = None,
     min_level_count: int = 20,
+    boost_from: str | None = None,
 ) -> Pipeline:
-    """An unfitted ``Pipeline(encode, model)`` with native categorical splits; seeded."""
+    """An unfitted ``Pipeline(encode, model)`` with native categorical splits; seeded.
+
+    ``boost_from`` names a feature holding a prior probability of the label: the trees then
+    start from its log-odds (``OffsetBoostedClassifier``); None: from a constant, as LightGBM
+    does. ``ValueError`` if it names no numeric feature of ``feature_specs``.
+    """
     tree_params = {**DEFAULT_TREE_PARAMS, **(params or {})}
-    model = lgb.LGBMClassifier(
+    trees = lgb.LGBMClassifier(
         **tree_params,
         random_state=seed,
         deterministic=True,
         force_col_wise=True,
         verbose=-1,
     )
+    model: BaseEstimator = trees
+    if boost_from is not None:
+        if boost_from not in {s.name for s in feature_specs if s.dtype == "numeric"}:
+            raise ValueError(f"boost_from {boost_from!r} is not a numeric feature of the model")
+        model = OffsetBoostedClassifier(trees, offset_feature=boost_from)
     encoder = FeatureFrameEncoder(
         features=[s.name for s in feature_specs],
         categorical_features=[s.name for s in feature_specs if s.dtype == "categorical"],
@@ -290,6 +381,18 @@ class ScoringModel:
         """The fitted (uncalibrated) ``Pipeline(encode, model)``."""
         frozen = self.estimator.calibrated_classifiers_[0].estimator
         return frozen.estimator if isinstance(frozen, FrozenEstimator) else frozen
+
+    @property
+    def boost_from(self) -> str | None:
+        """The feature whose prior probability the trees boosted from, or None (a constant).
+
+        Read from the fitted estimator (``OffsetBoostedClassifier``), so it cannot disagree
+        with what scores; the manifest records it and ``load`` checks the two agree.
+        """
+        classifier = self.pipeline[-1]
+        if isinstance(classifier, OffsetBoostedClassifier):
+            return str(classifier.offset_feature)
+        return None
 
     def predict_proba(self, frame: FeatureTable) -> np.ndarray:
         """Calibrated P(label = 1) per row, shape (n,)."""
@@ -340,6 +443,7 @@ class ScoringModel:
             "feature_specs": [_spec_to_dict(s) for s in self.feature_specs],
             "vocabulary": self.vocabulary.to_dict(),
             "btyd": None if self.btyd is None else self.btyd.to_dict(),
+            "boost_from": self.boost_from,
             "metadata": self.metadata,
             "libraries": {name: version(name) for name in _LIBRARIES},
         }
@@ -363,10 +467,10 @@ class ScoringModel:
         if expected_sha256 is not None:
             verify_sha256(directory, expected_sha256)
         manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
             raise ModelIntegrityError(
                 f"{directory / MANIFEST_FILE}: format_version {manifest.get('format_version')!r}"
-                f", expected {FORMAT_VERSION}"
+                f", expected one of {', '.join(map(str, READABLE_FORMAT_VERSIONS))}"
             )
         _warn_on_library_drift(manifest.get("libraries", {}))
         path = directory / ESTIMATOR_FILE
@@ -381,7 +485,7 @@ class ScoringModel:
         try:
             saved = manifest["btyd"]
             btyd = None if saved is None else BtydFeatures.from_dict(saved)
-            return cls(
+            model = cls(
                 task=Task(manifest["task"]),
                 feature_specs=tuple(ModelFeature(**d) for d in manifest["feature_specs"]),
                 estimator=estimator,
@@ -389,8 +493,16 @@ class ScoringModel:
                 metadata=manifest["metadata"],
                 btyd=btyd,
             )
+            # Version 3 predates boosting from a prior: its trees start from a constant.
+            recorded = manifest["boost_from"] if manifest["format_version"] >= 4 else None
         except (KeyError, TypeError, ValueError) as error:
             raise ModelIntegrityError(f"{directory / MANIFEST_FILE}: {error}") from None
+        if recorded != model.boost_from:
+            raise ModelIntegrityError(
+                f"{directory / MANIFEST_FILE}: boost_from {recorded!r} but the estimator boosts "
+                f"from {model.boost_from!r}"
+            )
+        return model
 
 
 _LIBRARIES = ("lightgbm", "scikit-learn", "skops", "numpy", "pandas")
@@ -475,6 +587,7 @@ def fit_scoring_model(
     min_positives: int = 1,
     metadata: Mapping[str, Any] | None = None,
     btyd: BtydFeatures | None = None,
+    boost_from: str | None = None,
 ) -> ScoringModel:
     """Fit trees on the earlier cutoffs of ``frame`` and calibrate on its last cutoff(s).
 
@@ -483,13 +596,19 @@ def fit_scoring_model(
     scores on later time, as the model will in production. Deterministic for a seed.
     ``vocabulary`` is the one the frame's features were built over; it ships with the model,
     as do ``btyd``, the parameters of the frame's derived BTYD features (``features.btyd``).
+    ``boost_from`` names a feature holding a prior probability the trees start from
+    (``build_tree_pipeline``); the calibrator then reads the offset-included log-odds.
     """
     fit_rows, calibration_rows = split_by_cutoff(frame, calibration_cutoffs=calibration_cutoffs)
     check_positives(fit_rows["label"], needed=min_positives, what="fit cutoffs")
     check_positives(calibration_rows["label"], needed=1, what="calibration cutoffs")
     names = [s.name for s in feature_specs]
     pipeline = build_tree_pipeline(
-        feature_specs, seed=seed, params=params, min_level_count=min_level_count
+        feature_specs,
+        seed=seed,
+        params=params,
+        min_level_count=min_level_count,
+        boost_from=boost_from,
     )
     pipeline.fit(fit_rows[names], fit_rows["label"].astype(int))
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=calibration_method)

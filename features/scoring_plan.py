@@ -24,9 +24,11 @@ from sklearn.pipeline import Pipeline
 from features.model import (
     FeatureFrameError,
     ModelIntegrityError,
+    OffsetBoostedClassifier,
     _as_float,
     _check_text,
     _check_text_dtype,
+    offset_log_odds,
 )
 from features.rows import FeatureRows, FeatureTable
 from features.shap_tables import ShapTables
@@ -79,6 +81,22 @@ class CategoryCodes:
         )
 
 
+@dataclass(frozen=True)
+class PriorOffset:
+    """The prior log-odds the trees were boosted from (``OffsetBoostedClassifier``).
+
+    ``position`` is the prior probability's column in the encoded matrix; ``mean`` its
+    log-odds' mean over the fit rows, which the contributions move into the bias.
+    """
+
+    position: int
+    mean: float
+
+    def log_odds(self, encoded: np.ndarray) -> np.ndarray:
+        """The offset per row, shape (n,) (``features.model.offset_log_odds``)."""
+        return offset_log_odds(encoded[:, self.position])
+
+
 # From this many rows on (batch chunks), the booster uses every core. Online requests stay on one
 # thread: with 256 here, a 1,000-lead request measured p50 233 ms / p99 301 ms against
 # 248 / 262 ms on one thread (the API client and OpenMP's spinning threads share 2 cores).
@@ -112,6 +130,7 @@ class ScoringPlan:
     calibrates_raw_score: bool  # True: the calibrator reads log-odds; False: P(class 1)
     num_threads: int
     shap: ShapTables | None  # None: trees too large for tables; the booster computes TreeSHAP
+    offset: PriorOffset | None = None  # None: the trees boosted from a constant
 
     @classmethod
     def build(
@@ -120,6 +139,13 @@ class ScoringPlan:
         """Compile ``estimator``; ``ModelIntegrityError`` if its shape is not the one we fit."""
         encoder, classifier = pipeline[0], pipeline[-1]
         booster = classifier.booster_
+        offset = None
+        if isinstance(classifier, OffsetBoostedClassifier):
+            offset = PriorOffset(
+                position=list(feature_names).index(classifier.offset_feature),
+                mean=classifier.offset_mean_,
+            )
+            classifier = classifier.classifier_
         names = tuple(feature_names)
         # Column i of the contributions is booster feature i: it must be feature_names[i].
         if tuple(booster.feature_name()) != names or tuple(encoder.features) != names:
@@ -155,6 +181,7 @@ class ScoringPlan:
             # The classifier's own thread setting; <= 0 / None means LightGBM's default.
             num_threads=n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else 0,
             shap=ShapTables.build(booster),
+            offset=offset,
         )
 
     def encode(self, frame: FeatureTable) -> np.ndarray:
@@ -244,16 +271,30 @@ class ScoringPlan:
         return np.asarray(calibrator.predict(response))
 
     def raw_score(self, encoded: np.ndarray) -> np.ndarray:
-        return np.asarray(
+        """The model's raw log-odds per row, shape (n,): the trees' plus any prior offset."""
+        trees = np.asarray(
             self.booster.predict(encoded, raw_score=True, num_threads=self._threads(encoded))
         )
+        return trees if self.offset is None else trees + self.offset.log_odds(encoded)
 
     def contributions(self, encoded: np.ndarray) -> np.ndarray:
+        """Log-odds per feature and the bias (last column), shape (n, n_features + 1).
+
+        Each row sums to ``raw_score``. A prior offset counts for its feature, centred:
+        its column gains ``offset - mean`` and the bias ``mean`` (``PriorOffset``).
+        """
         if self.shap is not None:
-            return self.shap.contributions(encoded)
-        return np.asarray(
-            self.booster.predict(encoded, pred_contrib=True, num_threads=self._threads(encoded))
-        )
+            contributions = self.shap.contributions(encoded)
+        else:
+            contributions = np.asarray(
+                self.booster.predict(encoded, pred_contrib=True, num_threads=self._threads(encoded))
+            )
+        if self.offset is not None:
+            contributions[:, self.offset.position] += (
+                self.offset.log_odds(encoded) - self.offset.mean
+            )
+            contributions[:, -1] += self.offset.mean
+        return contributions
 
     def score(self, frame: FeatureTable) -> ModelScores:
         """Encode ``frame`` once; calibrated probability, raw score and contributions."""

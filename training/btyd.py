@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
+from sklearn.metrics import roc_auc_score
 
 from features.btyd import (
     A_NEAR_ONE,
@@ -28,7 +29,7 @@ from features.btyd import (
     log_likelihood,
 )
 from features.export import Export, quote
-from features.model import FeatureSpecLike
+from features.model import FeatureSpecLike, ScoringModel
 from features.registry import btyd_specs
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, normalise_event_type, raw_event_types
@@ -183,3 +184,36 @@ def with_btyd_features(
     logger.info("BTYD features over %d days from %s", btyd.horizon_days, btyd.params)
     derived = btyd_specs(vocabulary, btyd)
     return add_btyd_features(frame, btyd), [*specs, *derived], btyd
+
+
+def boost_candidates(btyd: BtydFeatures | None, *, mode: str) -> tuple[str | None, ...]:
+    """What the evaluated model's trees may boost from (``features.model.build_tree_pipeline``):
+    None is a constant start, a name the BG/NBD P(no purchase over the horizon). "always" and
+    "never" give one; "auto" both, for ``choose_boost`` to decide on the calibration cutoffs.
+    Without BTYD features (``btyd`` None) only a constant start."""
+    if btyd is None or mode == "never":
+        return (None,)
+    return (btyd.no_purchase_name,) if mode == "always" else (None, btyd.no_purchase_name)
+
+
+def boost_feature(btyd: BtydFeatures | None, *, mode: str) -> str | None:
+    """The start of a model fitted without a calibration cutoff to decide on (no temporal
+    test): the prior only when ``mode`` is "always"; "auto" keeps the constant start."""
+    return btyd.no_purchase_name if btyd is not None and mode == "always" else None
+
+
+def choose_boost(
+    models: Sequence[ScoringModel], calibration_rows: pd.DataFrame
+) -> tuple[ScoringModel, dict[str, float]]:
+    """The model whose raw score ranks ``calibration_rows`` best (ROC AUC), and every
+    candidate's AUC by its start ("constant" or the prior's feature name).
+
+    The calibration cutoffs are later than every row the trees saw, and the calibrator is
+    monotone, so ranking them is an honest validation; the test cutoff plays no part. A tie
+    keeps the first candidate (``boost_candidates`` puts the constant first).
+    """
+    labels = calibration_rows["label"].to_numpy(dtype="int64")
+    aucs = [float(roc_auc_score(labels, m.raw_score(calibration_rows))) for m in models]
+    best = int(np.argmax(aucs))
+    by_start = {(m.boost_from or "constant"): a for m, a in zip(models, aucs, strict=True)}
+    return models[best], by_start

@@ -40,11 +40,16 @@ class SplitConfig:
     max_as_of_gap_days: int  # refuse an as-of this much later than the export's last event
 
 
+# [trees].boost_from_btyd: where a churn model's trees start (training.btyd.boost_candidates).
+BOOST_MODES = ("auto", "always", "never")
+
+
 @dataclass(frozen=True)
 class TreeConfig:
     params: dict[str, Any]  # passed to LGBMClassifier as they are
     min_level_count: int
     calibration: str
+    boost_from_btyd: str  # one of BOOST_MODES
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,9 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
     calibration = reader.take(trees, "calibration", str, "trees")
     if calibration not in ("isotonic", "sigmoid"):
         raise ConfigError(f"{path}: trees.calibration must be isotonic or sigmoid")
+    boost = reader.take(trees, "boost_from_btyd", str, "trees")
+    if boost not in BOOST_MODES:
+        raise ConfigError(f"{path}: trees.boost_from_btyd must be {' | '.join(BOOST_MODES)}")
     config = TrainingConfig(
         split=SplitConfig(
             test_cutoffs=reader.positive(split, "test_cutoffs", "split"),
@@ -141,7 +149,12 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
         trees=TreeConfig(
             min_level_count=reader.positive(trees, "min_level_count", "trees"),
             calibration=calibration,
-            params={k: v for k, v in trees.items() if k not in ("min_level_count", "calibration")},
+            boost_from_btyd=boost,
+            params={
+                k: v
+                for k, v in trees.items()
+                if k not in ("min_level_count", "calibration", "boost_from_btyd")
+            },
         ),
         linear=LinearConfig(
             C=float(reader.take(linear, "C", (int, float), "linear")),

@@ -185,6 +185,8 @@ def _fit_for_origin(
         fit_rows,
         specs,
         btyd=btyd,
+        # As the evaluated model: from the prior iff it chose to (its own fit's prior here).
+        boost_from=btyd.no_purchase_name if btyd and model.boost_from else None,
         task=model.task,
         vocabulary=model.vocabulary,
         seed=seed,

@@ -66,6 +66,7 @@ def fit_cross_calibrated(
     params: Mapping[str, Any] | None,
     min_level_count: int,
     metadata: Mapping[str, Any] | None = None,
+    boost_from: str | None = None,
 ) -> tuple[ScoringModel, list[tuple[datetime, ...]]]:
     """Fit trees on every row of ``frame`` and a calibrator on out-of-fold scores.
 
@@ -74,7 +75,9 @@ def fit_cross_calibrated(
     over. Raises ``ModelDataError`` when a block's complement lacks positives or negatives.
     Deterministic for a seed. Time-free: which cutoffs to pass is the caller's decision.
     ``vocabulary`` is the one the frame's features were built over and ``btyd`` the parameters
-    of its derived BG/NBD columns (or None); both ship with the model.
+    of its derived BG/NBD columns (or None); both ship with the model. ``boost_from``: the
+    feature whose prior the trees start from (``build_tree_pipeline``), in every fold too, so
+    the out-of-fold scores the calibrator reads include the offset as served scores do.
     """
     cutoffs = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
     if len(cutoffs) < 2:
@@ -91,7 +94,11 @@ def fit_cross_calibrated(
         )
     names = [s.name for s in feature_specs]
     pipeline = build_tree_pipeline(
-        feature_specs, seed=seed, params=params, min_level_count=min_level_count
+        feature_specs,
+        seed=seed,
+        params=params,
+        min_level_count=min_level_count,
+        boost_from=boost_from,
     )
     # The calibrator reads the response CalibratedClassifierCV reads (it prefers decision_function).
     method = "decision_function" if hasattr(pipeline, "decision_function") else "predict_proba"

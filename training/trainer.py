@@ -24,7 +24,7 @@ from features.model import (
 )
 from features.tasks import Task
 from features.vocabulary import Vocabulary
-from training.btyd import with_btyd_features
+from training.btyd import boost_candidates, boost_feature, choose_boost, with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import build_linear_pipeline
@@ -162,6 +162,10 @@ def train_task(
         calibration_method=config.trees.calibration,
         params=config.trees.params,
         min_level_count=config.trees.min_level_count,
+        # The start the evaluation chose (or the configured one when nothing was evaluated).
+        boost_from=evaluated.boost_from
+        if evaluated is not None
+        else boost_feature(btyd, mode=config.trees.boost_from_btyd),
     )
     shipped.metadata.update(
         _shipped_metadata(evaluated, shipped_cutoffs, blocks, horizon=horizon, seed=seed)
@@ -209,20 +213,34 @@ def _evaluate_split(
     config: TrainingConfig,
     seed: int,
 ) -> tuple[ScoringModel, Pipeline, Evaluation]:
-    """Fit on train, calibrate on the calibration cutoffs, evaluate on the test cutoffs."""
-    model = fit_scoring_model(
-        rows_at(frame, split.fit),
-        specs,
-        task=task,
-        vocabulary=vocabulary,
-        seed=seed,
-        calibration_cutoffs=len(split.calibration),
-        calibration_method=config.trees.calibration,
-        params=config.trees.params,
-        min_level_count=config.trees.min_level_count,
-        metadata=_window_metadata(split, horizon),
-        btyd=btyd,
-    )
+    """Fit on train, calibrate on the calibration cutoffs, evaluate on the test cutoffs.
+
+    With ``[trees].boost_from_btyd = "auto"`` and BTYD features, trees from a constant and from
+    the BG/NBD prior are both fitted and the one ranking the calibration cutoffs better is
+    evaluated (``training.btyd.choose_boost``; the AUCs go in its metadata).
+    """
+    candidates = [
+        fit_scoring_model(
+            rows_at(frame, split.fit),
+            specs,
+            task=task,
+            vocabulary=vocabulary,
+            seed=seed,
+            calibration_cutoffs=len(split.calibration),
+            calibration_method=config.trees.calibration,
+            params=config.trees.params,
+            min_level_count=config.trees.min_level_count,
+            metadata=_window_metadata(split, horizon),
+            btyd=btyd,
+            boost_from=boost_from,
+        )
+        for boost_from in boost_candidates(btyd, mode=config.trees.boost_from_btyd)
+    ]
+    model = candidates[0]
+    if len(candidates) > 1:
+        model, aucs = choose_boost(candidates, rows_at(frame, split.calibration))
+        model.metadata["boost_from_calibration_roc_auc"] = aucs
+        logger.info("%s: trees from %s (calibration ROC AUC %s)", task, model.boost_from, aucs)
     train_rows = rows_at(frame, split.train)
     linear = build_linear_pipeline(model.feature_specs, config=config.linear, seed=seed)
     linear.fit(train_rows[model.feature_names], train_rows["label"].astype(int))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from features.btyd import (
     BTYD_INPUTS,
@@ -32,6 +33,7 @@ from training.btyd import fit_bg_nbd, fit_btyd_features, purchase_histories, wit
 from training.btyd_check import train_churn
 from training.btyd_process import BgNbdCohort, simulate_bg_nbd
 from training.config import load_config
+from training.evaluation import rows_at
 
 PARAMS = BgNbdParameters(r=0.7, alpha=25.0, a=0.8, b=3.0)
 HORIZON = timedelta(days=90)
@@ -227,9 +229,13 @@ def test_leads_and_churn_without_purchases_get_no_derived_features(population) -
         assert btyd is None and out is frame and specs == []
 
 
-def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -> None:
+@pytest.mark.parametrize("boost", ["always", "never", "auto"])
+def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path, boost) -> None:
     """Through ``train_task`` as ``salesradar train churn`` runs it: the parameters come from
-    the train cutoffs, every split's rows hold the derived columns, and they survive saving."""
+    the train cutoffs, every split's rows hold the derived columns, and they survive saving.
+    ``[trees].boost_from_btyd``: the evaluated and the shipped trees (refit with cross-fitted
+    calibration) start from the BG/NBD P(no purchase) ("always"), from a constant ("never"), or
+    from whichever ranked the calibration cutoff better ("auto", both AUCs recorded)."""
     cohort = BgNbdCohort(
         params=PARAMS,
         customers=1_500,
@@ -241,7 +247,11 @@ def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -
     config = load_config()
     config = dataclasses.replace(
         config,
-        trees=dataclasses.replace(config.trees, params={**config.trees.params, "n_estimators": 40}),
+        trees=dataclasses.replace(
+            config.trees,
+            params={**config.trees.params, "n_estimators": 40},
+            boost_from_btyd=boost,
+        ),
     )
     try:
         trained = train_churn(export, as_of=cohort.end, horizon=HORIZON, config=config, seed=1)
@@ -255,9 +265,25 @@ def test_a_churn_model_trained_on_the_process_carries_its_parameters(tmp_path) -
     )
     assert btyd == expected
     pd.testing.assert_frame_equal(trained.frame, add_btyd_features(engineered, btyd))
+    assert trained.refit and trained.evaluated is not None
+    prior = btyd.no_purchase_name
+    aucs = trained.evaluated.metadata.get("boost_from_calibration_roc_auc")
+    if boost == "auto":
+        assert set(aucs) == {"constant", prior}
+        boost_from = prior if aucs[prior] > aucs["constant"] else None
+    else:
+        assert aucs is None
+        boost_from = prior if boost == "always" else None
+    assert (trained.evaluated.boost_from, trained.model.boost_from) == (boost_from, boost_from)
     loaded = ScoringModel.load(tmp_path, expected_sha256=trained.model.save(tmp_path))
+    assert loaded.boost_from == boost_from
+    if aucs is not None:  # the choice's AUC is the chosen model's on the calibration cutoff
+        calibration = rows_at(trained.frame, trained.split.calibration)
+        auc = roc_auc_score(calibration["label"], trained.evaluated.raw_score(calibration))
+        assert auc == pytest.approx(aucs[boost_from or "constant"], abs=1e-12)
     test = trained.test_frame
     assert np.array_equal(loaded.predict_proba(test), trained.model.predict_proba(test))
+    assert np.array_equal(loaded.raw_score(test), trained.model.pipeline.decision_function(test))
 
 
 def test_a_bg_nbd_fit_that_fails_leaves_the_features_out(monkeypatch) -> None:

@@ -58,16 +58,12 @@ def test_churn_model_comes_within_001_of_the_optimum(comparison: BtydComparison)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured with the derived BG/NBD features: salesradar 0.9234 vs fitted BG/NBD "
-    "0.9238 (seed 1), gap 0.0004 with a paired standard error of 0.0001 (was 0.0048 without "
-    "them); btyd_p_no_purchase_90d alone ranks like fitted BG/NBD (0.9238), the trees' step "
-    "function loses the rest (docs/training.md, 'Transaction-only data')",
-)
 def test_churn_model_matches_fitted_bg_nbd(comparison: BtydComparison) -> None:
     """'At least match' with a tolerance of two paired standard errors: the fitted BG/NBD is
-    the process's own model, so a model that matches it is level with it up to noise."""
+    the process's own model, so a model that matches it is level with it up to noise. Trees
+    boosted from the BG/NBD prior measured 0.9237 vs 0.9238, gap 0.0001 (paired SE 0.0001);
+    from a constant they fell short, 0.9234. With ``[trees].boost_from_btyd = "auto"`` the
+    calibration cutoff picks the prior (ROC AUC 0.9037 vs 0.9034; docs/training.md)."""
     tolerance = 2 * comparison.auc_gap_se["bg_nbd"]
     assert comparison.roc_auc("salesradar") >= comparison.roc_auc("bg_nbd") - tolerance
 

@@ -39,6 +39,18 @@ def test_vocabulary_settings_load_with_their_wording() -> None:
     )
 
 
+def test_boost_from_btyd_is_a_mode_kept_out_of_the_tree_parameters(tmp_path: Path) -> None:
+    config = load_config()
+    assert config.trees.boost_from_btyd == "auto"
+    assert "boost_from_btyd" not in config.trees.params  # LightGBM would reject it
+    path = _write(tmp_path, 'boost_from_btyd = "auto"', 'boost_from_btyd = "sometimes"')
+    with pytest.raises(ConfigError, match=r"boost_from_btyd must be auto \| always \| never"):
+        load_config(path)
+    path = _write(tmp_path, 'boost_from_btyd = "auto"', "boost_from_btyd = true")
+    with pytest.raises(ConfigError, match=r"trees\.boost_from_btyd = True has the wrong type"):
+        load_config(path)
+
+
 def test_empty_activity_types_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, 'activity_types = ["order"]', "activity_types = []")
     with pytest.raises(ConfigError, match=r"vocabulary\.activity_types must list event type names"):
