@@ -110,4 +110,4 @@ def test_an_older_format_version_is_refused_with_its_reason(
     response = client.post("/v1/admin/reload", headers=auth(keys["admin"]))
     assert response.status_code == 502
     leads = next(r for r in response.json()["results"] if r["task"] == "leads")
-    assert leads["version"] == "1" and "format_version 2, expected 3" in leads["error"]
+    assert leads["version"] == "1" and "format_version 2, expected one of 3, 4" in leads["error"]
