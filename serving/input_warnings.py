@@ -1,6 +1,7 @@
 """Warnings for inputs a model reads differently than the caller may think: never silent.
 
 A scoring request may name event types the model never saw (they count as "any other type"),
+give an event a direction other than inbound/outbound (it counts as neither),
 attributes the model does not use (ignored), leave out attributes the model was trained on
 (read as unknown), or send an attribute in another type than its export column had at
 training (``features.online.read_attribute``: coerced when lossless, else read as unknown),
@@ -15,9 +16,10 @@ from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from features.history import DIRECTION_CODES
 from features.online import COERCED, UNREADABLE, UNSEEN, read_attribute
 from features.tasks import TASK_TABLES, Task
-from features.vocabulary import Vocabulary
+from features.vocabulary import Vocabulary, normalise_event_type
 
 _SHOWN = 64  # characters of a caller's type name repeated back, at most
 
@@ -55,7 +57,8 @@ def input_warnings(
     attributes: Mapping[str, object],
     events: Sequence[Mapping[str, object]],
 ) -> list[dict[str, str]]:
-    """``{field, code, message}`` per unknown event type (first occurrence), attribute read
+    """``{field, code, message}`` per unknown event type and unknown direction (first
+    occurrence of each value), attribute read
     otherwise than sent (``coerced_attribute``, ``unreadable_attribute``, ``unseen_level``),
     unused attribute and missing model attribute, in that order; empty when the input is read
     as sent."""
@@ -74,6 +77,7 @@ def input_warnings(
                     "counted as 'other'",
                 }
             )
+    out.extend(_direction_warnings(events))
     expected = model_attributes(task, model)
     dtypes = {s.name: s.dtype for s in getattr(model, "feature_specs", ()) if s.name in expected}
     levels = model_levels(model)
@@ -99,4 +103,26 @@ def input_warnings(
                 "message": "the model was trained on this attribute; read as unknown",
             }
         )
+    return out
+
+
+def _direction_warnings(events: Sequence[Mapping[str, object]]) -> list[dict[str, str]]:
+    """``unknown_direction`` per direction value (first occurrence) that is neither inbound nor
+    outbound after the type-name rule: the export contract keeps ``direction`` free text, so the
+    API does not refuse it either, but the features count such an event as neither."""
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for position, event in enumerate(events):
+        direction = event.get("direction")
+        if not isinstance(direction, str) or direction in seen:
+            continue
+        seen.add(direction)
+        if normalise_event_type(direction) not in DIRECTION_CODES:
+            out.append(
+                {
+                    "field": f"events[{position}].direction",
+                    "code": "unknown_direction",
+                    "message": "not inbound or outbound; the event counts as neither",
+                }
+            )
     return out

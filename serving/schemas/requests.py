@@ -54,6 +54,8 @@ class EventIn(TypedDict):
     type: Identifier
     value: NotRequired[SignedAmount | None]  # negative for a refund
     channel: NotRequired[ShortText | None]
+    # Free text as in the export contract (not an enum): inbound / outbound after the type-name
+    # rule feed the features; any other value counts as neither and is warned as unknown_direction.
     direction: NotRequired[ShortText | None]
     outcome: NotRequired[ShortText | None]
 

@@ -70,6 +70,7 @@ class InputWarningOut(BaseModel):
     field: str = Field(examples=["events[4].type"])
     code: Literal[
         "unknown_event_type",
+        "unknown_direction",
         "coerced_attribute",
         "unreadable_attribute",
         "unseen_level",

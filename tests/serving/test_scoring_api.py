@@ -236,6 +236,8 @@ def test_inputs_read_differently_are_warned_about(client: TestClient, keys: dict
     sent["events"][1]["type"] = "Webinar"
     sent["events"][4]["type"] = "Webinar"  # one warning per type, at its first occurrence
     sent["events"][2]["type"] = " Email-Open"  # a respelling of a known type: no warning
+    sent["events"][3]["direction"] = "Inbound "  # a respelling of a known direction: no warning
+    sent["events"][5]["direction"] = "incoming"  # counts as neither inbound nor outbound
     body = {"as_of": "2025-12-01T00:00:00Z", "leads": [sent, lead("L-2", events=3)]}
     response = client.post("/v1/leads/score", json=body, headers=auth(keys["crm"]))
     assert response.status_code == 200, response.text
@@ -246,6 +248,11 @@ def test_inputs_read_differently_are_warned_about(client: TestClient, keys: dict
             "field": "events[1].type",
             "code": "unknown_event_type",
             "message": "event type 'Webinar' is not in the model's vocabulary; counted as 'other'",
+        },
+        {
+            "field": "events[5].direction",
+            "code": "unknown_direction",
+            "message": "not inbound or outbound; the event counts as neither",
         },
         {
             "field": "attributes.lead_source",
