@@ -353,6 +353,36 @@ def read_attribute(
     return value, notes
 
 
+def read_attribute_column(
+    dtype: str, column: pd.Series, levels: Collection[str] = ()
+) -> tuple[pd.Series, dict[str, int]]:
+    """An export column read by ``read_attribute``'s rule, as batch scoring reads it.
+
+    ``column``: one attribute's cells (n rows); ``dtype`` and ``levels`` as for
+    ``read_attribute``. Returns the column the model reads (n rows, same index) and, per note
+    (``COERCED``, ``UNREADABLE``, ``UNSEEN``), the number of rows it applies to. Each distinct
+    value is read once, so the cost is in the number of levels, not rows. A numeric column the
+    export already typed as numbers is returned as it is (nothing to read differently).
+    """
+    numbers = pd.api.types.is_numeric_dtype(column.dtype)
+    if dtype == "numeric" and numbers and not pd.api.types.is_bool_dtype(column.dtype):
+        return column, {}
+    notes: dict[str, int] = {}
+    readings: dict[object, FeatureValue] = {}
+    for value, rows in column.value_counts(dropna=True).items():
+        plain = value.item() if isinstance(value, np.generic) else value
+        readings[value], value_notes = read_attribute(dtype, plain, levels)
+        for note in value_notes:
+            notes[note] = notes.get(note, 0) + int(rows)
+    missing = math.nan if dtype == "numeric" else None
+    read = pd.Series(
+        [missing if pd.isna(v) else readings[v] for v in column.tolist()],
+        index=column.index,
+        dtype=float if dtype == "numeric" else object,
+    )
+    return read, notes
+
+
 def _static_value(
     spec: FeatureSpec,
     record: Mapping[str, object],

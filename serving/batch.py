@@ -27,8 +27,10 @@ import pandas as pd
 from features.btyd import add_btyd_features
 from features.errors import UserError
 from features.export import Export
+from features.online import read_attribute_column
 from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
+from serving.input_warnings import model_attributes, model_levels
 from serving.protocols import Explain
 from serving.run_lock import LockHolder, scoring_lock_held
 from serving.scoring import entity_kind, score_entities
@@ -100,6 +102,9 @@ class BatchSummary:
     feature_seconds: dict[str, float]  # task -> time to build the scoring table
     # task -> attributes the champion was trained on that the export lacks (read as unknown)
     missing_attributes: dict[str, list[str]] = field(default_factory=dict)
+    # task -> attribute -> warning code (coerced_attribute, unreadable_attribute, unseen_level)
+    # -> rows: cells read otherwise than written, by the API's rule (features.online)
+    attribute_notes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     # older runs removed by retention after the publish
     pruned: PrunedRuns = field(default_factory=lambda: PrunedRuns(runs=0, rows=0))
 
@@ -112,6 +117,25 @@ def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
             f"it, which 'what changed' compares against), got {keep_runs}"
         )
     return keep_runs
+
+
+def read_attributes(
+    table: pd.DataFrame, model: object, task: Task
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """``table`` with each attribute column the model reads taken through the API's typing
+    rule (``features.online.read_attribute_column``), and per attribute the rows read otherwise
+    than written, by warning code (attributes with none are left out)."""
+    specs = {s.name: s for s in getattr(model, "feature_specs", ())}
+    levels = model_levels(model)
+    notes: dict[str, dict[str, int]] = {}
+    read = table.copy(deep=False)
+    for name in sorted(model_attributes(task, model) & set(table.columns)):
+        read[name], counts = read_attribute_column(
+            specs[name].dtype, table[name], levels.get(name, ())
+        )
+        if counts:
+            notes[name] = counts
+    return read, notes
 
 
 def _score_rows(
@@ -185,6 +209,7 @@ def score_export(
         all_tiers: dict[str, dict[str, int]] = {}
         feature_seconds: dict[str, float] = {}
         missing: dict[str, list[str]] = {}
+        attribute_notes: dict[str, dict[str, dict[str, int]]] = {}
         for task, served in models.items():
             started = time.perf_counter()
             missing[task.value] = missing_attributes(export, task, model_specs(served.model))
@@ -195,6 +220,7 @@ def score_export(
                 vocabulary=served.model.vocabulary,
                 specs=model_specs(served.model),
             )
+            table, attribute_notes[task.value] = read_attributes(table, served.model, task)
             table = add_btyd_features(table, getattr(served.model, "btyd", None))
             feature_seconds[task.value] = time.perf_counter() - started
             tiers: dict[str, int] = {}
@@ -212,4 +238,6 @@ def score_export(
             logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
         store.publish(run_id, published_at=clock())
         pruned = store.prune_runs(keep=keep)
-    return BatchSummary(run_id, as_of, counts, all_tiers, feature_seconds, missing, pruned)
+    return BatchSummary(
+        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned
+    )

@@ -209,6 +209,14 @@ def score(
                 "trained on are not in the export; read as unknown",
                 highlight=False,
             )
+    for task_name, attributes in summary.attribute_notes.items():
+        for name, notes in attributes.items():
+            counted = ", ".join(f"{rows} row(s) {code}" for code, rows in sorted(notes.items()))
+            console.print(
+                f"warning: {task_name}: attribute {name}: {counted} (read as the API reads them; "
+                "docs/serving.md, Attribute types)",
+                highlight=False,
+            )
 
 
 def _key_store(settings: Settings) -> KeyStore:

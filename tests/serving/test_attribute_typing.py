@@ -178,3 +178,35 @@ def test_an_unseen_level_is_warned(typed: Any) -> None:
 def test_read_attribute(dtype: str, value: object, levels: tuple, expected: tuple) -> None:
     got = read_attribute(dtype, value, levels)
     assert repr(got) == repr(expected)  # repr: NaN equals NaN
+
+
+def test_batch_scoring_reads_export_cells_by_the_api_rule_and_counts_them(typed: Any) -> None:
+    """A CSV-like export whose boolean column holds the texts "True"/"False" and whose text
+    attribute has a level the model never learnt: batch scoring reads the booleans as the
+    learnt levels (coerced, counted) and counts the unseen level, as the API warns per entity."""
+    from serving.batch import read_attributes
+
+    _, _, services = typed
+    model = services.models.current(Task.LEADS).model
+    frames = typed_frames()
+    leads = frames["leads"]
+    leads["is_partner"] = leads["is_partner"].map({True: "True", False: "False"})
+    leads.loc[leads.index[:7], "industry"] = "Shipbuilding"
+    export = export_from_frames(**frames)
+    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
+    table = build_scoring_table(
+        export,
+        task=Task.LEADS,
+        as_of=datetime(2025, 10, 1),
+        vocabulary=model.vocabulary,
+        specs=specs,
+    )
+    export.close()
+    read, notes = read_attributes(table, model, Task.LEADS)
+    assert set(table["is_partner"].dropna()) == {"True", "False"}  # as written
+    assert set(read["is_partner"].dropna()) <= {"true", "false"}  # as the model learnt them
+    assert notes["is_partner"] == {COERCED: int(table["is_partner"].notna().sum())}
+    shipbuilding = int((table["industry"] == "Shipbuilding").sum())
+    assert 0 < shipbuilding <= 7 and notes["industry"] == {UNSEEN: shipbuilding}
+    assert "employees" not in notes  # numbers the export typed as numbers: read as written
+    assert read["employees"].equals(table["employees"])
