@@ -92,7 +92,8 @@ def test_one_half_validates_trains_scores_and_serves(
     no_model = f"no {other.value} model is served: no model named {theirs.model_name} is registered"
     assert f"scoring {task.value}; skipped {other.value} ({no_model})" in scored.stdout
     asked = _run("score", "--data", str(data), "--as-of", AS_OF, "--task", other.value)
-    assert str(asked.exception) == f"cannot score {other.value}: {no_model}"
+    assert asked.exit_code == 2
+    assert asked.output == f"error: cannot score {other.value}: {no_model}\n"
 
     started = _run("keys", "quickstart", "--data", str(data), "--as-of", AS_OF)
     assert started.exit_code == 0, started.output
