@@ -456,28 +456,33 @@ class ScoreStore:
                 if len(self._counts) >= COUNT_CACHE_ENTRIES:
                     self._counts.clear()
                 self._counts[count_key] = total
-            # The previous run's row of each entity is one primary-key lookup per listed row,
-            # in the same query (run_id, entity_kind, entity_id is the key of ``scores``).
-            previous = _PREVIOUS.c
-            rows = conn.execute(
-                select(
-                    *_SCORE_COLUMNS,
-                    previous.score.label("previous_score"),
-                    previous.tier.label("previous_tier"),
-                )
+            # The page is cut off the rank index first; only its rows then look up their
+            # previous run's row (one primary-key lookup each), in the same query.
+            page = (
+                select(*_SCORE_COLUMNS)
                 .join(score_runs, score_runs.c.run_id == scores.c.run_id)
-                .outerjoin(
-                    _PREVIOUS,
-                    and_(
-                        previous.run_id == previous_run_id,
-                        previous.entity_kind == scores.c.entity_kind,
-                        previous.entity_id == scores.c.entity_id,
-                    ),
-                )
                 .where(*conditions)
                 .order_by(*list_order(rank_by))
                 .limit(limit)
                 .offset(offset)
+                .subquery("page")
+            )
+            previous = _PREVIOUS.c
+            rows = conn.execute(
+                select(
+                    page,
+                    previous.score.label("previous_score"),
+                    previous.tier.label("previous_tier"),
+                )
+                .outerjoin(
+                    _PREVIOUS,
+                    and_(
+                        previous.run_id == previous_run_id,
+                        previous.entity_kind == page.c.entity_kind,
+                        previous.entity_id == page.c.entity_id,
+                    ),
+                )
+                .order_by(*list_order(rank_by, page.c))
             )
             items = [_row_to_listed(row) for row in rows]
         return ScorePage(
