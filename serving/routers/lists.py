@@ -337,7 +337,9 @@ def hot_leads(
     format: Format = "json",
     run_id: RunId = None,
 ) -> Any:
-    """Leads ranked by expected value (or probability); ``format=csv`` for a spreadsheet."""
+    """Hot and warm leads (by default; ``tier`` asks for any) ranked by expected value (or
+    probability), each with its reasons for and against and its change since the previous
+    published run; ``format=csv`` for a spreadsheet."""
     _check_limit(limit, services.settings.max_page_size)
     return build_list(
         services.store,
@@ -376,7 +378,9 @@ def at_risk(
     format: Format = "json",
     run_id: RunId = None,
 ) -> Any:
-    """Customers ranked by value at risk (or probability); ``format=csv`` for a spreadsheet."""
+    """High- and medium-risk customers (by default; ``tier`` asks for any) ranked by value at
+    risk (or probability), each with its reasons for and against and its change since the
+    previous published run; ``format=csv`` for a spreadsheet."""
     _check_limit(limit, services.settings.max_page_size)
     return build_list(
         services.store,
