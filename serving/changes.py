@@ -13,9 +13,13 @@ TOP_MOVERS = 3
 def describe_change(latest: StoredScore, previous: StoredScore | None) -> dict[str, Any] | None:
     """Score delta and the reasons that moved it most (None without a previous score).
 
-    Only the stored top reasons of each run are known, so a feature absent from one side counts
-    as contributing 0 there (it was not among that run's strongest reasons). ``previous_as_of``
-    is an ``iso_utc`` string.
+    Movers are the features whose contribution moved most *in the direction of the change*
+    (up when the probability rose, down when it fell), so a score that rose is never explained
+    by reasons that all pushed it down; when the probability did not move, the largest moves
+    either way. Only the stored top reasons of each run are known, so a feature absent from one
+    side counts as contributing 0 there (it was not among that run's strongest reasons), and
+    the movers do not add up to the change in log-odds. ``previous_as_of`` is an ``iso_utc``
+    string.
     """
     if previous is None:
         return None
@@ -39,6 +43,9 @@ def describe_change(latest: StoredScore, previous: StoredScore | None) -> dict[s
             }
         )
     movers.sort(key=lambda m: -abs(m["change"]))
+    rise = latest.probability - previous.probability
+    if rise != 0.0:
+        movers = [m for m in movers if (m["change"] > 0) == (rise > 0)]
     return {
         "previous_score": previous.score,
         "previous_probability": previous.probability,

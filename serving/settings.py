@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from features.tasks import Task
 from serving.store import MIN_KEEP_RUNS
+from serving.tiers import TIER_NAMES
 
 
 class TierThresholds(BaseSettings):
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     champion_alias: str = "champion"
     lead_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.2)
     churn_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.25)
+    # Tiers a list holds when the request names none (comma-separated; ``?tier=`` overrides and
+    # may ask for any tier): reps act on the hot and warm leads, the high- and medium-risk
+    # customers, so a big, safe account never tops the at-risk list by its value alone.
+    hot_leads_default_tiers: str = "hot,warm"
+    at_risk_default_tiers: str = "high,medium"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=200_000, gt=0)
     max_page_size: int = Field(default=500, gt=0)
@@ -73,3 +80,22 @@ class Settings(BaseSettings):
     # full collections then skip the libraries and models, which cost ~0.2 s every few large
     # requests. A model swapped out later is freed by reference counting as usual.
     gc_freeze: bool = True
+
+    @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
+    @classmethod
+    def _check_default_tiers(cls, value: str, info: ValidationInfo) -> str:
+        """Comma-separated names of the list's task, at least one, none twice (spaces ignored);
+        returned normalised (``"high, medium"`` -> ``"high,medium"``)."""
+        task = Task.LEADS if info.field_name == "hot_leads_default_tiers" else Task.CHURN
+        allowed = TIER_NAMES[task]
+        names = [name.strip() for name in value.split(",")]
+        if not all(names) or any(name not in allowed for name in names):
+            raise ValueError(f"comma-separated tiers, each one of {', '.join(allowed)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a tier is named twice")
+        return ",".join(names)
+
+    def default_tiers(self, task: Task) -> tuple[str, ...]:
+        """The tiers ``task``'s list holds when a request names none (see the fields above)."""
+        text = self.hot_leads_default_tiers if task is Task.LEADS else self.at_risk_default_tiers
+        return tuple(text.split(","))

@@ -3,7 +3,8 @@
 A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
 formula by Excel, LibreOffice and Google Sheets; such cells get a leading apostrophe (OWASP's
 advice), which the spreadsheet shows as plain text. Numbers are written as numbers, datetimes
-as ``iso_utc`` text (``2026-10-01T00:00:00Z``), the API's one timestamp format.
+as ``iso_utc`` text (``2026-10-01T00:00:00Z``), the API's one timestamp format, booleans as
+``true`` / ``false``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def neutralise(cell: object) -> object:
 def _cell(value: object) -> object:
     if value is None:
         return ""
+    if isinstance(value, bool):  # as JSON spells it, not Python's True / False
+        return "true" if value else "false"
     if isinstance(value, datetime):
         return iso_utc(value)
     return neutralise(value)

@@ -95,10 +95,30 @@ class StoredScore(ScoreRow):
 
 
 @dataclass(frozen=True)
+class ListedScore(StoredScore):
+    """A list row: the stored score and the entity's score and tier in the run published just
+    before the listed one (None when it was not scored there, or there is no such run)."""
+
+    previous_score: int | None = None
+    previous_tier: str | None = None
+
+
+@dataclass(frozen=True)
 class ScorePage:
-    items: list[StoredScore]
+    """One page of a run's ranked scores.
+
+    ``run_id`` is the run read (None: nothing published); ``previous_run_id`` the run published
+    just before it (None: there is none, or retention removed it), against which each item's
+    ``previous_score`` / ``previous_tier`` were read. ``published_at`` and ``as_of`` are the
+    run's (naive UTC).
+    """
+
+    items: list[ListedScore]
     total: int
     run_id: str | None
+    previous_run_id: str | None = None
+    published_at: datetime | None = None
+    as_of: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
 
 
@@ -180,15 +200,38 @@ def _latest_two() -> Select[Any]:
 _LATEST_TWO = _latest_two()
 
 
-def _check_published(conn: Connection, run_id: str) -> None:
-    """Raise ``UnknownRun`` unless ``run_id`` is a published run (malformed ids never query)."""
+def _published(conn: Connection, run_id: str) -> Any:
+    """``run_id``'s ``score_runs`` row (``published_seq``, ``published_at``, ``as_of``); raises
+    ``UnknownRun`` unless it is a published run (malformed ids never query)."""
     if _RUN_ID.fullmatch(run_id) is not None:
-        status = conn.execute(
-            select(score_runs.c.status).where(score_runs.c.run_id == run_id)
-        ).scalar_one_or_none()
-        if status == "published":
-            return
+        run = conn.execute(
+            select(score_runs.c.published_seq, score_runs.c.published_at, score_runs.c.as_of).where(
+                score_runs.c.run_id == run_id, score_runs.c.status == "published"
+            )
+        ).first()
+        if run is not None:
+            return run
     raise UnknownRun("no published run has this run_id")
+
+
+def _previous_run_id(conn: Connection, published_seq: int) -> str | None:
+    """The run published just before the run numbered ``published_seq`` (None: none kept)."""
+    return conn.execute(
+        select(score_runs.c.run_id)
+        .where(score_runs.c.status == "published", score_runs.c.published_seq < published_seq)
+        .order_by(score_runs.c.published_seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+_PREVIOUS = scores.alias("previous")
+
+
+def _row_to_listed(row: Any) -> ListedScore:
+    stored = _row_to_stored(row)
+    return ListedScore(
+        **stored.__dict__, previous_score=row.previous_score, previous_tier=row.previous_tier
+    )
 
 
 class ScoreStore:
@@ -375,7 +418,9 @@ class ScoreStore:
 
         The published run by default; ``run_id`` pins a published run (current or kept by
         retention), so the pages of one listing all come from the run its first page read.
-        Raises ``UnknownRun`` when ``run_id`` names no published run.
+        Each item carries its score and tier in the run published just before the one read
+        (``ScorePage.previous_run_id``), joined in the page's own query. Raises ``UnknownRun``
+        when ``run_id`` names no published run.
         """
         conditions = [scores.c.entity_kind == kind]
         if owner_ids is not None:
@@ -385,15 +430,15 @@ class ScoreStore:
         if min_value is not None:
             conditions.append(scores.c.value >= min_value)
         with self.engine.connect() as conn:
-            if run_id is not None:
-                _check_published(conn, run_id)
-            else:
-                # One snapshot of the pointer for both queries, so count and page agree.
+            if run_id is None:
+                # One snapshot of the pointer for every query, so count and page agree.
                 run_id = conn.execute(
                     select(published_run.c.run_id).where(published_run.c.slot == 1)
                 ).scalar_one_or_none()
                 if run_id is None:
                     return ScorePage(items=[], total=0, run_id=None)
+            run = _published(conn, run_id)
+            previous_run_id = _previous_run_id(conn, run.published_seq)
             conditions.append(scores.c.run_id == run_id)
             # A published run never changes, so its counts per filter can be remembered.
             count_key = (
@@ -411,13 +456,40 @@ class ScoreStore:
                 if len(self._counts) >= COUNT_CACHE_ENTRIES:
                     self._counts.clear()
                 self._counts[count_key] = total
-            rows = conn.execute(
+            # The page is cut off the rank index first; only its rows then look up their
+            # previous run's row (one primary-key lookup each), in the same query.
+            page = (
                 select(*_SCORE_COLUMNS)
                 .join(score_runs, score_runs.c.run_id == scores.c.run_id)
                 .where(*conditions)
                 .order_by(*list_order(rank_by))
                 .limit(limit)
                 .offset(offset)
+                .subquery("page")
             )
-            items = [_row_to_stored(row) for row in rows]
-        return ScorePage(items=items, total=total, run_id=run_id)
+            previous = _PREVIOUS.c
+            rows = conn.execute(
+                select(
+                    page,
+                    previous.score.label("previous_score"),
+                    previous.tier.label("previous_tier"),
+                )
+                .outerjoin(
+                    _PREVIOUS,
+                    and_(
+                        previous.run_id == previous_run_id,
+                        previous.entity_kind == page.c.entity_kind,
+                        previous.entity_id == page.c.entity_id,
+                    ),
+                )
+                .order_by(*list_order(rank_by, page.c))
+            )
+            items = [_row_to_listed(row) for row in rows]
+        return ScorePage(
+            items=items,
+            total=total,
+            run_id=run_id,
+            previous_run_id=previous_run_id,
+            published_at=run.published_at,
+            as_of=run.as_of,
+        )

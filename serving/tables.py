@@ -76,16 +76,17 @@ scores = Table(
 )
 
 
-def list_order(rank_by: str) -> list[Any]:
+def list_order(rank_by: str, columns: Any = scores.c) -> list[Any]:
     """The ranked lists' order: by value (missing last), or by probability; ties by entity id.
 
     ``value IS NULL`` first instead of ``NULLS LAST``: the same order on SQLite and PostgreSQL,
-    and one expression both can index (SQLite's CREATE INDEX has no NULLS LAST).
+    and one expression both can index (SQLite's CREATE INDEX has no NULLS LAST). ``columns``
+    are ``scores``' by default, or those of a subquery selecting them.
     """
-    value = [scores.c.value.is_(None), scores.c.value.desc()]
+    value = [columns.value.is_(None), columns.value.desc()]
     if rank_by == "value":
-        return [*value, scores.c.probability.desc(), scores.c.entity_id]
-    return [scores.c.probability.desc(), *value, scores.c.entity_id]
+        return [*value, columns.probability.desc(), columns.entity_id]
+    return [columns.probability.desc(), *value, columns.entity_id]
 
 
 # A list page is read straight off one of these, in rank order, instead of sorting the whole

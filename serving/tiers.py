@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from features.tasks import Task
-from serving.settings import TierThresholds
+
+if TYPE_CHECKING:  # settings validates its default tiers against TIER_NAMES: no import cycle
+    from serving.settings import TierThresholds
 
 TIER_NAMES: dict[Task, tuple[str, str, str]] = {
     Task.LEADS: ("hot", "warm", "cold"),

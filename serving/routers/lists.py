@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -9,7 +11,7 @@ from fastapi.responses import Response
 
 from features.moments import iso_utc
 from features.tasks import Task
-from serving.deps import ALL_ROLES, PrincipalDep, SettingsDep, StoreDep, allow
+from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
 from serving.openapi import errors
@@ -20,7 +22,7 @@ from serving.schemas.responses import (
     HotLeadsPageOut,
 )
 from serving.spreadsheet import render_csv
-from serving.store import EntityKind, ScoreStore, StoredScore, UnknownRun
+from serving.store import EntityKind, ListedScore, ScoreStore, UnknownRun
 from serving.tiers import TIER_NAMES
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
@@ -40,7 +42,9 @@ def _tiers(task: Task) -> Any:
         list[str] | None,
         Query(
             alias="tier",
-            description=f"tier(s) to keep: {', '.join(allowed)}",
+            description=f"tier(s) to keep: {', '.join(allowed)} (default: the "
+            "SALESRADAR_HOT_LEADS_DEFAULT_TIERS / SALESRADAR_AT_RISK_DEFAULT_TIERS setting, "
+            "hot and warm leads, high- and medium-risk customers)",
             json_schema_extra={"items": {"type": "string", "enum": allowed}},
         ),
     ]
@@ -72,12 +76,20 @@ RunId = Annotated[
         "removed by retention (SALESRADAR_KEEP_RUNS) is a 404.",
     ),
 ]
-# CSV has no body field to carry the run read, so it travels in this header.
+# CSV has no body field to carry the run read (nor its freshness), so they travel in headers.
 RUN_ID_HEADER = "X-Run-ID"
+PUBLISHED_AT_HEADER = "X-Published-At"
+AS_OF_AGE_HEADER = "X-As-Of-Age-Days"
+# What a positive / negative contribution does, in words, per list.
+DIRECTION_WORDS: dict[EntityKind, tuple[str, str]] = {
+    "customer": ("raises risk", "lowers risk"),
+    "lead": ("raises the chance to buy", "lowers the chance to buy"),
+}
 
 
-def _list_responses(name: str) -> dict[int | str, dict[str, Any]]:
-    csv_example = ",".join(CSV_HEADER) + "\r\n"
+def _list_responses(kind: EntityKind) -> dict[int | str, dict[str, Any]]:
+    name = LIST_NAMES[kind]
+    csv_example = ",".join(csv_header(kind)) + "\r\n"
     return {
         200: {
             "description": "one page of the list (JSON), or all the page's rows as CSV",
@@ -86,14 +98,29 @@ def _list_responses(name: str) -> dict[int | str, dict[str, Any]]:
                 "Content-Disposition": {
                     "description": f'CSV only: attachment; filename="{name}.csv"',
                     "schema": {"type": "string"},
-                }
+                },
+                RUN_ID_HEADER: {
+                    "description": "CSV only: the run read (null in JSON's run_id: absent)",
+                    "schema": {"type": "string"},
+                },
+                PUBLISHED_AT_HEADER: {
+                    "description": "CSV only: when the run read was published (ISO 8601 UTC)",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
+                AS_OF_AGE_HEADER: {
+                    "description": "CSV only: whole days from the run's as_of to the request",
+                    "schema": {"type": "integer"},
+                },
             },
         },
         **errors(404, 422),
     }
 
 
-CSV_HEADER = (
+LIST_NAMES: dict[EntityKind, str] = {"lead": "hot-leads", "customer": "at-risk"}
+# The first release's columns, unchanged for the spreadsheets built on them (``probability``
+# and ``value`` unrounded; ``top_reason`` is now the strongest reason for the score).
+LEGACY_CSV_HEADER = (
     "rank",
     "entity_id",
     "owner_id",
@@ -106,6 +133,22 @@ CSV_HEADER = (
 )
 
 
+def csv_header(kind: EntityKind) -> tuple[str, ...]:
+    """The CSV columns of ``kind``'s list: the legacy ones, then the labelled, rounded ones."""
+    _, value_name = ID_AND_VALUE_NAMES[kind]
+    return (
+        *LEGACY_CSV_HEADER,
+        "probability_rounded",
+        f"{value_name}_rounded",
+        "reason_for",
+        "reason_for_direction",
+        "reason_against",
+        "reason_against_direction",
+        "score_delta",
+        "new_in_tier",
+    )
+
+
 def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str] | None:
     """Reps always get their own book (intersected with any owner filter they pass)."""
     if principal.role is not Role.REP:
@@ -114,24 +157,86 @@ def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str]
     return own if requested is None else [o for o in own if o in requested]
 
 
-def _items(kind: EntityKind, page_items: list[StoredScore], offset: int) -> list[dict[str, Any]]:
+def directed_reasons(
+    kind: EntityKind, reasons: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The strongest stored reason for the score and the strongest against it.
+
+    ``reasons`` are the stored signed reasons, strongest (largest absolute log-odds
+    contribution) first. "For" is the first with a positive contribution (it raises the
+    risk / the chance to buy), "against" the first with a negative one; either is None when
+    no stored reason has that sign (a contribution of exactly 0 is neither). Each is
+    ``{feature, text, contribution, direction}``, the direction in words.
+    """
+    raises, lowers = DIRECTION_WORDS[kind]
+    found: dict[bool, dict[str, Any]] = {}
+    for reason in reasons:
+        contribution = float(reason["contribution"])
+        if contribution != 0.0 and (contribution > 0) not in found:
+            found[contribution > 0] = {
+                "feature": reason["feature"],
+                "text": reason["text"],
+                "contribution": contribution,
+                "direction": raises if contribution > 0 else lowers,
+            }
+    return found.get(True), found.get(False)
+
+
+def _items(
+    kind: EntityKind, page_items: list[ListedScore], offset: int, *, has_previous: bool
+) -> list[dict[str, Any]]:
     id_name, value_name = ID_AND_VALUE_NAMES[kind]
+    items = []
+    for position, s in enumerate(page_items):
+        reason_for, reason_against = directed_reasons(kind, s.reasons)
+        delta = None if s.previous_score is None else s.score - s.previous_score
+        items.append(
+            {
+                "rank": offset + position + 1,
+                id_name: s.entity_id,
+                value_name: s.value,
+                "entity_id": s.entity_id,
+                "owner_id": s.owner_id,
+                "probability": s.probability,
+                "score": s.score,
+                "tier": s.tier,
+                "value": s.value,
+                "reason_for": reason_for,
+                "reason_against": reason_against,
+                "top_reason": None if reason_for is None else reason_for["text"],
+                "score_delta": delta,
+                # Without any previous run there is nothing to be new against: null.
+                "new_in_tier": (s.previous_tier != s.tier) if has_previous else None,
+                "as_of": iso_utc(s.as_of),
+            }
+        )
+    return items
+
+
+def _csv_row(kind: EntityKind, item: dict[str, Any]) -> list[object]:
+    """``item`` in ``csv_header(kind)``'s order: probability to 2 decimals, the weighted value
+    to whole currency units (half to even), each reason beside its direction in words."""
+    _, value_name = ID_AND_VALUE_NAMES[kind]
+    value = item[value_name]
+    reason_for = item["reason_for"] or {}
+    reason_against = item["reason_against"] or {}
     return [
-        {
-            "rank": offset + position + 1,
-            id_name: s.entity_id,
-            value_name: s.value,
-            "entity_id": s.entity_id,
-            "owner_id": s.owner_id,
-            "probability": s.probability,
-            "score": s.score,
-            "tier": s.tier,
-            "value": s.value,
-            "top_reason": s.reasons[0]["text"] if s.reasons else None,
-            "as_of": iso_utc(s.as_of),
-        }
-        for position, s in enumerate(page_items)
+        *(item[c] for c in LEGACY_CSV_HEADER),
+        round(item["probability"], 2),
+        None if value is None else round(value),
+        reason_for.get("text"),
+        reason_for.get("direction"),
+        reason_against.get("text"),
+        reason_against.get("direction"),
+        item["score_delta"],
+        item["new_in_tier"],
     ]
+
+
+def as_of_age_days(as_of: datetime, now: datetime) -> int:
+    """Whole days from ``as_of`` to ``now`` (both naive UTC), rounded down; negative when
+    ``as_of`` lies after ``now``."""
+    return (now - as_of).days
 
 
 def build_list(
@@ -140,6 +245,8 @@ def build_list(
     kind: EntityKind,
     *,
     tiers_allowed: tuple[str, ...],
+    default_tiers: tuple[str, ...],
+    now: datetime,
     owner: list[str] | None,
     tier: list[str] | None,
     min_value: float | None,
@@ -152,7 +259,9 @@ def build_list(
     """One page of ``kind``'s list for ``principal`` (a rep: own book only), as JSON or CSV.
 
     ``run_id`` pins the run read (else the published one); the response always names the run
-    it read (``run_id`` in JSON, the ``X-Run-ID`` header in CSV). Raises HTTPException 422
+    it read (``run_id`` in JSON, the ``X-Run-ID`` header in CSV), when that run was published
+    and how old its ``as_of`` is at ``now`` (the request's clock, naive UTC). Without a
+    ``tier`` filter the list holds ``default_tiers``. Raises HTTPException 422
     for an unknown tier and 404 naming ``run_id`` (never echoing it) for a run that is not a
     published, kept run. Timestamps are ``iso_utc`` strings.
     """
@@ -164,7 +273,7 @@ def build_list(
         page = store.list_scores(
             kind,
             owner_ids=_owner_scope(principal, owner),
-            tiers=tier,
+            tiers=tier or default_tiers,
             min_value=min_value,
             rank_by=rank_by,
             limit=limit,
@@ -174,17 +283,32 @@ def build_list(
     except UnknownRun:
         message = "no published run has this run_id (it may have been removed by retention)"
         raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
-    items = _items(kind, page.items, offset)
-    run_header = {RUN_ID_HEADER: page.run_id} if page.run_id else {}
+    items = _items(kind, page.items, offset, has_previous=page.previous_run_id is not None)
+    published_at = None if page.published_at is None else iso_utc(page.published_at)
+    age = None if page.as_of is None else as_of_age_days(page.as_of, now)
     if fmt == "csv":
-        rows = ([i[c] for c in CSV_HEADER] for i in items)
-        name = "hot-leads" if kind == "lead" else "at-risk"
+        run_headers = (
+            {
+                RUN_ID_HEADER: page.run_id,
+                PUBLISHED_AT_HEADER: published_at,
+                AS_OF_AGE_HEADER: str(age),
+            }
+            if page.run_id and published_at is not None and age is not None
+            else {}
+        )
+        rows = (_csv_row(kind, i) for i in items)
         return Response(
-            render_csv(CSV_HEADER, rows),
+            render_csv(csv_header(kind), rows),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"', **run_header},
+            headers={
+                "Content-Disposition": f'attachment; filename="{LIST_NAMES[kind]}.csv"',
+                **run_headers,
+            },
         )
     return {
+        "published_at": published_at,
+        "as_of_age_days": age,
+        "previous_run_id": page.previous_run_id,
         "items": items,
         "total": page.total,
         "limit": limit,
@@ -199,12 +323,11 @@ def build_list(
     response_model=HotLeadsPageOut,
     dependencies=[CanRead],
     operation_id="listHotLeads",
-    responses=_list_responses("hot-leads"),
+    responses=_list_responses("lead"),
 )
 def hot_leads(
-    store: StoreDep,
+    services: ServicesDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
     owner: Owners = None,
     tier: LeadTiers = None,
     min_value: MinValue = None,
@@ -214,13 +337,17 @@ def hot_leads(
     format: Format = "json",
     run_id: RunId = None,
 ) -> Any:
-    """Leads ranked by expected value (or probability); ``format=csv`` for a spreadsheet."""
-    _check_limit(limit, settings.max_page_size)
+    """Hot and warm leads (by default; ``tier`` asks for any) ranked by expected value (or
+    probability), each with its reasons for and against and its change since the previous
+    published run; ``format=csv`` for a spreadsheet."""
+    _check_limit(limit, services.settings.max_page_size)
     return build_list(
-        store,
+        services.store,
         principal,
         "lead",
         tiers_allowed=TIER_NAMES[Task.LEADS],
+        default_tiers=services.settings.default_tiers(Task.LEADS),
+        now=services.clock(),
         owner=owner,
         tier=tier,
         min_value=min_value,
@@ -237,12 +364,11 @@ def hot_leads(
     response_model=AtRiskPageOut,
     dependencies=[CanRead],
     operation_id="listAtRisk",
-    responses=_list_responses("at-risk"),
+    responses=_list_responses("customer"),
 )
 def at_risk(
-    store: StoreDep,
+    services: ServicesDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
     owner: Owners = None,
     tier: CustomerTiers = None,
     min_value: MinValue = None,
@@ -252,13 +378,17 @@ def at_risk(
     format: Format = "json",
     run_id: RunId = None,
 ) -> Any:
-    """Customers ranked by value at risk (or probability); ``format=csv`` for a spreadsheet."""
-    _check_limit(limit, settings.max_page_size)
+    """High- and medium-risk customers (by default; ``tier`` asks for any) ranked by value at
+    risk (or probability), each with its reasons for and against and its change since the
+    previous published run; ``format=csv`` for a spreadsheet."""
+    _check_limit(limit, services.settings.max_page_size)
     return build_list(
-        store,
+        services.store,
         principal,
         "customer",
         tiers_allowed=TIER_NAMES[Task.CHURN],
+        default_tiers=services.settings.default_tiers(Task.CHURN),
+        now=services.clock(),
         owner=owner,
         tier=tier,
         min_value=min_value,

@@ -217,6 +217,17 @@ class StoredCustomerOut(_StoredScoreBase):
     value_at_risk: float | None = VALUE_AT_RISK
 
 
+class DirectedReasonOut(BaseModel):
+    """A stored reason with what it does to the score, in words."""
+
+    feature: str = Field(examples=["days_since_last_purchase"])
+    text: str = Field(examples=["Days since the last order: 64 days"])
+    contribution: float = Field(description="log-odds; positive raises the score", examples=[0.82])
+    direction: Literal[
+        "raises risk", "lowers risk", "raises the chance to buy", "lowers the chance to buy"
+    ] = Field(examples=["raises risk"])
+
+
 class _ListItemBase(BaseModel):
     rank: int = Field(ge=1, description="1-based position in the whole ranking", examples=[1])
     entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True, examples=["L-1042"])
@@ -224,7 +235,28 @@ class _ListItemBase(BaseModel):
     probability: float = PROBABILITY
     score: int = SCORE
     value: float | None = Field(description=_DEPRECATED_VALUE, deprecated=True, examples=[7440.0])
-    top_reason: str | None = Field(examples=["Days since the last order: 64 days"])
+    reason_for: DirectedReasonOut | None = Field(
+        description="the strongest stored reason raising the score (risk / chance to buy); "
+        "null when none of the stored reasons raises it"
+    )
+    reason_against: DirectedReasonOut | None = Field(
+        description="the strongest stored reason lowering the score; null when none does"
+    )
+    top_reason: str | None = Field(
+        description="deprecated alias of reason_for.text",
+        deprecated=True,
+        examples=["Days since the last order: 64 days"],
+    )
+    score_delta: int | None = Field(
+        description="score minus the entity's score in the previous published run; null when "
+        "it was not scored there (or there is no previous run)",
+        examples=[7],
+    )
+    new_in_tier: bool | None = Field(
+        description="true when its tier differs from the previous published run's or it was "
+        "not scored there; null when there is no previous run",
+        examples=[True],
+    )
     as_of: UtcTime = AS_OF
 
 
@@ -250,6 +282,19 @@ class _ListPageBase(BaseModel):
     run_id: str | None = Field(
         description="the published run read (null: none published)",
         examples=["3f9c2a7be1d04c55"],
+    )
+    previous_run_id: str | None = Field(
+        description="the run score_delta and new_in_tier compare with: the one published just "
+        "before run_id (null: none, or removed by retention)",
+        examples=["8d1e0b5a9c3f4e21"],
+    )
+    published_at: UtcTime | None = Field(
+        description="when the run read was published (null: none published)",
+        examples=["2026-11-02T09:12:31Z"],
+    )
+    as_of_age_days: int | None = Field(
+        description="whole days from the run's as_of to this request (null: none published)",
+        examples=[59],
     )
 
 

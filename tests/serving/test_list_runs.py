@@ -26,9 +26,14 @@ STAMP = datetime(2026, 11, 1, 2, 30, 15, 987654)  # a wall-clock stamp with micr
 
 
 def _publish_book(store: ScoreStore, *, flip: bool, at: datetime) -> str:
-    """Ten customers of owner o1 (and one of o2); ``flip`` reverses their ranking."""
-    rows = [row(f"c{n:02d}", 0.05 + 0.09 * (9 - n if flip else n), value=None) for n in range(10)]
-    return publish(store, [*rows, row("other", 0.99, owner="o2", value=None)], at=at)
+    """Ten customers of owner o1 (and one of o2); ``flip`` reverses their ranking. All are
+    tier "high", so the list's default tiers hold them."""
+    rows = [
+        row(f"c{n:02d}", 0.05 + 0.09 * (9 - n if flip else n), value=None, tier="high")
+        for n in range(10)
+    ]
+    others = [row("other", 0.99, owner="o2", value=None, tier="high")]
+    return publish(store, [*rows, *others], at=at)
 
 
 def test_pages_pinned_to_a_run_stay_in_it_after_a_newer_run_is_published(

@@ -10,6 +10,7 @@ import textwrap
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from serving.run_lock import LockHolder, scoring_lock_held
 from serving.store import ScoreRow, ScoreStore
@@ -27,6 +28,8 @@ def row(
     value: float | None = 100.0,
     kind: str = "customer",
     tier: str = "low",
+    reasons: list[dict[str, Any]] | None = None,
+    as_of: datetime = AS_OF,
 ) -> ScoreRow:
     return ScoreRow(
         entity_kind=kind,  # type: ignore[arg-type]
@@ -36,10 +39,12 @@ def row(
         score=round(100 * probability),
         tier=tier,
         value=value,
-        reasons=[{"feature": "days_since_order", "value": 40.0, "contribution": 0.3, "text": "x"}],
+        reasons=[{"feature": "days_since_order", "value": 40.0, "contribution": 0.3, "text": "x"}]
+        if reasons is None
+        else reasons,
         model_name="salesradar-churn",
         model_version="3",
-        as_of=AS_OF,
+        as_of=as_of,
     )
 
 

@@ -14,6 +14,7 @@ from serving.batch import score_export
 from serving.services import Services
 from serving.spreadsheet import neutralise, render_csv
 from serving.store import ScoreRow
+from serving.tiers import TIER_NAMES
 from tests.serving.appkit import NOW, auth
 from tests.serving.factories import make_export
 
@@ -84,7 +85,8 @@ def test_every_timestamp_of_lists_entities_and_csv_is_utc_with_z(
             assert body["change"]["previous_as_of"] == "2025-10-01T00:00:00Z"
     leads = client.get("/v1/lists/hot-leads?format=csv&limit=3", headers=crm)
     table = list(csv.reader(io.StringIO(leads.text)))
-    assert table[0][-1] == "as_of" and {r[-1] for r in table[1:]} == {"2025-11-01T00:00:00Z"}
+    column = table[0].index("as_of")
+    assert {r[column] for r in table[1:]} == {"2025-11-01T00:00:00Z"}
 
 
 def test_rep_sees_another_reps_entity_as_missing(
@@ -102,7 +104,9 @@ def test_rep_lists_are_their_own_book(
     client: TestClient, keys: dict[str, str], scored: Services
 ) -> None:
     own = client.get("/v1/lists/at-risk?limit=500", headers=auth(keys["rep0"])).json()
-    assert own["total"] == scored.store.list_scores("customer", owner_ids=["rep-0"]).total
+    default_tiers = ("high", "medium")  # the list's default (SALESRADAR_AT_RISK_DEFAULT_TIERS)
+    expected = scored.store.list_scores("customer", owner_ids=["rep-0"], tiers=default_tiers)
+    assert own["total"] == expected.total > 0
     assert {i["owner_id"] for i in own["items"]} == {"rep-0"}
     sneaky = client.get("/v1/lists/at-risk?owner=rep-1", headers=auth(keys["rep0"])).json()
     assert sneaky["total"] == 0 and sneaky["items"] == []
@@ -114,7 +118,7 @@ def test_list_ranking_filters_and_pages(
     url = "/v1/lists/hot-leads?limit=5&offset=5&rank_by=probability&min_value=1000"
     body = client.get(url, headers=auth(keys["crm"])).json()
     expected = scored.store.list_scores(
-        "lead", rank_by="probability", min_value=1000.0, limit=5, offset=5
+        "lead", rank_by="probability", min_value=1000.0, limit=5, offset=5, tiers=("hot", "warm")
     )
     assert [i["entity_id"] for i in body["items"]] == [s.entity_id for s in expected.items]
     assert [i["rank"] for i in body["items"]] == [6, 7, 8, 9, 10]
@@ -128,6 +132,7 @@ def test_csv_list(client: TestClient, keys: dict[str, str], scored: Services) ->
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
+    # The first release's columns stay first and unchanged; the labelled ones follow.
     assert rows[0] == [
         "rank",
         "entity_id",
@@ -138,8 +143,50 @@ def test_csv_list(client: TestClient, keys: dict[str, str], scored: Services) ->
         "value",
         "top_reason",
         "as_of",
+        "probability_rounded",
+        "value_at_risk_rounded",
+        "reason_for",
+        "reason_for_direction",
+        "reason_against",
+        "reason_against_direction",
+        "score_delta",
+        "new_in_tier",
     ]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("path", "raises"), [("at-risk", "risk"), ("hot-leads", "the chance to buy")]
+)
+def test_reasons_agree_with_the_score_direction_over_a_whole_run(
+    client: TestClient, keys: dict[str, str], scored: Services, path: str, raises: str
+) -> None:
+    kind = "customer" if path == "at-risk" else "lead"
+    every_tier = TIER_NAMES[Task.CHURN if kind == "customer" else Task.LEADS]
+    url = f"/v1/lists/{path}?limit=500&" + "&".join(f"tier={t}" for t in every_tier)
+    body = client.get(url, headers=auth(keys["crm"])).json()
+    assert body["total"] == scored.store.list_scores(kind).total == len(body["items"]) > 100
+    against_seen = 0
+    for item in body["items"]:
+        stored = scored.store.latest(kind, item["entity_id"])  # type: ignore[arg-type]
+        assert stored is not None
+        positive = [r for r in stored.reasons if r["contribution"] > 0]
+        negative = [r for r in stored.reasons if r["contribution"] < 0]
+        reason_for, reason_against = item["reason_for"], item["reason_against"]
+        assert (reason_for is None) == (not positive) and (reason_against is None) == (not negative)
+        if reason_for is not None:
+            assert reason_for["contribution"] == max(r["contribution"] for r in positive)
+            assert reason_for["direction"] == f"raises {raises}"
+            assert item["top_reason"] == reason_for["text"]
+        if reason_against is not None:
+            against_seen += 1
+            assert reason_against["contribution"] == min(r["contribution"] for r in negative)
+            assert reason_against["direction"] == f"lowers {raises}"
+        # Two published runs: each row is compared with the previous one; a row absent there
+        # (a lead created between the runs) has no delta and is new in its tier.
+        assert item["new_in_tier"] is not None
+        assert item["score_delta"] is not None or item["new_in_tier"] is True
+    assert against_seen > 0
 
 
 @pytest.mark.parametrize(
