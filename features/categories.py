@@ -84,7 +84,9 @@ class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.n_features_in_ = len(self.feature_names_in_)
         self.categories_: dict[str, list[str]] = {}
         for column in frame.columns:
-            counts = Counter(v for v in map(_level, frame[column]) if v is not None)
+            # Through an object array: iterating an Arrow-backed column is ~40x slower per value.
+            values = frame[column].to_numpy(dtype=object)
+            counts = Counter(v for v in map(_level, values) if v is not None)
             threshold = self._threshold(sum(counts.values()))
             kept = sorted(level for level, n in counts.items() if n >= threshold)
             self.categories_[str(column)] = [
@@ -106,7 +108,7 @@ class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         for column, name in zip(frame.columns, names, strict=True):
             categories = self.categories_[name]
             known = set(categories)
-            levels = [_level(v) for v in frame[column]]
+            levels = [_level(v) for v in frame[column].to_numpy(dtype=object)]
             mapped = [v if v is None or v in known else self.other_label for v in levels]
             out[name] = pd.Categorical(mapped, categories=categories)
         return pd.DataFrame(out, index=frame.index)

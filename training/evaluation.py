@@ -78,10 +78,12 @@ def evaluate(
     labels = test["label"].to_numpy(dtype="int64")
     values = test["value"].to_numpy(dtype="float64")
     capacity = config.evaluation.capacity[task]
-    proba = model.predict_proba(test)
+    # One scoring pass gives both (predict_proba and contributions would each run one).
+    scored = model.score(test)
+    proba = scored.probability
     linear_proba = linear.predict_proba(test[model.feature_names])[:, 1]
     naive = baseline_scores(test, config.baselines[task])
-    contributions = model.contributions(test)[:, :-1]
+    contributions = scored.contributions[:, :-1]
     importance = dict(
         zip(model.feature_names, np.abs(contributions).mean(axis=0).tolist(), strict=True)
     )

@@ -14,6 +14,7 @@ flavor, skops-serialized, servable with ``mlflow models serve``); ``config/``, `
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import tempfile
@@ -27,9 +28,13 @@ from pathlib import Path
 import mlflow
 import mlflow.data
 import mlflow.sklearn
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.types import Schema
+from mlflow.types.utils import _infer_schema
 
 from features.errors import UserError
 from features.model import TRUSTED_TYPES
@@ -290,8 +295,43 @@ def _log_datasets(trained: TrainedTask, data_source: str) -> None:
             dataset = mlflow.data.from_pandas(
                 rows, source=data_source, targets="label", name=f"{trained.task}-{context}"
             )
+            # MLflow would infer the schema value by value in Python (minutes on churn's
+            # 200,000-row frames); the same schema from a few rows per column (dataset_schema).
+            with contextlib.suppress(MlflowException):  # MLflow's own then says why not
+                dataset.__dict__["schema"] = dataset_schema(rows)
             tags = {"window": _window(cutoffs), "rows": str(len(rows))}
             mlflow.log_input(dataset, context=context, tags=tags)
+
+
+def dataset_schema(frame: pd.DataFrame) -> Schema:
+    """The MLflow schema ``mlflow.data.from_pandas(frame)`` infers, from a few rows per column.
+
+    MLflow's inference (``mlflow.types.utils._infer_schema``) reads every value in Python: a
+    column's type from the Python types of its values (one dtype-typed value stands for all
+    of a non-object column), its ``required`` flag from whether any value is missing. So each
+    column is inferred from the same column cut to its first present value of each Python type
+    and its first missing value, if any: what that inference can tell apart is kept. Same
+    column names and order; raises what MLflow raises on a column it cannot type.
+    """
+    return Schema(
+        [spec for name in frame.columns for spec in _infer_schema(_schema_rows(frame[name])).inputs]
+    )
+
+
+def _schema_rows(column: pd.Series) -> pd.DataFrame:
+    """``column`` cut to the rows its inferred schema depends on (see ``dataset_schema``)."""
+    missing = column.isna().to_numpy()
+    keep = np.zeros(len(column), dtype=bool)
+    if missing.any():
+        keep[missing.argmax()] = True
+    present = np.flatnonzero(~missing)
+    if column.dtype == object:
+        # Values of an object column may be of any Python type: one of each distinct type.
+        kinds = pd.Series(column.to_numpy()[present]).map(type)
+        keep[present[~kinds.duplicated().to_numpy()]] = True
+    elif len(present):
+        keep[present[0]] = True
+    return column[keep].to_frame()
 
 
 def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) -> None:

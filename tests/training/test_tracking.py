@@ -29,6 +29,7 @@ from training.tracking import (
     CHAMPION,
     TrackingConfig,
     connect,
+    dataset_schema,
     log_trained_task,
     resolve_tracking,
 )
@@ -209,3 +210,34 @@ def test_an_untested_challenger_is_refused_unless_forced(
     )
     assert forced.promote
     assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == registered.version
+
+
+def test_dataset_schema_is_the_schema_mlflow_infers_from_every_row() -> None:
+    """The logged dataset schema is computed from a few rows per column; it must be the one
+    MLflow infers reading every value: types, and ``required`` only without a missing value."""
+    from mlflow.types.utils import _infer_schema
+
+    rows = 50
+    rng = np.random.default_rng(0)
+    later = np.arange(rows) > 30  # the missing value and the second Python type come late
+    frame = pd.DataFrame(
+        {
+            "float_late_nan": np.where(later & (np.arange(rows) == 40), np.nan, rng.random(rows)),
+            "float_full": rng.random(rows),
+            "text_late_missing": pd.Series([None if i == 45 else f"l{i % 3}" for i in range(rows)]),
+            "object_ints_then_float": pd.Series(
+                [2.5 if i == 44 else i for i in range(rows)], dtype=object
+            ),
+            "object_ints": pd.Series(list(range(rows)), dtype=object),
+            "ints": np.arange(rows),
+            "flags": np.arange(rows) % 2 == 0,
+            "when": pd.date_range("2026-01-01", periods=rows, freq="D"),
+            "level": pd.Categorical([None if i == 49 else "a" for i in range(rows)]),
+            "all_missing": [np.nan] * rows,
+        }
+    )
+    schema = dataset_schema(frame)
+    assert schema == _infer_schema(frame)
+    required = {spec.name: spec.required for spec in schema.inputs}
+    assert not required["float_late_nan"] and not required["text_late_missing"]
+    assert required["float_full"] and required["ints"]
