@@ -15,6 +15,7 @@ import pandas as pd
 from features.audit import audit_leakage
 from features.errors import UserError
 from features.export import Export, quote
+from features.moments import iso_utc
 from features.snapshots import (
     MONTHLY,
     CutoffSpacing,
@@ -44,7 +45,7 @@ def choose_cutoffs(
     if open_windows:
         raise UserError(
             f"cutoff {open_windows[0]:%Y-%m-%d}: its {horizon.days}-day label window ends after "
-            f"--as-of {as_of:%Y-%m-%d %H:%M}, so its labels are not known yet"
+            f"--as-of {iso_utc(as_of)}, so its labels are not known yet"
         )
     return sorted(set(requested))
 
@@ -71,8 +72,8 @@ def check_as_of_gap(export: Export, *, task: Task, as_of: datetime, max_gap: tim
     if last is None or last[0] is None or as_of - last[0] <= max_gap:
         return
     raise UserError(
-        f"--as-of {as_of:%Y-%m-%d %H:%M} is {(as_of - last[0]).days} days after the export's "
-        f"last {table} event ({last[0]:%Y-%m-%d %H:%M}); the last cutoffs would be labelled "
+        f"--as-of {iso_utc(as_of)} is {(as_of - last[0]).days} days after the export's "
+        f"last {table} event ({iso_utc(last[0])}); the last cutoffs would be labelled "
         f"against missing data: pass --as-of {last[0]:%Y-%m-%d} (the time the export was "
         f"taken) or raise the config's split.max_as_of_gap_days ({max_gap.days})"
     )

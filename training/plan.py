@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from features.model import ModelDataError
+from features.moments import iso_utc
 from features.snapshots import CutoffSpacing
 from features.tasks import Task
 from training.config import SplitConfig
@@ -249,7 +250,7 @@ def render_plan(plan: DataPlan, *, folds: int, refit: bool) -> list[str]:
     spacing = f"every {plan.every}" if plan.every else "as given"
     lines = [
         f"plan: {plan.task}, {plan.horizon.days}-day horizon, cutoffs {spacing}, "
-        f"as of {plan.as_of:%Y-%m-%d %H:%M}; {len(plan.cutoffs)} labelled cutoff(s)",
+        f"as of {iso_utc(plan.as_of)}; {len(plan.cutoffs)} labelled cutoff(s)",
         f"  {'cutoff':<10}  {'rows':>8}  {'positives':>9}  part",
     ]
     lines += [

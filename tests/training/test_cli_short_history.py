@@ -50,7 +50,7 @@ def test_182_day_horizon_on_12_months_trains_untested_and_is_not_promoted(
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     lines = result.output.splitlines()  # type: ignore[attr-defined]
     assert lines[:3] == [
-        "plan: churn, 182-day horizon, cutoffs every 1m, as of 2026-10-01 00:00; "
+        "plan: churn, 182-day horizon, cutoffs every 1m, as of 2026-10-01T00:00:00Z; "
         "6 labelled cutoff(s)",
         "  cutoff          rows  positives  part",
         "  2025-11-01       130         10  train",
@@ -98,7 +98,7 @@ def test_plan_fits_nothing_and_weekly_cutoffs_are_counted(
     # 27 weekly cutoffs have a closed 182-day window (as "--every 7d" is offered above); the
     # first, the midnight after the first customer was created, has no eligible customer yet.
     assert result.output.splitlines()[0] == (  # type: ignore[attr-defined]
-        "plan: churn, 182-day horizon, cutoffs every 7d, as of 2026-10-01 00:00; "
+        "plan: churn, 182-day horizon, cutoffs every 7d, as of 2026-10-01T00:00:00Z; "
         "26 labelled cutoff(s)"
     )
     assert not (tmp_path / "models").exists()

@@ -93,8 +93,8 @@ def test_an_as_of_long_after_the_export_ended_is_refused(tiny_export: Path, tmp_
     assert result.exit_code == 2  # type: ignore[attr-defined]
     # The generator's last customer event is 2026-09-30 16:23, 61 days before 2026-12-01.
     assert result.output == (  # type: ignore[attr-defined]
-        "error: --as-of 2026-12-01 00:00 is 61 days after the export's last customer_events "
-        "event (2026-09-30 16:23); the last cutoffs would be labelled against missing data: "
+        "error: --as-of 2026-12-01T00:00:00Z is 61 days after the export's last customer_events "
+        "event (2026-09-30T16:23:01Z); the last cutoffs would be labelled against missing data: "
         "pass --as-of 2026-09-30 (the time the export was taken) or raise the config's "
         "split.max_as_of_gap_days (14)\n"
     )

@@ -91,7 +91,7 @@ def test_too_short_for_a_test_trains_untested_and_says_why(
     assert plan.split.train == tuple(weekly)
     lines = render_plan(plan, folds=5, refit=True)
     assert lines[0] == (
-        "plan: leads, 90-day horizon, cutoffs every 7d, as of 2026-05-15 00:00; "
+        "plan: leads, 90-day horizon, cutoffs every 7d, as of 2026-05-15T00:00:00Z; "
         "6 labelled cutoff(s)"
     )
     assert lines[2] == "  2026-01-06       100         20  train"

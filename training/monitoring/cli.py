@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from features.errors import UserError, fail
-from features.moments import parse_moment
+from features.moments import iso_utc, parse_moment
 from training.cli import ConfigOption, ModelsDirOption
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def monitor(
                     as_of=moment,
                     max_gap=timedelta(days=config.split.max_as_of_gap_days),
                 )
-        console.print(f"monitoring as of {moment.isoformat()} ({origin})", highlight=False)
+        console.print(f"monitoring as of {iso_utc(moment)} ({origin})", highlight=False)
         tracking = resolve_tracking(models_dir=models_dir, environ=os.environ)
         url = scores_url or os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = create_store_engine(url)

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from features.errors import UserError
 from features.export import Export
 from features.model import ScoringModel
+from features.moments import iso_utc
 from features.tasks import Task
 from training.config import TrainingConfig
 from training.drift import DriftReport, EventDrift, drift_report
@@ -181,7 +182,7 @@ def monitor_export(
             )
             if judged is None:
                 notes.append(
-                    f"run {run.run_id} {task.value}: as of {run.as_of:%Y-%m-%d %H:%M}, not "
+                    f"run {run.run_id} {task.value}: as of {iso_utc(run.as_of)}, not "
                     "before the monitor's as-of; nothing observable yet"
                 )
                 continue
