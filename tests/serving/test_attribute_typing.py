@@ -75,6 +75,21 @@ def score(typed: Any, **attributes: object) -> tuple[tuple, list[tuple[str, str]
     return (result["probability"], reasons), warnings
 
 
+def _scoring_table(model: Any, frames: dict[str, Any]) -> Any:
+    """The batch scoring table of ``frames`` for ``model``, as of 2025-10-01."""
+    export = export_from_frames(**frames)
+    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
+    table = build_scoring_table(
+        export,
+        task=Task.LEADS,
+        as_of=datetime(2025, 10, 1),
+        vocabulary=model.vocabulary,
+        specs=specs,
+    )
+    export.close()
+    return table
+
+
 def test_the_export_types_booleans_as_true_false_levels(typed: Any) -> None:
     """The export path: a boolean column is categorical with the levels "true" and "false"."""
     _, _, services = typed
@@ -89,16 +104,7 @@ def test_the_export_and_the_api_read_attributes_alike(typed: Any) -> None:
     _, _, services = typed
     model = services.models.current(Task.LEADS).model
     frames = typed_frames()
-    export = export_from_frames(**frames)
-    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
-    table = build_scoring_table(
-        export,
-        task=Task.LEADS,
-        as_of=datetime(2025, 10, 1),
-        vocabulary=model.vocabulary,
-        specs=specs,
-    )
-    export.close()
+    table = _scoring_table(model, frames)
     sent = frames["leads"].set_index("lead_id")
     levels = model_levels(model)
     for row in table.head(40).itertuples():
@@ -192,16 +198,7 @@ def test_batch_scoring_reads_export_cells_by_the_api_rule_and_counts_them(typed:
     leads = frames["leads"]
     leads["is_partner"] = leads["is_partner"].map({True: "True", False: "False"})
     leads.loc[leads.index[:7], "industry"] = "Shipbuilding"
-    export = export_from_frames(**frames)
-    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
-    table = build_scoring_table(
-        export,
-        task=Task.LEADS,
-        as_of=datetime(2025, 10, 1),
-        vocabulary=model.vocabulary,
-        specs=specs,
-    )
-    export.close()
+    table = _scoring_table(model, frames)
     read, notes = read_attributes(table, model, Task.LEADS)
     assert set(table["is_partner"].dropna()) == {"True", "False"}  # as written
     assert set(read["is_partner"].dropna()) <= {"true", "false"}  # as the model learnt them
