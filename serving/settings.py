@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.tasks import Task
+from features.tiers import DEFAULT_TIER_CUTOFFS
 from serving.store import MIN_KEEP_RUNS
 from serving.tiers import TIER_NAMES
 
@@ -53,8 +54,12 @@ class Settings(BaseSettings):
     # registry; startup may hold requests back for at most this long while it runs (0: not at all).
     startup_wait_seconds: float = Field(default=0.0, ge=0)
     champion_alias: str = "champion"
-    lead_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.2)
-    churn_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.25)
+    lead_tiers: TierThresholds = TierThresholds(
+        high=DEFAULT_TIER_CUTOFFS[Task.LEADS][0], medium=DEFAULT_TIER_CUTOFFS[Task.LEADS][1]
+    )
+    churn_tiers: TierThresholds = TierThresholds(
+        high=DEFAULT_TIER_CUTOFFS[Task.CHURN][0], medium=DEFAULT_TIER_CUTOFFS[Task.CHURN][1]
+    )
     # Tiers a list holds when the request names none (comma-separated; ``?tier=`` overrides and
     # may ask for any tier): reps act on the hot and warm leads, the high- and medium-risk
     # customers, so a big, safe account never tops the at-risk list by its value alone.
