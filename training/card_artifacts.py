@@ -28,7 +28,7 @@ from training.manager_card import (
     monitored_outcomes,
     render_manager_card,
 )
-from training.monitoring.store import json_safe
+from training.monitoring.store import create_store_engine, json_safe, load_results
 from training.trainer import TrainedTask
 
 
@@ -95,3 +95,35 @@ def refresh_manager_card(
     card = render_manager_card(read_facts(client, run_id), monitored=outcomes)
     client.log_text(run_id, card, MANAGER_CARD)
     return card
+
+
+def stored_results(url: str) -> list[dict[str, Any]]:
+    """Every ``monitoring_results`` row of the scores database at ``url``; none when the
+    database or the table does not exist (a missing SQLite file is not created)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return []
+    engine = create_store_engine(url)
+    try:
+        if not inspect(engine).has_table("monitoring_results"):
+            return []
+        return load_results(engine).to_dict("records")  # type: ignore[no-any-return]
+    finally:
+        engine.dispose()
+
+
+def refresh_manager_cards(
+    client: MlflowClient, versions: Sequence[tuple[str, str]], results: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """``refresh_manager_card`` for each (model name, version); one note per version whose card
+    could not be refreshed (trained before manager cards), which is no reason to fail."""
+    notes = []
+    for name, version in dict.fromkeys(versions):
+        try:
+            refresh_manager_card(client, model_name=name, version=version, results=results)
+        except UserError as exc:
+            notes.append(f"{name} v{version}: manager card not refreshed: {exc}")
+    return notes

@@ -25,6 +25,8 @@ from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
 
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands
+    from mlflow import MlflowClient
+
     from features.snapshots import CutoffSpacing
     from training.config import TrainingConfig
     from training.plan import DataPlan
@@ -258,6 +260,16 @@ def models(
         Task | None, typer.Argument(help="Only this task's model (default: both).")
     ] = None,
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    card: Annotated[
+        Task | None,
+        typer.Option(
+            "--card",
+            help="Print this task's champion's manager card (markdown) instead, with the "
+            "realised rates `salesradar monitor` stored in the scores database "
+            "($SALESRADAR_SCORES_URL, else sqlite:///models/scores.db).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List registered versions with their aliases and key test metrics.
 
@@ -268,6 +280,11 @@ def models(
     from training.tracking import connect
 
     tracking = existing_tracking(models_dir)
+    if card is not None:
+        if task is not None:
+            raise fail(UserError("pass either a task to list or --card TASK, not both"))
+        _print_card(connect(tracking), card)
+        return
     with quiet_libraries():
         rows = list_versions(connect(tracking), tasks=[task] if task else list(Task))
     console = Console()
@@ -276,6 +293,20 @@ def models(
     else:
         for line in models_lines(rows):
             sys.stdout.write(line + "\n")
+
+
+def _print_card(client: MlflowClient, task: Task) -> None:
+    """The champion's manager card with its stored monitoring results, as plain markdown."""
+    from training.card_artifacts import champion_card, stored_results
+    from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV
+
+    url = os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
+    try:
+        with quiet_libraries():
+            text = champion_card(client, task, results=stored_results(url))
+    except UserError as exc:
+        raise fail(exc) from exc
+    sys.stdout.write(text)
 
 
 def _model_cells(row: VersionRow) -> dict[str, str]:
