@@ -127,3 +127,29 @@ def refresh_manager_cards(
         except UserError as exc:
             notes.append(f"{name} v{version}: manager card not refreshed: {exc}")
     return notes
+
+
+def save_champion_card(
+    client: MlflowClient,
+    task: Task,
+    directory: Path,
+    *,
+    results: Sequence[Mapping[str, Any]],
+    alias: str = "champion",
+) -> list[Path]:
+    """Write the champion's manager card and its run's plots into ``directory`` as
+    ``<task>_manager_card.md`` and ``<task>_<plot>.png`` (what the README shows); return the
+    paths. Raises ``UserError`` as ``champion_card`` does."""
+    name = TASK_TABLES[task].model_name
+    card = champion_card(client, task, results=results, alias=alias)
+    run_id = str(client.get_model_version_by_alias(name, alias).run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{task.value}_manager_card.md"]
+    paths[0].write_text(card, encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = Path(client.download_artifacts(run_id, "plots", tmp))
+        for plot in sorted(plots.glob("*.png")):
+            target = directory / f"{task.value}_{plot.name}"
+            target.write_bytes(plot.read_bytes())
+            paths.append(target)
+    return paths

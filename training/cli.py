@@ -270,6 +270,15 @@ def models(
             show_default=False,
         ),
     ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="With --card: write the card and the champion run's plots into this folder "
+            "(<task>_manager_card.md, <task>_<plot>.png) instead of printing the card.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List registered versions with their aliases and key test metrics.
 
@@ -280,10 +289,12 @@ def models(
     from training.tracking import connect
 
     tracking = existing_tracking(models_dir)
+    if card is None and save is not None:
+        raise fail(UserError("--save writes a manager card: pass --card TASK with it"))
     if card is not None:
         if task is not None:
             raise fail(UserError("pass either a task to list or --card TASK, not both"))
-        _print_card(connect(tracking), card)
+        _print_card(connect(tracking), card, save)
         return
     with quiet_libraries():
         rows = list_versions(connect(tracking), tasks=[task] if task else list(Task))
@@ -295,18 +306,24 @@ def models(
             sys.stdout.write(line + "\n")
 
 
-def _print_card(client: MlflowClient, task: Task) -> None:
-    """The champion's manager card with its stored monitoring results, as plain markdown."""
-    from training.card_artifacts import champion_card, stored_results
+def _print_card(client: MlflowClient, task: Task, save: Path | None) -> None:
+    """The champion's manager card with its stored monitoring results, as plain markdown on
+    stdout, or written with the run's plots into ``save`` (one line per file written)."""
+    from training.card_artifacts import champion_card, save_champion_card, stored_results
     from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV
 
     url = os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
     try:
         with quiet_libraries():
-            text = champion_card(client, task, results=stored_results(url))
+            results = stored_results(url)
+            if save is None:
+                sys.stdout.write(champion_card(client, task, results=results))
+                return
+            paths = save_champion_card(client, task, save, results=results)
     except UserError as exc:
         raise fail(exc) from exc
-    sys.stdout.write(text)
+    for path in paths:
+        sys.stdout.write(f"wrote {path}\n")
 
 
 def _model_cells(row: VersionRow) -> dict[str, str]:

@@ -32,15 +32,19 @@ _WORDS = {
     Task.LEADS: {
         "entities": "leads",
         "event": "converted",
+        "will": "convert",
         "list": "hot-lead list",
         "money": "expected deal value",
+        "value": "deal size",
         "realised_money": "deal value of the leads that did convert",
     },
     Task.CHURN: {
         "entities": "customers",
         "event": "churned (placed no order)",
+        "will": "churn (place no order)",
         "list": "at-risk list",
         "money": "annual value at risk",
+        "value": "annual value",
         "realised_money": "annual value of the customers who did churn",
     },
 }
@@ -247,10 +251,10 @@ def monitoring_lines(task: Task, monitored: Sequence[Mapping[str, Any]]) -> list
 def _intended_use(facts: Mapping[str, Any], words: Mapping[str, str]) -> list[str]:
     days = facts["horizon_days"]
     return [
-        f"- Ranks {words['entities']} by how likely they are to have {words['event']} within "
+        f"- Ranks {words['entities']} by how likely they are to {words['will']} within "
         f"{days} days, to order the {words['list']}: who to work first.",
-        "- The score (0-100) is the model's probability in percent; the list ranks by that "
-        f"probability times the {words['money']}.",
+        "- The score (0-100) is the model's probability in percent; the list ranks by "
+        f"{words['money']}: that probability times the {words['value']}.",
         "- Not for: judging reps, pricing, credit, or any decision about a person without a "
         "person looking at it.",
     ]
@@ -263,8 +267,8 @@ def _score_70(
     lines = [
         "## What a score of 70 means",
         "",
-        f"- A score of 70 means a 70% chance that the {words['entities'][:-1]} {words['event']} "
-        f"within {facts['horizon_days']} days.",
+        f"- A score of 70 means a 70% chance that the {words['entities'][:-1]} will "
+        f"{words['will']} within {facts['horizon_days']} days.",
     ]
     for key, where in (
         ("band_test", "the held-back test date"),
@@ -335,7 +339,7 @@ def _money(
 def _limits(facts: Mapping[str, Any], words: Mapping[str, str]) -> list[str]:
     limits = [
         f"It only speaks about the next {facts['horizon_days']} days, and only from what the "
-        f"CRM recorded before {facts['last_cutoff']}: a new product, price or territory "
+        f"CRM recorded up to {facts['trained_as_of']}: a new product, price or territory "
         "change is not in it. `salesradar monitor` shows when it stops holding.",
         "It says who is likely, not whether a call changes the outcome: the realised rates "
         "include whatever the reps already did.",

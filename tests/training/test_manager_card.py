@@ -189,6 +189,15 @@ def test_card_is_logged_read_back_and_refreshed(
     assert result.exit_code == 0, result.output
     assert result.output.startswith("# At-risk list: what the churn model's scores mean")
     assert not (tmp_path / "none.db").exists()  # reading never creates a scores database
+    saved = CliRunner().invoke(
+        build_app(),
+        ["models", "--card", "churn", "--save", str(tmp_path / "out"), "--models-dir",
+         str(tmp_path / "models")],
+    )  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"churn_manager_card.md", "churn_value_gains.png", "churn_shap_beeswarm.png"} <= written
+    assert (tmp_path / "out" / "churn_manager_card.md").read_text(encoding="utf-8") == result.output
     missing = CliRunner().invoke(
         build_app(), ["models", "--card", "leads", "--models-dir", str(tmp_path / "models")]
     )
