@@ -288,12 +288,12 @@ def models(
     from training.registry import list_versions
     from training.tracking import connect
 
-    tracking = existing_tracking(models_dir)
     if card is None and save is not None:
         raise fail(UserError("--save writes a manager card: pass --card TASK with it"))
+    if card is not None and task is not None:
+        raise fail(UserError("pass either a task to list or --card TASK, not both"))
+    tracking = existing_tracking(models_dir)
     if card is not None:
-        if task is not None:
-            raise fail(UserError("pass either a task to list or --card TASK, not both"))
         _print_card(connect(tracking), card, save)
         return
     with quiet_libraries():

@@ -202,3 +202,17 @@ def test_card_is_logged_read_back_and_refreshed(
         build_app(), ["models", "--card", "leads", "--models-dir", str(tmp_path / "models")]
     )
     assert missing.exit_code != 0 and "salesradar-leads has no champion" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "--save", "out"], "--save writes a manager card: pass --card TASK with it"),
+        (["models", "churn", "--card", "churn"], "pass either a task to list or --card TASK"),
+    ],
+)
+def test_card_options_are_checked_before_the_store(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(build_app(), [*args, "--models-dir", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and message in result.output
