@@ -330,7 +330,9 @@ def export_actions(
         raise UserError(f"--out {out}: no such folder {out.parent}")
     actions = ActionStore(ScoreStore.from_url(_settings().scores_url).engine)
     actions.create_schema()
-    console.print(f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False)
+    console.print(
+        f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False, soft_wrap=True
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,9 +4,10 @@ Lists come from ``serving.routers.lists.build_list`` and entities from
 ``serving.routers.entities.read_stored``, the API's own functions with the signed-in rep as
 the principal, so a page shows exactly the rows and the owner scope the API would (another
 rep's entity is a 404, like a missing one). Times are the service clock's.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: ``_add_routes`` defines each kind's routes in
+a closure, and FastAPI must read the kind's own ``tier`` annotation as the functions are made.
+"""
 
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,7 +17,6 @@ from starlette.responses import RedirectResponse, Response
 
 from features.tasks import Task
 from serving.actions import ActionInputError, RepAction, parse_action
-from serving.deps import ServicesDep
 from serving.errors import field_error
 from serving.routers.entities import read_stored
 from serving.routers.lists import CustomerTiers, LeadTiers, Offset, RankBy, RunId, build_list
@@ -25,7 +25,7 @@ from serving.store import EntityKind
 from serving.tiers import TIER_NAMES
 from serving.web import views
 from serving.web.forms import read_form, require_csrf
-from serving.web.rendering import PAGE_HEADERS, PageRoute, SessionDep, WebStateDep, render
+from serving.web.rendering import PAGE_HEADERS, PageRoute, RepPage, RepPageDep, render
 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
 PAGE_ROWS = 50
@@ -44,163 +44,72 @@ def entity_href(kind: EntityKind, entity_id: str) -> str:
 
 
 def _query(**params: Any) -> str:
+    """A query string of ``params`` (lists repeated, None left out)."""
     pairs = [
-        (k, v)
-        for k, value in params.items()
+        (name, v)
+        for name, value in params.items()
         if value is not None
         for v in (value if isinstance(value, list) else [value])
     ]
     return urlencode(pairs)
 
 
-def _list_page(
-    request: Request,
-    services: ServicesDep,
-    session: SessionDep,
-    kind: EntityKind,
-    tier: list[str] | None,
-    rank_by: str,
-    offset: int,
-    run_id: str | None,
-) -> Response:
+def _read_list(page: RepPage, kind: EntityKind, **query: Any) -> Any:
+    """``build_list`` for the signed-in rep, never another owner (``owner`` is not offered)."""
+    services = page.services
     task = TASK[kind]
-    default_tiers = services.settings.default_tiers(task)
-    page = build_list(
+    return build_list(
         services.store,
-        session.principal,
-        kind,
-        tiers_allowed=TIER_NAMES[task],
-        default_tiers=default_tiers,
-        now=services.clock(),
-        owner=None,
-        tier=tier,
-        min_value=None,
-        rank_by=rank_by,  # type: ignore[arg-type]
-        limit=PAGE_ROWS,
-        offset=offset,
-        fmt="json",
-        run_id=run_id,
-    )
-    pinned = {"tier": tier, "rank_by": rank_by, "run_id": page["run_id"]}
-    previous = max(offset - PAGE_ROWS, 0)
-    context = {
-        "kind": kind,
-        "title": TITLES[kind],
-        "page": page,
-        "id_name": ID_AND_VALUE_NAMES[kind][0],
-        "value_name": ID_AND_VALUE_NAMES[kind][1],
-        "value_heading": VALUE_HEADINGS[kind],
-        "extra_columns": views.extra_columns(page["items"]),
-        "tiers_allowed": TIER_NAMES[task],
-        "tiers_shown": tier or list(default_tiers),
-        "rank_by": rank_by,
-        "list_path": LIST_PATH[kind],
-        "csv_href": f"{LIST_PATH[kind]}.csv?{_query(**pinned)}",
-        "next_href": (
-            f"{LIST_PATH[kind]}?{_query(**pinned, offset=offset + PAGE_ROWS)}"
-            if offset + PAGE_ROWS < page["total"]
-            else None
-        ),
-        "previous_href": (
-            f"{LIST_PATH[kind]}?{_query(**pinned, offset=previous)}" if offset > 0 else None
-        ),
-        "entity_href": entity_href,
-    }
-    return render(request, "list.html", context, session=session)
-
-
-def _list_csv(
-    services: ServicesDep,
-    session: SessionDep,
-    kind: EntityKind,
-    tier: list[str] | None,
-    rank_by: str,
-    run_id: str | None,
-) -> Response:
-    task = TASK[kind]
-    response: Response = build_list(
-        services.store,
-        session.principal,
+        page.session.principal,
         kind,
         tiers_allowed=TIER_NAMES[task],
         default_tiers=services.settings.default_tiers(task),
         now=services.clock(),
         owner=None,
-        tier=tier,
         min_value=None,
-        rank_by=rank_by,  # type: ignore[arg-type]
-        limit=services.settings.max_page_size,
-        offset=0,
-        fmt="csv",
-        run_id=run_id,
+        **query,
     )
+
+
+def _list_page(
+    request: Request, page: RepPage, kind: EntityKind, query: dict[str, Any]
+) -> Response:
+    body = _read_list(page, kind, limit=PAGE_ROWS, fmt="json", **query)
+    offset, path = query["offset"], LIST_PATH[kind]
+    pinned = {"tier": query["tier"], "rank_by": query["rank_by"], "run_id": body["run_id"]}
+    more = offset + PAGE_ROWS < body["total"]
+    context = {
+        "kind": kind,
+        "title": TITLES[kind],
+        "page": body,
+        "id_name": ID_AND_VALUE_NAMES[kind][0],
+        "value_name": ID_AND_VALUE_NAMES[kind][1],
+        "value_heading": VALUE_HEADINGS[kind],
+        "extra_columns": views.extra_columns(body["items"]),
+        "tiers_allowed": TIER_NAMES[TASK[kind]],
+        "tiers_shown": query["tier"] or page.services.settings.default_tiers(TASK[kind]),
+        "rank_by": query["rank_by"],
+        "list_path": path,
+        "csv_href": f"{path}.csv?{_query(**pinned)}",
+        "next_href": f"{path}?{_query(**pinned, offset=offset + PAGE_ROWS)}" if more else None,
+        "previous_href": (
+            f"{path}?{_query(**pinned, offset=max(offset - PAGE_ROWS, 0))}" if offset else None
+        ),
+        "entity_href": entity_href,
+    }
+    return render(request, "list.html", context, session=page.session)
+
+
+def _list_csv(page: RepPage, kind: EntityKind, query: dict[str, Any]) -> Response:
+    limit = page.services.settings.max_page_size
+    response: Response = _read_list(page, kind, limit=limit, offset=0, fmt="csv", **query)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@router.get("")
-async def home(session: SessionDep) -> Response:
-    """The at-risk list is the reps' start page."""
-    return RedirectResponse(LIST_PATH["customer"], status_code=303)
-
-
-@router.get("/at-risk")
-def at_risk_page(
-    request: Request,
-    services: ServicesDep,
-    session: SessionDep,
-    tier: CustomerTiers = None,
-    rank_by: RankBy = "value",
-    offset: Offset = 0,
-    run_id: RunId = None,
-) -> Response:
-    """The rep's at-risk customers, ``PAGE_ROWS`` a page, filtered by tier and sorted."""
-    return _list_page(request, services, session, "customer", tier, rank_by, offset, run_id)
-
-
-@router.get("/hot-leads")
-def hot_leads_page(
-    request: Request,
-    services: ServicesDep,
-    session: SessionDep,
-    tier: LeadTiers = None,
-    rank_by: RankBy = "value",
-    offset: Offset = 0,
-    run_id: RunId = None,
-) -> Response:
-    """The rep's hot leads, ``PAGE_ROWS`` a page, filtered by tier and sorted."""
-    return _list_page(request, services, session, "lead", tier, rank_by, offset, run_id)
-
-
-@router.get("/at-risk.csv")
-def at_risk_csv(
-    services: ServicesDep,
-    session: SessionDep,
-    tier: CustomerTiers = None,
-    rank_by: RankBy = "value",
-    run_id: RunId = None,
-) -> Response:
-    """The at-risk list as the API's CSV (first ``max_page_size`` rows, same filters)."""
-    return _list_csv(services, session, "customer", tier, rank_by, run_id)
-
-
-@router.get("/hot-leads.csv")
-def hot_leads_csv(
-    services: ServicesDep,
-    session: SessionDep,
-    tier: LeadTiers = None,
-    rank_by: RankBy = "value",
-    run_id: RunId = None,
-) -> Response:
-    """The hot-lead list as the API's CSV (first ``max_page_size`` rows, same filters)."""
-    return _list_csv(services, session, "lead", tier, rank_by, run_id)
-
-
 def _entity_page(
     request: Request,
-    services: ServicesDep,
-    state: WebStateDep,
-    session: SessionDep,
+    page: RepPage,
     kind: EntityKind,
     entity_id: str,
     *,
@@ -208,8 +117,9 @@ def _entity_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    stored = read_stored(services.store, session.principal, kind, entity_id)  # 404: not theirs
-    history = services.store.history(kind, entity_id, limit=HISTORY_RUNS)
+    store = page.services.store
+    stored = read_stored(store, page.session.principal, kind, entity_id)  # 404: not theirs
+    history = store.history(kind, entity_id, limit=HISTORY_RUNS)
     reasons = [
         {**r, "direction": views.direction_words(kind, float(r["contribution"]))}
         for r in stored["reasons"]
@@ -222,7 +132,7 @@ def _entity_page(
         "reasons": reasons,
         "change": stored["change"],
         "spark": views.sparkline([h.score for h in reversed(history)]),
-        "actions": state.actions.for_entity(kind, entity_id),
+        "actions": page.state.actions.for_entity(kind, entity_id),
         "action_choices": list(RepAction),
         "action_href": entity_href(kind, entity_id) + "/actions",
         "list_path": LIST_PATH[kind],
@@ -231,54 +141,22 @@ def _entity_page(
         "form": form or {},
         "direction_words": lambda c: views.direction_words(kind, c),
     }
-    return render(request, "entity.html", context, status_code=status_code, session=session)
+    return render(request, "entity.html", context, status_code=status_code, session=page.session)
 
 
-@router.get("/customers/{entity_id}")
-def customer_page(
-    request: Request,
-    entity_id: str,
-    services: ServicesDep,
-    state: WebStateDep,
-    session: SessionDep,
-) -> Response:
-    """A customer of the rep's book: score, tier, reasons, what changed, history, actions."""
-    return _entity_page(request, services, state, session, "customer", entity_id)
-
-
-@router.get("/leads/{entity_id}")
-def lead_page(
-    request: Request,
-    entity_id: str,
-    services: ServicesDep,
-    state: WebStateDep,
-    session: SessionDep,
-) -> Response:
-    """A lead of the rep's book: score, tier, reasons, what changed, history, actions."""
-    return _entity_page(request, services, state, session, "lead", entity_id)
-
-
-async def _record(
-    request: Request,
-    services: ServicesDep,
-    state: WebStateDep,
-    session: SessionDep,
-    kind: EntityKind,
-    entity_id: str,
-) -> Response:
+async def _record(request: Request, page: RepPage, kind: EntityKind, entity_id: str) -> Response:
     form = await read_form(request, ACTION_FIELDS)
+    session = page.session
     require_csrf(session.csrf_token, form)
-    stored = read_stored(services.store, session.principal, kind, entity_id)  # 404: not theirs
+    stored = read_stored(page.services.store, session.principal, kind, entity_id)  # 404
     try:
-        if "action" not in form:
-            parse_action("")  # the one "unknown action; one of ..." message
-        state.actions.record(
+        page.state.actions.record(
             entity_kind=kind,
             entity_id=entity_id,
             owner_id=stored["owner_id"],
-            action=form["action"],
+            action=parse_action(form.get("action", "")).value,
             note=form.get("note", ""),
-            recorded_at=services.clock(),
+            recorded_at=page.services.clock(),
             recorded_by_key_id=session.principal.key_id,
             recorded_by_owner_id=session.principal.owner_id,
             run_id=stored["run_id"],
@@ -288,53 +166,64 @@ async def _record(
     except ActionInputError as exc:
         errors = [field_error(exc.field, exc.message, "value_error")]
         return _entity_page(
-            request,
-            services,
-            state,
-            session,
-            kind,
-            entity_id,
-            errors=errors,
-            form=form,
-            status_code=422,
+            request, page, kind, entity_id, errors=errors, form=form, status_code=422
         )
     return RedirectResponse(entity_href(kind, entity_id) + "#actions", status_code=303)
 
 
-@router.post("/customers/{entity_id}/actions")
-async def record_customer_action(
-    request: Request,
-    entity_id: str,
-    services: ServicesDep,
-    state: WebStateDep,
-    session: SessionDep,
-) -> Response:
-    """Record what the rep did about the customer (CSRF-checked); 303 back to its page, or
-    the page again with the error (422) for an unknown action or a note too long."""
-    return await _record(request, services, state, session, "customer", entity_id)
-
-
-@router.post("/leads/{entity_id}/actions")
-async def record_lead_action(
-    request: Request,
-    entity_id: str,
-    services: ServicesDep,
-    state: WebStateDep,
-    session: SessionDep,
-) -> Response:
-    """Record what the rep did about the lead (CSRF-checked); as for customers."""
-    return await _record(request, services, state, session, "lead", entity_id)
+@router.get("")
+async def home(page: RepPageDep) -> Response:
+    """The at-risk list is the reps' start page."""
+    return RedirectResponse(LIST_PATH["customer"], status_code=303)
 
 
 @router.get("/actions.csv")
-def actions_csv(state: WebStateDep, session: SessionDep) -> Response:
+def actions_csv(page: RepPageDep) -> Response:
     """Every action recorded on the rep's own leads and customers, as CSV."""
-    text, _ = state.actions.export_csv(owner_id=session.principal.owner_id or "")
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            **PAGE_HEADERS,
-            "Content-Disposition": 'attachment; filename="actions.csv"',
-        },
+    text, _ = page.state.actions.export_csv(owner_id=page.session.principal.owner_id or "")
+    headers = {**PAGE_HEADERS, "Content-Disposition": 'attachment; filename="actions.csv"'}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _add_routes(kind: EntityKind, tiers: Any) -> None:
+    """Register ``kind``'s list page, its CSV, its entity page and its action form."""
+    noun = "customer" if kind == "customer" else "lead"
+
+    def list_page(
+        request: Request,
+        page: RepPageDep,
+        tier: tiers = None,
+        rank_by: RankBy = "value",
+        offset: Offset = 0,
+        run_id: RunId = None,
+    ) -> Response:
+        query = {"tier": tier, "rank_by": rank_by, "offset": offset, "run_id": run_id}
+        return _list_page(request, page, kind, query)
+
+    def list_csv(
+        page: RepPageDep, tier: tiers = None, rank_by: RankBy = "value", run_id: RunId = None
+    ) -> Response:
+        return _list_csv(page, kind, {"tier": tier, "rank_by": rank_by, "run_id": run_id})
+
+    def entity_page(request: Request, entity_id: str, page: RepPageDep) -> Response:
+        return _entity_page(request, page, kind, entity_id)
+
+    async def record_action(request: Request, entity_id: str, page: RepPageDep) -> Response:
+        return await _record(request, page, kind, entity_id)
+
+    list_page.__doc__ = f"{TITLES[kind]}, {PAGE_ROWS} a page, filtered by tier and sorted."
+    list_csv.__doc__ = f"{TITLES[kind]} as the API's CSV (its first max_page_size rows)."
+    entity_page.__doc__ = f"A {noun} of the rep's book: score, reasons, change, history."
+    record_action.__doc__ = (
+        f"Record what the rep did about the {noun} (CSRF-checked): 303 back to its page, or "
+        "the page again with the error (422) for an unknown action or a note too long."
     )
+    path = LIST_PATH[kind].removeprefix("/web")
+    router.get(path)(list_page)
+    router.get(path + ".csv")(list_csv)
+    router.get(f"/{SEGMENT[kind]}/{{entity_id}}")(entity_page)
+    router.post(f"/{SEGMENT[kind]}/{{entity_id}}/actions")(record_action)
+
+
+_add_routes("customer", CustomerTiers)
+_add_routes("lead", LeadTiers)

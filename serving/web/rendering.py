@@ -19,8 +19,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from serving.actions import ActionStore
+from serving.deps import ServicesDep
 from serving.errors import field_error
 from serving.query_parameters import check_query_parameters
+from serving.services import Services
 from serving.web import views
 from serving.web.gate import WEB_SESSION_SCOPE_KEY, WebSession
 from serving.web.session import CSRF_FIELD, SessionCodec
@@ -68,6 +70,22 @@ def signed_in(request: Request) -> WebSession:
 
 WebStateDep = Annotated[WebState, Depends(web_state)]
 SessionDep = Annotated[WebSession, Depends(signed_in)]
+
+
+@dataclass(frozen=True)
+class RepPage:
+    """Everything a signed-in page needs: the services, the pages' state, the rep."""
+
+    services: Services
+    state: WebState
+    session: WebSession
+
+
+async def rep_page(services: ServicesDep, state: WebStateDep, session: SessionDep) -> RepPage:
+    return RepPage(services=services, state=state, session=session)
+
+
+RepPageDep = Annotated[RepPage, Depends(rep_page)]
 
 
 def render(
