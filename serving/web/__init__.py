@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from serving.actions import ActionStore
+from serving.authentication import AnonymousLimiter
 from serving.services import Services
 from serving.web import pages, signin
 from serving.web.gate import STATIC_PREFIX, SessionGate
@@ -45,7 +46,12 @@ def install_pages(app: FastAPI, services: Services) -> None:
     actions = ActionStore(services.store.engine)
     actions.create_schema()
     codec = SessionCodec(session_secret(services), clock=services.clock)
-    app.state.web = WebState(codec=codec, actions=actions)
+    settings = services.settings
+    # Sign-in attempts are counted like the API's unauthenticated requests, per address.
+    limiter = AnonymousLimiter(
+        settings.anonymous_requests_per_window, settings.anonymous_window_seconds, services.clock
+    )
+    app.state.web = WebState(codec=codec, actions=actions, sign_in_limiter=limiter)
     app.include_router(signin.router)
     app.include_router(pages.router)
     app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC_DIR), name="web-static")

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from serving.actions import ActionStore
+from serving.authentication import AnonymousLimiter
 from serving.deps import ServicesDep
 from serving.errors import field_error
 from serving.query_parameters import check_query_parameters
@@ -47,10 +48,12 @@ PAGE_HEADERS = {
 
 @dataclass(frozen=True)
 class WebState:
-    """What the pages use beyond ``Services``: the cookie codec and the actions store."""
+    """What the pages use beyond ``Services``: the cookie codec, the actions store, and the
+    per-address count of sign-in attempts."""
 
     codec: SessionCodec
     actions: ActionStore
+    sign_in_limiter: AnonymousLimiter
 
 
 def web_state(request: Request) -> WebState:
@@ -95,20 +98,33 @@ def render(
     *,
     status_code: int = 200,
     session: WebSession | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """``template`` rendered with ``context`` (plus the rep and their CSRF token when signed
-    in), with ``PAGE_HEADERS``."""
+    in), with ``PAGE_HEADERS`` and ``headers``."""
     full = {"session": session, "csrf_field": CSRF_FIELD, **context}
     return TEMPLATES.TemplateResponse(
-        request, template, full, status_code=status_code, headers=PAGE_HEADERS
+        request,
+        template,
+        full,
+        status_code=status_code,
+        headers={**PAGE_HEADERS, **(headers or {})},
     )
 
 
-def error_page(request: Request, status_code: int, errors: list[dict[str, str]]) -> Response:
-    """An error page listing ``errors`` (``{field, message, type}`` items)."""
+def error_page(
+    request: Request,
+    status_code: int,
+    errors: list[dict[str, str]],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An error page listing ``errors`` (``{field, message, type}`` items), with ``headers``
+    (``Retry-After`` of a 429)."""
     session: WebSession | None = request.scope.get(WEB_SESSION_SCOPE_KEY)
     context = {"status_code": status_code, "errors": errors}
-    return render(request, "error.html", context, status_code=status_code, session=session)
+    return render(
+        request, "error.html", context, status_code=status_code, session=session, headers=headers
+    )
 
 
 def _validation_items(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -132,7 +148,7 @@ class PageRoute(APIRoute):
                 items = exc.detail if isinstance(exc.detail, list) else []
                 if not items:
                     items = [field_error("request", str(exc.detail), "http")]
-                return error_page(request, exc.status_code, items)
+                return error_page(request, exc.status_code, items, exc.headers)
             except RequestValidationError as exc:
                 return error_page(request, 422, _validation_items(exc))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from serving.deps import ServicesDep
@@ -77,7 +78,19 @@ async def sign_in_form(request: Request, state: WebStateDep, next: Next = None) 
 async def sign_in(request: Request, services: ServicesDep, state: WebStateDep) -> Response:
     """Check the rep key sent with the form (CSRF: the signed double-submit token) and open a
     session: 303 to the page asked for, with the session cookie. A wrong or non-rep key
-    answers 401 with the form again; the key is never echoed back nor stored in the cookie."""
+    answers 401 with the form again; the key is never echoed back nor stored in the cookie.
+    Every attempt counts against the address's allowance of unauthenticated requests
+    (``SALESRADAR_ANONYMOUS_REQUESTS_PER_WINDOW``); past it, 429 with ``Retry-After`` before
+    the form is read."""
+    client = request.client
+    retry_after = state.sign_in_limiter.hit(client.host if client else "unknown")
+    if retry_after is not None:
+        message = "too many sign-in attempts from this address; retry later"
+        raise HTTPException(
+            429,
+            [field_error(KEY_FIELD, message, "rate_limited")],
+            headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
+        )
     form = await read_form(request, frozenset({KEY_FIELD, NEXT_FIELD}))
     if not state.codec.sign_in_token_matches(
         request.cookies.get(SIGN_IN_CSRF_COOKIE), form.get("csrf_token")

@@ -204,3 +204,21 @@ def test_without_a_secret_sessions_last_as_long_as_the_process(
     with TestClient(create_app(services, load_models=False)) as restarted:
         restarted.cookies.set(SESSION_COOKIE, cookie, path="/web")
         assert restarted.get("/web/at-risk", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_attempts_are_limited_per_address(tmp_path: Path) -> None:
+    services = build_test_services(
+        tmp_path, FolderChampions(), session_secret=SECRET, anonymous_requests_per_window=3
+    )
+    keys = create_keys(services)
+    with TestClient(create_app(services, load_models=False)) as client:
+        page = client.get("/web/sign-in")
+        for _ in range(3):
+            data = {"csrf_token": csrf_token(page.text), "key": "sr_bad_guess"}
+            page = client.post("/web/sign-in", data=data)
+            assert page.status_code == 401
+        data = {"csrf_token": csrf_token(page.text), "key": keys["rep0"]}
+        refused = client.post("/web/sign-in", data=data, follow_redirects=False)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "60"  # the window ends a minute after NOW
+    assert "too many sign-in attempts from this address" in refused.text
