@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from serving.actions import ActionStore
@@ -144,7 +145,7 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return await handler(request)
-            except HTTPException as exc:
+            except StarletteHTTPException as exc:
                 items = exc.detail if isinstance(exc.detail, list) else []
                 if not items:
                     items = [field_error("request", str(exc.detail), "http")]

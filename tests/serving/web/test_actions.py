@@ -18,6 +18,8 @@ from serving.services import Services
 from tests.serving.appkit import NOW
 from tests.serving.web.bookkit import csrf_token, sign_in
 
+FORM = "application/x-www-form-urlencoded"
+
 
 def _count(services: Services) -> int:
     with services.store.engine.connect() as conn:
@@ -78,6 +80,38 @@ def test_bad_input_is_a_page_naming_the_field_and_nothing_is_written(
     assert response.status_code == 422  # type: ignore[attr-defined]
     html = unescape(response.text)  # type: ignore[attr-defined]
     assert f"<strong>{field}</strong>: " in html and message in html
+    assert _count(web_services) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field", "message"),
+    [
+        (b"action=lost&note=%FF%FE", FORM, 422, "note", "not valid UTF-8 text"),
+        (b"action=lost&note=\xff", FORM, 422, "note", "not valid UTF-8 text"),
+        (b"action=lost&action=won+back", FORM, 422, "action", "sent more than once"),
+        (b'{"action": "lost"}', "application/json", 415, "Content-Type", "send the form as"),
+        (b"&".join(b"f%d=1" % i for i in range(17)), FORM, 413, "body", "at most 16 form"),
+    ],
+)
+def test_malformed_form_bodies_are_refused_naming_the_field(
+    web_client: TestClient,
+    web_keys: dict[str, str],
+    web_services: Services,
+    body: bytes,
+    content_type: str,
+    status: int,
+    field: str,
+    message: str,
+) -> None:
+    sign_in(web_client, web_keys["rep0"])
+    token = csrf_token(web_client.get("/web/customers/C0001").text).encode()
+    response = web_client.post(
+        "/web/customers/C0001/actions",
+        content=b"csrf_token=" + token + b"&" + body,
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == status
+    assert f"<strong>{field}</strong>: {message}" in unescape(response.text)
     assert _count(web_services) == 0
 
 

@@ -121,7 +121,7 @@ def test_sign_out_needs_the_csrf_token_and_ends_the_session(
     web_client: TestClient, web_keys: dict[str, str]
 ) -> None:
     sign_in(web_client, web_keys["rep0"])
-    assert web_client.post("/web/sign-out", data={}).status_code == 403
+    assert web_client.post("/web/sign-out", data={"csrf_token": "forged"}).status_code == 403
     token = csrf_token(web_client.get("/web/at-risk").text)
     response = web_client.post("/web/sign-out", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/web/sign-in"
