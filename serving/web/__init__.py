@@ -52,7 +52,8 @@ def install_pages(app: FastAPI, services: Services) -> None:
         settings.anonymous_requests_per_window, settings.anonymous_window_seconds, services.clock
     )
     app.state.web = WebState(codec=codec, actions=actions, sign_in_limiter=limiter)
+    # The stylesheet first: the pages end with a catch-all 404 that would shadow it.
+    app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC_DIR), name="web-static")
     app.include_router(signin.router)
     app.include_router(pages.router)
-    app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC_DIR), name="web-static")
     app.add_middleware(SessionGate, keys=services.keys, codec=codec)

@@ -12,7 +12,7 @@ a closure, and FastAPI must read the kind's own ``tier`` annotation as the funct
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
 from features.tasks import Task
@@ -227,3 +227,9 @@ def _add_routes(kind: EntityKind, tiers: Any) -> None:
 
 _add_routes("customer", CustomerTiers)
 _add_routes("lead", LeadTiers)
+
+
+@router.get("/{path:path}")
+async def no_such_page(path: str, page: RepPageDep) -> Response:
+    """Any other address under ``/web``: a 404 page (registered last, after every page)."""
+    raise HTTPException(404, [field_error("path", "no such page", "not_found")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from features.cli import build_app
 from serving.actions import NOTE_MAX_CHARS, ActionInputError, ActionStore, RepAction, rep_actions
 from serving.services import Services
+from serving.store import ScoreStore
 from tests.serving.appkit import NOW
 from tests.serving.web.bookkit import csrf_token, sign_in
 
@@ -206,3 +208,36 @@ def test_the_actions_table_is_created_idempotently(web_services: Services) -> No
     actions.create_schema()
     actions.create_schema()
     assert actions.for_entity("customer", "C0001") == []
+
+
+def test_actions_are_stored_the_same_on_sqlite_and_postgresql(store: ScoreStore) -> None:
+    actions = ActionStore(store.engine)
+    actions.create_schema()
+    actions.create_schema()  # idempotent on an existing table
+    common = {
+        "entity_kind": "customer",
+        "owner_id": "rep-0",
+        "recorded_by_key_id": "k1",
+        "recorded_by_owner_id": "rep-0",
+        "run_id": None,
+        "score": 81,
+        "tier": "high",
+    }
+    first = actions.record(
+        entity_id="C1", action="contacted", note="left a message", recorded_at=NOW, **common
+    )
+    later = NOW + timedelta(days=2)
+    second = actions.record(entity_id="C1", action="won back", note="", recorded_at=later, **common)
+    actions.record(entity_id="C2", action="lost", note="é\nbis", recorded_at=later, **common)
+    assert second.action_id > first.action_id
+    assert [a.action for a in actions.for_entity("customer", "C1")] == [
+        RepAction.WON_BACK,
+        RepAction.CONTACTED,
+    ]
+    text, count = actions.export_csv()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert count == 3 and [r["entity_id"] for r in rows] == ["C1", "C1", "C2"]
+    assert rows[2]["note"] == "é\nbis" and rows[1]["recorded_at"] == "2026-01-17T12:00:00Z"
+    with pytest.raises(ActionInputError, match="action: unknown action"):
+        actions.record(entity_id="C1", action="Lost", note="", recorded_at=NOW, **common)
+    assert actions.export_csv()[1] == 3

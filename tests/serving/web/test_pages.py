@@ -28,6 +28,7 @@ WEB_ROUTES = {
     ("POST", "/web/customers/{entity_id}/actions"): True,
     ("POST", "/web/leads/{entity_id}/actions"): True,
     ("GET", "/web/actions.csv"): True,
+    ("GET", "/web/{path:path}"): True,  # any other address: a 404 page
 }
 
 
@@ -116,6 +117,8 @@ def test_bad_filters_are_a_page_naming_the_parameter(
 @pytest.mark.parametrize(
     "url",
     [
+        "/web/no-such-page",
+        "/web/customers/C0001/more",
         "/web/customers/C0100",
         "/web/customers/NOPE",
         "/web/leads/C0001",
