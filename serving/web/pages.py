@@ -74,6 +74,7 @@ def _read_list(page: RepPage, kind: EntityKind, **query: Any) -> Any:
 def _list_page(
     request: Request, page: RepPage, kind: EntityKind, query: dict[str, Any]
 ) -> Response:
+    """One page of ``kind``'s list, with links to the next and previous pages of its run."""
     body = _read_list(page, kind, limit=PAGE_ROWS, fmt="json", **query)
     offset, path = query["offset"], LIST_PATH[kind]
     pinned = {"tier": query["tier"], "rank_by": query["rank_by"], "run_id": body["run_id"]}
@@ -117,6 +118,7 @@ def _entity_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The entity's page; ``errors`` and ``form`` re-show a refused action form."""
     store = page.services.store
     stored = read_stored(store, page.session.principal, kind, entity_id)  # 404: not theirs
     history = store.history(kind, entity_id, limit=HISTORY_RUNS)
@@ -145,6 +147,7 @@ def _entity_page(
 
 
 async def _record(request: Request, page: RepPage, kind: EntityKind, entity_id: str) -> Response:
+    """Read, check and store an action; refusals as described in ``_add_routes``."""
     form = await read_form(request, ACTION_FIELDS)
     session = page.session
     require_csrf(session.csrf_token, form)

@@ -58,6 +58,7 @@ class WebState:
 
 
 def web_state(request: Request) -> WebState:
+    """The pages' ``WebState``, set on the app by ``serving.web.install_pages``."""
     state: WebState = request.app.state.web
     return state
 
@@ -86,6 +87,7 @@ class RepPage:
 
 
 async def rep_page(services: ServicesDep, state: WebStateDep, session: SessionDep) -> RepPage:
+    """The three together, for routes that need all of them."""
     return RepPage(services=services, state=state, session=session)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from serving.deps import ServicesDep
 from serving.errors import field_error
 from serving.keys import Role
+from serving.query_parameters import reject_unknown_query_parameters
 from serving.web.forms import csrf_refused, read_form, require_csrf
 from serving.web.gate import SIGN_IN_PATH
 from serving.web.rendering import PageRoute, SessionDep, WebStateDep, render
@@ -68,7 +69,7 @@ def _sign_in_page(
     return response
 
 
-@router.get("/sign-in")
+@router.get("/sign-in", dependencies=[Depends(reject_unknown_query_parameters)])
 async def sign_in_form(request: Request, state: WebStateDep, next: Next = None) -> Response:
     """The sign-in form; ``next`` is the page to return to afterwards."""
     return _sign_in_page(request, state, next_page=safe_next(next), errors=[])

@@ -222,3 +222,9 @@ def test_sign_in_attempts_are_limited_per_address(tmp_path: Path) -> None:
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == "60"  # the window ends a minute after NOW
     assert "too many sign-in attempts from this address" in refused.text
+
+
+def test_the_sign_in_page_refuses_unknown_parameters(web_client: TestClient) -> None:
+    response = web_client.get("/web/sign-in?nxt=/web/leads")
+    assert response.status_code == 422
+    assert "<strong>nxt</strong>: unknown query parameter" in response.text
