@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.tasks import Task
@@ -85,6 +92,17 @@ class Settings(BaseSettings):
     # full collections then skip the libraries and models, which cost ~0.2 s every few large
     # requests. A model swapped out later is freed by reference counting as usual.
     gc_freeze: bool = True
+    # Signs the reps' page sessions (serving.web); empty: a random secret per process, so
+    # sessions end when it restarts. At least 32 characters when set.
+    session_secret: SecretStr = SecretStr("")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _check_session_secret(cls, value: SecretStr) -> SecretStr:
+        """Empty (a random secret per process) or at least 32 characters."""
+        if 0 < len(value.get_secret_value()) < 32:
+            raise ValueError("at least 32 characters (or empty for a random one per process)")
+        return value
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod
