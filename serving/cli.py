@@ -22,6 +22,7 @@ from features.commands.validate import check_directory
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
+from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
 from serving.store import ScoreStore
@@ -217,6 +218,8 @@ def score(
                 "docs/serving.md, Attribute types)",
                 highlight=False,
             )
+    # After the publish and its report: a delivery problem never undoes or fails the run.
+    deliver_after_publish(console, settings, services.store)
 
 
 def _key_store(settings: Settings) -> KeyStore:
@@ -319,3 +322,4 @@ def register(app: typer.Typer) -> None:
     app.command("serve", help=serve_help())(serve)
     app.command("score")(score)
     app.add_typer(keys_app, name="keys")
+    app.command("notify")(notify)

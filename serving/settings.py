@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.tasks import Task
+from serving.delivery.config import DeliverySettings
 from serving.store import MIN_KEEP_RUNS
 from serving.tiers import TIER_NAMES
 
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     # full collections then skip the libraries and models, which cost ~0.2 s every few large
     # requests. A model swapped out later is freed by reference counting as usual.
     gc_freeze: bool = True
+    # Base URL reps open (no trailing slash), e.g. https://salesradar.example.com: digests link
+    # each entity to {public_url}/app/entities/{kind}/{id}. Unset: messages carry no links.
+    public_url: str | None = None
+    # Digests, alerts and write-back pushes (serving.delivery.config; SALESRADAR_DELIVERY__*).
+    delivery: DeliverySettings = DeliverySettings()
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod
