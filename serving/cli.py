@@ -26,6 +26,7 @@ from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
 from serving.store import ScoreStore
+from serving.writeback.cli import export_scores
 
 console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
@@ -323,3 +324,4 @@ def register(app: typer.Typer) -> None:
     app.command("score")(score)
     app.add_typer(keys_app, name="keys")
     app.command("notify")(notify)
+    app.command("export-scores")(export_scores)

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from features.errors import UserError
 from features.tasks import Task
-from serving.store import EntityKind, ListedScore, ScoreStore, UnknownRun
+from serving.delivery.published import resolve_run, run_pages
+from serving.store import EntityKind, ListedScore, ScoreStore
 from serving.tiers import TIER_NAMES
 
-PAGE_ROWS = 5_000
 KIND_TASKS: dict[EntityKind, Task] = {"customer": Task.CHURN, "lead": Task.LEADS}
 
 
@@ -81,8 +80,9 @@ class RepNews:
         return bool(self.newly_high_risk or self.newly_hot or self.moves)
 
 
-def _top_reason(reasons: list[dict[str, Any]], *, rising: bool) -> str | None:
-    """The text of the stored reason with the largest contribution in the given direction."""
+def strongest_reason(reasons: list[dict[str, Any]], *, rising: bool) -> str | None:
+    """The text of the stored reason with the largest contribution that raises the score
+    (``rising``) or lowers it; None when no stored reason points that way."""
     signed = [r for r in reasons if (float(r["contribution"]) > 0) == rising]
     if not signed:
         return None
@@ -106,7 +106,7 @@ def to_entry(row: ListedScore) -> Entry:
         previous_score=row.previous_score,
         previous_tier=row.previous_tier,
         value=row.value,
-        reason=_top_reason(row.reasons, rising=not falling),
+        reason=strongest_reason(row.reasons, rising=not falling),
     )
 
 
@@ -118,28 +118,17 @@ def read_books(
     Rows without an owner belong to no rep and are left out. Raises ``UserError`` when nothing
     is published yet or ``run_id`` names no published run (removed by retention, say).
     """
-    chosen = run_id or store.published_run_id()
-    if chosen is None:
-        raise UserError("nothing is published yet: run 'salesradar score' first")
+    chosen = resolve_run(store, run_id)
     books: dict[str, list[ListedScore]] = defaultdict(list)
     info: RunInfo | None = None
     for kind in KIND_TASKS:
-        offset = 0
-        while True:
-            try:
-                page = store.list_scores(kind, limit=PAGE_ROWS, offset=offset, run_id=chosen)
-            except UnknownRun:
-                raise UserError(f"--run-id {chosen}: no published run has this id") from None
+        for page in run_pages(store, kind, chosen):
             if info is None and page.as_of is not None and page.published_at is not None:
-                info = RunInfo(
-                    chosen, page.as_of, page.published_at, page.previous_run_id is not None
-                )
+                has_previous = page.previous_run_id is not None
+                info = RunInfo(chosen, page.as_of, page.published_at, has_previous)
             for row in page.items:
                 if row.owner_id is not None:
                     books[row.owner_id].append(row)
-            offset += len(page.items)
-            if offset >= page.total or not page.items:
-                break
     assert info is not None  # list_scores pins a published run, which always has its times
     return info, dict(books)
 
