@@ -58,6 +58,13 @@ class DeliveryReport:
     planned: list[tuple[MessageKey, str]] = field(default_factory=list)  # key, subject
     no_address: list[str] = field(default_factory=list)  # owners with news but no email
 
+    def add(self, key: MessageKey, outcome: Outcome) -> None:
+        """Count one attempted message as sent or failed."""
+        if outcome.error is None:
+            self.sent.append(key)
+        else:
+            self.failed.append((key, outcome.error))
+
     @property
     def ok(self) -> bool:
         """True when nothing failed."""
@@ -188,10 +195,7 @@ def deliver_run(
                         outcome = deliver_key(
                             ledger, key, send, payload, settings=settings, clock=clock
                         )
-                        if outcome.error is None:
-                            report.sent.append(key)
-                        else:
-                            report.failed.append((key, outcome.error))
+                        report.add(key, outcome)
     finally:
         if owned:
             http.close()

@@ -95,33 +95,53 @@ def _number(value: float | None, digits: int) -> str:
 Row = dict[str, str]
 
 
-def salesforce_row(f: Fields) -> Row:
+# The two CRMs take the same seven values under their own names, in this order.
+SALESFORCE_COLUMNS = (
+    "Id",
+    "Salesradar_Score__c",
+    "Salesradar_Tier__c",
+    "Salesradar_Probability__c",
+    "Salesradar_Top_Factor_Up__c",
+    "Salesradar_Top_Factor_Down__c",
+    "Salesradar_As_Of__c",
+)
+HUBSPOT_COLUMNS = (
+    "Record ID",
+    "salesradar_score",
+    "salesradar_tier",
+    "salesradar_probability",
+    "salesradar_top_factor_up",
+    "salesradar_top_factor_down",
+    "salesradar_as_of",
+)
+
+
+def _crm_row(f: Fields, columns: tuple[str, ...], as_of: str) -> Row:
     where = f"{f.entity_kind} {f.entity_id}"
-    return {
-        "Id": f.entity_id,
-        "Salesradar_Score__c": str(f.score),
-        "Salesradar_Tier__c": f.tier,
-        "Salesradar_Probability__c": _number(f.probability, 4),
-        "Salesradar_Top_Factor_Up__c": _text(f.top_factor_up, where=f"{where}, factor up"),
-        "Salesradar_Top_Factor_Down__c": _text(f.top_factor_down, where=f"{where}, factor down"),
-        "Salesradar_As_Of__c": _salesforce_time(f.as_of),
-    }
+    values = (
+        f.entity_id,
+        str(f.score),
+        f.tier,
+        _number(f.probability, 4),
+        _text(f.top_factor_up, where=f"{where}, factor up"),
+        _text(f.top_factor_down, where=f"{where}, factor down"),
+        as_of,
+    )
+    return dict(zip(columns, values, strict=True))
+
+
+def salesforce_row(f: Fields) -> Row:
+    """A Salesforce import row: ``Id`` and the custom fields' API names."""
+    return _crm_row(f, SALESFORCE_COLUMNS, _salesforce_time(f.as_of))
 
 
 def hubspot_row(f: Fields) -> Row:
-    where = f"{f.entity_kind} {f.entity_id}"
-    return {
-        "Record ID": f.entity_id,
-        "salesradar_score": str(f.score),
-        "salesradar_tier": f.tier,
-        "salesradar_probability": _number(f.probability, 4),
-        "salesradar_top_factor_up": _text(f.top_factor_up, where=f"{where}, factor up"),
-        "salesradar_top_factor_down": _text(f.top_factor_down, where=f"{where}, factor down"),
-        "salesradar_as_of": _hubspot_date(f.as_of),
-    }
+    """A HubSpot import row: ``Record ID`` and the properties' internal names."""
+    return _crm_row(f, HUBSPOT_COLUMNS, _hubspot_date(f.as_of))
 
 
 def csv_row(f: Fields) -> Row:
+    """A plain row with every field under its own name (empty text for unknown values)."""
     return {
         "entity_kind": f.entity_kind,
         "entity_id": f.entity_id,

@@ -85,10 +85,7 @@ def push_changes(
                     outcome = deliver_key(
                         ledger, key, send, body.decode(), settings=settings, clock=clock
                     )
-                    if outcome.error is None:
-                        report.sent.append(key)
-                    else:
-                        report.failed.append((key, outcome.error))
+                    report.add(key, outcome)
     finally:
         if owned:
             http.close()

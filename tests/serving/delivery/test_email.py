@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from serving.delivery.config import DeliverySettings
 from serving.delivery.dispatch import deliver_run
 from serving.delivery.ledger import DeliveryLedger
 from serving.store import ScoreStore
@@ -17,19 +18,23 @@ def recipients(tmp_path: Path) -> Path:
     return path
 
 
+def email_settings(tmp_path: Path, port: int) -> DeliverySettings:
+    return settings(
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_starttls=False,
+        smtp_from="salesradar@example.com",
+        recipients_file=recipients(tmp_path),
+    )
+
+
 def test_each_rep_gets_a_text_and_html_digest_and_alert_linking_entity_pages(
     store: ScoreStore, tmp_path: Path
 ) -> None:
     _, second = publish_two_runs(store)
     with smtp_server() as (port, inbox):
-        config = settings(
-            tmp_path,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_from="salesradar@example.com",
-            recipients_file=recipients(tmp_path),
-        )
+        config = email_settings(tmp_path, port)
         report = deliver_run(
             store,
             settings=config,
@@ -63,14 +68,7 @@ def test_each_rep_gets_a_text_and_html_digest_and_alert_linking_entity_pages(
 def test_a_rerun_of_the_same_run_sends_nothing_twice(store: ScoreStore, tmp_path: Path) -> None:
     publish_two_runs(store)
     with smtp_server() as (port, inbox):
-        config = settings(
-            tmp_path,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_from="salesradar@example.com",
-            recipients_file=recipients(tmp_path),
-        )
+        config = email_settings(tmp_path, port)
         first = deliver_run(store, settings=config, public_url=None, run_id=None, clock=clock)
         again = deliver_run(store, settings=config, public_url=None, run_id=None, clock=clock)
     assert len(first.sent) == 2 and again.sent == [] and len(again.already_sent) == 2
@@ -81,14 +79,7 @@ def test_a_rerun_of_the_same_run_sends_nothing_twice(store: ScoreStore, tmp_path
 def test_a_dry_run_sends_and_records_nothing(store: ScoreStore, tmp_path: Path) -> None:
     _, second = publish_two_runs(store)
     with smtp_server() as (port, inbox):
-        config = settings(
-            tmp_path,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_from="salesradar@example.com",
-            recipients_file=recipients(tmp_path),
-        )
+        config = email_settings(tmp_path, port)
         report = deliver_run(
             store, settings=config, public_url=None, run_id=second, clock=clock, dry_run=True
         )

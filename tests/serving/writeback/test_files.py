@@ -15,6 +15,17 @@ from serving.writeback.formats import CrmFormat
 from tests.serving.delivery.books import publish_two_runs, reason
 from tests.serving.test_store import T1, publish, row
 
+# Written out here, not imported: the test pins the documented names (docs/writeback.md).
+SALESFORCE_COLUMNS = [
+    "Id",
+    "Salesradar_Score__c",
+    "Salesradar_Tier__c",
+    "Salesradar_Probability__c",
+    "Salesradar_Top_Factor_Up__c",
+    "Salesradar_Top_Factor_Down__c",
+    "Salesradar_As_Of__c",
+]
+
 
 def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(newline="", encoding="utf-8") as handle:
@@ -30,15 +41,7 @@ def test_salesforce_columns_are_api_names_with_data_loader_datetimes(
     summary = export_scores(store, kind="customer", crm_format=CrmFormat.SALESFORCE, out=out)
     assert (summary.run_id, summary.rows) == (second, 5)
     columns, rows = read(out)
-    assert columns == [
-        "Id",
-        "Salesradar_Score__c",
-        "Salesradar_Tier__c",
-        "Salesradar_Probability__c",
-        "Salesradar_Top_Factor_Up__c",
-        "Salesradar_Top_Factor_Down__c",
-        "Salesradar_As_Of__c",
-    ]
+    assert columns == SALESFORCE_COLUMNS
     c1 = next(r for r in rows if r["Id"] == "c1")
     assert c1 == {
         "Id": "c1",
@@ -150,14 +153,6 @@ def test_an_empty_kind_still_writes_the_header(store: ScoreStore, tmp_path: Path
     summary = export_scores(store, kind="lead", crm_format=CrmFormat.SALESFORCE, out=out)
     assert summary.rows == 0
     assert read(out) == (
-        [
-            "Id",
-            "Salesradar_Score__c",
-            "Salesradar_Tier__c",
-            "Salesradar_Probability__c",
-            "Salesradar_Top_Factor_Up__c",
-            "Salesradar_Top_Factor_Down__c",
-            "Salesradar_As_Of__c",
-        ],
+        SALESFORCE_COLUMNS,
         [],
     )
