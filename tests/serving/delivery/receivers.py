@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -36,10 +37,27 @@ class _Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, _Inbox]]:
-    """A plain SMTP server on 127.0.0.1 (no TLS): yields its port and inbox."""
+def smtp_server(*, login: tuple[str, str] | None = None) -> Iterator[tuple[int, _Inbox]]:
+    """A plain SMTP server on 127.0.0.1 (no TLS): yields its port and inbox. With ``login``
+    (user, password) it requires AUTH and answers 535 to any other credentials."""
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    auth: dict[str, Any] = {}
+    if login is not None:
+        user, password = login
+
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> AuthResult:
+            ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+                user.encode(),
+                password.encode(),
+            )
+            # handled=False: the server itself answers (235 or 535), as a real one would.
+            return AuthResult(success=ok, handled=False)
+
+        # Plain-text AUTH is fine on 127.0.0.1 in a test; production sends it after STARTTLS.
+        auth = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **auth)
     controller.start()
     try:
         yield controller.port, inbox

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from pydantic import SecretStr
+
 from serving.delivery.config import DeliverySettings
 from serving.delivery.dispatch import deliver_run
 from serving.delivery.ledger import DeliveryLedger
 from serving.store import ScoreStore
-from tests.serving.delivery.books import clock, publish_two_runs, settings
+from tests.serving.delivery.books import T1, T2, clock, publish_two_runs, reason, settings
 from tests.serving.delivery.receivers import smtp_server
+from tests.serving.test_store import publish, row
 
 
 def recipients(tmp_path: Path) -> Path:
@@ -118,3 +122,39 @@ def test_an_unreachable_smtp_server_leaves_dead_letters_for_a_later_retry(
     letters = DeliveryLedger(store.engine).dead_letters(second)
     assert [(d.key.kind, d.attempts) for d in letters] == [("digest", 3), ("alert", 3)]
     assert "ConnectionRefusedError" in letters[0].error and "ana@example.com" in letters[0].payload
+
+
+# The test server takes AUTH without TLS on 127.0.0.1, and aiosmtpd warns about exactly that.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_login_is_used_and_a_refused_login_is_not_retried(
+    store: ScoreStore, tmp_path: Path
+) -> None:
+    _, second = publish_two_runs(store)
+    with smtp_server(login=("radar", "right")) as (port, inbox):
+        wrong = email_settings(tmp_path, port).model_copy(
+            update={"smtp_user": "radar", "smtp_password": SecretStr("wrong")}
+        )
+        refused = deliver_run(store, settings=wrong, public_url=None, run_id=None, clock=clock)
+        letters = DeliveryLedger(store.engine).dead_letters(second)
+        assert [d.attempts for d in letters] == [1, 1]  # 535 is permanent: one try each
+        assert refused.failed[0][1].startswith("SMTP 535")
+        right = wrong.model_copy(update={"smtp_password": SecretStr("right")})
+        sent = deliver_run(store, settings=right, public_url=None, run_id=None, clock=clock)
+    assert len(sent.sent) == 2 and len(inbox.messages) == 2
+
+
+def test_entity_text_is_escaped_in_html(store: ScoreStore, tmp_path: Path) -> None:
+    hostile = '<script>alert("x")</script>'
+    publish(store, [row("c<1>", 0.2, tier="low")], at=T1)
+    publish(store, [row("c<1>", 0.7, tier="high", reasons=[reason(hostile, 0.9)])], at=T2)
+    with smtp_server() as (port, inbox):
+        deliver_run(
+            store,
+            settings=email_settings(tmp_path, port),
+            public_url="https://r.example",
+            run_id=None,
+            clock=clock,
+        )
+    html = inbox.messages[0][1].get_body(("html",)).get_content()
+    assert hostile not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; text" in html
+    assert 'href="https://r.example/app/entities/customer/c%3C1%3E"' in html
