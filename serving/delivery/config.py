@@ -7,9 +7,10 @@ URLs, which carry their own token, and the signing secret) are ``SecretStr``: ne
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class DeliverySettings(BaseModel):
@@ -46,6 +47,16 @@ class DeliverySettings(BaseModel):
     alert_score_move: int = Field(default=15, ge=1, le=100)
     # Entries per digest section (the rest are counted, "and 12 more").
     digest_items: int = Field(default=10, ge=1)
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_sender(cls, value: str | None) -> str | None:
+        """``radar@example.com`` or ``Salesradar <radar@example.com>``."""
+        if value is not None:
+            local, at, domain = parseaddr(value)[1].rpartition("@")
+            if not (local and at and domain) or "@" in local:
+                raise ValueError("an address such as radar@example.com or 'Name <radar@...>'")
+        return value
 
     @model_validator(mode="after")
     def _check_pairs(self) -> DeliverySettings:

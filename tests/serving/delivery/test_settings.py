@@ -21,6 +21,11 @@ from features.cli import build_app
             "SALESRADAR_DELIVERY: email (smtp_host) needs smtp_from and recipients_file",
         ),
         (
+            {"SALESRADAR_DELIVERY__SMTP_FROM": "radar"},
+            "SALESRADAR_DELIVERY__SMTP_FROM: Value error, an address such as radar@example.com "
+            "or 'Name <radar@...>'",
+        ),
+        (
             {"SALESRADAR_DELIVERY__ATTEMPTS": "0"},
             "SALESRADAR_DELIVERY__ATTEMPTS: Input should be greater than or equal to 1",
         ),
