@@ -22,7 +22,7 @@ from features.cli import build_app
         ),
         (
             {"SALESRADAR_DELIVERY__SMTP_FROM": "radar"},
-            "SALESRADAR_DELIVERY__SMTP_FROM: Value error, an address such as radar@example.com "
+            "SALESRADAR_DELIVERY__SMTP_FROM: an address such as radar@example.com "
             "or 'Name <radar@...>'",
         ),
         (
