@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.tasks import Task
 from features.tiers import DEFAULT_TIER_CUTOFFS
+from serving.delivery.config import DeliverySettings
 from serving.store import MIN_KEEP_RUNS
 from serving.tiers import TIER_NAMES
 
@@ -103,6 +104,12 @@ class Settings(BaseSettings):
         if 0 < len(value.get_secret_value()) < 32:
             raise ValueError("at least 32 characters (or empty for a random one per process)")
         return value
+
+    # Base URL reps open (no trailing slash), e.g. https://salesradar.example.com: digests link
+    # each entity to {public_url}/web/customers/{id} or /web/leads/{id}. Unset: no links.
+    public_url: str | None = None
+    # Digests, alerts and write-back pushes (serving.delivery.config; SALESRADAR_DELIVERY__*).
+    delivery: DeliverySettings = DeliverySettings()
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

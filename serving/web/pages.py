@@ -10,7 +10,7 @@ a closure, and FastAPI must read the kind's own ``tier`` annotation as the funct
 """
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
@@ -25,22 +25,17 @@ from serving.store import EntityKind
 from serving.tiers import TIER_NAMES
 from serving.web import views
 from serving.web.forms import read_form, require_csrf
+from serving.web.paths import SEGMENT, entity_href
 from serving.web.rendering import PAGE_HEADERS, PageRoute, RepPage, RepPageDep, render
 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
 PAGE_ROWS = 50
 HISTORY_RUNS = 12
-SEGMENT: dict[EntityKind, str] = {"customer": "customers", "lead": "leads"}
 TASK: dict[EntityKind, Task] = {"customer": Task.CHURN, "lead": Task.LEADS}
 LIST_PATH: dict[EntityKind, str] = {"customer": "/web/at-risk", "lead": "/web/hot-leads"}
 TITLES: dict[EntityKind, str] = {"customer": "My at-risk customers", "lead": "My hot leads"}
 VALUE_HEADINGS: dict[EntityKind, str] = {"customer": "Value at risk", "lead": "Expected value"}
 ACTION_FIELDS = frozenset({"action", "note"})
-
-
-def entity_href(kind: EntityKind, entity_id: str) -> str:
-    """The entity page's path (the id percent-encoded, so any id is one path segment)."""
-    return f"/web/{SEGMENT[kind]}/{quote(entity_id, safe='')}"
 
 
 def _query(**params: Any) -> str:
