@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import pycountry
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -60,6 +61,12 @@ class Settings(BaseSettings):
     # customers, so a big, safe account never tops the at-risk list by its value alone.
     hot_leads_default_tiers: str = "hot,warm"
     at_risk_default_tiers: str = "high,medium"
+    # Export columns carried onto every list row and entity view (comma-separated; each from the
+    # entity table, or from accounts by account_id). Unset: the export's name-like columns
+    # (serving.display.NAME_LIKE_COLUMNS) that it has. An unknown column stops `score`.
+    display_fields: str | None = None
+    # ISO 4217 code of the export's money columns: the lists label values with it.
+    currency: str = "EUR"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=200_000, gt=0)
     max_page_size: int = Field(default=500, gt=0)
@@ -94,6 +101,35 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("a tier is named twice")
         return ",".join(names)
+
+    @field_validator("display_fields")
+    @classmethod
+    def _check_display_fields(cls, value: str | None) -> str | None:
+        """Comma-separated column names, none empty or twice (spaces ignored); normalised."""
+        if value is None:
+            return None
+        names = [name.strip() for name in value.split(",")]
+        if value.strip() == "":
+            return ""  # explicitly none
+        if not all(names):
+            raise ValueError("comma-separated export column names, none empty")
+        if len(set(names)) != len(names):
+            raise ValueError("a column is named twice")
+        return ",".join(names)
+
+    @field_validator("currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        """An ISO 4217 alphabetic code (pycountry's list), upper case as written."""
+        if value != value.upper() or pycountry.currencies.get(alpha_3=value) is None:
+            raise ValueError("an ISO 4217 currency code in upper case, e.g. EUR, USD, GBP")
+        return value
+
+    def display_columns(self) -> tuple[str, ...] | None:
+        """The configured display columns; None: not configured (the name-like defaults)."""
+        if self.display_fields is None:
+            return None
+        return tuple(name for name in self.display_fields.split(",") if name)
 
     def default_tiers(self, task: Task) -> tuple[str, ...]:
         """The tiers ``task``'s list holds when a request names none (see the fields above)."""
