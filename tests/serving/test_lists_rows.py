@@ -259,3 +259,18 @@ def test_retention_removes_the_contributions_of_pruned_runs(
             select(score_details.c.run_id, func.count()).group_by(score_details.c.run_id)
         ).all()
     assert {run for run, _ in kept} == set(runs[1:])
+
+
+def test_stored_reasons_put_the_actionable_ones_first_over_a_whole_run(
+    client: TestClient, services: Services
+) -> None:
+    run_twice(services, frames())
+    promoted = 0
+    for kind in KINDS.values():
+        for item in services.store.list_scores(kind, limit=500).items:
+            flags = [r["background"] for r in item.reasons]
+            assert flags == sorted(flags), item.entity_id
+            actionable = [abs(r["contribution"]) for r in item.reasons if not r["background"]]
+            background = [abs(r["contribution"]) for r in item.reasons if r["background"]]
+            promoted += bool(actionable and background and max(background) > min(actionable))
+    assert promoted > 0  # the rule did reorder some rows: a stronger background reason came after
