@@ -1,9 +1,9 @@
 """What a list row shows about an entity besides its score, read from the export at batch time.
 
 Display fields: export columns a rep recognises an entity by (name, company, city...), named by
-``SALESRADAR_DISPLAY_FIELDS`` or, when that is unset, the export's name-like columns
-(``NAME_LIKE_COLUMNS``) that it has. A column is looked up in the task's entity table, then in
-``accounts`` (joined by ``account_id``). Last activity: the latest order of a customer (its
+``SALESRADAR_DISPLAY_FIELDS`` or, when that is ``auto`` (the default), the export's name-like
+columns (``NAME_LIKE_COLUMNS``) that it has. A column is looked up in the task's entity table,
+then in ``accounts`` (joined by ``account_id``). Last activity: the latest order of a customer (its
 events of the model's purchase types) or the latest touch of a lead (any event), strictly
 before the run's as-of time.
 """
@@ -30,7 +30,6 @@ NAME_LIKE_COLUMNS: tuple[str, ...] = (
     "company",
     "company_name",
     "account_name",
-    "email",
     "city",
 )
 DisplayValue = str | int | float | bool | None

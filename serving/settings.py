@@ -17,6 +17,8 @@ from features.tasks import Task
 from serving.store import MIN_KEEP_RUNS
 from serving.tiers import TIER_NAMES
 
+AUTO_DISPLAY_FIELDS = "auto"
+
 
 class TierThresholds(BaseSettings):
     """Probability cut-offs for tiers; a probability at or above ``high`` is the top tier."""
@@ -62,9 +64,10 @@ class Settings(BaseSettings):
     hot_leads_default_tiers: str = "hot,warm"
     at_risk_default_tiers: str = "high,medium"
     # Export columns carried onto every list row and entity view (comma-separated; each from the
-    # entity table, or from accounts by account_id). Unset: the export's name-like columns
-    # (serving.display.NAME_LIKE_COLUMNS) that it has. An unknown column stops `score`.
-    display_fields: str | None = None
+    # entity table, or from accounts by account_id). "auto": the export's name-like columns
+    # (serving.export_context.NAME_LIKE_COLUMNS) that it has; empty: none. An unknown column
+    # stops `salesradar score` before it writes anything.
+    display_fields: str = AUTO_DISPLAY_FIELDS
     # ISO 4217 code of the export's money columns: the lists label values with it.
     currency: str = "EUR"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
@@ -104,13 +107,12 @@ class Settings(BaseSettings):
 
     @field_validator("display_fields")
     @classmethod
-    def _check_display_fields(cls, value: str | None) -> str | None:
-        """Comma-separated column names, none empty or twice (spaces ignored); normalised."""
-        if value is None:
-            return None
+    def _check_display_fields(cls, value: str) -> str:
+        """``auto``, empty, or comma-separated column names, none empty or twice (spaces
+        ignored); returned normalised."""
+        if value.strip() in ("", AUTO_DISPLAY_FIELDS):
+            return value.strip()
         names = [name.strip() for name in value.split(",")]
-        if value.strip() == "":
-            return ""  # explicitly none
         if not all(names):
             raise ValueError("comma-separated export column names, none empty")
         if len(set(names)) != len(names):
@@ -126,8 +128,8 @@ class Settings(BaseSettings):
         return value
 
     def display_columns(self) -> tuple[str, ...] | None:
-        """The configured display columns; None: not configured (the name-like defaults)."""
-        if self.display_fields is None:
+        """The configured display columns; None for ``auto`` (the export's name-like ones)."""
+        if self.display_fields == AUTO_DISPLAY_FIELDS:
             return None
         return tuple(name for name in self.display_fields.split(",") if name)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from features.btyd import add_btyd_features
@@ -23,6 +24,7 @@ from serving.batch import read_attributes, score_export
 from serving.changes import decompose, sum_tolerance
 from serving.export_context import UnknownDisplayField
 from serving.services import Services
+from serving.settings import Settings
 from serving.store import EntityKind
 from serving.tables import score_details, score_runs
 from serving.wiring import model_specs
@@ -274,3 +276,22 @@ def test_stored_reasons_put_the_actionable_ones_first_over_a_whole_run(
             background = [abs(r["contribution"]) for r in item.reasons if r["background"]]
             promoted += bool(actionable and background and max(background) > min(actionable))
     assert promoted > 0  # the rule did reorder some rows: a stronger background reason came after
+
+
+def test_display_fields_and_currency_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().display_columns() is None  # auto: the export's name-like columns
+    assert Settings().currency == "EUR"
+    monkeypatch.setenv("SALESRADAR_DISPLAY_FIELDS", " name, city ")
+    monkeypatch.setenv("SALESRADAR_CURRENCY", "USD")
+    assert (Settings().display_columns(), Settings().currency) == (("name", "city"), "USD")
+    monkeypatch.setenv("SALESRADAR_DISPLAY_FIELDS", "")
+    assert Settings().display_columns() == ()
+    for bad in ("name,,city", "name,name"):
+        monkeypatch.setenv("SALESRADAR_DISPLAY_FIELDS", bad)
+        with pytest.raises(ValidationError, match="display_fields"):
+            Settings()
+    monkeypatch.delenv("SALESRADAR_DISPLAY_FIELDS")
+    for bad in ("usd", "EURO", "XXQ"):
+        monkeypatch.setenv("SALESRADAR_CURRENCY", bad)
+        with pytest.raises(ValidationError, match="ISO 4217"):
+            Settings()
