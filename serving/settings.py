@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=200_000, gt=0)
     max_page_size: int = Field(default=500, gt=0)
-    # Published runs `salesradar score` keeps (about 23 MB each on SQLite at 100k entities); at
+    # Published runs `salesradar score` keeps (about 23 MB of scores and ~100 MB of per-feature
+    # contributions each on SQLite at 100k entities, docs/serving.md); at
     # least MIN_KEEP_RUNS: the published run and the one "what changed" compares it with.
     keep_runs: int = Field(default=12, ge=MIN_KEEP_RUNS)
     # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
