@@ -18,6 +18,13 @@ value, ``=<number>`` for that exact shown value (a ratio in its own scale: ``=1`
 ``<0`` for a negative one, in which ``{value}`` is the magnitude (the wording carries the sign),
 else ``other``. Each case is a whole sentence and may name other features like a template. When
 no case fits, or the cases are malformed, the label is phrased as above ("label: value").
+
+Order: of the ``top_k`` strongest contributions, the actionable reasons come first and the
+background ones after, each group strongest first. A reason is actionable when its feature's
+family (the registry's metadata, kept in the model) is one computed from the entity's events
+(``EVENT_FAMILIES``: orders, contacts, support load, their recency, trends and cadence), which
+a rep's work changes; every other family (the entity's attributes such as plan, region or
+source, its value, its age) is ``background``, which each reason says.
 """
 
 from __future__ import annotations
@@ -36,6 +43,12 @@ from features.model import ModelFeature, ScoringModel
 from features.rows import FeatureRows, FeatureTable
 
 UNKNOWN = "unknown"
+# The registry's families whose features are computed from events (``features.registry``; a
+# test checks every engineered definition of these families reads event aggregates, and no
+# other does). A family not named here is background: an unknown one is never promoted.
+EVENT_FAMILIES: frozenset[str] = frozenset(
+    {"activity", "recency", "trend", "engagement", "responsiveness", "cadence"}
+)
 CASE_SEPARATOR = " | "
 _CASE = re.compile(r"(missing|other|<0|=-?[0-9]+(?:\.[0-9]+)?): (.+)", re.DOTALL)
 
@@ -48,6 +61,17 @@ class Reason:
     value: object  # the entity's value as plain JSON-ready Python (None when missing)
     contribution: float  # log-odds
     text: str
+    background: bool = False  # an attribute-only reason (see the module docstring)
+
+
+def is_background(family: str) -> bool:
+    """Whether a feature of ``family`` is background: not computed from the entity's events."""
+    return family not in EVENT_FAMILIES
+
+
+def feature_label(description: str) -> str:
+    """The short label of a feature description ("Days since the last order"), without cases."""
+    return _parse_description(description)[0]
 
 
 def explain(
@@ -57,7 +81,9 @@ def explain(
     *,
     top_k: int = 5,
 ) -> list[list[Reason]]:
-    """The ``top_k`` reasons per row of ``frame``, largest absolute contribution first.
+    """The ``top_k`` reasons per row of ``frame``: of the ``top_k`` largest absolute
+    contributions, the actionable ones first, then the background ones, each group largest first
+    (see the module docstring).
 
     ``contributions`` is ``model.contributions(frame)``: one row per frame row, one column per
     feature plus the bias (last), which is never a reason. Features with an exactly zero
@@ -76,6 +102,11 @@ def explain(
     # A stable sort on -|c| keeps registry order among equal contributions: deterministic.
     order = np.argsort(-np.abs(feature_contributions), axis=1, kind="stable")[:, :top_k]
     chosen = np.take_along_axis(feature_contributions, order, axis=1)
+    # Stable: within each group the order by |contribution| is kept.
+    background = np.array([is_background(s.family) for s in specs], dtype=bool)
+    regroup = np.argsort(background[order], axis=1, kind="stable")
+    order = np.take_along_axis(order, regroup, axis=1)
+    chosen = np.take_along_axis(chosen, regroup, axis=1)
     phrasings = _phrasings(tuple(specs))
     needed = {int(j) for j in np.unique(order)}
     needed |= {p for j in needed for p, _, _ in phrasings[j].fields}
@@ -90,7 +121,7 @@ def explain(
         row_reasons = []
         for index, contribution in zip(row_order, row_chosen, strict=True):
             if contribution == 0.0:
-                break
+                continue  # never used by the trees for this row: no reason
             phrasing = phrasings[index]
             value = cells[index][row_number]
             key = _sentence_key(value, phrasing, cells, row_number)
@@ -98,7 +129,13 @@ def explain(
             if text is None:
                 text = sentences[index][key] = phrasing.render(value, cells, row_number)
             row_reasons.append(
-                Reason(feature=specs[index].name, value=value, contribution=contribution, text=text)
+                Reason(
+                    feature=specs[index].name,
+                    value=value,
+                    contribution=contribution,
+                    text=text,
+                    background=bool(background[index]),
+                )
             )
         reasons.append(row_reasons)
     return reasons

@@ -28,15 +28,30 @@ from features.btyd import add_btyd_features
 from features.errors import UserError
 from features.export import Export
 from features.online import read_attribute_column
+from features.reasons import feature_label
+from features.registry import FeatureSpec
 from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
+from serving.export_context import (
+    DisplayValue,
+    display_sources,
+    read_display,
+    read_last_activity,
+)
 from serving.input_warnings import model_attributes, model_levels
 from serving.protocols import Explain
 from serving.run_lock import LockHolder, scoring_lock_held
 from serving.scoring import entity_kind, score_entities
 from serving.served import ServedModel
 from serving.settings import Settings
-from serving.store import MIN_KEEP_RUNS, PrunedRuns, ScoreRow, ScoreStore
+from serving.store import (
+    MIN_KEEP_RUNS,
+    FeatureInfo,
+    PrunedRuns,
+    ScoreDetail,
+    ScoreRow,
+    ScoreStore,
+)
 from serving.wiring import model_specs
 
 logger = logging.getLogger(__name__)
@@ -138,6 +153,50 @@ def read_attributes(
     return read, notes
 
 
+def feature_infos(specs: Sequence[FeatureSpec]) -> tuple[FeatureInfo, ...]:
+    """The run's feature list for "what changed", in the model's order."""
+    return tuple(
+        FeatureInfo(name=s.name, unit=s.unit, label=feature_label(s.description), family=s.family)
+        for s in specs
+    )
+
+
+def _details(
+    chunk: pd.DataFrame, specs: Sequence[FeatureSpec], contributions: list[np.ndarray]
+) -> list[ScoreDetail]:
+    """Each row's contributions with its feature values (numbers and categorical levels)."""
+    numbers = np.full((len(chunk), len(specs)), np.nan)
+    levels: dict[str, list[object]] = {}
+    for j, spec in enumerate(specs):
+        if spec.dtype == "categorical":
+            levels[spec.name] = chunk[spec.name].astype(object).tolist()
+        else:
+            numbers[:, j] = chunk[spec.name].to_numpy(dtype=float, na_value=np.nan)
+    return [
+        ScoreDetail(
+            raw_margin=float(np.sum(row_contributions)),
+            contributions=row_contributions,
+            numbers=numbers[i],
+            levels={name: _level(column[i]) for name, column in levels.items()},
+        )
+        for i, row_contributions in enumerate(contributions)
+    ]
+
+
+def _level(value: object) -> str | None:
+    """A categorical cell as text; every kind of missing (None, NA, NaN) as None."""
+    return None if value is None or value is pd.NA or value != value else str(value)
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """Per entity id: display fields and last order / touch (see ``serving.export_context``)."""
+
+    display: dict[str, dict[str, DisplayValue]]
+    last_activity: dict[str, datetime]
+    shows_display: bool  # False: no display field for this task (rows store None)
+
+
 def _score_rows(
     served: ServedModel,
     table: pd.DataFrame,
@@ -145,11 +204,13 @@ def _score_rows(
     as_of: datetime,
     settings: Settings,
     explain: Explain,
+    context: RowContext,
     tiers: dict[str, int],
     progress: Progress | None,
 ) -> Iterator[ScoreRow]:
     thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
     kind = entity_kind(served.task)
+    specs = model_specs(served.model)
     for start in range(0, len(table), CHUNK_ROWS):
         chunk = table.iloc[start : start + CHUNK_ROWS]
         scores = score_entities(
@@ -160,8 +221,9 @@ def _score_rows(
             thresholds=thresholds,
             explain=explain,
         )
+        details = _details(chunk, specs, [s.contributions for s in scores])  # type: ignore[misc]
         owners = chunk["owner_id"].tolist()
-        for score, owner in zip(scores, owners, strict=True):
+        for score, owner, detail in zip(scores, owners, details, strict=True):
             tiers[score.tier] = tiers.get(score.tier, 0) + 1
             yield ScoreRow(
                 entity_kind=kind,  # type: ignore[arg-type]
@@ -175,6 +237,9 @@ def _score_rows(
                 model_name=served.name,
                 model_version=served.version,
                 as_of=as_of,
+                display=context.display.get(score.entity_id, {}) if context.shows_display else None,
+                last_activity_at=context.last_activity.get(score.entity_id),
+                detail=detail,
             )
         if progress is not None:
             progress(served.task, min(start + CHUNK_ROWS, len(table)), len(table))
@@ -197,10 +262,15 @@ def score_export(
     ``MIN_KEEP_RUNS``, else UserError).
 
     ``clock`` only stamps when the run started and was published; it never decides ``as_of``.
-    Raises ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
+    Each row carries the display fields (``settings.display_fields``), the last order / touch
+    before ``as_of`` and every feature's contribution (``ScoreDetail``). Raises
+    ``UnknownDisplayField`` (nothing written) for a display field the export lacks, and
+    ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
     scoring lock of ``store``.
     """
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
+    # Checked before anything is written: a misnamed display field stops the run whole.
+    sources = {task: display_sources(export, task, settings.display_columns()) for task in models}
     started_at = clock()
     holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), started_at=started_at)
     with scoring_lock_held(store.engine, holder):
@@ -223,6 +293,20 @@ def score_export(
             table, attribute_notes[task.value] = read_attributes(table, served.model, task)
             table = add_btyd_features(table, getattr(served.model, "btyd", None))
             feature_seconds[task.value] = time.perf_counter() - started
+            context = RowContext(
+                display=read_display(export, task, sources[task]),
+                last_activity=read_last_activity(
+                    export, task, served.model.vocabulary, as_of=as_of
+                ),
+                shows_display=bool(sources[task]),
+            )
+            store.write_run_features(
+                run_id,
+                entity_kind(task),  # type: ignore[arg-type]
+                features=feature_infos(model_specs(served.model)),
+                model_name=served.name,
+                model_version=served.version,
+            )
             tiers: dict[str, int] = {}
             rows = _score_rows(
                 served,
@@ -230,6 +314,7 @@ def score_export(
                 as_of=as_of,
                 settings=settings,
                 explain=explain,
+                context=context,
                 tiers=tiers,
                 progress=progress,
             )

@@ -51,6 +51,7 @@ class ReasonLike(Protocol):
     value: Any
     contribution: float
     text: str
+    background: bool
 
 
 class Explain(Protocol):

@@ -30,6 +30,9 @@ class EntityScore:
     tier: str
     value: float | None  # expected value (leads) or value at risk (customers)
     reasons: list[dict[str, Any]]
+    # Every feature's log-odds contribution, then the bias (features + 1), float64: what the
+    # batch stores so "what changed" decomposes exactly (serving.changes).
+    contributions: np.ndarray | None = None
 
 
 def score_entities(
@@ -66,9 +69,11 @@ def score_entities(
                     "value": r.value,  # already plain: see features.reasons.Reason
                     "contribution": float(r.contribution),
                     "text": r.text,
+                    "background": r.background,
                 }
                 for r in reasons[i]
             ],
+            contributions=scored.contributions[i],
         )
         for i, entity_id in enumerate(entity_ids)
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import pycountry
 from pydantic import (
     AliasChoices,
     Field,
@@ -24,6 +25,8 @@ from features.tiers import DEFAULT_TIER_CUTOFFS
 from serving.delivery.config import DeliverySettings
 from serving.store import MIN_KEEP_RUNS
 from serving.tiers import TIER_NAMES
+
+AUTO_DISPLAY_FIELDS = "auto"
 
 
 class TierThresholds(BaseSettings):
@@ -73,10 +76,18 @@ class Settings(BaseSettings):
     # customers, so a big, safe account never tops the at-risk list by its value alone.
     hot_leads_default_tiers: str = "hot,warm"
     at_risk_default_tiers: str = "high,medium"
+    # Export columns carried onto every list row and entity view (comma-separated; each from the
+    # entity table, or from accounts by account_id). "auto": the export's name-like columns
+    # (serving.export_context.NAME_LIKE_COLUMNS) that it has; empty: none. An unknown column
+    # stops `salesradar score` before it writes anything.
+    display_fields: str = AUTO_DISPLAY_FIELDS
+    # ISO 4217 code of the export's money columns: the lists label values with it.
+    currency: str = "EUR"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=200_000, gt=0)
     max_page_size: int = Field(default=500, gt=0)
-    # Published runs `salesradar score` keeps (about 23 MB each on SQLite at 100k entities); at
+    # Published runs `salesradar score` keeps (about 23 MB of scores and ~100 MB of per-feature
+    # contributions each on SQLite at 100k entities, docs/serving.md); at
     # least MIN_KEEP_RUNS: the published run and the one "what changed" compares it with.
     keep_runs: int = Field(default=12, ge=MIN_KEEP_RUNS)
     # Tolerated clock skew between the CRM and us before a timestamp counts as "in the future".
@@ -124,6 +135,34 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("a tier is named twice")
         return ",".join(names)
+
+    @field_validator("display_fields")
+    @classmethod
+    def _check_display_fields(cls, value: str) -> str:
+        """``auto``, empty, or comma-separated column names, none empty or twice (spaces
+        ignored); returned normalised."""
+        if value.strip() in ("", AUTO_DISPLAY_FIELDS):
+            return value.strip()
+        names = [name.strip() for name in value.split(",")]
+        if not all(names):
+            raise ValueError("comma-separated export column names, none empty")
+        if len(set(names)) != len(names):
+            raise ValueError("a column is named twice")
+        return ",".join(names)
+
+    @field_validator("currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        """An ISO 4217 alphabetic code (pycountry's list), upper case as written."""
+        if value != value.upper() or pycountry.currencies.get(alpha_3=value) is None:
+            raise ValueError("an ISO 4217 currency code in upper case, e.g. EUR, USD, GBP")
+        return value
+
+    def display_columns(self) -> tuple[str, ...] | None:
+        """The configured display columns; None for ``auto`` (the export's name-like ones)."""
+        if self.display_fields == AUTO_DISPLAY_FIELDS:
+            return None
+        return tuple(name for name in self.display_fields.split(",") if name)
 
     def default_tiers(self, task: Task) -> tuple[str, ...]:
         """The tiers ``task``'s list holds when a request names none (see the fields above)."""

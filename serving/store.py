@@ -24,6 +24,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from sqlalchemy import (
     Connection,
     Engine,
@@ -34,17 +35,22 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex
 
 from serving.tables import (
+    ADDED_SCORE_COLUMNS,
     RANK_INDEXES,
     list_order,
     metadata,
     published_run,
+    run_features,
+    score_details,
     score_runs,
     scores,
 )
@@ -72,8 +78,51 @@ class PrunedRuns:
 
 
 @dataclass(frozen=True)
+class FeatureInfo:
+    """One model feature as "what changed" names it: ``label`` is the short label of its
+    description, ``unit`` formats its values (``features.reasons.format_value``)."""
+
+    name: str
+    unit: str
+    label: str
+    family: str
+
+
+@dataclass(frozen=True)
+class ScoreDetail:
+    """Every feature's exact contribution to one entity's score, and the entity's values.
+
+    ``contributions``: log-odds per feature in the run's feature order, then the bias (length
+    features + 1), summing to ``raw_margin``, the model's raw log-odds (float64, computed before
+    the contributions are stored as float32). ``numbers``: numeric feature values (NaN for a
+    missing or categorical one); ``levels``: categorical values by feature (None: missing).
+    """
+
+    raw_margin: float
+    contributions: np.ndarray
+    numbers: np.ndarray
+    levels: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """An entity's ``ScoreDetail`` in one run, with the run's features and model."""
+
+    detail: ScoreDetail
+    features: tuple[FeatureInfo, ...]
+    model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True)
 class ScoreRow:
-    """One entity's score in one run; ``value`` is expected value or value at risk."""
+    """One entity's score in one run; ``value`` is expected value or value at risk.
+
+    ``display``: the configured export columns (``{column: value}``; None in rows written
+    before they existed); ``last_activity_at``: the latest order (customers) or touch (leads)
+    strictly before ``as_of``, naive UTC (None: none). ``detail`` is written to
+    ``score_details`` (None: not recorded).
+    """
 
     entity_kind: EntityKind
     entity_id: str
@@ -86,6 +135,9 @@ class ScoreRow:
     model_name: str
     model_version: str
     as_of: datetime
+    display: dict[str, Any] | None = None
+    last_activity_at: datetime | None = None
+    detail: ScoreDetail | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -144,6 +196,29 @@ def create_store_engine(url: str) -> Engine:
     return engine
 
 
+_BLOB = np.dtype("<f4")  # little-endian float32: half the bytes of float64, same on any host
+
+
+def _blob(values: np.ndarray) -> bytes:
+    return np.asarray(values, dtype=_BLOB).tobytes()
+
+
+def _unblob(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=_BLOB).astype(np.float64)
+
+
+def _detail_row(run_id: str, row: ScoreRow, detail: ScoreDetail) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "entity_kind": row.entity_kind,
+        "entity_id": row.entity_id,
+        "raw_margin": float(detail.raw_margin),
+        "contributions": _blob(detail.contributions),
+        "numbers": _blob(detail.numbers),
+        "levels": detail.levels,
+    }
+
+
 def _chunks(rows: Iterable[ScoreRow], size: int) -> Iterator[list[ScoreRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
@@ -163,6 +238,8 @@ def _row_to_stored(row: Any) -> StoredScore:
         model_name=row.model_name,
         model_version=row.model_version,
         as_of=row.as_of,
+        display=row.display,
+        last_activity_at=row.last_activity_at,
         run_id=row.run_id,
         published_at=row.published_at,
     )
@@ -240,15 +317,27 @@ class ScoreStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._counts: dict[tuple[Any, ...], int] = {}  # (run, kind, filters) -> rows
+        # (run, kind) -> features and model; a published run's never change.
+        self._features: dict[tuple[str, str], tuple[tuple[FeatureInfo, ...], str, str]] = {}
 
     @classmethod
     def from_url(cls, url: str) -> ScoreStore:
         return cls(create_store_engine(url))
 
     def create_schema(self) -> None:
-        """Create missing tables and indexes (idempotent; older databases gain new indexes)."""
+        """Create missing tables, columns and indexes (idempotent).
+
+        A database written by an earlier release gains the new tables, the nullable
+        ``ADDED_SCORE_COLUMNS`` of ``scores`` (its rows then read them as None) and new indexes.
+        """
         metadata.create_all(self.engine)
+        present = {c["name"] for c in inspect(self.engine).get_columns(scores.name)}
         with self.engine.begin() as conn:
+            for name in ADDED_SCORE_COLUMNS:
+                if name not in present:
+                    column = scores.c[name]
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {scores.name} ADD COLUMN {name} {kind}"))
             for index in RANK_INDEXES:
                 # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect expression
                 # indexes on SQLite, so checkfirst warns on every start.
@@ -263,7 +352,8 @@ class ScoreStore:
             stale = [r for (r,) in conn.execute(abandoned)]
             if stale:
                 logger.warning("removing %d abandoned run(s): %s", len(stale), stale)
-                conn.execute(delete(scores).where(scores.c.run_id.in_(stale)))
+                for table in (scores, score_details, run_features):
+                    conn.execute(delete(table).where(table.c.run_id.in_(stale)))
                 conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(stale)))
             conn.execute(
                 score_runs.insert().values(
@@ -272,13 +362,44 @@ class ScoreStore:
             )
         return run_id
 
+    def write_run_features(
+        self,
+        run_id: str,
+        kind: EntityKind,
+        *,
+        features: Sequence[FeatureInfo],
+        model_name: str,
+        model_version: str,
+    ) -> None:
+        """Record the feature order of ``run_id``'s ``score_details`` of ``kind`` and its model."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                run_features.insert().values(
+                    run_id=run_id,
+                    entity_kind=kind,
+                    model_name=model_name,
+                    model_version=model_version,
+                    features=[f.__dict__ for f in features],
+                )
+            )
+
     def write_scores(self, run_id: str, rows: Iterable[ScoreRow]) -> int:
-        """Append rows to an unpublished run, committing in chunks; returns the number written."""
+        """Append rows (and their ``detail``, when recorded) to an unpublished run, committing
+        in chunks; returns the number of rows written."""
         written = 0
         for chunk in _chunks(rows, WRITE_CHUNK_ROWS):
-            payload = [{**row.__dict__, "run_id": run_id} for row in chunk]
+            payload = []
+            details = []
+            for row in chunk:
+                fields = {**row.__dict__, "run_id": run_id}
+                detail = fields.pop("detail")
+                payload.append(fields)
+                if detail is not None:
+                    details.append(_detail_row(run_id, row, detail))
             with self.engine.begin() as conn:
                 conn.execute(scores.insert(), payload)
+                if details:
+                    conn.execute(score_details.insert(), details)
             written += len(chunk)
         return written
 
@@ -341,6 +462,8 @@ class ScoreStore:
         for run_id in doomed:
             with self.engine.begin() as conn:
                 rows += conn.execute(delete(scores).where(scores.c.run_id == run_id)).rowcount
+                for table in (score_details, run_features):
+                    conn.execute(delete(table).where(table.c.run_id == run_id))
                 conn.execute(delete(score_runs).where(score_runs.c.run_id == run_id))
         if doomed:
             logger.info("removed %d old run(s) (%d scores), kept %d", len(doomed), rows, keep)
@@ -389,6 +512,37 @@ class ScoreStore:
             return None, None  # not scored in the published run
         previous = _row_to_stored(rows[1]) if len(rows) > 1 else None
         return _row_to_stored(rows[0]), previous
+
+    def run_detail(self, kind: EntityKind, entity_id: str, run_id: str) -> RunDetail | None:
+        """The entity's recorded contributions and values in ``run_id`` with the run's features
+        and model (None: not recorded, e.g. a run written before they were)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(score_details).where(
+                    score_details.c.run_id == run_id,
+                    score_details.c.entity_kind == kind,
+                    score_details.c.entity_id == entity_id,
+                )
+            ).first()
+            if row is None:
+                return None
+            key = (run_id, kind)
+            if key not in self._features:
+                saved = conn.execute(
+                    select(run_features).where(
+                        run_features.c.run_id == run_id, run_features.c.entity_kind == kind
+                    )
+                ).one()
+                features = tuple(FeatureInfo(**f) for f in saved.features)
+                self._features[key] = (features, saved.model_name, saved.model_version)
+        features, model_name, model_version = self._features[key]
+        detail = ScoreDetail(
+            raw_margin=row.raw_margin,
+            contributions=_unblob(row.contributions),
+            numbers=_unblob(row.numbers),
+            levels=dict(row.levels),
+        )
+        return RunDetail(detail, features, model_name, model_version)
 
     def latest(self, kind: EntityKind, entity_id: str) -> StoredScore | None:
         """The entity's score in the published run (None if it was not scored in that run)."""

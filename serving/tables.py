@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -71,8 +72,47 @@ scores = Table(
     Column("model_name", String(255), nullable=False),
     Column("model_version", String(64), nullable=False),
     Column("as_of", DateTime, nullable=False),
+    # Added after the first release (``ADDED_SCORE_COLUMNS``): null in rows written before.
+    # The export columns named by SALESRADAR_DISPLAY_FIELDS, {column: value}.
+    Column("display", JSON, nullable=True),
+    # The latest order (customers) or touch (leads) strictly before as_of.
+    Column("last_activity_at", DateTime, nullable=True),
     Index("ix_scores_entity", "entity_kind", "entity_id"),
     Index("ix_scores_run_owner", "run_id", "entity_kind", "owner_id"),
+)
+
+
+# Columns of ``scores`` that databases written by earlier releases lack: ``create_schema`` adds
+# them (``serving.store``; nullable, so old rows read as "not recorded").
+ADDED_SCORE_COLUMNS = ("display", "last_activity_at")
+
+# Every feature's exact contribution per scored entity, so "what changed" decomposes a score
+# change exactly (``serving.changes``). Blobs are little-endian float32 in the order of the run's
+# ``run_features`` list: ``contributions`` has one more entry (the bias, last), ``numbers`` holds
+# numeric feature values (NaN: missing or categorical), ``levels`` the categorical ones by name.
+# ``raw_margin`` is the float64 sum of the unrounded contributions: the model's raw log-odds.
+score_details = Table(
+    "score_details",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),
+    Column("entity_id", String(255), primary_key=True),
+    Column("raw_margin", Float(precision=53), nullable=False),
+    Column("contributions", LargeBinary, nullable=False),
+    Column("numbers", LargeBinary, nullable=False),
+    Column("levels", JSON, nullable=False),
+)
+
+# The feature list of each run and kind (what the blobs of ``score_details`` are in the order
+# of), and the model that scored it: a different model means no decomposition.
+run_features = Table(
+    "run_features",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("features", JSON, nullable=False),  # [{name, unit, label, family}], model order
 )
 
 

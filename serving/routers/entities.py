@@ -9,11 +9,12 @@ from fastapi.responses import Response
 
 from features.moments import iso_utc
 from serving.changes import describe_change
-from serving.deps import ALL_ROLES, PrincipalDep, StoreDep, allow
+from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Principal
 from serving.openapi import errors
 from serving.rendering import json_response
+from serving.row_fields import entity_fields
 from serving.schemas.responses import ID_AND_VALUE_NAMES, StoredCustomerOut, StoredLeadOut
 from serving.store import EntityKind, ScoreStore
 
@@ -22,11 +23,14 @@ CanRead = Depends(allow(*ALL_ROLES))
 
 
 def read_stored(
-    store: ScoreStore, principal: Principal, kind: EntityKind, entity_id: str
+    store: ScoreStore, principal: Principal, kind: EntityKind, entity_id: str, *, currency: str
 ) -> dict[str, Any]:
     """Latest published score; another rep's entity answers exactly like a missing one.
 
-    Raises HTTPException 404 (field ``id``). Timestamps are ``iso_utc`` strings.
+    With the entity's display fields, last order / touch, its value labelled with
+    ``currency``, and what changed since its previous score (``serving.changes``, exact from
+    the stored contributions). Raises HTTPException 404 (field ``id``). Timestamps are
+    ``iso_utc`` strings.
     """
     latest, previous = store.latest_with_previous(kind, entity_id)
     if latest is None or not principal.can_see(latest.owner_id):
@@ -35,7 +39,14 @@ def read_stored(
         )
     id_name, value_name = ID_AND_VALUE_NAMES[kind]
     # The route answers with json_response (no response-model pass), so times are written here.
-    change = describe_change(latest, previous)
+    change = describe_change(
+        latest,
+        previous,
+        latest_detail=store.run_detail(kind, entity_id, latest.run_id),
+        previous_detail=None
+        if previous is None
+        else store.run_detail(kind, entity_id, previous.run_id),
+    )
     return {
         id_name: latest.entity_id,
         value_name: latest.value,
@@ -51,6 +62,7 @@ def read_stored(
         "published_at": None if latest.published_at is None else iso_utc(latest.published_at),
         "run_id": latest.run_id,
         "change": change,
+        **entity_fields(kind, latest, currency),
     }
 
 
@@ -64,9 +76,10 @@ def read_stored(
     operation_id="readLead",
     responses=errors(404),
 )
-async def read_lead(lead_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
+async def read_lead(lead_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
     """The lead's latest batch score with reasons, and what changed since the previous one."""
-    return json_response(read_stored(store, principal, "lead", lead_id))
+    currency = services.settings.currency
+    return json_response(read_stored(services.store, principal, "lead", lead_id, currency=currency))
 
 
 @router.get(
@@ -76,6 +89,11 @@ async def read_lead(lead_id: str, store: StoreDep, principal: PrincipalDep) -> R
     operation_id="readCustomer",
     responses=errors(404),
 )
-async def read_customer(customer_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
+async def read_customer(
+    customer_id: str, services: ServicesDep, principal: PrincipalDep
+) -> Response:
     """The customer's latest batch score with reasons, and what changed since the previous one."""
-    return json_response(read_stored(store, principal, "customer", customer_id))
+    currency = services.settings.currency
+    return json_response(
+        read_stored(services.store, principal, "customer", customer_id, currency=currency)
+    )

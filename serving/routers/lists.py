@@ -15,6 +15,7 @@ from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
 from serving.openapi import errors
+from serving.row_fields import LAST_ACTIVITY_NAMES, VALUE_LABELS, entity_fields
 from serving.schemas.fields import MAX_OFFSET
 from serving.schemas.responses import (
     ID_AND_VALUE_NAMES,
@@ -133,10 +134,18 @@ LEGACY_CSV_HEADER = (
 )
 
 
-def csv_header(kind: EntityKind) -> tuple[str, ...]:
-    """The CSV columns of ``kind``'s list: the legacy ones, then the labelled, rounded ones."""
+PROBABILITY_DECIMALS = 3  # CSV: enough to rank by, without 17 digits of noise
+
+
+def csv_header(
+    kind: EntityKind, *, currency: str = "", display: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The CSV columns of ``kind``'s list: the legacy ones, the labelled, rounded ones, then
+    the value labelled with ``currency`` ("Value at risk (EUR)"), the last order / touch and
+    one column per display field (named as in the export; ``display_<name>`` when that name is
+    taken)."""
     _, value_name = ID_AND_VALUE_NAMES[kind]
-    return (
+    fixed = (
         *LEGACY_CSV_HEADER,
         "probability_rounded",
         f"{value_name}_rounded",
@@ -147,6 +156,11 @@ def csv_header(kind: EntityKind) -> tuple[str, ...]:
         "score_delta",
         "new_in_tier",
     )
+    last_name, _ = LAST_ACTIVITY_NAMES[kind]
+    labelled = (f"{VALUE_LABELS[kind]} ({currency or 'currency'})", last_name)
+    taken = {*fixed, *labelled}
+    shown = tuple(f"display_{d}" if d in taken else d for d in display)
+    return (*fixed, *labelled, *shown)
 
 
 def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str] | None:
@@ -160,13 +174,15 @@ def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str]
 def directed_reasons(
     kind: EntityKind, reasons: Sequence[dict[str, Any]]
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The strongest stored reason for the score and the strongest against it.
+    """The first stored reason for the score and the first against it.
 
-    ``reasons`` are the stored signed reasons, strongest (largest absolute log-odds
-    contribution) first. "For" is the first with a positive contribution (it raises the
+    ``reasons`` are the stored signed reasons in the order shown: actionable ones first, then
+    background ones, strongest (largest absolute log-odds contribution) first in each group
+    (``features.reasons``). "For" is the first with a positive contribution (it raises the
     risk / the chance to buy), "against" the first with a negative one; either is None when
     no stored reason has that sign (a contribution of exactly 0 is neither). Each is
-    ``{feature, text, contribution, direction}``, the direction in words.
+    ``{feature, text, contribution, direction, background}``, the direction in words;
+    ``background`` is false for reasons stored before it was recorded.
     """
     raises, lowers = DIRECTION_WORDS[kind]
     found: dict[bool, dict[str, Any]] = {}
@@ -178,12 +194,18 @@ def directed_reasons(
                 "text": reason["text"],
                 "contribution": contribution,
                 "direction": raises if contribution > 0 else lowers,
+                "background": bool(reason.get("background", False)),
             }
     return found.get(True), found.get(False)
 
 
 def _items(
-    kind: EntityKind, page_items: list[ListedScore], offset: int, *, has_previous: bool
+    kind: EntityKind,
+    page_items: list[ListedScore],
+    offset: int,
+    *,
+    has_previous: bool,
+    currency: str,
 ) -> list[dict[str, Any]]:
     id_name, value_name = ID_AND_VALUE_NAMES[kind]
     items = []
@@ -208,21 +230,26 @@ def _items(
                 # Without any previous run there is nothing to be new against: null.
                 "new_in_tier": (s.previous_tier != s.tier) if has_previous else None,
                 "as_of": iso_utc(s.as_of),
+                **entity_fields(kind, s, currency),
             }
         )
     return items
 
 
-def _csv_row(kind: EntityKind, item: dict[str, Any]) -> list[object]:
-    """``item`` in ``csv_header(kind)``'s order: probability to 2 decimals, the weighted value
-    to whole currency units (half to even), each reason beside its direction in words."""
+def _csv_row(kind: EntityKind, item: dict[str, Any], display: Sequence[str]) -> list[object]:
+    """``item`` in ``csv_header``'s order: probability to ``PROBABILITY_DECIMALS``, the
+    weighted value to whole currency units (half to even), each reason beside its direction in
+    words, then the ``display`` fields (empty where the row has none)."""
     _, value_name = ID_AND_VALUE_NAMES[kind]
+    last_name, _ = LAST_ACTIVITY_NAMES[kind]
     value = item[value_name]
+    amount = None if item["money"] is None else item["money"]["amount"]
+    shown = item["display"] or {}
     reason_for = item["reason_for"] or {}
     reason_against = item["reason_against"] or {}
     return [
         *(item[c] for c in LEGACY_CSV_HEADER),
-        round(item["probability"], 2),
+        round(item["probability"], PROBABILITY_DECIMALS),
         None if value is None else round(value),
         reason_for.get("text"),
         reason_for.get("direction"),
@@ -230,6 +257,9 @@ def _csv_row(kind: EntityKind, item: dict[str, Any]) -> list[object]:
         reason_against.get("direction"),
         item["score_delta"],
         item["new_in_tier"],
+        amount,
+        item[last_name],
+        *(shown.get(d) for d in display),
     ]
 
 
@@ -255,13 +285,15 @@ def build_list(
     offset: int,
     fmt: str,
     run_id: str | None,
+    currency: str,
 ) -> Any:
     """One page of ``kind``'s list for ``principal`` (a rep: own book only), as JSON or CSV.
 
     ``run_id`` pins the run read (else the published one); the response always names the run
     it read (``run_id`` in JSON, the ``X-Run-ID`` header in CSV), when that run was published
     and how old its ``as_of`` is at ``now`` (the request's clock, naive UTC). Without a
-    ``tier`` filter the list holds ``default_tiers``. Raises HTTPException 422
+    ``tier`` filter the list holds ``default_tiers``. Money is labelled with ``currency`` (the
+    ISO 4217 code of the export's values). Raises HTTPException 422
     for an unknown tier and 404 naming ``run_id`` (never echoing it) for a run that is not a
     published, kept run. Timestamps are ``iso_utc`` strings.
     """
@@ -283,7 +315,13 @@ def build_list(
     except UnknownRun:
         message = "no published run has this run_id (it may have been removed by retention)"
         raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
-    items = _items(kind, page.items, offset, has_previous=page.previous_run_id is not None)
+    items = _items(
+        kind,
+        page.items,
+        offset,
+        has_previous=page.previous_run_id is not None,
+        currency=currency,
+    )
     published_at = None if page.published_at is None else iso_utc(page.published_at)
     age = None if page.as_of is None else as_of_age_days(page.as_of, now)
     if fmt == "csv":
@@ -296,9 +334,12 @@ def build_list(
             if page.run_id and published_at is not None and age is not None
             else {}
         )
-        rows = (_csv_row(kind, i) for i in items)
+        # A run stores the same display fields on every row of a kind: the first row's name them.
+        display = list(items[0]["display"] or {}) if items else []
+        rows = (_csv_row(kind, i, display) for i in items)
+        header = csv_header(kind, currency=currency, display=display)
         return Response(
-            render_csv(csv_header(kind), rows),
+            render_csv(header, rows),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{LIST_NAMES[kind]}.csv"',
@@ -356,6 +397,7 @@ def hot_leads(
         offset=offset,
         fmt=format,
         run_id=run_id,
+        currency=services.settings.currency,
     )
 
 
@@ -397,6 +439,7 @@ def at_risk(
         offset=offset,
         fmt=format,
         run_id=run_id,
+        currency=services.settings.currency,
     )
 
 

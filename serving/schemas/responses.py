@@ -62,6 +62,11 @@ class ReasonOut(BaseModel):
     value: str | float | int | bool | None = Field(examples=[64])
     contribution: float = Field(examples=[0.82])
     text: str = Field(examples=["Days since the last order: 64 days"])
+    background: bool = Field(
+        default=False,
+        description="an attribute-only reason (plan, region, source, value, age): context, not "
+        "something a rep's action changes; shown after the actionable, event-derived ones",
+    )
 
 
 class InputWarningOut(BaseModel):
@@ -101,6 +106,16 @@ EXPECTED_VALUE = Field(
 VALUE_AT_RISK = Field(
     description="probability x annual_value (null when the annual value is unknown)",
     examples=[29760.0],
+)
+LAST_ORDER = Field(
+    description="the customer's latest order strictly before as_of, UTC (null: none, or not "
+    "recorded by the run)",
+    examples=["2026-09-12T14:03:00Z"],
+)
+LAST_TOUCH = Field(
+    description="the lead's latest interaction strictly before as_of, UTC (null: none, or not "
+    "recorded by the run)",
+    examples=["2026-09-28T09:30:00Z"],
 )
 
 
@@ -168,10 +183,12 @@ class MoverOut(BaseModel):
     """A feature whose contribution changed between the previous and the latest score."""
 
     feature: str = Field(examples=["days_since_last_purchase"])
+    previous_value: str | float | int | bool | None = Field(examples=[12])
+    value: str | float | int | bool | None = Field(examples=[64])
     previous_contribution: float | None = Field(examples=[0.31])
     contribution: float | None = Field(examples=[0.82])
-    change: float = Field(examples=[0.51])
-    text: str = Field(examples=["Days since the last order: 64 days"])
+    change: float = Field(description="log-odds", examples=[0.51])
+    text: str = Field(examples=["Days since the last order: was 12 days, now 64 days"])
 
 
 class ChangeOut(BaseModel):
@@ -180,10 +197,46 @@ class ChangeOut(BaseModel):
     previous_as_of: UtcTime
     score_delta: int = Field(examples=[14])
     probability_delta: float = Field(examples=[0.14])
-    movers: list[MoverOut]
+    margin_delta: float | None = Field(
+        description="change in raw log-odds, which the per-feature contribution changes add up "
+        "to; null when the model changed or the runs did not record contributions",
+        examples=[0.62],
+    )
+    model_changed: bool = Field(
+        description="the two scores come from different models: no per-feature split",
+    )
+    previous_model: ModelRef
+    exact: bool = Field(
+        description="the movers are terms of the exact decomposition (false: read from the "
+        "stored top reasons of older runs)"
+    )
+    movers: list[MoverOut] = Field(
+        description="the largest terms in the direction the score moved (at most 3)"
+    )
 
 
-class _StoredScoreBase(BaseModel):
+class MoneyOut(BaseModel):
+    """The weighted value labelled, rounded to whole units, with its currency."""
+
+    label: Literal["Value at risk", "Expected value"] = Field(examples=["Value at risk"])
+    amount: int = Field(examples=[12345])
+    currency: str = Field(description="ISO 4217 (SALESRADAR_CURRENCY)", examples=["EUR"])
+    text: str = Field(examples=["Value at risk: 12,345 EUR"])
+
+
+class _RowFields(BaseModel):
+    """Shared by list rows and entity views (``serving.row_fields``)."""
+
+    display: dict[str, str | int | float | bool | None] | None = Field(
+        description="the export columns named by SALESRADAR_DISPLAY_FIELDS (null: not recorded "
+        "by the run)",
+        examples=[{"name": "Acme GmbH", "city": "Leipzig"}],
+    )
+    currency: str = Field(description="ISO 4217 code of the values", examples=["EUR"])
+    money: MoneyOut | None = Field(description="null when the value is unknown")
+
+
+class _StoredScoreBase(_RowFields):
     model_config = ConfigDict(protected_namespaces=())
 
     entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True, examples=["L-1042"])
@@ -207,6 +260,7 @@ class StoredLeadOut(_StoredScoreBase):
     lead_id: str = Field(examples=["L-1042"])
     tier: LeadTier
     expected_value: float | None = EXPECTED_VALUE
+    last_touch_at: UtcTime | None = LAST_TOUCH
 
 
 class StoredCustomerOut(_StoredScoreBase):
@@ -215,6 +269,7 @@ class StoredCustomerOut(_StoredScoreBase):
     customer_id: str = Field(examples=["C-881"])
     tier: CustomerTier
     value_at_risk: float | None = VALUE_AT_RISK
+    last_order_at: UtcTime | None = LAST_ORDER
 
 
 class DirectedReasonOut(BaseModel):
@@ -226,9 +281,10 @@ class DirectedReasonOut(BaseModel):
     direction: Literal[
         "raises risk", "lowers risk", "raises the chance to buy", "lowers the chance to buy"
     ] = Field(examples=["raises risk"])
+    background: bool = Field(description="an attribute-only reason (see ReasonOut)")
 
 
-class _ListItemBase(BaseModel):
+class _ListItemBase(_RowFields):
     rank: int = Field(ge=1, description="1-based position in the whole ranking", examples=[1])
     entity_id: str = Field(description=_DEPRECATED_ID, deprecated=True, examples=["L-1042"])
     owner_id: str | None = Field(examples=["rep-7"])
@@ -264,12 +320,14 @@ class LeadListItemOut(_ListItemBase):
     lead_id: str = Field(examples=["L-1042"])
     tier: LeadTier
     expected_value: float | None = EXPECTED_VALUE
+    last_touch_at: UtcTime | None = LAST_TOUCH
 
 
 class CustomerListItemOut(_ListItemBase):
     customer_id: str = Field(examples=["C-881"])
     tier: CustomerTier
     value_at_risk: float | None = VALUE_AT_RISK
+    last_order_at: UtcTime | None = LAST_ORDER
 
 
 class _ListPageBase(BaseModel):

@@ -62,6 +62,7 @@ def _read_list(page: RepPage, kind: EntityKind, **query: Any) -> Any:
         now=services.clock(),
         owner=None,
         min_value=None,
+        currency=services.settings.currency,
         **query,
     )
 
@@ -115,7 +116,8 @@ def _entity_page(
 ) -> Response:
     """The entity's page; ``errors`` and ``form`` re-show a refused action form."""
     store = page.services.store
-    stored = read_stored(store, page.session.principal, kind, entity_id)  # 404: not theirs
+    currency = page.services.settings.currency
+    stored = read_stored(store, page.session.principal, kind, entity_id, currency=currency)  # 404
     history = store.history(kind, entity_id, limit=HISTORY_RUNS)
     reasons = [
         {**r, "direction": views.direction_words(kind, float(r["contribution"]))}
@@ -146,7 +148,10 @@ async def _record(request: Request, page: RepPage, kind: EntityKind, entity_id: 
     form = await read_form(request, ACTION_FIELDS)
     session = page.session
     require_csrf(session.csrf_token, form)
-    stored = read_stored(page.services.store, session.principal, kind, entity_id)  # 404
+    services = page.services
+    stored = read_stored(  # 404: not theirs
+        services.store, session.principal, kind, entity_id, currency=services.settings.currency
+    )
     try:
         page.state.actions.record(
             entity_kind=kind,

@@ -20,11 +20,15 @@ TEMPLATED = (
         "recency",
         "days",
     ),
-    ModelFeature("mean_days_between_orders", "numeric", "Usual gap", "frequency", "days"),
+    ModelFeature("mean_days_between_orders", "numeric", "Usual gap", "cadence", "days"),
     ModelFeature(
-        "emails_replied_7d", "numeric", "Replied to {value} emails in the last 7 days", "e", "count"
+        "emails_replied_7d",
+        "numeric",
+        "Replied to {value} emails in the last 7 days",
+        "activity",
+        "count",
     ),
-    ModelFeature("segment", "categorical", "Segment", "attributes", "category"),
+    ModelFeature("segment", "categorical", "Segment", "attribute", "category"),
 )
 
 
@@ -64,7 +68,7 @@ def test_reasons_are_top_k_by_absolute_contribution_and_signed() -> None:
 def test_zero_contributions_and_bias_are_never_reasons() -> None:
     contributions = np.array([[0.0, 0.0, 0.0, 0.5, 9.0]])
     reasons = explain(_StubModel(), _row(), contributions, top_k=5)  # type: ignore[arg-type]
-    assert reasons == [[Reason("segment", None, 0.5, "Segment: unknown")]]
+    assert reasons == [[Reason("segment", None, 0.5, "Segment: unknown", background=True)]]
 
 
 def test_shape_mismatch_is_an_error() -> None:
@@ -111,8 +115,12 @@ def test_explain_on_a_fitted_model_sums_and_phrases() -> None:
     assert len(reasons) == 4
     for row_number, row_reasons in enumerate(reasons):
         assert 1 <= len(row_reasons) <= 3
-        magnitudes = [abs(r.contribution) for r in row_reasons]
-        assert magnitudes == sorted(magnitudes, reverse=True)
+        # Actionable reasons first, then background ones; strongest first within each.
+        flags = [r.background for r in row_reasons]
+        assert flags == sorted(flags)
+        for group in (False, True):
+            magnitudes = [abs(r.contribution) for r in row_reasons if r.background is group]
+            assert magnitudes == sorted(magnitudes, reverse=True)
         for reason in row_reasons:
             index = model.feature_names.index(reason.feature)
             assert reason.contribution == contributions[row_number, index]

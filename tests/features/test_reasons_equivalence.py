@@ -1,7 +1,9 @@
 """``explain`` picks and phrases only the top-k; it must equal the row-by-row reference it replaced.
 
 The reference below is the implementation as it was (every feature of every row read and
-plain-converted, one ``phrase`` call per reason), kept verbatim as the oracle.
+plain-converted, one ``phrase`` call per reason), kept as the oracle; the one change since is
+the documented order: actionable reasons first, then background ones (a stable sort on the
+flag), each marked.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.model import ModelFeature, fit_scoring_model
-from features.reasons import Reason, _plain, explain, phrase
+from features.reasons import Reason, _plain, explain, is_background, phrase
 from features.tasks import Task
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
@@ -36,10 +38,14 @@ def _reference_explain(
             spec = specs[index]
             row_reasons.append(
                 Reason(
-                    spec.name, row_values[spec.name], contribution, phrase(spec, row_values, specs)
+                    spec.name,
+                    row_values[spec.name],
+                    contribution,
+                    phrase(spec, row_values, specs),
+                    background=is_background(spec.family),
                 )
             )
-        reasons.append(row_reasons)
+        reasons.append(sorted(row_reasons, key=lambda r: r.background))
     return reasons
 
 

@@ -128,12 +128,14 @@ def test_each_row_names_the_strongest_reason_for_and_against_its_score(
         "text": "No order",
         "contribution": 0.3,
         "direction": "raises risk",
+        "background": False,
     }
     assert first["reason_against"] == {
         "feature": "annual_value",
         "text": "Worth",
         "contribution": -0.51,
         "direction": "lowers risk",
+        "background": False,
     }
     assert first["top_reason"] == "No order"  # the deprecated alias follows reason_for
     assert second["reason_for"] is None and second["top_reason"] is None
@@ -159,11 +161,12 @@ def test_csv_keeps_its_columns_and_adds_rounded_labelled_ones_with_directions(
         *("rank", "entity_id", "owner_id", "score", "probability", "tier", "value"),
         *("top_reason", "as_of", "probability_rounded", "value_at_risk_rounded"),
         *("reason_for", "reason_for_direction", "reason_against", "reason_against_direction"),
-        *("score_delta", "new_in_tier"),
+        *("score_delta", "new_in_tier", "Value at risk (EUR)", "last_order_at"),
     ]
     cells = dict(zip(header, row, strict=True))
     assert cells["probability"] == "0.333333333" and cells["value"] == "1442051.4"  # unchanged
-    assert cells["probability_rounded"] == "0.33" and cells["value_at_risk_rounded"] == "1442051"
+    assert cells["probability_rounded"] == "0.333" and cells["value_at_risk_rounded"] == "1442051"
+    assert cells["Value at risk (EUR)"] == "1442051" and cells["last_order_at"] == ""
     assert (cells["reason_for"], cells["reason_for_direction"]) == ("No order", "raises risk")
     assert (cells["reason_against"], cells["reason_against_direction"]) == ("Worth", "lowers risk")
     assert cells["top_reason"] == "No order"
@@ -171,7 +174,7 @@ def test_csv_keeps_its_columns_and_adds_rounded_labelled_ones_with_directions(
     leads = client.get("/v1/lists/hot-leads?format=csv", headers=auth(keys["crm"]))
     header, row = list(csv.reader(io.StringIO(leads.text)))
     cells = dict(zip(header, row, strict=True))
-    assert cells["expected_value_rounded"] == "" and cells["probability_rounded"] == "0.56"
+    assert cells["expected_value_rounded"] == "" and cells["probability_rounded"] == "0.555"
     assert cells["reason_for_direction"] == "raises the chance to buy"
     assert cells["reason_against"] == cells["reason_against_direction"] == ""
 
@@ -208,7 +211,7 @@ def test_rows_carry_the_score_delta_and_whether_they_are_new_in_their_tier(
             io.StringIO(client.get("/v1/lists/at-risk?format=csv", headers=auth(keys["crm"])).text)
         )
     )
-    assert [(r[1], r[-2], r[-1]) for r in table[1:]] == [
+    assert [(r[1], r[15], r[16]) for r in table[1:]] == [
         ("up", "31", "true"),
         ("down", "-5", "false"),
         ("fresh", "", "true"),

@@ -59,7 +59,10 @@ def test_scores_a_lead_with_every_field(client: TestClient, keys: dict[str, str]
     assert result["deal_value"] == 20000.0
     assert result["model"] == {"name": "salesradar-leads", "version": "1"}
     assert 3 <= len(result["reasons"]) <= 5
-    assert all({"feature", "value", "contribution", "text"} == set(r) for r in result["reasons"])
+    keys = {"feature", "value", "contribution", "text", "background"}
+    assert all(keys == set(r) for r in result["reasons"])
+    flags = [r["background"] for r in result["reasons"]]
+    assert flags == sorted(flags)  # actionable reasons first (features.reasons)
     contributions = [abs(r["contribution"]) for r in result["reasons"]]
     assert contributions == sorted(contributions, reverse=True)
 

@@ -8,12 +8,23 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import MetaData, Table
+
 from serving.run_lock import LockHolder, scoring_lock_held
-from serving.store import ScoreRow, ScoreStore
+from serving.store import ScoreRow, ScoreStore, create_store_engine
+from serving.tables import (
+    ADDED_SCORE_COLUMNS,
+    api_keys,
+    published_run,
+    score_runs,
+    scores,
+    scoring_lock,
+)
 
 AS_OF = datetime(2026, 10, 1)
 T1 = datetime(2026, 10, 1, 2, 0)
@@ -264,3 +275,48 @@ def test_latest_with_previous_follows_publication_order(store: ScoreStore) -> No
     hidden = store.begin_run(as_of=AS_OF, started_at=T2)
     store.write_scores(hidden, [row("c1", 0.99)])
     assert store.latest_with_previous("customer", "c1")[0].run_id == second  # type: ignore[union-attr]
+
+
+def test_a_database_written_by_the_previous_release_opens_and_gains_the_new_columns(
+    store_url: str,
+) -> None:
+    # The tables exactly as the release before display fields and contributions created them.
+    old = MetaData()
+    for table in (score_runs, published_run, api_keys, scoring_lock):
+        table.to_metadata(old)
+    kept = [c._copy() for c in scores.columns if c.name not in ADDED_SCORE_COLUMNS]
+    old_scores = Table("scores", old, *kept)
+    engine = create_store_engine(store_url)
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            old.tables["score_runs"]
+            .insert()
+            .values(
+                run_id="a" * 32,
+                status="published",
+                as_of=AS_OF,
+                started_at=T1,
+                published_at=T1,
+                published_seq=1,
+                row_count=1,
+            )
+        )
+        legacy = {k: v for k, v in row("c1", 0.4).__dict__.items() if k in old_scores.c}
+        conn.execute(old_scores.insert().values(run_id="a" * 32, **legacy))
+        conn.execute(old.tables["published_run"].insert().values(slot=1, run_id="a" * 32))
+    store = ScoreStore(engine)
+    store.create_schema()
+    store.create_schema()  # idempotent
+    before = store.latest("customer", "c1")
+    assert before is not None and before.probability == 0.4
+    assert (before.display, before.last_activity_at) == (None, None)
+    assert store.run_detail("customer", "c1", "a" * 32) is None
+    fresh = replace(row("c1", 0.6), display={"name": "Acme"}, last_activity_at=T1)
+    second = publish(store, [fresh], at=T2)
+    latest, previous = store.latest_with_previous("customer", "c1")
+    assert latest is not None and previous is not None
+    assert (latest.run_id, latest.display) == (second, {"name": "Acme"})
+    assert latest.last_activity_at == T1
+    assert previous.display is None and store.list_scores("customer").total == 1
+    engine.dispose()

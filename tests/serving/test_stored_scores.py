@@ -151,6 +151,8 @@ def test_csv_list(client: TestClient, keys: dict[str, str], scored: Services) ->
         "reason_against_direction",
         "score_delta",
         "new_in_tier",
+        "Value at risk (EUR)",
+        "last_order_at",
     ]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
 
@@ -174,13 +176,22 @@ def test_reasons_agree_with_the_score_direction_over_a_whole_run(
         negative = [r for r in stored.reasons if r["contribution"] < 0]
         reason_for, reason_against = item["reason_for"], item["reason_against"]
         assert (reason_for is None) == (not positive) and (reason_against is None) == (not negative)
+        # The strongest in each direction among the actionable reasons, else the background.
         if reason_for is not None:
-            assert reason_for["contribution"] == max(r["contribution"] for r in positive)
+            assert reason_for["contribution"] > 0
+            assert reason_for["contribution"] == max(
+                r["contribution"] for r in positive if r["background"] == positive[0]["background"]
+            )
+            assert reason_for["background"] == all(r["background"] for r in positive)
             assert reason_for["direction"] == f"raises {raises}"
             assert item["top_reason"] == reason_for["text"]
         if reason_against is not None:
             against_seen += 1
-            assert reason_against["contribution"] == min(r["contribution"] for r in negative)
+            assert reason_against["contribution"] < 0
+            assert reason_against["contribution"] == min(
+                r["contribution"] for r in negative if r["background"] == negative[0]["background"]
+            )
+            assert reason_against["background"] == all(r["background"] for r in negative)
             assert reason_against["direction"] == f"lowers {raises}"
         # Two published runs: each row is compared with the previous one; a row absent there
         # (a lead created between the runs) has no delta and is new in its tier.
