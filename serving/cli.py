@@ -152,7 +152,17 @@ def score(
         if result.error:
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
-    export = load_export(data, as_of=moment)
+    # A backfill (an as-of before the export's end) ignores the later rows and counts them.
+    export = load_export(data, as_of=moment, ignore_later_rows=True)
+    if export.later_rows:
+        console.print(
+            f"backfill: ignored {sum(export.later_rows.values())} row(s) with a timestamp after "
+            f"the as-of {iso_utc(moment)} ("
+            + ", ".join(f"{where}: {rows}" for where, rows in export.later_rows.items())
+            + ")",
+            highlight=False,
+            soft_wrap=True,
+        )
     try:
         choice = choose_tasks(
             list(dict.fromkeys(task or ())),
