@@ -38,14 +38,17 @@ from training.tracking import CHALLENGER, CHAMPION
 
 
 class _Tee(io.StringIO):
-    """A text stream that keeps what is written and passes it on to ``target``."""
+    """A text stream that keeps what is written and passes it on to ``target``, except a
+    command's ``error:`` line (``features.errors.print_error`` writes it in one call): the
+    pipeline's own one-line failure carries it, so the user reads it once."""
 
     def __init__(self, target: TextIO) -> None:
         super().__init__()
         self.target = target
 
     def write(self, text: str) -> int:
-        self.target.write(text)
+        if not text.startswith("error: "):
+            self.target.write(text)
         return super().write(text)
 
 
@@ -122,6 +125,11 @@ class CommandSteps:
         if champion is None:
             return StepResult(DUE, f"{name} has no champion")
         run = self.client.get_run(champion.run_id)
+        if "as_of" not in run.data.params:
+            raise UserError(
+                f"{name} v{champion.version}: its run {champion.run_id} records no as_of param, "
+                "so its age is unknown; retrain it with 'salesradar train'"
+            )
         create_monitoring_schema(self.engine)
         results = load_results(self.engine)
         if not results.empty:
