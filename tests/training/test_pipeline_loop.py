@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, select
 
 from features.tasks import Task
 from training.pipeline.loop import (
@@ -23,6 +23,7 @@ from training.pipeline.loop import (
 from training.pipeline.records import (
     create_pipeline_schema,
     latest_running,
+    pipeline_runs,
     run_decisions,
 )
 
@@ -121,6 +122,9 @@ def test_a_failing_step_stops_the_run_with_one_line_and_a_rerun_resumes_there(
     with pytest.raises(PipelineFailed) as failed:
         _run(engine, make_steps(calls, due={Task.LEADS}, fail="monitor"))
     assert str(failed.value) == "pipeline failed at monitor: monitor broke second line"
+    with engine.connect() as conn:
+        status, reason = conn.execute(select(pipeline_runs.c.status, pipeline_runs.c.reason)).one()
+    assert (status, reason) == ("failed", "monitor: monitor broke second line")
     assert "due leads" not in calls and "notify" not in calls
     resumed = _run(engine, make_steps(calls, due={Task.LEADS}))
     assert calls["score"] == 1 and calls["monitor"] == 2 and calls["retrain leads"] == 1

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Engine
 
@@ -152,9 +153,9 @@ def run_pipeline(
     step("score", steps.score)
     step("monitor", steps.monitor)
     for task in steps.tasks():
-        verdict = step("due", lambda task=task: steps.due(task), task)  # type: ignore[misc]
+        verdict = step("due", partial(steps.due, task), task)
         if verdict.outcome == DUE:
-            step("retrain", lambda task=task: steps.retrain(task), task)  # type: ignore[misc]
+            step("retrain", partial(steps.retrain, task), task)
     step("notify", lambda: steps.notify(list(report.decisions)))
     summary = (
         "nothing to do: every step was done before for this export and as-of"

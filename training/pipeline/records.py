@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    RowMapping,
     String,
     Table,
     Text,
@@ -198,7 +199,6 @@ def latest_running(engine: Engine) -> RunHolder | None:
     return RunHolder(row["pipeline_run_id"], row["started_at"], row["pid"], row["host"])
 
 
-def _decision(row: object) -> StepDecision:
-    values = dict(row)  # type: ignore[call-overload]
-    values.pop("decision_id")
+def _decision(row: RowMapping) -> StepDecision:
+    values = {key: value for key, value in row.items() if key != "decision_id"}
     return StepDecision(**values)
