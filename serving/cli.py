@@ -156,8 +156,8 @@ def score(
     export = load_export(data, as_of=moment, ignore_later_rows=True)
     if export.later_rows:
         console.print(
-            f"backfill: ignored {sum(export.later_rows.values())} row(s) with a timestamp after "
-            f"the as-of {iso_utc(moment)} ("
+            f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "
+            f"{iso_utc(moment)}, as rows per file and column ("
             + ", ".join(f"{where}: {rows}" for where, rows in export.later_rows.items())
             + ")",
             highlight=False,
