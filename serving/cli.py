@@ -158,7 +158,7 @@ def score(
         console.print(
             f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "
             f"{iso_utc(moment)}, as rows per file and column ("
-            + ", ".join(f"{where}: {rows}" for where, rows in export.later_rows.items())
+            + "; ".join(f"{where}: {rows}" for where, rows in export.later_rows.items())
             + ")",
             highlight=False,
             soft_wrap=True,
