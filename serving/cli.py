@@ -324,8 +324,30 @@ def quickstart(
         console.print(command, highlight=False, soft_wrap=True, markup=False)
 
 
+actions_app = typer.Typer(
+    help="Reps' recorded actions (contacted, won back, ...).", no_args_is_help=True
+)
+
+
+@actions_app.command("export")
+def export_actions(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (replaced whole)")],
+) -> None:
+    """Write every action reps recorded on the pages to a CSV file, for outcome analysis."""
+    from serving.actions import ActionStore
+
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: no such folder {out.parent}")
+    actions = ActionStore(ScoreStore.from_url(_settings().scores_url).engine)
+    actions.create_schema()
+    console.print(
+        f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False, soft_wrap=True
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the root CLI."""
     app.command("serve", help=serve_help())(serve)
     app.command("score")(score)
     app.add_typer(keys_app, name="keys")
+    app.add_typer(actions_app, name="actions")
