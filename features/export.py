@@ -44,6 +44,9 @@ class Export:
     attributes: Mapping[str, tuple[Attribute, ...]]
     event_text_columns: Mapping[str, tuple[str, ...]]
     source: str = "<frames>"
+    # "file, column" -> rows with a timestamp after the as-of it was loaded for, which every
+    # as-of computation ignores (a backfill: features.loading.load_export(ignore_later_rows))
+    later_rows: Mapping[str, int] = field(default_factory=dict)
     _closed: bool = field(default=False, repr=False)
 
     def relation(self, table: str) -> duckdb.DuckDBPyRelation:

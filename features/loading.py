@@ -19,6 +19,7 @@ from features.errors import UserError
 from features.export import SQL_TYPES, Attribute, Export, quote
 from features.validation import (
     ProgressHook,
+    Severity,
     TableLayout,
     ValidationReport,
     to_naive_utc,
@@ -47,8 +48,21 @@ class ExportNotFound(UserError):
     """The export folder does not exist (or is a file): one line, before any work."""
 
 
-def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = None) -> Export:
+def load_export(
+    path: Path,
+    *,
+    as_of: datetime,
+    progress: ProgressHook | None = None,
+    ignore_later_rows: bool = False,
+) -> Export:
     """Validate the export in ``path`` as of ``as_of`` and return it typed in DuckDB.
+
+    Timestamps after ``as_of`` are validation errors, unless ``ignore_later_rows`` (scoring
+    as of an earlier time than the export's, a backfill): then they are loaded, counted per
+    file and column in ``Export.later_rows``, and ignored by every as-of computation (features
+    read events strictly before the as-of; entities created later are not eligible). Training
+    keeps them errors: its as-of must be the time the export describes, or the last cutoffs'
+    label windows would be read from a different export than the one named.
 
     Raises ``ExportNotFound`` when ``path`` is not a folder, and ``ExportInvalid`` carrying the
     full report when validation finds errors; in that case no connection or table is left
@@ -58,7 +72,8 @@ def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = 
     if not path.is_dir():
         raise ExportNotFound(f"--data {path}: no such export folder")
     as_of = to_naive_utc(as_of)
-    report = validate_export(path, as_of=as_of, progress=progress)
+    later = Severity.WARNING if ignore_later_rows else Severity.ERROR
+    report = validate_export(path, as_of=as_of, progress=progress, later_rows=later)
     if not report.ok:
         raise ExportInvalid(report)
     con = open_connection()
@@ -87,6 +102,11 @@ def load_export(path: Path, *, as_of: datetime, progress: ProgressHook | None = 
         attributes={k: v for k, v in attributes.items() if k not in event_tables},
         event_text_columns={k: v for k, v in text_columns.items() if k in event_tables},
         source=str(path),
+        later_rows={
+            f"{issue.file}, {issue.column}": issue.count
+            for issue in report.warnings
+            if issue.code == "after_as_of"
+        },
     )
 
 

@@ -154,7 +154,17 @@ def score(
         if result.error:
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
-    export = load_export(data, as_of=moment)
+    # A backfill (an as-of before the export's end) ignores the later rows and counts them.
+    export = load_export(data, as_of=moment, ignore_later_rows=True)
+    if export.later_rows:
+        console.print(
+            f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "
+            f"{iso_utc(moment)}, as rows per file and column ("
+            + "; ".join(f"{where}: {rows}" for where, rows in export.later_rows.items())
+            + ")",
+            highlight=False,
+            soft_wrap=True,
+        )
     try:
         choice = choose_tasks(
             list(dict.fromkeys(task or ())),

@@ -70,6 +70,19 @@ class EvaluationConfig:
 class PromotionConfig:
     metric: str
     margin: float
+    # The trees must beat the logistic-regression model by this much on ``metric``, else the
+    # simpler model is preferred (training.promotion.simple_model_reason).
+    prefer_simple_margin: float
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """``[pipeline]``: when ``salesradar pipeline`` retrains (training.pipeline.due)."""
+
+    max_model_age_days: int  # retrain when the champion was trained on an as-of this much older
+    retrain_on_drift: bool  # retrain when monitor marks the latest run drifted
+    # retrain when a matured run's ROC AUC or PR AUC is this much below the training figure
+    performance_margin: float
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,7 @@ class TrainingConfig:
     promotion: PromotionConfig
     vocabulary: VocabularySettings
     monitoring: MonitoringConfig
+    pipeline: PipelineConfig
     source: Path
     text: str  # the file as read, logged with the run
 
@@ -115,6 +129,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
     baselines = reader.section("baselines")
     vocabulary = reader.section("vocabulary")
     monitoring = reader.section("monitoring")
+    pipeline = reader.section("pipeline")
     reader.no_extra(
         raw,
         (
@@ -126,6 +141,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             "promotion",
             "vocabulary",
             "monitoring",
+            "pipeline",
         ),
         "",
     )
@@ -170,9 +186,13 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
         promotion=PromotionConfig(
             metric=reader.take(promotion, "metric", str, "promotion"),
             margin=float(reader.take(promotion, "margin", (int, float), "promotion")),
+            prefer_simple_margin=reader.non_negative(
+                promotion, "prefer_simple_margin", "promotion"
+            ),
         ),
         vocabulary=_vocabulary_settings(reader, vocabulary),
         monitoring=_monitoring_config(reader, monitoring),
+        pipeline=_pipeline_config(reader, pipeline),
         source=path,
         text=text,
     )
@@ -231,6 +251,16 @@ def _monitoring_config(reader: _Reader, table: dict[str, Any]) -> MonitoringConf
     )
 
 
+def _pipeline_config(reader: _Reader, table: dict[str, Any]) -> PipelineConfig:
+    """``[pipeline]``: a positive model age in days, a flag, a non-negative margin."""
+    reader.no_extra(table, PipelineConfig.__dataclass_fields__, "pipeline")
+    return PipelineConfig(
+        max_model_age_days=reader.positive(table, "max_model_age_days", "pipeline"),
+        retrain_on_drift=reader.take(table, "retrain_on_drift", bool, "pipeline"),
+        performance_margin=reader.non_negative(table, "performance_margin", "pipeline"),
+    )
+
+
 def load_wording(path: Path) -> dict[str, EventWording]:
     """A wording file: ``[<event type>]`` tables with ``noun``, ``nouns`` and optional
     ``counted`` / ``since`` sentence triples, keyed by normalised type. Raises ``ConfigError``."""
@@ -279,6 +309,12 @@ class _Reader:
         if value < least:
             raise ConfigError(f"{self.path}: {where}.{key} must be at least {least}, got {value}")
         return int(value)
+
+    def non_negative(self, table: dict[str, Any], key: str, where: str) -> float:
+        value = float(self.take(table, key, (int, float), where))
+        if value < 0:
+            raise ConfigError(f"{self.path}: {where}.{key} must be at least 0, got {value}")
+        return value
 
     def per_task(self, table: dict[str, Any], key: str, where: str) -> dict[Task, int]:
         value = self.take(table, key, dict, where)

@@ -9,6 +9,13 @@ seen the test cutoffs, so each side is scored through its run's evaluated model
 (``evaluated_model/``; the shipped one when nothing was refit). A champion whose compared model
 knew outcomes after the challenger's first test cutoff is not compared (the decision says so).
 A challenger trained without a temporal test is refused unless ``force_untested``.
+
+Every tested decision also states the trees against the strongest simple model, the
+logistic-regression model fitted beside them on the same cutoffs and scored on the same test set
+(its figure is the run's ``logistic.<metric>``). When the trees do not beat it by
+``[promotion] prefer_simple_margin`` the decision prefers the simpler model; that model is not
+servable today (``SIMPLE_MODEL_NOT_SERVABLE`` says why), so the decision records the preference
+and why it cannot act on it, and the trees are judged by the other rules.
 """
 
 from __future__ import annotations
@@ -54,15 +61,57 @@ logger = logging.getLogger(__name__)
 
 HISTORY_TAG = "champion_history"  # registered-model tag: JSON list of versions, newest last
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
+SIMPLE_MODEL_METRIC_PREFIX = "logistic."  # the run's metrics of the logistic-regression model
+# Checked against the code, not assumed: training.linear's Pipeline is fitted for evaluation only
+# (training.trainer keeps it in memory), nothing saves or registers it, and the served unit,
+# features.model.ScoringModel, holds a calibrated tree estimator with per-tree SHAP reasons.
+SIMPLE_MODEL_NOT_SERVABLE = (
+    "the logistic-regression model is not servable: it is fitted for evaluation only, never "
+    "saved or registered, and the served ScoringModel holds calibrated trees with SHAP reasons"
+)
 
 
 @dataclass(frozen=True)
 class Decision:
+    """A promotion decision: ``reasons`` (failures when refused, else passes; then the
+    simple-model comparison), the metric, the challenger's and champion's figures, the simple
+    model's figure (None: not recorded) and whether the rule prefers the simple model."""
+
     promote: bool
     reasons: tuple[str, ...]
     metric: str
     challenger: float
     champion: float | None
+    simple: float | None = None
+    prefer_simple: bool = False
+
+
+def simple_model_reason(
+    *, metric: str, margin: float, trees: float, simple: float | None
+) -> tuple[bool, str | None]:
+    """(prefer the simple model?, the sentence saying why) for the trees' ``metric`` figure
+    against the logistic-regression model's on the same test set.
+
+    The simple model is preferred when the trees do not beat it by ``margin`` (in the metric's
+    better direction). A NaN on either side decides nothing (a NaN never beats anything). No
+    figure (``simple`` None: an untested run, or one logged before the figure was kept) gives
+    no sentence. A preference can never be acted on today: the sentence then adds
+    ``SIMPLE_MODEL_NOT_SERVABLE``.
+    """
+    if simple is None:
+        return False, None
+    if math.isnan(simple) or math.isnan(trees):
+        return False, f"trees vs logistic regression on {metric} undefined (NaN): not compared"
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    if sign * (trees - simple) >= margin:
+        return False, (
+            f"trees {metric} {trees:.4f} beat logistic regression {simple:.4f} by >= {margin}"
+        )
+    return True, (
+        f"trees {metric} {trees:.4f} do not beat logistic regression {simple:.4f} by {margin}: "
+        f"the simpler model is preferred, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged "
+        "by the other rules"
+    )
 
 
 def decide(
@@ -76,8 +125,12 @@ def decide(
     champion_problem: str | None = None,
     champion_not_compared: str | None = None,
     leakage_findings: Sequence[tuple[str, str]] = (),
+    simple: float | None = None,
+    simple_margin: float = 0.0,
 ) -> Decision:
-    """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule.
+    """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule, and end
+    with the trees against the logistic-regression figure ``simple`` (``simple_model_reason``
+    with ``simple_margin``; None: not recorded).
 
     ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
     compared fairly (the text says why); the rule passes with that text. ``leakage_findings``
@@ -111,12 +164,17 @@ def decide(
         passes.append("leakage audit passed")
     else:
         failures.append(leakage_failure(leakage_findings))
+    prefer_simple, simple_note = simple_model_reason(
+        metric=metric, margin=simple_margin, trees=challenger, simple=simple
+    )
     return Decision(
         promote=not failures,
-        reasons=tuple(failures or passes),
+        reasons=(*(failures or passes), *([simple_note] if simple_note else [])),
         metric=metric,
         challenger=challenger,
         champion=champion,
+        simple=simple,
+        prefer_simple=prefer_simple,
     )
 
 
@@ -285,6 +343,8 @@ def _decide_tested(
         champion_problem=problem,
         champion_not_compared=not_compared,
         leakage_findings=findings,
+        simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
+        simple_margin=config.prefer_simple_margin,
     )
 
 

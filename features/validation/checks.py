@@ -66,8 +66,15 @@ def typed_select(
     return ", ".join(selects)
 
 
-def column_checks(column: Column, *, as_of: datetime) -> list[RowCheck]:
-    """Checks of one contract column that need nothing but the row itself."""
+def column_checks(
+    column: Column, *, as_of: datetime, later_rows: Severity = Severity.ERROR
+) -> list[RowCheck]:
+    """Checks of one contract column that need nothing but the row itself.
+
+    ``later_rows`` is the severity of a timestamp after ``as_of``: an error where the export
+    must describe ``as_of`` (training, validation), a warning that counts the rows where a run
+    as of an earlier time ignores them (scoring, backfill; ``features.loading.load_export``).
+    """
     r, t, name = raw(column.name), typed(column.name), column.name
     first = "(first: '{value}')"
     checks: list[RowCheck] = []
@@ -88,7 +95,9 @@ def column_checks(column: Column, *, as_of: datetime) -> list[RowCheck]:
                 "after_as_of",
                 name,
                 f"isfinite({t}) AND {t} > TIMESTAMP '{as_of.isoformat(sep=' ')}'",
-                f"timestamp after the as-of time {as_of.isoformat()} {first}",
+                f"timestamp after the as-of time {as_of.isoformat()} {first}"
+                + (" (ignored as of that time)" if later_rows is Severity.WARNING else ""),
+                severity=later_rows,
                 value=r,
             )
         )

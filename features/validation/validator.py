@@ -59,6 +59,7 @@ class _Context:
     as_of: datetime
     issues: IssueCollector
     progress: ProgressHook | None
+    later_rows: Severity = Severity.ERROR  # of a timestamp after as_of (checks.column_checks)
     # Tables whose key set is complete, so others can be checked against it.
     key_sets: set[str] = field(default_factory=set)
     # Event tables whose referenced entity IDs were collected.
@@ -85,12 +86,18 @@ def to_naive_utc(moment: datetime) -> datetime:
 
 
 def validate_export(
-    path: Path, *, as_of: datetime, progress: ProgressHook | None = None
+    path: Path,
+    *,
+    as_of: datetime,
+    progress: ProgressHook | None = None,
+    later_rows: Severity = Severity.ERROR,
 ) -> ValidationReport:
     """Check every table of the export in ``path`` as of ``as_of`` and report every problem.
 
     ``as_of`` is the time the export claims to describe: any timestamp after it is an error
-    (naive = UTC; aware values are converted). Nothing defaults to "now". ``progress``, when
+    (naive = UTC; aware values are converted), or, with ``later_rows`` WARNING, a counted
+    ``after_as_of`` warning (a backfill: a run as of an earlier time than the export's, which
+    ignores the later rows). Nothing defaults to "now". ``progress``, when
     given, is called with (step, done, total) as files are read. The report's ``coverage`` says
     which tasks the export can serve (either half of the CRM may be absent or empty); raises
     ``NotADirectoryError`` when ``path`` is not a folder.
@@ -100,7 +107,13 @@ def validate_export(
     if not path.is_dir():
         raise NotADirectoryError(f"{path} is not a folder")
     files = _find_table_files(path, issues)
-    context = _Context(con=open_connection(), as_of=as_of, issues=issues, progress=progress)
+    context = _Context(
+        con=open_connection(),
+        as_of=as_of,
+        issues=issues,
+        progress=progress,
+        later_rows=later_rows,
+    )
     try:
         for table in _in_dependency_order(TABLES):
             if table.name in files:
@@ -329,7 +342,7 @@ def _row_checks(
     for name in present:
         column = table.column(name)
         assert column is not None
-        row_checks += ck.column_checks(column, as_of=context.as_of)
+        row_checks += ck.column_checks(column, as_of=context.as_of, later_rows=context.later_rows)
     row_checks += ck.outcome_checks(table, set(present))
     if table.parent is not None and table.key in present and table.parent in context.key_sets:
         row_checks.append(ck.reference_check(table.key, table.parent))

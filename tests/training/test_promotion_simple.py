@@ -1,0 +1,43 @@
+"""The trees against the logistic-regression model in every tested promotion decision."""
+
+from __future__ import annotations
+
+from training.promotion import SIMPLE_MODEL_NOT_SERVABLE, decide
+
+RULES = {"margin": 0.01, "champion": None, "baselines": {"days": 0.6}, "leakage_passed": True}
+
+
+def test_trees_that_beat_the_simple_model_by_the_margin_are_stated_and_not_second_guessed() -> None:
+    decision = decide(metric="pr_auc", challenger=0.70, simple=0.67, simple_margin=0.02, **RULES)
+    assert decision.promote and not decision.prefer_simple
+    assert decision.simple == 0.67
+    assert decision.reasons[-1] == "trees pr_auc 0.7000 beat logistic regression 0.6700 by >= 0.02"
+
+
+def test_trees_that_tie_the_simple_model_prefer_it_and_say_it_cannot_be_served() -> None:
+    # The default CRM's lead task: PR AUC 0.671 (logistic) vs 0.670 (trees).
+    decision = decide(metric="pr_auc", challenger=0.670, simple=0.671, simple_margin=0.0, **RULES)
+    assert decision.prefer_simple
+    assert decision.reasons[-1] == (
+        "trees pr_auc 0.6700 do not beat logistic regression 0.6710 by 0.0: the simpler model "
+        f"is preferred, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged by the other rules"
+    )
+    # Not servable, so nothing is faked: the trees still pass or fail on the other rules.
+    assert decision.promote
+
+
+def test_lower_is_better_metrics_compare_in_their_direction() -> None:
+    better = decide(metric="ece", challenger=0.012, simple=0.021, simple_margin=0.005, **RULES)
+    worse = decide(metric="ece", challenger=0.021, simple=0.012, simple_margin=0.0, **RULES)
+    assert not better.prefer_simple
+    assert worse.prefer_simple
+
+
+def test_a_nan_figure_prefers_nothing_and_says_so() -> None:
+    decision = decide(
+        metric="roc_auc", challenger=0.8, simple=float("nan"), simple_margin=0.0, **RULES
+    )
+    assert not decision.prefer_simple
+    assert decision.reasons[-1] == (
+        "trees vs logistic regression on roc_auc undefined (NaN): not compared"
+    )
