@@ -87,6 +87,13 @@ def notify(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be sent; send and record nothing")
     ] = False,
+    if_configured: Annotated[
+        bool,
+        typer.Option(
+            "--if-configured",
+            help="Without any delivery channel configured, say so and exit 0 (for `pipeline`)",
+        ),
+    ] = False,
 ) -> None:
     """Send each rep's digest and alerts for a published run (email, Slack, Teams, webhook).
 
@@ -98,6 +105,9 @@ def notify(
     from serving.wiring import utc_now
 
     settings = _settings()
+    if not settings.delivery.configured() and if_configured:
+        console.print("delivery: not configured; nothing sent", highlight=False)
+        return
     if not settings.delivery.configured():
         raise UserError(
             "no delivery channel is configured: set SALESRADAR_DELIVERY__SMTP_HOST or a "

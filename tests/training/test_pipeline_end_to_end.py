@@ -12,6 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from features.synthetic import generate_crm
+from tests.serving.delivery.receivers import http_receiver
 from tests.training.pipelinekit import EARLY, LATE, cli_world, invoke
 from tests.training.test_monitoring_outcomes import cut_export
 
@@ -28,6 +29,11 @@ def _published(db: Path) -> list[str]:
         ]
 
 
+def published_run(root: Path) -> str:
+    """The last published run's id."""
+    return _published(root / "scores.db")[-1]
+
+
 def test_the_pipeline_does_the_work_once_and_a_failure_unpublishes_nothing(
     tmp_path: Path,
 ) -> None:
@@ -42,13 +48,24 @@ def test_the_pipeline_does_the_work_once_and_a_failure_unpublishes_nothing(
     assert code == 0, output
     pipeline = ["pipeline", "--data", str(late), "--as-of", LATE.isoformat(), *common]
 
-    code, first = invoke(pipeline, env)
+    with http_receiver(fail_first=0) as (url, received):
+        delivery = {
+            "SALESRADAR_DELIVERY__WEBHOOK_URL": url,
+            "SALESRADAR_DELIVERY__WEBHOOK_SECRET": "s",
+        }
+        code, first = invoke(pipeline, {**env, **delivery})
+        # score delivers each rep's digest once after publishing; the notify step finds them sent.
+        sent = len(received.requests)
     assert code == 0, first
+    assert sent > 0, first
     assert "score: done: published run" in first
     assert "due churn: due: salesradar-churn v1: model age 108 days" in first, first
     assert "retrain churn: " in first and "salesradar-churn v2:" in first, first
     assert "trees roc_auc" in first and "logistic regression" in first, first
-    assert "notify: skipped: delivery: not configured" in first, first
+    assert (
+        f"notify: done: run {published_run(tmp_path)}: sent 0, already sent {sent}, failed 0"
+        in (" ".join(first.split()))
+    ), first
     published = _published(tmp_path / "scores.db")
     assert len(published) == 1
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])

@@ -75,7 +75,7 @@ def pipeline(
     from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV
     from training.pipeline.fingerprint import export_fingerprint
     from training.pipeline.lock import pipeline_lock
-    from training.pipeline.loop import PipelineSteps, delivery_not_configured, run_pipeline
+    from training.pipeline.loop import PipelineSteps, run_pipeline
     from training.pipeline.records import StepDecision, latest_running
     from training.pipeline.steps import CommandSteps
     from training.tracking import connect
@@ -112,7 +112,7 @@ def pipeline(
                 tasks=work.tasks,
                 due=work.due,
                 retrain=work.retrain,
-                notify=delivery_not_configured,  # the lead wires serving/delivery here
+                notify=work.notify,
             )
 
             def show(decision: StepDecision) -> None:

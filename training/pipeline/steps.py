@@ -177,6 +177,18 @@ class CommandSteps:
         reasons = self.client.get_run(version.run_id).data.tags.get("promotion.reasons", "")
         return StepResult(outcome, f"{name} v{version.version}: {reasons}")
 
+    def notify(self, decisions: Sequence[object]) -> StepResult:
+        """``salesradar notify --if-configured`` for the published run: digests and alerts not yet
+        delivered for it (``score`` already sends them after publishing; this retries dead
+        letters, and its ledger sends nothing twice). ``decisions`` are this run's so far (unused:
+        what reps receive depends on the published scores, not on the pipeline's decisions)."""
+        run_id, _tasks = self._published()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            run_command(["notify", "--run-id", run_id, "--if-configured"])
+        last = [line for line in out.getvalue().splitlines() if line.strip()]
+        return StepResult("done", last[-1] if last else f"notify: run {run_id}")
+
     def _published(self) -> tuple[str, list[str]]:
         runs = published_runs(self.engine)
         if not runs:
