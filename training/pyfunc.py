@@ -45,6 +45,7 @@ from features.scorer_columns import (
 from features.tasks import TASK_TABLES, Task
 
 PYFUNC_MODEL_NAME = "scorer"  # the pyfunc's folder in the run, beside the sklearn flavour's
+SKLEARN_MODEL_NAME = "model"  # the bare estimator's folder in the run (training.tracking)
 SCORING_MODEL_ARTIFACT = "scoring_model"  # serving.pyfunc reads context.artifacts[this]
 # The distributions the scorer imports (features + serving's scoring path and their imports),
 # pinned to the installed versions, which `make setup` installs from requirements.txt.
@@ -128,6 +129,19 @@ def log_scorer(
         input_example=example,
         pip_requirements=scorer_requirements(),
         registered_model_name=name,
+    )
+
+
+def card_section(*, name: str, version: str, run_id: str) -> str:
+    """The model card's note on which logged model is which (appended to ``model_card.md``)."""
+    return (
+        "\n## Which model is which\n\n"
+        f"- `models:/{name}/{version}` (and its aliases): the whole scorer, an MLflow pyfunc "
+        "model. Input one row per raw entity (fields, attributes, events, `as_of`); output "
+        "probability, 0-100 score, tier, value, reasons and warnings as the API returns them, "
+        "or the row's error. Serve it with `mlflow models serve` or `spark_udf`.\n"
+        f"- `runs:/{run_id}/{SKLEARN_MODEL_NAME}`: the bare estimator (sklearn flavour, "
+        "skops), `predict_proba` on the engineered feature columns, for data scientists.\n"
     )
 
 

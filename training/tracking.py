@@ -46,13 +46,12 @@ from training.config import TrainingConfig
 from training.evaluation import metric_table, rows_at
 from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
 from training.plots import write_plots
-from training.pyfunc import log_scorer
+from training.pyfunc import SKLEARN_MODEL_NAME, card_section, log_scorer
 from training.trainer import TrainedTask, feature_list
 
 logger = logging.getLogger(__name__)
 
 SCORING_MODEL_PATH = "scoring_model"
-MLFLOW_MODEL_NAME = "model"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 SHA256_TAG_PREFIX = "sha256."
@@ -210,6 +209,7 @@ def log_trained_task(
         card = render_model_card(
             trained, capacity=config.evaluation.capacity[task], version=model_version
         )
+        card += card_section(name=name, version=model_version, run_id=run.info.run_id)
         mlflow.log_text(card, "model_card.md")
     logger.info("registered %s version %s (run %s)", name, model_version, run.info.run_id)
     return RegisteredVersion(name=name, version=model_version, run_id=run.info.run_id)
@@ -391,7 +391,7 @@ def _log_mlflow_model(trained: TrainedTask) -> None:
     signature = infer_signature(example, model.estimator.predict_proba(example))
     mlflow.sklearn.log_model(
         model.estimator,
-        name=MLFLOW_MODEL_NAME,
+        name=SKLEARN_MODEL_NAME,
         serialization_format="skops",
         skops_trusted_types=list(TRUSTED_TYPES),
         signature=signature,

@@ -35,7 +35,8 @@ from serving.keys import Role
 from serving.settings import Settings
 from serving.wiring import build_services
 from tests.training.test_mlflow_server import _free_port, _wait_until_healthy
-from training.tracking import CHAMPION, MLFLOW_MODEL_NAME, connect, resolve_tracking
+from training.pyfunc import SKLEARN_MODEL_NAME
+from training.tracking import CHAMPION, connect, resolve_tracking
 
 pytestmark = pytest.mark.slow
 
@@ -213,11 +214,16 @@ def _pin(line: str) -> tuple[str, str]:
     return re.sub(r"[-_.]+", "-", name).lower(), pinned.strip()
 
 
-def test_the_bare_estimator_stays_logged_beside_it(store: Path, tracking_uri: str) -> None:
+def test_the_bare_estimator_stays_logged_beside_it_and_the_card_says_which_is_which(
+    store: Path, tracking_uri: str
+) -> None:
     client = connect(resolve_tracking(models_dir=store, environ={}))
     version = client.get_model_version_by_alias(NAME, CHAMPION)
-    sklearn = Model.load(f"runs:/{version.run_id}/{MLFLOW_MODEL_NAME}")
-    assert "sklearn" in sklearn.flavors
+    bare = f"runs:/{version.run_id}/{SKLEARN_MODEL_NAME}"
+    assert "sklearn" in Model.load(bare).flavors
+    card = mlflow.artifacts.load_text(f"runs:/{version.run_id}/model_card.md")
+    assert f"`models:/{NAME}/{version.version}` (and its aliases): the whole scorer" in card
+    assert f"`{bare}`: the bare estimator" in card
 
 
 def test_a_fresh_virtualenv_loads_the_champion_from_its_own_files(
@@ -280,7 +286,8 @@ def test_mlflow_models_serve_answers_raw_entities(
          "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
+        # MLflow starts `uvicorn` by name: this virtualenv's bin must be on PATH.
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": _path_with_venv()},
         cwd=tmp_path,
     )  # fmt: skip
     try:
@@ -302,3 +309,7 @@ def test_mlflow_models_serve_answers_raw_entities(
             process.wait()
         log.close()
     _assert_same_as_api(predictions, api)
+
+
+def _path_with_venv() -> str:
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
