@@ -122,7 +122,7 @@ def score_rows(
     for row, record in enumerate(records):
         read = _read_row(task, record, row)
         if isinstance(read, Failure):
-            out[row] = _failed(task, read, row)
+            out[row] = _failed(task, read)
         else:
             as_of, item = read
             groups.setdefault(as_of, []).append((row, item))
@@ -133,10 +133,11 @@ def score_rows(
         )
         for (row, item), result in zip(members, results, strict=True):
             if isinstance(result, Failure):
-                out[row] = _failed(task, _renumber(result, row), row)
+                out[row] = _failed(task, _renumber(result, row))
             else:
                 out[row] = _scored(task, served, item, result)
-    return pd.DataFrame(out, columns=output_columns(task))
+    # Object columns: a refused row's numbers are None (JSON null), not NaN, as in the API.
+    return pd.DataFrame(out, columns=output_columns(task), dtype=object)
 
 
 def _plain(value: Any) -> Any:
@@ -171,9 +172,9 @@ def _read_row(
         errors.append(("as_of", error_message(exc.errors()[0]), "invalid_as_of"))
     attributes = _json_field(record, "attributes", dict, "a JSON object", errors, default={})
     events = record.get("events")
-    if record.get("events_json") is not None:
-        if events is not None:
-            errors.append(("events_json", "send events or events_json, not both", "both_events"))
+    if record.get("events_json") is not None and events is not None:
+        errors.append(("events_json", "send events or events_json, not both", "both_events"))
+    elif record.get("events_json") is not None:
         events = _json_field(record, "events_json", list, "a JSON list", errors, default=[])
     if errors or as_of is None:
         prefix = f"{COLLECTION}[{row}]"
@@ -221,7 +222,7 @@ def _renumber(failure: Failure, row: int) -> Failure:
     return Failure(row, failure.entity_id, errors)
 
 
-def _failed(task: Task, failure: Failure, row: int) -> dict[str, Any]:
+def _failed(task: Task, failure: Failure) -> dict[str, Any]:
     return {TASK_TABLES[task].key: failure.entity_id, "error": json.dumps(failure.error_bodies())}
 
 

@@ -168,11 +168,13 @@ def test_a_bad_row_gets_its_error_and_the_others_are_scored(
     mlflow.set_tracking_uri(tracking_uri)
     scorer = mlflow.pyfunc.load_model(URI)
     good = example.iloc[[0]]
-    bad = pd.concat([example] * 2, ignore_index=True).iloc[[0, 0, 1, 1]]
-    bad["lead_id"] = ["L-a", "L-b", "L-c", "L-d"]
-    bad["as_of"] = [bad["as_of"].iloc[0], "yesterday", bad["as_of"].iloc[0], bad["as_of"].iloc[0]]
-    bad["created_at"] = [bad["created_at"].iloc[0]] * 3 + ["2999-01-01T00:00:00Z"]
-    bad["events_json"] = [None, None, "[{", None]
+    # Copies of the example's two entities (0: events as a list, 1: none, as JSON text).
+    bad = pd.concat([example] * 3, ignore_index=True).iloc[[0, 0, 1, 1, 0]]
+    bad["lead_id"] = ["L-a", "L-b", "L-c", "L-d", "L-e"]
+    as_of = bad["as_of"].iloc[0]
+    bad["as_of"] = [as_of, "yesterday", as_of, as_of, as_of]
+    bad["created_at"] = [bad["created_at"].iloc[0]] * 3 + ["2999-01-01T00:00:00Z"] * 2
+    bad["events_json"] = [None, None, "[{", None, "[]"]
     rows = pd.concat([good, bad], ignore_index=True)
     out = _records(scorer.predict(rows))
     _assert_same_as_api(out[:1], {k: v for k, v in api.items() if k == "example-1"})
@@ -186,10 +188,16 @@ def test_a_bad_row_gets_its_error_and_the_others_are_scored(
         {"field": "rows[3].events_json",
          "message": "must be a JSON list (JSON text that does not parse)", "type": "json"}
     ]  # fmt: skip
+    # The API's own checks, numbered by the row of the whole input (rows[4] was the 3rd of
+    # its as_of's group).
     assert errors[3] == [
         {"field": "rows[4].created_at", "message": "is in the future", "type": "future_timestamp"}
     ]
-    assert [row["lead_id"] for row in out] == ["example-1", "L-a", "L-b", "L-c", "L-d"]
+    assert errors[4] == [
+        {"field": "rows[5].events_json", "message": "send events or events_json, not both",
+         "type": "both_events"}
+    ]  # fmt: skip
+    assert [row["lead_id"] for row in out] == ["example-1", "L-a", "L-b", "L-c", "L-d", "L-e"]
     assert all(row["probability"] is None for row in out[2:])
 
 
