@@ -432,6 +432,9 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
         "SALESRADAR_SERVED_DIR": str(root / "served"),
         "SALESRADAR_MLFLOW_TRACKING_URI": tracking_uri,
         "SALESRADAR_POLL_SECONDS": "0",
+        # On a busy machine the registry's first answer (a cold MLflow import) can take longer
+        # than the service's 10 s default; this measures serving, not the registry.
+        "SALESRADAR_REGISTRY_TIMEOUT_SECONDS": "120",
         "MLFLOW_TRACKING_URI": tracking_uri,
     }
 

@@ -237,7 +237,6 @@ def test_the_bare_estimator_stays_logged_beside_it_and_the_card_says_which_is_wh
 def test_a_fresh_virtualenv_loads_the_champion_from_its_own_files(
     champion_dir: Path,
     tracking_uri: str,
-    example: pd.DataFrame,
     api: dict[str, Any],
     tmp_path: Path,
 ) -> None:
@@ -258,19 +257,19 @@ def test_a_fresh_virtualenv_loads_the_champion_from_its_own_files(
         check=True,
         timeout=VENV_SECONDS - (time.monotonic() - started),
     )
-    (tmp_path / "example.json").write_text(example.to_json(orient="split"))
     script = (
-        "import json, sys, mlflow, pandas as pd\n"
+        "import json, mlflow\n"
+        "from mlflow.models import Model\n"
         f"scorer = mlflow.pyfunc.load_model({URI!r})\n"
+        f"local = mlflow.artifacts.download_artifacts({URI!r})\n"
+        "out = scorer.predict(Model.load(local).load_input_example(local))\n"
         "import features\n"
-        "frame = pd.read_json(sys.argv[1], orient='split', dtype=False)\n"
-        "out = scorer.predict(frame)\n"
-        "print(json.dumps({'features': features.__file__, 'out': json.loads(out.to_json("
-        "orient='records'))}))\n"
+        # json.dumps writes floats exactly (DataFrame.to_json rounds to 10 digits).
+        "print(json.dumps({'features': features.__file__, 'out': out.to_dict('records')}))\n"
     )
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run(
-        [python, "-c", script, str(tmp_path / "example.json")],
+        [python, "-c", script],
         cwd=tmp_path,  # nothing of this checkout on sys.path
         env={**clean, "MLFLOW_TRACKING_URI": tracking_uri},
         capture_output=True,
