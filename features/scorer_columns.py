@@ -16,7 +16,6 @@ from features.tasks import TASK_TABLES, Task
 # The entity's value as the API's request names it, and its probability-weighted response.
 REQUEST_VALUE = {Task.LEADS: "deal_value", Task.CHURN: "annual_value"}
 RESPONSE_VALUE = {Task.LEADS: "expected_value", Task.CHURN: "value_at_risk"}
-EVENT_FIELDS = ("occurred_at", "type", "value", "channel", "direction", "outcome")
 COLLECTION = "rows"  # how errors name a row: rows[3].events[0].occurred_at
 
 

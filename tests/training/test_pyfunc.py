@@ -176,6 +176,8 @@ def test_a_bad_row_gets_its_error_and_the_others_are_scored(
     bad["created_at"] = [bad["created_at"].iloc[0]] * 3 + ["2999-01-01T00:00:00Z"] * 2
     bad["events_json"] = [None, None, "[{", None, "[]"]
     rows = pd.concat([good, bad], ignore_index=True)
+    not_a_list = example.iloc[[1]].assign(lead_id="L-f", events="a demo", events_json=None)
+    rows = pd.concat([rows, not_a_list], ignore_index=True)
     out = _records(scorer.predict(rows))
     _assert_same_as_api(out[:1], {k: v for k, v in api.items() if k == "example-1"})
     errors = [json.loads(row["error"]) if row["error"] else None for row in out[1:]]
@@ -197,7 +199,18 @@ def test_a_bad_row_gets_its_error_and_the_others_are_scored(
         {"field": "rows[5].events_json", "message": "send events or events_json, not both",
          "type": "both_events"}
     ]  # fmt: skip
-    assert [row["lead_id"] for row in out] == ["example-1", "L-a", "L-b", "L-c", "L-d", "L-e"]
+    assert errors[5] == [
+        {"field": "rows[6].events", "message": "Input should be a valid list", "type": "list_type"}
+    ]
+    assert [row["lead_id"] for row in out] == [
+        "example-1",
+        "L-a",
+        "L-b",
+        "L-c",
+        "L-d",
+        "L-e",
+        "L-f",
+    ]
     assert all(row["probability"] is None for row in out[2:])
 
 
