@@ -16,7 +16,7 @@ AS_OF  ?= 2026-10-01
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
         bench-features bench-training bench-refit bench-serving bench-scoring bench-btyd \
-        bench-public quality-report mlflow-ui clean test-fast
+        bench-public quality-report mlflow-ui clean test-fast readme-figures
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -103,6 +103,14 @@ bench-public: $(STAMP) $(CHURNSIM_STAMP) ## Public datasets from packages throug
 
 quality-report: $(STAMP) ## After make run: champions vs the generator's ground truth on their test sets
 	$(BIN)/python -m benchmarks.quality_report
+
+# The README's manager-card excerpt and plots, from the churn champion in MODELS_DIR.
+MODELS_DIR ?= models
+readme-figures: $(STAMP) ## After make run: the churn champion's manager card and two plots into docs/img/
+	$(BIN)/salesradar models --card churn --save build/readme-figures --models-dir $(MODELS_DIR)
+	mkdir -p docs/img
+	cp build/readme-figures/churn_manager_card.md build/readme-figures/churn_value_gains.png \
+	  build/readme-figures/churn_shap_beeswarm.png docs/img/
 
 mlflow-ui: $(STAMP) ## Open the MLflow UI on the embedded store (127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///models/mlflow.db --host 127.0.0.1 --port 5000

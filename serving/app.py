@@ -19,6 +19,7 @@ from serving.openapi import install_openapi
 from serving.request_ids import RequestObserver
 from serving.routers import entities, health, lists, models, scoring
 from serving.services import Services
+from serving.web import install_pages
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def create_app(services: Services, *, load_models: bool = True) -> FastAPI:
     for module in (scoring, entities, lists, models, health):
         app.include_router(module.router)
     install_openapi(app, max_page_size=settings.max_page_size)
+    install_pages(app, services)  # first middleware added: innermost, inside the key gate
     # Added last = outermost: every response, including the 413s of the limit, is counted,
     # logged and carries its request id.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -28,6 +28,9 @@ UNAUTHENTICATED = "missing, unknown or revoked API key"
 # dependencies, so a docs page that needs a key keeps needing one behind this gate.
 OPEN_PATHS = frozenset({"/health/live", "/health/ready", "/v1/openapi.json", "/docs", "/redoc"})
 OPEN_PREFIXES = ("/docs/", "/redoc/")
+# The reps' pages authenticate with their session cookie instead of a bearer key, in
+# ``serving.web.gate.SessionGate``, which sits inside this gate and also reads no body first.
+SESSION_PREFIX = "/web"
 # Addresses tracked in one window. A table this full refuses new anonymous addresses (429)
 # rather than grow: anonymous requests are only ever answered 401 anyway.
 MAX_TRACKED_ADDRESSES = 100_000
@@ -49,6 +52,12 @@ def is_open(scope: Scope) -> bool:
     return scope.get("method") in ("GET", "HEAD") and (
         path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
     )
+
+
+def is_session_path(scope: Scope) -> bool:
+    """True for the reps' pages (``SESSION_PREFIX``), which the session gate authenticates."""
+    path: str = scope.get("path", "")
+    return path == SESSION_PREFIX or path.startswith(SESSION_PREFIX + "/")
 
 
 def _name_route(scope: Scope) -> None:
@@ -109,7 +118,7 @@ class AuthenticationGate:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_open(scope):
+        if scope["type"] != "http" or is_open(scope) or is_session_path(scope):
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)

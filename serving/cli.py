@@ -22,9 +22,11 @@ from features.commands.validate import check_directory
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
+from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
 from serving.store import ScoreStore
+from serving.writeback.cli import export_scores
 
 console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
@@ -217,6 +219,8 @@ def score(
                 "docs/serving.md, Attribute types)",
                 highlight=False,
             )
+    # After the publish and its report: a delivery problem never undoes or fails the run.
+    deliver_after_publish(console, settings, services.store)
 
 
 def _key_store(settings: Settings) -> KeyStore:
@@ -314,8 +318,32 @@ def quickstart(
         console.print(command, highlight=False, soft_wrap=True, markup=False)
 
 
+actions_app = typer.Typer(
+    help="Reps' recorded actions (contacted, won back, ...).", no_args_is_help=True
+)
+
+
+@actions_app.command("export")
+def export_actions(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (replaced whole)")],
+) -> None:
+    """Write every action reps recorded on the pages to a CSV file, for outcome analysis."""
+    from serving.actions import ActionStore
+
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: no such folder {out.parent}")
+    actions = ActionStore(ScoreStore.from_url(_settings().scores_url).engine)
+    actions.create_schema()
+    console.print(
+        f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False, soft_wrap=True
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the root CLI."""
     app.command("serve", help=serve_help())(serve)
     app.command("score")(score)
     app.add_typer(keys_app, name="keys")
+    app.add_typer(actions_app, name="actions")
+    app.command("notify")(notify)
+    app.command("export-scores")(export_scores)

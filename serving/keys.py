@@ -110,6 +110,19 @@ class KeyStore:
                 for r in rows
             ]
 
+    def principal(self, key_id: str) -> Principal | None:
+        """The principal of the active key ``key_id`` (None: unknown or revoked).
+
+        Not an authentication by itself: ``serving.web`` calls it for a session that was
+        opened by ``authenticate`` with the full key, so that revoking a key ends its
+        sessions on their next request.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        return Principal(key_id=row.key_id, role=Role(row.role), owner_id=row.owner_id)
+
     def authenticate(self, token: str) -> Principal | None:
         """The principal for a bearer token, or None for unknown, malformed or revoked keys."""
         prefix, sep, rest = token.partition("_")

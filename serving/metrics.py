@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from features.moments import to_naive_utc
 from serving.lifecycle import ModelManager
+from serving.monitoring_gauges import MonitoringGauges
 from serving.store import ScoreStore
 from serving.tables import published_run, score_runs
 
@@ -42,6 +43,7 @@ class ServiceMetrics:
     def __init__(self) -> None:
         disable_created_metrics()
         self._served: dict[str, tuple[str, str, str, str]] = {}
+        self._monitoring: MonitoringGauges | None = None
         self.registry = registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
@@ -122,7 +124,13 @@ class ServiceMetrics:
         """Bring the gauges read from the models and the store up to date as of ``now``.
 
         Done per scrape, so that swaps by the poller and runs published by another process
-        show up without a hook into either."""
+        show up without a hook into either. The first call registers the collector of
+        ``monitoring_results`` (``serving.monitoring_gauges``) on ``store``'s database: it reads
+        the table at each scrape, never while scoring."""
+        if self._monitoring is None:
+            self._monitoring = MonitoringGauges(store.engine)
+            self.registry.register(self._monitoring)
+        self._monitoring.as_of(now)
         for task in models.tasks:
             if (m := models.current(task)) is not None:
                 self.set_model(task.value, m.name, m.version, m.source)

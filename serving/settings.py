@@ -9,10 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.tasks import Task
+from features.tiers import DEFAULT_TIER_CUTOFFS
+from serving.delivery.config import DeliverySettings
 from serving.store import MIN_KEEP_RUNS
 from serving.tiers import TIER_NAMES
 
@@ -53,8 +62,12 @@ class Settings(BaseSettings):
     # registry; startup may hold requests back for at most this long while it runs (0: not at all).
     startup_wait_seconds: float = Field(default=0.0, ge=0)
     champion_alias: str = "champion"
-    lead_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.2)
-    churn_tiers: TierThresholds = TierThresholds(high=0.5, medium=0.25)
+    lead_tiers: TierThresholds = TierThresholds(
+        high=DEFAULT_TIER_CUTOFFS[Task.LEADS][0], medium=DEFAULT_TIER_CUTOFFS[Task.LEADS][1]
+    )
+    churn_tiers: TierThresholds = TierThresholds(
+        high=DEFAULT_TIER_CUTOFFS[Task.CHURN][0], medium=DEFAULT_TIER_CUTOFFS[Task.CHURN][1]
+    )
     # Tiers a list holds when the request names none (comma-separated; ``?tier=`` overrides and
     # may ask for any tier): reps act on the hot and warm leads, the high- and medium-risk
     # customers, so a big, safe account never tops the at-risk list by its value alone.
@@ -80,6 +93,23 @@ class Settings(BaseSettings):
     # full collections then skip the libraries and models, which cost ~0.2 s every few large
     # requests. A model swapped out later is freed by reference counting as usual.
     gc_freeze: bool = True
+    # Signs the reps' page sessions (serving.web); empty: a random secret per process, so
+    # sessions end when it restarts. At least 32 characters when set.
+    session_secret: SecretStr = SecretStr("")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _check_session_secret(cls, value: SecretStr) -> SecretStr:
+        """Empty (a random secret per process) or at least 32 characters."""
+        if 0 < len(value.get_secret_value()) < 32:
+            raise ValueError("at least 32 characters (or empty for a random one per process)")
+        return value
+
+    # Base URL reps open (no trailing slash), e.g. https://salesradar.example.com: digests link
+    # each entity to {public_url}/web/customers/{id} or /web/leads/{id}. Unset: no links.
+    public_url: str | None = None
+    # Digests, alerts and write-back pushes (serving.delivery.config; SALESRADAR_DELIVERY__*).
+    delivery: DeliverySettings = DeliverySettings()
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

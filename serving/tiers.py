@@ -7,28 +7,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from features.tasks import Task
+from features.tiers import TIER_NAMES, scores_of, tier_positions
 
 if TYPE_CHECKING:  # settings validates its default tiers against TIER_NAMES: no import cycle
     from serving.settings import TierThresholds
 
-TIER_NAMES: dict[Task, tuple[str, str, str]] = {
-    Task.LEADS: ("hot", "warm", "cold"),
-    Task.CHURN: ("high", "medium", "low"),
-}
+__all__ = ["TIER_NAMES", "assign_tiers", "to_scores", "weigh_values"]
 
 
 def assign_tiers(task: Task, probabilities: np.ndarray, thresholds: TierThresholds) -> list[str]:
     """Top tier at or above ``thresholds.high``, middle at or above ``medium``, else bottom."""
-    top, middle, bottom = TIER_NAMES[task]
-    return [
-        top if p >= thresholds.high else middle if p >= thresholds.medium else bottom
-        for p in probabilities.tolist()
-    ]
+    names = TIER_NAMES[task]
+    positions = tier_positions(probabilities, high=thresholds.high, medium=thresholds.medium)
+    return [names[i] for i in positions.tolist()]
 
 
 def to_scores(probabilities: np.ndarray) -> list[int]:
     """The 0-100 score reps see: ``round(100 * probability)`` (half to even, like Python)."""
-    return [round(100 * p) for p in probabilities.tolist()]
+    return [int(s) for s in scores_of(probabilities).tolist()]
 
 
 def weigh_values(probabilities: np.ndarray, values: np.ndarray) -> list[float | None]:

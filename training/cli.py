@@ -25,6 +25,8 @@ from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
 
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands
+    from mlflow import MlflowClient
+
     from features.snapshots import CutoffSpacing
     from training.config import TrainingConfig
     from training.plan import DataPlan
@@ -258,6 +260,25 @@ def models(
         Task | None, typer.Argument(help="Only this task's model (default: both).")
     ] = None,
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    card: Annotated[
+        Task | None,
+        typer.Option(
+            "--card",
+            help="Print this task's champion's manager card (markdown) instead, with the "
+            "realised rates `salesradar monitor` stored in the scores database "
+            "($SALESRADAR_SCORES_URL, else sqlite:///models/scores.db).",
+            show_default=False,
+        ),
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="With --card: write the card and the champion run's plots into this folder "
+            "(<task>_manager_card.md, <task>_<plot>.png) instead of printing the card.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List registered versions with their aliases and key test metrics.
 
@@ -267,7 +288,14 @@ def models(
     from training.registry import list_versions
     from training.tracking import connect
 
+    if card is None and save is not None:
+        raise fail(UserError("--save writes a manager card: pass --card TASK with it"))
+    if card is not None and task is not None:
+        raise fail(UserError("pass either a task to list or --card TASK, not both"))
     tracking = existing_tracking(models_dir)
+    if card is not None:
+        _print_card(connect(tracking), card, save)
+        return
     with quiet_libraries():
         rows = list_versions(connect(tracking), tasks=[task] if task else list(Task))
     console = Console()
@@ -276,6 +304,26 @@ def models(
     else:
         for line in models_lines(rows):
             sys.stdout.write(line + "\n")
+
+
+def _print_card(client: MlflowClient, task: Task, save: Path | None) -> None:
+    """The champion's manager card with its stored monitoring results, as plain markdown on
+    stdout, or written with the run's plots into ``save`` (one line per file written)."""
+    from training.card_artifacts import champion_card, save_champion_card, stored_results
+    from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV
+
+    url = os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
+    try:
+        with quiet_libraries():
+            results = stored_results(url)
+            if save is None:
+                sys.stdout.write(champion_card(client, task, results=results))
+                return
+            paths = save_champion_card(client, task, save, results=results)
+    except UserError as exc:
+        raise fail(exc) from exc
+    for path in paths:
+        sys.stdout.write(f"wrote {path}\n")
 
 
 def _model_cells(row: VersionRow) -> dict[str, str]:

@@ -37,6 +37,18 @@ class TestScores:
     model: np.ndarray  # calibrated probability
     linear: np.ndarray  # logistic-regression probability
     baselines: dict[str, np.ndarray]
+    # The model's exact contributions (log-odds, one column per feature, no bias): the beeswarm.
+    contributions: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class OriginScores:
+    """One backtest origin's rows: what the manager card's realised rates are computed from."""
+
+    cutoff: datetime
+    labels: np.ndarray
+    values: np.ndarray
+    probability: np.ndarray  # calibrated, from the model fitted for that origin
 
 
 @dataclass
@@ -48,6 +60,7 @@ class Evaluation:
     importance: dict[str, float]  # mean |contribution| on the test rows, log-odds
     scores: TestScores
     notes: list[str] = field(default_factory=list)
+    origin_scores: list[OriginScores] = field(default_factory=list)  # beside ``backtest``
 
     def beats_baselines(self, metric: str) -> dict[str, bool]:
         """Per naive baseline: does the model beat it on ``metric``?"""
@@ -99,7 +112,7 @@ def evaluate(
         },
         backtest=[],
         importance=dict(sorted(importance.items(), key=lambda kv: -kv[1])),
-        scores=TestScores(labels, values, proba, linear_proba, naive),
+        scores=TestScores(labels, values, proba, linear_proba, naive, contributions),
     )
     run_backtest(
         evaluation, task=task, model=model, frame=frame, horizon=horizon, config=config, seed=seed
@@ -139,6 +152,7 @@ def run_backtest(
         rows = add_btyd_features(rows, fitted.btyd)
         labels = rows["label"].to_numpy(dtype="int64")
         values = rows["value"].to_numpy(dtype="float64")
+        proba = fitted.predict_proba(rows)
         row: dict[str, object] = {
             "cutoff": origin,
             "rows": len(rows),
@@ -146,13 +160,10 @@ def run_backtest(
         }
         row.update(
             probability_metrics(
-                labels,
-                fitted.predict_proba(rows),
-                values,
-                capacity=capacity,
-                ece_bins=config.evaluation.ece_bins,
+                labels, proba, values, capacity=capacity, ece_bins=config.evaluation.ece_bins
             )
         )
+        evaluation.origin_scores.append(OriginScores(origin, labels, values, proba))
         for name, s in baseline_scores(rows, config.baselines[task]).items():
             row[f"{name}.roc_auc"] = score_metrics(labels, s, values, capacity=capacity)["roc_auc"]
         evaluation.backtest.append(row)

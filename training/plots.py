@@ -1,4 +1,6 @@
-"""Evaluation plots logged with every run: ROC, precision-recall, reliability, gains, importance.
+"""Evaluation plots logged with every run: ROC, precision-recall, reliability, gains, importance,
+and what a data scientist reads next (``training.plots_reading``): lift by decile, a SHAP
+beeswarm, the backtest by date, value-weighted gains, the score histogram, calibration by segment.
 
 Matplotlib's non-interactive backend is chosen inside ``write_plots`` (never at import) so
 importing training changes no global state.
@@ -14,16 +16,34 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from training.evaluation import Evaluation
+from training.plots_reading import write_reading_plots
+from training.trainer import TrainedTask
 
 
-def write_plots(evaluation: Evaluation, directory: Path, *, title: str, bins: int) -> list[Path]:
-    """Write the five PNGs into ``directory``; return their paths."""
+def write_plots(trained: TrainedTask, directory: Path, *, bins: int) -> list[Path]:
+    """Write every evaluation PNG of a tested run into ``directory``; return their paths.
+
+    ``bins``: the reliability curve's equal-width bins. A run without a temporal test has no
+    evaluation and gets no plots (an empty list).
+    """
+    evaluation, model = trained.evaluation, trained.evaluated
+    if evaluation is None or model is None:
+        return []
     import matplotlib
 
     matplotlib.use("Agg")
+    title = str(trained.task)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = _write_curves(evaluation, directory, title=title, bins=bins)
+    return paths + write_reading_plots(
+        trained.task, evaluation, trained.test_frame, model.feature_specs, directory
+    )
+
+
+def _write_curves(evaluation: Evaluation, directory: Path, *, title: str, bins: int) -> list[Path]:
+    """ROC, precision-recall, reliability, cumulative gains and importance PNGs."""
     import matplotlib.pyplot as plt
 
-    directory.mkdir(parents=True, exist_ok=True)
     scores = evaluation.scores
     scorers = {"model": scores.model, "logistic": scores.linear, **scores.baselines}
     paths = []

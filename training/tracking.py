@@ -11,7 +11,8 @@ MLflow model: the whole scorer, raw entities in, scores and reasons out, ``train
 ``model/`` (the bare estimator, MLflow sklearn flavor, skops-serialized, not registered);
 ``config/``, ``evaluation/``, ``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the
 training distribution that ``salesradar monitor`` measures drift against,
-``training.monitoring.reference``).
+``training.monitoring.reference``); ``manager_card.md`` and its facts ``manager_card.json``
+(``training.card_artifacts``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from features.errors import UserError
 from features.model import TRUSTED_TYPES
 from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
+from training.card_artifacts import log_manager_card
 from training.config import TrainingConfig
 from training.evaluation import metric_table, rows_at
 from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
@@ -211,6 +213,13 @@ def log_trained_task(
         )
         card += card_section(name=name, version=model_version, run_id=run.info.run_id)
         mlflow.log_text(card, "model_card.md")
+        log_manager_card(
+            trained,
+            capacity=config.evaluation.capacity[task],
+            as_of=as_of,
+            model_name=name,
+            version=model_version,
+        )
     logger.info("registered %s version %s (run %s)", name, model_version, run.info.run_id)
     return RegisteredVersion(name=name, version=model_version, run_id=run.info.run_id)
 
@@ -371,12 +380,7 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
     test_path = staging / "test_frame.parquet"
     trained.test_frame.to_parquet(test_path, index=False)
     mlflow.log_artifact(str(test_path), "evaluation")
-    for path in write_plots(
-        evaluation,
-        staging / "plots",
-        title=str(trained.task),
-        bins=config.evaluation.ece_bins,
-    ):
+    for path in write_plots(trained, staging / "plots", bins=config.evaluation.ece_bins):
         mlflow.log_artifact(str(path), "plots")
 
 

@@ -155,6 +155,23 @@ def test_an_open_horizon_is_marked_partial(world: dict[str, object]) -> None:
     assert "PARTIAL" in str(world["output"])
 
 
+def test_monitor_puts_the_realised_tier_rates_in_the_manager_card(
+    world: dict[str, object],
+) -> None:
+    root = Path(str(world["root"]))
+    complete = json.loads(_results(root).iloc[0]["outcome"])
+    high = complete["tiers"][0]
+    bullet = f"{high['tier']}: {high['realised_rate']:.0%} of {high['entities']:,}"
+    card = _invoke(
+        ["models", "--card", "churn", "--models-dir", str(root / "models")], world["env"]
+    )  # type: ignore[arg-type]
+    assert f"Scored {complete['as_of'][:10]} (the full 90 days)" in card and bullet in card
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'models' / 'mlflow.db'}")
+    version = client.get_model_version_by_alias("salesradar-churn", "champion")
+    local = client.download_artifacts(version.run_id, "manager_card.md", str(root))
+    assert bullet in Path(local).read_text(encoding="utf-8")  # re-rendered by `monitor`
+
+
 def test_rerunning_monitor_replaces_instead_of_duplicating(world: dict[str, object]) -> None:
     root = Path(str(world["root"]))
     before = _results(root)

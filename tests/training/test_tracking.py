@@ -95,6 +95,7 @@ def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
     assert run.data.params["shipped_window"] == "2025-01-01..2025-09-01"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config", "evaluation", "plots", "scoring_model", "model_card.md"} <= artifacts
+    assert {"manager_card.md", "manager_card.json"} <= artifacts
     assert "evaluated_model" in artifacts
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert plots == {
@@ -103,6 +104,12 @@ def test_run_logs_params_metrics_datasets_and_hashed_artifacts(
         "plots/reliability.png",
         "plots/cumulative_gains.png",
         "plots/feature_importance.png",
+        "plots/lift_by_decile.png",
+        "plots/shap_beeswarm.png",
+        "plots/backtest_by_date.png",
+        "plots/value_gains.png",
+        "plots/score_histogram.png",
+        "plots/calibration_by_segment.png",
     }
     local = Path(client.download_artifacts(run.info.run_id, "scoring_model", str(store / "dl")))
     for name in (ESTIMATOR_FILE, MANIFEST_FILE):

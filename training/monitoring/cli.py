@@ -58,10 +58,11 @@ def monitor(
 ) -> None:
     """Judge every published batch run on a newer export: outcomes so far and drift."""
     from features.loading import load_export
+    from training.card_artifacts import refresh_manager_cards
     from training.config import DEFAULT_CONFIG_PATH, load_config
     from training.data import check_as_of_gap
     from training.monitoring.monitor import monitor_export
-    from training.monitoring.store import create_store_engine
+    from training.monitoring.store import create_store_engine, load_results
     from training.tracking import connect, resolve_tracking
 
     console = Console()
@@ -89,15 +90,19 @@ def monitor(
         tracking = resolve_tracking(models_dir=models_dir, environ=os.environ)
         url = scores_url or os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = create_store_engine(url)
+        client = connect(tracking)
         results, notes = monitor_export(
             export,
             engine=engine,
-            client=connect(tracking),
+            client=client,
             tracking=tracking,
             config=config,
             monitored_as_of=moment,
             clock=lambda: datetime.now(UTC).replace(tzinfo=None),
         )
+        # The judged versions' manager cards now carry these realised rates (card_artifacts).
+        judged = [(r.outcome.model_name, r.outcome.model_version) for r in results]
+        notes += refresh_manager_cards(client, judged, load_results(engine).to_dict("records"))
     except UserError as exc:
         raise fail(exc) from exc
     finally:
