@@ -84,7 +84,7 @@ bench-training: $(STAMP) ## Time to train both models on the default data
 bench-refit: $(STAMP) ## Backtest: the evaluated model vs the one refit on every cutoff, on later held-out cutoffs
 	$(BIN)/python -m benchmarks.bench_refit
 
-bench-serving: $(STAMP) ## API p50/p99 over >=1,000 requests on 127.0.0.1, batch scoring time
+bench-serving: $(STAMP) ## API p50/p99 over >=1,000 requests on 127.0.0.1, batch scoring time, MLflow's server on the same raw requests
 	$(BIN)/python -m benchmarks.bench_serving
 
 bench-scoring: $(STAMP) ## After make run: in-process stage times of a 1,000-entity request, SHAP tables vs pred_contrib

@@ -6,12 +6,15 @@
 
 Everything lives in a temporary folder: a DuckDB-generated export (deterministic for ``--seed``),
 real champions fitted through ``features.model`` on a slice of it with the production tree
-settings (``training/config.toml``) and registered in an
-embedded MLflow store (ScoringModel files + the MLflow sklearn flavor), a SQLite scores
-database. Steps: (1) batch-score the export in a child process (time, peak RSS); (2) start
-``salesradar serve`` and time ``--requests`` sequential requests of each kind over one keep-alive
-connection; (3) start ``mlflow models serve -m models:/salesradar-leads@champion --env-manager
-local`` and send it the same lead's precomputed feature vector. Servers are killed in ``finally``.
+settings (``training/config.toml``) and registered in an embedded MLflow store as training
+registers them (the pyfunc scorer, ``training.pyfunc``; the bare sklearn estimator in the run),
+a SQLite scores database. Steps: (1) batch-score the export in a child process (time, peak RSS);
+(2) start ``salesradar serve`` and time ``--requests`` sequential requests of each kind over one
+keep-alive connection; (3) start ``mlflow models serve -m models:/salesradar-leads@champion
+--env-manager local`` and send it the same raw requests as the API (one lead with 50 events, the
+1,000-lead batch; features and reasons computed on both sides), checking that it scores them
+like the API, with the p50 ratio; (4) serve the bare estimator from the run and send it the
+same lead's precomputed feature vector. Servers are killed in ``finally``.
 """
 
 from __future__ import annotations
@@ -105,8 +108,10 @@ def build_export(folder: Path, *, sizes: dict[str, int], seed: int) -> None:
     con.close()
 
 
-def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
-    """Fit each task on the export's history and register it as ``champion``."""
+def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> dict[Any, str]:
+    """Fit each task on the export's history and register it as ``champion`` (the pyfunc
+    scorer, ``training.pyfunc``); returns each task's run id (its ``model/`` is the bare
+    estimator)."""
     import mlflow
     import mlflow.sklearn
     from mlflow import MlflowClient
@@ -118,6 +123,7 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
     from features.tasks import TASK_TABLES, Task
     from features.vocabulary import learn_vocabulary
     from training.config import load_config
+    from training.pyfunc import log_scorer
 
     config = load_config()
     trees = config.trees
@@ -126,6 +132,7 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     experiment = client.create_experiment("bench", artifact_location=str(root / "mlartifacts"))
     cutoffs = [datetime(2025, m, 1) for m in range(3, 11)]
+    runs = {}
     for task in Task:
         vocabulary = learn_vocabulary(export, task=task, before=AS_OF, settings=config.vocabulary)
         training = build_training_set(
@@ -150,7 +157,8 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
             mlflow.set_tags({f"sha256.{f}": d for f, d in hashes.items()})
             numeric = [s.name for s in model.feature_specs if s.dtype == "numeric"]
             example = frame[model.feature_names].head(5).astype(dict.fromkeys(numeric, "float64"))
-            info = mlflow.sklearn.log_model(
+            # The bare estimator in the run (served from it for the precomputed-vector figure)...
+            mlflow.sklearn.log_model(
                 model.estimator,
                 name="model",
                 serialization_format="skops",
@@ -158,12 +166,21 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> None:
                 input_example=example,
                 signature=infer_signature(example, model.estimator.predict_proba(example)),
                 pyfunc_predict_fn="predict_proba",
-                registered_model_name=name,
                 pip_requirements=["scikit-learn", "lightgbm", "skops"],
             )
+            # ...and the whole scorer registered, as training registers it.
+            info = log_scorer(
+                model,
+                root / "staging" / task.value,
+                sha256=hashes,
+                name=name,
+                run_id=run.info.run_id,
+                as_of=AS_OF,
+            )
             client.set_registered_model_alias(name, "champion", info.registered_model_version)
-        del run
+            runs[task] = run.info.run_id
     export.close()
+    return runs
 
 
 def batch_child(env: dict[str, str], export_dir: str, out: Any) -> None:
@@ -236,6 +253,42 @@ def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=15)
+
+
+@contextmanager
+def mlflow_server(model_uri: str, env: dict[str, str], root: Path) -> Iterator[httpx.Client]:
+    """``mlflow models serve -m model_uri --env-manager local`` (1 worker) and a client."""
+    port = free_port()
+    command = [str(BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager",
+               "local", "-p", str(port), "-h", "127.0.0.1", "-w", "1"]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with (
+        server(command, env, f"{base}/ping", root / "mlflow.log"),
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        yield client
+
+
+def pyfunc_rows(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """An API scoring request's leads as the registered model's input rows
+    (``features.scorer_columns``): same entities, same ``as_of``."""
+    rows = []
+    for lead in request["leads"]:
+        row = {k: v for k, v in lead.items() if k != "expected_value"}
+        row["deal_value"] = lead.get("expected_value", lead.get("deal_value"))
+        row["attributes"] = json.dumps(lead.get("attributes", {}))
+        rows.append({**row, "as_of": request["as_of"]})
+    return rows
+
+
+def check_same_scores(label: str, api: list[dict[str, Any]], mlflow: list[dict[str, Any]]) -> None:
+    """Both servers must give every lead the same scores and reasons, or the figures compare
+    different work."""
+    fields = ("probability", "score", "tier", "expected_value")
+    for ours, theirs in zip(api, mlflow, strict=True):
+        same = all(ours[f] == theirs[f] for f in fields)
+        if not same or ours["reasons"] != json.loads(theirs["reasons"]):
+            raise RuntimeError(f"{label}: MLflow scored {theirs['lead_id']} differently")
 
 
 def measure(send: Callable[[int], httpx.Response], count: int) -> list[float]:
@@ -372,13 +425,16 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
     )
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
     t0 = time.perf_counter()
-    register_champions(root, train_dir, tracking_uri)
+    runs = register_champions(root, train_dir, tracking_uri)
     print(f"champions fitted and registered in {time.perf_counter() - t0:.1f} s")
     env = {
         "SALESRADAR_SCORES_URL": f"sqlite:///{root / 'scores.db'}",
         "SALESRADAR_SERVED_DIR": str(root / "served"),
         "SALESRADAR_MLFLOW_TRACKING_URI": tracking_uri,
         "SALESRADAR_POLL_SECONDS": "0",
+        # On a busy machine the registry's first answer (a cold MLflow import) can take longer
+        # than the service's 10 s default; this measures serving, not the registry.
+        "SALESRADAR_REGISTRY_TIMEOUT_SECONDS": "120",
         "MLFLOW_TRACKING_URI": tracking_uri,
     }
 
@@ -418,10 +474,15 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
         httpx.Client(base_url=base, headers=headers, timeout=60) as client,
     ):
         lead = {"as_of": AS_OF.isoformat(), "leads": [one_lead("L-bench", 50)]}
-        report(
-            "POST /v1/leads/score (1 lead, 50 events)",
-            measure(lambda i: client.post("/v1/leads/score", json=lead), args.requests),
-        )
+        leads = {"as_of": AS_OF.isoformat(), "leads": varied_batch("lead", 1000, seed=args.seed)}
+        api = {
+            "1 lead": (lead, client.post("/v1/leads/score", json=lead).json()["results"]),
+            "1,000 leads": (leads, client.post("/v1/leads/score", json=leads).json()["results"]),
+        }
+        api_times = {
+            "1 lead": measure(lambda i: client.post("/v1/leads/score", json=lead), args.requests)
+        }
+        report("POST /v1/leads/score (1 lead, 50 events)", api_times["1 lead"])
         report(
             "GET /v1/customers/{id}",
             measure(lambda i: client.get(f"/v1/customers/{ids[i % len(ids)]}"), args.requests),
@@ -431,19 +492,36 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
             collection = "leads" if kind == "lead" else "customers"
             body = json.dumps({"as_of": AS_OF.isoformat(), collection: entities})
             events = sum(len(e["events"]) for e in entities)
-            report(
-                f"POST {route} (1,000 {collection}, {events:,} events)",
-                measure(
-                    lambda i, r=route, b=body: client.post(r, content=b, headers=JSON_HEADERS),
-                    args.batch_requests,
-                ),
+            times = measure(
+                lambda i, r=route, b=body: client.post(r, content=b, headers=JSON_HEADERS),
+                args.batch_requests,
             )
+            report(f"POST {route} (1,000 {collection}, {events:,} events)", times)
+            if kind == "lead":
+                api_times["1,000 leads"] = times
         report(
             "GET /v1/lists/at-risk (50 rows)",
             measure(lambda i: client.get("/v1/lists/at-risk"), args.requests),
         )
 
-    # The same lead's features, precomputed, as MLflow's scoring server expects them.
+    # MLflow's own server on the registered model, on the same raw requests: features,
+    # model, calibration, tiers and reasons inside MLflow (serving.pyfunc).
+    mlflow_env = {**env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    print(f"mlflow models serve (1 worker, 127.0.0.1), {args.requests} sequential requests each:")
+    with mlflow_server("models:/salesradar-leads@champion", mlflow_env, root) as client:
+        for label, (request, api_results) in api.items():
+            payload = json.dumps({"dataframe_records": pyfunc_rows(request)})
+            send = lambda i, p=payload: client.post(  # noqa: E731
+                "/invocations", content=p, headers=JSON_HEADERS
+            )
+            check_same_scores(label, api_results, send(0).json()["predictions"])
+            count = args.requests if label == "1 lead" else args.batch_requests
+            times = measure(send, count)
+            report(f"/invocations, raw ({label}, as the API's request)", times)
+            ratio = statistics.median(times) / statistics.median(api_times[label])
+            print(f"    MLflow / API p50 on the same request: {ratio:.2f}x")
+
+    # The bare estimator on the same lead's features, precomputed: the model alone.
     services = build_services(Settings())
     services.models.reload()
     served = services.models.current(Task.LEADS)
@@ -456,31 +534,9 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
     payload = json.dumps(
         {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
     )
-    mport = free_port()
-    mlflow_cmd = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        "models:/salesradar-leads@champion",
-        "--env-manager",
-        "local",
-        "-p",
-        str(mport),
-        "-h",
-        "127.0.0.1",
-        "-w",
-        "1",
-    ]
-    mbase = f"http://127.0.0.1:{mport}"
-    # MLflow starts ``uvicorn`` by name: the virtualenv's bin must be on PATH.
-    mlflow_env = {**env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    with (
-        server(mlflow_cmd, mlflow_env, f"{mbase}/ping", root / "mlflow.log"),
-        httpx.Client(base_url=mbase, timeout=60) as client,
-    ):
+    with mlflow_server(f"runs:/{runs[Task.LEADS]}/model", mlflow_env, root) as client:
         report(
-            "mlflow models serve /invocations (1 vector)",
+            "/invocations, bare estimator (1 vector)",
             measure(
                 lambda i: client.post("/invocations", content=payload, headers=JSON_HEADERS),
                 args.requests,

@@ -10,20 +10,32 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from features.online import OnlineInputError
 from features.rows import FeatureTable, concat_tables
 from features.tasks import TASK_TABLES, Task
-from serving.protocols import EntityInput
+from serving.protocols import EntityInput, Explain, FeatureFrameBuilder
 from serving.schemas.requests import CustomerIn, EntityIn, FieldError, InvalidEntity, LeadIn
 from serving.scoring import EntityScore, score_entities
 from serving.served import ServedModel
-from serving.services import Services
+from serving.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+class ScoringServices(Protocol):
+    """What online scoring reads: the API passes its ``Services``, the MLflow model
+    (``serving.pyfunc``) its own, without the store, keys and metrics it has no use for."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def features(self) -> FeatureFrameBuilder: ...
+    @property
+    def explain(self) -> Explain: ...
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ def check_times(
 
 
 def _build_rows(
-    services: Services, served: ServedModel, inputs: list[EntityInput], *, as_of: datetime
+    services: ScoringServices, served: ServedModel, inputs: list[EntityInput], *, as_of: datetime
 ) -> tuple[FeatureTable | None, list[int], dict[int, FieldError]]:
     """Feature frame for ``inputs``; if the batch fails, isolate the entities that fail alone.
 
@@ -126,7 +138,7 @@ def request_field(feature_field: str) -> str:
 
 
 def score_online(
-    services: Services,
+    services: ScoringServices,
     served: ServedModel,
     items: Sequence[EntityIn | InvalidEntity],
     *,
@@ -184,6 +196,6 @@ def score_online(
     return [r for r in results if r is not None]
 
 
-def tier_thresholds(services: Services, task: Task) -> Any:
+def tier_thresholds(services: ScoringServices, task: Task) -> Any:
     settings = services.settings
     return settings.lead_tiers if task is Task.LEADS else settings.churn_tiers

@@ -6,11 +6,13 @@ resolved in the entry point and set here, inside functions, never at import.
 
 Artifact layout of a run (serving relies on it; see docs/training.md):
 ``scoring_model/model.skops`` + ``scoring_model/model.json`` (``features.model.ScoringModel``),
-their sha256 as run tags and model-version tags ``sha256.<file>``; ``model/`` (MLflow sklearn
-flavor, skops-serialized, servable with ``mlflow models serve``); ``config/``, ``evaluation/``,
-``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the training distribution that
-``salesradar monitor`` measures drift against, ``training.monitoring.reference``);
-``manager_card.md`` and its facts ``manager_card.json`` (``training.card_artifacts``).
+their sha256 as run tags and model-version tags ``sha256.<file>``; ``scorer/`` (the registered
+MLflow model: the whole scorer, raw entities in, scores and reasons out, ``training.pyfunc``);
+``model/`` (the bare estimator, MLflow sklearn flavor, skops-serialized, not registered);
+``config/``, ``evaluation/``, ``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the
+training distribution that ``salesradar monitor`` measures drift against,
+``training.monitoring.reference``); ``manager_card.md`` and its facts ``manager_card.json``
+(``training.card_artifacts``).
 """
 
 from __future__ import annotations
@@ -46,12 +48,12 @@ from training.config import TrainingConfig
 from training.evaluation import metric_table, rows_at
 from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
 from training.plots import write_plots
+from training.pyfunc import SKLEARN_MODEL_NAME, card_section, log_scorer
 from training.trainer import TrainedTask, feature_list
 
 logger = logging.getLogger(__name__)
 
 SCORING_MODEL_PATH = "scoring_model"
-MLFLOW_MODEL_NAME = "model"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 SHA256_TAG_PREFIX = "sha256."
@@ -190,7 +192,17 @@ def log_trained_task(
             mlflow.set_tags(
                 {f"{EVALUATED_SHA256_TAG_PREFIX}{f}": digest for f, digest in evaluated.items()}
             )
-        info = _log_mlflow_model(trained, name)
+        _log_mlflow_model(trained)
+        # The registered version is the whole scorer (raw entities in); the bare estimator
+        # stays in the run beside it (`model/`) for data scientists.
+        info = log_scorer(
+            trained.model,
+            staging / SCORING_MODEL_PATH,
+            sha256=hashes,
+            name=name,
+            run_id=run.info.run_id,
+            as_of=as_of,
+        )
         model_version = str(info.registered_model_version)
         for key, value in {**sha_tags, "scoring_model.path": SCORING_MODEL_PATH}.items():
             client.set_model_version_tag(name, model_version, key, value)
@@ -199,6 +211,7 @@ def log_trained_task(
         card = render_model_card(
             trained, capacity=config.evaluation.capacity[task], version=model_version
         )
+        card += card_section(name=name, version=model_version, run_id=run.info.run_id)
         mlflow.log_text(card, "model_card.md")
         log_manager_card(
             trained,
@@ -371,7 +384,7 @@ def _log_artifacts(trained: TrainedTask, config: TrainingConfig, staging: Path) 
         mlflow.log_artifact(str(path), "plots")
 
 
-def _log_mlflow_model(trained: TrainedTask, name: str) -> object:
+def _log_mlflow_model(trained: TrainedTask) -> None:
     model = trained.model
     latest = rows_at(trained.frame, trained.shipped_cutoffs[-1:])
     example = latest[model.feature_names].head(5)
@@ -380,15 +393,14 @@ def _log_mlflow_model(trained: TrainedTask, name: str) -> object:
     numeric = [s.name for s in model.feature_specs if s.dtype == "numeric"]
     example = example.astype(dict.fromkeys(numeric, "float64"))
     signature = infer_signature(example, model.estimator.predict_proba(example))
-    return mlflow.sklearn.log_model(
+    mlflow.sklearn.log_model(
         model.estimator,
-        name=MLFLOW_MODEL_NAME,
+        name=SKLEARN_MODEL_NAME,
         serialization_format="skops",
         skops_trusted_types=list(TRUSTED_TYPES),
         signature=signature,
         input_example=example,
         pyfunc_predict_fn="predict_proba",
-        registered_model_name=name,
         # Explicit pins skip MLflow's slow requirement inference (it imports the model again).
         pip_requirements=[f"{lib}=={version(lib)}" for lib in LIBRARIES if lib != "duckdb"],
     )

@@ -24,6 +24,7 @@ from features.tasks import Task
 from tests.training.conftest import train_churn
 from training import promotion
 from training.config import TrainingConfig
+from training.pyfunc import SKLEARN_MODEL_NAME
 from training.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -131,7 +132,8 @@ def test_registered_model_loads_verified_and_through_mlflow_pyfunc(
     model = promotion.load_version(client, version, store / "verified")
     rows = trained.test_frame.head(20)
     np.testing.assert_allclose(model.predict_proba(rows), trained.model.predict_proba(rows))
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{NAME}/{first}")
+    # The bare estimator stays in the run; the registered version is the whole scorer.
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{version.run_id}/{SKLEARN_MODEL_NAME}")
     served = np.asarray(pyfunc.predict(rows[model.feature_names]))
     np.testing.assert_allclose(served[:, 1], trained.model.predict_proba(rows))
 

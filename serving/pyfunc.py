@@ -1,0 +1,245 @@
+"""The registered MLflow model as the whole scorer: raw CRM entities in, scores and reasons out.
+
+``EntityScorer`` is an ``mlflow.pyfunc.PythonModel`` that scores one row per entity (its fields,
+attributes, events and ``as_of``) through the API's own path: the request schemas validate the
+entity (``serving.schemas.requests``), ``serving.online.score_online`` builds the online
+features, scores, calibrates, tiers and explains, exactly as ``POST /v1/{leads,customers}/score``
+does. A bad row yields an ``error`` (the API's per-entity error bodies, as JSON text) and the
+others are still scored. Logged "from code" (``serving/pyfunc_entry.py``) with the ``features``
+and ``serving`` packages as ``code_paths``: no pickle of ours (``training.tracking``).
+
+Time: every row names its ``as_of``; events at or after it never count. ``predict`` is an entry
+point (MLflow's server calls it per request), so it reads the service's clock once per call as
+the time the rows were received, which refuses future timestamps as the API does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+from pydantic import TypeAdapter, ValidationError
+
+from features.model import ScoringModel
+from features.reasons import explain
+from features.scorer_columns import COLLECTION, REQUEST_VALUE, RESPONSE_VALUE, output_columns
+from features.tasks import TASK_TABLES, Task
+from serving.input_warnings import input_warnings
+from serving.online import Failure, score_online
+from serving.protocols import Explain, FeatureFrameBuilder
+from serving.schemas.fields import Timestamp
+from serving.schemas.requests import (
+    CustomerItem,
+    EntityIn,
+    InvalidEntity,
+    LeadItem,
+    error_message,
+)
+from serving.scoring import EntityScore
+from serving.served import ServedModel
+from serving.settings import Settings
+from serving.wiring import build_online_features, utc_now
+
+SCORING_MODEL_ARTIFACT = "scoring_model"  # the pyfunc's artifact key (training.pyfunc)
+_AS_OF = TypeAdapter(Timestamp)
+_ITEMS: dict[Task, TypeAdapter[Any]] = {
+    Task.LEADS: TypeAdapter(LeadItem),
+    Task.CHURN: TypeAdapter(CustomerItem),
+}
+
+
+@dataclass(frozen=True)
+class PyfuncServices:
+    """What ``score_online`` reads (``serving.online.ScoringServices``); see ``load_context``."""
+
+    settings: Settings
+    features: FeatureFrameBuilder
+    explain: Explain
+
+
+class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """Scores raw entities with the API's code; see the module docstring for the columns.
+
+    ``model_config``: ``task`` (``leads`` / ``churn``), ``name`` (registered model name),
+    ``run_id`` and ``sha256`` (the scoring model's files, verified before parsing). Tier
+    thresholds come from the same ``SALESRADAR_*`` environment variables as the API's.
+    """
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        """Load the scoring model from the model directory's own artifact (skops, trusted types
+        only, files verified against their sha256); raises what ``ScoringModel.load`` raises."""
+        config = context.model_config
+        task = Task(config["task"])
+        model = ScoringModel.load(
+            Path(context.artifacts[SCORING_MODEL_ARTIFACT]), expected_sha256=config["sha256"]
+        )
+        self.served = ServedModel(
+            task=task,
+            model=model,
+            name=str(config["name"]),
+            version=str(config["run_id"]),
+            sha256=dict(config["sha256"]),
+            loaded_at=utc_now(),
+            source="mlflow-pyfunc",
+            run_id=str(config["run_id"]),
+        )
+        explain_fn: Explain = explain  # type: ignore[assignment]
+        self.services = PyfuncServices(
+            settings=Settings(), features=build_online_features, explain=explain_fn
+        )
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """One output row per input row, in order (``output_columns``)."""
+        return score_rows(self.services, self.served, model_input, received_at=utc_now())
+
+
+def score_rows(
+    services: PyfuncServices, served: ServedModel, rows: pd.DataFrame, *, received_at: datetime
+) -> pd.DataFrame:
+    """Score ``rows`` (``input_columns``) as the API scores a request, grouped by ``as_of``.
+
+    ``received_at`` (naive UTC) bounds every timestamp as the API's clock does. A row whose
+    ``as_of``, ``attributes`` or events cannot be read, or that the request schema refuses, gets
+    its ``error`` (JSON list of ``{field, message, type}``, fields named ``rows[i]...``).
+    """
+    task = served.task
+    records = [_plain(r) for r in rows.to_dict(orient="records")]
+    out: list[dict[str, Any]] = [{} for _ in records]
+    groups: dict[datetime, list[tuple[int, EntityIn | InvalidEntity]]] = {}
+    for row, record in enumerate(records):
+        read = _read_row(task, record, row)
+        if isinstance(read, Failure):
+            out[row] = _failed(task, read)
+        else:
+            as_of, item = read
+            groups.setdefault(as_of, []).append((row, item))
+    for as_of, members in groups.items():
+        items = [item for _, item in members]
+        results = score_online(
+            services, served, items, as_of=as_of, received_at=received_at, collection=COLLECTION
+        )
+        for (row, item), result in zip(members, results, strict=True):
+            if isinstance(result, Failure):
+                out[row] = _failed(task, _renumber(result, row))
+            else:
+                out[row] = _scored(task, served, item, result)
+    # Object columns: a refused row's numbers are None (JSON null), not NaN, as in the API.
+    return pd.DataFrame(out, columns=output_columns(task), dtype=object)
+
+
+def _plain(value: Any) -> Any:
+    """A cell as a JSON client would send it: numpy scalars and arrays as Python values, a
+    pandas/NumPy missing value as None, datetimes as ISO 8601 text (naive taken as UTC)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _read_row(
+    task: Task, record: Mapping[str, Any], row: int
+) -> tuple[datetime, EntityIn | InvalidEntity] | Failure:
+    """The row's as_of and its entity validated by the API's schema, or the row's Failure."""
+    key = TASK_TABLES[task].key
+    entity_id = record.get(key) if isinstance(record.get(key), str) else None
+    errors = []
+    as_of: datetime | None = None
+    try:
+        as_of = _AS_OF.validate_python(record.get("as_of"))
+    except ValidationError as exc:
+        errors.append(("as_of", error_message(exc.errors()[0]), "invalid_as_of"))
+    attributes = _json_field(record, "attributes", dict, "a JSON object", errors, default={})
+    events = record.get("events")
+    if record.get("events_json") is not None and events is not None:
+        errors.append(("events_json", "send events or events_json, not both", "both_events"))
+    elif record.get("events_json") is not None:
+        events = _json_field(record, "events_json", list, "a JSON list", errors, default=[])
+    if errors or as_of is None:
+        prefix = f"{COLLECTION}[{row}]"
+        return Failure(row, entity_id, [(f"{prefix}.{f}", m, t) for f, m, t in errors])
+    entity = {
+        name: record[name]
+        for name in (key, "created_at", "owner_id", "account_id", REQUEST_VALUE[task])
+        if record.get(name) is not None
+    }
+    entity |= {"attributes": attributes, "events": events if events is not None else []}
+    return as_of, _ITEMS[task].validate_python(entity)
+
+
+def _json_field(
+    record: Mapping[str, Any],
+    name: str,
+    kind: type,
+    wanted: str,
+    errors: list[tuple[str, str, str]],
+    *,
+    default: Any,
+) -> Any:
+    """``record[name]`` parsed if it is text, as is if already ``kind``; None gives ``default``."""
+    value = record.get(name)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            errors.append((name, f"must be {wanted} (JSON text that does not parse)", "json"))
+            return default
+    if not isinstance(value, kind):
+        errors.append((name, f"must be {wanted}", "json_type"))
+        return default
+    return value
+
+
+def _renumber(failure: Failure, row: int) -> Failure:
+    """``score_online`` numbers a group's items; the error names the row of the whole input."""
+    old, new = f"{COLLECTION}[{failure.index}]", f"{COLLECTION}[{row}]"
+    errors = [
+        (new + f.removeprefix(old) if f.startswith(old) else f, m, t) for f, m, t in failure.errors
+    ]
+    return Failure(row, failure.entity_id, errors)
+
+
+def _failed(task: Task, failure: Failure) -> dict[str, Any]:
+    return {TASK_TABLES[task].key: failure.entity_id, "error": json.dumps(failure.error_bodies())}
+
+
+def _scored(
+    task: Task, served: ServedModel, item: EntityIn | InvalidEntity, score: EntityScore
+) -> dict[str, Any]:
+    assert isinstance(item, EntityIn)
+    warnings = input_warnings(
+        task, served.model, served.model.vocabulary, attributes=item.attributes, events=item.events
+    )
+    return {
+        TASK_TABLES[task].key: score.entity_id,
+        "probability": score.probability,
+        "score": score.score,
+        "tier": score.tier,
+        RESPONSE_VALUE[task]: score.value,
+        "reasons": json.dumps(score.reasons),
+        "warnings": json.dumps(warnings),
+        "error": None,
+    }
