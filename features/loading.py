@@ -95,21 +95,30 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     con.execute(f"CREATE TABLE {quote(table.name)} ({columns})")
 
 
-def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: TableLayout) -> None:
+def typed_selects(table: Table, layout: TableLayout | None) -> list[str]:
+    """``<typed expression> AS <column>`` per column of ``table`` read from ``layout``'s file
+    (contract columns, attributes, text columns); no layout: every contract column NULL."""
     selects = []
     for column in table.columns:
-        family = layout.families.get(column.name)
+        family = None if layout is None else layout.families.get(column.name)
         if family is None:
             expr = f"CAST(NULL AS {SQL_TYPES[column.kind]})"
         else:
             expr = typed_sql(column.name, column.kind, family)
         selects.append(f"{expr} AS {quote(column.name)}")
+    if layout is None:
+        return selects
     for attribute in layout.attributes:
         family = layout.families[attribute.name]
         expr = attribute_sql(attribute.name, family, numeric=attribute.numeric)
         selects.append(f"{expr} AS {quote(attribute.name)}")
     for name in layout.text_columns:
         selects.append(f"{raw_text_sql(name, layout.families[name])} AS {quote(name)}")
+    return selects
+
+
+def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: TableLayout) -> None:
+    selects = typed_selects(table, layout)
     scan = scan_sql(layout.source.path, layout.source.format, list(layout.families))
     con.execute(f"CREATE TABLE {quote(table.name)} AS SELECT {', '.join(selects)} FROM {scan}")
     ((loaded,),) = con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchall()

@@ -17,8 +17,10 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from features.commands.engine import EngineOption
 from features.commands.quiet import quiet_libraries
 from features.commands.validate import check_directory
+from features.engines import Engine
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
@@ -133,9 +135,10 @@ def score(
             show_default=False,
         ),
     ] = None,
+    engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
-    from features.loading import load_export
+    from features.engines import open_export
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
@@ -152,7 +155,7 @@ def score(
         if result.error:
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
-    export = load_export(data, as_of=moment)
+    export = open_export(data, as_of=moment, engine=engine)
     try:
         choice = choose_tasks(
             list(dict.fromkeys(task or ())),

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # full collections then skip the libraries and models, which cost ~0.2 s every few large
     # requests. A model swapped out later is freed by reference counting as usual.
     gc_freeze: bool = True
+    # `salesradar score --engine spark` writes each run's scored rows here as Parquet before the
+    # publish reads them (a folder, or any URI Spark and Arrow both write and read: s3://...).
+    spark_runs_dir: str = "models/spark-runs"
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

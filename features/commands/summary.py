@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from features.commands.engine import EngineOption
 from features.commands.validate import (
     AsOfOption,
     DirArgument,
@@ -19,9 +20,10 @@ from features.commands.validate import (
     print_report,
     progress_bars,
 )
+from features.engines import Engine, open_export
 from features.errors import UserError, fail
 from features.export import Export
-from features.loading import ExportInvalid, load_export
+from features.loading import ExportInvalid
 from features.moments import iso_utc
 from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON, TASK_TABLES, Task
 from features.vocabulary import normalise_event_type, type_counts
@@ -150,7 +152,9 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
     console.print(types)
 
 
-def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
+def command(
+    directory: DirArgument, as_of: AsOfOption = None, engine: EngineOption = Engine.DUCKDB
+) -> None:
     """Load a CRM export (validating it first) and print a short summary."""
     try:
         moment = parse_as_of(as_of)
@@ -160,7 +164,7 @@ def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
     console = Console()
     try:
         with progress_bars() as progress:
-            export = load_export(directory, as_of=moment, progress=progress)
+            export = open_export(directory, as_of=moment, engine=engine, progress=progress)
     except ExportInvalid as exc:
         print_report(exc.report, console)
         raise typer.Exit(exc.exit_code) from None
