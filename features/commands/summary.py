@@ -87,16 +87,17 @@ def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
         )
         purchases = _spellings(export, Task.CHURN, as_of, DEFAULT_ACTIVITY_TYPES)
         # No such type at all: the share would read 100% and mean nothing, so it stays None.
+        # A join, not NOT EXISTS in the select list: Spark accepts EXISTS only in filters.
         silent = None
         if purchases:
             silent = _scalar(
                 export,
                 """
-            SELECT avg(CAST(NOT EXISTS (
-                SELECT 1 FROM customer_events e
-                WHERE e.customer_id = c.customer_id AND list_contains($types, e.type)
-                  AND e.occurred_at >= $start AND e.occurred_at < $as_of) AS DOUBLE))
-            FROM customers c
+            SELECT avg(CAST(a.customer_id IS NULL AS DOUBLE))
+            FROM customers c LEFT JOIN (
+                SELECT DISTINCT customer_id FROM customer_events
+                WHERE list_contains($types, type) AND occurred_at >= $start AND occurred_at < $as_of
+            ) a ON a.customer_id = c.customer_id
             WHERE c.created_at <= $as_of AND (c.churned_at IS NULL OR c.churned_at >= $as_of)
             """,
                 {

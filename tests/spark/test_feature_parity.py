@@ -24,7 +24,7 @@ from tests.features.vocabkit import sim_vocabulary
 from tests.spark.frames import assert_same_table
 
 # Each example costs a few Spark jobs (seconds on local[2]): few examples, many entities each.
-FEW = settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+FEW = settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
 
 GROUP = st.tuples(_events(Task.CHURN), st.lists(st.integers(0, 200), min_size=3, max_size=3))
 OUTCOME_DAYS = st.one_of(st.none(), st.integers(0, 460))
