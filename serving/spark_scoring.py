@@ -20,8 +20,9 @@ import pandas as pd
 import pyarrow.dataset as ds
 from pyspark.sql import DataFrame
 
-from features.btyd import add_btyd_features
+from features.btyd import add_btyd_features, is_btyd_feature
 from features.export import Export
+from features.registry import FeatureSpec
 from features.snapshots import normalise_frame, snapshot_query, to_naive_utc
 from serving.protocols import Explain
 from serving.scoring import entity_kind
@@ -41,13 +42,18 @@ NOTES_SCHEMA = "attribute string, code string, rows long"
 PartitionStep = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
 
 
+def _computed_specs(served: ServedModel) -> list[FeatureSpec]:
+    """The model's specs the feature query computes (the BTYD ones are derived afterwards)."""
+    return [s for s in model_specs(served.model) if not is_btyd_feature(s.name)]
+
+
 def _prepared(
     chunk: pd.DataFrame, served: ServedModel
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """A raw chunk of the scoring table as the DuckDB path feeds the model, and its notes."""
     from serving.batch import read_attributes  # the one definition of the API's reading rule
 
-    table = normalise_frame(chunk.drop(columns=["cutoff"]), model_specs(served.model))
+    table = normalise_frame(chunk.drop(columns=["cutoff"]), _computed_specs(served))
     table["value"] = table["value"].astype("float64")
     table, notes = read_attributes(table, served.model, served.task)
     return add_btyd_features(table, getattr(served.model, "btyd", None)), notes
@@ -115,7 +121,7 @@ def score_task_on_spark(
     notes (attribute -> warning code -> rows), as ``serving.batch.read_attributes`` counts them.
     """
     window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
-    specs = model_specs(served.model)
+    specs = _computed_specs(served)
     task, vocabulary = served.task, served.model.vocabulary
     with snapshot_query(
         export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window

@@ -48,13 +48,15 @@ def test_slash_divides_as_double_on_both_engines(both):
     assert _rows(duck, sql) == _rows(spark, sql) == [(3.5,)]
 
 
-def test_integer_division_of_negatives_differs(both):
-    """DuckDB's ``//`` floors, Spark's ``DIV`` (sqlglot's rendering) truncates toward zero:
-    the feature SQL never uses ``//`` for that reason."""
+def test_integer_division_agrees_on_integers_and_differs_on_doubles(both):
+    """``//`` on integers truncates toward zero on both (sqlglot writes Spark's ``DIV``); on a
+    double DuckDB's ``//`` divides exactly while ``DIV`` still truncates to an integer: the
+    feature SQL never uses ``//`` for that reason."""
     duck, spark = both
-    assert _rows(duck, "SELECT -7 // 2") == [(-4,)]
-    assert _rows(spark, "SELECT -7 // 2") == [(-3,)]
-    assert _rows(duck, "SELECT 7 // 2") == _rows(spark, "SELECT 7 // 2") == [(3,)]
+    integers = "SELECT 7 // 2, -7 // 2"
+    assert _rows(duck, integers) == _rows(spark, integers) == [(3, -3)]
+    assert _rows(duck, "SELECT 7.0 // 2") == [(3.5,)]
+    assert _rows(spark, "SELECT 7.0 // 2") == [(3,)]
 
 
 def test_microseconds_between_times_agree_across_a_daylight_saving_change(both):

@@ -11,6 +11,7 @@ Arrow carries frames both ways (``toPandas``, ``createDataFrame``, ``mapInPandas
 from __future__ import annotations
 
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -41,9 +42,10 @@ LOCAL_CONF: dict[str, str] = {
 def build_session(*, master: str, app_name: str = "salesradar") -> SparkSession:
     """A Spark session on ``master`` (``local[N]`` or a cluster URL) with ``ENGINE_CONF``.
 
-    A ``local`` master also gets ``LOCAL_CONF`` (and ``SPARK_LOCAL_IP=127.0.0.1`` unless the
-    environment sets it). Spark keeps one session per process, so a
-    second call returns the first session (with these settings applied again).
+    A ``local`` master also gets ``LOCAL_CONF``, and unless the environment sets them
+    ``SPARK_LOCAL_IP=127.0.0.1`` and ``PYSPARK_PYTHON`` = this interpreter. Spark keeps one
+    session per process, so a second call returns the first session (with these settings
+    applied again).
     """
     builder = SparkSession.builder.master(master).appName(app_name)
     conf = dict(ENGINE_CONF)
@@ -52,9 +54,15 @@ def build_session(*, master: str, app_name: str = "salesradar") -> SparkSession:
         # Read by the JVM at start: without it Spark resolves the host name and binds its block
         # manager to the first network interface's address.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers (mapInPandas) run this interpreter, so they import what the driver
+        # does; PySpark's default is whatever `python3` is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    # Spark's WARN lines (e.g. the spine's unpartitioned dense_rank, see docs/features.md) are
+    # not the CLI's output; errors still reach stderr.
+    session.sparkContext.setLogLevel("ERROR")
     for key, value in ENGINE_CONF.items():
         # getOrCreate keeps an existing session's SQL settings: set ours again.
         session.conf.set(key, value)
