@@ -63,7 +63,9 @@ def load_on_spark(directory: Path, duck: Export, session: SparkSession) -> Expor
     tables copied."""
     con = SparkConnection(session)
     for table in ("accounts", "leads", "lead_events"):
-        con.adopt(table, session.createDataFrame(duck.con.execute(f"FROM {table}").arrow()))
+        con.adopt(
+            table, session.createDataFrame(duck.con.execute(f"FROM {table}").to_arrow_table())
+        )
     for table in ("customers", "customer_events"):
         frame = session.read.parquet(str(directory / f"{table}.parquet"))
         columns = duck.con.execute(f"DESCRIBE {table}").fetchall()

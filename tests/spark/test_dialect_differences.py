@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 import pytest
+from pyspark.errors import AnalysisException
 
 from features.engines.spark.connection import SparkConnection
 from features.export import new_connection
@@ -50,13 +51,14 @@ def test_slash_divides_as_double_on_both_engines(both):
 
 def test_integer_division_agrees_on_integers_and_differs_on_doubles(both):
     """``//`` on integers truncates toward zero on both (sqlglot writes Spark's ``DIV``); on a
-    double DuckDB's ``//`` divides exactly while ``DIV`` still truncates to an integer: the
-    feature SQL never uses ``//`` for that reason."""
+    double DuckDB's ``//`` divides exactly while Spark's ``DIV`` refuses a double: the feature
+    SQL never uses ``//`` for that reason."""
     duck, spark = both
     integers = "SELECT 7 // 2, -7 // 2"
     assert _rows(duck, integers) == _rows(spark, integers) == [(3, -3)]
     assert _rows(duck, "SELECT 7.0 // 2") == [(3.5,)]
-    assert _rows(spark, "SELECT 7.0 // 2") == [(3,)]
+    with pytest.raises(AnalysisException, match="DATATYPE_MISMATCH"):
+        _rows(spark, "SELECT 7.0 // 2")
 
 
 def test_microseconds_between_times_agree_across_a_daylight_saving_change(both):

@@ -129,9 +129,7 @@ def copy_to_spark(export: Export, *, session: SparkSession) -> Export:
     con = SparkConnection(session)
     try:
         for table in TABLES:
-            arrow = export.con.execute(f"SELECT * FROM {quote(table.name)}").arrow()
-            if hasattr(arrow, "read_all"):
-                arrow = arrow.read_all()
+            arrow = export.con.execute(f"SELECT * FROM {quote(table.name)}").to_arrow_table()
             con.adopt(table.name, session.createDataFrame(arrow))
     except BaseException:
         con.close()
