@@ -70,9 +70,9 @@ def load_on_spark(directory: Path, duck: Export, session: SparkSession) -> Expor
         frame = session.read.parquet(str(directory / f"{table}.parquet"))
         columns = duck.con.execute(f"DESCRIBE {table}").fetchall()
         typed = [
-            f"CAST({name} AS STRING) AS {name}"
-            if kind == "VARCHAR"
-            else (f"CAST(NULL AS STRING) AS {name}" if name not in frame.columns else name)
+            f"CAST(NULL AS STRING) AS {name}"
+            if name not in frame.columns
+            else (f"CAST({name} AS STRING) AS {name}" if kind == "VARCHAR" else name)
             for name, kind, *_ in columns
         ]
         con.adopt(table, frame.selectExpr(*typed))
