@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 import sqlglot
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StringType
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
@@ -119,14 +118,8 @@ class SparkResult:
         return self._frame
 
     def df(self) -> pd.DataFrame:
-        """Every row, collected to the driver through Arrow; timestamps naive UTC, text
-        columns pandas ``str`` as DuckDB's ``df`` gives them (PySpark gives an empty result's
-        text columns ``object``)."""
-        frame = self.frame.toPandas()
-        for field in self.frame.schema.fields:
-            if isinstance(field.dataType, StringType) and frame[field.name].dtype == object:
-                frame[field.name] = frame[field.name].astype("str")
-        return frame
+        """Every row, collected to the driver through Arrow; timestamps naive UTC."""
+        return self.frame.toPandas()
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Every row as a tuple of Python values (NULL as None), like DuckDB's ``fetchall``.
