@@ -16,7 +16,7 @@ AS_OF  ?= 2026-10-01
 .DEFAULT_GOAL := help
 .PHONY: help setup lock run test lint validate-sample generate bench-generate bench-validate \
         bench-features bench-training bench-refit bench-serving bench-scoring bench-btyd \
-        bench-public quality-report mlflow-ui clean test-fast readme-figures
+        bench-public quality-report mlflow-ui clean test-fast readme-figures bench-spark
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -59,8 +59,8 @@ run: $(STAMP) ## Set up, generate the default CRM, validate, train + promote bot
 test: lint ## Set up, lint (ruff) and run the whole test suite
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) ## The inner loop: every test but the slow ones (CI runs them all via make test)
-	$(BIN)/python -m pytest -m "not slow"
+test-fast: $(STAMP) ## The inner loop: every test but the slow and Spark ones (CI runs them all via make test)
+	$(BIN)/python -m pytest -m "not slow and not spark"
 
 lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check features training serving tests benchmarks
@@ -77,6 +77,9 @@ bench-validate: $(STAMP) ## Time and peak memory of validating a ~10M-event expo
 
 bench-features: $(STAMP) ## Feature-table times vs the DuckDB floor, and online-feature p50/p99
 	$(BIN)/python -m benchmarks.bench_features
+
+bench-spark: $(STAMP) ## One cutoff's features + a batch scoring run, ~10M events: local Spark vs DuckDB
+	$(BIN)/python -m benchmarks.bench_spark
 
 bench-training: $(STAMP) ## Time to train both models on the default data
 	$(BIN)/python -m benchmarks.bench_training

@@ -72,8 +72,9 @@ def load_export(
     if not path.is_dir():
         raise ExportNotFound(f"--data {path}: no such export folder")
     as_of = to_naive_utc(as_of)
-    later = Severity.WARNING if ignore_later_rows else Severity.ERROR
-    report = validate_export(path, as_of=as_of, progress=progress, later_rows=later)
+    report = validate_for_loading(
+        path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows
+    )
     if not report.ok:
         raise ExportInvalid(report)
     con = open_connection()
@@ -102,12 +103,27 @@ def load_export(
         attributes={k: v for k, v in attributes.items() if k not in event_tables},
         event_text_columns={k: v for k, v in text_columns.items() if k in event_tables},
         source=str(path),
-        later_rows={
-            f"{issue.file}, {issue.column}": issue.count
-            for issue in report.warnings
-            if issue.code == "after_as_of"
-        },
+        later_rows=later_rows(report),
     )
+
+
+def validate_for_loading(
+    path: Path, *, as_of: datetime, progress: ProgressHook | None, ignore_later_rows: bool
+) -> ValidationReport:
+    """``validate_export`` as every loader runs it: timestamps after ``as_of`` are errors, or
+    warnings counted for a backfill (``ignore_later_rows``). Returns the report; raises
+    nothing for invalid data (the caller raises ``ExportInvalid``)."""
+    later = Severity.WARNING if ignore_later_rows else Severity.ERROR
+    return validate_export(path, as_of=as_of, progress=progress, later_rows=later)
+
+
+def later_rows(report: ValidationReport) -> dict[str, int]:
+    """Timestamps after the as-of that a backfill ignores, per ``"file, column"``: count."""
+    return {
+        f"{issue.file}, {issue.column}": issue.count
+        for issue in report.warnings
+        if issue.code == "after_as_of"
+    }
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
@@ -115,21 +131,30 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     con.execute(f"CREATE TABLE {quote(table.name)} ({columns})")
 
 
-def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: TableLayout) -> None:
+def typed_selects(table: Table, layout: TableLayout | None) -> list[str]:
+    """``<typed expression> AS <column>`` per column of ``table`` read from ``layout``'s file
+    (contract columns, attributes, text columns); no layout: every contract column NULL."""
     selects = []
     for column in table.columns:
-        family = layout.families.get(column.name)
+        family = None if layout is None else layout.families.get(column.name)
         if family is None:
             expr = f"CAST(NULL AS {SQL_TYPES[column.kind]})"
         else:
             expr = typed_sql(column.name, column.kind, family)
         selects.append(f"{expr} AS {quote(column.name)}")
+    if layout is None:
+        return selects
     for attribute in layout.attributes:
         family = layout.families[attribute.name]
         expr = attribute_sql(attribute.name, family, numeric=attribute.numeric)
         selects.append(f"{expr} AS {quote(attribute.name)}")
     for name in layout.text_columns:
         selects.append(f"{raw_text_sql(name, layout.families[name])} AS {quote(name)}")
+    return selects
+
+
+def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: TableLayout) -> None:
+    selects = typed_selects(table, layout)
     scan = scan_sql(layout.source.path, layout.source.format, list(layout.families))
     con.execute(f"CREATE TABLE {quote(table.name)} AS SELECT {', '.join(selects)} FROM {scan}")
     ((loaded,),) = con.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchall()

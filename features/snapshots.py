@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -130,7 +131,7 @@ def _raw_activity_types(export: Export, task: Task, vocabulary: Vocabulary) -> l
     return [raw for raw, code, _ in coding if 1 <= code <= vocabulary.purchase_span]
 
 
-def _normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:
+def normalise_frame(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:
     """Numeric features float64, categoricals pandas ``str``; NaN marks a missing value in both."""
     for spec in specs:
         column = frame[spec.name]
@@ -157,7 +158,8 @@ def _register_cutoffs(export: Export, cutoffs: Sequence[datetime], horizon: time
     return name
 
 
-def _snapshot(
+@contextmanager
+def snapshot_query(
     export: Export,
     *,
     task: Task,
@@ -166,7 +168,11 @@ def _snapshot(
     vocabulary: Vocabulary,
     with_label: bool,
     specs: Sequence[FeatureSpec],
-) -> pd.DataFrame:
+) -> Iterator[str]:
+    """The feature query of the eligible entities at ``cutoffs`` (``entity_id, cutoff, label
+    or not, value, owner_id, <specs>``), valid inside the ``with`` block: its spine is a
+    temporary table of ``export.con``, dropped on exit. Lets an engine run the query where it
+    likes (``_snapshot`` collects it; Spark batch scoring keeps it on the cluster)."""
     carry = ["label", "value", "owner_id"] if with_label else ["owner_id", "value"]
     cutoffs_table = _register_cutoffs(export, cutoffs, horizon)
     spine = f"_spine_{uuid.uuid4().hex}"
@@ -180,19 +186,26 @@ def _snapshot(
                 with_label=with_label,
             )
         )
-        query = compile_feature_query(
+        yield compile_feature_query(
             build_feature_query(task, export, specs, vocabulary),
             spine=spine,
             carry=carry,
             timeline=len(cutoffs) >= TIMELINE_MIN_CUTOFFS,
         )
-        frame = export.con.execute(query).df()
     finally:
         export.con.execute(f"DROP TABLE IF EXISTS {quote(spine)}")
         export.con.execute(f"DROP TABLE IF EXISTS {quote(cutoffs_table)}")
+
+
+def _snapshot(
+    export: Export, specs: Sequence[FeatureSpec], query: AbstractContextManager[str]
+) -> pd.DataFrame:
+    """The rows of a ``snapshot_query``, collected and typed."""
+    with query as sql:
+        frame = export.con.execute(sql).df()
     frame["value"] = frame["value"].astype("float64")
     frame["cutoff"] = frame["cutoff"].astype("datetime64[us]")
-    return _normalise_frame(frame, specs)
+    return normalise_frame(frame, specs)
 
 
 def build_feature_table(
@@ -242,7 +255,7 @@ def build_feature_table(
         export.con.unregister(f"{spine}_frame")
         export.con.execute(f"DROP TABLE IF EXISTS {quote(spine)}")
     result["cutoff"] = result["cutoff"].astype("datetime64[us]")
-    return _normalise_frame(result, specs)
+    return normalise_frame(result, specs)
 
 
 def build_training_set(
@@ -271,15 +284,9 @@ def build_training_set(
         attributes, unused = select_attributes(task, export, vocabulary)
         specs = feature_specs(task, vocabulary) + attributes
     specs = _computed_here(specs)
-    frame = _snapshot(
-        export,
-        task=task,
-        cutoffs=moments,
-        horizon=horizon,
-        vocabulary=vocabulary,
-        with_label=True,
-        specs=specs,
-    )
+    window = {"cutoffs": moments, "horizon": horizon, "with_label": True}
+    query = snapshot_query(export, task=task, vocabulary=vocabulary, specs=specs, **window)
+    frame = _snapshot(export, specs, query)
     frame["label"] = frame["label"].astype("int64")
     logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
     names = [s.name for s in specs]
@@ -297,15 +304,11 @@ def build_scoring_table(
     """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
     task = Task(task)
     specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
-    frame = _snapshot(
-        export,
-        task=task,
-        cutoffs=[to_naive_utc(as_of, what="as_of")],
-        horizon=timedelta(0),
-        vocabulary=vocabulary,
-        with_label=False,
-        specs=specs,
+    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
+    query = snapshot_query(
+        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
     )
+    frame = _snapshot(export, specs, query)
     return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)
 
 

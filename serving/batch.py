@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.btyd import add_btyd_features
+from features.engines import Engine, engine_of
 from features.errors import UserError
 from features.export import Export
 from features.online import read_attribute_column
@@ -283,6 +284,18 @@ def score_export(
         for task, served in models.items():
             started = time.perf_counter()
             missing[task.value] = missing_attributes(export, task, model_specs(served.model))
+            if engine_of(export) is Engine.SPARK:  # scored inside Spark, then published here
+                from serving.spark_scoring import read_scored_rows, score_task_on_spark
+
+                out = f"{settings.spark_runs_dir.rstrip('/')}/{run_id}/{task.value}"
+                attribute_notes[task.value] = score_task_on_spark(
+                    export, served=served, as_of=as_of, settings=settings, explain=explain, out=out
+                )
+                feature_seconds[task.value] = time.perf_counter() - started
+                all_tiers[task.value] = tiers = {}
+                rows = read_scored_rows(out, served=served, as_of=as_of, tiers=tiers)
+                counts[task.value] = store.write_scores(run_id, rows)
+                continue
             table = build_scoring_table(
                 export,
                 task=task,

@@ -17,8 +17,10 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from features.commands.engine import EngineOption
 from features.commands.quiet import quiet_libraries
 from features.commands.validate import check_directory
+from features.engines import Engine
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
@@ -135,9 +137,10 @@ def score(
             show_default=False,
         ),
     ] = None,
+    engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
-    from features.loading import load_export
+    from features.engines import open_export
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
@@ -155,7 +158,7 @@ def score(
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
     # A backfill (an as-of before the export's end) ignores the later rows and counts them.
-    export = load_export(data, as_of=moment, ignore_later_rows=True)
+    export = open_export(data, as_of=moment, engine=engine, ignore_later_rows=True)
     if export.later_rows:
         console.print(
             f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "

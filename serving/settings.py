@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Digests, alerts and write-back pushes (serving.delivery.config; SALESRADAR_DELIVERY__*).
     delivery: DeliverySettings = DeliverySettings()
+    # `salesradar score --engine spark` writes each run's scored rows here as Parquet before the
+    # publish reads them (a folder, or any URI Spark and Arrow both write and read: s3://...).
+    spark_runs_dir: str = "models/spark-runs"
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

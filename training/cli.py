@@ -20,7 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from features.commands.engine import EngineOption
 from features.commands.quiet import quiet_libraries
+from features.engines import Engine
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
 
@@ -135,6 +137,7 @@ def train(
     ] = None,
     config: ConfigOption = None,
     models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
     from features.commands.validate import check_directory
@@ -150,6 +153,7 @@ def train(
             "cutoffs": parse_cutoffs(cutoffs),
             "every": parse_every(every),
             "no_test": no_test,
+            "engine": engine,
         }
         check_directory(data, option="--data")
         settings = with_activity_types(_config(config), activity_types)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from features.loading import load_export
+from features.engines import Engine, open_export
 from features.model import ModelDataError
 from features.snapshots import MONTHLY, CutoffSpacing, TrainingSet, default_cutoffs
 from features.tasks import Task
@@ -56,6 +56,7 @@ def run_training(
     now: datetime,
     every: CutoffSpacing = MONTHLY,
     no_test: bool = False,
+    engine: Engine = Engine.DUCKDB,
     show_plan: Callable[[DataPlan], None] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> TrainingReport:
@@ -65,11 +66,13 @@ def run_training(
     are used (``every`` apart unless ``cutoffs`` are given). The data-sufficiency plan goes to
     ``show_plan`` before anything is fitted; a plan that cannot train raises ``ModelDataError``
     saying what would work. ``now`` stamps the promotion decision. ``on_step`` is told the name
-    of each step as it starts (the CLI shows progress with it).
+    of each step as it starts (the CLI shows progress with it). ``engine`` computes the
+    training set (``features.engines``); only that set reaches this process's memory.
     """
     step = on_step or (lambda name: None)
     seconds: dict[str, float] = {}
     window = {"as_of": as_of, "horizon": horizon, "cutoffs": cutoffs, "every": every}
+    window["engine"] = engine
     training_set, plan = prepare_training(
         data, task=task, **window, no_test=no_test, config=config, seconds=seconds, on_step=step
     )
@@ -119,18 +122,20 @@ def prepare_training(
     config: TrainingConfig,
     seconds: dict[str, float] | None = None,
     on_step: Callable[[str], None] | None = None,
+    engine: Engine = Engine.DUCKDB,
 ) -> tuple[TrainingSet, DataPlan]:
     """Load the export, check the as-of, build the training set and its plan; fit nothing.
 
     ``salesradar train --plan`` stops here. Raises ``UserError`` when the as-of is more than
     ``[split] max_as_of_gap_days`` after the task's last event. Step times go to ``seconds``;
-    ``on_step`` is told each step's name as it starts.
+    ``on_step`` is told each step's name as it starts; ``engine`` loads the export and runs
+    its SQL (``features.engines.open_export``).
     """
     seconds = {} if seconds is None else seconds
     step = on_step or (lambda name: None)
     step("loading the export")
     start = time.perf_counter()
-    export = load_export(data, as_of=as_of)
+    export = open_export(data, as_of=as_of, engine=engine)
     try:
         seconds["load"] = time.perf_counter() - start
         export.require_task(task)  # a lead-only export cannot train churn, and vice versa

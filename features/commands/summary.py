@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from features.commands.engine import EngineOption
 from features.commands.validate import (
     AsOfOption,
     DirArgument,
@@ -19,9 +20,10 @@ from features.commands.validate import (
     print_report,
     progress_bars,
 )
+from features.engines import Engine, open_export
 from features.errors import UserError, fail
 from features.export import Export
-from features.loading import ExportInvalid, load_export
+from features.loading import ExportInvalid
 from features.moments import iso_utc
 from features.tasks import DEFAULT_ACTIVITY_TYPES, DEFAULT_HORIZON, TASK_TABLES, Task
 from features.vocabulary import normalise_event_type, type_counts
@@ -85,16 +87,17 @@ def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
         )
         purchases = _spellings(export, Task.CHURN, as_of, DEFAULT_ACTIVITY_TYPES)
         # No such type at all: the share would read 100% and mean nothing, so it stays None.
+        # A join, not NOT EXISTS in the select list: Spark accepts EXISTS only in filters.
         silent = None
         if purchases:
             silent = _scalar(
                 export,
                 """
-            SELECT avg(CAST(NOT EXISTS (
-                SELECT 1 FROM customer_events e
-                WHERE e.customer_id = c.customer_id AND list_contains($types, e.type)
-                  AND e.occurred_at >= $start AND e.occurred_at < $as_of) AS DOUBLE))
-            FROM customers c
+            SELECT avg(CAST(a.customer_id IS NULL AS DOUBLE))
+            FROM customers c LEFT JOIN (
+                SELECT DISTINCT customer_id FROM customer_events
+                WHERE list_contains($types, type) AND occurred_at >= $start AND occurred_at < $as_of
+            ) a ON a.customer_id = c.customer_id
             WHERE c.created_at <= $as_of AND (c.churned_at IS NULL OR c.churned_at >= $as_of)
             """,
                 {
@@ -150,7 +153,9 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
     console.print(types)
 
 
-def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
+def command(
+    directory: DirArgument, as_of: AsOfOption = None, engine: EngineOption = Engine.DUCKDB
+) -> None:
     """Load a CRM export (validating it first) and print a short summary."""
     try:
         moment = parse_as_of(as_of)
@@ -160,7 +165,7 @@ def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
     console = Console()
     try:
         with progress_bars() as progress:
-            export = load_export(directory, as_of=moment, progress=progress)
+            export = open_export(directory, as_of=moment, engine=engine, progress=progress)
     except ExportInvalid as exc:
         print_report(exc.report, console)
         raise typer.Exit(exc.exit_code) from None

@@ -1,0 +1,20 @@
+"""The ``--engine`` option of ``train``, ``score`` and ``summary``: one definition for all three."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from features.engines import ENGINE_VARIABLE, Engine
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        envvar=ENGINE_VARIABLE,
+        help="Engine that computes features, spine and labels: 'duckdb' (one machine) or "
+        "'spark' (the session's master: SALESRADAR_SPARK_MASTER, default local[2]).",
+        case_sensitive=False,
+    ),
+]

@@ -1,0 +1,64 @@
+"""Which engine computes the batch SQL (features, spine, labels): DuckDB on one machine or Spark.
+
+Both run the same SQL: ``features.sql`` and ``features.labels`` write DuckDB SQL, and the Spark
+engine transpiles it with sqlglot (``features.engines.spark.connection``). Entry points pick the
+engine (``--engine``, or the ``SALESRADAR_ENGINE`` environment variable) and open the export
+through ``open_export``; nothing below them knows which engine runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports Engine at start-up; loading an export imports the rest
+    from features.export import Export
+    from features.validation import ProgressHook
+
+ENGINE_VARIABLE = "SALESRADAR_ENGINE"
+
+
+class Engine(StrEnum):
+    """The engine that runs the batch SQL."""
+
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+
+
+def open_export(
+    path: Path,
+    *,
+    as_of: datetime,
+    engine: Engine,
+    progress: ProgressHook | None = None,
+    ignore_later_rows: bool = False,
+) -> Export:
+    """Validate the export in ``path`` as of ``as_of`` and load it into ``engine``.
+
+    DuckDB: ``features.loading.load_export``. Spark: the same validation, then the files are
+    read by the process's Spark session (``features.engines.spark.session.spark_session``)
+    and typed by the same SQL. Raises what ``load_export`` raises (``ExportNotFound``,
+    ``ExportInvalid``).
+    """
+    if Engine(engine) is Engine.SPARK:
+        # Imported here so that DuckDB users never import pyspark (nor need Java).
+        from features.engines.spark.loading import load_spark_export
+        from features.engines.spark.session import spark_session
+
+        return load_spark_export(
+            path,
+            as_of=as_of,
+            session=spark_session(),
+            progress=progress,
+            ignore_later_rows=ignore_later_rows,
+        )
+    from features.loading import load_export
+
+    return load_export(path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows)
+
+
+def engine_of(export: Export) -> Engine:
+    """The engine an export was loaded into (``SparkConnection.engine`` says Spark)."""
+    return Engine(getattr(export.con, "engine", Engine.DUCKDB))

@@ -1,0 +1,1 @@
+"""The Spark engine: the export as Spark temporary views, the batch SQL transpiled by sqlglot."""

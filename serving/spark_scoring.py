@@ -1,0 +1,154 @@
+"""Batch scoring inside Spark: the served unit scores every partition of the scoring table.
+
+The scoring table stays on the cluster (``features.snapshots.snapshot_query`` run by the export's
+Spark session); ``mapInPandas`` sends each Arrow batch through exactly the steps of the DuckDB
+path (``serving.batch``): typing (``normalise_frame``), the API's attribute reading
+(``read_attributes``), the derived BTYD features, then ``score_entities`` with the model's
+reasons. The scored rows are written to Parquet under ``<runs_dir>/<run_id>/<task>``; only the
+publish step reads them back on this machine, in Arrow batches, into the scores database.
+The served model reaches Spark's Python workers the way Spark ships any function: serialised
+by Spark from this process's memory, never read from an untrusted file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pyarrow.dataset as ds
+from pyspark.sql import DataFrame
+
+from features.btyd import add_btyd_features, is_btyd_feature
+from features.export import Export
+from features.registry import FeatureSpec
+from features.snapshots import normalise_frame, snapshot_query, to_naive_utc
+from serving.protocols import Explain
+from serving.scoring import entity_kind
+from serving.served import ServedModel
+from serving.settings import Settings
+from serving.store import ScoreRow
+from serving.wiring import model_specs
+
+# What each partition returns: a ScoreRow's per-entity fields (reasons as JSON text); the
+# run's constants (kind, model, as-of) are added back when the rows are published.
+SCORED_FIELDS = ("entity_id", "owner_id", "probability", "score", "tier", "value", "reasons")
+SCORED_SCHEMA = (
+    "entity_id string, owner_id string, probability double, score long, tier string, "
+    "value double, reasons string"
+)
+NOTES_SCHEMA = "attribute string, code string, rows long"
+PartitionStep = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
+
+
+def _computed_specs(served: ServedModel) -> list[FeatureSpec]:
+    """The model's specs the feature query computes (the BTYD ones are derived afterwards)."""
+    return [s for s in model_specs(served.model) if not is_btyd_feature(s.name)]
+
+
+def _prepared(
+    chunk: pd.DataFrame, served: ServedModel
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """A raw chunk of the scoring table as the DuckDB path feeds the model, and its notes."""
+    from serving.batch import read_attributes  # the one definition of the API's reading rule
+
+    table = normalise_frame(chunk.drop(columns=["cutoff"]), _computed_specs(served))
+    table["value"] = table["value"].astype("float64")
+    table, notes = read_attributes(table, served.model, served.task)
+    return add_btyd_features(table, getattr(served.model, "btyd", None)), notes
+
+
+def _scorer(
+    served: ServedModel, as_of: datetime, settings: Settings, explain: Explain
+) -> PartitionStep:
+    """Each partition's chunks scored by ``serving.batch``'s own row scoring."""
+    from serving.batch import _score_rows  # the DuckDB path's own scoring of a table
+
+    def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for chunk in chunks:
+            table, _ = _prepared(chunk, served)
+            window = {"as_of": as_of, "settings": settings, "explain": explain}
+            rows = _score_rows(served, table, **window, tiers={}, progress=None)
+            records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
+            frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
+            frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
+            frame["value"] = frame["value"].astype("Float64")  # None -> NULL, not NaN
+            yield frame
+
+    return score
+
+
+def _noter(served: ServedModel) -> PartitionStep:
+    """Each partition's attribute notes (attribute, warning code, rows)."""
+
+    def notes(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for chunk in chunks:
+            _, found = _prepared(chunk, served)
+            rows = [(a, c, n) for a, codes in found.items() for c, n in codes.items()]
+            yield pd.DataFrame(rows, columns=["attribute", "code", "rows"])
+
+    return notes
+
+
+def _attribute_notes(table: DataFrame, served: ServedModel) -> dict[str, dict[str, int]]:
+    """Per attribute and warning code, the rows read otherwise than written (all partitions)."""
+    totals = (
+        table.mapInPandas(_noter(served), NOTES_SCHEMA)
+        .groupBy("attribute", "code")
+        .sum("rows")
+        .toPandas()
+    )
+    notes: dict[str, dict[str, int]] = {}
+    for attribute, code, rows in totals.itertuples(index=False):
+        notes.setdefault(attribute, {})[code] = int(rows)
+    return notes
+
+
+def score_task_on_spark(
+    export: Export,
+    *,
+    served: ServedModel,
+    as_of: datetime,
+    settings: Settings,
+    explain: Explain,
+    out: str,
+) -> dict[str, dict[str, int]]:
+    """Score every entity of ``served.task`` eligible at ``as_of`` inside the export's Spark
+    session and write the rows to Parquet at ``out`` (a folder; replaced if present).
+
+    Features come from events strictly before ``as_of``, as on DuckDB. Returns the attribute
+    notes (attribute -> warning code -> rows), as ``serving.batch.read_attributes`` counts them.
+    """
+    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
+    specs = _computed_specs(served)
+    task, vocabulary = served.task, served.model.vocabulary
+    with snapshot_query(
+        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
+    ) as query:
+        table = export.con.execute(query).frame.cache()  # type: ignore[attr-defined]
+        try:
+            notes = _attribute_notes(table, served)
+            scored = table.mapInPandas(_scorer(served, as_of, settings, explain), SCORED_SCHEMA)
+            scored.orderBy("entity_id").write.mode("overwrite").parquet(out)
+        finally:
+            table.unpersist()
+    return notes
+
+
+def read_scored_rows(
+    out: str, *, served: ServedModel, as_of: datetime, tiers: dict[str, int]
+) -> Iterator[ScoreRow]:
+    """The rows ``score_task_on_spark`` wrote to ``out``, read in Arrow batches, as store rows;
+    each row's tier is counted into ``tiers``."""
+    constants = {
+        "entity_kind": entity_kind(served.task),
+        "model_name": served.name,
+        "model_version": served.version,
+        "as_of": as_of,
+    }
+    for batch in ds.dataset(out, format="parquet").to_batches():
+        for record in batch.to_pylist():
+            tiers[record["tier"]] = tiers.get(record["tier"], 0) + 1
+            record["reasons"] = json.loads(record["reasons"])
+            yield ScoreRow(**record, **constants)
