@@ -197,6 +197,30 @@ class RowContext:
     last_activity: dict[str, datetime]
     shows_display: bool  # False: no display field for this task (rows store None)
 
+    def display_of(self, entity_id: str) -> dict[str, DisplayValue] | None:
+        """The entity's display fields ({} when it has none), None when the task shows none."""
+        return self.display.get(entity_id, {}) if self.shows_display else None
+
+
+NO_CONTEXT = RowContext(display={}, last_activity={}, shows_display=False)
+
+
+def row_context(
+    export: Export,
+    task: Task,
+    served: ServedModel,
+    sources: list[tuple[str, str]],
+    *,
+    as_of: datetime,
+) -> RowContext:
+    """Display fields (``sources``: table, column) and last order / touch before ``as_of`` for
+    every entity of ``task`` in ``export`` (either engine: the queries are the export's SQL)."""
+    return RowContext(
+        display=read_display(export, task, sources),
+        last_activity=read_last_activity(export, task, served.model.vocabulary, as_of=as_of),
+        shows_display=bool(sources),
+    )
+
 
 def _score_rows(
     served: ServedModel,
@@ -238,7 +262,7 @@ def _score_rows(
                 model_name=served.name,
                 model_version=served.version,
                 as_of=as_of,
-                display=context.display.get(score.entity_id, {}) if context.shows_display else None,
+                display=context.display_of(score.entity_id),
                 last_activity_at=context.last_activity.get(score.entity_id),
                 detail=detail,
             )
@@ -284,6 +308,7 @@ def score_export(
         for task, served in models.items():
             started = time.perf_counter()
             missing[task.value] = missing_attributes(export, task, model_specs(served.model))
+            context = row_context(export, task, served, sources[task], as_of=as_of)
             if engine_of(export) is Engine.SPARK:  # scored inside Spark, then published here
                 from serving.spark_scoring import read_scored_rows, score_task_on_spark
 
@@ -293,7 +318,9 @@ def score_export(
                 )
                 feature_seconds[task.value] = time.perf_counter() - started
                 all_tiers[task.value] = tiers = {}
-                rows = read_scored_rows(out, served=served, as_of=as_of, tiers=tiers)
+                rows = read_scored_rows(
+                    out, served=served, as_of=as_of, tiers=tiers, context=context
+                )
                 counts[task.value] = store.write_scores(run_id, rows)
                 continue
             table = build_scoring_table(
@@ -306,13 +333,6 @@ def score_export(
             table, attribute_notes[task.value] = read_attributes(table, served.model, task)
             table = add_btyd_features(table, getattr(served.model, "btyd", None))
             feature_seconds[task.value] = time.perf_counter() - started
-            context = RowContext(
-                display=read_display(export, task, sources[task]),
-                last_activity=read_last_activity(
-                    export, task, served.model.vocabulary, as_of=as_of
-                ),
-                shows_display=bool(sources[task]),
-            )
             store.write_run_features(
                 run_id,
                 entity_kind(task),  # type: ignore[arg-type]

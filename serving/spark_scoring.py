@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow.dataset as ds
@@ -30,6 +31,9 @@ from serving.served import ServedModel
 from serving.settings import Settings
 from serving.store import ScoreRow
 from serving.wiring import model_specs
+
+if TYPE_CHECKING:
+    from serving.batch import RowContext
 
 # What each partition returns: a ScoreRow's per-entity fields (reasons as JSON text); the
 # run's constants (kind, model, as-of) are added back when the rows are published.
@@ -63,13 +67,14 @@ def _scorer(
     served: ServedModel, as_of: datetime, settings: Settings, explain: Explain
 ) -> PartitionStep:
     """Each partition's chunks scored by ``serving.batch``'s own row scoring."""
-    from serving.batch import _score_rows  # the DuckDB path's own scoring of a table
+    from serving.batch import NO_CONTEXT, _score_rows  # the DuckDB path's own row scoring
 
     def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
             window = {"as_of": as_of, "settings": settings, "explain": explain}
-            rows = _score_rows(served, table, **window, tiers={}, progress=None)
+            # Display fields and last activity are joined on the driver (read_scored_rows).
+            rows = _score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
@@ -137,10 +142,17 @@ def score_task_on_spark(
 
 
 def read_scored_rows(
-    out: str, *, served: ServedModel, as_of: datetime, tiers: dict[str, int]
+    out: str,
+    *,
+    served: ServedModel,
+    as_of: datetime,
+    tiers: dict[str, int],
+    context: RowContext,
 ) -> Iterator[ScoreRow]:
-    """The rows ``score_task_on_spark`` wrote to ``out``, read in Arrow batches, as store rows;
-    each row's tier is counted into ``tiers``."""
+    """The rows ``score_task_on_spark`` wrote to ``out``, read in Arrow batches, as store rows
+    with ``context``'s display fields and last activity; each row's tier is counted into
+    ``tiers``. Per-feature contributions are not carried back from Spark (``detail`` None), so
+    "what changed" between Spark runs is the approximate top-reasons form (``exact`` false)."""
     constants = {
         "entity_kind": entity_kind(served.task),
         "model_name": served.name,
@@ -151,4 +163,9 @@ def read_scored_rows(
         for record in batch.to_pylist():
             tiers[record["tier"]] = tiers.get(record["tier"], 0) + 1
             record["reasons"] = json.loads(record["reasons"])
-            yield ScoreRow(**record, **constants)
+            yield ScoreRow(
+                **record,
+                **constants,
+                display=context.display_of(record["entity_id"]),
+                last_activity_at=context.last_activity.get(record["entity_id"]),
+            )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _isolated_mlflow_tracking_uri() -> Iterator[None]:
-    """Each test starts with the tracking URI the suite started with.
+@contextmanager
+def _restored_mlflow_tracking_uri() -> Iterator[None]:
+    """Put ``MLFLOW_TRACKING_URI`` (environment and MLflow's module-level URI) back as it was.
 
     ``mlflow.set_tracking_uri`` (called by ``training.tracking.connect``) also writes
     ``MLFLOW_TRACKING_URI`` into ``os.environ`` so that subprocesses inherit it; without this, a
@@ -27,3 +28,19 @@ def _isolated_mlflow_tracking_uri() -> Iterator[None]:
 
     # The module-level URI is compared before the environment is written again: reset it too.
     tracking_utils._tracking_uri = None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_mlflow_tracking_uri() -> Iterator[None]:
+    """Each test module starts with the tracking URI the suite started with: a module-scoped
+    fixture that connects to its own store (set up before the per-test fixture below saves
+    the URI) cannot leak it into the next module."""
+    with _restored_mlflow_tracking_uri():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow_tracking_uri() -> Iterator[None]:
+    """Each test starts with the tracking URI its module started with."""
+    with _restored_mlflow_tracking_uri():
+        yield

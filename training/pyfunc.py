@@ -65,6 +65,7 @@ SCORER_LIBRARIES = (
     "prometheus-client",
     "typer",
     "rich",
+    "pycountry",  # serving.settings checks currency codes
 )
 
 

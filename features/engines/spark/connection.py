@@ -163,6 +163,11 @@ class SparkConnection:
             return SparkResult(None)
         return SparkResult(self.session.sql(to_spark_sql(statement)))
 
+    def table(self, name: str) -> DataFrame:
+        """The view or table ``name`` as a Spark DataFrame (``.columns`` lists its columns, as
+        on DuckDB's relation, which ``Export.relation`` returns)."""
+        return self.session.table(name)
+
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Make the pandas ``frame`` a temporary view ``name`` (copied to Spark)."""
         self._keep(name, self.session.createDataFrame(frame))
