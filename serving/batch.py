@@ -45,6 +45,7 @@ from serving.run_lock import LockHolder, scoring_lock_held
 from serving.scoring import entity_kind, score_entities
 from serving.served import ServedModel
 from serving.settings import Settings
+from serving.shadow import Challenger, ShadowOutcome, score_shadow
 from serving.store import (
     MIN_KEEP_RUNS,
     FeatureInfo,
@@ -123,6 +124,8 @@ class BatchSummary:
     attribute_notes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     # older runs removed by retention after the publish
     pruned: PrunedRuns = field(default_factory=lambda: PrunedRuns(runs=0, rows=0))
+    # task -> what became of its shadow challenger (scored, failed, skipped; serving.shadow)
+    shadow: dict[str, ShadowOutcome] = field(default_factory=dict)
 
 
 def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
@@ -281,6 +284,7 @@ def score_export(
     clock: Callable[[], datetime],
     keep_runs: int | None = None,
     progress: Progress | None = None,
+    challengers: Mapping[Task, Challenger] | None = None,
 ) -> BatchSummary:
     """Score ``export`` as of ``as_of`` (features from events strictly before it), publish, and
     keep the newest ``keep_runs`` published runs (``settings.keep_runs`` when None; at least
@@ -292,6 +296,10 @@ def score_export(
     ``UnknownDisplayField`` (nothing written) for a display field the export lacks, and
     ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
     scoring lock of ``store``.
+
+    ``challengers`` (``serving.shadow.load_challengers``) are scored after the publish as the
+    run's shadow, under the same lock and before retention: never listed, and a failing one is
+    recorded on the run (``BatchSummary.shadow``) without touching the published run.
     """
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Checked before anything is written: a misnamed display field stops the run whole.
@@ -355,7 +363,14 @@ def score_export(
             all_tiers[task.value] = tiers
             logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
         store.publish(run_id, published_at=clock())
+        shadow = {
+            task.value: score_shadow(
+                export, challenger, run_id=run_id, kind=entity_kind(task), as_of=as_of, store=store
+            )
+            for task, challenger in (challengers or {}).items()
+            if task in models
+        }
         pruned = store.prune_runs(keep=keep)
     return BatchSummary(
-        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned
+        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned, shadow
     )

@@ -138,10 +138,21 @@ def score(
         ),
     ] = None,
     engine: EngineOption = Engine.DUCKDB,
+    shadow: Annotated[
+        bool | None,
+        typer.Option(
+            "--shadow/--no-shadow",
+            help="Also score the registry's challenger version (when it differs from the "
+            "champion) as this run's shadow, never published to lists. Default: "
+            "SALESRADAR_SHADOW, else on.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
     from serving.batch import check_keep_runs, choose_tasks, score_export
+    from serving.shadow import challenger_source, load_challengers
     from serving.wiring import build_services, utc_now
 
     now = utc_now()
@@ -181,6 +192,10 @@ def score(
         raise
     console.print(choice.describe(), highlight=False, soft_wrap=True)
     models = choice.scored
+    challengers = {}
+    if settings.shadow if shadow is None else shadow:
+        with quiet_libraries():
+            challengers = load_challengers(challenger_source(settings), models, clock=utc_now)
     with Progress(console=console, transient=True) as progress:
         bars = {t: progress.add_task(f"scoring {t.value}", total=None) for t in models}
 
@@ -197,6 +212,7 @@ def score(
             clock=utc_now,
             keep_runs=keep,
             progress=report,
+            challengers=challengers,
         )
     export.close()
     table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
@@ -217,6 +233,9 @@ def score(
             f"keeping the newest {keep}",
             highlight=False,
         )
+    for outcome in summary.shadow.values():
+        warning = "" if outcome.status == "scored" else "warning: "
+        console.print(f"{warning}shadow: {outcome.line}", highlight=False, soft_wrap=True)
     for task_name, names in summary.missing_attributes.items():
         if names:
             console.print(

@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     # `salesradar score --engine spark` writes each run's scored rows here as Parquet before the
     # publish reads them (a folder, or any URI Spark and Arrow both write and read: s3://...).
     spark_runs_dir: str = "models/spark-runs"
+    # `salesradar score` also scores the registry's challenger_alias version, when it differs from
+    # the champion, as the run's shadow (serving.shadow; never listed); False or --no-shadow: not.
+    shadow: bool = True
+    challenger_alias: str = "challenger"
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

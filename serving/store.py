@@ -53,6 +53,8 @@ from serving.tables import (
     score_details,
     score_runs,
     scores,
+    shadow_runs,
+    shadow_scores,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ WRITE_CHUNK_ROWS = 5_000
 COUNT_CACHE_ENTRIES = 4_096
 # The published run and the one before it: "what changed" (``latest_with_previous``) needs both.
 MIN_KEEP_RUNS = 2
+# A run's shadow challenger rows go with the run (abandoned or pruned).
+SHADOW_TABLES = (shadow_scores, shadow_runs)
 _RUN_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as begin_run makes them
 
 
@@ -352,7 +356,7 @@ class ScoreStore:
             stale = [r for (r,) in conn.execute(abandoned)]
             if stale:
                 logger.warning("removing %d abandoned run(s): %s", len(stale), stale)
-                for table in (scores, score_details, run_features):
+                for table in (scores, score_details, run_features, *SHADOW_TABLES):
                     conn.execute(delete(table).where(table.c.run_id.in_(stale)))
                 conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(stale)))
             conn.execute(
@@ -402,6 +406,40 @@ class ScoreStore:
                     conn.execute(score_details.insert(), details)
             written += len(chunk)
         return written
+
+    def write_shadow(
+        self,
+        run_id: str,
+        kind: EntityKind,
+        *,
+        model_name: str,
+        model_version: str | None,
+        status: Literal["scored", "failed", "skipped"],
+        reason: str | None = None,
+        probabilities: Iterable[tuple[str, float]] = (),
+    ) -> int:
+        """Record ``run_id``'s shadow challenger of ``kind``: its status and, when scored, its
+        (entity id, probability) rows, in one transaction (a failure leaves no shadow rows).
+        Returns the rows written. Never read by lists, pages or the API (``tables``)."""
+        rows = [
+            {"run_id": run_id, "entity_kind": kind, "entity_id": e, "probability": float(p)}
+            for e, p in probabilities
+        ]
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), WRITE_CHUNK_ROWS):
+                conn.execute(shadow_scores.insert(), rows[start : start + WRITE_CHUNK_ROWS])
+            conn.execute(
+                shadow_runs.insert().values(
+                    run_id=run_id,
+                    entity_kind=kind,
+                    model_name=model_name,
+                    model_version=model_version,
+                    status=status,
+                    reason=None if reason is None else reason[:2000],
+                    row_count=len(rows),
+                )
+            )
+        return len(rows)
 
     def publish(self, run_id: str, *, published_at: datetime) -> None:
         """Make ``run_id`` the published run, in one transaction."""
@@ -462,7 +500,7 @@ class ScoreStore:
         for run_id in doomed:
             with self.engine.begin() as conn:
                 rows += conn.execute(delete(scores).where(scores.c.run_id == run_id)).rowcount
-                for table in (score_details, run_features):
+                for table in (score_details, run_features, *SHADOW_TABLES):
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 conn.execute(delete(score_runs).where(score_runs.c.run_id == run_id))
         if doomed:

@@ -116,6 +116,35 @@ run_features = Table(
 )
 
 
+# The shadow challenger (``serving.shadow``): the registry's ``challenger`` version scored beside
+# the champion in the same batch run (same as-of, same entities), kept apart from ``scores`` so no
+# list, page, digest, write-back file or ``/v1`` response can read it; ``salesradar monitor``
+# compares the two on matured outcomes. One row per run and kind says what happened: ``scored``,
+# ``failed`` (``reason``: why; the champion's run was published all the same) or ``skipped``.
+shadow_runs = Table(
+    "shadow_runs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(64), nullable=True),  # None: the version was never resolved
+    Column("status", String(16), nullable=False),  # scored | failed | skipped
+    Column("reason", String(2000), nullable=True),
+    Column("row_count", Integer, nullable=False, default=0),
+)
+
+# The challenger's calibrated probability per entity of a shadow run: nothing else (no tier,
+# value, reasons or contributions), since only the monitor's comparison reads it.
+shadow_scores = Table(
+    "shadow_scores",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),
+    Column("entity_id", String(255), primary_key=True),
+    Column("probability", Float, nullable=False),
+)
+
+
 def list_order(rank_by: str, columns: Any = scores.c) -> list[Any]:
     """The ranked lists' order: by value (missing last), or by probability; ties by entity id.
 

@@ -16,6 +16,11 @@ logistic-regression model fitted beside them on the same cutoffs and scored on t
 ``[promotion] prefer_simple_margin`` the decision prefers the simpler model; that model is not
 servable today (``SIMPLE_MODEL_NOT_SERVABLE`` says why), so the decision records the preference
 and why it cannot act on it, and the trees are judged by the other rules.
+
+With ``[promotion] require_shadow_runs = N`` (N > 0) a challenger is also refused until
+``salesradar monitor`` has compared it with the current champion on at least N matured shadow
+runs (``training.monitoring.shadow``, read from the challenger version's tag) and it did not
+lose on the promotion metric there (``shadow_rule``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from features.model import FeatureFrameError, ScoringModel
 from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
+from training.monitoring.shadow import ShadowEvidence, shadow_evidence
 from training.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -114,6 +120,45 @@ def simple_model_reason(
     )
 
 
+def shadow_rule(
+    *,
+    required: int,
+    metric: str,
+    evidence: ShadowEvidence | None,
+    challenger_version: str,
+    champion_version: str | None,
+) -> tuple[bool, str] | None:
+    """(passed?, the sentence saying why) of ``[promotion] require_shadow_runs`` = ``required``;
+    None when it is 0 (not required).
+
+    Passes when there is no champion (nothing to shadow), or when ``evidence`` (the
+    challenger's comparison with this champion on matured shadow runs, from ``salesradar
+    monitor``) covers at least ``required`` runs and the challenger did not lose on ``metric``
+    (a tie passes; a NaN on either side never does).
+    """
+    if required == 0:
+        return None
+    if champion_version is None:
+        return True, "no current champion: no shadow comparison required"
+    who = f"challenger v{challenger_version} vs champion v{champion_version}"
+    runs = 0 if evidence is None else evidence.runs
+    if evidence is None or runs < required:
+        return False, (
+            f"{who}: compared on {runs} matured shadow run(s), [promotion] require_shadow_runs "
+            f"= {required} (score with the challenger in shadow, then run 'salesradar monitor' "
+            "once the runs' horizons close)"
+        )
+    ours = evidence.challenger.get(metric, math.nan)
+    theirs = evidence.champion.get(metric, math.nan)
+    on = f"on {runs} matured shadow runs ({evidence.entities:,} entities)"
+    if math.isnan(ours) or math.isnan(theirs):
+        return False, f"{who}: {metric} undefined (NaN) {on}"
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    if sign * (ours - theirs) < 0:
+        return False, f"{who}: lost on {metric} {on}, {ours:.4f} vs {theirs:.4f}"
+    return True, f"{who}: did not lose on {metric} {on}, {ours:.4f} vs {theirs:.4f}"
+
+
 def decide(
     *,
     metric: str,
@@ -127,6 +172,7 @@ def decide(
     leakage_findings: Sequence[tuple[str, str]] = (),
     simple: float | None = None,
     simple_margin: float = 0.0,
+    shadow: tuple[bool, str] | None = None,
 ) -> Decision:
     """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule, and end
     with the trees against the logistic-regression figure ``simple`` (``simple_model_reason``
@@ -135,6 +181,7 @@ def decide(
     ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
     compared fairly (the text says why); the rule passes with that text. ``leakage_findings``
     are the audit's (feature, reason) pairs; a failed audit's reason names each with its figure.
+    ``shadow`` is ``shadow_rule``'s verdict (None: not required).
     """
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     failures: list[str] = []
@@ -164,6 +211,8 @@ def decide(
         passes.append("leakage audit passed")
     else:
         failures.append(leakage_failure(leakage_findings))
+    if shadow is not None:
+        (passes if shadow[0] else failures).append(shadow[1])
     prefer_simple, simple_note = simple_model_reason(
         metric=metric, margin=simple_margin, trees=challenger, simple=simple
     )
@@ -270,12 +319,21 @@ def promote(
     run = client.get_run(challenger.run_id)
     passed = run.data.tags.get("leakage_audit") == "passed"
     findings = [] if passed else leakage_findings(client, run)
+    shadow = shadow_rule(
+        required=config.require_shadow_runs,
+        metric=config.metric,
+        evidence=None
+        if champion is None
+        else shadow_evidence(dict(challenger.tags or {}), str(champion.version)),
+        challenger_version=str(challenger.version),
+        champion_version=None if champion is None else str(champion.version),
+    )
     if run.data.tags.get(TEMPORAL_TEST_TAG) == NO_TEMPORAL_TEST:
         decision = decide_untested(
-            force=force_untested, leakage_passed=passed, leakage_findings=findings
+            force=force_untested, leakage_passed=passed, leakage_findings=findings, shadow=shadow
         )
     else:
-        decision = _decide_tested(client, run, challenger, champion, config, findings)
+        decision = _decide_tested(client, run, challenger, champion, config, findings, shadow)
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
         history = _history(client, name, champion)
@@ -287,10 +345,15 @@ def promote(
 
 
 def decide_untested(
-    *, force: bool, leakage_passed: bool, leakage_findings: Sequence[tuple[str, str]] = ()
+    *,
+    force: bool,
+    leakage_passed: bool,
+    leakage_findings: Sequence[tuple[str, str]] = (),
+    shadow: tuple[bool, str] | None = None,
 ) -> Decision:
     """A challenger trained without a temporal test: refused unless forced (and never when its
-    leakage audit failed; the reason then names each finding)."""
+    leakage audit failed; the reason then names each finding), nor when ``shadow``
+    (``shadow_rule``'s verdict; None: not required) fails."""
     reasons = []
     if not force:
         reasons.append(
@@ -299,9 +362,12 @@ def decide_untested(
         )
     if not leakage_passed:
         reasons.append(leakage_failure(leakage_findings))
+    if shadow is not None and not shadow[0]:
+        reasons.append(shadow[1])
     promote_it = not reasons
     if promote_it:
         reasons = ["forced without a temporal test (--force-untested)", "leakage audit passed"]
+        reasons += [] if shadow is None else [shadow[1]]
     nan = float("nan")
     return Decision(promote_it, tuple(reasons), metric="none", challenger=nan, champion=None)
 
@@ -313,6 +379,7 @@ def _decide_tested(
     champion: ModelVersion | None,
     config: PromotionConfig,
     findings: Sequence[tuple[str, str]],
+    shadow: tuple[bool, str] | None,
 ) -> Decision:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -345,6 +412,7 @@ def _decide_tested(
         leakage_findings=findings,
         simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
         simple_margin=config.prefer_simple_margin,
+        shadow=shadow,
     )
 
 

@@ -91,7 +91,7 @@ def monitor(
         url = scores_url or os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = create_store_engine(url)
         client = connect(tracking)
-        results, notes = monitor_export(
+        results, notes, shadows = monitor_export(
             export,
             engine=engine,
             client=client,
@@ -127,6 +127,8 @@ def monitor(
             highlight=False,
         )
         console.print(f"  MLflow monitoring run {result.mlflow_run_id}", highlight=False)
+    for summary in shadows:
+        console.print(f"\nshadow: {summary.sentence()}", highlight=False, soft_wrap=True)
     for note in notes:
         console.print(f"skipped: {note}", highlight=False)
     if not results and not notes:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine
@@ -39,6 +40,18 @@ from training.monitoring.outcomes import (
 )
 from training.monitoring.reference import REFERENCE_ARTIFACT, check_reference
 from training.monitoring.report import log_monitoring_run
+from training.monitoring.shadow import (
+    ShadowScores,
+    ShadowSummary,
+    compare_run,
+    comparison_row,
+    create_shadow_schema,
+    log_run_comparison,
+    read_shadow,
+    record_summary,
+    save_comparison,
+    summarise,
+)
 from training.monitoring.store import (
     PublishedRun,
     create_monitoring_schema,
@@ -111,8 +124,9 @@ def monitor_run(
     *,
     config: TrainingConfig,
     monitored_as_of: datetime,
-) -> tuple[RunOutcome, DriftReport] | None:
-    """Outcome and drift of one run and task; None when nothing is observable yet."""
+) -> tuple[RunOutcome, DriftReport, pd.DataFrame] | None:
+    """Outcome, drift and labelled rows (``outcomes.labelled_rows``, which a shadow comparison
+    reuses) of one run and task; None when nothing is observable yet."""
     model = loaded.model
     horizon = timedelta(days=int(model.metadata["horizon_days"]))
     window = observed_window(run.as_of, horizon=horizon, monitor_as_of=monitored_as_of)
@@ -138,7 +152,7 @@ def monitor_run(
         feature_names=model.feature_names,
         config=config.monitoring,
     )
-    return outcome, drift
+    return outcome, drift, labelled
 
 
 def monitor_export(
@@ -150,14 +164,18 @@ def monitor_export(
     config: TrainingConfig,
     monitored_as_of: datetime,
     clock: Callable[[], datetime],
-) -> tuple[list[MonitoredRun], list[str]]:
+) -> tuple[list[MonitoredRun], list[str], list[ShadowSummary]]:
     """Judge every published run and task of the export's tasks; store and log each.
 
     ``monitored_as_of`` is the time the newer export describes (outcomes are read up to it);
-    ``clock`` only stamps when the result was stored. Returns the results and one note per run
-    skipped (with why). Each result replaces the earlier one of its run and task.
+    ``clock`` only stamps when the result was stored. Returns the results, one note per run
+    skipped (with why) and, per challenger that shadowed a matured run, its comparison with
+    each champion version (``training.monitoring.shadow``: stored, tagged, logged). Each
+    result replaces the earlier one of its run and task.
     """
     create_monitoring_schema(engine)
+    create_shadow_schema(engine)
+    shadowed: set[tuple[Task, str]] = set()
     results: list[MonitoredRun] = []
     notes: list[str] = []
     versions: dict[tuple[str, str], LoadedVersion] = {}
@@ -186,7 +204,7 @@ def monitor_export(
                     "before the monitor's as-of; nothing observable yet"
                 )
                 continue
-            outcome, drift = judged
+            outcome, drift, labelled = judged
             mlflow_run_id = log_monitoring_run(
                 client,
                 tracking=tracking,
@@ -218,4 +236,68 @@ def monitor_export(
             )
             results.append(MonitoredRun(outcome, drift, mlflow_run_id))
             logger.info("monitored run %s %s", run.run_id, task.value)
-    return results, notes
+            shadow = None if outcome.partial else read_shadow(engine, run)
+            if shadow is not None:
+                compare_shadow(
+                    engine,
+                    client,
+                    run,
+                    shadow,
+                    scored=scored,
+                    labelled=labelled,
+                    outcome=outcome,
+                    config=config,
+                    monitored_as_of=monitored_as_of,
+                    mlflow_run_id=mlflow_run_id,
+                )
+                shadowed.add((task, shadow.version))
+    summaries = [
+        summary
+        for task, version in sorted(shadowed)
+        for summary in summarise(engine, task=task, challenger_version=version)
+    ]
+    for summary in summaries:
+        record_summary(client, summary)
+    return results, notes, summaries
+
+
+def compare_shadow(
+    engine: Engine,
+    client: MlflowClient,
+    run: PublishedRun,
+    shadow: ShadowScores,
+    *,
+    scored: pd.DataFrame,
+    labelled: pd.DataFrame,
+    outcome: RunOutcome,
+    config: TrainingConfig,
+    monitored_as_of: datetime,
+    mlflow_run_id: str,
+) -> None:
+    """Judge a matured run's shadow challenger beside its champion on the same rows; store the
+    comparison and log it on the run's MLflow monitoring run."""
+    figures = compare_run(
+        scored,
+        shadow.scores,
+        labelled,
+        capacity=config.evaluation.capacity[Task(run.task)],
+        ece_bins=config.evaluation.ece_bins,
+    )
+    save_comparison(
+        engine,
+        comparison_row(
+            run,
+            shadow,
+            figures,
+            window_end=outcome.window_end,
+            monitored_as_of=monitored_as_of,
+            mlflow_run_id=mlflow_run_id,
+        ),
+    )
+    log_run_comparison(
+        client,
+        mlflow_run_id,
+        challenger_version=shadow.version,
+        champion=figures[0],
+        challenger=figures[1],
+    )

@@ -113,6 +113,7 @@ def pipeline(
                 due=work.due,
                 retrain=work.retrain,
                 notify=work.notify,
+                promote=work.promote,
             )
 
             def show(decision: StepDecision) -> None:

@@ -1,4 +1,5 @@
-"""The loop: validate -> score -> monitor -> (per task) due? -> retrain and promote -> notify.
+"""The loop: validate -> score -> monitor -> (per task) due? -> retrain and promote, or promote
+a waiting challenger -> notify.
 
 Steps are injected callables (``PipelineSteps``), so the order, the idempotency and the
 failure handling here are tested apart from the commands that do the work (``cli``). Every
@@ -58,7 +59,9 @@ class PipelineSteps:
 
     ``tasks`` is read after scoring: the tasks the published run scored. ``due`` must return
     ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` gets
-    the decisions so far and says what it delivered.
+    the decisions so far and says what it delivered. ``promote`` (None: no such step) applies
+    the promotion rules to a challenger already trained, when the task is not due: one that
+    waited for shadow evidence (``[promotion] require_shadow_runs``) is promoted once it has it.
     """
 
     validate: Callable[[], StepResult]
@@ -68,6 +71,7 @@ class PipelineSteps:
     due: Callable[[Task], StepResult]
     retrain: Callable[[Task], StepResult]
     notify: Callable[[Sequence[StepDecision]], StepResult]
+    promote: Callable[[Task], StepResult] | None = None
 
 
 def delivery_not_configured(decisions: Sequence[StepDecision]) -> StepResult:
@@ -156,6 +160,8 @@ def run_pipeline(
         verdict = step("due", partial(steps.due, task), task)
         if verdict.outcome == DUE:
             step("retrain", partial(steps.retrain, task), task)
+        elif steps.promote is not None:
+            step("promote", partial(steps.promote, task), task)
     step("notify", lambda: steps.notify(list(report.decisions)))
     summary = (
         "nothing to do: every step was done before for this export and as-of"

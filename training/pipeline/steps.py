@@ -169,13 +169,34 @@ class CommandSteps:
             ["train", task.value, "--data", str(self.data), "--as-of", self.as_of.isoformat(),
              "--promote", *self._common]
         )  # fmt: skip
-        name = TASK_TABLES[task].model_name
+        return self._decision(TASK_TABLES[task].model_name)
+
+    def _decision(self, name: str) -> StepResult:
+        """The promotion decision recorded on ``name``'s challenger, with its reasons."""
         version = alias_version(self.client, name, CHALLENGER)
         if version is None:  # train always moves the alias; a missing one is not ours to hide
             raise UserError(f"{name}: trained, but no '{CHALLENGER}' version in the registry")
         outcome = version.tags.get("promotion.decision", "undecided")
         reasons = self.client.get_run(version.run_id).data.tags.get("promotion.reasons", "")
         return StepResult(outcome, f"{name} v{version.version}: {reasons}")
+
+    def promote(self, task: Task) -> StepResult:
+        """``salesradar promote <task>`` for a challenger that waits for shadow evidence
+        (``[promotion] require_shadow_runs`` > 0, a challenger other than the champion, not yet
+        promoted); ``skipped`` with why otherwise. The outcome is the decision recorded on the
+        challenger (``promoted`` / ``rejected``), with its reasons."""
+        required = self.config.promotion.require_shadow_runs
+        if required == 0:
+            return StepResult("skipped", "[promotion] require_shadow_runs = 0: nothing waits")
+        name = TASK_TABLES[task].model_name
+        challenger = alias_version(self.client, name, CHALLENGER)
+        champion = alias_version(self.client, name, CHAMPION)
+        if challenger is None or (
+            champion is not None and str(champion.version) == str(challenger.version)
+        ):
+            return StepResult("skipped", f"{name}: no challenger waits for promotion")
+        run_command(["promote", task.value, *self._common])
+        return self._decision(name)
 
     def notify(self, decisions: Sequence[object]) -> StepResult:
         """``salesradar notify --if-configured`` for the published run: digests and alerts not yet
