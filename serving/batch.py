@@ -365,7 +365,12 @@ def score_export(
         store.publish(run_id, published_at=clock())
         shadow = {
             task.value: score_shadow(
-                export, challenger, run_id=run_id, kind=entity_kind(task), as_of=as_of, store=store
+                export,
+                challenger,
+                run_id=run_id,
+                kind=entity_kind(task),  # type: ignore[arg-type]
+                as_of=as_of,
+                store=store,
             )
             for task, challenger in (challengers or {}).items()
             if task in models

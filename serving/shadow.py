@@ -34,7 +34,7 @@ from serving.champions import ChampionSource, MlflowChampionSource, NoChampion
 from serving.compatibility import check_model_fits
 from serving.served import ServedModel
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store import EntityKind, ScoreStore, ShadowStatus
 from serving.wiring import load_scoring_model, model_specs
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class ShadowOutcome:
     """What became of a run's shadow challenger: ``status`` as stored (scored | failed |
     skipped) and one line for the operator."""
 
-    status: str
+    status: ShadowStatus
     line: str
 
 
@@ -142,42 +142,46 @@ def score_shadow(
     challenger: Challenger,
     *,
     run_id: str,
-    kind: str,
+    kind: EntityKind,
     as_of: datetime,
     store: ScoreStore,
 ) -> ShadowOutcome:
     """Score and store ``challenger`` as ``run_id``'s shadow of ``kind``; return what happened
     (scored, failed: why, or skipped: why). Never raises for the challenger's own failures: they
     are recorded on the run (status ``failed``) and returned."""
-    status, reason, rows = "scored", None, 0
+    status: ShadowStatus = "scored"
+    reason: str | None = None
+    rows = 0
     if challenger.served is None:
         status, reason = "failed", challenger.problem
     elif engine_of(export) is Engine.SPARK:
         status, reason = "skipped", "shadow scoring runs on the duckdb engine only"
     else:
         try:
-            scored = list(shadow_probabilities(export, challenger.served, as_of=as_of))
-        except Exception as exc:  # recorded below; the champion's run is already published
-            logger.warning("run %s: challenger %s failed to score", run_id, challenger.version)
-            status, reason = "failed", f"cannot score: {exc}"
-        else:
             rows = store.write_shadow(
                 run_id,
-                kind,  # type: ignore[arg-type]
+                kind,
                 model_name=challenger.name,
                 model_version=challenger.version,
                 status="scored",
-                probabilities=scored,
+                probabilities=shadow_probabilities(export, challenger.served, as_of=as_of),
             )
+        except Exception as exc:  # recorded below; the champion's run is already published
+            logger.warning("run %s: challenger %s failed to score", run_id, challenger.version)
+            status, reason = "failed", f"cannot score: {exc}"
     if status != "scored":
-        store.write_shadow(
-            run_id,
-            kind,  # type: ignore[arg-type]
-            model_name=challenger.name,
-            model_version=challenger.version,
-            status=status,  # type: ignore[arg-type]
-            reason=reason,
-        )
+        try:
+            store.write_shadow(
+                run_id,
+                kind,
+                model_name=challenger.name,
+                model_version=challenger.version,
+                status=status,
+                reason=reason,
+            )
+        except Exception as exc:  # the publish and the digests after it must still happen
+            logger.exception("run %s: the shadow's failure could not be recorded", run_id)
+            reason = f"{reason} (not recorded: {exc})"
     version = f"v{challenger.version}" if challenger.version else "(unresolved)"
     who = f"{challenger.task.value}: challenger {challenger.name} {version}"
     if status == "scored":

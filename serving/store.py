@@ -60,6 +60,7 @@ from serving.tables import (
 logger = logging.getLogger(__name__)
 
 EntityKind = Literal["lead", "customer"]
+ShadowStatus = Literal["scored", "failed", "skipped"]  # a run's shadow challenger (shadow_runs)
 WRITE_CHUNK_ROWS = 5_000
 COUNT_CACHE_ENTRIES = 4_096
 # The published run and the one before it: "what changed" (``latest_with_previous``) needs both.
@@ -414,7 +415,7 @@ class ScoreStore:
         *,
         model_name: str,
         model_version: str | None,
-        status: Literal["scored", "failed", "skipped"],
+        status: ShadowStatus,
         reason: str | None = None,
         probabilities: Iterable[tuple[str, float]] = (),
     ) -> int:

@@ -150,7 +150,7 @@ def shadow_rule(
         )
     ours = evidence.challenger.get(metric, math.nan)
     theirs = evidence.champion.get(metric, math.nan)
-    on = f"on {runs} matured shadow runs ({evidence.entities:,} entities)"
+    on = f"on {runs} matured shadow run{'' if runs == 1 else 's'} ({evidence.entities:,} entities)"
     if math.isnan(ours) or math.isnan(theirs):
         return False, f"{who}: {metric} undefined (NaN) {on}"
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0

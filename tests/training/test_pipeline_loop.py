@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -129,3 +130,18 @@ def test_a_failing_step_stops_the_run_with_one_line_and_a_rerun_resumes_there(
     resumed = _run(engine, make_steps(calls, due={Task.LEADS}))
     assert calls["score"] == 1 and calls["monitor"] == 2 and calls["retrain leads"] == 1
     assert [d.outcome for d in resumed.decisions[:3]] == ["reused", "reused", "done"]
+
+
+def test_a_task_not_due_gets_the_promote_step_and_a_due_one_retrains(engine: Engine) -> None:
+    calls: Counter[str] = Counter()
+    steps = dataclasses.replace(
+        make_steps(calls, due={Task.CHURN}),
+        promote=lambda task: StepResult("rejected", f"promote {task.value}: waits for shadow"),
+    )
+    report = _run(engine, steps)
+    assert [(d.step, d.task, d.outcome) for d in report.decisions][3:6] == [
+        ("due", "leads", NOT_DUE),
+        ("promote", "leads", "rejected"),
+        ("due", "churn", DUE),
+    ]
+    assert ("promote", "churn") not in [(d.step, d.task) for d in report.decisions]
