@@ -5,7 +5,8 @@ For each published run and task: the model version that scored it is loaded from
 window observable at the monitor's as-of (``outcomes.observed_window``: full or partial); drift is
 measured on the run's features recomputed from the newer export as of the run's own as-of (events
 strictly before it, so they are the features the run scored) and on its stored probabilities.
-Nothing here runs during scoring.
+A matured run that also scored a challenger in shadow is compared with its champion on the
+same rows (``training.monitoring.shadow``). Nothing here runs during scoring.
 """
 
 from __future__ import annotations
