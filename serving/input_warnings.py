@@ -5,7 +5,8 @@ give an event a direction other than inbound/outbound (it counts as neither),
 attributes the model does not use (ignored), leave out attributes the model was trained on
 (read as unknown), or send an attribute in another type than its export column had at
 training (``features.online.read_attribute``: coerced when lossless, else read as unknown),
-or a categorical level the model did not learn (read as "other"). The score is still given;
+or a categorical level training never saw (read as "other"; a level training saw too rarely
+to learn is read as "other" too, as at training, and is not warned about). The score is still given;
 each such input is listed in the entity's ``warnings`` with the field it concerns, a stable
 ``code`` and a sentence.
 """
@@ -36,16 +37,22 @@ def model_attributes(task: Task, model: object) -> frozenset[str]:
 
 
 def model_levels(model: object) -> dict[str, Collection[str]]:
-    """The categorical levels the model learnt, per feature (its encoder's ``levels_``)."""
+    """The categorical levels training saw, per feature: the ones the model learnt (its
+    encoder's ``levels_``) and the ones it grouped as rare into "other" (its grouper's
+    ``grouped_levels_``). A level outside these is unseen; a rare one is known, and read as
+    "other" just as at training. Models fitted before rare levels were recorded give the
+    learnt ones only."""
     pipeline = getattr(model, "pipeline", None)
     encoder = pipeline.steps[0][1] if pipeline is not None else None
-    return dict(getattr(encoder, "levels_", {}))
+    learnt: dict[str, Collection[str]] = dict(getattr(encoder, "levels_", {}))
+    grouped = getattr(getattr(encoder, "grouper_", None), "grouped_levels_", {})
+    return {name: [*levels, *grouped.get(name, ())] for name, levels in learnt.items()}
 
 
 _ATTRIBUTE_MESSAGES = {
     COERCED: "sent as another JSON type than its training column; converted without loss",
     UNREADABLE: "cannot be read in its training column's type; read as unknown",
-    UNSEEN: "a level the model did not learn (or saw too rarely); read as 'other'",
+    UNSEEN: "a level training never saw; read as 'other'",
 }
 
 
