@@ -57,8 +57,8 @@ class PipelineSteps:
     """The work, injected. Each callable raises (``UserError`` or anything else) on failure.
 
     ``tasks`` is read after scoring: the tasks the published run scored. ``due`` must return
-    ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` gets
-    the decisions so far and says what it delivered.
+    ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` says
+    what it delivered for the published run.
     """
 
     validate: Callable[[], StepResult]
@@ -67,12 +67,7 @@ class PipelineSteps:
     tasks: Callable[[], Sequence[Task]]
     due: Callable[[Task], StepResult]
     retrain: Callable[[Task], StepResult]
-    notify: Callable[[Sequence[StepDecision]], StepResult]
-
-
-def delivery_not_configured(decisions: Sequence[StepDecision]) -> StepResult:
-    """The default ``notify``: nothing is sent, and the decision log says so."""
-    return StepResult("skipped", "delivery: not configured")
+    notify: Callable[[], StepResult]
 
 
 @dataclass
@@ -156,7 +151,7 @@ def run_pipeline(
         verdict = step("due", partial(steps.due, task), task)
         if verdict.outcome == DUE:
             step("retrain", partial(steps.retrain, task), task)
-    step("notify", lambda: steps.notify(list(report.decisions)))
+    step("notify", steps.notify)
     summary = (
         "nothing to do: every step was done before for this export and as-of"
         if report.all_reused
