@@ -39,7 +39,7 @@ from serving.export_context import (
     read_display,
     read_last_activity,
 )
-from serving.input_warnings import model_attributes, model_levels
+from serving.input_warnings import model_attributes, model_grouped_levels, model_levels
 from serving.protocols import Explain
 from serving.run_lock import LockHolder, scoring_lock_held
 from serving.scoring import entity_kind, score_entities
@@ -142,12 +142,12 @@ def read_attributes(
     rule (``features.online.read_attribute_column``), and per attribute the rows read otherwise
     than written, by warning code (attributes with none are left out)."""
     specs = {s.name: s for s in getattr(model, "feature_specs", ())}
-    levels = model_levels(model)
+    levels, grouped = model_levels(model), model_grouped_levels(model)
     notes: dict[str, dict[str, int]] = {}
     read = table.copy(deep=False)
     for name in sorted(model_attributes(task, model) & set(table.columns)):
         read[name], counts = read_attribute_column(
-            specs[name].dtype, table[name], levels.get(name, ())
+            specs[name].dtype, table[name], levels.get(name, ()), grouped=grouped.get(name, ())
         )
         if counts:
             notes[name] = counts

@@ -37,16 +37,21 @@ def model_attributes(task: Task, model: object) -> frozenset[str]:
 
 
 def model_levels(model: object) -> dict[str, Collection[str]]:
-    """The categorical levels training saw, per feature: the ones the model learnt (its
-    encoder's ``levels_``) and the ones it grouped as rare into "other" (its grouper's
-    ``grouped_levels_``). A level outside these is unseen; a rare one is known, and read as
-    "other" just as at training. Models fitted before rare levels were recorded give the
-    learnt ones only."""
+    """The categorical levels the model learnt, per feature (its encoder's ``levels_``)."""
+    return dict(getattr(_encoder(model), "levels_", {}))
+
+
+def model_grouped_levels(model: object) -> dict[str, Collection[str]]:
+    """The levels training saw but grouped as rare into "other", per feature (its grouper's
+    ``grouped_levels_``): known, unlike a level training never saw. Empty for models fitted
+    before those were recorded."""
+    grouped = getattr(getattr(_encoder(model), "grouper_", None), "grouped_levels_", {})
+    return {name: frozenset(levels) for name, levels in grouped.items()}
+
+
+def _encoder(model: object) -> object:
     pipeline = getattr(model, "pipeline", None)
-    encoder = pipeline.steps[0][1] if pipeline is not None else None
-    learnt: dict[str, Collection[str]] = dict(getattr(encoder, "levels_", {}))
-    grouped = getattr(getattr(encoder, "grouper_", None), "grouped_levels_", {})
-    return {name: [*levels, *grouped.get(name, ())] for name, levels in learnt.items()}
+    return pipeline.steps[0][1] if pipeline is not None else None
 
 
 _ATTRIBUTE_MESSAGES = {
@@ -87,9 +92,11 @@ def input_warnings(
     out.extend(_direction_warnings(events))
     expected = model_attributes(task, model)
     dtypes = {s.name: s.dtype for s in getattr(model, "feature_specs", ()) if s.name in expected}
-    levels = model_levels(model)
+    levels, grouped = model_levels(model), model_grouped_levels(model)
     for name in sorted(expected.intersection(attributes)):
-        _, notes = read_attribute(dtypes[name], attributes[name], levels.get(name, ()))
+        _, notes = read_attribute(
+            dtypes[name], attributes[name], levels.get(name, ()), grouped=grouped.get(name, ())
+        )
         out.extend(
             {"field": f"attributes.{name}", "code": note, "message": _ATTRIBUTE_MESSAGES[note]}
             for note in notes

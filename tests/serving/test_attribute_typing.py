@@ -18,7 +18,7 @@ from features.registry import FeatureSpec
 from features.snapshots import build_scoring_table
 from features.tasks import Task
 from serving.app import create_app
-from serving.input_warnings import model_levels
+from serving.input_warnings import model_grouped_levels, model_levels
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 from tests.serving.factories import fit_model, make_frames
 from tests.serving.test_scoring_api import lead
@@ -178,8 +178,8 @@ def test_an_unseen_level_is_warned(typed: Any) -> None:
 def test_a_level_grouped_as_rare_is_known_not_unseen(typed: Any) -> None:
     _, _, services = typed
     model = services.models.current(Task.LEADS).model
-    assert RARE in model_levels(model)["industry"]
-    assert RARE not in model.pipeline.steps[0][1].levels_["industry"]  # grouped, not learnt
+    assert RARE in model_grouped_levels(model)["industry"]
+    assert RARE not in model_levels(model)["industry"]  # grouped, not learnt
     rare, warnings = score(typed, industry=RARE)
     assert warnings == []
     unseen, warnings = score(typed, industry="submarines")
