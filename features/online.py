@@ -298,7 +298,7 @@ def _as_flag(value: object) -> bool | None:
 
 
 def read_attribute(
-    dtype: str, value: object, levels: Collection[str] = ()
+    dtype: str, value: object, levels: Collection[str] = (), *, grouped: Collection[str] = ()
 ) -> tuple[FeatureValue, tuple[str, ...]]:
     """One JSON attribute value read in the type its export column had at training.
 
@@ -314,7 +314,8 @@ def read_attribute(
       case are coerced; anything else is missing + unreadable.
     - other categorical: text as it is; an integer as its decimal text and a boolean as the
       export's "true"/"false", both coerced; a float or anything else is missing + unreadable.
-      A level outside ``levels`` adds ``UNSEEN``.
+      A level outside ``levels`` adds ``UNSEEN``, unless it is one of ``grouped`` (levels
+      training saw but grouped as rare into "other": known, and read as "other" as then).
 
     None is missing everywhere, with no note: a missing attribute is reported by the caller.
     Never raises; nothing here echoes the value.
@@ -348,17 +349,17 @@ def read_attribute(
         value, notes = str(value), (COERCED,)
     elif not isinstance(value, str):
         return None, (UNREADABLE,)
-    if levels and value not in levels:
+    if levels and value not in levels and value not in grouped:
         notes += (UNSEEN,)
     return value, notes
 
 
 def read_attribute_column(
-    dtype: str, column: pd.Series, levels: Collection[str] = ()
+    dtype: str, column: pd.Series, levels: Collection[str] = (), *, grouped: Collection[str] = ()
 ) -> tuple[pd.Series, dict[str, int]]:
     """An export column read by ``read_attribute``'s rule, as batch scoring reads it.
 
-    ``column``: one attribute's cells (n rows); ``dtype`` and ``levels`` as for
+    ``column``: one attribute's cells (n rows); ``dtype``, ``levels`` and ``grouped`` as for
     ``read_attribute``. Returns the column the model reads (n rows, same index) and, per note
     (``COERCED``, ``UNREADABLE``, ``UNSEEN``), the number of rows it applies to. Each distinct
     value is read once, so the cost is in the number of levels, not rows. A numeric column the
@@ -371,7 +372,7 @@ def read_attribute_column(
     readings: dict[object, FeatureValue] = {}
     for value, rows in column.value_counts(dropna=True).items():
         plain = value.item() if isinstance(value, np.generic) else value
-        readings[value], value_notes = read_attribute(dtype, plain, levels)
+        readings[value], value_notes = read_attribute(dtype, plain, levels, grouped=grouped)
         for note in value_notes:
             notes[note] = notes.get(note, 0) + int(rows)
     missing = math.nan if dtype == "numeric" else None

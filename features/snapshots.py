@@ -293,6 +293,40 @@ def build_training_set(
     return TrainingSet(frame, names, list(specs), task, horizon, vocabulary, unused)
 
 
+def label_counts(
+    export: Export,
+    *,
+    task: Task | str,
+    cutoffs: Sequence[datetime],
+    horizon: timedelta,
+    vocabulary: Vocabulary,
+) -> pd.DataFrame:
+    """Rows ``cutoff, rows, positives``: how many entities are eligible at each cutoff and how
+    many of them have label 1 over [cutoff, cutoff + horizon), without computing a feature.
+
+    The same spine and labels as ``build_training_set`` (so the counts are those of the training
+    set it would build); cutoffs where nobody is eligible have no row, as in a training set.
+    """
+    task = Task(task)
+    moments = sorted({to_naive_utc(c, what="cutoff") for c in cutoffs})
+    table = _register_cutoffs(export, moments, horizon)
+    try:
+        spine = spine_sql(
+            task,
+            cutoffs=table,
+            activity_types=_raw_activity_types(export, task, vocabulary),
+            with_label=True,
+        )
+        frame = export.con.execute(
+            "SELECT cutoff, count(*) AS rows, sum(label) AS positives "
+            f"FROM ({spine}) GROUP BY cutoff ORDER BY cutoff"
+        ).df()
+    finally:
+        export.con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+    frame["cutoff"] = frame["cutoff"].astype("datetime64[us]")
+    return frame.astype({"rows": "int64", "positives": "int64"})
+
+
 def build_scoring_table(
     export: Export,
     *,

@@ -39,7 +39,7 @@ from serving.export_context import (
     read_display,
     read_last_activity,
 )
-from serving.input_warnings import model_attributes, model_levels
+from serving.input_warnings import model_attributes, model_grouped_levels, model_levels
 from serving.protocols import Explain
 from serving.run_lock import LockHolder, scoring_lock_held
 from serving.scoring import entity_kind, score_entities
@@ -145,12 +145,12 @@ def read_attributes(
     rule (``features.online.read_attribute_column``), and per attribute the rows read otherwise
     than written, by warning code (attributes with none are left out)."""
     specs = {s.name: s for s in getattr(model, "feature_specs", ())}
-    levels = model_levels(model)
+    levels, grouped = model_levels(model), model_grouped_levels(model)
     notes: dict[str, dict[str, int]] = {}
     read = table.copy(deep=False)
     for name in sorted(model_attributes(task, model) & set(table.columns)):
         read[name], counts = read_attribute_column(
-            specs[name].dtype, table[name], levels.get(name, ())
+            specs[name].dtype, table[name], levels.get(name, ()), grouped=grouped.get(name, ())
         )
         if counts:
             notes[name] = counts
@@ -225,7 +225,7 @@ def row_context(
     )
 
 
-def _score_rows(
+def score_rows(
     served: ServedModel,
     table: pd.DataFrame,
     *,
@@ -236,6 +236,12 @@ def _score_rows(
     tiers: dict[str, int],
     progress: Progress | None,
 ) -> Iterator[ScoreRow]:
+    """The stored rows of ``table`` (a scoring table of ``served``'s task as of ``as_of``, one
+    row per entity with its features, ``value`` and ``owner_id``) scored by ``served``, lazily,
+    ``CHUNK_ROWS`` at a time: probability, score, tier (the settings' thresholds), reasons
+    (``explain``), every feature's contribution, and ``context``'s display fields and last
+    activity. Counts each tier into ``tiers`` and reports rows done to ``progress``. Used by
+    DuckDB batch scoring and, inside Spark's tasks, by ``serving.spark_scoring``."""
     thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
     kind = entity_kind(served.task)
     specs = model_specs(served.model)
@@ -285,12 +291,15 @@ def score_export(
     keep_runs: int | None = None,
     progress: Progress | None = None,
     challengers: Mapping[Task, Challenger] | None = None,
+    export_sha256: str | None = None,
 ) -> BatchSummary:
     """Score ``export`` as of ``as_of`` (features from events strictly before it), publish, and
     keep the newest ``keep_runs`` published runs (``settings.keep_runs`` when None; at least
     ``MIN_KEEP_RUNS``, else UserError).
 
     ``clock`` only stamps when the run started and was published; it never decides ``as_of``.
+    ``export_sha256`` (``features.fingerprint``) is recorded on the run, so that the pipeline
+    can tell a run of the same export, as-of and champions and reuse it.
     Each row carries the display fields (``settings.display_fields``), the last order / touch
     before ``as_of`` and every feature's contribution (``ScoreDetail``). Raises
     ``UnknownDisplayField`` (nothing written) for a display field the export lacks, and
@@ -307,7 +316,7 @@ def score_export(
     started_at = clock()
     holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), started_at=started_at)
     with scoring_lock_held(store.engine, holder):
-        run_id = store.begin_run(as_of=as_of, started_at=started_at)
+        run_id = store.begin_run(as_of=as_of, started_at=started_at, export_sha256=export_sha256)
         counts: dict[str, int] = {}
         all_tiers: dict[str, dict[str, int]] = {}
         feature_seconds: dict[str, float] = {}
@@ -349,7 +358,7 @@ def score_export(
                 model_version=served.version,
             )
             tiers: dict[str, int] = {}
-            rows = _score_rows(
+            rows = score_rows(
                 served,
                 table,
                 as_of=as_of,

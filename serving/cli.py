@@ -75,8 +75,11 @@ def serve_help() -> str:
     return "\n\n".join(line for line in lines if line)
 
 
-def _settings() -> Settings:
-    """The service settings from the environment; a bad value is a one-line ``UserError``."""
+def load_settings() -> Settings:
+    """The service settings from the environment (``serving.settings.Settings``); a bad value
+    is a one-line ``UserError``. Also bounds MLflow's HTTP waits in this process's environment.
+    The entry point of every command that serves or scores, this group's and the delivery and
+    write-back groups' alike."""
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -99,7 +102,7 @@ def serve(
     from serving.logs import configure_logging
     from serving.wiring import build_services
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_format)
     app = create_app(build_services(settings))
     uvicorn.run(
@@ -151,6 +154,7 @@ def score(
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
+    from features.fingerprint import export_fingerprint
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.shadow import challenger_source, load_challengers
     from serving.wiring import build_services, utc_now
@@ -158,7 +162,7 @@ def score(
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
     check_directory(data, option="--data")
-    settings = _settings()
+    settings = load_settings()
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Only now the slow part: loading and verifying the champions (seconds).
     with quiet_libraries():  # MLflow's INFO lines and messages are not the CLI's output
@@ -213,6 +217,7 @@ def score(
             keep_runs=keep,
             progress=report,
             challengers=challengers,
+            export_sha256=export_fingerprint(data) if data.is_dir() else None,
         )
     export.close()
     table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
@@ -270,7 +275,7 @@ def create_key(
     """Create a key and print it once (only its hash is stored)."""
     from serving.wiring import utc_now
 
-    keys = _key_store(_settings())
+    keys = _key_store(load_settings())
     try:
         info, token = keys.create(role=role, owner_id=owner, label=label, created_at=utc_now())
     except KeyRequestError as exc:
@@ -286,7 +291,7 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="the key id from 'keys
     from serving.wiring import utc_now
 
     try:
-        _key_store(_settings()).revoke(key_id, revoked_at=utc_now())
+        _key_store(load_settings()).revoke(key_id, revoked_at=utc_now())
     except KeyRequestError as exc:
         raise UserError(str(exc)) from None
     console.print(f"revoked {key_id}")
@@ -298,7 +303,7 @@ def list_keys() -> None:
     table = Table()
     for column in ("key id", "role", "owner", "label", "created", "revoked"):
         table.add_column(column)
-    for info in _key_store(_settings()).list():
+    for info in _key_store(load_settings()).list():
         table.add_row(
             info.key_id,
             info.role.value,
@@ -323,7 +328,7 @@ def quickstart(
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
     check_directory(data, option="--data")
-    settings = _settings()
+    settings = load_settings()
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
     export = load_export(data, as_of=moment)
@@ -364,7 +369,7 @@ def export_actions(
 
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: no such folder {out.parent}")
-    actions = ActionStore(ScoreStore.from_url(_settings().scores_url).engine)
+    actions = ActionStore(ScoreStore.from_url(load_settings().scores_url).engine)
     actions.create_schema()
     console.print(
         f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False, soft_wrap=True

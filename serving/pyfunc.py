@@ -30,7 +30,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from features.model import ScoringModel
 from features.reasons import explain
-from features.scorer_columns import COLLECTION, REQUEST_VALUE, RESPONSE_VALUE, output_columns
+from features.scorer_columns import (
+    COLLECTION,
+    REQUEST_VALUE,
+    RESPONSE_VALUE,
+    input_columns,
+    output_columns,
+)
 from features.tasks import TASK_TABLES, Task
 from serving.input_warnings import input_warnings
 from serving.online import Failure, score_online
@@ -50,6 +56,12 @@ from serving.wiring import build_online_features, utc_now
 
 SCORING_MODEL_ARTIFACT = "scoring_model"  # the pyfunc's artifact key (training.pyfunc)
 _AS_OF = TypeAdapter(Timestamp)
+_COLUMNS = {task: frozenset(input_columns(task)) for task in Task}
+# A column the model has no input for is refused, not ignored (a silently dropped field). Only
+# reaches this code when ``predict`` is called without MLflow's schema check: through
+# ``PyFuncModel.predict`` (load_model, ``mlflow models serve``, spark_udf) MLflow drops such a
+# column first, with only a warning (docs/training.md, "Extra input columns").
+_UNEXPECTED = "not an input column of this model; remove it (it would not be read)"
 _ITEMS: dict[Task, TypeAdapter[Any]] = {
     Task.LEADS: TypeAdapter(LeadItem),
     Task.CHURN: TypeAdapter(CustomerItem),
@@ -112,7 +124,8 @@ def score_rows(
     """Score ``rows`` (``input_columns``) as the API scores a request, grouped by ``as_of``.
 
     ``received_at`` (naive UTC) bounds every timestamp as the API's clock does. A row whose
-    ``as_of``, ``attributes`` or events cannot be read, or that the request schema refuses, gets
+    ``as_of``, ``attributes`` or events cannot be read, that holds a value in a column other
+    than ``input_columns`` (``unexpected_column``), or that the request schema refuses, gets
     its ``error`` (JSON list of ``{field, message, type}``, fields named ``rows[i]...``).
     """
     task = served.task
@@ -164,7 +177,11 @@ def _read_row(
     """The row's as_of and its entity validated by the API's schema, or the row's Failure."""
     key = TASK_TABLES[task].key
     entity_id = record.get(key) if isinstance(record.get(key), str) else None
-    errors = []
+    errors = [
+        (name, _UNEXPECTED, "unexpected_column")
+        for name, value in record.items()
+        if name not in _COLUMNS[task] and value is not None
+    ]
     as_of: datetime | None = None
     try:
         as_of = _AS_OF.validate_python(record.get("as_of"))

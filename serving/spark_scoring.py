@@ -67,14 +67,14 @@ def _scorer(
     served: ServedModel, as_of: datetime, settings: Settings, explain: Explain
 ) -> PartitionStep:
     """Each partition's chunks scored by ``serving.batch``'s own row scoring."""
-    from serving.batch import NO_CONTEXT, _score_rows  # the DuckDB path's own row scoring
+    from serving.batch import NO_CONTEXT, score_rows  # the DuckDB path's own row scoring
 
     def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
             window = {"as_of": as_of, "settings": settings, "explain": explain}
             # Display fields and last activity are joined on the driver (read_scored_rows).
-            rows = _score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
+            rows = score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]

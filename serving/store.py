@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex
 
 from serving.tables import (
+    ADDED_RUN_COLUMNS,
     ADDED_SCORE_COLUMNS,
     RANK_INDEXES,
     list_order,
@@ -333,24 +334,30 @@ class ScoreStore:
         """Create missing tables, columns and indexes (idempotent).
 
         A database written by an earlier release gains the new tables, the nullable
-        ``ADDED_SCORE_COLUMNS`` of ``scores`` (its rows then read them as None) and new indexes.
+        ``ADDED_SCORE_COLUMNS`` of ``scores`` and ``ADDED_RUN_COLUMNS`` of ``score_runs`` (its
+        rows then read them as None) and new indexes.
         """
         metadata.create_all(self.engine)
-        present = {c["name"] for c in inspect(self.engine).get_columns(scores.name)}
+        added = ((scores, ADDED_SCORE_COLUMNS), (score_runs, ADDED_RUN_COLUMNS))
+        inspector = inspect(self.engine)
+        present = {t.name: {c["name"] for c in inspector.get_columns(t.name)} for t, _ in added}
         with self.engine.begin() as conn:
-            for name in ADDED_SCORE_COLUMNS:
-                if name not in present:
-                    column = scores.c[name]
-                    kind = column.type.compile(dialect=self.engine.dialect)
-                    conn.execute(text(f"ALTER TABLE {scores.name} ADD COLUMN {name} {kind}"))
+            for table, names in added:
+                for name in (n for n in names if n not in present[table.name]):
+                    kind = table.c[name].type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
             for index in RANK_INDEXES:
                 # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect expression
                 # indexes on SQLite, so checkfirst warns on every start.
                 conn.execute(CreateIndex(index, if_not_exists=True))
 
     # --- writing -------------------------------------------------------------------------
-    def begin_run(self, *, as_of: datetime, started_at: datetime) -> str:
-        """Start an invisible run for scores as of ``as_of``; drop runs abandoned by crashes."""
+    def begin_run(
+        self, *, as_of: datetime, started_at: datetime, export_sha256: str | None = None
+    ) -> str:
+        """Start an invisible run for scores as of ``as_of`` of the export whose content is
+        ``export_sha256`` (``features.fingerprint``; None: not recorded); drop runs abandoned
+        by crashes."""
         run_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
             abandoned = select(score_runs.c.run_id).where(score_runs.c.status == "writing")
@@ -362,7 +369,11 @@ class ScoreStore:
                 conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(stale)))
             conn.execute(
                 score_runs.insert().values(
-                    run_id=run_id, status="writing", as_of=as_of, started_at=started_at
+                    run_id=run_id,
+                    status="writing",
+                    as_of=as_of,
+                    started_at=started_at,
+                    export_sha256=export_sha256,
                 )
             )
         return run_id

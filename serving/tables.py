@@ -37,6 +37,9 @@ score_runs = Table(
     # Monotonic publication order: history and "previous score" follow it, not wall clocks.
     Column("published_seq", Integer, nullable=True, unique=True),
     Column("row_count", Integer, nullable=False, default=0),
+    # Added after the first release (``ADDED_RUN_COLUMNS``): the scored export's content
+    # (``features.fingerprint``); null when not recorded, e.g. an export that is not a folder.
+    Column("export_sha256", String(64), nullable=True),
 )
 
 published_run = Table(
@@ -85,6 +88,7 @@ scores = Table(
 # Columns of ``scores`` that databases written by earlier releases lack: ``create_schema`` adds
 # them (``serving.store``; nullable, so old rows read as "not recorded").
 ADDED_SCORE_COLUMNS = ("display", "last_activity_at")
+ADDED_RUN_COLUMNS = ("export_sha256",)  # of ``score_runs``, likewise
 
 # Every feature's exact contribution per scored entity, so "what changed" decomposes a score
 # change exactly (``serving.changes``). Blobs are little-endian float32 in the order of the run's

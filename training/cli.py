@@ -108,7 +108,9 @@ def train(
     plan_only: Annotated[
         bool,
         typer.Option(
-            "--plan", help="Print the data-sufficiency plan (cutoffs, counts, split) and exit."
+            "--plan",
+            help="Print the data-sufficiency plan (cutoffs, counts, split) and exit; exit "
+            "status 2 when nothing can be trained.",
         ),
     ] = False,
     no_test: Annotated[
@@ -165,6 +167,8 @@ def train(
                 plan = prepare_training(data, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
                 steps.finish()
                 _print_plan(console, settings, plan)
+                if plan.split is None:  # the plan is printed, and a script sees the failure
+                    raise UserError(plan.error())
                 return
             report = run_training(
                 data,

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from features.engines import Engine, open_export
 from features.model import ModelDataError
-from features.snapshots import MONTHLY, CutoffSpacing, TrainingSet, default_cutoffs
+from features.snapshots import (
+    MONTHLY,
+    CutoffSpacing,
+    TrainingSet,
+    default_cutoffs,
+    label_counts,
+)
 from features.tasks import Task
 from training.config import TrainingConfig
 from training.data import (
@@ -168,6 +174,13 @@ def prepare_training(
             no_test=no_test,
             grid=lambda h, spacing: default_cutoffs(
                 export, task=task, horizon=h, as_of=as_of, every=spacing
+            ),
+            counts=lambda h, spacing: label_counts(
+                export,
+                task=task,
+                horizon=h,
+                vocabulary=vocabulary,
+                cutoffs=default_cutoffs(export, task=task, horizon=h, as_of=as_of, every=spacing),
             ),
         )
     finally:

@@ -69,11 +69,11 @@ def pipeline(
 ) -> None:
     """Validate, score, monitor, retrain when due, promote by the rules, notify; idempotent."""
     from features.commands.validate import check_directory
+    from features.fingerprint import export_fingerprint
     from features.moments import iso_utc, resolve_as_of
     from training.cli import existing_tracking
     from training.config import DEFAULT_CONFIG_PATH, load_config
     from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV
-    from training.pipeline.fingerprint import export_fingerprint
     from training.pipeline.lock import pipeline_lock
     from training.pipeline.loop import PipelineSteps, run_pipeline
     from training.pipeline.records import StepDecision, latest_running
@@ -97,6 +97,7 @@ def pipeline(
             )
             work = CommandSteps(
                 data=data,
+                fingerprint=fingerprint,
                 as_of=moment,
                 config=config,
                 config_path=config_path,

@@ -58,8 +58,8 @@ class PipelineSteps:
     """The work, injected. Each callable raises (``UserError`` or anything else) on failure.
 
     ``tasks`` is read after scoring: the tasks the published run scored. ``due`` must return
-    ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` gets
-    the decisions so far and says what it delivered. ``promote`` (None: no such step) applies
+    ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` says
+    what it delivered for the published run. ``promote`` (None: no such step) applies
     the promotion rules to a challenger already trained, when the task is not due: one that
     waited for shadow evidence (``[promotion] require_shadow_runs``) is promoted once it has it.
     """
@@ -70,13 +70,8 @@ class PipelineSteps:
     tasks: Callable[[], Sequence[Task]]
     due: Callable[[Task], StepResult]
     retrain: Callable[[Task], StepResult]
-    notify: Callable[[Sequence[StepDecision]], StepResult]
+    notify: Callable[[], StepResult]
     promote: Callable[[Task], StepResult] | None = None
-
-
-def delivery_not_configured(decisions: Sequence[StepDecision]) -> StepResult:
-    """The default ``notify``: nothing is sent, and the decision log says so."""
-    return StepResult("skipped", "delivery: not configured")
 
 
 @dataclass
@@ -162,7 +157,7 @@ def run_pipeline(
             step("retrain", partial(steps.retrain, task), task)
         elif steps.promote is not None:
             step("promote", partial(steps.promote, task), task)
-    step("notify", lambda: steps.notify(list(report.decisions)))
+    step("notify", steps.notify)
     summary = (
         "nothing to do: every step was done before for this export and as-of"
         if report.all_reused
