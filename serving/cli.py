@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from features.commands.engine import EngineOption
+from features.commands.engine import DataOption, EngineOption
 from features.commands.quiet import quiet_libraries
 from features.commands.validate import check_directory
 from features.engines import Engine
@@ -116,7 +116,7 @@ def serve(
 
 
 def score(
-    data: Annotated[Path, typer.Option("--data", help="CRM export folder")],
+    data: DataOption,
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
     task: Annotated[
         list[Task] | None,
@@ -141,12 +141,13 @@ def score(
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
+    from features.engines.location import export_location
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.wiring import build_services, utc_now
 
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
-    check_directory(data, option="--data")
+    location = export_location(data, engine=engine)
     settings = _settings()
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Only now the slow part: loading and verifying the champions (seconds).
@@ -158,7 +159,7 @@ def score(
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
     # A backfill (an as-of before the export's end) ignores the later rows and counts them.
-    export = open_export(data, as_of=moment, engine=engine, ignore_later_rows=True)
+    export = open_export(location, as_of=moment, engine=engine, ignore_later_rows=True)
     if export.later_rows:
         console.print(
             f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "

@@ -43,7 +43,7 @@ class TrainingReport:
 
 
 def run_training(
-    data: Path,
+    data: Path | str,
     *,
     task: Task,
     as_of: datetime,
@@ -99,7 +99,11 @@ def run_training(
     step("logging to MLflow")
     start = time.perf_counter()
     registered = log_trained_task(
-        trained, config=config, tracking=tracking, data_source=str(data.resolve()), as_of=as_of
+        trained,
+        config=config,
+        tracking=tracking,
+        data_source=str(data.resolve()) if isinstance(data, Path) else data,  # or its URI
+        as_of=as_of,
     )
     seconds["mlflow"] = time.perf_counter() - start
     decision = None
@@ -111,7 +115,7 @@ def run_training(
 
 
 def prepare_training(
-    data: Path,
+    data: Path | str,
     *,
     task: Task,
     as_of: datetime,
