@@ -16,8 +16,9 @@ the absolute difference, the largest difference, and for the published runs the 
 the largest |probability difference|, the score and tier agreement and the reason agreement
 (the same reasons, in the same order, with the same wording and values).
 
-Usage: ``python -m benchmarks.compare_engines [--data DIR] [--as-of 2026-10-01] [--seed 7]``
-(``make compare-engines``). Minutes on a laptop: four trainings on the default CRM.
+Usage: ``python -m benchmarks.compare_engines [--data DIR] [--as-of 2026-10-01] [--seed 7]
+[--keep DIR] [--engines duckdb spark]`` (``make compare-engines``). Minutes on a laptop: four
+trainings on the default CRM; with ``--keep`` the two engines may run in two processes at once.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from training.tracking import CHALLENGER, CHAMPION
 NAMES = {task: f"salesradar-{task.value}" for task in Task}
 # Far above the default CRM's entities: one page holds a whole run.
 ALL_ROWS = 10_000_000
+FINISHED = "finished"  # written in an engine's store when it is complete: its seconds
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,12 @@ def _salesradar(args: list[str], env: Mapping[str, str], log: Path) -> None:
 
 
 def run_engine(engine: Engine, data: Path, root: Path, *, as_of: str, seed: int) -> EngineRun:
-    """Train both tasks and score on ``engine`` into a store under ``root``; read it back."""
+    """Train both tasks and score on ``engine`` into a store under ``root``; read it back.
+
+    A store already finished there (``FINISHED`` written, e.g. by an earlier run with
+    ``--engines spark`` and ``--keep``) is read back instead of being made again."""
+    if (root / FINISHED).exists():
+        return read_run(engine, root, seconds=float((root / FINISHED).read_text()))
     root.mkdir(parents=True)
     tracking = f"sqlite:///{root / 'mlflow.db'}"
     env = {
@@ -83,15 +90,26 @@ def run_engine(engine: Engine, data: Path, root: Path, *, as_of: str, seed: int)
     log = root / "commands.log"
     started = time.perf_counter()
     client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
-    metrics = {}
     for task in Task:
         common = ["--data", str(data), "--as-of", as_of]
         _salesradar(["train", task.value, *common, "--seed", str(seed)], env, log)
         version = client.get_model_version_by_alias(NAMES[task], CHALLENGER)
         client.set_registered_model_alias(NAMES[task], CHAMPION, version.version)
-        metrics[task] = dict(client.get_run(version.run_id).data.metrics)
     _salesradar(["score", "--data", str(data), "--as-of", as_of], env, log)
-    store = ScoreStore.from_url(env["SALESRADAR_SCORES_URL"])
+    seconds = time.perf_counter() - started
+    (root / FINISHED).write_text(f"{seconds:.1f}")
+    return read_run(engine, root, seconds=seconds)
+
+
+def read_run(engine: Engine, root: Path, *, seconds: float) -> EngineRun:
+    """The champions' logged metrics and the published scores of the store under ``root``."""
+    tracking = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    metrics = {}
+    for task in Task:
+        version = client.get_model_version_by_alias(NAMES[task], CHAMPION)
+        metrics[task] = dict(client.get_run(version.run_id).data.metrics)
+    store = ScoreStore.from_url(f"sqlite:///{root / 'scores.db'}")
     try:
         scores = {}
         for task in Task:
@@ -100,7 +118,7 @@ def run_engine(engine: Engine, data: Path, root: Path, *, as_of: str, seed: int)
             scores[kind] = {item.entity_id: item for item in page.items}
     finally:
         store.engine.dispose()
-    return EngineRun(engine, metrics, scores, time.perf_counter() - started)
+    return EngineRun(engine, metrics, scores, seconds)
 
 
 def metric_lines(duck: dict[str, float], spark: dict[str, float]) -> tuple[list[str], float]:
@@ -142,7 +160,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="an export folder (default: generate one)")
     parser.add_argument("--as-of", default="2026-10-01", help="the generator's default as-of")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="keep the stores in this new folder")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the stores in this folder (finished ones are reused)"
+    )
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        type=Engine,
+        default=[Engine.DUCKDB, Engine.SPARK],
+        help="run only these (e.g. each in its own process with the same --keep)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="compare-engines-") as tmp:
         root = args.keep or Path(tmp)
@@ -154,8 +181,11 @@ def main() -> None:
             _salesradar(["generate", "--out", str(data), *seeded], {}, root / "generate.log")
         runs = {
             engine: run_engine(engine, data, root / engine.value, as_of=args.as_of, seed=args.seed)
-            for engine in (Engine.DUCKDB, Engine.SPARK)
+            for engine in args.engines
         }
+    if set(runs) != set(Engine):
+        print(f"finished {', '.join(runs)} in {root}; run again with both engines to compare")
+        return
     duck, spark = runs[Engine.DUCKDB], runs[Engine.SPARK]
     print(f"export {data}, as of {args.as_of}, seed {args.seed}")
     print(f"time (train both + score): duckdb {duck.seconds:.0f} s, spark {spark.seconds:.0f} s")

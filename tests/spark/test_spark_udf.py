@@ -62,6 +62,8 @@ def registered(trained, tmp_path_factory) -> dict[Task, str]:
     """Both tiny models registered as pyfunc scorers: task -> ``models:/name/version``."""
     store = tmp_path_factory.mktemp("spark-udf")
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+    # Artifacts beside the store (a sqlite store's default is ./mlruns in the working folder).
+    mlflow.create_experiment("spark-udf", artifact_location=(store / "artifacts").as_uri())
     mlflow.set_experiment("spark-udf")
     uris = {}
     for task, (folder, sha256) in trained.items():
