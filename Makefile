@@ -81,6 +81,10 @@ bench-features: $(STAMP) ## Feature-table times vs the DuckDB floor, and online-
 bench-spark: $(STAMP) ## One cutoff's features + a batch scoring run, ~10M events: local Spark vs DuckDB
 	$(BIN)/python -m benchmarks.bench_spark
 
+.PHONY: compare-engines
+compare-engines: $(STAMP) ## Default CRM: train both tasks + score on DuckDB and on Spark, metrics and scores side by side
+	$(BIN)/python -m benchmarks.compare_engines --as-of $(AS_OF) --seed $(SEED)
+
 bench-training: $(STAMP) ## Time to train both models on the default data
 	$(BIN)/python -m benchmarks.bench_training
 

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from features.commands.engine import EngineOption
+from features.commands.engine import DataOption, EngineOption
 from features.commands.quiet import quiet_libraries
 from features.commands.validate import check_directory
 from features.engines import Engine
@@ -119,7 +119,7 @@ def serve(
 
 
 def score(
-    data: Annotated[Path, typer.Option("--data", help="CRM export folder")],
+    data: DataOption,
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
     task: Annotated[
         list[Task] | None,
@@ -154,6 +154,7 @@ def score(
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
+    from features.engines.location import export_location
     from features.fingerprint import export_fingerprint
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.shadow import challenger_source, load_challengers
@@ -161,7 +162,7 @@ def score(
 
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
-    check_directory(data, option="--data")
+    location = export_location(data, engine=engine)
     settings = load_settings()
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Only now the slow part: loading and verifying the champions (seconds).
@@ -173,7 +174,7 @@ def score(
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
     # A backfill (an as-of before the export's end) ignores the later rows and counts them.
-    export = open_export(data, as_of=moment, engine=engine, ignore_later_rows=True)
+    export = open_export(location, as_of=moment, engine=engine, ignore_later_rows=True)
     if export.later_rows:
         console.print(
             f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "
@@ -217,7 +218,7 @@ def score(
             keep_runs=keep,
             progress=report,
             challengers=challengers,
-            export_sha256=export_fingerprint(data) if data.is_dir() else None,
+            export_sha256=export_fingerprint(location) if isinstance(location, Path) else None,
         )
     export.close()
     table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from features.commands.engine import EngineOption
+from features.commands.engine import DataOption, EngineOption
 from features.commands.quiet import quiet_libraries
 from features.engines import Engine
 from features.errors import UserError, fail
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
 def train(
     task: TaskArgument,
-    data: Annotated[Path, typer.Option("--data", help="Export folder (one file per table).")],
+    data: DataOption,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -142,7 +142,7 @@ def train(
     engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
-    from features.commands.validate import check_directory
+    from features.engines.location import export_location
     from features.moments import resolve_as_of
 
     console = Console()
@@ -157,21 +157,21 @@ def train(
             "no_test": no_test,
             "engine": engine,
         }
-        check_directory(data, option="--data")
+        location = export_location(data, engine=engine)
         settings = with_activity_types(_config(config), activity_types)
         steps = StepProgress(Console(stderr=True))
         with quiet_libraries(), steps:
             from training.jobs import prepare_training, run_training
 
             if plan_only:
-                plan = prepare_training(data, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
+                plan = prepare_training(location, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
                 steps.finish()
                 _print_plan(console, settings, plan)
                 if plan.split is None:  # the plan is printed, and a script sees the failure
                     raise UserError(plan.error())
                 return
             report = run_training(
-                data,
+                location,
                 **window,  # type: ignore[arg-type]
                 config=settings,
                 seed=seed,

@@ -49,7 +49,7 @@ class TrainingReport:
 
 
 def run_training(
-    data: Path,
+    data: Path | str,
     *,
     task: Task,
     as_of: datetime,
@@ -105,7 +105,11 @@ def run_training(
     step("logging to MLflow")
     start = time.perf_counter()
     registered = log_trained_task(
-        trained, config=config, tracking=tracking, data_source=str(data.resolve()), as_of=as_of
+        trained,
+        config=config,
+        tracking=tracking,
+        data_source=str(data.resolve()) if isinstance(data, Path) else data,  # or its URI
+        as_of=as_of,
     )
     seconds["mlflow"] = time.perf_counter() - start
     decision = None
@@ -117,7 +121,7 @@ def run_training(
 
 
 def prepare_training(
-    data: Path,
+    data: Path | str,
     *,
     task: Task,
     as_of: datetime,

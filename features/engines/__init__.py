@@ -28,7 +28,7 @@ class Engine(StrEnum):
 
 
 def open_export(
-    path: Path,
+    path: Path | str,
     *,
     as_of: datetime,
     engine: Engine,
@@ -37,10 +37,12 @@ def open_export(
 ) -> Export:
     """Validate the export in ``path`` as of ``as_of`` and load it into ``engine``.
 
-    DuckDB: ``features.loading.load_export``. Spark: the same validation, then the files are
-    read by the process's Spark session (``features.engines.spark.session.spark_session``)
-    and typed by the same SQL. Raises what ``load_export`` raises (``ExportNotFound``,
-    ``ExportInvalid``).
+    ``path``: a local folder, or (Spark only) a URI as ``features.engines.location.
+    export_location`` keeps it. DuckDB: ``features.loading.load_export``. Spark: the same
+    validation, then the files are read by the process's Spark session
+    (``features.engines.spark.session.spark_session``) and typed by the same SQL. Raises what
+    ``load_export`` raises (``ExportNotFound``, ``ExportInvalid``), and ``UserError`` for a URI
+    with DuckDB or a URI Spark cannot read.
     """
     if Engine(engine) is Engine.SPARK:
         # Imported here so that DuckDB users never import pyspark (nor need Java).
@@ -56,6 +58,10 @@ def open_export(
         )
     from features.loading import load_export
 
+    if not isinstance(path, Path):
+        from features.engines.location import export_location
+
+        path = Path(export_location(path, engine=engine))  # a URI raises: DuckDB reads folders
     return load_export(path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows)
 
 
