@@ -24,7 +24,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from mlflow.types.utils import _infer_schema
 
 from features.errors import UserError
 from features.model import TRUSTED_TYPES
+from features.moments import to_naive_utc
 from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
 from training.card_artifacts import log_manager_card
@@ -293,11 +294,25 @@ def _log_metrics(trained: TrainedTask) -> None:
         prefix = "test" if scorer == "model" else scorer.replace("naive: ", "baseline.")
         metrics.update({f"{prefix}.{k}": v for k, v in values.items()})
     mlflow.log_metrics(metrics)
-    for step, row in enumerate(evaluation.backtest):
+    for row in evaluation.backtest:
+        step, timestamp = backtest_step(row["cutoff"])  # type: ignore[arg-type]
         mlflow.log_metrics(
             {f"backtest.{k}": float(v) for k, v in row.items() if k != "cutoff"},  # type: ignore[arg-type]
             step=step,
+            timestamp=timestamp,
         )
+
+
+def backtest_step(cutoff: datetime) -> tuple[int, int]:
+    """(step, timestamp) under which a backtest origin's metrics are logged: whole days since
+    1970-01-01 of ``cutoff`` (naive UTC, or aware) and ``cutoff`` in epoch milliseconds.
+
+    MLflow charts a metric's history by step or by (wall-clock) time; with both taken from the
+    origin's cutoff, the backtest reads by date in either view, instead of by origin number.
+    """
+    moment = to_naive_utc(cutoff).replace(tzinfo=UTC)
+    millis = int(moment.timestamp() * 1000)
+    return millis // 86_400_000, millis
 
 
 def _log_datasets(trained: TrainedTask, data_source: str) -> None:
