@@ -13,9 +13,11 @@ A challenger trained without a temporal test is refused unless ``force_untested`
 Every tested decision also states the trees against the strongest simple model, the
 logistic-regression model fitted beside them on the same cutoffs and scored on the same test set
 (its figure is the run's ``logistic.<metric>``). When the trees do not beat it by
-``[promotion] prefer_simple_margin`` the decision prefers the simpler model; that model is not
-servable today (``SIMPLE_MODEL_NOT_SERVABLE`` says why), so the decision records the preference
-and why it cannot act on it, and the trees are judged by the other rules.
+``[promotion] prefer_simple_margin`` the decision prefers the simpler model: the trees are judged
+by the other rules, and when they pass, the run's logistic-regression model (calibrated like the
+trees on the same cutoffs) is registered as a new version (``training.simple_model``) and that
+version becomes champion in their place. A run that kept no such model (trained before it was
+kept) cannot act on the preference; the decision says so (``SIMPLE_MODEL_NOT_SERVABLE``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,6 +43,7 @@ from features.model import FeatureFrameError, ScoringModel
 from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
+from training.simple_model import register_simple_model, simple_model_hashes
 from training.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -62,12 +65,9 @@ logger = logging.getLogger(__name__)
 HISTORY_TAG = "champion_history"  # registered-model tag: JSON list of versions, newest last
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
 SIMPLE_MODEL_METRIC_PREFIX = "logistic."  # the run's metrics of the logistic-regression model
-# Checked against the code, not assumed: training.linear's Pipeline is fitted for evaluation only
-# (training.trainer keeps it in memory), nothing saves or registers it, and the served unit,
-# features.model.ScoringModel, holds a calibrated tree estimator with per-tree SHAP reasons.
 SIMPLE_MODEL_NOT_SERVABLE = (
-    "the logistic-regression model is not servable: it is fitted for evaluation only, never "
-    "saved or registered, and the served ScoringModel holds calibrated trees with SHAP reasons"
+    "the logistic-regression model is not servable: this run kept none (simple_model/), it was "
+    "trained before the simple model was kept"
 )
 
 
@@ -84,10 +84,11 @@ class Decision:
     champion: float | None
     simple: float | None = None
     prefer_simple: bool = False
+    served_version: str | None = None  # set by ``promote``: the version made champion
 
 
 def simple_model_reason(
-    *, metric: str, margin: float, trees: float, simple: float | None
+    *, metric: str, margin: float, trees: float, simple: float | None, servable: bool = False
 ) -> tuple[bool, str | None]:
     """(prefer the simple model?, the sentence saying why) for the trees' ``metric`` figure
     against the logistic-regression model's on the same test set.
@@ -95,8 +96,8 @@ def simple_model_reason(
     The simple model is preferred when the trees do not beat it by ``margin`` (in the metric's
     better direction). A NaN on either side decides nothing (a NaN never beats anything). No
     figure (``simple`` None: an untested run, or one logged before the figure was kept) gives
-    no sentence. A preference can never be acted on today: the sentence then adds
-    ``SIMPLE_MODEL_NOT_SERVABLE``.
+    no sentence. ``servable``: the run kept its logistic-regression model, so a preference is
+    acted on when the other rules pass; otherwise the sentence adds ``SIMPLE_MODEL_NOT_SERVABLE``.
     """
     if simple is None:
         return False, None
@@ -107,10 +108,17 @@ def simple_model_reason(
         return False, (
             f"trees {metric} {trees:.4f} beat logistic regression {simple:.4f} by >= {margin}"
         )
-    return True, (
+    preferred = (
         f"trees {metric} {trees:.4f} do not beat logistic regression {simple:.4f} by {margin}: "
-        f"the simpler model is preferred, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged "
-        "by the other rules"
+        "the simpler model is preferred"
+    )
+    if servable:
+        return True, (
+            f"{preferred}; the trees are judged by the other rules and, if they pass, the "
+            "logistic-regression model is served in their place"
+        )
+    return True, (
+        f"{preferred}, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged by the other rules"
     )
 
 
@@ -127,10 +135,11 @@ def decide(
     leakage_findings: Sequence[tuple[str, str]] = (),
     simple: float | None = None,
     simple_margin: float = 0.0,
+    simple_servable: bool = False,
 ) -> Decision:
     """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule, and end
     with the trees against the logistic-regression figure ``simple`` (``simple_model_reason``
-    with ``simple_margin``; None: not recorded).
+    with ``simple_margin``; None: not recorded; ``simple_servable``: the run kept that model).
 
     ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
     compared fairly (the text says why); the rule passes with that text. ``leakage_findings``
@@ -165,7 +174,11 @@ def decide(
     else:
         failures.append(leakage_failure(leakage_findings))
     prefer_simple, simple_note = simple_model_reason(
-        metric=metric, margin=simple_margin, trees=challenger, simple=simple
+        metric=metric,
+        margin=simple_margin,
+        trees=challenger,
+        simple=simple,
+        servable=simple_servable,
     )
     return Decision(
         promote=not failures,
@@ -276,14 +289,30 @@ def promote(
         )
     else:
         decision = _decide_tested(client, run, challenger, champion, config, findings)
+    if decision.promote:
+        decision = _serve_preferred(client, run, name, challenger, decision)
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
+        served = decision.served_version or str(challenger.version)
         history = _history(client, name, champion)
-        client.set_registered_model_alias(name, CHAMPION, str(challenger.version))
-        client.set_registered_model_tag(
-            name, HISTORY_TAG, json.dumps([*history, str(challenger.version)])
-        )
+        client.set_registered_model_alias(name, CHAMPION, served)
+        client.set_registered_model_tag(name, HISTORY_TAG, json.dumps([*history, served]))
     return decision
+
+
+def _serve_preferred(
+    client: MlflowClient, run: Run, name: str, challenger: ModelVersion, decision: Decision
+) -> Decision:
+    """``decision`` (a promotion) with the version to make champion: the trees' challenger, or,
+    when the rule prefers the simple model and the run kept it, that model newly registered."""
+    if not (decision.prefer_simple and simple_model_hashes(run)):
+        return replace(decision, served_version=str(challenger.version))
+    version = register_simple_model(client, run, name=name)
+    note = (
+        f"logistic regression registered as version {version} and made champion in place of "
+        f"the trees (version {challenger.version})"
+    )
+    return replace(decision, reasons=(*decision.reasons, note), served_version=version)
 
 
 def decide_untested(
@@ -345,6 +374,7 @@ def _decide_tested(
         leakage_findings=findings,
         simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
         simple_margin=config.prefer_simple_margin,
+        simple_servable=bool(simple_model_hashes(run)),
     )
 
 
