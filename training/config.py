@@ -73,6 +73,9 @@ class PromotionConfig:
     # The trees must beat the logistic-regression model by this much on ``metric``, else the
     # simpler model is preferred (training.promotion.simple_model_reason).
     prefer_simple_margin: float
+    # Act on that preference: register and serve the logistic-regression model in the trees'
+    # place (training.simple_model). Off: the decision states the preference only.
+    serve_simple_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             prefer_simple_margin=reader.non_negative(
                 promotion, "prefer_simple_margin", "promotion"
             ),
+            serve_simple_model=reader.take(promotion, "serve_simple_model", bool, "promotion"),
         ),
         vocabulary=_vocabulary_settings(reader, vocabulary),
         monitoring=_monitoring_config(reader, monitoring),

@@ -16,8 +16,9 @@ logistic-regression model fitted beside them on the same cutoffs and scored on t
 ``[promotion] prefer_simple_margin`` the decision prefers the simpler model: the trees are judged
 by the other rules, and when they pass, the run's logistic-regression model (calibrated like the
 trees on the same cutoffs) is registered as a new version (``training.simple_model``) and that
-version becomes champion in their place. A run that kept no such model (trained before it was
-kept) cannot act on the preference; the decision says so (``SIMPLE_MODEL_NOT_SERVABLE``).
+version becomes champion in their place, when ``[promotion] serve_simple_model`` is on. Off (the
+default), or for a run that kept no such model (trained before it was kept), the decision states
+the preference and that it is not acted on (``SIMPLE_MODEL_NOT_SERVABLE``).
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ logger = logging.getLogger(__name__)
 HISTORY_TAG = "champion_history"  # registered-model tag: JSON list of versions, newest last
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
 SIMPLE_MODEL_METRIC_PREFIX = "logistic."  # the run's metrics of the logistic-regression model
+# The end of the decision's sentence when the preference will be acted on.
+SIMPLE_SERVED = "if they pass, the logistic-regression model is served in their place"
 SIMPLE_MODEL_NOT_SERVABLE = (
-    "the logistic-regression model is not servable: this run kept none (simple_model/), it was "
-    "trained before the simple model was kept"
+    "the logistic-regression model is not served: [promotion] serve_simple_model is false, or "
+    "this run kept none (simple_model/: trained before the simple model was kept)"
 )
 
 
@@ -84,6 +87,7 @@ class Decision:
     champion: float | None
     simple: float | None = None
     prefer_simple: bool = False
+    serve_simple: bool = False  # preferred, configured and kept: promote serves it if it passes
     served_version: str | None = None  # set by ``promote``: the version made champion
 
 
@@ -113,10 +117,7 @@ def simple_model_reason(
         "the simpler model is preferred"
     )
     if servable:
-        return True, (
-            f"{preferred}; the trees are judged by the other rules and, if they pass, the "
-            "logistic-regression model is served in their place"
-        )
+        return True, f"{preferred}; the trees are judged by the other rules and, {SIMPLE_SERVED}"
     return True, (
         f"{preferred}, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged by the other rules"
     )
@@ -188,6 +189,7 @@ def decide(
         champion=champion,
         simple=simple,
         prefer_simple=prefer_simple,
+        serve_simple=prefer_simple and simple_servable,
     )
 
 
@@ -305,7 +307,7 @@ def _serve_preferred(
 ) -> Decision:
     """``decision`` (a promotion) with the version to make champion: the trees' challenger, or,
     when the rule prefers the simple model and the run kept it, that model newly registered."""
-    if not (decision.prefer_simple and simple_model_hashes(run)):
+    if not decision.serve_simple:
         return replace(decision, served_version=str(challenger.version))
     version = register_simple_model(client, run, name=name)
     note = (
@@ -374,7 +376,7 @@ def _decide_tested(
         leakage_findings=findings,
         simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
         simple_margin=config.prefer_simple_margin,
-        simple_servable=bool(simple_model_hashes(run)),
+        simple_servable=config.serve_simple_model and bool(simple_model_hashes(run)),
     )
 
 

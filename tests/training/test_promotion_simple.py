@@ -52,7 +52,7 @@ def test_a_run_that_kept_its_simple_model_says_it_will_be_served_in_the_trees_pl
         simple_servable=True,
         **RULES,
     )
-    assert decision.prefer_simple and decision.promote
+    assert decision.prefer_simple and decision.promote and decision.serve_simple
     assert decision.reasons[-1] == (
         "trees pr_auc 0.6700 do not beat logistic regression 0.6710 by 0.0: the simpler model "
         "is preferred; the trees are judged by the other rules and, if they pass, the "

@@ -49,9 +49,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     assert "prefer_simple_margin = 0.0" in text
     config = root / "config.toml"
     config.write_text(
-        text.replace("n_estimators = 250", "n_estimators = 40").replace(
-            "prefer_simple_margin = 0.0", "prefer_simple_margin = 1.0"
-        )
+        text.replace("n_estimators = 250", "n_estimators = 40")
+        .replace("prefer_simple_margin = 0.0", "prefer_simple_margin = 1.0")
+        .replace("serve_simple_model = false", "serve_simple_model = true")
     )
     config.with_name("wording.toml").write_text((shipped / "wording.toml").read_text())
     models = root / "models"
@@ -79,7 +79,7 @@ def test_promotion_registers_the_simple_model_and_makes_it_champion(
     decision = client.get_run(trees.run_id).data.tags["promotion.reasons"]
     assert "the simpler model is preferred" in decision
     assert "logistic regression registered as version 2 and made champion" in decision
-    assert "not servable" not in decision
+    assert "not served" not in decision
 
 
 def test_the_api_serves_the_simple_champion_with_reasons_adding_up_to_its_log_odds(
