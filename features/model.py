@@ -45,6 +45,7 @@ from features.tasks import Task
 from features.vocabulary import Vocabulary, VocabularyError
 
 if TYPE_CHECKING:
+    from features.linear_plan import LinearPlan
     from features.rows import FeatureTable
     from features.scoring_plan import ModelScores, ScoringPlan
 
@@ -69,6 +70,17 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "lightgbm.sklearn.LGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    # The logistic-regression model (features.linear_plan), served when promotion prefers it.
+    "features.linear_plan.as_object",
+    "numpy.dtype",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.impute._base.MissingIndicator",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
 )
 
 # Defaults for a quick, deterministic fit; training passes its own from training/config.toml.
@@ -361,7 +373,9 @@ class ScoringModel:
     metadata: dict[str, Any] = field(default_factory=dict)
     # BG/NBD parameters of its derived features (features.btyd); None: no such features.
     btyd: BtydFeatures | None = None
-    _plan: ScoringPlan | None = field(default=None, init=False, repr=False, compare=False)
+    _plan: ScoringPlan | LinearPlan | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         derived = tuple(n for n in self.feature_names if is_btyd_feature(n))
@@ -420,17 +434,27 @@ class ScoringModel:
         """
         return self.plan().score(frame)
 
-    def plan(self) -> ScoringPlan:
+    def plan(self) -> ScoringPlan | LinearPlan:
         """The model's per-model constant work (column order, category codes), built once.
 
         Built on first use (the service's warm-up pass does it before a model is swapped in);
-        two threads racing here build equal plans, so no lock is needed.
+        two threads racing here build equal plans, so no lock is needed. A logistic-regression
+        model (the simple model promotion may prefer) compiles to a ``LinearPlan``.
         """
         if self._plan is None:
-            # Imported here: the plan module builds on this one (errors, value conversions).
+            # Imported here: the plan modules build on this one (errors, value conversions).
+            from features.linear_plan import LINEAR_MEANS_KEY, LinearPlan, is_linear
             from features.scoring_plan import ScoringPlan
 
-            self._plan = ScoringPlan.build(self.estimator, self.pipeline, self.feature_names)
+            if is_linear(self.pipeline):
+                self._plan = LinearPlan.build(
+                    self.estimator,
+                    self.pipeline,
+                    self.feature_names,
+                    self.metadata.get(LINEAR_MEANS_KEY),
+                )
+            else:
+                self._plan = ScoringPlan.build(self.estimator, self.pipeline, self.feature_names)
         return self._plan
 
     def save(self, directory: Path) -> dict[str, str]:

@@ -77,6 +77,9 @@ class PromotionConfig:
     # shadow runs, and not have lost on ``metric`` there, before promotion (0: not required;
     # training.promotion.shadow_rule). Optional in the file, so older configs keep loading.
     require_shadow_runs: int = 0
+    # Act on that preference: register and serve the logistic-regression model in the trees'
+    # place (training.simple_model). Off: the decision states the preference only.
+    serve_simple_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             require_shadow_runs=reader.at_least(promotion, "require_shadow_runs", "promotion", 0)
             if "require_shadow_runs" in promotion
             else 0,
+            serve_simple_model=reader.take(promotion, "serve_simple_model", bool, "promotion"),
         ),
         vocabulary=_vocabulary_settings(reader, vocabulary),
         monitoring=_monitoring_config(reader, monitoring),

@@ -13,9 +13,12 @@ A challenger trained without a temporal test is refused unless ``force_untested`
 Every tested decision also states the trees against the strongest simple model, the
 logistic-regression model fitted beside them on the same cutoffs and scored on the same test set
 (its figure is the run's ``logistic.<metric>``). When the trees do not beat it by
-``[promotion] prefer_simple_margin`` the decision prefers the simpler model; that model is not
-servable today (``SIMPLE_MODEL_NOT_SERVABLE`` says why), so the decision records the preference
-and why it cannot act on it, and the trees are judged by the other rules.
+``[promotion] prefer_simple_margin`` the decision prefers the simpler model: the trees are judged
+by the other rules, and when they pass, the run's logistic-regression model (calibrated like the
+trees on the same cutoffs) is registered as a new version (``training.simple_model``) and that
+version becomes champion in their place, when ``[promotion] serve_simple_model`` is on. Off (the
+default), or for a run that kept no such model (trained before it was kept), the decision states
+the preference and that it is not acted on (``SIMPLE_MODEL_NOT_SERVABLE``).
 
 With ``[promotion] require_shadow_runs = N`` (N > 0) a challenger is also refused until
 ``salesradar monitor`` has compared it with the current champion on at least N matured shadow
@@ -30,7 +33,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +50,7 @@ from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
 from training.monitoring.shadow import ShadowEvidence, shadow_evidence
+from training.simple_model import register_simple_model, simple_model_hashes
 from training.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -68,12 +72,11 @@ logger = logging.getLogger(__name__)
 HISTORY_TAG = "champion_history"  # registered-model tag: JSON list of versions, newest last
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
 SIMPLE_MODEL_METRIC_PREFIX = "logistic."  # the run's metrics of the logistic-regression model
-# Checked against the code, not assumed: training.linear's Pipeline is fitted for evaluation only
-# (training.trainer keeps it in memory), nothing saves or registers it, and the served unit,
-# features.model.ScoringModel, holds a calibrated tree estimator with per-tree SHAP reasons.
+# The end of the decision's sentence when the preference will be acted on.
+SIMPLE_SERVED = "if they pass, the logistic-regression model is served in their place"
 SIMPLE_MODEL_NOT_SERVABLE = (
-    "the logistic-regression model is not servable: it is fitted for evaluation only, never "
-    "saved or registered, and the served ScoringModel holds calibrated trees with SHAP reasons"
+    "the logistic-regression model is not served: [promotion] serve_simple_model is false, or "
+    "this run kept none (simple_model/: trained before the simple model was kept)"
 )
 
 
@@ -90,10 +93,12 @@ class Decision:
     champion: float | None
     simple: float | None = None
     prefer_simple: bool = False
+    serve_simple: bool = False  # preferred, configured and kept: promote serves it if it passes
+    served_version: str | None = None  # set by ``promote``: the version made champion
 
 
 def simple_model_reason(
-    *, metric: str, margin: float, trees: float, simple: float | None
+    *, metric: str, margin: float, trees: float, simple: float | None, servable: bool = False
 ) -> tuple[bool, str | None]:
     """(prefer the simple model?, the sentence saying why) for the trees' ``metric`` figure
     against the logistic-regression model's on the same test set.
@@ -101,8 +106,8 @@ def simple_model_reason(
     The simple model is preferred when the trees do not beat it by ``margin`` (in the metric's
     better direction). A NaN on either side decides nothing (a NaN never beats anything). No
     figure (``simple`` None: an untested run, or one logged before the figure was kept) gives
-    no sentence. A preference can never be acted on today: the sentence then adds
-    ``SIMPLE_MODEL_NOT_SERVABLE``.
+    no sentence. ``servable``: the run kept its logistic-regression model, so a preference is
+    acted on when the other rules pass; otherwise the sentence adds ``SIMPLE_MODEL_NOT_SERVABLE``.
     """
     if simple is None:
         return False, None
@@ -113,10 +118,14 @@ def simple_model_reason(
         return False, (
             f"trees {metric} {trees:.4f} beat logistic regression {simple:.4f} by >= {margin}"
         )
-    return True, (
+    preferred = (
         f"trees {metric} {trees:.4f} do not beat logistic regression {simple:.4f} by {margin}: "
-        f"the simpler model is preferred, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged "
-        "by the other rules"
+        "the simpler model is preferred"
+    )
+    if servable:
+        return True, f"{preferred}; the trees are judged by the other rules and, {SIMPLE_SERVED}"
+    return True, (
+        f"{preferred}, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged by the other rules"
     )
 
 
@@ -173,10 +182,11 @@ def decide(
     simple: float | None = None,
     simple_margin: float = 0.0,
     shadow: tuple[bool, str] | None = None,
+    simple_servable: bool = False,
 ) -> Decision:
     """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule, and end
     with the trees against the logistic-regression figure ``simple`` (``simple_model_reason``
-    with ``simple_margin``; None: not recorded).
+    with ``simple_margin``; None: not recorded; ``simple_servable``: the run kept that model).
 
     ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
     compared fairly (the text says why); the rule passes with that text. ``leakage_findings``
@@ -214,7 +224,11 @@ def decide(
     if shadow is not None:
         (passes if shadow[0] else failures).append(shadow[1])
     prefer_simple, simple_note = simple_model_reason(
-        metric=metric, margin=simple_margin, trees=challenger, simple=simple
+        metric=metric,
+        margin=simple_margin,
+        trees=challenger,
+        simple=simple,
+        servable=simple_servable,
     )
     return Decision(
         promote=not failures,
@@ -224,6 +238,7 @@ def decide(
         champion=champion,
         simple=simple,
         prefer_simple=prefer_simple,
+        serve_simple=prefer_simple and simple_servable,
     )
 
 
@@ -334,14 +349,30 @@ def promote(
         )
     else:
         decision = _decide_tested(client, run, challenger, champion, config, findings, shadow)
+    if decision.promote:
+        decision = _serve_preferred(client, run, name, challenger, decision)
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
+        served = decision.served_version or str(challenger.version)
         history = _history(client, name, champion)
-        client.set_registered_model_alias(name, CHAMPION, str(challenger.version))
-        client.set_registered_model_tag(
-            name, HISTORY_TAG, json.dumps([*history, str(challenger.version)])
-        )
+        client.set_registered_model_alias(name, CHAMPION, served)
+        client.set_registered_model_tag(name, HISTORY_TAG, json.dumps([*history, served]))
     return decision
+
+
+def _serve_preferred(
+    client: MlflowClient, run: Run, name: str, challenger: ModelVersion, decision: Decision
+) -> Decision:
+    """``decision`` (a promotion) with the version to make champion: the trees' challenger, or,
+    when the rule prefers the simple model and the run kept it, that model newly registered."""
+    if not decision.serve_simple:
+        return replace(decision, served_version=str(challenger.version))
+    version = register_simple_model(client, run, name=name)
+    note = (
+        f"logistic regression registered as version {version} and made champion in place of "
+        f"the trees (version {challenger.version})"
+    )
+    return replace(decision, reasons=(*decision.reasons, note), served_version=version)
 
 
 def decide_untested(
@@ -413,6 +444,7 @@ def _decide_tested(
         simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
         simple_margin=config.prefer_simple_margin,
         shadow=shadow,
+        simple_servable=config.serve_simple_model and bool(simple_model_hashes(run)),
     )
 
 

@@ -32,6 +32,7 @@ from features.moments import iso_utc
 from features.tasks import Task
 from training.config import TrainingConfig
 from training.drift import DriftReport, EventDrift, drift_report
+from training.monitoring.actions import has_actions_table, recorded_actions
 from training.monitoring.outcomes import (
     RunOutcome,
     labelled_rows,
@@ -125,9 +126,13 @@ def monitor_run(
     *,
     config: TrainingConfig,
     monitored_as_of: datetime,
+    engine: Engine | None = None,
 ) -> tuple[RunOutcome, DriftReport, pd.DataFrame] | None:
     """Outcome, drift and labelled rows (``outcomes.labelled_rows``, which a shadow comparison
-    reuses) of one run and task; None when nothing is observable yet."""
+    reuses) of one run and task; None when nothing is observable yet.
+
+    With ``engine`` (the scores database) holding reps' actions, the outcome is also split by
+    the actions recorded in the run's observed window (``outcomes.split_by_actions``)."""
     model = loaded.model
     horizon = timedelta(days=int(model.metadata["horizon_days"]))
     window = observed_window(run.as_of, horizon=horizon, monitor_as_of=monitored_as_of)
@@ -142,6 +147,9 @@ def monitor_run(
         horizon=horizon,
         capacity=config.evaluation.capacity[model.task],
         ece_bins=config.evaluation.ece_bins,
+        actions=recorded_actions(engine, task=run.task, start=run.as_of, end=window[0])
+        if engine is not None and has_actions_table(engine)
+        else None,
     )
     events, unknown = unknown_event_counts(export, model=model, as_of=run.as_of, lookback=horizon)
     features = labelled.loc[labelled["entity_id"].isin(scored["entity_id"])]
@@ -198,6 +206,7 @@ def monitor_export(
                 versions[key],
                 config=config,
                 monitored_as_of=monitored_as_of,
+                engine=engine,
             )
             if judged is None:
                 notes.append(
