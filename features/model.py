@@ -19,7 +19,6 @@ Serving imports this module; it never imports ``training``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from features.artifact_contract import ModelIntegrityError, file_sha256, verify_sha256
 from features.btyd import BtydFeatures, is_btyd_feature
 from features.categories import RareLevelGrouper
 from features.errors import UserError
@@ -122,10 +122,6 @@ class ModelFeature:
             family=str(spec.family),
             unit=str(spec.unit),
         )
-
-
-class ModelIntegrityError(Exception):
-    """A saved model is missing a file, fails its sha256 check, or needs an untrusted type."""
 
 
 class FeatureFrameError(UserError, ValueError):
@@ -465,6 +461,9 @@ class ScoringModel:
             if not (directory / name).is_file():
                 raise ModelIntegrityError(f"{directory / name}: file missing")
         if expected_sha256 is not None:
+            unhashed = {ESTIMATOR_FILE, MANIFEST_FILE} - set(expected_sha256)
+            if unhashed:
+                raise ModelIntegrityError(f"expected hashes lack {', '.join(sorted(unhashed))}")
             verify_sha256(directory, expected_sha256)
         manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
         if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
@@ -518,31 +517,6 @@ def _warn_on_library_drift(saved: Mapping[str, str]) -> None:
             logger.warning(
                 "model saved with %s %s, loading with %s", name, saved_version, version(name)
             )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_sha256(directory: Path, expected: Mapping[str, str]) -> None:
-    """Raise ``ModelIntegrityError`` unless every file in ``expected`` exists with that hash."""
-    required = {ESTIMATOR_FILE, MANIFEST_FILE}
-    if not required <= set(expected):
-        raise ModelIntegrityError(
-            f"expected hashes lack {', '.join(sorted(required - set(expected)))}"
-        )
-    for name, digest in expected.items():
-        path = directory / name
-        if not path.is_file():
-            raise ModelIntegrityError(f"{path}: file missing")
-        actual = file_sha256(path)
-        if actual != digest:
-            raise ModelIntegrityError(f"{path}: sha256 {actual} != expected {digest}")
 
 
 def split_by_cutoff(

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
+from features.artifact_contract import SCORING_MODEL_ARTIFACT
 from features.model import ScoringModel
 from features.reasons import explain
 from features.scorer_columns import COLLECTION, REQUEST_VALUE, RESPONSE_VALUE, output_columns
@@ -48,7 +49,6 @@ from serving.served import ServedModel
 from serving.settings import Settings
 from serving.wiring import build_online_features, utc_now
 
-SCORING_MODEL_ARTIFACT = "scoring_model"  # the pyfunc's artifact key (training.pyfunc)
 _AS_OF = TypeAdapter(Timestamp)
 _ITEMS: dict[Task, TypeAdapter[Any]] = {
     Task.LEADS: TypeAdapter(LeadItem),

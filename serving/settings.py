@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from features.artifact_contract import CHAMPION
 from features.tasks import Task
 from features.tiers import DEFAULT_TIER_CUTOFFS
 from serving.delivery.config import DeliverySettings
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     # The first load of the champions runs in the background, so liveness never waits on the
     # registry; startup may hold requests back for at most this long while it runs (0: not at all).
     startup_wait_seconds: float = Field(default=0.0, ge=0)
-    champion_alias: str = "champion"
+    champion_alias: str = CHAMPION
     lead_tiers: TierThresholds = TierThresholds(
         high=DEFAULT_TIER_CUTOFFS[Task.LEADS][0], medium=DEFAULT_TIER_CUTOFFS[Task.LEADS][1]
     )

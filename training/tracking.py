@@ -39,6 +39,12 @@ from mlflow.models import infer_signature
 from mlflow.types import Schema
 from mlflow.types.utils import _infer_schema
 
+from features.artifact_contract import (
+    CHALLENGER,
+    SCORING_MODEL_PATH,
+    SCORING_MODEL_PATH_TAG,
+    SHA256_TAG_PREFIX,
+)
 from features.errors import UserError
 from features.model import TRUSTED_TYPES
 from features.tasks import TASK_TABLES, Task
@@ -53,10 +59,6 @@ from training.trainer import TrainedTask, feature_list
 
 logger = logging.getLogger(__name__)
 
-SCORING_MODEL_PATH = "scoring_model"
-CHALLENGER = "challenger"
-CHAMPION = "champion"
-SHA256_TAG_PREFIX = "sha256."
 # With [split] refit_on_all the model that was tested is not the one that ships; it is kept
 # beside it so promotion compares tested models (files verified against these run tags).
 EVALUATED_MODEL_PATH = "evaluated_model"
@@ -204,7 +206,7 @@ def log_trained_task(
             as_of=as_of,
         )
         model_version = str(info.registered_model_version)
-        for key, value in {**sha_tags, "scoring_model.path": SCORING_MODEL_PATH}.items():
+        for key, value in {**sha_tags, SCORING_MODEL_PATH_TAG: SCORING_MODEL_PATH}.items():
             client.set_model_version_tag(name, model_version, key, value)
         client.set_model_version_tag(name, model_version, "run_id", run.info.run_id)
         client.set_registered_model_alias(name, CHALLENGER, model_version)

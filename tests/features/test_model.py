@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.artifact_contract import file_sha256
 from features.model import (
     ESTIMATOR_FILE,
     FORMAT_VERSION,
@@ -18,7 +19,6 @@ from features.model import (
     ModelDataError,
     ModelIntegrityError,
     ScoringModel,
-    file_sha256,
     fit_scoring_model,
     split_by_cutoff,
 )

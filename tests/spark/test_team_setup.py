@@ -13,12 +13,12 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.cli import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from serving.store import ScoreStore
 from tests.serving.postgres import PostgresServer, create_database, start_postgres
 from tests.training.test_mlflow_server import _free_port, _wait_until_healthy
-from training.tracking import CHALLENGER, CHAMPION
 
 
 @pytest.fixture()

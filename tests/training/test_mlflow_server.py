@@ -16,10 +16,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from features.model import file_sha256
+from features.artifact_contract import CHALLENGER, file_sha256
 from tests.training.conftest import train_churn
 from training.config import TrainingConfig
-from training.tracking import CHALLENGER, connect, log_trained_task, resolve_tracking
+from training.tracking import connect, log_trained_task, resolve_tracking
 
 STARTUP_SECONDS = 120
 
