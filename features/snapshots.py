@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import pandas as pd
@@ -20,6 +20,7 @@ import pandas as pd
 from features.btyd import is_btyd_feature
 from features.export import Export, quote
 from features.labels import spine_sql
+from features.moments import to_naive_utc
 from features.registry import (
     FeatureSpec,
     engineered_definitions,
@@ -57,15 +58,6 @@ class TrainingSet:
     vocabulary: Vocabulary | None = None
     # Export attributes not used as features, as ("table.column", why): train lists them.
     unused_attributes: list[tuple[str, str]] = field(default_factory=list)
-
-
-def to_naive_utc(moment: datetime, *, what: str) -> datetime:
-    """A datetime as naive UTC; tz-aware values are converted, other types rejected."""
-    if not isinstance(moment, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def build_feature_query(

@@ -23,8 +23,9 @@ from pyspark.sql import DataFrame
 
 from features.btyd import add_btyd_features, is_btyd_feature
 from features.export import Export
+from features.moments import to_naive_utc
 from features.registry import FeatureSpec
-from features.snapshots import normalise_frame, snapshot_query, to_naive_utc
+from features.snapshots import normalise_frame, snapshot_query
 from serving.protocols import Explain
 from serving.scoring import entity_kind
 from serving.served import ServedModel

@@ -25,7 +25,8 @@ from features.loading import (
     typed_selects,
     validate_for_loading,
 )
-from features.validation import ProgressHook, TableLayout, to_naive_utc
+from features.moments import to_naive_utc
+from features.validation import ProgressHook, TableLayout
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def load_spark_export(
     """
     if not path.is_dir():
         raise ExportNotFound(f"--data {path}: no such export folder")
-    as_of = to_naive_utc(as_of)
+    as_of = to_naive_utc(as_of, what="as_of")
     report = validate_for_loading(
         path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows
     )
