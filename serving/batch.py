@@ -233,7 +233,7 @@ def _score_rows(
     tiers: dict[str, int],
     progress: Progress | None,
 ) -> Iterator[ScoreRow]:
-    thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
+    thresholds = settings.tier_thresholds(served.task)
     kind = entity_kind(served.task)
     specs = model_specs(served.model)
     for start in range(0, len(table), CHUNK_ROWS):

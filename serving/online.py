@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -188,14 +188,9 @@ def score_online(
                 frame,
                 entity_ids=[entity_id_of(e) for e in entities],
                 values=values,
-                thresholds=tier_thresholds(services, task),
+                thresholds=services.settings.tier_thresholds(task),
                 explain=services.explain,
             )
             for position, score in zip(kept, scored, strict=True):
                 results[valid[position][0]] = score
     return [r for r in results if r is not None]
-
-
-def tier_thresholds(services: ScoringServices, task: Task) -> Any:
-    settings = services.settings
-    return settings.lead_tiers if task is Task.LEADS else settings.churn_tiers

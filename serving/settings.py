@@ -22,10 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.artifact_contract import CHAMPION
 from features.tasks import Task
-from features.tiers import DEFAULT_TIER_CUTOFFS
+from features.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES
 from serving.delivery.config import DeliverySettings
 from serving.store import MIN_KEEP_RUNS
-from serving.tiers import TIER_NAMES
 
 AUTO_DISPLAY_FIELDS = "auto"
 
@@ -35,8 +34,8 @@ class TierThresholds(BaseSettings):
 
     model_config = SettingsConfigDict(extra="forbid")
 
-    high: float = Field(default=0.5, gt=0.0, lt=1.0)
-    medium: float = Field(default=0.2, gt=0.0, lt=1.0)
+    high: float = Field(default=DEFAULT_TIER_CUTOFFS[Task.LEADS][0], gt=0.0, lt=1.0)
+    medium: float = Field(default=DEFAULT_TIER_CUTOFFS[Task.LEADS][1], gt=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _check_order(self) -> TierThresholds:
@@ -125,6 +124,11 @@ class Settings(BaseSettings):
     # `salesradar score --engine spark` writes each run's scored rows here as Parquet before the
     # publish reads them (a folder, or any URI Spark and Arrow both write and read: s3://...).
     spark_runs_dir: str = "models/spark-runs"
+
+    def tier_thresholds(self, task: Task) -> TierThresholds:
+        """The probability cut-offs that tier ``task``'s scores (``lead_tiers`` or
+        ``churn_tiers``): the one place the API, the batch run and the warm-up choose them."""
+        return self.lead_tiers if task is Task.LEADS else self.churn_tiers
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

@@ -96,7 +96,7 @@ def build_warm_up(
             events=[{"occurred_at": WARM_AS_OF - timedelta(days=3), "type": "call"}],
         )
         frame = features(served.task, served.model, [entity], as_of=WARM_AS_OF)
-        thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
+        thresholds = settings.tier_thresholds(served.task)
         score_entities(
             served,
             frame,

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from features.moments import iso_utc
 from features.tasks import Task
+from features.tiers import TIER_NAMES
 from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
@@ -24,7 +25,6 @@ from serving.schemas.responses import (
 )
 from serving.spreadsheet import render_csv
 from serving.store import EntityKind, ListedScore, ScoreStore, UnknownRun
-from serving.tiers import TIER_NAMES
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 CanRead = Depends(allow(*ALL_ROLES))
