@@ -91,7 +91,7 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
             source="mlflow-pyfunc",
             run_id=str(config["run_id"]),
         )
-        explain_fn: Explain = explain  # type: ignore[assignment]
+        explain_fn: Explain = explain
         self.services = PyfuncServices(
             settings=Settings(), features=build_online_features, explain=explain_fn
         )
