@@ -31,7 +31,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from scipy.special import expit, logit
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -41,12 +41,18 @@ from features.artifact_contract import ModelIntegrityError, file_sha256, verify_
 from features.btyd import BtydFeatures, is_btyd_feature
 from features.categories import RareLevelGrouper
 from features.errors import UserError
+from features.frame_values import (
+    FeatureFrameError,
+    as_float,
+    as_text,
+    offset_log_odds,
+)
+from features.scoring_plan import ModelScores, PriorOffset, ScoringPlan
 from features.tasks import Task
 from features.vocabulary import Vocabulary, VocabularyError
 
 if TYPE_CHECKING:
     from features.rows import FeatureTable
-    from features.scoring_plan import ModelScores, ScoringPlan
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +130,6 @@ class ModelFeature:
         )
 
 
-class FeatureFrameError(UserError, ValueError):
-    """A frame to score lacks a feature column or holds a value of the wrong kind."""
-
-
 class ModelDataError(UserError):
     """The training data cannot support a model (too few rows, positives or cutoffs)."""
 
@@ -174,12 +176,12 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
             if name in self.levels_:
                 columns[name] = grouped[name]
             else:
-                columns[name] = _as_float(X[name], name)
+                columns[name] = as_float(X[name], name)
         return pd.DataFrame(columns, index=X.index)
 
     def _texts(self, X: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
-            {name: _as_text(X[name], name) for name in self.categorical_features}, index=X.index
+            {name: as_text(X[name], name) for name in self.categorical_features}, index=X.index
         )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -192,66 +194,6 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
         missing = [c for c in self._ordered_names() if c not in X.columns]
         if missing:
             raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
-
-
-def _check_text(series: pd.Series, name: str) -> None:
-    _check_text_dtype(series.dtype, name, all_missing=bool(series.isna().all()))
-
-
-def _check_text_dtype(dtype: Any, name: str, *, all_missing: bool) -> None:
-    """Refuse numbers where text belongs; a column with no value at all is just missing.
-
-    JSON cannot type an all-null column, so pandas (and MLflow's scoring server) reads it as
-    float64 NaN: nothing is coerced by reading those as missing text.
-    """
-    if pd.api.types.is_bool_dtype(dtype) or (
-        pd.api.types.is_float_dtype(dtype) and not all_missing
-    ):
-        raise FeatureFrameError(f"categorical feature {name!r} holds {dtype} values; expected text")
-
-
-def _as_text(series: pd.Series, name: str) -> pd.Series:
-    """Categorical values as text; missing stays missing (never the string 'nan')."""
-    _check_text(series, name)
-    return (
-        series.astype("object")
-        .where(series.notna(), None)
-        .map(lambda v: v if v is None else str(v))
-    )
-
-
-def _as_float(series: pd.Series, name: str) -> pd.Series:
-    """Numeric values as float64; a non-numeric value is an error naming its row, not a NaN."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return series.astype("float64")
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = converted.isna() & series.notna()
-    if bad.any():
-        # By position: a label can repeat, the first bad cell cannot.
-        position = int(bad.to_numpy().argmax())
-        row, value = series.index[position], series.iloc[position]
-        raise FeatureFrameError(
-            f"numeric feature {name!r} holds non-numeric value {value!r} at row {row!r}"
-        )
-    return converted.astype("float64")
-
-
-# A prior probability is clipped this far from 0 and 1 before its log-odds start the trees:
-# logit(1e-6) = -13.8 is already beyond what the trees' few hundred small steps could undo.
-OFFSET_CLIP = 1e-6
-
-
-def offset_log_odds(probability: np.ndarray) -> np.ndarray:
-    """The log-odds the trees start from: logit(p) per row, p clipped to OFFSET_CLIP from 0 and 1.
-
-    ``probability`` is a prior P(label = 1) per row, shape (n,); missing (NaN: no prior, e.g. a
-    customer without a purchase yet) starts at log-odds 0, and the trees learn those rows
-    from their other features (the prior's own column stays a feature, NaN included).
-    Returns float64 log-odds, shape (n,). The one definition that fitting, the scikit-learn
-    pipeline and ``features.scoring_plan`` all use.
-    """
-    p = np.clip(np.asarray(probability, dtype=np.float64), OFFSET_CLIP, 1.0 - OFFSET_CLIP)
-    return np.nan_to_num(logit(p), nan=0.0)
 
 
 class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
@@ -423,10 +365,17 @@ class ScoringModel:
         two threads racing here build equal plans, so no lock is needed.
         """
         if self._plan is None:
-            # Imported here: the plan module builds on this one (errors, value conversions).
-            from features.scoring_plan import ScoringPlan
-
-            self._plan = ScoringPlan.build(self.estimator, self.pipeline, self.feature_names)
+            encoder, classifier = self.pipeline[0], self.pipeline[-1]
+            offset = None
+            if isinstance(classifier, OffsetBoostedClassifier):
+                offset = PriorOffset(
+                    position=list(self.feature_names).index(classifier.offset_feature),
+                    mean=classifier.offset_mean_,
+                )
+                classifier = classifier.classifier_
+            self._plan = ScoringPlan.build(
+                self.estimator, encoder, classifier, self.feature_names, offset=offset
+            )
         return self._plan
 
     def save(self, directory: Path) -> dict[str, str]:

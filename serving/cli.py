@@ -6,13 +6,11 @@ consulted, and process-wide knobs (MLflow HTTP timeouts) are set.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from pydantic import BaseModel
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
@@ -24,24 +22,14 @@ from features.engines import Engine
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
+from serving.cli_settings import console, load_settings
 from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
 from serving.store import ScoreStore
 from serving.writeback.cli import export_scores
 
-console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
-
-
-def settings_error(exc: ValidationError) -> str:
-    """pydantic's report on bad ``SALESRADAR_*`` values as one line naming each variable."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    parts = []
-    for error in exc.errors():
-        name = prefix + "__".join(str(p) for p in error["loc"]).upper()
-        parts.append(f"{name}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def environment_variables() -> list[tuple[str, str]]:
@@ -75,19 +63,6 @@ def serve_help() -> str:
     return "\n\n".join(line for line in lines if line)
 
 
-def _settings() -> Settings:
-    """The service settings from the environment; a bad value is a one-line ``UserError``."""
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise UserError(settings_error(exc)) from None
-    # Bounded waits on an HTTP tracking server, on top of serving's own hard timeouts.
-    timeout = str(max(1, int(settings.registry_timeout_seconds)))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    return settings
-
-
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
@@ -99,7 +74,7 @@ def serve(
     from serving.logs import configure_logging
     from serving.wiring import build_services
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_format)
     app = create_app(build_services(settings))
     uvicorn.run(
@@ -147,7 +122,7 @@ def score(
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
     check_directory(data, option="--data")
-    settings = _settings()
+    settings = load_settings()
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Only now the slow part: loading and verifying the champions (seconds).
     with quiet_libraries():  # MLflow's INFO lines and messages are not the CLI's output
@@ -251,7 +226,7 @@ def create_key(
     """Create a key and print it once (only its hash is stored)."""
     from serving.wiring import utc_now
 
-    keys = _key_store(_settings())
+    keys = _key_store(load_settings())
     try:
         info, token = keys.create(role=role, owner_id=owner, label=label, created_at=utc_now())
     except KeyRequestError as exc:
@@ -267,7 +242,7 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="the key id from 'keys
     from serving.wiring import utc_now
 
     try:
-        _key_store(_settings()).revoke(key_id, revoked_at=utc_now())
+        _key_store(load_settings()).revoke(key_id, revoked_at=utc_now())
     except KeyRequestError as exc:
         raise UserError(str(exc)) from None
     console.print(f"revoked {key_id}")
@@ -279,7 +254,7 @@ def list_keys() -> None:
     table = Table()
     for column in ("key id", "role", "owner", "label", "created", "revoked"):
         table.add_column(column)
-    for info in _key_store(_settings()).list():
+    for info in _key_store(load_settings()).list():
         table.add_row(
             info.key_id,
             info.role.value,
@@ -304,7 +279,7 @@ def quickstart(
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
     check_directory(data, option="--data")
-    settings = _settings()
+    settings = load_settings()
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
     export = load_export(data, as_of=moment)
@@ -345,7 +320,7 @@ def export_actions(
 
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: no such folder {out.parent}")
-    actions = ActionStore(ScoreStore.from_url(_settings().scores_url).engine)
+    actions = ActionStore(ScoreStore.from_url(load_settings().scores_url).engine)
     actions.create_schema()
     console.print(
         f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False, soft_wrap=True

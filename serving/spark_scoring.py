@@ -2,7 +2,7 @@
 
 The scoring table stays on the cluster (``features.snapshots.snapshot_query`` run by the export's
 Spark session); ``mapInPandas`` sends each Arrow batch through exactly the steps of the DuckDB
-path (``serving.batch``): typing (``normalise_frame``), the API's attribute reading
+path (``serving.batch_rows``): typing (``normalise_frame``), the API's attribute reading
 (``read_attributes``), the derived BTYD features, then ``score_entities`` with the model's
 reasons. The scored rows are written to Parquet under ``<runs_dir>/<run_id>/<task>``; only the
 publish step reads them back on this machine, in Arrow batches, into the scores database.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow.dataset as ds
@@ -26,15 +25,13 @@ from features.export import Export
 from features.moments import to_naive_utc
 from features.registry import FeatureSpec
 from features.snapshots import normalise_frame, snapshot_query
+from serving.batch_rows import NO_CONTEXT, RowContext, read_attributes, score_rows
 from serving.protocols import Explain
 from serving.scoring import entity_kind
 from serving.served import ServedModel
 from serving.settings import Settings
 from serving.store import ScoreRow
 from serving.wiring import model_specs
-
-if TYPE_CHECKING:
-    from serving.batch import RowContext
 
 # What each partition returns: a ScoreRow's per-entity fields (reasons as JSON text); the
 # run's constants (kind, model, as-of) are added back when the rows are published.
@@ -56,7 +53,6 @@ def _prepared(
     chunk: pd.DataFrame, served: ServedModel
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """A raw chunk of the scoring table as the DuckDB path feeds the model, and its notes."""
-    from serving.batch import read_attributes  # the one definition of the API's reading rule
 
     table = normalise_frame(chunk.drop(columns=["cutoff"]), _computed_specs(served))
     table["value"] = table["value"].astype("float64")
@@ -68,14 +64,13 @@ def _scorer(
     served: ServedModel, as_of: datetime, settings: Settings, explain: Explain
 ) -> PartitionStep:
     """Each partition's chunks scored by ``serving.batch``'s own row scoring."""
-    from serving.batch import NO_CONTEXT, _score_rows  # the DuckDB path's own row scoring
 
     def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
             window = {"as_of": as_of, "settings": settings, "explain": explain}
             # Display fields and last activity are joined on the driver (read_scored_rows).
-            rows = _score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
+            rows = score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
@@ -124,7 +119,8 @@ def score_task_on_spark(
     session and write the rows to Parquet at ``out`` (a folder; replaced if present).
 
     Features come from events strictly before ``as_of``, as on DuckDB. Returns the attribute
-    notes (attribute -> warning code -> rows), as ``serving.batch.read_attributes`` counts them.
+    notes (attribute -> warning code -> rows), as ``serving.batch_rows.read_attributes`` counts
+    them.
     """
     window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
     specs = _computed_specs(served)

@@ -38,7 +38,8 @@ from mlflow.exceptions import MlflowException
 
 from features.artifact_contract import CHALLENGER, CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
 from features.errors import UserError
-from features.model import FeatureFrameError, ScoringModel
+from features.frame_values import FeatureFrameError
+from features.model import ScoringModel
 from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics

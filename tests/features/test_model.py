@@ -9,15 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.artifact_contract import file_sha256
+from features.artifact_contract import ModelIntegrityError, file_sha256
+from features.frame_values import FeatureFrameError
 from features.model import (
     ESTIMATOR_FILE,
     FORMAT_VERSION,
     MANIFEST_FILE,
     FeatureFrameEncoder,
-    FeatureFrameError,
     ModelDataError,
-    ModelIntegrityError,
     ScoringModel,
     fit_scoring_model,
     split_by_cutoff,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
+from features.frame_values import FeatureFrameError
+from features.model import ScoringModel, fit_scoring_model
 from features.reasons import explain
 from features.rows import FeatureRows, concat_tables
 from features.tasks import Task
