@@ -78,4 +78,4 @@ def offset_log_odds(probability: np.ndarray) -> np.ndarray:
     pipeline and ``features.scoring_plan`` all use.
     """
     p = np.clip(np.asarray(probability, dtype=np.float64), OFFSET_CLIP, 1.0 - OFFSET_CLIP)
-    return np.nan_to_num(logit(p), nan=0.0)
+    return np.asarray(np.nan_to_num(logit(p), nan=0.0))

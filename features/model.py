@@ -232,11 +232,12 @@ class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
     @property
     def booster_(self) -> lgb.Booster:
         """The fitted trees (they exclude the offset)."""
-        return self.classifier_.booster_
+        booster: lgb.Booster = self.classifier_.booster_
+        return booster
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds per row, shape (n,): the trees' raw score plus the offset."""
-        return np.asarray(self.classifier_.predict(X, raw_score=True)) + self._offset(X)
+        return np.asarray(np.asarray(self.classifier_.predict(X, raw_score=True)) + self._offset(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated (P(class 0), P(class 1)) per row, shape (n, 2)."""
@@ -245,7 +246,7 @@ class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The more likely class per row, shape (n,)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        return np.asarray(self.classes_[(self.decision_function(X) > 0).astype(int)])
 
     def _offset(self, X: pd.DataFrame) -> np.ndarray:
         if self.offset_feature not in X.columns:

@@ -64,7 +64,7 @@ class CategoryCodes:
             [self.codes.get(str(level), self.other) for level in uniques] + [math.nan],
             dtype=np.float64,
         )
-        return table[positions]
+        return np.asarray(table[positions])
 
     def encode_cells(self, cells: np.ndarray, dtype: Any) -> np.ndarray:
         """``encode`` for a few cells (an object array of one column of dtype ``dtype``)."""

@@ -276,8 +276,15 @@ def build_training_set(
         attributes, unused = select_attributes(task, export, vocabulary)
         specs = feature_specs(task, vocabulary) + attributes
     specs = _computed_here(specs)
-    window = {"cutoffs": moments, "horizon": horizon, "with_label": True}
-    query = snapshot_query(export, task=task, vocabulary=vocabulary, specs=specs, **window)
+    query = snapshot_query(
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        cutoffs=moments,
+        horizon=horizon,
+        with_label=True,
+    )
     frame = _snapshot(export, specs, query)
     frame["label"] = frame["label"].astype("int64")
     logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
@@ -296,9 +303,14 @@ def build_scoring_table(
     """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
     task = Task(task)
     specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
-    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
     query = snapshot_query(
-        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
+        with_label=False,
     )
     frame = _snapshot(export, specs, query)
     return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)

@@ -38,4 +38,4 @@ def tier_positions(probabilities: np.ndarray, *, high: float, medium: float) -> 
 
 def scores_of(probabilities: np.ndarray) -> np.ndarray:
     """The 0-100 score reps see, ``round(100 * probability)`` half to even (int, shape (n,))."""
-    return np.rint(100 * np.asarray(probabilities, dtype="float64")).astype("int64")
+    return np.asarray(np.rint(100 * np.asarray(probabilities, dtype="float64")), dtype="int64")

@@ -173,7 +173,8 @@ def score_export(
                     export, served=served, as_of=as_of, settings=settings, explain=explain, out=out
                 )
                 feature_seconds[task.value] = time.perf_counter() - started
-                all_tiers[task.value] = tiers = {}
+                tiers: dict[str, int] = {}
+                all_tiers[task.value] = tiers
                 rows = read_scored_rows(
                     out, served=served, as_of=as_of, tiers=tiers, context=context
                 )
@@ -191,12 +192,12 @@ def score_export(
             feature_seconds[task.value] = time.perf_counter() - started
             store.write_run_features(
                 run_id,
-                entity_kind(task),  # type: ignore[arg-type]
+                entity_kind(task),
                 features=feature_infos(model_specs(served.model)),
                 model_name=served.name,
                 model_version=served.version,
             )
-            tiers: dict[str, int] = {}
+            tiers = {}
             rows = score_rows(
                 served,
                 table,

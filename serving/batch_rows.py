@@ -151,7 +151,7 @@ def score_rows(
         for score, owner, detail in zip(scores, owners, details, strict=True):
             tiers[score.tier] = tiers.get(score.tier, 0) + 1
             yield ScoreRow(
-                entity_kind=kind,  # type: ignore[arg-type]
+                entity_kind=kind,
                 entity_id=score.entity_id,
                 owner_id=None if owner is None or owner is pd.NA else str(owner),
                 probability=score.probability,

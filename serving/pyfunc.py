@@ -23,9 +23,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 from pydantic import TypeAdapter, ValidationError
 
 from features.artifact_contract import SCORING_MODEL_ARTIFACT
@@ -65,7 +65,7 @@ class PyfuncServices:
     explain: Explain
 
 
-class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class EntityScorer(PythonModel):
     """Scores raw entities with the API's code; see the module docstring for the columns.
 
     ``model_config``: ``task`` (``leads`` / ``churn``), ``name`` (registered model name),
@@ -73,7 +73,7 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     thresholds come from the same ``SALESRADAR_*`` environment variables as the API's.
     """
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Load the scoring model from the model directory's own artifact (skops, trusted types
         only, files verified against their sha256); raises what ``ScoringModel.load`` raises."""
         config = context.model_config
@@ -98,7 +98,7 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
 
     def predict(
         self,
-        context: mlflow.pyfunc.PythonModelContext,
+        context: PythonModelContext,
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import cast
 
 import pandas as pd
 import pyarrow.dataset as ds
@@ -68,9 +69,17 @@ def _scorer(
     def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
-            window = {"as_of": as_of, "settings": settings, "explain": explain}
             # Display fields and last activity are joined on the driver (read_scored_rows).
-            rows = score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
+            rows = score_rows(
+                served,
+                table,
+                as_of=as_of,
+                settings=settings,
+                explain=explain,
+                context=NO_CONTEXT,
+                tiers={},
+                progress=None,
+            )
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
@@ -101,7 +110,7 @@ def _attribute_notes(table: DataFrame, served: ServedModel) -> dict[str, dict[st
         .toPandas()
     )
     notes: dict[str, dict[str, int]] = {}
-    for attribute, code, rows in totals.itertuples(index=False):
+    for attribute, code, rows in cast(pd.DataFrame, totals).itertuples(index=False):
         notes.setdefault(attribute, {})[code] = int(rows)
     return notes
 
@@ -122,11 +131,16 @@ def score_task_on_spark(
     notes (attribute -> warning code -> rows), as ``serving.batch_rows.read_attributes`` counts
     them.
     """
-    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
     specs = _computed_specs(served)
     task, vocabulary = served.task, served.model.vocabulary
     with snapshot_query(
-        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        with_label=False,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
     ) as query:
         table = export.con.execute(query).frame.cache()  # type: ignore[attr-defined]
         try:
@@ -150,19 +164,17 @@ def read_scored_rows(
     with ``context``'s display fields and last activity; each row's tier is counted into
     ``tiers``. Per-feature contributions are not carried back from Spark (``detail`` None), so
     "what changed" between Spark runs is the approximate top-reasons form (``exact`` false)."""
-    constants = {
-        "entity_kind": entity_kind(served.task),
-        "model_name": served.name,
-        "model_version": served.version,
-        "as_of": as_of,
-    }
+    kind = entity_kind(served.task)
     for batch in ds.dataset(out, format="parquet").to_batches():
         for record in batch.to_pylist():
             tiers[record["tier"]] = tiers.get(record["tier"], 0) + 1
             record["reasons"] = json.loads(record["reasons"])
             yield ScoreRow(
                 **record,
-                **constants,
+                entity_kind=kind,
+                model_name=served.name,
+                model_version=served.version,
+                as_of=as_of,
                 display=context.display_of(record["entity_id"]),
                 last_activity_at=context.last_activity.get(record["entity_id"]),
             )

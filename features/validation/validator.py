@@ -154,7 +154,7 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
     # Findings go to a scratch collector first: a rescan replaces them instead of doubling them.
     scratch = IssueCollector()
     try:
-        _scan_table(replace(context, issues=scratch), source, ragged_records=())
+        _scan_table(replace(context, issues=scratch), source, ragged_records=[])
     except (pa.ArrowException, OSError, RaggedRowsFound) as exc:
         if source.format == "csv" and _report_unclosed_quote(context, source):
             return
