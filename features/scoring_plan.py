@@ -249,7 +249,7 @@ class ScoringPlan:
         if self.calibrates_raw_score:
             response = self.raw_score(encoded) if raw_score is None else raw_score
         else:
-            response = self.booster.predict(encoded, num_threads=self._threads(encoded))
+            response = np.asarray(self.booster.predict(encoded, num_threads=self._threads(encoded)))
         probability = np.asarray(self.calibrate(response), dtype=np.float64)
         # As CalibratedClassifierCV: a probability a hair above 1 is 1.
         probability[(probability > 1.0) & (probability <= 1.0 + 1e-5)] = 1.0
