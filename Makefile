@@ -62,9 +62,10 @@ test: lint ## Set up, lint (ruff) and run the whole test suite
 test-fast: $(STAMP) ## The inner loop: every test but the slow and Spark ones (CI runs them all via make test)
 	$(BIN)/python -m pytest -m "not slow and not spark"
 
-lint: $(STAMP) ## ruff check + format check
+lint: $(STAMP) ## ruff check + format check + mypy --strict on features/ and serving/
 	$(BIN)/ruff check features training serving tests benchmarks
 	$(BIN)/ruff format --check features training serving tests benchmarks
+	$(BIN)/mypy --strict features serving
 
 validate-sample: $(STAMP) ## Validate the committed sample export
 	$(BIN)/salesradar validate data/sample

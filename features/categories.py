@@ -32,7 +32,7 @@ def _level(value: object) -> str | None:
     return str(value)
 
 
-class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class RareLevelGrouper(TransformerMixin, BaseEstimator):
     """Map levels rarer than ``min_frequency`` and levels unseen in ``fit`` to ``other_label``.
 
     ``transform`` returns pandas categoricals whose category list is fixed at fit time (kept

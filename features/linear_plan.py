@@ -28,7 +28,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from features.model import FeatureFrameError, ModelIntegrityError
+from features.artifact_contract import ModelIntegrityError
+from features.frame_values import FeatureFrameError
 from features.rows import FeatureRows, FeatureTable
 from features.scoring_plan import ModelScores
 

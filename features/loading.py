@@ -19,12 +19,12 @@ import duckdb
 from features.contract import TABLES, Table
 from features.errors import UserError
 from features.export import SQL_TYPES, Attribute, Export, quote
+from features.moments import to_naive_utc
 from features.validation import (
     ProgressHook,
     Severity,
     TableLayout,
     ValidationReport,
-    to_naive_utc,
     validate_export,
 )
 from features.validation.parsing import attribute_sql, raw_text_sql, scan_sql, typed_sql
@@ -84,6 +84,7 @@ def load_export(
     """
     if not path.is_dir():
         raise ExportNotFound(f"--data {path}: no such export folder")
+    as_of = to_naive_utc(as_of, what="as_of")
     report = validate_for_loading(
         path, as_of=to_naive_utc(as_of), progress=progress, ignore_later_rows=ignore_later_rows
     )

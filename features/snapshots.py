@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import pandas as pd
@@ -20,6 +20,7 @@ import pandas as pd
 from features.btyd import is_btyd_feature
 from features.export import Export, quote
 from features.labels import spine_sql
+from features.moments import to_naive_utc
 from features.registry import (
     FeatureSpec,
     engineered_definitions,
@@ -57,15 +58,6 @@ class TrainingSet:
     vocabulary: Vocabulary | None = None
     # Export attributes not used as features, as ("table.column", why): train lists them.
     unused_attributes: list[tuple[str, str]] = field(default_factory=list)
-
-
-def to_naive_utc(moment: datetime, *, what: str) -> datetime:
-    """A datetime as naive UTC; tz-aware values are converted, other types rejected."""
-    if not isinstance(moment, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def build_feature_query(
@@ -284,8 +276,15 @@ def build_training_set(
         attributes, unused = select_attributes(task, export, vocabulary)
         specs = feature_specs(task, vocabulary) + attributes
     specs = _computed_here(specs)
-    window = {"cutoffs": moments, "horizon": horizon, "with_label": True}
-    query = snapshot_query(export, task=task, vocabulary=vocabulary, specs=specs, **window)
+    query = snapshot_query(
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        cutoffs=moments,
+        horizon=horizon,
+        with_label=True,
+    )
     frame = _snapshot(export, specs, query)
     frame["label"] = frame["label"].astype("int64")
     logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
@@ -338,9 +337,14 @@ def build_scoring_table(
     """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
     task = Task(task)
     specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
-    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
     query = snapshot_query(
-        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
+        with_label=False,
     )
     frame = _snapshot(export, specs, query)
     return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)

@@ -6,13 +6,11 @@ consulted, and process-wide knobs (MLflow HTTP timeouts) are set.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from pydantic import BaseModel
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
@@ -24,24 +22,14 @@ from features.engines import Engine
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
+from serving.cli_settings import console, load_settings
 from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
 from serving.store import ScoreStore
 from serving.writeback.cli import export_scores
 
-console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
-
-
-def settings_error(exc: ValidationError) -> str:
-    """pydantic's report on bad ``SALESRADAR_*`` values as one line naming each variable."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    parts = []
-    for error in exc.errors():
-        name = prefix + "__".join(str(p) for p in error["loc"]).upper()
-        parts.append(f"{name}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def environment_variables() -> list[tuple[str, str]]:
@@ -73,22 +61,6 @@ def serve_help() -> str:
     ]
     lines += [f"{name}  (default: {default})" for name, default in environment_variables()]
     return "\n\n".join(line for line in lines if line)
-
-
-def load_settings() -> Settings:
-    """The service settings from the environment (``serving.settings.Settings``); a bad value
-    is a one-line ``UserError``. Also bounds MLflow's HTTP waits in this process's environment.
-    The entry point of every command that serves or scores, this group's and the delivery and
-    write-back groups' alike."""
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise UserError(settings_error(exc)) from None
-    # Bounded waits on an HTTP tracking server, on top of serving's own hard timeouts.
-    timeout = str(max(1, int(settings.registry_timeout_seconds)))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    return settings
 
 
 def serve(

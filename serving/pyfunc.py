@@ -23,11 +23,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 from pydantic import TypeAdapter, ValidationError
 
+from features.artifact_contract import SCORING_MODEL_ARTIFACT
 from features.model import ScoringModel
 from features.reasons import explain
 from features.scorer_columns import (
@@ -54,7 +55,6 @@ from serving.served import ServedModel
 from serving.settings import Settings
 from serving.wiring import build_online_features, utc_now
 
-SCORING_MODEL_ARTIFACT = "scoring_model"  # the pyfunc's artifact key (training.pyfunc)
 _AS_OF = TypeAdapter(Timestamp)
 _COLUMNS = {task: frozenset(input_columns(task)) for task in Task}
 # A column the model has no input for is refused, not ignored (a silently dropped field). Only
@@ -77,7 +77,7 @@ class PyfuncServices:
     explain: Explain
 
 
-class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class EntityScorer(PythonModel):
     """Scores raw entities with the API's code; see the module docstring for the columns.
 
     ``model_config``: ``task`` (``leads`` / ``churn``), ``name`` (registered model name),
@@ -85,7 +85,7 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     thresholds come from the same ``SALESRADAR_*`` environment variables as the API's.
     """
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Load the scoring model from the model directory's own artifact (skops, trusted types
         only, files verified against their sha256); raises what ``ScoringModel.load`` raises."""
         config = context.model_config
@@ -103,14 +103,14 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
             source="mlflow-pyfunc",
             run_id=str(config["run_id"]),
         )
-        explain_fn: Explain = explain  # type: ignore[assignment]
+        explain_fn: Explain = explain
         self.services = PyfuncServices(
             settings=Settings(), features=build_online_features, explain=explain_fn
         )
 
     def predict(
         self,
-        context: mlflow.pyfunc.PythonModelContext,
+        context: PythonModelContext,
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:

@@ -111,7 +111,7 @@ def shadow_probabilities(
     ``served`` as of ``as_of`` (features from events strictly before it, built with the
     challenger's own vocabulary and feature specs). Probabilities only: no reasons, no
     contributions' storage."""
-    from serving.batch import read_attributes  # the batch's own attribute reading
+    from serving.batch_rows import read_attributes  # the batch's own attribute reading
 
     table = build_scoring_table(
         export,

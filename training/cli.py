@@ -25,6 +25,7 @@ from features.commands.quiet import quiet_libraries
 from features.engines import Engine
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
+from training.cli_options import ConfigOption, ModelsDirOption
 
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from mlflow import MlflowClient
@@ -46,23 +47,6 @@ OPTIONAL_COLUMNS += tuple(m for m in TABLE_METRICS if m not in OPTIONAL_COLUMNS)
 DECISION_MIN_WIDTH = 24  # the decision text wraps; narrower than this it is not worth showing
 
 TaskArgument = Annotated[Task, typer.Argument(help="Which model: 'leads' (hot leads) or 'churn'.")]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="Training config (TOML): hyperparameters, split, capacity, baselines, promotion "
-        "rules. Default: training/config.toml.",
-        show_default=False,
-    ),
-]
-ModelsDirOption = Annotated[
-    Path,
-    typer.Option(
-        "--models-dir",
-        help="Folder of the embedded MLflow store (mlflow.db, mlartifacts/). Ignored when "
-        "MLFLOW_TRACKING_URI is set.",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:

@@ -44,22 +44,20 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from features.artifact_contract import CHALLENGER, CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
 from features.errors import UserError
-from features.model import FeatureFrameError, ScoringModel
+from features.frame_values import FeatureFrameError
+from features.model import ScoringModel
 from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
 from training.monitoring.shadow import ShadowEvidence, shadow_evidence
 from training.simple_model import register_simple_model, simple_model_hashes
 from training.tracking import (
-    CHALLENGER,
-    CHAMPION,
     EVALUATED_MODEL_PATH,
     EVALUATED_SHA256_TAG_PREFIX,
     LEAKAGE_FINDINGS_ARTIFACT,
     NO_TEMPORAL_TEST,
-    SCORING_MODEL_PATH,
-    SHA256_TAG_PREFIX,
     TEMPORAL_TEST_TAG,
     TEST_FRAME_ARTIFACT,
 )

@@ -39,6 +39,12 @@ from mlflow.models import infer_signature
 from mlflow.types import Schema
 from mlflow.types.utils import _infer_schema
 
+from features.artifact_contract import (
+    CHALLENGER,
+    SCORING_MODEL_PATH,
+    SCORING_MODEL_PATH_TAG,
+    SHA256_TAG_PREFIX,
+)
 from features.errors import UserError
 from features.model import TRUSTED_TYPES
 from features.moments import to_naive_utc
@@ -54,10 +60,6 @@ from training.trainer import TrainedTask, feature_list
 
 logger = logging.getLogger(__name__)
 
-SCORING_MODEL_PATH = "scoring_model"
-CHALLENGER = "challenger"
-CHAMPION = "champion"
-SHA256_TAG_PREFIX = "sha256."
 # With [split] refit_on_all the model that was tested is not the one that ships; it is kept
 # beside it so promotion compares tested models (files verified against these run tags).
 EVALUATED_MODEL_PATH = "evaluated_model"
@@ -237,7 +239,8 @@ def tag_version(
     """The model-version tags serving reads: ``sha256.<file>`` of its ``scoring_model/`` files
     (verified before loading), ``scoring_model.path`` and the ``run_id`` holding them."""
     tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in sha256.items()}
-    for key, value in {**tags, "scoring_model.path": SCORING_MODEL_PATH, "run_id": run_id}.items():
+    tags.update({SCORING_MODEL_PATH_TAG: SCORING_MODEL_PATH, "run_id": run_id})
+    for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
 
 

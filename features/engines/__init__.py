@@ -9,22 +9,18 @@ through ``open_export``; nothing below them knows which engine runs.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from features.engines.kinds import Engine
+
+__all__ = ["Engine", "engine_of", "open_export"]
 
 if TYPE_CHECKING:  # the CLI imports Engine at start-up; loading an export imports the rest
     from features.export import Export
     from features.validation import ProgressHook
 
 ENGINE_VARIABLE = "SALESRADAR_ENGINE"
-
-
-class Engine(StrEnum):
-    """The engine that runs the batch SQL."""
-
-    DUCKDB = "duckdb"
-    SPARK = "spark"
 
 
 def open_export(

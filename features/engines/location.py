@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from features.commands.validate import check_directory
-from features.engines import Engine
+from features.engines.kinds import Engine
 from features.errors import UserError
 
 # RFC 3986 scheme followed by '//': "s3a://bucket/x", "file:///data/x". A bare "C:" or a

@@ -100,7 +100,7 @@ def notify(
     Messages already delivered for the run are skipped, so it is safe to rerun; exits 1 when a
     message failed its last try (it is kept as a dead letter and retried by the next run).
     """
-    from serving.cli import console, load_settings
+    from serving.cli_settings import console, load_settings
     from serving.delivery.dispatch import deliver_run
     from serving.wiring import utc_now
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from features.moments import iso_utc
 from features.tasks import Task
+from features.tiers import TIER_NAMES
 from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
@@ -24,7 +25,6 @@ from serving.schemas.responses import (
 )
 from serving.spreadsheet import render_csv
 from serving.store import EntityKind, ListedScore, ScoreStore, UnknownRun
-from serving.tiers import TIER_NAMES
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 CanRead = Depends(allow(*ALL_ROLES))
@@ -35,24 +35,21 @@ Owners = Annotated[
 ]
 
 
-def _tiers(task: Task) -> Any:
+def _tier_query(task: Task) -> Any:
     """The repeatable ``tier`` parameter; values are checked in ``build_list`` so that an
     unknown tier is answered with the allowed ones (the enum documents them)."""
     allowed = list(TIER_NAMES[task])
-    return Annotated[
-        list[str] | None,
-        Query(
-            alias="tier",
-            description=f"tier(s) to keep: {', '.join(allowed)} (default: the "
-            "SALESRADAR_HOT_LEADS_DEFAULT_TIERS / SALESRADAR_AT_RISK_DEFAULT_TIERS setting, "
-            "hot and warm leads, high- and medium-risk customers)",
-            json_schema_extra={"items": {"type": "string", "enum": allowed}},
-        ),
-    ]
+    return Query(
+        alias="tier",
+        description=f"tier(s) to keep: {', '.join(allowed)} (default: the "
+        "SALESRADAR_HOT_LEADS_DEFAULT_TIERS / SALESRADAR_AT_RISK_DEFAULT_TIERS setting, "
+        "hot and warm leads, high- and medium-risk customers)",
+        json_schema_extra={"items": {"type": "string", "enum": allowed}},
+    )
 
 
-LeadTiers = _tiers(Task.LEADS)
-CustomerTiers = _tiers(Task.CHURN)
+LeadTiers = Annotated[list[str] | None, _tier_query(Task.LEADS)]
+CustomerTiers = Annotated[list[str] | None, _tier_query(Task.CHURN)]
 MinValue = Annotated[
     float | None,
     Query(ge=0, allow_inf_nan=False, description="keep rows whose weighted value is at least this"),

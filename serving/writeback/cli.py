@@ -33,7 +33,7 @@ def export_scores(
     ] = False,
 ) -> None:
     """Write the published run's scores as a file the CRM imports (docs/writeback.md)."""
-    from serving.cli import console, load_settings
+    from serving.cli_settings import console, load_settings
     from serving.delivery.cli import print_report
     from serving.wiring import utc_now
     from serving.writeback.files import export_scores as write_file

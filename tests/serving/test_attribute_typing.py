@@ -188,7 +188,7 @@ def test_a_level_grouped_as_rare_is_known_not_unseen(typed: Any) -> None:
 
 
 def test_batch_counts_unseen_levels_but_not_rare_ones(typed: Any) -> None:
-    from serving.batch import read_attributes
+    from serving.batch_rows import read_attributes
 
     _, _, services = typed
     model = services.models.current(Task.LEADS).model
@@ -225,7 +225,7 @@ def test_batch_scoring_reads_export_cells_by_the_api_rule_and_counts_them(typed:
     """A CSV-like export whose boolean column holds the texts "True"/"False" and whose text
     attribute has a level the model never learnt: batch scoring reads the booleans as the
     learnt levels (coerced, counted) and counts the unseen level, as the API warns per entity."""
-    from serving.batch import read_attributes
+    from serving.batch_rows import read_attributes
 
     _, _, services = typed
     model = services.models.current(Task.LEADS).model

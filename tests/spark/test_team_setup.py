@@ -10,12 +10,12 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.cli import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from serving.store import ScoreStore
 from tests.servers import mlflow_server
 from tests.serving.postgres import PostgresServer, create_database, start_postgres
-from training.tracking import CHALLENGER, CHAMPION
 
 
 @pytest.fixture()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.model import file_sha256
+from features.artifact_contract import CHALLENGER, file_sha256
 from tests.servers import mlflow_server
 from tests.training.conftest import train_churn
 from training.config import TrainingConfig
-from training.tracking import CHALLENGER, connect, log_trained_task, resolve_tracking
+from training.tracking import connect, log_trained_task, resolve_tracking
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from mlflow.models import Model
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHAMPION
 from features.cli import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from serving.app import create_app
@@ -37,7 +38,7 @@ from serving.settings import Settings
 from serving.wiring import build_services
 from tests.servers import http_server
 from training.pyfunc import SKLEARN_MODEL_NAME
-from training.tracking import CHAMPION, connect, resolve_tracking
+from training.tracking import connect, resolve_tracking
 
 pytestmark = pytest.mark.slow
 

@@ -18,16 +18,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHALLENGER, CHAMPION, file_sha256
 from features.cli import build_app
-from features.model import ESTIMATOR_FILE, MANIFEST_FILE, file_sha256
+from features.model import ESTIMATOR_FILE, MANIFEST_FILE
 from features.tasks import Task
 from tests.training.conftest import train_churn
 from training import promotion
 from training.config import TrainingConfig
 from training.pyfunc import SKLEARN_MODEL_NAME
 from training.tracking import (
-    CHALLENGER,
-    CHAMPION,
     TrackingConfig,
     connect,
     dataset_schema,

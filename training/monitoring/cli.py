@@ -17,7 +17,7 @@ from rich.console import Console
 
 from features.errors import UserError, fail
 from features.moments import iso_utc, parse_moment
-from training.cli import ConfigOption, ModelsDirOption
+from training.cli_options import ConfigOption, ModelsDirOption
 
 if TYPE_CHECKING:
     from features.export import Export

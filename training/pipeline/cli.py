@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from features.errors import UserError, fail
-from training.cli import ConfigOption, ModelsDirOption
+from training.cli_options import ConfigOption, ModelsDirOption
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from typing import TextIO
 from mlflow import MlflowClient
 from sqlalchemy import Engine
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.errors import UserError
 from features.moments import iso_utc
 from features.tasks import TASK_TABLES, Task
@@ -36,7 +37,6 @@ from training.pipeline.due import PERFORMANCE_METRICS, MaturedRun, retrain_due
 from training.pipeline.loop import DUE, NOT_DUE, StepResult
 from training.pipeline.records import REUSED
 from training.promotion import alias_version
-from training.tracking import CHALLENGER, CHAMPION
 
 
 class _Tee(io.StringIO):

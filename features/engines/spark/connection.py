@@ -96,7 +96,7 @@ def to_spark_sql(statement: exp.Expression) -> str:
 
 def _python(value: object) -> object:
     """A cell of a collected frame as DuckDB's ``fetchall`` gives it (None, datetime, int)."""
-    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):  # type: ignore[arg-type]
+    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

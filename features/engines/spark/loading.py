@@ -28,7 +28,8 @@ from features.loading import (
     typed_selects,
     validate_for_loading,
 )
-from features.validation import ProgressHook, TableLayout, to_naive_utc
+from features.moments import to_naive_utc
+from features.validation import ProgressHook, TableLayout
 
 
 def _read(session: SparkSession, layout: TableLayout, where: str) -> DataFrame:
@@ -104,7 +105,7 @@ def load_spark_export(
     ``ExportInvalid`` (naming ``location``) before any table is read into Spark.
     ``ignore_later_rows``: a backfill, counted in ``Export.later_rows`` as by ``load_export``.
     """
-    as_of = to_naive_utc(as_of)
+    as_of = to_naive_utc(as_of, what="as_of")
     uri = None if isinstance(location, Path) else location
     if uri is None:
         if not Path(location).is_dir():
