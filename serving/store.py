@@ -41,8 +41,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
+from features.errors import UserError
 from serving.tables import (
     ADDED_SCORE_COLUMNS,
     RANK_INDEXES,
@@ -177,6 +179,10 @@ class ScorePage:
     published_at: datetime | None = None
     as_of: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
+
+
+class ScoresDatabaseUnreachable(UserError):
+    """The scores database does not answer (one line: the setting, the URL without password)."""
 
 
 def create_store_engine(url: str) -> Engine:
@@ -326,8 +332,24 @@ class ScoreStore:
         self._features: dict[tuple[str, str], tuple[tuple[FeatureInfo, ...], str, str]] = {}
 
     @classmethod
-    def from_url(cls, url: str) -> ScoreStore:
-        return cls(create_store_engine(url))
+    def from_url(cls, url: str, *, setting: str = "SALESRADAR_SCORES_URL") -> ScoreStore:
+        """A store on ``url`` (the value of the environment variable ``setting``), checked to
+        answer: raises ``ScoresDatabaseUnreachable`` (one line naming ``setting`` and the URL
+        without its password) when no connection can be made, instead of a driver traceback."""
+        engine = create_store_engine(url)
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            engine.dispose()
+            shown = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+            if engine.url.password:  # a driver never echoes it, but never print it at all
+                reason = reason.replace(str(engine.url.password), "***")
+            raise ScoresDatabaseUnreachable(
+                f"{setting} {shown}: cannot connect to the scores database ({reason})"
+            ) from None
+        return cls(engine)
 
     def create_schema(self) -> None:
         """Create missing tables, columns and indexes (idempotent).
