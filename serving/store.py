@@ -617,6 +617,17 @@ class ScoreStore:
             row = conn.execute(query).first()
         return None if row is None else _row_to_stored(row)
 
+    def run_scored(self, run_id: str, kind: EntityKind) -> bool:
+        """Whether run ``run_id`` holds any score of ``kind`` (False: that task was not scored
+        in it), whatever the owners, tiers or values."""
+        query = (
+            select(scores.c.entity_id)
+            .where(scores.c.run_id == run_id, scores.c.entity_kind == kind)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def list_scores(
         self,
         kind: EntityKind,
