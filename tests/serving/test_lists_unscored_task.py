@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 from fastapi.testclient import TestClient
 
 from features.export import export_from_frames
 from features.tasks import Task
-from serving.batch import score_export
+from serving.batch import BatchSummary, score_export
 from serving.services import Services
 from tests.serving.appkit import auth
 from tests.serving.factories import make_frames
 
 
-def test_a_list_of_a_task_the_published_run_did_not_score_is_a_409(
-    services: Services, keys: dict[str, str], client: TestClient
-) -> None:
-    export = export_from_frames(**make_frames(seed=11))
+def score_leads_only(services: Services, frames: dict[str, pd.DataFrame]) -> BatchSummary:
+    """One published batch run of ``frames`` as of 2025-11-01 that scores leads only."""
+    export = export_from_frames(**frames)
     try:
-        score_export(
+        return score_export(
             export,
             as_of=datetime(2025, 11, 1),
             models={Task.LEADS: services.models.current(Task.LEADS)},  # type: ignore[dict-item]
@@ -31,6 +31,12 @@ def test_a_list_of_a_task_the_published_run_did_not_score_is_a_409(
         )
     finally:
         export.close()
+
+
+def test_a_list_of_a_task_the_published_run_did_not_score_is_a_409(
+    services: Services, keys: dict[str, str], client: TestClient
+) -> None:
+    score_leads_only(services, make_frames(seed=11))
     hot = client.get("/v1/lists/hot-leads", headers=auth(keys["admin"]))
     assert hot.status_code == 200 and hot.json()["total"] > 0
     for key in ("admin", "rep0"):
