@@ -67,7 +67,8 @@ def build_feature_query(
     against the export's own raw type names) plus static columns by table.
 
     An attribute the export lacks reads as missing for every row, as the API reads an
-    attribute a request leaves out (logged as a warning; ``missing_attributes`` lists them).
+    attribute a request leaves out (logged at INFO; ``missing_attributes`` lists them for the
+    caller to report).
     Raises ``KeyError`` naming a non-attribute spec that is not engineered.
     """
     tables = TASK_TABLES[task]
@@ -83,7 +84,9 @@ def build_feature_query(
         elif spec.name in account_attrs:
             statics.append((spec, "acc", spec.name))
         elif spec.family == "attribute":
-            logger.warning(
+            # INFO, not WARNING: the caller reports it once to the user (batch score's summary
+            # via ``missing_attributes``, the API's ``missing_attribute`` warning).
+            logger.info(
                 "attribute %s is not in export %s: read as unknown", spec.name, export.source
             )
             statics.append((spec, "", spec.name))

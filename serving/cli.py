@@ -129,6 +129,7 @@ def score(
     from features.engines.location import export_location
     from features.fingerprint import export_fingerprint
     from serving.batch import check_keep_runs, choose_tasks, score_export
+    from serving.event_coverage import event_type_coverage
     from serving.shadow import challenger_source, load_challengers
     from serving.wiring import build_services, utc_now
 
@@ -156,13 +157,26 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
+    served = {t: services.models.current(t) for t in Task}
+    gaps = {t: gap for t in Task if (gap := export.task_gap(t)) is not None}
+    # Event types the champion does not know: said per type; a task with no known one is a gap.
+    for t, model in served.items():
+        if model is None or t in gaps:
+            continue
+        coverage = event_type_coverage(
+            export, task=t, vocabulary=model.model.vocabulary, as_of=moment
+        )
+        for line in coverage.warning_lines():
+            console.print(escape(line), highlight=False, soft_wrap=True)
+        if (gap := coverage.gap()) is not None:
+            gaps[t] = gap
     try:
         choice = choose_tasks(
             list(dict.fromkeys(task or ())),
-            served={t: services.models.current(t) for t in Task},
+            served=served,
             why_not_served={t: services.models.unavailable_reason(t) for t in Task},
-            in_export=export.tasks(),
-            export_gaps={t: gap for t in Task if (gap := export.task_gap(t)) is not None},
+            in_export=[t for t in export.tasks() if t not in gaps],
+            export_gaps=gaps,
         )
     except UserError:
         export.close()

@@ -127,7 +127,13 @@ class ModelManager:
         if state == "failed":
             errors = self.last_errors if internals else self.public_errors
             return f"the {task.value} champion could not be loaded: {errors.get(task, 'unknown')}"
-        return f"no {task.value} model is loaded (registry not reachable, no local copy)"
+        # Only a registry that did not answer gets here (an answer is no_champion or failed):
+        # say what it did instead, so a slow registry never reads as a missing model.
+        errors = self.last_errors if internals else self.public_errors
+        why = errors.get(task, "the registry was not asked")
+        return (
+            f"no {task.value} model is loaded: the registry did not answer ({why}); no local copy"
+        )
 
     def task_states(self, *, internals: bool = True) -> dict[str, dict[str, str | None]]:
         """Per task: its state, the version served (if any), ``detail`` (why none is) and

@@ -41,8 +41,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
+from features.errors import UserError
 from serving.tables import (
     ADDED_RUN_COLUMNS,
     ADDED_SCORE_COLUMNS,
@@ -178,6 +180,10 @@ class ScorePage:
     published_at: datetime | None = None
     as_of: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
+
+
+class ScoresDatabaseUnreachable(UserError):
+    """The scores database does not answer (one line: the setting, the URL without password)."""
 
 
 def create_store_engine(url: str) -> Engine:
@@ -327,8 +333,24 @@ class ScoreStore:
         self._features: dict[tuple[str, str], tuple[tuple[FeatureInfo, ...], str, str]] = {}
 
     @classmethod
-    def from_url(cls, url: str) -> ScoreStore:
-        return cls(create_store_engine(url))
+    def from_url(cls, url: str, *, setting: str = "SALESRADAR_SCORES_URL") -> ScoreStore:
+        """A store on ``url`` (the value of the environment variable ``setting``), checked to
+        answer: raises ``ScoresDatabaseUnreachable`` (one line naming ``setting`` and the URL
+        without its password) when no connection can be made, instead of a driver traceback."""
+        engine = create_store_engine(url)
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            engine.dispose()
+            shown = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+            if engine.url.password:  # a driver never echoes it, but never print it at all
+                reason = reason.replace(str(engine.url.password), "***")
+            raise ScoresDatabaseUnreachable(
+                f"{setting} {shown}: cannot connect to the scores database ({reason})"
+            ) from None
+        return cls(engine)
 
     def create_schema(self) -> None:
         """Create missing tables, columns and indexes (idempotent).
@@ -605,6 +627,17 @@ class ScoreStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else _row_to_stored(row)
+
+    def run_scored(self, run_id: str, kind: EntityKind) -> bool:
+        """Whether run ``run_id`` holds any score of ``kind`` (False: that task was not scored
+        in it), whatever the owners, tiers or values."""
+        query = (
+            select(scores.c.entity_id)
+            .where(scores.c.run_id == run_id, scores.c.entity_kind == kind)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def list_scores(
         self,

@@ -49,6 +49,18 @@ DECISION_MIN_WIDTH = 24  # the decision text wraps; narrower than this it is not
 TaskArgument = Annotated[Task, typer.Argument(help="Which model: 'leads' (hot leads) or 'churn'.")]
 
 
+# train, models, promote: None when not given, so a flag the URI would override is refused
+ModelsDirFlag = Annotated[
+    Path | None,
+    typer.Option(
+        "--models-dir",
+        help="Folder of the embedded MLflow store (mlflow.db, mlartifacts/). Refused when "
+        "MLFLOW_TRACKING_URI is set (the URI names the store).",
+        show_default="models",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the training commands to the root CLI."""
     app.command("train")(train)
@@ -122,7 +134,7 @@ def train(
         ),
     ] = None,
     config: ConfigOption = None,
-    models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    models_dir: ModelsDirFlag = None,
     engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
@@ -159,7 +171,7 @@ def train(
                 **window,  # type: ignore[arg-type]
                 config=settings,
                 seed=seed,
-                tracking=_tracking(models_dir),
+                tracking=_tracking(models_dir_or_default(models_dir)),
                 promote_after=promote_after,
                 now=_now(),
                 show_plan=lambda plan: (steps.finish(), _print_plan(console, settings, plan)),
@@ -220,7 +232,7 @@ def promote(
         ),
     ] = False,
     config: ConfigOption = None,
-    models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    models_dir: ModelsDirFlag = None,
 ) -> None:
     """Move 'champion' to the challenger if it beats the champion and the naive baselines."""
     from training import promotion
@@ -228,7 +240,7 @@ def promote(
 
     console = Console()
     try:
-        tracking = existing_tracking(models_dir)
+        tracking = existing_tracking(models_dir_or_default(models_dir))
         with quiet_libraries():
             client = connect(tracking)
             if rollback:
@@ -251,7 +263,7 @@ def models(
     task: Annotated[
         Task | None, typer.Argument(help="Only this task's model (default: both).")
     ] = None,
-    models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    models_dir: ModelsDirFlag = None,
     card: Annotated[
         Task | None,
         typer.Option(
@@ -284,7 +296,7 @@ def models(
         raise fail(UserError("--save writes a manager card: pass --card TASK with it"))
     if card is not None and task is not None:
         raise fail(UserError("pass either a task to list or --card TASK, not both"))
-    tracking = existing_tracking(models_dir)
+    tracking = existing_tracking(models_dir_or_default(models_dir))
     if card is not None:
         _print_card(connect(tracking), card, save)
         return
@@ -469,6 +481,23 @@ def _config(path: Path | None):  # type: ignore[no-untyped-def]
     from training.config import DEFAULT_CONFIG_PATH, load_config
 
     return load_config(path or DEFAULT_CONFIG_PATH)
+
+
+def models_dir_or_default(models_dir: Path | None) -> Path:
+    """The ``--models-dir`` given (None: not given) or ``DEFAULT_MODELS_DIR``. Given while
+    ``MLFLOW_TRACKING_URI`` names another store it would be ignored (the URI wins): a one-line
+    ``UserError`` instead, since no flag is silently ignored (the URI of that store's own
+    ``mlflow.db`` is accepted). The URI is not repeated (it may hold a password)."""
+    if models_dir is None:
+        return DEFAULT_MODELS_DIR
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    own = Path(uri.removeprefix("sqlite:///")).resolve() if uri.startswith("sqlite:///") else None
+    if uri and own != (models_dir / "mlflow.db").resolve():
+        raise UserError(
+            f"--models-dir {models_dir} is not the store MLFLOW_TRACKING_URI names (the URI "
+            "would win): pass one or the other"
+        )
+    return models_dir
 
 
 def _tracking(models_dir: Path) -> TrackingConfig:

@@ -111,7 +111,7 @@ def _list_responses(kind: EntityKind) -> dict[int | str, dict[str, Any]]:
                 },
             },
         },
-        **errors(404, 422),
+        **errors(404, 409, 422),
     }
 
 
@@ -291,8 +291,9 @@ def build_list(
     and how old its ``as_of`` is at ``now`` (the request's clock, naive UTC). Without a
     ``tier`` filter the list holds ``default_tiers``. Money is labelled with ``currency`` (the
     ISO 4217 code of the export's values). Raises HTTPException 422
-    for an unknown tier and 404 naming ``run_id`` (never echoing it) for a run that is not a
-    published, kept run. Timestamps are ``iso_utc`` strings.
+    for an unknown tier, 404 naming ``run_id`` (never echoing it) for a run that is not a
+    published, kept run, and 409 naming ``run_id`` when the run read holds no score of
+    ``kind`` at all (its batch run did not score that task). Timestamps are ``iso_utc`` strings.
     """
     unknown = sorted(set(tier or ()) - set(tiers_allowed))
     if unknown:
@@ -312,6 +313,11 @@ def build_list(
     except UnknownRun:
         message = "no published run has this run_id (it may have been removed by retention)"
         raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
+    if page.run_id is not None and page.total == 0 and not store.run_scored(page.run_id, kind):
+        # An empty list would read as "nobody at risk" when the run never scored the task.
+        task = "churn" if kind == "customer" else "leads"
+        message = f"the run read has no {task} scores (its batch run did not score {task})"
+        raise HTTPException(409, [field_error("run_id", message, "task_not_scored")])
     items = _items(
         kind,
         page.items,
