@@ -25,7 +25,11 @@ from features.commands.quiet import quiet_libraries
 from features.engines import Engine
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
-from training.cli_options import ConfigOption, ModelsDirOption
+from training.cli_options import (
+    ConfigOption,
+    ModelsDirFlag,
+    models_dir_or_default,
+)
 
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from mlflow import MlflowClient
@@ -37,7 +41,6 @@ if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from training.tracking import TrackingConfig
     from training.trainer import TrainedTask
 
-DEFAULT_MODELS_DIR = Path("models")
 TABLE_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "precision_at_k")
 # `models`: identifiers are always shown whole; the other columns, most useful first, are
 # dropped from the right when the terminal is too narrow for them.
@@ -47,18 +50,6 @@ OPTIONAL_COLUMNS += tuple(m for m in TABLE_METRICS if m not in OPTIONAL_COLUMNS)
 DECISION_MIN_WIDTH = 24  # the decision text wraps; narrower than this it is not worth showing
 
 TaskArgument = Annotated[Task, typer.Argument(help="Which model: 'leads' (hot leads) or 'churn'.")]
-
-
-# train, models, promote: None when not given, so a flag the URI would override is refused
-ModelsDirFlag = Annotated[
-    Path | None,
-    typer.Option(
-        "--models-dir",
-        help="Folder of the embedded MLflow store (mlflow.db, mlartifacts/). Refused when "
-        "MLFLOW_TRACKING_URI is set (the URI names the store).",
-        show_default="models",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -481,23 +472,6 @@ def _config(path: Path | None):  # type: ignore[no-untyped-def]
     from training.config import DEFAULT_CONFIG_PATH, load_config
 
     return load_config(path or DEFAULT_CONFIG_PATH)
-
-
-def models_dir_or_default(models_dir: Path | None) -> Path:
-    """The ``--models-dir`` given (None: not given) or ``DEFAULT_MODELS_DIR``. Given while
-    ``MLFLOW_TRACKING_URI`` names another store it would be ignored (the URI wins): a one-line
-    ``UserError`` instead, since no flag is silently ignored (the URI of that store's own
-    ``mlflow.db`` is accepted). The URI is not repeated (it may hold a password)."""
-    if models_dir is None:
-        return DEFAULT_MODELS_DIR
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    own = Path(uri.removeprefix("sqlite:///")).resolve() if uri.startswith("sqlite:///") else None
-    if uri and own != (models_dir / "mlflow.db").resolve():
-        raise UserError(
-            f"--models-dir {models_dir} is not the store MLFLOW_TRACKING_URI names (the URI "
-            "would win): pass one or the other"
-        )
-    return models_dir
 
 
 def _tracking(models_dir: Path) -> TrackingConfig:

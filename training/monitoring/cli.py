@@ -17,7 +17,7 @@ from rich.console import Console
 
 from features.errors import UserError, fail
 from features.moments import iso_utc, parse_moment
-from training.cli_options import ConfigOption, ModelsDirOption
+from training.cli_options import ConfigOption, ModelsDirFlag, models_dir_or_default
 
 if TYPE_CHECKING:
     from features.export import Export
@@ -45,7 +45,7 @@ def monitor(
         ),
     ] = None,
     config_path: ConfigOption = None,
-    models_dir: ModelsDirOption = Path("models"),
+    models_dir: ModelsDirFlag = None,
     scores_url: Annotated[
         str | None,
         typer.Option(
@@ -68,6 +68,7 @@ def monitor(
     console = Console()
     try:
         config = load_config(config_path or DEFAULT_CONFIG_PATH)
+        models_dir = models_dir_or_default(models_dir)  # before any work: a refused flag
         now = datetime.now(UTC).replace(tzinfo=None)
         moment = parse_moment(as_of) if as_of is not None else None
         export = load_export(data, as_of=moment or now)

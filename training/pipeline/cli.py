@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from features.errors import UserError, fail
-from training.cli_options import ConfigOption, ModelsDirOption
+from training.cli_options import ConfigOption, ModelsDirFlag, models_dir_or_default
 
 
 def register(app: typer.Typer) -> None:
@@ -65,7 +65,7 @@ def pipeline(
         ),
     ] = None,
     config_path: ConfigOption = None,
-    models_dir: ModelsDirOption = Path("models"),
+    models_dir: ModelsDirFlag = None,
 ) -> None:
     """Validate, score, monitor, retrain when due, promote by the rules, notify; idempotent."""
     from features.commands.validate import check_directory
@@ -86,6 +86,7 @@ def pipeline(
         check_directory(data, option="--data")
         config = load_config(config_path or DEFAULT_CONFIG_PATH)
         # Before anything is created: a mistyped --models-dir creates nothing.
+        models_dir = models_dir_or_default(models_dir)
         client = connect(existing_tracking(models_dir))
         url = os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = open_scores(url)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ class CommandSteps:
     @property
     def _common(self) -> list[str]:
         config = [] if self.config_path is None else ["--config", str(self.config_path)]
+        # With MLFLOW_TRACKING_URI set the commands read the URI's store, and refuse a
+        # --models-dir naming another one (training.cli_options.models_dir_or_default).
+        if os.environ.get("MLFLOW_TRACKING_URI", "").strip():
+            return config
         return [*config, "--models-dir", str(self.models_dir)]
 
     def validate(self) -> StepResult:
