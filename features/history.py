@@ -25,7 +25,8 @@ def code_mask(codes: npt.NDArray[np.int16], code: Code) -> npt.NDArray[np.bool_]
     """Which of ``codes`` are ``code`` (or fall in its inclusive range)."""
     if isinstance(code, tuple):
         return (codes >= code[0]) & (codes <= code[1])
-    return codes == code
+    equal: npt.NDArray[np.bool_] = codes == code  # numpy types ``==`` on arrays as Any
+    return equal
 
 
 @dataclass
@@ -60,9 +61,9 @@ class History:
         if cached is not None:
             return cached
         selected: npt.NDArray[np.bool_] | None = None
-        for part in (("code", code), ("days", days), ("direction", direction)):
-            if part[1] is not None:
-                condition = self._part(*part)
+        for kind, value in (("code", code), ("days", days), ("direction", direction)):
+            if value is not None:
+                condition = self._part(kind, value)
                 selected = condition if selected is None else selected & condition
         if selected is None:
             selected = np.ones(self.times.shape[0], dtype=bool)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
@@ -48,7 +49,7 @@ def is_linear(pipeline: Pipeline) -> bool:
     return isinstance(pipeline[-1], LogisticRegression)
 
 
-def column_owners(preprocess: Any, feature_names: Sequence[str]) -> np.ndarray:
+def column_owners(preprocess: Any, feature_names: Sequence[str]) -> npt.NDArray[np.int64]:
     """For each preprocessed column, the position of the feature it comes from, shape (m,).
 
     Reads the fitted ``ColumnTransformer`` of ``training.linear``: a ``numeric`` block (the
@@ -82,7 +83,11 @@ def column_owners(preprocess: Any, feature_names: Sequence[str]) -> np.ndarray:
 def column_means(pipeline: Pipeline, frame: pd.DataFrame) -> list[float]:
     """The preprocessed columns' means over ``frame`` (the rows the regression was fitted on):
     the centre of the contributions, stored under ``LINEAR_MEANS_KEY``."""
-    return np.asarray(pipeline[0].transform(frame), dtype=np.float64).mean(axis=0).tolist()
+    # sklearn's transform is untyped, so numpy types the result as Any.
+    means: list[float] = (
+        np.asarray(pipeline[0].transform(frame), dtype=np.float64).mean(axis=0).tolist()
+    )
+    return means
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class LinearPlan:
     calibrator: Any  # sklearn's fitted _SigmoidCalibration or IsotonicRegression
     coefficients: np.ndarray  # w, shape (m,)
     intercept: float
-    owners: np.ndarray  # feature position of each preprocessed column, shape (m,)
+    owners: npt.NDArray[np.int64]  # feature position of each preprocessed column, shape (m,)
     means: np.ndarray  # m, shape (m,)
 
     @classmethod
@@ -145,11 +150,14 @@ class LinearPlan:
 
     def columns(self, encoded: pd.DataFrame) -> np.ndarray:
         """The preprocessed matrix ``z``, shape (n, m)."""
-        return np.asarray(self.pipeline[0].transform(encoded), dtype=np.float64)
+        # sklearn's transform is untyped, so numpy types the result as Any.
+        columns: np.ndarray = np.asarray(self.pipeline[0].transform(encoded), dtype=np.float64)
+        return columns
 
     def raw_score(self, encoded: pd.DataFrame) -> np.ndarray:
         """Log-odds per row, shape (n,): ``intercept + w . z``."""
-        return self.columns(encoded) @ self.coefficients + self.intercept
+        score: np.ndarray = self.columns(encoded) @ self.coefficients + self.intercept
+        return score
 
     def contributions(self, encoded: pd.DataFrame) -> np.ndarray:
         """Log-odds per feature and the bias (last column), shape (n, n_features + 1); each row
@@ -160,7 +168,8 @@ class LinearPlan:
         terms = (columns - self.means) * self.coefficients
         out = np.zeros((columns.shape[0], len(self.feature_names) + 1), dtype=np.float64)
         # Sum each feature's columns (its levels, its missing indicator) into its own slot.
-        np.add.at(out, (slice(None), self.owners), terms)
+        # On the transposes (views), so the index is the plain integer array numpy's stubs accept.
+        np.add.at(out.T, self.owners, terms.T)
         out[:, -1] = self.intercept + float(self.means @ self.coefficients)
         return out
 

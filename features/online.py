@@ -30,9 +30,9 @@ from features.categories import OTHER
 from features.columnar import ColumnarPlan, EventTable, compile_definitions
 from features.definitions import Definition, FeatureValue
 from features.history import DIRECTION_CODES, History
+from features.moments import to_naive_utc
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.rows import FeatureRows
-from features.snapshots import to_naive_utc
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, normalise_event_type
 
@@ -204,9 +204,13 @@ def _history(plan: _Plan, created: int, rows: list[_EventKey], *, cutoff: int) -
         cutoff=cutoff,
         created=created,
         times=np.array([r[0] for r in rows], dtype=np.int64),
-        codes=np.array([plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16),
+        codes=np.array(
+            [0 if r[1] is None else plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16
+        ),
         values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-        directions=np.array([DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8),
+        directions=np.array(
+            [0 if r[4] is None else DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8
+        ),
         channels=[r[3] for r in rows],
     )
 
@@ -223,9 +227,13 @@ def _event_table(
             np.arange(len(entities), dtype=np.int64), [len(r) for _, r in entities]
         ).astype(np.int64),
         times=np.array([r[0] for r in rows], dtype=np.int64),
-        codes=np.array([plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16),
+        codes=np.array(
+            [0 if r[1] is None else plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16
+        ),
         values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-        directions=np.array([DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8),
+        directions=np.array(
+            [0 if r[4] is None else DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8
+        ),
         channels=[r[3] for r in rows],
     )
 

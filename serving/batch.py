@@ -228,7 +228,7 @@ def score_export(
                 export,
                 challenger,
                 run_id=run_id,
-                kind=entity_kind(task),  # type: ignore[arg-type]
+                kind=entity_kind(task),
                 as_of=as_of,
                 store=store,
             )
