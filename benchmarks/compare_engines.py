@@ -36,11 +36,11 @@ from typing import Any
 
 from mlflow import MlflowClient
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.engines import Engine
 from features.tasks import Task
 from serving.scoring import entity_kind
 from serving.store import ListedScore, ScoreStore
-from training.tracking import CHALLENGER, CHAMPION
 
 NAMES = {task: f"salesradar-{task.value}" for task in Task}
 # Far above the default CRM's entities: one page holds a whole run.

@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from features.artifact_contract import SHA256_TAG_PREFIX
 from serving.app import create_app
 from serving.store import ScoreStore
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 from tests.training.pipelinekit import cli_world, invoke
 from tests.training.test_monitoring_outcomes import _churn_labels, cut_export
 from training.metrics import expected_calibration_error
-from training.tracking import SHA256_TAG_PREFIX
 
 pytestmark = pytest.mark.slow
 

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from mlflow.models import Model
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.cli import build_app
 from features.linear_plan import is_linear
 from features.reasons import explain
@@ -33,7 +34,7 @@ from serving.wiring import build_services
 from tests.training.test_pyfunc import KEY_CREATED_AT, _api_entity, _records
 from training.linear import LOGISTIC_KIND
 from training.simple_model import SOURCE_RUN_TAG
-from training.tracking import CHALLENGER, CHAMPION, connect, resolve_tracking
+from training.tracking import connect, resolve_tracking
 
 pytestmark = pytest.mark.slow
 
