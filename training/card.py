@@ -6,15 +6,18 @@ import math
 
 from features.vocabulary import Vocabulary
 from training.evaluation import Evaluation, metric_table, rows_at
+from training.linear import LOGISTIC_KIND
 from training.trainer import TrainedTask
 
 CARD_METRICS = ("roc_auc", "pr_auc", "top_decile_lift", "precision_at_k", "revenue_share_at_k")
 
 
 def render_model_card(trained: TrainedTask, *, capacity: int, version: str | None = None) -> str:
-    """The card as markdown. ``version`` is the registry version when known."""
+    """The card as markdown. ``version`` is the registry version when known. A
+    logistic-regression ``trained.model`` (``training.simple_pack.simple_view``) is named so."""
+    kind = " (logistic regression)" if _is_logistic(trained) else ""
     lines = [
-        f"# Model card: {trained.task}" + (f" (version {version})" if version else ""),
+        f"# Model card: {trained.task}{kind}" + (f" (version {version})" if version else ""),
         "",
         f"- Label: within {trained.horizon.days} days of each cutoff.",
         f"- Seed: {trained.seed}. Features: {len(trained.model.feature_names)}.",
@@ -58,7 +61,19 @@ def _what_was_evaluated(trained: TrainedTask) -> list[str]:
     ]
 
 
+def _is_logistic(trained: TrainedTask) -> bool:
+    return bool(trained.model.metadata.get("model_kind") == LOGISTIC_KIND)
+
+
 def _what_ships(trained: TrainedTask) -> list[str]:
+    if _is_logistic(trained):
+        return [
+            "## What ships",
+            "",
+            "- The evaluated logistic regression itself: fitted on the train cutoffs and "
+            "calibrated on the calibration cutoffs above, not refit. The trees trained beside "
+            "it are the `trees` row below.",
+        ]
     if not trained.refit:
         return [
             "## What ships",
@@ -117,7 +132,7 @@ def vocabulary_lines(vocabulary: Vocabulary) -> list[str]:
 
 def _caveats(trained: TrainedTask) -> list[str]:
     notes = [
-        "Probabilities are calibrated on cutoffs the trees did not see; recalibrate if the base "
+        "Probabilities are calibrated on cutoffs the model did not see; recalibrate if the base "
         "rate drifts (compare the test ECE with the backtest).",
         "Naive baselines are ranking-only: their calibration is not meaningful.",
         *(trained.evaluation.notes if trained.evaluation is not None else []),

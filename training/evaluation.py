@@ -61,6 +61,9 @@ class Evaluation:
     scores: TestScores
     notes: list[str] = field(default_factory=list)
     origin_scores: list[OriginScores] = field(default_factory=list)  # beside ``backtest``
+    # The name of the scorer in ``linear`` / ``scores.linear``: the logistic regression beside
+    # the trees, or the trees beside the logistic regression (``training.simple_pack``).
+    beside: str = "logistic"
 
     def beats_baselines(self, metric: str) -> dict[str, bool]:
         """Per naive baseline: does the model beat it on ``metric``?"""
@@ -136,7 +139,6 @@ def run_backtest(
     origin without enough earlier data is skipped with a note, not silently dropped.
     """
     cutoffs = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
-    capacity = config.evaluation.capacity[task]
     main_test = model.metadata.get("test_cutoffs", [])
     for origin in backtest_origins(cutoffs, origins=config.split.backtest_origins):
         rows = rows_at(frame, [origin])
@@ -148,25 +150,39 @@ def run_backtest(
             except ModelDataError as exc:
                 evaluation.notes.append(f"backtest origin {origin:%Y-%m-%d} skipped: {exc}")
                 continue
-        # An origin's model derives its BTYD features from its own parameters.
-        rows = add_btyd_features(rows, fitted.btyd)
-        labels = rows["label"].to_numpy(dtype="int64")
-        values = rows["value"].to_numpy(dtype="float64")
-        proba = fitted.predict_proba(rows)
-        row: dict[str, object] = {
-            "cutoff": origin,
-            "rows": len(rows),
-            "positives": int(labels.sum()),
-        }
-        row.update(
-            probability_metrics(
-                labels, proba, values, capacity=capacity, ece_bins=config.evaluation.ece_bins
-            )
-        )
-        evaluation.origin_scores.append(OriginScores(origin, labels, values, proba))
-        for name, s in baseline_scores(rows, config.baselines[task]).items():
-            row[f"{name}.roc_auc"] = score_metrics(labels, s, values, capacity=capacity)["roc_auc"]
+        row, scores = score_origin(rows, fitted, origin, task=task, config=config)
+        evaluation.origin_scores.append(scores)
         evaluation.backtest.append(row)
+
+
+def score_origin(
+    rows: pd.DataFrame,
+    fitted: ScoringModel,
+    origin: datetime,
+    *,
+    task: Task,
+    config: TrainingConfig,
+) -> tuple[dict[str, object], OriginScores]:
+    """One backtest origin: its row (``cutoff``, ``rows``, ``positives``, the probability
+    metrics at the task's capacity, each naive baseline's ``<name>.roc_auc``) and its scores.
+
+    ``rows`` are the origin's labelled rows as built by features; ``fitted`` is the model
+    fitted for that origin, whose own BG/NBD parameters derive the BTYD features.
+    """
+    rows = add_btyd_features(rows, fitted.btyd)
+    labels = rows["label"].to_numpy(dtype="int64")
+    values = rows["value"].to_numpy(dtype="float64")
+    proba = fitted.predict_proba(rows)
+    capacity = config.evaluation.capacity[task]
+    row: dict[str, object] = {"cutoff": origin, "rows": len(rows), "positives": int(labels.sum())}
+    row.update(
+        probability_metrics(
+            labels, proba, values, capacity=capacity, ece_bins=config.evaluation.ece_bins
+        )
+    )
+    for name, s in baseline_scores(rows, config.baselines[task]).items():
+        row[f"{name}.roc_auc"] = score_metrics(labels, s, values, capacity=capacity)["roc_auc"]
+    return row, OriginScores(origin, labels, values, proba)
 
 
 def _fit_for_origin(
@@ -211,9 +227,10 @@ def _fit_for_origin(
 
 
 def metric_table(evaluation: Evaluation) -> Mapping[str, Mapping[str, float]]:
-    """Scorer -> metrics, the model first: what the card and the CLI print."""
+    """Scorer -> metrics, the model first, then the scorer beside it (``beside``) and the
+    naive baselines: what the card and the CLI print."""
     return {
         "model": evaluation.model,
-        "logistic": evaluation.linear,
+        evaluation.beside: evaluation.linear,
         **{f"naive: {name}": m for name, m in evaluation.baselines.items()},
     }

@@ -21,6 +21,7 @@ from features.moments import iso_utc
 from features.tasks import Task
 from features.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES, scores_of, tier_positions
 from training.evaluation import Evaluation
+from training.linear import LOGISTIC_KIND
 from training.trainer import TrainedTask
 
 MANAGER_CARD = "manager_card.md"
@@ -128,6 +129,8 @@ def card_facts(
             zip(("high", "medium"), DEFAULT_TIER_CUTOFFS[trained.task], strict=True)
         ),
         "leakage_passed": trained.leakage.passed,
+        # "logistic_regression" for the simple model (training.simple_pack); None: the trees.
+        "model_kind": trained.model.metadata.get("model_kind"),
         "notes": [],
         "evaluation": None,
     }
@@ -189,8 +192,9 @@ def render_manager_card(
     lines = [
         f"# {words['list'].capitalize()}: what the {task.value} model's scores mean",
         "",
-        f"Model {facts['model_name']} version {facts['version']}, trained as of "
-        f"{facts['trained_as_of']}.",
+        f"Model {facts['model_name']} version {facts['version']}"
+        + (", a logistic regression" if facts.get("model_kind") == LOGISTIC_KIND else "")
+        + f", trained as of {facts['trained_as_of']}.",
         "",
         "## Intended use",
         "",

@@ -45,7 +45,7 @@ def _write_curves(evaluation: Evaluation, directory: Path, *, title: str, bins: 
     import matplotlib.pyplot as plt
 
     scores = evaluation.scores
-    scorers = {"model": scores.model, "logistic": scores.linear, **scores.baselines}
+    scorers = {"model": scores.model, evaluation.beside: scores.linear, **scores.baselines}
     paths = []
     for name, draw in (
         ("roc.png", _roc),
@@ -95,8 +95,9 @@ def _precision_recall(
 
 
 def _reliability(ax: Any, labels: np.ndarray, scorers: dict[str, np.ndarray], bins: int) -> None:
-    # Only the probabilistic scorers: naive baselines are not probabilities.
-    for name in ("model", "logistic"):
+    # Only the probabilistic scorers, the model and the one beside it (the first two): naive
+    # baselines are not probabilities.
+    for name in list(scorers)[:2]:
         observed, predicted = calibration_curve(labels, scorers[name], n_bins=bins)
         ax.plot(predicted, observed, marker="o", label=name)
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey")

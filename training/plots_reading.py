@@ -100,11 +100,11 @@ def decile_lift(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def lift_by_decile(ax: Any, evaluation: Evaluation) -> None:
-    """Bars per decile for the model, the logistic baseline beside it."""
+    """Bars per decile for the model and the scorer beside it (``evaluation.beside``)."""
     scores = evaluation.scores
     x = np.arange(1, 11)
     ax.bar(x - 0.2, decile_lift(scores.labels, scores.model), width=0.4, label="model")
-    ax.bar(x + 0.2, decile_lift(scores.labels, scores.linear), width=0.4, label="logistic")
+    ax.bar(x + 0.2, decile_lift(scores.labels, scores.linear), width=0.4, label=evaluation.beside)
     ax.axhline(1.0, linestyle=":", color="grey")
     ax.set_xticks(x)
     ax.set_xlabel("score decile (1 = highest scores)")

@@ -17,8 +17,16 @@ logistic-regression model fitted beside them on the same cutoffs and scored on t
 by the other rules, and when they pass, the run's logistic-regression model (calibrated like the
 trees on the same cutoffs) is registered as a new version (``training.simple_model``) and that
 version becomes champion in their place, when ``[promotion] serve_simple_model`` is on. Off (the
-default), or for a run that kept no such model (trained before it was kept), the decision states
-the preference and that it is not acted on (``SIMPLE_MODEL_NOT_SERVABLE``).
+default), or for a run that did not log that model's own pack (``training.simple_pack``: trained
+with the setting off, or before it was kept), the decision states the preference and that it is
+not acted on (``SIMPLE_MODEL_NOT_SERVABLE``).
+
+The aliases when the simple model is served: ``champion`` AND ``challenger`` move to the new
+version, exactly as when trees are promoted (both aliases on one version: nothing is
+shadow-scored), and the trees' version is tagged ``superseded_by`` with it. The trees lost to a
+simpler model, so they are not left as ``challenger``, which would have every batch run score
+them in shadow until the next training. The decision is recorded on both versions (and both
+runs), so the challenger's recorded decision reads ``promoted`` with the same reasons.
 
 With ``[promotion] require_shadow_runs = N`` (N > 0) a challenger is also refused until
 ``salesradar monitor`` has compared it with the current champion on at least N matured shadow
@@ -52,7 +60,7 @@ from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
 from training.monitoring.shadow import ShadowEvidence, shadow_evidence
-from training.simple_model import register_simple_model, simple_model_hashes
+from training.simple_model import register_simple_model, simple_model_servable
 from training.tracking import (
     EVALUATED_MODEL_PATH,
     EVALUATED_SHA256_TAG_PREFIX,
@@ -74,8 +82,10 @@ SIMPLE_MODEL_METRIC_PREFIX = "logistic."  # the run's metrics of the logistic-re
 SIMPLE_SERVED = "if they pass, the logistic-regression model is served in their place"
 SIMPLE_MODEL_NOT_SERVABLE = (
     "the logistic-regression model is not served: [promotion] serve_simple_model is false, or "
-    "this run kept none (simple_model/: trained before the simple model was kept)"
+    "this run was not trained with it on (no simple_model_pack/: the model's own cards, plots "
+    "and monitoring reference)"
 )
+SUPERSEDED_TAG = "superseded_by"  # on the trees' version: the simple version served instead
 
 
 @dataclass(frozen=True)
@@ -355,7 +365,27 @@ def promote(
         history = _history(client, name, champion)
         client.set_registered_model_alias(name, CHAMPION, served)
         client.set_registered_model_tag(name, HISTORY_TAG, json.dumps([*history, served]))
+        if served != str(challenger.version):
+            _supersede(client, name, challenger, champion, served, decision, now)
     return decision
+
+
+def _supersede(
+    client: MlflowClient,
+    name: str,
+    trees: ModelVersion,
+    champion: ModelVersion | None,
+    served: str,
+    decision: Decision,
+    now: datetime,
+) -> None:
+    """The alias rule when the simple version ``served`` replaced the trees' ``trees`` (see the
+    module docstring): ``challenger`` moves to it, the trees get ``superseded_by``, and the
+    decision (against the previous ``champion``) is recorded on it too."""
+    client.set_registered_model_alias(name, CHALLENGER, served)
+    client.set_model_version_tag(name, str(trees.version), SUPERSEDED_TAG, served)
+    simple = client.get_model_version(name, served)
+    _record(client, str(simple.run_id), name, simple, champion, decision, now)
 
 
 def _serve_preferred(
@@ -442,7 +472,7 @@ def _decide_tested(
         simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
         simple_margin=config.prefer_simple_margin,
         shadow=shadow,
-        simple_servable=config.serve_simple_model and bool(simple_model_hashes(run)),
+        simple_servable=config.serve_simple_model and simple_model_servable(run),
     )
 
 

@@ -12,7 +12,9 @@ MLflow model: the whole scorer, raw entities in, scores and reasons out, ``train
 ``config/``, ``evaluation/``, ``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the
 training distribution that ``salesradar monitor`` measures drift against,
 ``training.monitoring.reference``); ``manager_card.md`` and its facts ``manager_card.json``
-(``training.card_artifacts``).
+(``training.card_artifacts``); ``simple_model/`` and, with ``[promotion] serve_simple_model``,
+``simple_model_pack/`` (the logistic regression's own cards, plots and reference,
+``training.simple_pack``).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from training.evaluation import metric_table, rows_at
 from training.monitoring.reference import REFERENCE_ARTIFACT, training_reference
 from training.plots import write_plots
 from training.pyfunc import SKLEARN_MODEL_NAME, card_section, log_scorer
+from training.simple_pack import log_simple_pack
 from training.trainer import TrainedTask, feature_list
 
 logger = logging.getLogger(__name__)
@@ -203,6 +206,8 @@ def log_trained_task(
             simple = trained.linear.save(staging / SIMPLE_MODEL_PATH)
             mlflow.log_artifacts(str(staging / SIMPLE_MODEL_PATH), SIMPLE_MODEL_PATH)
             mlflow.set_tags({f"{SIMPLE_SHA256_TAG_PREFIX}{f}": d for f, d in simple.items()})
+            # Its own cards, plots and reference, should promotion serve it (serve_simple_model).
+            log_simple_pack(trained, config, as_of=as_of, model_name=name, staging=staging)
         _log_mlflow_model(trained)
         # The registered version is the whole scorer (raw entities in); the bare estimator
         # stays in the run beside it (`model/`) for data scientists.

@@ -102,9 +102,19 @@ def check_reference(data: Mapping[str, Any], *, where: str) -> Mapping[str, Any]
     return data
 
 
-def training_reference(trained: TrainedTask, *, bins: int) -> dict[str, Any]:
-    """The reference of a trained task: its shipped model on its last shipped cutoff's rows."""
+def training_reference(
+    trained: TrainedTask, *, bins: int, model: ScoringModel | None = None
+) -> dict[str, Any]:
+    """The reference of a trained task: its shipped model on its last shipped cutoff's rows.
+
+    ``model`` scores those rows instead (the logistic regression trained beside the trees,
+    ``training.simple_pack``): the same rows, so its feature profiles are the trees' and its
+    score profile is its own.
+    """
     last = trained.shipped_cutoffs[-1]
     return build_reference(
-        trained.model, rows_at(trained.frame, [last]), bins=bins, cutoff=f"{last:%Y-%m-%d}"
+        trained.model if model is None else model,
+        rows_at(trained.frame, [last]),
+        bins=bins,
+        cutoff=f"{last:%Y-%m-%d}",
     )
