@@ -217,3 +217,19 @@ def test_card_options_are_checked_before_the_store(
 ) -> None:
     result = CliRunner().invoke(build_app(), [*args, "--models-dir", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_the_readme_excerpt_is_the_card_make_readme_figures_wrote() -> None:
+    # The README quotes docs/img/churn_manager_card.md (written by `make readme-figures`) with
+    # its headings one level down; a regenerated card with an unedited README fails here.
+    root = Path(__file__).parents[2]
+    card = (root / "docs" / "img" / "churn_manager_card.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    quoted = [
+        line.removeprefix(">").strip().replace("#### ", "## ", 1)
+        for line in readme.split("## What a sales manager reads", 1)[1].splitlines()
+        if line.startswith(">")
+    ]
+    assert len([line for line in quoted if line.startswith("|")]) >= 5, quoted
+    lines = set(card.splitlines())
+    assert [line for line in quoted if line and line not in lines] == []
