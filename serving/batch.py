@@ -129,6 +129,11 @@ def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
     return keep_runs
 
 
+def _spark_out(settings: Settings, run_id: str, part: str) -> str:
+    """Where a Spark run writes one part of run ``run_id`` (Parquet) before the publish."""
+    return f"{settings.spark_runs_dir.rstrip('/')}/{run_id}/{part}"
+
+
 def score_export(
     export: Export,
     *,
@@ -179,7 +184,7 @@ def score_export(
             if engine_of(export) is Engine.SPARK:  # scored inside Spark, then published here
                 from serving.spark_scoring import read_scored_rows, score_task_on_spark
 
-                out = f"{settings.spark_runs_dir.rstrip('/')}/{run_id}/{task.value}"
+                out = _spark_out(settings, run_id, task.value)
                 attribute_notes[task.value] = score_task_on_spark(
                     export, served=served, as_of=as_of, settings=settings, explain=explain, out=out
                 )
@@ -231,6 +236,7 @@ def score_export(
                 kind=entity_kind(task),
                 as_of=as_of,
                 store=store,
+                spark_out=_spark_out(settings, run_id, f"{task.value}-shadow"),
             )
             for task, challenger in (challengers or {}).items()
             if task in models

@@ -8,9 +8,10 @@ and ``[promotion] require_shadow_runs`` can make promotion wait for that compari
 
 A challenger that cannot be resolved, downloaded, verified, loaded or scored never blocks the
 champion's publish: the problem is recorded on the run (status ``failed``, with the reason) and
-``score`` prints it as a warning. Shadow scoring runs on the DuckDB engine; a Spark run records
-the shadow as ``skipped`` (the challenger would be scored on the driver, which a Spark-sized
-export does not fit).
+``score`` prints it as a warning. On the Spark engine the challenger is scored on the cluster
+like the champion (``serving.spark_scoring.shadow_on_spark``: its probabilities written to
+Parquet beside the run's rows, then read back here in Arrow batches into the store), never on
+the driver, which a Spark-sized export does not fit.
 """
 
 from __future__ import annotations
@@ -137,6 +138,20 @@ class ShadowOutcome:
     line: str
 
 
+def _probabilities(
+    export: Export, served: ServedModel, *, as_of: datetime, spark_out: str
+) -> Iterator[tuple[str, float]]:
+    """The challenger's (entity id, probability) rows on the export's engine: on the driver
+    for DuckDB, on the cluster for Spark (written to ``spark_out`` first)."""
+    if engine_of(export) is Engine.SPARK:
+        # Imported here so that DuckDB users never import pyspark (nor need Java).
+        from serving.spark_scoring import read_shadow_probabilities, shadow_on_spark
+
+        shadow_on_spark(export, served=served, as_of=as_of, out=spark_out)
+        return read_shadow_probabilities(spark_out)
+    return shadow_probabilities(export, served, as_of=as_of)
+
+
 def score_shadow(
     export: Export,
     challenger: Challenger,
@@ -145,17 +160,18 @@ def score_shadow(
     kind: EntityKind,
     as_of: datetime,
     store: ScoreStore,
+    spark_out: str,
 ) -> ShadowOutcome:
     """Score and store ``challenger`` as ``run_id``'s shadow of ``kind``; return what happened
-    (scored, failed: why, or skipped: why). Never raises for the challenger's own failures: they
-    are recorded on the run (status ``failed``) and returned."""
+    (scored, or failed: why). Never raises for the challenger's own failures: they
+    are recorded on the run (status ``failed``) and returned. ``spark_out``: the folder a Spark
+    run writes the challenger's rows to before storing them (replaced if present; unused on
+    DuckDB)."""
     status: ShadowStatus = "scored"
     reason: str | None = None
     rows = 0
     if challenger.served is None:
         status, reason = "failed", challenger.problem
-    elif engine_of(export) is Engine.SPARK:
-        status, reason = "skipped", "shadow scoring runs on the duckdb engine only"
     else:
         try:
             rows = store.write_shadow(
@@ -164,7 +180,9 @@ def score_shadow(
                 model_name=challenger.name,
                 model_version=challenger.version,
                 status="scored",
-                probabilities=shadow_probabilities(export, challenger.served, as_of=as_of),
+                probabilities=_probabilities(
+                    export, challenger.served, as_of=as_of, spark_out=spark_out
+                ),
             )
         except Exception as exc:  # recorded below; the champion's run is already published
             logger.warning("run %s: challenger %s failed to score", run_id, challenger.version)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import cast
 
+import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 from pyspark.sql import DataFrame
@@ -42,6 +44,7 @@ SCORED_SCHEMA = (
     "value double, reasons string"
 )
 NOTES_SCHEMA = "attribute string, code string, rows long"
+SHADOW_SCHEMA = "entity_id string, probability double"
 PartitionStep = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
 
 
@@ -115,6 +118,27 @@ def _attribute_notes(table: DataFrame, served: ServedModel) -> dict[str, dict[st
     return notes
 
 
+@contextmanager
+def _scoring_table(export: Export, served: ServedModel, *, as_of: datetime) -> Iterator[DataFrame]:
+    """The raw scoring table of ``served``'s task as of ``as_of`` (features from events strictly
+    before it, with ``served``'s vocabulary and specs), a Spark frame cached for the ``with``
+    block: it is read more than once (the notes, then the scores)."""
+    with snapshot_query(
+        export,
+        task=served.task,
+        vocabulary=served.model.vocabulary,
+        specs=_computed_specs(served),
+        with_label=False,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
+    ) as query:
+        table = export.con.execute(query).frame.cache()  # type: ignore[attr-defined]
+        try:
+            yield table
+        finally:
+            table.unpersist()
+
+
 def score_task_on_spark(
     export: Export,
     *,
@@ -131,25 +155,43 @@ def score_task_on_spark(
     notes (attribute -> warning code -> rows), as ``serving.batch_rows.read_attributes`` counts
     them.
     """
-    specs = _computed_specs(served)
-    task, vocabulary = served.task, served.model.vocabulary
-    with snapshot_query(
-        export,
-        task=task,
-        vocabulary=vocabulary,
-        specs=specs,
-        with_label=False,
-        cutoffs=[to_naive_utc(as_of, what="as_of")],
-        horizon=timedelta(0),
-    ) as query:
-        table = export.con.execute(query).frame.cache()  # type: ignore[attr-defined]
-        try:
-            notes = _attribute_notes(table, served)
-            scored = table.mapInPandas(_scorer(served, as_of, settings, explain), SCORED_SCHEMA)
-            scored.orderBy("entity_id").write.mode("overwrite").parquet(out)
-        finally:
-            table.unpersist()
+    with _scoring_table(export, served, as_of=as_of) as table:
+        notes = _attribute_notes(table, served)
+        scored = table.mapInPandas(_scorer(served, as_of, settings, explain), SCORED_SCHEMA)
+        scored.orderBy("entity_id").write.mode("overwrite").parquet(out)
     return notes
+
+
+def _prober(served: ServedModel) -> PartitionStep:
+    """Each partition's (entity id, calibrated probability) by ``served``: the DuckDB path's
+    shadow scoring (``serving.shadow.shadow_probabilities``) applied to one chunk."""
+
+    def probabilities(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for chunk in chunks:
+            table, _ = _prepared(chunk, served)
+            scored = np.asarray(served.model.predict_proba(table), dtype=float)
+            yield pd.DataFrame({"entity_id": table["entity_id"].astype(str), "probability": scored})
+
+    return probabilities
+
+
+def shadow_on_spark(export: Export, *, served: ServedModel, as_of: datetime, out: str) -> None:
+    """Score the challenger ``served`` on every entity of its task eligible at ``as_of`` inside
+    the export's Spark session (its own vocabulary and specs, features from events strictly
+    before ``as_of``), and write (entity_id, probability) to Parquet at ``out`` (a folder;
+    replaced if present). Nothing but the written rows reaches the driver
+    (``read_shadow_probabilities``)."""
+    with _scoring_table(export, served, as_of=as_of) as table:
+        scored = table.mapInPandas(_prober(served), SHADOW_SCHEMA)
+        scored.orderBy("entity_id").write.mode("overwrite").parquet(out)
+
+
+def read_shadow_probabilities(out: str) -> Iterator[tuple[str, float]]:
+    """The (entity id, probability) rows ``shadow_on_spark`` wrote to ``out``, in Arrow
+    batches."""
+    for batch in ds.dataset(out, format="parquet").to_batches():
+        columns = batch.to_pydict()
+        yield from zip(columns["entity_id"], columns["probability"], strict=True)
 
 
 def read_scored_rows(

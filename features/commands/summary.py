@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -166,7 +167,7 @@ def command(
         with progress_bars() as progress:
             export = open_export(location, as_of=moment, engine=engine, progress=progress)
     except ExportInvalid as exc:
-        print_report(exc.report, console)
+        print_report(exc.report, console, source=None if isinstance(location, Path) else location)
         raise typer.Exit(exc.exit_code) from None
     try:
         print_summary(summarize_export(export, as_of=moment), console)

@@ -1,4 +1,7 @@
-"""`salesradar validate DIR [--as-of TIME]`: report every problem of an export at once.
+"""`salesradar validate DIR [--as-of TIME] [--engine spark]`: report every problem of an export
+at once. DIR is a local folder, or with ``--engine spark`` any URI Spark reads (its table files
+are validated in a temporary local copy fetched by Spark, as ``train`` / ``score`` / ``summary``
+do before loading).
 
 Exit codes: 0 valid (warnings allowed), 1 validation errors, 2 usage mistakes (one line).
 The default as-of time is the time of the run; it is decided here, never deeper.
@@ -16,11 +19,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from features.commands.engine import EngineOption, ExportArgument
+from features.engines import Engine
+
+# check_directory's home is features.engines.location; the commands still import it from here.
+from features.engines.location import check_directory as check_directory
+from features.engines.location import export_location
 from features.errors import UserError, fail
 from features.moments import iso_utc, resolve_as_of
 from features.validation import ProgressHook, Severity, ValidationReport, validate_export
 
-DirArgument = Annotated[Path, typer.Argument(help="Export folder (one file per table).")]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -34,17 +42,6 @@ AsOfOption = Annotated[
 def parse_as_of(text: str | None) -> datetime:
     """The as-of time in naive UTC: the given ISO 8601 value, or the time of this run."""
     return resolve_as_of(text, now=datetime.now(UTC))
-
-
-def check_directory(directory: Path, *, option: str | None = None) -> None:
-    """Raise a one-line ``UserError`` naming ``directory`` (and its option) unless it is a folder.
-
-    Commands call it before any heavy work, so a typo costs nothing.
-    """
-    if not directory.is_dir():
-        if option is None:
-            raise UserError(f"{directory} is not a folder")
-        raise UserError(f"{option} {directory}: no such export folder")
 
 
 @contextmanager
@@ -69,8 +66,11 @@ def progress_bars() -> Iterator[ProgressHook]:
         yield report
 
 
-def print_report(report: ValidationReport, console: Console) -> None:
-    """One line per issue, errors first, then the tasks the export can serve, then the totals."""
+def print_report(report: ValidationReport, console: Console, *, source: str | None = None) -> None:
+    """One line per issue, errors first, then the tasks the export can serve, then the totals.
+
+    ``source``: how the user named the export when it is not ``report.path`` (a URI whose
+    files were validated in a local copy)."""
     for issue in report.issues:
         style = "bold red" if issue.severity is Severity.ERROR else "yellow"
         console.print(
@@ -82,22 +82,41 @@ def print_report(report: ValidationReport, console: Console) -> None:
         )
     verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
     console.print(
-        f"{report.path}: {verdict} as of {iso_utc(report.as_of)} — "
+        f"{source or report.path}: {verdict} as of {iso_utc(report.as_of)} — "
         f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)",
         highlight=False,
         soft_wrap=True,
     )
 
 
-def command(directory: DirArgument, as_of: AsOfOption = None) -> None:
+def validate_location(
+    location: Path | str, *, as_of: datetime, progress: ProgressHook | None = None
+) -> ValidationReport:
+    """The validation report of the export at ``location`` (``export_location``'s result): a
+    local folder read in place, or a URI whose table files the process's Spark session copies
+    to a temporary local folder first (``features.engines.spark.remote``; deleted on return).
+    Raises ``UserError`` (``UnreadableUri``) when Spark cannot list or copy the URI."""
+    if isinstance(location, Path):
+        return validate_export(location, as_of=as_of, progress=progress)
+    # Imported here so that DuckDB users never import pyspark (nor need Java).
+    from features.engines.spark.remote import staged_for_validation
+    from features.engines.spark.session import spark_session
+
+    with staged_for_validation(location, session=spark_session()) as local:
+        return validate_export(local, as_of=as_of, progress=progress)
+
+
+def command(
+    directory: ExportArgument, as_of: AsOfOption = None, engine: EngineOption = Engine.DUCKDB
+) -> None:
     """Validate a CRM export and list every problem with its file, rows and column."""
     try:
         moment = parse_as_of(as_of)
-        check_directory(directory)
+        location = export_location(directory, engine=engine, option=None)
+        with progress_bars() as progress:
+            report = validate_location(location, as_of=moment, progress=progress)
     except UserError as exc:
         raise fail(exc) from None
-    with progress_bars() as progress:
-        report = validate_export(directory, as_of=moment, progress=progress)
-    print_report(report, Console())
+    print_report(report, Console(), source=None if isinstance(location, Path) else location)
     if not report.ok:
         raise typer.Exit(1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from features.commands.validate import check_directory
 from features.engines.kinds import Engine
 from features.errors import UserError
 
@@ -22,6 +21,17 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 def is_uri(text: str) -> bool:
     """Whether ``text`` is a URI with a scheme and an authority part (``scheme://...``)."""
     return _URI.match(text) is not None
+
+
+def check_directory(directory: Path, *, option: str | None = None) -> None:
+    """Raise a one-line ``UserError`` naming ``directory`` (and its option) unless it is a folder.
+
+    Commands call it before any heavy work, so a typo costs nothing.
+    """
+    if not directory.is_dir():
+        if option is None:
+            raise UserError(f"{directory} is not a folder")
+        raise UserError(f"{option} {directory}: no such export folder")
 
 
 def export_location(text: str, *, engine: Engine, option: str | None = "--data") -> Path | str:

@@ -1,5 +1,5 @@
 """Batch scoring inside Spark publishes what the DuckDB path publishes: same entities, scores to
-1e-12, identical reasons, same tiers and attribute notes."""
+1e-12, identical reasons, same tiers and attribute notes; and stores the same shadow."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pytest
+from sqlalchemy import select
 
 from features.engines.spark.loading import copy_to_spark
-from features.tasks import Task
+from features.tasks import TASK_TABLES, Task
 from serving.batch import score_export
-from serving.store import ListedScore
+from serving.served import ServedModel
+from serving.shadow import Challenger
+from serving.store import ListedScore, ScoreStore
+from serving.tables import shadow_runs, shadow_scores
 from tests.serving.appkit import NOW, FolderChampions, build_test_services
-from tests.serving.factories import make_export
+from tests.serving.factories import fit_model, make_export
 
 AS_OF = datetime(2025, 11, 1)
 
 
-def _publish(source, root: Path, champions: FolderChampions):
+def _publish(source, root: Path, champions: FolderChampions, challengers=None):
     services = build_test_services(root, champions, spark_runs_dir=str(root / "runs"))
     services.models.reload()
     summary = score_export(
@@ -29,12 +34,48 @@ def _publish(source, root: Path, champions: FolderChampions):
         settings=services.settings,
         explain=services.explain,
         clock=lambda: NOW,
+        challengers=challengers,
     )
     published = {
         kind: {i.entity_id: i for i in services.store.list_scores(kind, limit=10_000).items}
         for kind in ("lead", "customer")
     }
+    if challengers is not None:
+        return summary, _shadow(services.store)
     return summary, published
+
+
+def _shadow(
+    store: ScoreStore,
+) -> tuple[set[tuple[str, str, str, int]], dict[tuple[str, str], float]]:
+    """The store's shadow: (kind, version, status, rows) per run and kind, and each probability."""
+    with store.engine.connect() as conn:
+        runs = {
+            (r.entity_kind, r.model_version, r.status, r.row_count)
+            for r in conn.execute(select(shadow_runs))
+        }
+        scores = {
+            (r.entity_kind, r.entity_id): r.probability for r in conn.execute(select(shadow_scores))
+        }
+    return runs, scores
+
+
+@pytest.fixture(scope="module")
+def challengers() -> dict[Task, Challenger]:
+    """Both tasks' challengers: version 2, fitted on another export with another seed, so their
+    scores differ from the champions'."""
+    export = make_export(seed=12)
+    try:
+        found = {}
+        for task in Task:
+            name = TASK_TABLES[task].model_name
+            served = ServedModel(
+                task, fit_model(export, task, seed=5), name, "2", {}, NOW, "registry"
+            )
+            found[task] = Challenger(task, name, "2", served=served)
+        return found
+    finally:
+        export.close()
 
 
 def _same_item(duck: ListedScore, spark: ListedScore) -> None:
@@ -68,4 +109,34 @@ def test_spark_batch_run_publishes_the_duckdb_scores(spark, tmp_path, champions)
     written = tmp_path / "spark" / "runs" / spark_summary.run_id
     for task in Task:
         rows = ds.dataset(str(written / task.value), format="parquet").count_rows()
+        assert rows == spark_summary.counts[task.value]
+
+
+def test_a_spark_run_scores_its_shadow_as_the_duckdb_run_does(
+    spark, tmp_path, champions, challengers
+):
+    """The challenger is scored on the cluster (mapInPandas, written to Parquet), and stores the
+    DuckDB path's shadow: the same entities and probabilities to 1e-12, status scored."""
+    export = make_export(seed=11)
+    copy = copy_to_spark(export, session=spark)
+    try:
+        duck_summary, (duck_runs, duck) = _publish(
+            export, tmp_path / "duckdb", champions, challengers
+        )
+        spark_summary, (spark_runs, on_spark) = _publish(
+            copy, tmp_path / "spark", champions, challengers
+        )
+    finally:
+        copy.close()
+        export.close()
+    assert {o.status for o in spark_summary.shadow.values()} == {"scored"}
+    assert spark_runs == duck_runs
+    assert {status for _, _, status, _ in spark_runs} == {"scored"}
+    assert sorted(on_spark) == sorted(duck)
+    assert min(duck_summary.counts.values()) > 50
+    assert len(duck) == sum(duck_summary.counts.values())
+    assert max(abs(duck[key] - on_spark[key]) for key in duck) <= 1e-12
+    written = tmp_path / "spark" / "runs" / spark_summary.run_id
+    for task in Task:
+        rows = ds.dataset(str(written / f"{task.value}-shadow"), format="parquet").count_rows()
         assert rows == spark_summary.counts[task.value]

@@ -77,6 +77,29 @@ def test_an_invalid_export_behind_a_uri_is_refused_naming_it(spark, sample):
     assert "2" in str(error)  # the record number: the second customer
 
 
+def test_validate_reads_a_uri_with_spark_and_names_it(spark, sample):
+    """The same report as for the local folder, each line naming the URI, never the temporary
+    copy; an invalid export behind a URI exits 1 with its errors."""
+    uri = sample.as_uri()
+    runner = CliRunner()
+    args = ["--as-of", "2026-10-01"]
+    env = {"COLUMNS": "300"}
+    local = runner.invoke(build_app(), ["validate", str(sample), *args], env=env)
+    remote = runner.invoke(build_app(), ["validate", uri, *args, "--engine", "spark"], env=env)
+    assert (local.exit_code, remote.exit_code) == (0, 0), remote.output
+    assert remote.output == local.output.replace(str(sample), uri)
+    assert remote.output.strip().splitlines()[-1].startswith(f"{uri}: valid as of ")
+    assert "salesradar-validate-" not in remote.output
+    customers = sample / "customers.csv"
+    lines = customers.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace('"2025-10-01T17:17:37"', '"yesterday"')
+    customers.write_text("".join(lines))
+    refused = runner.invoke(build_app(), ["validate", uri, *args, "--engine", "spark"], env=env)
+    assert refused.exit_code == 1, refused.output
+    assert "customers.csv" in refused.output and "created_at" in refused.output
+    assert refused.output.strip().splitlines()[-1].startswith(f"{uri}: invalid as of ")
+
+
 def test_uri_mistakes_are_one_line_and_exit_2(spark, sample, tmp_path):
     uri = sample.as_uri()
     missing = (tmp_path / "nowhere").as_uri()
@@ -84,6 +107,11 @@ def test_uri_mistakes_are_one_line_and_exit_2(spark, sample, tmp_path):
     at = ["--as-of", "2026-10-01"]
     cases = [
         (["summary", uri], f"{uri}: {USE_SPARK}"),
+        (["validate", uri, *at], f"{uri}: {USE_SPARK}"),
+        (
+            ["validate", "nope://bucket/crm", *at, "--engine", "spark"],
+            "nope://bucket/crm: Spark cannot read it (UnsupportedFileSystemException: ",
+        ),
         (["score", "--data", uri, *at], f"--data {uri}: {USE_SPARK}"),
         (
             ["train", "churn", "--data", missing, *at, *models, "--engine", "spark"],
