@@ -91,6 +91,7 @@ def serve(
 
 
 def score(
+    ctx: typer.Context,
     data: DataOption,
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
     task: Annotated[
@@ -127,7 +128,7 @@ def score(
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
     from features.engines.location import export_location
-    from features.fingerprint import export_fingerprint
+    from features.fingerprint import ExportFingerprint, reuse_fingerprint
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.event_coverage import event_type_coverage
     from serving.shadow import challenger_source, load_challengers
@@ -204,7 +205,10 @@ def score(
             keep_runs=keep,
             progress=report,
             challengers=challengers,
-            export_sha256=export_fingerprint(location) if isinstance(location, Path) else None,
+            # The pipeline hands over the hash it took (in-process only: ctx.obj), else hashed here.
+            export_sha256=reuse_fingerprint(location, ctx.find_object(ExportFingerprint))
+            if isinstance(location, Path)
+            else None,
         )
     export.close()
     table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
