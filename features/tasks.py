@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 
 
 class Task(StrEnum):
@@ -28,6 +29,11 @@ TASK_TABLES: dict[Task, TaskTables] = {
         "customers", "customer_events", "customer_id", "annual_value", "salesradar-churn"
     ),
 }
+
+# What a task scores, as the scores database, the lists and the reps' pages name it.
+EntityKind = Literal["lead", "customer"]
+TASK_KINDS: dict[Task, EntityKind] = {Task.LEADS: "lead", Task.CHURN: "customer"}
+KIND_TASKS: dict[EntityKind, Task] = {kind: task for task, kind in TASK_KINDS.items()}
 
 DEFAULT_HORIZON = timedelta(days=90)
 # Event types that count as "activity" for silent churn: no such event in the horizon = churned.

@@ -85,9 +85,11 @@ class EventWording:
 
     @classmethod
     def for_type(cls, event_type: str) -> EventWording:
-        """The default wording of a normalised type: ``webinar_signup`` -> "webinar signup(s)"."""
-        noun = event_type.replace("_", " ") or "event"
-        return cls(noun, _plural(noun))
+        """The default wording of a normalised type with no wording of its own: ``beantwoord``
+        -> "beantwoord event(s)". Learnt names may be in any language, so the name is never
+        inflected (an English plural made "beantwoords"): "event(s)" carries the number."""
+        name = event_type.replace("_", " ")
+        return cls(f"{name} event", f"{name} events") if name else cls("event", "events")
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"noun": self.noun, "nouns": self.nouns}

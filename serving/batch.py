@@ -21,16 +21,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from features.btyd import add_btyd_features
 from features.engines import Engine, engine_of
 from features.errors import UserError
 from features.export import Export
-from features.snapshots import build_scoring_table, missing_attributes
+from features.snapshots import missing_attributes
 from features.tasks import Task
 from serving.batch_rows import (
     Progress,
+    build_served_table,
     feature_infos,
-    read_attributes,
     row_context,
     score_rows,
 )
@@ -196,15 +195,7 @@ def score_export(
                 )
                 counts[task.value] = store.write_scores(run_id, rows)
                 continue
-            table = build_scoring_table(
-                export,
-                task=task,
-                as_of=as_of,
-                vocabulary=served.model.vocabulary,
-                specs=model_specs(served.model),
-            )
-            table, attribute_notes[task.value] = read_attributes(table, served.model, task)
-            table = add_btyd_features(table, getattr(served.model, "btyd", None))
+            table, attribute_notes[task.value] = build_served_table(export, served, as_of=as_of)
             feature_seconds[task.value] = time.perf_counter() - started
             store.write_run_features(
                 run_id,

@@ -14,10 +14,12 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from features.btyd import add_btyd_features
 from features.export import Export
 from features.online import read_attribute_column
 from features.reasons import feature_label
 from features.registry import FeatureSpec
+from features.snapshots import build_scoring_table
 from features.tasks import Task
 from serving.export_context import DisplayValue, read_display, read_last_activity
 from serving.input_warnings import model_attributes, model_grouped_levels, model_levels
@@ -49,6 +51,23 @@ def read_attributes(
         if counts:
             notes[name] = counts
     return read, notes
+
+
+def build_served_table(
+    export: Export, served: ServedModel, *, as_of: datetime
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """``served``'s scoring table of ``export`` as of ``as_of`` (features from events strictly
+    before it, with the model's own vocabulary and specs), its attributes read as the API reads
+    them and the BTYD features added; with the attribute notes of ``read_attributes``."""
+    table = build_scoring_table(
+        export,
+        task=served.task,
+        as_of=as_of,
+        vocabulary=served.model.vocabulary,
+        specs=model_specs(served.model),
+    )
+    table, notes = read_attributes(table, served.model, served.task)
+    return add_btyd_features(table, getattr(served.model, "btyd", None)), notes
 
 
 def feature_infos(specs: Sequence[FeatureSpec]) -> tuple[FeatureInfo, ...]:
@@ -126,13 +145,16 @@ def score_rows(
     as_of: datetime,
     settings: Settings,
     explain: Explain,
-    context: RowContext,
-    tiers: dict[str, int],
-    progress: Progress | None,
+    context: RowContext = NO_CONTEXT,
+    tiers: dict[str, int] | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[ScoreRow]:
     """The store's rows of ``table`` (one task's scoring table, features as of ``as_of``),
-    scored ``CHUNK_ROWS`` at a time; counts each row's tier into ``tiers`` and reports
-    ``progress`` (task, rows done, rows) after each chunk. Both engines' batch runs use it."""
+    scored ``CHUNK_ROWS`` at a time, with ``context``'s display fields and last activity
+    (default: none); counts each row's tier into ``tiers`` when given and reports ``progress``
+    (task, rows done, rows) after each chunk when given. Both engines' batch runs use it: the
+    DuckDB run with all three, each Spark partition with none (its driver joins the context)."""
+    tiers = {} if tiers is None else tiers
     thresholds = settings.tier_thresholds(served.task)
     kind = entity_kind(served.task)
     specs = model_specs(served.model)

@@ -21,7 +21,7 @@ from features.commands.validate import check_directory
 from features.engines import Engine
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
-from features.tasks import Task
+from features.tasks import TASK_KINDS, Task
 from serving.cli_settings import console, load_settings
 from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
@@ -91,6 +91,7 @@ def serve(
 
 
 def score(
+    ctx: typer.Context,
     data: DataOption,
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
     task: Annotated[
@@ -127,7 +128,7 @@ def score(
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
     from features.engines.location import export_location
-    from features.fingerprint import export_fingerprint
+    from features.fingerprint import ExportFingerprint, reuse_fingerprint
     from serving.batch import check_keep_runs, choose_tasks, score_export
     from serving.event_coverage import event_type_coverage
     from serving.shadow import challenger_source, load_challengers
@@ -204,7 +205,10 @@ def score(
             keep_runs=keep,
             progress=report,
             challengers=challengers,
-            export_sha256=export_fingerprint(location) if isinstance(location, Path) else None,
+            # The pipeline hands over the hash it took (in-process only: ctx.obj), else hashed here.
+            export_sha256=reuse_fingerprint(location, ctx.find_object(ExportFingerprint))
+            if isinstance(location, Path)
+            else None,
         )
     export.close()
     table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
@@ -253,16 +257,43 @@ def _key_store(settings: Settings) -> KeyStore:
     return KeyStore(store.engine)
 
 
+def _check_owner_has_book(store: ScoreStore, owner: str) -> None:
+    """Raise a one-line ``UserError`` unless the published run holds a lead or a customer
+    owned by ``owner``."""
+    store.create_schema()
+    books = (store.list_scores(kind, owner_ids=[owner], limit=1) for kind in TASK_KINDS.values())
+    if any(book.total for book in books):
+        return
+    raise UserError(
+        f"--owner {owner}: no lead or customer in the published scores is owned by {owner!r} "
+        "(a typo?); pass --allow-unknown-owner for a rep who has no book yet"
+    )
+
+
 @keys_app.command("create")
 def create_key(
     role: Annotated[Role, typer.Option(help="crm | rep | admin")],
     owner: Annotated[str | None, typer.Option(help="owner_id of the rep (rep keys only)")] = None,
     label: Annotated[str | None, typer.Option(help="who or what holds the key")] = None,
+    allow_unknown_owner: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown-owner",
+            help="Create a rep key for an --owner with no lead or customer in the published "
+            "scores (a rep who has no book yet); refused otherwise, since a mistyped owner "
+            "would see an empty book.",
+        ),
+    ] = False,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from serving.wiring import utc_now
 
-    keys = _key_store(load_settings())
+    if allow_unknown_owner and role is not Role.REP:
+        raise UserError("--allow-unknown-owner only applies to rep keys")
+    settings = load_settings()
+    if role is Role.REP and owner and not allow_unknown_owner:
+        _check_owner_has_book(ScoreStore.from_url(settings.scores_url), owner)
+    keys = _key_store(settings)
     try:
         info, token = keys.create(role=role, owner_id=owner, label=label, created_at=utc_now())
     except KeyRequestError as exc:

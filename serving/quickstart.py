@@ -19,12 +19,11 @@ from typing import Any
 
 from features.errors import UserError
 from features.export import Export, quote
-from features.tasks import TASK_TABLES, Task
+from features.tasks import TASK_KINDS, TASK_TABLES, Task
 from serving.keys import KeyStore, Role
-from serving.store import EntityKind, ScoreStore, StoredScore
+from serving.store import ScoreStore, StoredScore
 
 EVENTS_IN_PAYLOAD = 50  # the most recent ones: enough for every feature window that matters
-KIND_OF: dict[Task, EntityKind] = {Task.LEADS: "lead", Task.CHURN: "customer"}
 ROUTES: dict[Task, tuple[str, str]] = {  # (collection in the API, list of the task)
     Task.LEADS: ("leads", "hot-leads"),
     Task.CHURN: ("customers", "at-risk"),
@@ -49,10 +48,10 @@ class Quickstart:
         payload = shlex.quote("@" + str(self.payload_path))
         collection = ROUTES[self.payload_task][0]
         read_collection, list_name = ROUTES[self.read_task]
-        kind = KIND_OF[self.read_task]
+        kind = TASK_KINDS[self.read_task]
         return [
             (
-                f"score a {KIND_OF[self.payload_task]} (CRM key)",
+                f"score a {TASK_KINDS[self.payload_task]} (CRM key)",
                 f"curl -s -H '{auth}{self.crm_key}' -H 'Content-Type: application/json' "
                 f"--data {payload} {self.base_url}/v1/{collection}/score",
             ),
@@ -91,7 +90,7 @@ def build_payload(export: Export, task: Task, entity_id: str, *, as_of: datetime
     ).fetchdf()
     if record.empty:
         raise UserError(
-            f"{KIND_OF[task]} {entity_id} is in the scores database but not in the export"
+            f"{TASK_KINDS[task]} {entity_id} is in the scores database but not in the export"
         )
     row = {k: _json_value(v) for k, v in record.iloc[0].to_dict().items()}
     text_columns = export.event_text_columns.get(tables.events_table, ())
@@ -143,7 +142,7 @@ def prepare_quickstart(
     """
     top: dict[Task, StoredScore] = {}
     for task in (Task.CHURN, Task.LEADS):
-        page = store.list_scores(KIND_OF[task], limit=1)
+        page = store.list_scores(TASK_KINDS[task], limit=1)
         if page.items:
             top[task] = page.items[0]
     if not top:
@@ -151,10 +150,10 @@ def prepare_quickstart(
     read_task = next(iter(top))  # the customer most at risk if any, else the hottest lead
     owner = top[read_task].owner_id
     if owner is None:
-        raise UserError(f"{KIND_OF[read_task]} {top[read_task].entity_id} has no owner_id")
+        raise UserError(f"{TASK_KINDS[read_task]} {top[read_task].entity_id} has no owner_id")
     payload_task = Task.LEADS if Task.LEADS in top else Task.CHURN
     payload = build_payload(export, payload_task, top[payload_task].entity_id, as_of=as_of)
-    payload_path = payload_dir / f"quickstart-{KIND_OF[payload_task]}.json"
+    payload_path = payload_dir / f"quickstart-{TASK_KINDS[payload_task]}.json"
     payload_path.parent.mkdir(parents=True, exist_ok=True)
     payload_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     tokens = {}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from features.rows import FeatureTable
-from features.tasks import Task
+from features.tasks import TASK_KINDS, Task
 from serving.protocols import Explain
 from serving.served import ServedModel
 from serving.settings import TierThresholds
@@ -81,4 +81,5 @@ def score_entities(
 
 
 def entity_kind(task: Task) -> EntityKind:
-    return "lead" if task is Task.LEADS else "customer"
+    """The entity kind ``task`` scores (``features.tasks.TASK_KINDS``)."""
+    return TASK_KINDS[task]

@@ -26,17 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.btyd import add_btyd_features
 from features.engines import Engine, engine_of
 from features.export import Export
-from features.snapshots import build_scoring_table
 from features.tasks import TASK_TABLES, Task
 from serving.champions import ChampionSource, MlflowChampionSource, NoChampion
 from serving.compatibility import check_model_fits
 from serving.served import ServedModel
 from serving.settings import Settings
 from serving.store import EntityKind, ScoreStore, ShadowStatus
-from serving.wiring import load_scoring_model, model_specs
+from serving.wiring import load_scoring_model
 
 logger = logging.getLogger(__name__)
 
@@ -112,17 +110,9 @@ def shadow_probabilities(
     ``served`` as of ``as_of`` (features from events strictly before it, built with the
     challenger's own vocabulary and feature specs). Probabilities only: no reasons, no
     contributions' storage."""
-    from serving.batch_rows import read_attributes  # the batch's own attribute reading
+    from serving.batch_rows import build_served_table  # the batch's own scoring table
 
-    table = build_scoring_table(
-        export,
-        task=served.task,
-        as_of=as_of,
-        vocabulary=served.model.vocabulary,
-        specs=model_specs(served.model),
-    )
-    table, _notes = read_attributes(table, served.model, served.task)
-    table = add_btyd_features(table, getattr(served.model, "btyd", None))
+    table, _notes = build_served_table(export, served, as_of=as_of)
     for start in range(0, len(table), SHADOW_CHUNK_ROWS):
         chunk: pd.DataFrame = table.iloc[start : start + SHADOW_CHUNK_ROWS]
         probabilities = np.asarray(served.model.predict_proba(chunk), dtype=float)

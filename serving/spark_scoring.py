@@ -28,7 +28,7 @@ from features.export import Export
 from features.moments import to_naive_utc
 from features.registry import FeatureSpec
 from features.snapshots import normalise_frame, snapshot_query
-from serving.batch_rows import NO_CONTEXT, RowContext, read_attributes, score_rows
+from serving.batch_rows import RowContext, read_attributes, score_rows
 from serving.protocols import Explain
 from serving.scoring import entity_kind
 from serving.served import ServedModel
@@ -73,16 +73,7 @@ def _scorer(
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
             # Display fields and last activity are joined on the driver (read_scored_rows).
-            rows = score_rows(
-                served,
-                table,
-                as_of=as_of,
-                settings=settings,
-                explain=explain,
-                context=NO_CONTEXT,
-                tiers={},
-                progress=None,
-            )
+            rows = score_rows(served, table, as_of=as_of, settings=settings, explain=explain)
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]

@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
 from features.errors import UserError
+from features.tasks import EntityKind as EntityKind  # its home; re-exported for serving
 from serving.tables import (
     ADDED_RUN_COLUMNS,
     ADDED_SCORE_COLUMNS,
@@ -62,7 +63,6 @@ from serving.tables import (
 
 logger = logging.getLogger(__name__)
 
-EntityKind = Literal["lead", "customer"]
 ShadowStatus = Literal["scored", "failed", "skipped"]  # a run's shadow challenger (shadow_runs)
 WRITE_CHUNK_ROWS = 5_000
 COUNT_CACHE_ENTRIES = 4_096

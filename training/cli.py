@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from features.commands.activity import ActivityTypesOption, parse_activity_types
 from features.commands.engine import DataOption, EngineOption
 from features.commands.quiet import quiet_libraries
 from features.engines import Engine
@@ -115,15 +116,7 @@ def train(
         bool,
         typer.Option("--promote", help="Try to promote the new version to champion right away."),
     ] = False,
-    activity_types: Annotated[
-        str | None,
-        typer.Option(
-            "--activity-types",
-            help="Churn: comma-separated event types that count as a purchase (default: the "
-            "config's [vocabulary] activity_types).",
-            show_default=False,
-        ),
-    ] = None,
+    activity_types: ActivityTypesOption = None,
     config: ConfigOption = None,
     models_dir: ModelsDirFlag = None,
     engine: EngineOption = Engine.DUCKDB,
@@ -425,11 +418,9 @@ class StepProgress:
 
 def with_activity_types(config: TrainingConfig, text: str | None) -> TrainingConfig:
     """``config`` with ``--activity-types`` (comma-separated) in place of the file's list."""
-    if text is None:
+    names = parse_activity_types(text)
+    if names is None:
         return config
-    names = tuple(n.strip() for n in text.split(","))
-    if not all(names):
-        raise UserError(f"--activity-types: expected comma-separated type names, got {text!r}")
     vocabulary = dataclasses.replace(config.vocabulary, activity_types=names)
     return dataclasses.replace(config, vocabulary=vocabulary)
 

@@ -13,7 +13,7 @@ for. Thresholds come from ``[monitoring]`` (``training.config.MonitoringConfig``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -101,10 +101,34 @@ def _numeric_counts(profile: Mapping[str, Any], values: np.ndarray) -> tuple[np.
     return counts, len(values) - len(known)
 
 
+def seen_levels(model: object) -> dict[str, frozenset[str]]:
+    """Per categorical feature, every level ``model``'s fit saw: the levels its encoder kept
+    and those it grouped as rare into "other" (``features.categories.RareLevelGrouper``).
+    Empty for a model without such an encoder."""
+    pipeline = getattr(model, "pipeline", None)
+    encoder = pipeline[0] if pipeline is not None else None
+    kept: Mapping[str, Collection[str]] = getattr(encoder, "levels_", {})
+    grouper = getattr(encoder, "grouper_", None)
+    grouped: Mapping[str, Collection[str]] = getattr(grouper, "grouped_levels_", {})
+    return {
+        name: frozenset(map(str, kept.get(name, ()))) | frozenset(map(str, grouped.get(name, ())))
+        for name in {*kept, *grouped}
+    }
+
+
 def compare_feature(
-    name: str, profile: Mapping[str, Any], column: pd.Series, config: MonitoringConfig
+    name: str,
+    profile: Mapping[str, Any],
+    column: pd.Series,
+    config: MonitoringConfig,
+    *,
+    seen: Collection[str] = (),
 ) -> FeatureDrift:
-    """Drift of one column against its reference profile (``training.monitoring.reference``)."""
+    """Drift of one column against its reference profile (``training.monitoring.reference``).
+
+    ``seen``: levels training saw although the profile (one cutoff's rows) lacks them, e.g. the
+    rare ones it grouped into "other"; they share the reference's extra bin with the unseen
+    levels but are not counted as unseen."""
     reference_missing = profile["missing"] / max(profile["rows"], 1)
     unseen: tuple[str, ...] = ()
     unseen_share = 0.0
@@ -115,14 +139,13 @@ def compare_feature(
         levels = profile["levels"]
         known = column.dropna().astype(str)
         counts = known.value_counts()
-        unseen_counts = counts[~counts.index.isin(list(levels))]
+        outside = counts[~counts.index.isin(list(levels))]
+        unseen_counts = outside[~outside.index.isin(list(seen))]
         unseen = tuple(str(level) for level in unseen_counts.index[:10])
         unseen_share = float(unseen_counts.sum() / len(column)) if len(column) else 0.0
-        # Unseen levels share one extra bin, empty in the reference.
+        # Levels outside the profile share one extra bin, empty in the reference.
         expected = np.asarray([*levels.values(), 0], dtype="float64")
-        current = np.asarray(
-            [*(int(counts.get(level, 0)) for level in levels), int(unseen_counts.sum())]
-        )
+        current = np.asarray([*(int(counts.get(level, 0)) for level in levels), int(outside.sum())])
         missing = int(column.isna().sum())
     current_missing = missing / len(column) if len(column) else 0.0
     psi = population_stability_index(expected, current.astype("float64"))
@@ -157,10 +180,12 @@ def drift_report(
     *,
     events: EventDrift,
     feature_names: Sequence[str],
+    seen: Mapping[str, Collection[str]],
     config: MonitoringConfig,
 ) -> DriftReport:
     """Drift of a run: ``features`` (one row per scored entity, the model's columns as of the
-    run) and ``scores`` (the run's stored probabilities) against ``reference``.
+    run) and ``scores`` (the run's stored probabilities) against ``reference``; ``seen`` holds
+    per categorical feature the levels training saw (``seen_levels``), never counted unseen.
 
     Raises ``KeyError`` naming a model feature the reference lacks.
     """
@@ -169,7 +194,9 @@ def drift_report(
     for name in feature_names:
         if name not in profiles:
             raise KeyError(f"the training reference has no profile of feature {name!r}")
-        compared.append(compare_feature(name, profiles[name], features[name], config))
+        compared.append(
+            compare_feature(name, profiles[name], features[name], config, seen=seen.get(name, ()))
+        )
     score = compare_feature("score", profiles[SCORE], pd.Series(scores, dtype="float64"), config)
     score_counts, _ = _numeric_counts(profiles[SCORE], np.asarray(scores, dtype="float64"))
     drifted = [f.name for f in compared if f.status == "drifted"]

@@ -45,7 +45,7 @@ class CutoffCount:
 @dataclass(frozen=True)
 class HorizonSupport:
     horizon_days: int
-    labelled: int  # cutoffs whose label window closes by the as-of
+    labelled: int  # cutoffs with a closed label window and someone eligible, as train counts
     temporal_test: bool  # a train/calibration/test split fits those cutoffs
 
 
@@ -85,9 +85,11 @@ def build_plan(
 
     ``grid(horizon, spacing)`` lists the default cutoffs with closed label windows for another
     horizon or spacing, as of the same time, and ``counts(horizon, spacing)`` their label
-    counts. The split and the positives check are the ones ``train_task`` applies, so a plan
-    without ``problem`` trains; so does every option its ``alternatives`` offer, which are
-    checked the same way against ``counts`` before they are offered.
+    counts (only cutoffs where someone is eligible, as in a training set: the labelled
+    cutoffs per horizon are counted from them). The split and the positives check are the
+    ones ``train_task`` applies, so a plan without ``problem`` trains; so does every option
+    its ``alternatives`` offer, which are checked the same way against ``counts`` before they
+    are offered.
     """
     labelled = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
     split, problem = None, None
@@ -106,11 +108,14 @@ def build_plan(
         split, problem = None, text if text.startswith(f"{task}: ") else f"{task}: {text}"
     spacing = every or CutoffSpacing(1, "m")
     tested = _tested(split_config, embargo=split_config.embargo)
+    counts = _remembered(counts)
     days = sorted({*REPORTED_HORIZON_DAYS, horizon.days})
+    # Labelled as train counts them (a cutoff where nobody is eligible has no label row), so
+    # the line never reports cutoffs that train would not find.
     horizons = tuple(
         HorizonSupport(d, len(cuts), tested(cuts, timedelta(days=d)))
         for d in days
-        for cuts in [grid(timedelta(days=d), spacing)]
+        for cuts in [_cutoffs_of(counts(timedelta(days=d), spacing))]
     )
     longest = _longest_tested_horizon(grid, spacing, tested)
     alternatives = (
@@ -138,6 +143,25 @@ def build_plan(
         longest_tested_horizon_days=longest,
         alternatives=alternatives,
     )
+
+
+def _remembered(counts: LabelCounts) -> LabelCounts:
+    """``counts`` computed once per horizon and spacing (the horizon line and the alternatives
+    ask for the same ones)."""
+    seen: dict[tuple[timedelta, CutoffSpacing], pd.DataFrame] = {}
+
+    def remembered(horizon: timedelta, spacing: CutoffSpacing) -> pd.DataFrame:
+        key = (horizon, spacing)
+        if key not in seen:
+            seen[key] = counts(horizon, spacing)
+        return seen[key]
+
+    return remembered
+
+
+def _cutoffs_of(counts: pd.DataFrame) -> list[datetime]:
+    """The cutoffs of a ``LabelCounts`` frame, as datetimes."""
+    return list(pd.to_datetime(counts["cutoff"]).dt.to_pydatetime())
 
 
 def _tested(
@@ -201,7 +225,7 @@ def _trains(counts: pd.DataFrame, option: _Option, config: SplitConfig) -> Tempo
     positives rule as ``check_train_positives``, read from counts instead of rows."""
     try:
         split = choose_split(
-            list(pd.to_datetime(counts["cutoff"]).dt.to_pydatetime()),
+            _cutoffs_of(counts),
             test=config.test_cutoffs,
             calibration=config.calibration_cutoffs,
             horizon=option.horizon,
@@ -232,14 +256,12 @@ def _alternatives(
     untested); then the embargo switch. When the request already ``trains`` (untested) only
     options with a temporal test are offered; when nothing tried trains, one clause says so.
     """
-    cache: dict[tuple[timedelta, CutoffSpacing], pd.DataFrame] = {}
 
     def works(option: _Option) -> str | None:
         asked = _Option(horizon, every, no_test, config.embargo) if every else None
         if option == asked:
             return None
-        key = (option.horizon, option.every)
-        frame = cache[key] if key in cache else cache.setdefault(key, counts(*key))
+        frame = counts(option.horizon, option.every)
         split = _trains(frame, option, config)
         if split is None or ((trains or not option.embargo) and not split.has_test):
             return None

@@ -30,6 +30,7 @@ def _print_summary(console: Console, summary: GenerationSummary) -> None:
         f"{summary.lead_events:,} lead events, {summary.customer_events:,} customer events; "
         f"history {summary.start:%Y-%m-%d} .. {summary.as_of:%Y-%m-%d}",
         highlight=False,
+        soft_wrap=True,
     )
     for task, auc in summary.truth_auc.items():
         console.print(
@@ -37,6 +38,7 @@ def _print_summary(console: Console, summary: GenerationSummary) -> None:
             f"cutoffs, {summary.positives_per_cutoff[task]:,.0f} positives per cutoff, "
             f"ROC AUC {auc:.3f}",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -78,6 +80,7 @@ def command(
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # else stopping writes a blank line into a pipe or log
     ) as bar:
         tasks: dict[str, TaskID] = {}
 

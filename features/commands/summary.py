@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from features.commands.activity import ActivityTypesOption, parse_activity_types
 from features.commands.engine import EngineOption, ExportArgument
 from features.commands.validate import (
     AsOfOption,
@@ -45,6 +46,7 @@ class ExportSummary:
     conversion_rate: float | None  # converted leads / all leads
     cancellation_rate: float | None  # customers with churned_at / all customers
     silent_share: float | None  # active customers with no activity in the 90 days before as_of
+    activity_types: tuple[str, ...]  # the event types that count as a purchase (activity)
     # events table -> normalised type -> (events before as_of, the export's spellings of it)
     events_by_type: dict[str, dict[str, tuple[int, tuple[str, ...]]]]
 
@@ -61,8 +63,14 @@ def _scalar(export: Export, sql: str, parameters: dict[str, object] | None = Non
     return value
 
 
-def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
-    """Compute the summary figures; only events strictly before ``as_of`` count as activity."""
+def summarize_export(
+    export: Export,
+    *,
+    as_of: datetime,
+    activity_types: tuple[str, ...] = DEFAULT_ACTIVITY_TYPES,
+) -> ExportSummary:
+    """Compute the summary figures; only events strictly before ``as_of`` of one of
+    ``activity_types`` (compared after the normalisation rule) count as activity."""
     tasks = export.tasks()
     tables = ["accounts"]
     for task in tasks:
@@ -85,7 +93,7 @@ def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
         cancellation = _scalar(
             export, "SELECT avg(CAST(churned_at IS NOT NULL AS DOUBLE)) FROM customers"
         )
-        purchases = _spellings(export, Task.CHURN, as_of, DEFAULT_ACTIVITY_TYPES)
+        purchases = _spellings(export, Task.CHURN, as_of, activity_types)
         # No such type at all: the share would read 100% and mean nothing, so it stays None.
         # A join, not NOT EXISTS in the select list: Spark accepts EXISTS only in filters.
         silent = None
@@ -114,7 +122,16 @@ def summarize_export(export: Export, *, as_of: datetime) -> ExportSummary:
             name: (events, tuple(sorted(spellings))) for name, (events, _, spellings) in ordered
         }
     return ExportSummary(
-        as_of, tasks, counts, first, last, conversion, cancellation, silent, by_type
+        as_of,
+        tasks,
+        counts,
+        first,
+        last,
+        conversion,
+        cancellation,
+        silent,
+        activity_types,
+        by_type,
     )
 
 
@@ -136,10 +153,14 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
     if Task.CHURN in summary.tasks:
         overview.add_row("explicit cancellation rate", _percent(summary.cancellation_rate))
         days = DEFAULT_HORIZON.days
-        overview.add_row(
-            f"active customers with no {'/'.join(DEFAULT_ACTIVITY_TYPES)} in {days} days",
-            _percent(summary.silent_share),
-        )
+        named = "/".join(summary.activity_types)
+        silent = _percent(summary.silent_share)
+        if summary.silent_share is None:
+            silent += (
+                f" (no {named} event before the as-of; name the types that count as a "
+                "purchase with --activity-types)"
+            )
+        overview.add_row(f"active customers with no {named} in {days} days", silent)
     console.print(overview)
     types = Table(title="Events per type (before the as-of; one type per normalised name)")
     types.add_column("table")
@@ -154,11 +175,15 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
 
 
 def command(
-    directory: ExportArgument, as_of: AsOfOption = None, engine: EngineOption = Engine.DUCKDB
+    directory: ExportArgument,
+    as_of: AsOfOption = None,
+    engine: EngineOption = Engine.DUCKDB,
+    activity_types: ActivityTypesOption = None,
 ) -> None:
     """Load a CRM export (validating it first) and print a short summary."""
     try:
         moment = parse_as_of(as_of)
+        purchases = parse_activity_types(activity_types) or DEFAULT_ACTIVITY_TYPES
         location = export_location(directory, engine=engine, option=None)
     except UserError as exc:
         raise fail(exc) from None
@@ -170,6 +195,7 @@ def command(
         print_report(exc.report, console, source=None if isinstance(location, Path) else location)
         raise typer.Exit(exc.exit_code) from None
     try:
-        print_summary(summarize_export(export, as_of=moment), console)
+        summary = summarize_export(export, as_of=moment, activity_types=purchases)
+        print_summary(summary, console)
     finally:
         export.close()

@@ -55,6 +55,7 @@ def progress_bars() -> Iterator[ProgressHook]:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # else stopping writes a blank line into a pipe or log
     ) as progress:
         tasks: dict[str, int] = {}
 
@@ -76,7 +77,7 @@ def print_report(report: ValidationReport, console: Console, *, source: str | No
         console.print(
             f"[{style}]{issue.severity.value}[/] {issue}", highlight=False, soft_wrap=True
         )
-    if report.coverage:
+    if report.coverage and report.ok:  # an export with errors serves no task
         console.print(
             "tasks: " + "; ".join(str(c) for c in report.coverage), highlight=False, soft_wrap=True
         )

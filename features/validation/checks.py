@@ -12,6 +12,7 @@ from datetime import datetime
 
 from features.contract import OUTCOME_COLUMNS, Column, Kind, Table
 from features.export import quote
+from features.moments import iso_utc
 from features.validation.parsing import SourceType, attribute_sql, raw_text_sql, typed_sql
 from features.validation.report import Severity
 
@@ -95,7 +96,7 @@ def column_checks(
                 "after_as_of",
                 name,
                 f"isfinite({t}) AND {t} > TIMESTAMP '{as_of.isoformat(sep=' ')}'",
-                f"timestamp after the as-of time {as_of.isoformat()} {first}"
+                f"timestamp after the as-of time {iso_utc(as_of)} {first}"
                 + (" (ignored as of that time)" if later_rows is Severity.WARNING else ""),
                 severity=later_rows,
                 value=r,

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from features.tasks import Task
+from features.tasks import KIND_TASKS
 from features.tiers import TIER_NAMES
 from serving.delivery.published import resolve_run, run_pages
 from serving.store import EntityKind, ListedScore, ScoreStore
-
-KIND_TASKS: dict[EntityKind, Task] = {"customer": Task.CHURN, "lead": Task.LEADS}
 
 
 @dataclass(frozen=True)

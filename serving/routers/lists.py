@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from features.moments import iso_utc
-from features.tasks import Task
+from features.tasks import KIND_TASKS, Task
 from features.tiers import TIER_NAMES
 from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
@@ -315,7 +315,7 @@ def build_list(
         raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
     if page.run_id is not None and page.total == 0 and not store.run_scored(page.run_id, kind):
         # An empty list would read as "nobody at risk" when the run never scored the task.
-        task = "churn" if kind == "customer" else "leads"
+        task = KIND_TASKS[kind]
         message = f"the run read has no {task} scores (its batch run did not score {task})"
         raise HTTPException(409, [field_error("run_id", message, "task_not_scored")])
     items = _items(

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
-from features.tasks import Task
+from features.tasks import KIND_TASKS
 from features.tiers import TIER_NAMES
 from serving.actions import ActionInputError, RepAction, parse_action
 from serving.errors import field_error
@@ -31,7 +31,6 @@ from serving.web.rendering import PAGE_HEADERS, PageRoute, RepPage, RepPageDep, 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
 PAGE_ROWS = 50
 HISTORY_RUNS = 12
-TASK: dict[EntityKind, Task] = {"customer": Task.CHURN, "lead": Task.LEADS}
 LIST_PATH: dict[EntityKind, str] = {"customer": "/web/at-risk", "lead": "/web/hot-leads"}
 TITLES: dict[EntityKind, str] = {"customer": "My at-risk customers", "lead": "My hot leads"}
 VALUE_HEADINGS: dict[EntityKind, str] = {"customer": "Value at risk", "lead": "Expected value"}
@@ -52,7 +51,7 @@ def _query(**params: Any) -> str:
 def _read_list(page: RepPage, kind: EntityKind, **query: Any) -> Any:
     """``build_list`` for the signed-in rep, never another owner (``owner`` is not offered)."""
     services = page.services
-    task = TASK[kind]
+    task = KIND_TASKS[kind]
     return build_list(
         services.store,
         page.session.principal,
@@ -83,8 +82,8 @@ def _list_page(
         "value_name": ID_AND_VALUE_NAMES[kind][1],
         "value_heading": VALUE_HEADINGS[kind],
         "extra_columns": views.extra_columns(body["items"]),
-        "tiers_allowed": TIER_NAMES[TASK[kind]],
-        "tiers_shown": query["tier"] or page.services.settings.default_tiers(TASK[kind]),
+        "tiers_allowed": TIER_NAMES[KIND_TASKS[kind]],
+        "tiers_shown": query["tier"] or page.services.settings.default_tiers(KIND_TASKS[kind]),
         "rank_by": query["rank_by"],
         "list_path": path,
         "csv_href": f"{path}.csv?{_query(**pinned)}",

@@ -428,16 +428,20 @@ def test_labels_stay_short_labels() -> None:
 
 
 def test_a_type_without_wording_reads_from_its_own_name() -> None:
-    vocabulary = Vocabulary.of_types(Task.LEADS, ["Webinar", "Content-Download", "Zq Email Open"])
+    vocabulary = Vocabulary.of_types(
+        Task.LEADS, ["Webinar", "Content-Download", "Zq Email Open", "Beantwoord"]
+    )
     specs = tuple(ModelFeature.from_spec(s) for s in feature_specs(Task.LEADS, vocabulary))
 
     def say(name: str, value: object) -> str:
         return phrase(next(s for s in specs if s.name == name), {name: value}, specs)
 
-    assert say("webinar_count_30d", 12.0) == "12 webinars in the last 30 days"
-    assert say("webinar_count_30d", 1.0) == "1 webinar in the last 30 days"
-    assert say("content_download_count_7d", 0.0) == "No content downloads in the last 7 days"
-    assert say("days_since_last_zq_email_open", 3.0) == "Last zq email open 3 days ago"
+    # Never inflected (a name may be in any language): "event(s)" carries the number.
+    assert say("webinar_count_30d", 12.0) == "12 webinar events in the last 30 days"
+    assert say("webinar_count_30d", 1.0) == "1 webinar event in the last 30 days"
+    assert say("content_download_count_7d", 0.0) == "No content download events in the last 7 days"
+    assert say("days_since_last_zq_email_open", 3.0) == "Last zq email open event 3 days ago"
+    assert say("beantwoord_count_30d", 3.0) == "3 beantwoord events in the last 30 days"
     assert say("other_count_90d", 2.0) == "2 events of other types in the last 90 days"
 
 

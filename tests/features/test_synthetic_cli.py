@@ -45,7 +45,7 @@ def test_generate_writes_a_valid_export(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "120 leads" in result.output
+    assert result.output.startswith(f"wrote {out} (csv): 120 leads")  # no blank line first
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "accounts.csv",

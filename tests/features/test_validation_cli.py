@@ -16,7 +16,8 @@ AS_OF_TEXT = AS_OF.isoformat()
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(build_app(), list(args))
+    # Wide enough that no table cell wraps.
+    result = CliRunner().invoke(build_app(), list(args), env={"COLUMNS": "250"})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -53,6 +54,33 @@ def test_errors_exit_1_and_are_all_listed(tmp_path: Path) -> None:
     )
     assert "error customers.csv, row 1, column annual_value: negative amount (first: '-3')" in out
     assert "2 error(s), 0 warning(s)" in out
+
+
+def test_a_valid_export_prints_its_tasks_and_nothing_before_its_issues(tmp_path: Path) -> None:
+    path = write_valid_export(tmp_path)
+    (path / "readme.txt").write_text("hi")
+
+    code, out, err = run("validate", str(path), "--as-of", AS_OF_TEXT)
+
+    assert code == 0 and err == ""
+    assert out.splitlines()[0] == "warning readme.txt: not a table of the export contract; ignored"
+    assert out.splitlines()[1].startswith("tasks: leads (")
+
+
+def test_an_unusable_export_gets_no_tasks_line_and_its_times_end_in_z(tmp_path: Path) -> None:
+    tables = valid_tables()
+    tables["lead_events"][0]["occurred_at"] = "2024-07-01"
+    path = write_export(tmp_path, tables)
+
+    code, out, err = run("validate", str(path), "--as-of", AS_OF_TEXT)
+
+    assert code == 1 and err == ""
+    assert out.splitlines()[0] == (
+        "error lead_events.csv, row 1, column occurred_at: timestamp after the as-of time "
+        "2024-06-01T00:00:00Z (first: '2024-07-01')"
+    )
+    assert not any(line.startswith("tasks:") for line in out.splitlines()), out
+    assert "invalid as of 2024-06-01T00:00:00Z" in out
 
 
 def test_default_as_of_is_the_time_of_the_run(tmp_path: Path) -> None:
@@ -158,3 +186,24 @@ def test_summary_has_no_silent_share_without_the_purchase_type(tmp_path: Path) -
         event["type"] = "purchase"
     export = load_export(write_export(tmp_path, tables), as_of=AS_OF)
     assert summarize_export(export, as_of=AS_OF).silent_share is None
+
+
+def test_summary_says_why_a_rate_is_na_and_takes_the_purchase_types(tmp_path: Path) -> None:
+    tables = valid_tables()
+    for event in tables["customer_events"]:
+        event["type"] = "purchase"
+    path = str(write_export(tmp_path, tables))
+
+    code, out, _ = run("summary", path, "--as-of", AS_OF_TEXT)
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if "active customers with no order" in line)
+    assert "n/a (no order event before the as-of; name the types that count as a purchase" in row
+
+    code, out, _ = run("summary", path, "--as-of", AS_OF_TEXT, "--activity-types", "purchase")
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if "active customers with no purchase" in line)
+    assert "0.0%" in row and "n/a" not in row
+
+    code, _, err = run("summary", path, "--as-of", AS_OF_TEXT, "--activity-types", "a,,b")
+    assert code == 2
+    assert err == "error: --activity-types: expected comma-separated type names, got 'a,,b'\n"

@@ -13,6 +13,7 @@ from serving.champions import MlflowChampionSource
 from serving.keys import KeyStore, Role
 from serving.store import ScoreStore
 from tests.serving.factories import make_frames
+from tests.serving.web.bookkit import publish_book
 
 
 @pytest.fixture
@@ -27,7 +28,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_keys_create_list_revoke(env: Path) -> None:
     runner = CliRunner()
     app = build_app()
-    created = runner.invoke(app, ["keys", "create", "--role", "rep", "--owner", "rep-4"])
+    created = runner.invoke(
+        app, ["keys", "create", "--role", "rep", "--owner", "rep-4", "--allow-unknown-owner"]
+    )
     assert created.exit_code == 0, created.output
     token = next(line for line in created.output.splitlines() if line.startswith("sr_"))
     keys = KeyStore(ScoreStore.from_url(f"sqlite:///{env / 'scores.db'}").engine)
@@ -42,6 +45,30 @@ def test_keys_create_list_revoke(env: Path) -> None:
     assert refused.exit_code == 2
     assert refused.output == "error: a rep key needs --owner (the rep's owner_id)\n"
     assert runner.invoke(app, ["keys", "create", "--role", "boss"]).exit_code == 2
+
+
+def test_a_rep_key_for_an_owner_without_a_book_is_refused_unless_allowed(env: Path) -> None:
+    runner, app = CliRunner(), build_app()
+    store = ScoreStore.from_url(f"sqlite:///{env / 'scores.db'}")
+    store.create_schema()
+    publish_book(store)  # rep-0 and rep-1 own leads and customers; rep-7 owns nothing
+    keys = KeyStore(store.engine)
+
+    refused = runner.invoke(app, ["keys", "create", "--role", "rep", "--owner", "rep-7"])
+    assert refused.exit_code == 2
+    assert refused.output == (
+        "error: --owner rep-7: no lead or customer in the published scores is owned by "
+        "'rep-7' (a typo?); pass --allow-unknown-owner for a rep who has no book yet\n"
+    )
+    assert keys.list() == []  # nothing created
+    for owner, extra in (("rep-1", []), ("rep-7", ["--allow-unknown-owner"])):
+        created = runner.invoke(app, ["keys", "create", "--role", "rep", "--owner", owner, *extra])
+        assert created.exit_code == 0, created.output
+    assert sorted(str(k.owner_id) for k in keys.list()) == ["rep-1", "rep-7"]
+    # The override means nothing for another role: refused, never ignored.
+    crm = runner.invoke(app, ["keys", "create", "--role", "crm", "--allow-unknown-owner"])
+    assert crm.exit_code == 2
+    assert crm.output == "error: --allow-unknown-owner only applies to rep keys\n"
 
 
 def _register_champions(tracking_uri: str, trained: dict, root: Path) -> None:

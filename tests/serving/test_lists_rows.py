@@ -15,19 +15,17 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from features.btyd import add_btyd_features
 from features.export import export_from_frames
-from features.snapshots import build_scoring_table
 from features.tasks import Task
 from serving.app import create_app
-from serving.batch import read_attributes, score_export
+from serving.batch import score_export
+from serving.batch_rows import build_served_table
 from serving.changes import decompose, sum_tolerance
 from serving.export_context import UnknownDisplayField
 from serving.services import Services
 from serving.settings import Settings
 from serving.store import EntityKind
 from serving.tables import score_details, score_runs
-from serving.wiring import model_specs
 from tests.serving.appkit import NOW, FolderChampions, auth, build_test_services, create_keys
 from tests.serving.factories import make_frames
 
@@ -94,15 +92,7 @@ def test_scores_decompose_exactly_over_two_whole_runs(
         served = services.models.current(task)
         assert served is not None
         # The stored raw margin is the model's own raw log-odds, recomputed here from scratch.
-        table = build_scoring_table(
-            export,
-            task=task,
-            as_of=RUN2,
-            vocabulary=served.model.vocabulary,
-            specs=model_specs(served.model),
-        )
-        table, _ = read_attributes(table, served.model, task)
-        table = add_btyd_features(table, getattr(served.model, "btyd", None))
+        table, _ = build_served_table(export, served, as_of=RUN2)
         raw = dict(
             zip(table["entity_id"].astype(str), served.model.raw_score(table), strict=True)  # type: ignore[attr-defined]
         )

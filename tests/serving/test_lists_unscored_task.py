@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from features.export import export_from_frames
-from features.tasks import Task
+from features.tasks import KIND_TASKS, Task
 from serving.batch import BatchSummary, score_export
 from serving.services import Services
 from tests.serving.appkit import auth
@@ -53,4 +54,20 @@ def test_a_list_of_a_task_the_published_run_did_not_score_is_a_409(
     assert (
         client.get("/v1/lists/hot-leads?owner=nobody", headers=auth(keys["admin"])).json()["total"]
         == 0
+    )
+
+
+def test_the_409_names_the_task_of_the_kind_from_the_one_map(
+    services: Services,
+    keys: dict[str, str],
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    score_leads_only(services, make_frames(seed=11))
+    # features.tasks.KIND_TASKS is read at request time: a changed map changes the message.
+    monkeypatch.setitem(KIND_TASKS, "customer", Task.LEADS)
+    at_risk = client.get("/v1/lists/at-risk", headers=auth(keys["admin"]))
+    assert at_risk.status_code == 409
+    assert at_risk.json()["detail"][0]["message"] == (
+        "the run read has no leads scores (its batch run did not score leads)"
     )

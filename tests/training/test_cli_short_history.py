@@ -39,6 +39,7 @@ def _run(*args: str) -> object:
     return CliRunner().invoke(build_app(), list(args), env={"COLUMNS": "400"})
 
 
+@pytest.mark.slow  # trains through the CLI: 102 s measured
 def test_182_day_horizon_on_12_months_trains_untested_and_is_not_promoted(
     short_export: Path, small_config: Path, tmp_path: Path
 ) -> None:
@@ -113,6 +114,7 @@ def _leads_only(out: Path, *, leads: int) -> Path:
     return out
 
 
+@pytest.mark.slow  # plans every offered option: 58 s measured
 def test_plan_advice_on_a_short_leads_only_export_trains_when_followed(
     tmp_path: Path, small_config: Path
 ) -> None:

@@ -109,6 +109,7 @@ def test_a_missing_export_folder_is_one_line(tmp_path: Path) -> None:
     assert result.output == f"error: --data {missing}: no such export folder\n"  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # trains through the CLI: 66 s measured
 def test_progress_per_step_and_no_library_noise(
     short_export: Path,  # noqa: F811 (the fixtures imported from test_cli_short_history)
     small_config: Path,  # noqa: F811

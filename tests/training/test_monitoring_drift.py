@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.training.conftest import train_churn
 from tests.training.factories import make_training_frame
 from training.config import TrainingConfig
-from training.drift import EventDrift, drift_report, population_stability_index
+from training.drift import EventDrift, drift_report, population_stability_index, seen_levels
 from training.evaluation import rows_at
 from training.monitoring.reference import SCORE, training_reference
 from training.trainer import TrainedTask
@@ -31,6 +32,7 @@ def _report(trained: TrainedTask, config: TrainingConfig, rows: pd.DataFrame):  
         trained.model.predict_proba(rows),
         events=NO_EVENTS,
         feature_names=trained.model.feature_names,
+        seen=seen_levels(trained.model),
         config=config.monitoring,
     )
 
@@ -74,6 +76,27 @@ def test_fires_on_a_shifted_sample(trained: TrainedTask, config: TrainingConfig)
     assert "score" in report.drifted
 
 
+def test_a_level_training_grouped_as_rare_is_not_unseen(
+    frame: pd.DataFrame, config: TrainingConfig
+) -> None:
+    # 5 rows of a level at the first cutoff only: training groups it as rare into "other", and
+    # the reference (the last shipped cutoff's rows) never holds it.
+    frame = frame.astype({"segment": object})
+    first = frame.index[frame["cutoff"] == frame["cutoff"].min()][:5]
+    frame.loc[first, "segment"] = "rare-segment"
+    trained = train_churn(frame, config)
+    assert "rare-segment" in seen_levels(trained.model)["segment"]
+    reference = training_reference(trained, bins=config.monitoring.reference_bins)
+    assert "rare-segment" not in reference["features"]["segment"]["levels"]
+
+    rows = _fresh(seed=99).astype({"segment": object})
+    rows.loc[rows.index[:120], "segment"] = "rare-segment"  # 20% of rows: known, though rare
+    rows.loc[rows.index[120:180], "segment"] = "new-segment"  # 10%: never seen
+    segment = {f.name: f for f in _report(trained, config, rows).features}["segment"]
+    assert segment.unseen_levels == ("new-segment",)
+    assert segment.unseen_share == pytest.approx(60 / len(rows))
+
+
 def test_unknown_event_share_alerts(trained: TrainedTask, config: TrainingConfig) -> None:
     rows = _fresh(seed=99)
     reference = training_reference(trained, bins=10)
@@ -83,6 +106,7 @@ def test_unknown_event_share_alerts(trained: TrainedTask, config: TrainingConfig
         trained.model.predict_proba(rows),
         events=EventDrift(events=1000, unknown=200, unknown_types=("web order",)),
         feature_names=trained.model.feature_names,
+        seen=seen_levels(trained.model),
         config=config.monitoring,
     )
     assert report.drifted == ("unknown event types",)

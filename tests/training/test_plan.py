@@ -178,6 +178,42 @@ def test_too_short_for_a_test_trains_untested_and_says_why(
     )
 
 
+def test_the_horizon_line_counts_labelled_cutoffs_as_train_does(
+    cohort: Export, config: TrainingConfig
+) -> None:
+    # Cutoffs whose windows close by the as-of, but nobody eligible at any of them (a churn
+    # export without its purchase type, say): train finds no labelled cutoff, nor does the line.
+    as_of = datetime(2026, 5, 15)
+    grid_sizes = []
+
+    def grid(h: timedelta, s: CutoffSpacing) -> list[datetime]:
+        cuts = default_cutoffs(cohort, task=Task.LEADS, horizon=h, as_of=as_of, every=s)  # type: ignore[arg-type]
+        grid_sizes.append(len(cuts))
+        return cuts
+
+    def counts(h: timedelta, s: CutoffSpacing) -> pd.DataFrame:
+        grid(h, s)  # the cutoffs exist by time ...
+        return pd.DataFrame({"cutoff": pd.to_datetime([]), "rows": [], "positives": []})
+
+    plan = build_plan(
+        _frame([], rows=0, positives=0),
+        task=Task.LEADS,
+        horizon=H,
+        every=MONTHLY,
+        as_of=as_of,
+        split_config=config.split,
+        no_test=False,
+        grid=grid,
+        counts=counts,
+    )
+    assert max(grid_sizes) > 0
+    lines = render_plan(plan, folds=5, refit=True)
+    assert lines[0].endswith("; 0 labelled cutoff(s)")
+    assert lines[2] == (
+        "labelled cutoffs per horizon (every 1m): 30d 0, 60d 0, 90d 0, 182d 0, 365d 0"
+    )
+
+
 def test_a_history_long_enough_shows_the_split_and_the_embargo_gap(
     cohort: Export, config: TrainingConfig
 ) -> None:

@@ -15,6 +15,7 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import pytest
 from packaging.utils import canonicalize_name
 
 from training.pyfunc import SCORER_LIBRARIES
@@ -47,6 +48,7 @@ def _module_level_imports(path: Path) -> set[str]:
     return names
 
 
+@pytest.mark.slow  # 47 s measured
 def test_every_library_the_scorer_imports_is_pinned_with_the_model() -> None:
     probe = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True

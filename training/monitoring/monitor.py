@@ -31,7 +31,7 @@ from features.model import ScoringModel
 from features.moments import iso_utc
 from features.tasks import Task
 from training.config import TrainingConfig
-from training.drift import DriftReport, EventDrift, drift_report
+from training.drift import DriftReport, EventDrift, drift_report, seen_levels
 from training.monitoring.actions import has_actions_table, recorded_actions
 from training.monitoring.outcomes import (
     RunOutcome,
@@ -159,6 +159,7 @@ def monitor_run(
         scored["probability"].to_numpy(dtype="float64"),
         events=EventDrift(events, sum(unknown.values()), tuple(list(unknown)[:10])),
         feature_names=model.feature_names,
+        seen=seen_levels(model),
         config=config.monitoring,
     )
     return outcome, drift, labelled

@@ -69,7 +69,7 @@ def pipeline(
 ) -> None:
     """Validate, score, monitor, retrain when due, promote by the rules, notify; idempotent."""
     from features.commands.validate import check_directory
-    from features.fingerprint import export_fingerprint
+    from features.fingerprint import hash_export
     from features.moments import iso_utc, resolve_as_of
     from training.cli import existing_tracking
     from training.config import DEFAULT_CONFIG_PATH, load_config
@@ -91,9 +91,9 @@ def pipeline(
         url = os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = open_scores(url)
         with pipeline_lock(models_dir, holder=lambda: latest_running(engine)):
-            fingerprint = export_fingerprint(data)
+            fingerprint = hash_export(data)
             console.print(
-                f"pipeline: {data} (content {fingerprint[:12]}) as of {iso_utc(moment)}",
+                f"pipeline: {data} (content {fingerprint.sha256[:12]}) as of {iso_utc(moment)}",
                 highlight=False,
             )
             work = CommandSteps(
@@ -129,7 +129,7 @@ def pipeline(
             report = run_pipeline(
                 steps,
                 engine=engine,
-                fingerprint=fingerprint,
+                fingerprint=fingerprint.sha256,
                 data=str(data),
                 as_of=moment,
                 clock=_now,
@@ -141,7 +141,7 @@ def pipeline(
         raise fail(exc) from exc
     if report.all_reused:
         console.print(
-            f"nothing to do: export {fingerprint[:12]} as of {iso_utc(moment)} was already "
+            f"nothing to do: export {fingerprint.sha256[:12]} as of {iso_utc(moment)} was already "
             "processed; no step was repeated",
             highlight=False,
         )

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from features.artifact_contract import CHALLENGER, CHAMPION
 from features.errors import UserError
+from features.fingerprint import ExportFingerprint
 from features.moments import iso_utc
 from features.tasks import TASK_TABLES, Task
 from features.validation import validate_export
@@ -55,14 +56,19 @@ class _Tee(io.StringIO):
         return super().write(text)
 
 
-def run_command(args: Sequence[str]) -> None:
+def run_command(args: Sequence[str], *, context: object | None = None) -> None:
     """Run ``salesradar <args>`` in this process; raise ``UserError`` carrying its last
-    error line (without ``error:``) when it exits non-zero."""
+    error line (without ``error:``) when it exits non-zero.
+
+    ``context`` becomes the command's click context object (``ctx.obj``): what the pipeline
+    hands a command in-process only, out of reach of a command-line argument."""
     from features.cli import build_app  # the root CLI, with every registered command group
 
     captured = _Tee(sys.stderr)
     with contextlib.redirect_stderr(captured):
-        code = build_app()(args=list(args), prog_name="salesradar", standalone_mode=False)
+        code = build_app()(
+            args=list(args), prog_name="salesradar", standalone_mode=False, obj=context
+        )
     if code in (None, 0):
         return
     lines = [line for line in captured.getvalue().splitlines() if line.strip()]
@@ -74,10 +80,11 @@ def run_command(args: Sequence[str]) -> None:
 @dataclass(frozen=True)
 class CommandSteps:
     """The steps for one export and as-of, with what the commands need passed explicitly;
-    ``fingerprint`` is the export's content sha256 (``features.fingerprint``)."""
+    ``fingerprint`` is the export's content hash (``features.fingerprint``), handed to
+    ``score`` so that the export is hashed once per pipeline run."""
 
     data: Path
-    fingerprint: str
+    fingerprint: ExportFingerprint
     as_of: datetime
     config: TrainingConfig
     config_path: Path | None
@@ -120,7 +127,10 @@ class CommandSteps:
                 f"published run {run_id} ({', '.join(tasks)}) already scored this export "
                 "as of this as-of with the current champions",
             )
-        run_command(["score", "--data", str(self.data), "--as-of", self.as_of.isoformat()])
+        run_command(
+            ["score", "--data", str(self.data), "--as-of", self.as_of.isoformat()],
+            context=self.fingerprint,
+        )
         run_id, tasks = self._published()
         return StepResult("done", f"published run {run_id} ({', '.join(tasks)})")
 
@@ -134,7 +144,7 @@ class CommandSteps:
         last = [r for r in runs if r.run_id == runs[-1].run_id]
         if not last or last[0].as_of != self.as_of:
             return None
-        if run_export_sha256(self.engine, last[0].run_id) != self.fingerprint:
+        if run_export_sha256(self.engine, last[0].run_id) != self.fingerprint.sha256:
             return None
         champions = {}
         for task in Task:

@@ -33,7 +33,6 @@ LOCAL_CONF: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
 }
@@ -48,6 +47,8 @@ def build_session(*, master: str, app_name: str = "salesradar") -> SparkSession:
     applied again).
     """
     builder = SparkSession.builder.master(master).appName(app_name)
+    # Any master: Spark's console progress bars would interleave with the CLI's own.
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
     conf = dict(ENGINE_CONF)
     if master.startswith("local"):
         conf |= LOCAL_CONF
