@@ -162,6 +162,22 @@ def test_an_unknown_column_gets_the_apis_error_where_the_scorer_sees_it(
     assert _within(json.loads(out[1]["error"])) == _within(api[1]["errors"])
 
 
+def test_datetime_columns_naive_or_aware_are_read_as_the_iso_text(scorer) -> None:
+    """A frame's datetime columns (naive = UTC, or with a zone) score as the same instants sent
+    as ISO 8601 text (MLflow's `string` type failed the whole batch on a datetime column)."""
+    text = pd.DataFrame([_row(GOOD, WHEN), _row({**GOOD, "lead_id": "L-2"}, WHEN)])
+    expected = _records(scorer.predict(text))
+    naive = text.assign(as_of=pd.to_datetime(text["as_of"]).dt.tz_localize(None))
+    aware = text.assign(
+        created_at=pd.to_datetime(text["created_at"]).dt.tz_convert("Europe/Paris"),
+        as_of=pd.to_datetime(text["as_of"]),
+    )
+    for frame in (naive, aware):
+        got = _records(scorer.predict(frame))
+        assert [row["error"] for row in got] == [None, None]
+        assert got == expected
+
+
 def _refuse_constant(token: str) -> None:
     raise ValueError(f"{token} is not JSON")
 
