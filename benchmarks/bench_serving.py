@@ -2,7 +2,12 @@
 ``mlflow models serve`` on the same champion for comparison.
 
     python -m benchmarks.bench_serving [--customers 100000 --customer-events 10000000
-                                        --leads 20000 --lead-events 1000000 --requests 1000]
+                                        --leads 20000 --lead-events 1000000 --requests 1000
+                                        --batch-requests 1000]
+
+At the defaults most of the time goes to the three series of 1,000-entity requests (20 warm-up
++ ``--batch-requests`` each, about 1 s per request for the API and 2 s for MLflow's server on 2
+busy cores: over an hour in all); ``--batch-requests 50`` keeps every figure, on fewer samples.
 
 Everything lives in a temporary folder: a DuckDB-generated export (deterministic for ``--seed``),
 real champions fitted through ``features.model`` on a slice of it with the production tree
@@ -14,7 +19,8 @@ keep-alive connection; (3) start ``mlflow models serve -m models:/salesradar-lea
 --env-manager local`` and send it the same raw requests as the API (one lead with 50 events, the
 1,000-lead batch; features and reasons computed on both sides), checking that it scores them
 like the API, with the p50 ratio; (4) serve the bare estimator from the run and send it the
-same lead's precomputed feature vector. Servers are killed in ``finally``.
+same lead's precomputed feature vector. Each server's peak RSS is printed before it is killed
+(in ``finally``).
 """
 
 from __future__ import annotations
