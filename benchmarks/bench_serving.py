@@ -2,7 +2,12 @@
 ``mlflow models serve`` on the same champion for comparison.
 
     python -m benchmarks.bench_serving [--customers 100000 --customer-events 10000000
-                                        --leads 20000 --lead-events 1000000 --requests 1000]
+                                        --leads 20000 --lead-events 1000000 --requests 1000
+                                        --batch-requests 1000]
+
+At the defaults most of the time goes to the three series of 1,000-entity requests (20 warm-up
++ ``--batch-requests`` each, about 1 s per request for the API and 2 s for MLflow's server on 2
+busy cores: over an hour in all); ``--batch-requests 50`` keeps every figure, on fewer samples.
 
 Everything lives in a temporary folder: a DuckDB-generated export (deterministic for ``--seed``),
 real champions fitted through ``features.model`` on a slice of it with the production tree
@@ -14,7 +19,8 @@ keep-alive connection; (3) start ``mlflow models serve -m models:/salesradar-lea
 --env-manager local`` and send it the same raw requests as the API (one lead with 50 events, the
 1,000-lead batch; features and reasons computed on both sides), checking that it scores them
 like the API, with the p50 ratio; (4) serve the bare estimator from the run and send it the
-same lead's precomputed feature vector. Servers are killed in ``finally``.
+same lead's precomputed feature vector. Each server's peak RSS is printed before it is killed
+(in ``finally``).
 """
 
 from __future__ import annotations
@@ -218,9 +224,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def session_peak_rss(session: int) -> str:
+    """Peak resident memory (``VmHWM``, Linux ``/proc``) of each live process of ``session``:
+    a server started in its own session and the workers it forked (MLflow's uvicorn)."""
+    peaks = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != session:  # fields after the name: state, ppid, pgrp, session
+                continue
+            status = stat.with_name("status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmHWM:")
+        peaks.append(kb / 1024)
+    parts = " + ".join(f"{mb:.0f}" for mb in sorted(peaks, reverse=True))
+    return f"{sum(peaks):.0f} MB ({len(peaks)} processes: {parts} MB)"
+
+
 @contextmanager
-def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
-    """Start a server process, wait until ``ready_url`` answers 200 (bounded), kill it after."""
+def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[int]:
+    """Start a server process in its own session, wait until ``ready_url`` answers 200
+    (bounded), yield its pid (= its session id), kill its session after."""
     with log.open("w") as log_file:
         process = subprocess.Popen(
             command,
@@ -242,7 +267,7 @@ def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{command} not ready after 180 s; see {log}")
             time.sleep(0.3)
-        yield
+        yield process.pid
     finally:
         # The server's own session: its children (MLflow's uvicorn) go down with it.
         try:
@@ -263,10 +288,11 @@ def mlflow_server(model_uri: str, env: dict[str, str], root: Path) -> Iterator[h
                "local", "-p", str(port), "-h", "127.0.0.1", "-w", "1"]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     with (
-        server(command, env, f"{base}/ping", root / "mlflow.log"),
+        server(command, env, f"{base}/ping", root / "mlflow.log") as session,
         httpx.Client(base_url=base, timeout=60) as client,
     ):
         yield client
+        print(f"    peak RSS of MLflow's server: {session_peak_rss(session)}")
 
 
 def pyfunc_rows(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -470,7 +496,7 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{port}"
     print(f"API (uvicorn, 1 worker, 127.0.0.1), {args.requests} sequential requests each:")
     with (
-        server(ours, env, f"{base}/health/ready", root / "serve.log"),
+        server(ours, env, f"{base}/health/ready", root / "serve.log") as session,
         httpx.Client(base_url=base, headers=headers, timeout=60) as client,
     ):
         lead = {"as_of": AS_OF.isoformat(), "leads": [one_lead("L-bench", 50)]}
@@ -503,6 +529,7 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
             "GET /v1/lists/at-risk (50 rows)",
             measure(lambda i: client.get("/v1/lists/at-risk"), args.requests),
         )
+        print(f"    peak RSS of the API server: {session_peak_rss(session)}")
 
     # MLflow's own server on the registered model, on the same raw requests: features,
     # model, calibration, tiers and reasons inside MLflow (serving.pyfunc).

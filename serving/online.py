@@ -77,6 +77,14 @@ def to_entity_input(task: Task, entity: EntityIn) -> OnlineEntity:
     return OnlineEntity(entity_id=entity_id_of(entity), record=record, events=entity.events)
 
 
+def check_as_of(as_of: datetime, *, received_at: datetime, skew: timedelta) -> list[FieldError]:
+    """The field error for an ``as_of`` in the future (beyond clock skew), or none: the API
+    refuses its request's, the MLflow model (``serving.pyfunc``) a row's."""
+    if as_of > received_at + skew:
+        return [("as_of", "is in the future", "future_timestamp")]
+    return []
+
+
 def check_times(
     entity: EntityIn, *, as_of: datetime, received_at: datetime, skew: timedelta
 ) -> list[FieldError]:

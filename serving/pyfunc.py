@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +33,12 @@ from features.model import ScoringModel
 from features.reasons import explain
 from features.scorer_columns import (
     COLLECTION,
-    REQUEST_VALUE,
     RESPONSE_VALUE,
-    input_columns,
     output_columns,
 )
 from features.tasks import TASK_TABLES, Task
 from serving.input_warnings import input_warnings
-from serving.online import Failure, score_online
+from serving.online import Failure, check_as_of, score_online
 from serving.protocols import Explain, FeatureFrameBuilder
 from serving.schemas.fields import Timestamp
 from serving.schemas.requests import (
@@ -56,12 +54,13 @@ from serving.settings import Settings
 from serving.wiring import build_online_features, utc_now
 
 _AS_OF = TypeAdapter(Timestamp)
-_COLUMNS = {task: frozenset(input_columns(task)) for task in Task}
-# A column the model has no input for is refused, not ignored (a silently dropped field). Only
-# reaches this code when ``predict`` is called without MLflow's schema check: through
-# ``PyFuncModel.predict`` (load_model, ``mlflow models serve``, spark_udf) MLflow drops such a
-# column first, with only a warning (docs/training.md, "Extra input columns").
-_UNEXPECTED = "not an input column of this model; remove it (it would not be read)"
+# Columns read apart from the entity's own fields; every other column with a value goes to
+# the API's schema as a field of the entity, so a column the model has no input for is refused
+# as the API refuses an unknown field, not ignored. Only reaches this code when ``predict`` is
+# called without MLflow's schema check: through ``PyFuncModel.predict`` (load_model, ``mlflow
+# models serve``, spark_udf) MLflow drops such a column first, with only a warning
+# (docs/training.md, "Extra input columns").
+_NOT_ENTITY_FIELDS = frozenset({"as_of", "attributes", "events", "events_json"})
 _ITEMS: dict[Task, TypeAdapter[Any]] = {
     Task.LEADS: TypeAdapter(LeadItem),
     Task.CHURN: TypeAdapter(CustomerItem),
@@ -124,16 +123,18 @@ def score_rows(
     """Score ``rows`` (``input_columns``) as the API scores a request, grouped by ``as_of``.
 
     ``received_at`` (naive UTC) bounds every timestamp as the API's clock does. A row whose
-    ``as_of``, ``attributes`` or events cannot be read, that holds a value in a column other
-    than ``input_columns`` (``unexpected_column``), or that the request schema refuses, gets
-    its ``error`` (JSON list of ``{field, message, type}``, fields named ``rows[i]...``).
+    ``as_of``, ``attributes`` or events cannot be read, or that the API would refuse (its
+    request schema, run on the row's fields and any other column holding a value, then the
+    API's checks of times and ids), gets its ``error``: the API's JSON list of ``{field,
+    message, type}`` with the same messages and types, fields named ``rows[i]...``.
     """
     task = served.task
+    skew = timedelta(seconds=services.settings.future_skew_seconds)
     records = [_plain(r) for r in rows.to_dict(orient="records")]
     out: list[dict[str, Any]] = [{} for _ in records]
     groups: dict[datetime, list[tuple[int, EntityIn | InvalidEntity]]] = {}
     for row, record in enumerate(records):
-        read = _read_row(task, record, row)
+        read = _read_row(task, record, row, received_at=received_at, skew=skew)
         if isinstance(read, Failure):
             out[row] = _failed(task, read)
         else:
@@ -149,8 +150,30 @@ def score_rows(
                 out[row] = _failed(task, _renumber(result, row))
             else:
                 out[row] = _scored(task, served, item, result)
-    # Object columns: a refused row's numbers are None (JSON null), not NaN, as in the API.
-    return pd.DataFrame(out, columns=output_columns(task), dtype=object)
+    return _frame(task, out)
+
+
+def _frame(task: Task, out: list[dict[str, Any]]) -> pd.DataFrame:
+    """The output rows as a frame whose missing values are null on every route out.
+
+    Numbers are pandas' nullable ``Float64`` / ``Int64``; text is an ``object`` Series holding
+    ``str`` or ``None`` (from a bare list or ``pd.array``, pandas 3 infers its ``str`` dtype,
+    whose missing value is ``NaN``). So a refused row's numbers are ``pd.NA`` and its text
+    ``None``, which ``DataFrame.to_dict`` gives as ``None`` and ``to_json`` as ``null``.
+    ``NaN`` instead would reach MLflow's scoring server (``DataFrame.to_dict(orient="records")``
+    then ``json.dump``) as the bare token ``NaN``: invalid JSON for strict parsers
+    (``JSON.parse``, Go's ``encoding/json``). A refused row's dict holds only its id and error:
+    the other columns are read with ``.get``, never left to pandas, which fills a missing key
+    with ``NaN`` even in an ``object`` frame.
+    """
+    numbers = {"probability": "Float64", "score": "Int64", RESPONSE_VALUE[task]: "Float64"}
+    return pd.DataFrame(
+        {
+            name: pd.Series([row.get(name) for row in out], dtype=numbers.get(name, object))
+            for name in output_columns(task)
+        },
+        columns=output_columns(task),
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -166,27 +189,33 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    if (
+        value is None
+        or value is pd.NaT
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return None
     return value
 
 
 def _read_row(
-    task: Task, record: Mapping[str, Any], row: int
+    task: Task, record: Mapping[str, Any], row: int, *, received_at: datetime, skew: timedelta
 ) -> tuple[datetime, EntityIn | InvalidEntity] | Failure:
-    """The row's as_of and its entity validated by the API's schema, or the row's Failure."""
+    """The row's as_of and its entity validated by the API's schema, or the row's Failure
+    (an ``as_of`` the API would refuse for its request, in the future included)."""
     key = TASK_TABLES[task].key
     entity_id = record.get(key) if isinstance(record.get(key), str) else None
-    errors = [
-        (name, _UNEXPECTED, "unexpected_column")
-        for name, value in record.items()
-        if name not in _COLUMNS[task] and value is not None
-    ]
+    errors: list[tuple[str, str, str]] = []
     as_of: datetime | None = None
     try:
         as_of = _AS_OF.validate_python(record.get("as_of"))
     except ValidationError as exc:
-        errors.append(("as_of", error_message(exc.errors()[0]), "invalid_as_of"))
+        # The API's own error for its request's as_of (same message and type).
+        error = exc.errors()[0]
+        errors.append(("as_of", error_message(error), error["type"]))
+    else:
+        errors += check_as_of(as_of, received_at=received_at, skew=skew)
     attributes = _json_field(record, "attributes", dict, "a JSON object", errors, default={})
     events = record.get("events")
     if record.get("events_json") is not None and events is not None:
@@ -196,10 +225,11 @@ def _read_row(
     if errors or as_of is None:
         prefix = f"{COLLECTION}[{row}]"
         return Failure(row, entity_id, [(f"{prefix}.{f}", m, t) for f, m, t in errors])
+    # A missing cell (None, NaN, NaT) is a field not sent: a frame cannot tell null from absent.
     entity = {
-        name: record[name]
-        for name in (key, "created_at", "owner_id", "account_id", REQUEST_VALUE[task])
-        if record.get(name) is not None
+        name: value
+        for name, value in record.items()
+        if name not in _NOT_ENTITY_FIELDS and value is not None
     }
     entity |= {"attributes": attributes, "events": events if events is not None else []}
     return as_of, _ITEMS[task].validate_python(entity)

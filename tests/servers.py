@@ -89,3 +89,23 @@ def mlflow_server(*, backend: str, artifacts: Path, log: Path) -> Iterator[str]:
             yield url
     finally:
         mlflow.set_tracking_uri(None)
+
+
+@contextmanager
+def mlflow_models_serve(
+    model_uri: str, *, tracking_uri: str, log: Path, cwd: Path
+) -> Iterator[str]:
+    """``mlflow models serve -m model_uri --env-manager local`` (this virtualenv) reading the
+    registry at ``tracking_uri``; yields its URL."""
+
+    def command(port: int) -> list[str]:
+        return [
+            str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", model_uri,
+            "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port),
+        ]  # fmt: skip
+
+    # MLflow starts `uvicorn` by name: this virtualenv's bin must be on PATH.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": path}
+    with http_server(command, log=log, env=env, cwd=cwd) as url:
+        yield url

@@ -36,7 +36,6 @@ from mlflow.types.schema import AnyType
 from features.artifact_contract import SCORING_MODEL_ARTIFACT
 from features.model import ScoringModel
 from features.scorer_columns import (
-    REQUEST_VALUE,
     RESPONSE_VALUE,
     example_rows,
     input_columns,
@@ -76,17 +75,19 @@ def scorer_requirements() -> list[str]:
 
 def scorer_signature(task: Task) -> ModelSignature:
     """Named input and output columns (``features.scorer_columns``); optional where the API's
-    request field is optional. Times are ISO 8601 text, JSON columns are text."""
+    request field is optional. Inputs are typed ``any``; outputs: ``probability`` and the value
+    double, ``score`` long, the rest text (JSON columns are text), every one nullable."""
     required = {TASK_TABLES[task].key, "created_at", "owner_id", "as_of"}
-    # `events` is typed `any`, not Array(Object): MLflow checks a typed array element by
-    # element, building a pandas Series per event field (40 s for bench-serving's 1,000-lead
-    # request of 10,000 events, 0.03 s untyped); the API's request schema checks every event
-    # anyway and names the row and field of a bad one.
-    kinds: dict[str, Any] = {"events": AnyType(), REQUEST_VALUE[task]: "double"}
-    inputs = [
-        ColSpec(kinds.get(name, "string"), name, required=name in required)
-        for name in input_columns(task)
-    ]
+    # Every input is typed `any`, so MLflow's schema check neither converts nor refuses a
+    # value: the API's request schema, which the model runs on every row, is the one check,
+    # and refuses a bad value in its row only. A typed column would be checked by MLflow first,
+    # differently on each route: `mlflow models serve` casts a `double` column with
+    # `astype(float)` ("12000" and true become 12000.0 and 1.0, which the API refuses), while
+    # `PyFuncModel.predict` fails the whole batch on one such value (and on a `string` column
+    # that pandas holds as numbers or datetimes). A typed `events` array was also checked event
+    # by event through pandas (40 s for bench-serving's 1,000-lead request of 10,000 events,
+    # 0.03 s untyped).
+    inputs = [ColSpec(AnyType(), name, required=name in required) for name in input_columns(task)]
     kinds = {"probability": "double", "score": "long", RESPONSE_VALUE[task]: "double"}
     # Every output may be missing: a refused row has only its error (and its id if valid).
     outputs = [

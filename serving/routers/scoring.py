@@ -16,7 +16,7 @@ from serving.deps import ServicesDep, allow
 from serving.errors import field_error
 from serving.input_warnings import input_warnings
 from serving.keys import Role
-from serving.online import Failure, score_online
+from serving.online import Failure, check_as_of, score_online
 from serving.openapi import errors
 from serving.rendering import json_response
 from serving.schemas.requests import (
@@ -41,8 +41,9 @@ def _decide_as_of(services: Services, requested: datetime | None) -> tuple[datet
     received_at = services.clock()
     if requested is None:
         return received_at, received_at
-    if requested > received_at + timedelta(seconds=services.settings.future_skew_seconds):
-        raise HTTPException(422, [field_error("as_of", "is in the future", "future_timestamp")])
+    skew = timedelta(seconds=services.settings.future_skew_seconds)
+    if errors := check_as_of(requested, received_at=received_at, skew=skew):
+        raise HTTPException(422, [field_error(*error) for error in errors])
     return requested, received_at
 
 

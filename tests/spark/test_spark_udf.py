@@ -96,11 +96,12 @@ def test_spark_udf_scores_raw_entities_like_the_registered_model(spark, register
     )
     entities = spark.createDataFrame(rows.astype(object).where(rows.notna(), None))
     key = TASK_TABLES[task].key
-    scored = (
-        entities.withColumn("scored", score(F.struct(*entities.columns)))
-        .select("scored.*")
-        .toPandas()
-    )
+    flat = entities.withColumn("scored", score(F.struct(*entities.columns))).select("scored.*")
+    flat = flat.cache()
+    # A refused row's numbers are SQL null, not NaN (toPandas would show both as NaN).
+    assert flat.filter(F.isnan("probability") | F.isnan("score")).count() == 0
+    assert flat.filter(F.col("probability").isNull() & F.col("score").isNull()).count() == 1
+    scored = flat.toPandas()
     got = {row[key]: row for row in _records(scored)}
     assert sorted(got) == sorted(row[key] for row in expected)
     refused = 0
