@@ -1,0 +1,131 @@
+"""Many entities' events as of one cutoff, in numpy: what the aggregates' numpy forms read.
+
+An ``EventTable`` holds, for ``n`` entities, their distinct events strictly before the cutoff,
+grouped by entity and ordered by time within it (ties broken deterministically by the caller,
+``features.online``). Times are integer microseconds since the Unix epoch (naive UTC), the same
+integers DuckDB's ``date_diff('microsecond', ...)`` works on. Windows are ``[cutoff - days,
+cutoff)``, as in the batch SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+US_PER_DAY = 86_400_000_000
+
+DIRECTION_CODES: dict[str, int] = {"inbound": 1, "outbound": 2}
+
+# One event type code, or an inclusive range of codes (several pooled purchase types).
+Code = int | tuple[int, int]
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+def code_mask(codes: npt.NDArray[np.int16], code: Code) -> Bools:
+    """Which of ``codes`` are ``code`` (or fall in its inclusive range)."""
+    selected: Bools = (
+        (codes >= code[0]) & (codes <= code[1]) if isinstance(code, tuple) else codes == code
+    )
+    return selected
+
+
+@dataclass(frozen=True)
+class Column:
+    """One aggregate for every entity: ``values`` where ``present`` (None: always present).
+
+    Numeric aggregates hold numbers (times as µs since the epoch); text ones hold text in an
+    object array.
+    """
+
+    values: npt.NDArray[Any]
+    present: Bools | None = None
+
+    def as_float(self) -> Floats:
+        """Values as float64, NaN where absent; shared, never mutate it.
+
+        Times in µs since the epoch stay exact: they are integers below 2**53 until year 2255.
+        """
+        return self._floats
+
+    @cached_property
+    def _floats(self) -> Floats:
+        floats = self.values.astype(np.float64)
+        if self.present is not None:
+            floats[~self.present] = np.nan
+        return floats
+
+
+@dataclass
+class EventTable:
+    """Distinct events of ``n`` entities strictly before ``cutoff``, grouped by entity.
+
+    ``created`` is per entity (µs since epoch); every other array is per event, ``entity``
+    being the non-decreasing entity index of each event. ``codes`` are 1-based indexes into the
+    vocabulary's kinds (0: any other type), ``directions`` ``DIRECTION_CODES`` (0: unknown),
+    ``values`` NaN where an event has none.
+    """
+
+    cutoff: int
+    created: Ints
+    entity: Ints
+    times: Ints
+    codes: npt.NDArray[np.int16]
+    values: Floats
+    directions: npt.NDArray[np.int8]
+    channels: list[str | None]
+    _masks: dict[tuple[Code | None, int | None, int | None], Bools] = field(
+        default_factory=dict, repr=False
+    )
+
+    @property
+    def n(self) -> int:
+        """Number of entities."""
+        return int(self.created.shape[0])
+
+    def mask(
+        self, code: Code | None, days: int | None = None, direction: int | None = None
+    ) -> Bools:
+        """Events of a type (None: any) in ``[cutoff - days, cutoff)`` (None: all), a direction
+        (None: any). Cached per table: the aggregates of one request share their masks."""
+        key = (code, days, direction)
+        cached = self._masks.get(key)
+        if cached is None:
+            cached = np.ones(self.times.shape[0], dtype=bool)
+            if code is not None:
+                cached &= code_mask(self.codes, code)
+            if days is not None:
+                cached &= (self.cutoff - self.times) <= days * US_PER_DAY
+            if direction is not None:
+                cached &= self.directions == direction
+            self._masks[key] = cached
+        return cached
+
+    def count(self, selected: Bools) -> Ints:
+        """Selected events per entity."""
+        return np.bincount(self.entity[selected], minlength=self.n).astype(np.int64)
+
+    def first_and_last(self, selected: Bools) -> tuple[Ints, Ints, Bools]:
+        """Per entity, the position of its first and last selected event, and whether any."""
+        positions = np.flatnonzero(selected)
+        owners = self.entity[positions]
+        first = np.zeros(self.n, dtype=np.int64)
+        last = np.zeros(self.n, dtype=np.int64)
+        # Positions ascend, so assigning in reverse leaves the first, in order the last.
+        first[owners[::-1]] = positions[::-1]
+        last[owners] = positions
+        present = np.zeros(self.n, dtype=bool)
+        present[owners] = True
+        return first, last, present
+
+    def times_at(self, positions: Ints) -> Ints:
+        """Times at per-entity positions (from ``first_and_last``); 0 where a table is empty."""
+        if self.times.size == 0:
+            return np.zeros(positions.shape[0], dtype=np.int64)
+        return self.times[positions]
