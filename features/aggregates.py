@@ -32,6 +32,14 @@ def _code_sql(code: Code | None) -> str:
     return f"{code[0]}to{code[1]}" if isinstance(code, tuple) else str(code)
 
 
+def _span(code: Code | None) -> slice:
+    """The codes ``code`` covers as a slice of a per-code axis (None: every code)."""
+    if code is None:
+        return slice(None)
+    low, high = code if isinstance(code, tuple) else (code, code)
+    return slice(low, high + 1)
+
+
 def code_predicate(code: Code, column: str) -> str:
     """SQL: ``column`` holds ``code`` (or a code in its inclusive range)."""
     if isinstance(code, tuple):
@@ -87,8 +95,9 @@ class Count:
         return _filtered("count(*)", conditions)
 
     def numpy(self, table: EventTable) -> Column:
-        """Per entity, the count (int64, always present)."""
-        return Column(table.count(table.mask(self.code, self.days, self.direction)))
+        """Per entity, the count (int64, always present): a slice of the window's counts."""
+        counts = table.counts_within(self.days)[:, _span(self.code), _span(self.direction)]
+        return Column(counts.sum(axis=(1, 2)))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ cutoff)``, as in the batch SQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,7 @@ import numpy.typing as npt
 US_PER_DAY = 86_400_000_000
 
 DIRECTION_CODES: dict[str, int] = {"inbound": 1, "outbound": 2}
+_DIRECTIONS = max(DIRECTION_CODES.values()) + 1  # direction codes, with 0 (unknown)
 
 # One event type code, or an inclusive range of codes (several pooled purchase types).
 Code = int | tuple[int, int]
@@ -36,7 +38,6 @@ def code_mask(codes: npt.NDArray[np.int16], code: Code) -> Bools:
     return selected
 
 
-@dataclass(frozen=True)
 class Column:
     """One aggregate for every entity: ``values`` where ``present`` (None: always present).
 
@@ -44,22 +45,24 @@ class Column:
     object array.
     """
 
-    values: npt.NDArray[Any]
-    present: Bools | None = None
+    __slots__ = ("_floats", "present", "values")
+
+    def __init__(self, values: npt.NDArray[Any], present: Bools | None = None) -> None:
+        self.values = values
+        self.present = present
+        self._floats: Floats | None = None
 
     def as_float(self) -> Floats:
         """Values as float64, NaN where absent; shared, never mutate it.
 
         Times in µs since the epoch stay exact: they are integers below 2**53 until year 2255.
         """
+        if self._floats is None:
+            floats = self.values.astype(np.float64)
+            if self.present is not None:
+                floats[~self.present] = np.nan
+            self._floats = floats
         return self._floats
-
-    @cached_property
-    def _floats(self) -> Floats:
-        floats = self.values.astype(np.float64)
-        if self.present is not None:
-            floats[~self.present] = np.nan
-        return floats
 
 
 @dataclass
@@ -83,6 +86,8 @@ class EventTable:
     _masks: dict[tuple[Code | None, int | None, int | None], Bools] = field(
         default_factory=dict, repr=False
     )
+    _conditions: dict[tuple[str, Code], Bools] = field(default_factory=dict, repr=False)
+    _cubes: dict[int | None, Ints] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -97,18 +102,52 @@ class EventTable:
         key = (code, days, direction)
         cached = self._masks.get(key)
         if cached is None:
-            cached = np.ones(self.times.shape[0], dtype=bool)
+            parts = []
             if code is not None:
-                cached &= code_mask(self.codes, code)
+                parts.append(self._condition(("code", code), lambda: code_mask(self.codes, code)))
             if days is not None:
-                cached &= (self.cutoff - self.times) <= days * US_PER_DAY
+                window = days * US_PER_DAY
+                parts.append(self._condition(("days", days), lambda: self.ages <= window))
             if direction is not None:
-                cached &= self.directions == direction
+                parts.append(
+                    self._condition(("dir", direction), lambda: self.directions == direction)
+                )
+            cached = parts[0] if parts else np.ones(self.times.shape[0], dtype=bool)
+            for part in parts[1:]:
+                cached = cached & part
             self._masks[key] = cached
+        return cached
+
+    @cached_property
+    def ages(self) -> Ints:
+        """Microseconds from each event to the cutoff (always > 0)."""
+        return self.cutoff - self.times
+
+    def _condition(self, key: tuple[str, Code], build: Callable[[], Bools]) -> Bools:
+        """One condition of ``mask``, shared by every mask that combines it with others."""
+        cached = self._conditions.get(key)
+        if cached is None:
+            cached = self._conditions[key] = build()
+        return cached
+
+    def counts_within(self, days: int | None) -> Ints:
+        """Events per (entity, type code, direction code) in ``[cutoff - days, cutoff)`` (None:
+        all history): shape ``(n, codes, directions)``, one grouped pass over the events,
+        shared by every count with that window (a slice of it, ``Count.numpy``)."""
+        cached = self._cubes.get(days)
+        if cached is None:
+            codes = int(self.codes.max()) + 1 if self.codes.size else 1
+            cell = (self.entity * codes + self.codes) * _DIRECTIONS + self.directions
+            if days is not None:
+                cell = cell[self.mask(None, days)]
+            cached = np.bincount(cell, minlength=self.n * codes * _DIRECTIONS)
+            cached = self._cubes[days] = cached.reshape(self.n, codes, _DIRECTIONS)
         return cached
 
     def count(self, selected: Bools) -> Ints:
         """Selected events per entity."""
+        if self.n == 1:  # one entity (most online requests): no grouping to do
+            return np.array([np.count_nonzero(selected)], dtype=np.int64)
         return np.bincount(self.entity[selected], minlength=self.n).astype(np.int64)
 
     def first_and_last(self, selected: Bools) -> tuple[Ints, Ints, Bools]:
