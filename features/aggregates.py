@@ -122,11 +122,11 @@ class ValueSum:
         return _filtered("sum(e.value)", _window_conditions(self.code, self.days, None))
 
     def numpy(self, table: EventTable) -> Column:
-        """Per entity, the float sum (0.0 without events), summed in event order."""
-        selected = table.mask(self.code, self.days)
-        values = np.where(np.isnan(table.values), 0.0, table.values)
-        sums = np.bincount(table.entity[selected], weights=values[selected], minlength=table.n)
-        return Column(sums.astype(np.float64))
+        """Per entity, the float sum (0.0 without events): a slice of the window's sums."""
+        if self.days is None:
+            raise ValueError("an all-history value sum is not supported")
+        sums = table.values_within(self.days)[:, _span(self.code)]
+        return Column(sums.sum(axis=1))
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class EventTable:
     )
     _conditions: dict[tuple[str, Code], Bools] = field(default_factory=dict, repr=False)
     _cubes: dict[int | None, Ints] = field(default_factory=dict, repr=False)
+    _value_cubes: dict[int, Floats] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -142,6 +143,19 @@ class EventTable:
                 cell = cell[self.mask(None, days)]
             cached = np.bincount(cell, minlength=self.n * codes * _DIRECTIONS)
             cached = self._cubes[days] = cached.reshape(self.n, codes, _DIRECTIONS)
+        return cached
+
+    def values_within(self, days: int) -> Floats:
+        """Sum of event values (missing as 0) per (entity, type code) in ``[cutoff - days,
+        cutoff)``: shape ``(n, codes)``, one grouped pass, in event order."""
+        cached = self._value_cubes.get(days)
+        if cached is None:
+            codes = int(self.codes.max()) + 1 if self.codes.size else 1
+            selected = self.mask(None, days)
+            cell = (self.entity * codes + self.codes)[selected]
+            values = np.where(np.isnan(self.values), 0.0, self.values)[selected]
+            sums = np.bincount(cell, weights=values, minlength=self.n * codes).astype(np.float64)
+            cached = self._value_cubes[days] = sums.reshape(self.n, codes)
         return cached
 
     def count(self, selected: Bools) -> Ints:
