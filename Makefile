@@ -62,9 +62,10 @@ test: lint ## Set up, lint (ruff) and run the whole test suite
 test-fast: $(STAMP) ## The inner loop: every test but the slow and Spark ones (CI runs them all via make test)
 	$(BIN)/python -m pytest -m "not slow and not spark"
 
-lint: $(STAMP) ## ruff check + format check
+lint: $(STAMP) ## ruff check + format check + mypy --strict on features/ and serving/
 	$(BIN)/ruff check features training serving tests benchmarks
 	$(BIN)/ruff format --check features training serving tests benchmarks
+	$(BIN)/mypy --strict features serving
 
 validate-sample: $(STAMP) ## Validate the committed sample export
 	$(BIN)/salesradar validate data/sample
@@ -80,6 +81,10 @@ bench-features: $(STAMP) ## Feature-table times vs the DuckDB floor, and online-
 
 bench-spark: $(STAMP) ## One cutoff's features + a batch scoring run, ~10M events: local Spark vs DuckDB
 	$(BIN)/python -m benchmarks.bench_spark
+
+.PHONY: compare-engines
+compare-engines: $(STAMP) ## Default CRM: train both tasks + score on DuckDB and on Spark, metrics and scores side by side
+	$(BIN)/python -m benchmarks.compare_engines --as-of $(AS_OF) --seed $(SEED)
 
 bench-training: $(STAMP) ## Time to train both models on the default data
 	$(BIN)/python -m benchmarks.bench_training

@@ -45,7 +45,7 @@ def _scores(column: pd.Series, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.
         return np.where(missing, floor, values)
     levels = column.astype(object).where(column.notna(), "\0missing")
     rates = pd.Series(labels, index=column.index).groupby(levels.to_numpy()).mean()
-    return levels.map(rates).to_numpy(dtype=np.float64)
+    return np.asarray(levels.map(rates), dtype=np.float64)
 
 
 def _separation(column: pd.Series, labels: npt.NDArray[np.int64]) -> float:

@@ -97,14 +97,16 @@ def _expected_if_alive(params: BgNbdParameters, x: Floats, t_obs: Floats, days: 
     tail = np.exp((a - 1) * log_one_minus_z) * hyp2f1(
         a + b - 1 - r, a - 1, a + b + x - 1, days / (base + days)
     )
-    return (a + b + x - 1) / (a - 1) * (1 - tail)
+    return np.asarray((a + b + x - 1) / (a - 1) * (1 - tail), dtype=np.float64)
 
 
 def _buys_if_alive(params: BgNbdParameters, x: Floats, t_obs: Floats, days: float) -> Floats:
     """P(a purchase in (T, T + days] | alive at T): see ``probability_no_purchase``."""
     base = params.alpha + t_obs
     # -expm1 keeps precision when the window is short against alpha + T.
-    return -np.expm1((params.r + x) * (np.log(base) - np.log(base + days)))
+    return np.asarray(
+        -np.expm1((params.r + x) * (np.log(base) - np.log(base + days))), dtype=np.float64
+    )
 
 
 def log_likelihood(
@@ -118,7 +120,7 @@ def log_likelihood(
     log_a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     log_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     log_a3, log_a4 = _log_alive_terms(params, x, t_x, t_obs)
-    return log_a1 + log_a2 + np.logaddexp(log_a3, log_a4)
+    return np.asarray(log_a1 + log_a2 + np.logaddexp(log_a3, log_a4), dtype=np.float64)
 
 
 def probability_alive(
@@ -247,9 +249,9 @@ def btyd_values(
 
 
 @overload
-def add_btyd_features(table: pd.DataFrame, btyd: BtydFeatures | None) -> pd.DataFrame: ...
-@overload
 def add_btyd_features(table: FeatureRows, btyd: BtydFeatures | None) -> FeatureRows: ...
+@overload
+def add_btyd_features(table: pd.DataFrame, btyd: BtydFeatures | None) -> pd.DataFrame: ...
 def add_btyd_features(table: FeatureTable, btyd: BtydFeatures | None) -> FeatureTable:
     """``table`` with the derived features appended (after every other column); unchanged
     when ``btyd`` is None (a leads model, or a churn model without a purchase kind).

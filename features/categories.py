@@ -32,7 +32,7 @@ def _level(value: object) -> str | None:
     return str(value)
 
 
-class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class RareLevelGrouper(TransformerMixin, BaseEstimator):
     """Map levels rarer than ``min_frequency`` and levels unseen in ``fit`` to ``other_label``.
 
     ``transform`` returns pandas categoricals whose category list is fixed at fit time (kept
@@ -51,6 +51,9 @@ class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     ----------
     categories_ : dict[str, list[str]]
         Per input column, the category list of the output.
+    grouped_levels_ : dict[str, list[str]]
+        Per input column, the levels seen in ``fit`` but grouped as rarer than
+        ``min_frequency`` (sorted): known to the model, unlike a level never seen.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
 
@@ -78,11 +81,12 @@ class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self.min_frequency * present
 
     def fit(self, X: Any, y: Any = None) -> RareLevelGrouper:
-        """Learn, per column, the levels frequent enough to keep."""
+        """Learn, per column, the levels frequent enough to keep (and the rarer ones grouped)."""
         frame = _as_frame(X)
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.categories_: dict[str, list[str]] = {}
+        self.grouped_levels_: dict[str, list[str]] = {}
         for column in frame.columns:
             # Through an object array: iterating an Arrow-backed column is ~40x slower per value.
             values = frame[column].to_numpy(dtype=object)
@@ -93,6 +97,7 @@ class RareLevelGrouper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 *(k for k in kept if k != self.other_label),
                 self.other_label,
             ]
+            self.grouped_levels_[str(column)] = sorted(set(counts) - set(kept))
         return self
 
     def transform(self, X: Any) -> pd.DataFrame:

@@ -20,7 +20,9 @@ from typing import Annotated, Any
 
 import typer
 
-# typer 0.29 vendors click; its usage errors derive from this class, not from click's.
+# typer 0.29 vendors click; its usage errors derive from this class, not from click's, and
+# the group methods overridden below take and return its Context (typer.Context subclasses it).
+from typer._click.core import Context
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
@@ -47,16 +49,16 @@ class OneLineErrors(TyperGroup):
         self,
         info_name: str | None,
         args: list[str],
-        parent: typer.Context | None = None,
+        parent: Context | None = None,
         **extra: Any,
-    ) -> typer.Context:
+    ) -> Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except ClickException as exc:
             print_error(usage_error_line(exc))
             raise typer.Exit(exc.exit_code) from None
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except ClickException as exc:

@@ -9,20 +9,22 @@ nothing passes through pandas.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import duckdb
 
 from features.contract import TABLES, Table
 from features.errors import UserError
 from features.export import SQL_TYPES, Attribute, Export, quote
+from features.moments import to_naive_utc
 from features.validation import (
     ProgressHook,
     Severity,
     TableLayout,
     ValidationReport,
-    to_naive_utc,
     validate_export,
 )
 from features.validation.parsing import attribute_sql, raw_text_sql, scan_sql, typed_sql
@@ -30,17 +32,28 @@ from features.validation.validator import open_connection
 
 log = logging.getLogger(__name__)
 
+C = TypeVar("C", bound="Closeable")
+
+
+class Closeable(Protocol):
+    """A connection ``load_tables`` closes when a table cannot be loaded."""
+
+    def close(self) -> None: ...
+
 
 class ExportInvalid(UserError):
     """The export has validation errors; ``report`` holds every one of them."""
 
     exit_code = 1
 
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: ValidationReport, *, source: str | None = None) -> None:
+        """``source``: how the user named the export when it is not ``report.path`` (a URI
+        whose files were validated in a local copy)."""
         self.report = report
         errors = report.errors
         super().__init__(
-            f"{report.path} is not a valid export: {len(errors)} error(s), first: {errors[0]}"
+            f"{source or report.path} is not a valid export: {len(errors)} error(s), "
+            f"first: {errors[0]}"
         )
 
 
@@ -71,38 +84,49 @@ def load_export(
     """
     if not path.is_dir():
         raise ExportNotFound(f"--data {path}: no such export folder")
-    as_of = to_naive_utc(as_of)
+    as_of = to_naive_utc(as_of, what="as_of")
     report = validate_for_loading(
-        path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows
+        path, as_of=to_naive_utc(as_of), progress=progress, ignore_later_rows=ignore_later_rows
     )
     if not report.ok:
         raise ExportInvalid(report)
     con = open_connection()
+    return load_tables(report, con, _create_table, source=str(path), progress=progress)
+
+
+def load_tables(
+    report: ValidationReport,
+    con: C,
+    create: Callable[[C, Table, TableLayout | None], None],
+    *,
+    source: str,
+    progress: ProgressHook | None,
+) -> Export:
+    """Every contract table of the validated ``report`` created in ``con`` by ``create`` (given
+    the table and its file's layout, None when the export has no such file), as an ``Export``
+    named ``source``; every engine's loader ends here. ``create`` raises to refuse a table (it
+    checks the rows loaded against ``layout.rows``); then ``con`` is closed and the error goes
+    on, so nothing half-loaded is left behind."""
     attributes: dict[str, tuple[Attribute, ...]] = {}
     text_columns: dict[str, tuple[str, ...]] = {}
     try:
         for index, table in enumerate(TABLES, start=1):
             layout = report.tables.get(table.name)
-            if layout is None:
-                _create_empty(con, table)
-                attributes[table.name] = ()
-                text_columns[table.name] = ()
-                continue
-            _create_from_file(con, table, layout)
-            attributes[table.name] = layout.attributes
-            text_columns[table.name] = layout.text_columns
+            create(con, table, layout)
+            attributes[table.name] = () if layout is None else layout.attributes
+            text_columns[table.name] = () if layout is None else layout.text_columns
             if progress is not None:
                 progress("load tables", index, len(TABLES))
     except BaseException:
         con.close()
         raise
-    log.info("loaded %s: %s", path, dict(report.row_counts))
+    log.info("loaded %s: %s", source, dict(report.row_counts))
     event_tables = {t.name for t in TABLES if t.extra_columns_are == "text"}
     return Export(
-        con=con,
+        con=con,  # type: ignore[arg-type]  # DuckDB's, or an engine's answering its calls
         attributes={k: v for k, v in attributes.items() if k not in event_tables},
         event_text_columns={k: v for k, v in text_columns.items() if k in event_tables},
-        source=str(path),
+        source=source,
         later_rows=later_rows(report),
     )
 
@@ -126,9 +150,12 @@ def later_rows(report: ValidationReport) -> dict[str, int]:
     }
 
 
-def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    columns = ", ".join(f"{quote(c.name)} {SQL_TYPES[c.kind]}" for c in table.columns)
-    con.execute(f"CREATE TABLE {quote(table.name)} ({columns})")
+def _create_table(con: duckdb.DuckDBPyConnection, table: Table, layout: TableLayout | None) -> None:
+    if layout is None:
+        columns = ", ".join(f"{quote(c.name)} {SQL_TYPES[c.kind]}" for c in table.columns)
+        con.execute(f"CREATE TABLE {quote(table.name)} ({columns})")
+    else:
+        _create_from_file(con, table, layout)
 
 
 def typed_selects(table: Table, layout: TableLayout | None) -> list[str]:

@@ -19,7 +19,6 @@ Serving imports this module; it never imports ``training``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -32,21 +31,30 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from scipy.special import expit, logit
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from features.artifact_contract import ModelIntegrityError, file_sha256, verify_sha256
 from features.btyd import BtydFeatures, is_btyd_feature
 from features.categories import RareLevelGrouper
 from features.errors import UserError
+from features.frame_values import (
+    FeatureFrameError,
+    as_float,
+    as_text,
+    offset_log_odds,
+)
+from features.linear_plan import LINEAR_MEANS_KEY, LinearPlan, is_linear
+from features.scoring_plan import ModelScores, PriorOffset, ScoringPlan
 from features.tasks import Task
 from features.vocabulary import Vocabulary, VocabularyError
 
 if TYPE_CHECKING:
+    from features.linear_plan import LinearPlan
     from features.rows import FeatureTable
-    from features.scoring_plan import ModelScores, ScoringPlan
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +77,17 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "lightgbm.sklearn.LGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    # The logistic-regression model (features.linear_plan), served when promotion prefers it.
+    "features.linear_plan.as_object",
+    "numpy.dtype",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.impute._base.MissingIndicator",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
 )
 
 # Defaults for a quick, deterministic fit; training passes its own from training/config.toml.
@@ -124,14 +143,6 @@ class ModelFeature:
         )
 
 
-class ModelIntegrityError(Exception):
-    """A saved model is missing a file, fails its sha256 check, or needs an untrusted type."""
-
-
-class FeatureFrameError(UserError, ValueError):
-    """A frame to score lacks a feature column or holds a value of the wrong kind."""
-
-
 class ModelDataError(UserError):
     """The training data cannot support a model (too few rows, positives or cutoffs)."""
 
@@ -178,12 +189,12 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
             if name in self.levels_:
                 columns[name] = grouped[name]
             else:
-                columns[name] = _as_float(X[name], name)
+                columns[name] = as_float(X[name], name)
         return pd.DataFrame(columns, index=X.index)
 
     def _texts(self, X: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
-            {name: _as_text(X[name], name) for name in self.categorical_features}, index=X.index
+            {name: as_text(X[name], name) for name in self.categorical_features}, index=X.index
         )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -196,66 +207,6 @@ class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
         missing = [c for c in self._ordered_names() if c not in X.columns]
         if missing:
             raise FeatureFrameError(f"feature frame lacks column(s): {', '.join(missing)}")
-
-
-def _check_text(series: pd.Series, name: str) -> None:
-    _check_text_dtype(series.dtype, name, all_missing=bool(series.isna().all()))
-
-
-def _check_text_dtype(dtype: Any, name: str, *, all_missing: bool) -> None:
-    """Refuse numbers where text belongs; a column with no value at all is just missing.
-
-    JSON cannot type an all-null column, so pandas (and MLflow's scoring server) reads it as
-    float64 NaN: nothing is coerced by reading those as missing text.
-    """
-    if pd.api.types.is_bool_dtype(dtype) or (
-        pd.api.types.is_float_dtype(dtype) and not all_missing
-    ):
-        raise FeatureFrameError(f"categorical feature {name!r} holds {dtype} values; expected text")
-
-
-def _as_text(series: pd.Series, name: str) -> pd.Series:
-    """Categorical values as text; missing stays missing (never the string 'nan')."""
-    _check_text(series, name)
-    return (
-        series.astype("object")
-        .where(series.notna(), None)
-        .map(lambda v: v if v is None else str(v))
-    )
-
-
-def _as_float(series: pd.Series, name: str) -> pd.Series:
-    """Numeric values as float64; a non-numeric value is an error naming its row, not a NaN."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return series.astype("float64")
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = converted.isna() & series.notna()
-    if bad.any():
-        # By position: a label can repeat, the first bad cell cannot.
-        position = int(bad.to_numpy().argmax())
-        row, value = series.index[position], series.iloc[position]
-        raise FeatureFrameError(
-            f"numeric feature {name!r} holds non-numeric value {value!r} at row {row!r}"
-        )
-    return converted.astype("float64")
-
-
-# A prior probability is clipped this far from 0 and 1 before its log-odds start the trees:
-# logit(1e-6) = -13.8 is already beyond what the trees' few hundred small steps could undo.
-OFFSET_CLIP = 1e-6
-
-
-def offset_log_odds(probability: np.ndarray) -> np.ndarray:
-    """The log-odds the trees start from: logit(p) per row, p clipped to OFFSET_CLIP from 0 and 1.
-
-    ``probability`` is a prior P(label = 1) per row, shape (n,); missing (NaN: no prior, e.g. a
-    customer without a purchase yet) starts at log-odds 0, and the trees learn those rows
-    from their other features (the prior's own column stays a feature, NaN included).
-    Returns float64 log-odds, shape (n,). The one definition that fitting, the scikit-learn
-    pipeline and ``features.scoring_plan`` all use.
-    """
-    p = np.clip(np.asarray(probability, dtype=np.float64), OFFSET_CLIP, 1.0 - OFFSET_CLIP)
-    return np.nan_to_num(logit(p), nan=0.0)
 
 
 class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
@@ -294,11 +245,12 @@ class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
     @property
     def booster_(self) -> lgb.Booster:
         """The fitted trees (they exclude the offset)."""
-        return self.classifier_.booster_
+        booster: lgb.Booster = self.classifier_.booster_
+        return booster
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds per row, shape (n,): the trees' raw score plus the offset."""
-        return np.asarray(self.classifier_.predict(X, raw_score=True)) + self._offset(X)
+        return np.asarray(np.asarray(self.classifier_.predict(X, raw_score=True)) + self._offset(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated (P(class 0), P(class 1)) per row, shape (n, 2)."""
@@ -307,7 +259,7 @@ class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The more likely class per row, shape (n,)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        return np.asarray(self.classes_[(self.decision_function(X) > 0).astype(int)])
 
     def _offset(self, X: pd.DataFrame) -> np.ndarray:
         if self.offset_feature not in X.columns:
@@ -361,7 +313,9 @@ class ScoringModel:
     metadata: dict[str, Any] = field(default_factory=dict)
     # BG/NBD parameters of its derived features (features.btyd); None: no such features.
     btyd: BtydFeatures | None = None
-    _plan: ScoringPlan | None = field(default=None, init=False, repr=False, compare=False)
+    _plan: ScoringPlan | LinearPlan | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         derived = tuple(n for n in self.feature_names if is_btyd_feature(n))
@@ -420,17 +374,33 @@ class ScoringModel:
         """
         return self.plan().score(frame)
 
-    def plan(self) -> ScoringPlan:
+    def plan(self) -> ScoringPlan | LinearPlan:
         """The model's per-model constant work (column order, category codes), built once.
 
         Built on first use (the service's warm-up pass does it before a model is swapped in);
-        two threads racing here build equal plans, so no lock is needed.
+        two threads racing here build equal plans, so no lock is needed. A logistic-regression
+        model (the simple model promotion may prefer) compiles to a ``LinearPlan``.
         """
         if self._plan is None:
-            # Imported here: the plan module builds on this one (errors, value conversions).
-            from features.scoring_plan import ScoringPlan
-
-            self._plan = ScoringPlan.build(self.estimator, self.pipeline, self.feature_names)
+            if is_linear(self.pipeline):
+                self._plan = LinearPlan.build(
+                    self.estimator,
+                    self.pipeline,
+                    self.feature_names,
+                    self.metadata.get(LINEAR_MEANS_KEY),
+                )
+                return self._plan
+            encoder, classifier = self.pipeline[0], self.pipeline[-1]
+            offset = None
+            if isinstance(classifier, OffsetBoostedClassifier):
+                offset = PriorOffset(
+                    position=list(self.feature_names).index(classifier.offset_feature),
+                    mean=classifier.offset_mean_,
+                )
+                classifier = classifier.classifier_
+            self._plan = ScoringPlan.build(
+                self.estimator, encoder, classifier, self.feature_names, offset=offset
+            )
         return self._plan
 
     def save(self, directory: Path) -> dict[str, str]:
@@ -465,6 +435,9 @@ class ScoringModel:
             if not (directory / name).is_file():
                 raise ModelIntegrityError(f"{directory / name}: file missing")
         if expected_sha256 is not None:
+            unhashed = {ESTIMATOR_FILE, MANIFEST_FILE} - set(expected_sha256)
+            if unhashed:
+                raise ModelIntegrityError(f"expected hashes lack {', '.join(sorted(unhashed))}")
             verify_sha256(directory, expected_sha256)
         manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
         if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
@@ -518,31 +491,6 @@ def _warn_on_library_drift(saved: Mapping[str, str]) -> None:
             logger.warning(
                 "model saved with %s %s, loading with %s", name, saved_version, version(name)
             )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_sha256(directory: Path, expected: Mapping[str, str]) -> None:
-    """Raise ``ModelIntegrityError`` unless every file in ``expected`` exists with that hash."""
-    required = {ESTIMATOR_FILE, MANIFEST_FILE}
-    if not required <= set(expected):
-        raise ModelIntegrityError(
-            f"expected hashes lack {', '.join(sorted(required - set(expected)))}"
-        )
-    for name, digest in expected.items():
-        path = directory / name
-        if not path.is_file():
-            raise ModelIntegrityError(f"{path}: file missing")
-        actual = file_sha256(path)
-        if actual != digest:
-            raise ModelIntegrityError(f"{path}: sha256 {actual} != expected {digest}")
 
 
 def split_by_cutoff(

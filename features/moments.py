@@ -11,8 +11,15 @@ from datetime import UTC, datetime
 from features.errors import UserError
 
 
-def to_naive_utc(moment: datetime) -> datetime:
-    """The same instant as naive UTC (naive input is taken as UTC already)."""
+def to_naive_utc(moment: datetime, *, what: str = "time") -> datetime:
+    """The same instant as naive UTC: the library's one time convention (every module imports it).
+
+    Naive input is taken as UTC already and returned as is; an aware one is converted. Anything
+    that is not a ``datetime`` (a ``date``, a string) raises ``TypeError`` naming ``what``, rather
+    than being read as midnight or failing later on a missing attribute.
+    """
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)

@@ -28,9 +28,9 @@ from features.btyd import is_btyd_feature
 from features.categories import OTHER
 from features.definitions import Definition, FeatureColumn, evaluate_definitions
 from features.event_table import DIRECTION_CODES, EventTable
+from features.moments import to_naive_utc
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.rows import FeatureRows
-from features.snapshots import to_naive_utc
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, normalise_event_type
 
@@ -266,7 +266,7 @@ def _as_flag(value: object) -> bool | None:
 
 
 def read_attribute(
-    dtype: str, value: object, levels: Collection[str] = ()
+    dtype: str, value: object, levels: Collection[str] = (), *, grouped: Collection[str] = ()
 ) -> tuple[FeatureValue, tuple[str, ...]]:
     """One JSON attribute value read in the type its export column had at training.
 
@@ -282,7 +282,8 @@ def read_attribute(
       case are coerced; anything else is missing + unreadable.
     - other categorical: text as it is; an integer as its decimal text and a boolean as the
       export's "true"/"false", both coerced; a float or anything else is missing + unreadable.
-      A level outside ``levels`` adds ``UNSEEN``.
+      A level outside ``levels`` adds ``UNSEEN``, unless it is one of ``grouped`` (levels
+      training saw but grouped as rare into "other": known, and read as "other" as then).
 
     None is missing everywhere, with no note: a missing attribute is reported by the caller.
     Never raises; nothing here echoes the value.
@@ -316,17 +317,17 @@ def read_attribute(
         value, notes = str(value), (COERCED,)
     elif not isinstance(value, str):
         return None, (UNREADABLE,)
-    if levels and value not in levels:
+    if levels and value not in levels and value not in grouped:
         notes += (UNSEEN,)
     return value, notes
 
 
 def read_attribute_column(
-    dtype: str, column: pd.Series, levels: Collection[str] = ()
+    dtype: str, column: pd.Series, levels: Collection[str] = (), *, grouped: Collection[str] = ()
 ) -> tuple[pd.Series, dict[str, int]]:
     """An export column read by ``read_attribute``'s rule, as batch scoring reads it.
 
-    ``column``: one attribute's cells (n rows); ``dtype`` and ``levels`` as for
+    ``column``: one attribute's cells (n rows); ``dtype``, ``levels`` and ``grouped`` as for
     ``read_attribute``. Returns the column the model reads (n rows, same index) and, per note
     (``COERCED``, ``UNREADABLE``, ``UNSEEN``), the number of rows it applies to. Each distinct
     value is read once, so the cost is in the number of levels, not rows. A numeric column the
@@ -339,7 +340,7 @@ def read_attribute_column(
     readings: dict[object, FeatureValue] = {}
     for value, rows in column.value_counts(dropna=True).items():
         plain = value.item() if isinstance(value, np.generic) else value
-        readings[value], value_notes = read_attribute(dtype, plain, levels)
+        readings[value], value_notes = read_attribute(dtype, plain, levels, grouped=grouped)
         for note in value_notes:
             notes[note] = notes.get(note, 0) + int(rows)
     missing = math.nan if dtype == "numeric" else None

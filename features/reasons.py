@@ -148,10 +148,10 @@ def _sentence_key(
     if phrasing.fields:
         parts = (value, *[cells[p][row] for p, _, _ in phrasing.fields])
         if 0.0 in parts:
-            return tuple((type(v), math.copysign(1.0, v)) if v == 0 else v for v in parts)  # type: ignore[arg-type]
+            return tuple((type(v), math.copysign(1.0, v)) if v == 0 else v for v in parts)
         return parts
     if value == 0:
-        return (type(value), math.copysign(1.0, value))  # type: ignore[arg-type]
+        return (type(value), math.copysign(1.0, value))
     return value
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ class FeatureRows:
         position = self.positions[name]
         if position in self.text:
             return list(self.text[position])
-        return self.numeric[:, position].tolist()
+        return list(self.numeric[:, position].tolist())
 
     def to_frame(self) -> pd.DataFrame:
         """The same rows as a frame: float64 and text columns, indexed by ``entity_id``."""
@@ -78,11 +79,11 @@ class FeatureRows:
 
 
 # What the model and the reasons accept: a feature frame or, from online requests, rows.
-FeatureTable = pd.DataFrame | FeatureRows
+FeatureTable: TypeAlias = pd.DataFrame | FeatureRows
 
 
 def concat_tables(parts: Sequence[FeatureTable]) -> FeatureTable:
     """``parts`` one after another, rows staying rows (and frames, frames)."""
     if all(isinstance(part, FeatureRows) for part in parts):
-        return FeatureRows.concat(parts)  # type: ignore[arg-type]
+        return FeatureRows.concat(parts)
     return pd.concat([p.to_frame() if isinstance(p, FeatureRows) else p for p in parts])

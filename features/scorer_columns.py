@@ -60,7 +60,7 @@ def example_rows(task: Task, event_types: list[str], *, as_of: datetime) -> list
         {"occurred_at": _iso(as_of - timedelta(days=day + 1)), "type": kind}
         for day, kind in enumerate(event_types)
     ]
-    common = {
+    common: dict[str, object] = {
         "created_at": _iso(as_of - timedelta(days=120)),
         "owner_id": "rep-1",
         "account_id": None,
@@ -68,7 +68,7 @@ def example_rows(task: Task, event_types: list[str], *, as_of: datetime) -> list
         "attributes": "{}",
         "as_of": _iso(as_of),
     }
-    rows = [
+    rows: list[dict[str, object]] = [
         {key: "example-1", "events": events, "events_json": None},
         {key: "example-2", "events": None, "events_json": "[]"},
     ]

@@ -19,15 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.isotonic import IsotonicRegression
-from sklearn.pipeline import Pipeline
 
-from features.model import (
+from features.artifact_contract import ModelIntegrityError
+from features.frame_values import (
     FeatureFrameError,
-    ModelIntegrityError,
-    OffsetBoostedClassifier,
-    _as_float,
-    _check_text,
-    _check_text_dtype,
+    as_float,
+    check_text,
+    check_text_dtype,
     offset_log_odds,
 )
 from features.rows import FeatureRows, FeatureTable
@@ -59,19 +57,19 @@ class CategoryCodes:
 
     def encode(self, series: pd.Series) -> np.ndarray:
         """Codes of ``series`` as float64; missing stays NaN."""
-        _check_text(series, self.name)
+        check_text(series, self.name)
         positions, uniques = pd.factorize(series, use_na_sentinel=True)
         # One lookup per distinct level, not per row; the extra last slot is the NaN of -1.
         table = np.array(
             [self.codes.get(str(level), self.other) for level in uniques] + [math.nan],
             dtype=np.float64,
         )
-        return table[positions]
+        return np.asarray(table[positions])
 
     def encode_cells(self, cells: np.ndarray, dtype: Any) -> np.ndarray:
         """``encode`` for a few cells (an object array of one column of dtype ``dtype``)."""
         missing = pd.isna(cells)
-        _check_text_dtype(dtype, self.name, all_missing=bool(missing.all()))
+        check_text_dtype(dtype, self.name, all_missing=bool(missing.all()))
         return np.array(
             [
                 math.nan if gone else self.codes.get(str(level), self.other)
@@ -93,7 +91,7 @@ class PriorOffset:
     mean: float
 
     def log_odds(self, encoded: np.ndarray) -> np.ndarray:
-        """The offset per row, shape (n,) (``features.model.offset_log_odds``)."""
+        """The offset per row, shape (n,) (``features.frame_values.offset_log_odds``)."""
         return offset_log_odds(encoded[:, self.position])
 
 
@@ -134,18 +132,20 @@ class ScoringPlan:
 
     @classmethod
     def build(
-        cls, estimator: CalibratedClassifierCV, pipeline: Pipeline, feature_names: Sequence[str]
+        cls,
+        estimator: CalibratedClassifierCV,
+        encoder: Any,
+        classifier: lgb.LGBMClassifier,
+        feature_names: Sequence[str],
+        *,
+        offset: PriorOffset | None,
     ) -> ScoringPlan:
-        """Compile ``estimator``; ``ModelIntegrityError`` if its shape is not the one we fit."""
-        encoder, classifier = pipeline[0], pipeline[-1]
+        """Compile a fitted model: ``estimator`` the calibrated whole, ``encoder`` its
+        ``FeatureFrameEncoder``, ``classifier`` the trees (unwrapped from an
+        ``OffsetBoostedClassifier``, whose prior is ``offset``; the caller, ``ScoringModel.plan``,
+        knows the estimator types). ``ModelIntegrityError`` if its shape is not the one we fit.
+        """
         booster = classifier.booster_
-        offset = None
-        if isinstance(classifier, OffsetBoostedClassifier):
-            offset = PriorOffset(
-                position=list(feature_names).index(classifier.offset_feature),
-                mean=classifier.offset_mean_,
-            )
-            classifier = classifier.classifier_
         names = tuple(feature_names)
         # Column i of the contributions is booster feature i: it must be feature_names[i].
         if tuple(booster.feature_name()) != names or tuple(encoder.features) != names:
@@ -211,7 +211,7 @@ class ScoringPlan:
                 encoded[:, bulk] = frame.iloc[:, where].to_numpy(np.float64)
         for position in sorted(set(self.numeric_positions) - set(bulk)):
             name = self.feature_names[position]
-            encoded[:, position] = _as_float(frame[name], name).to_numpy()
+            encoded[:, position] = as_float(frame[name], name).to_numpy()
         for category in self.categorical:
             at = columns[category.name]
             encoded[:, category.position] = (
@@ -249,7 +249,7 @@ class ScoringPlan:
         if self.calibrates_raw_score:
             response = self.raw_score(encoded) if raw_score is None else raw_score
         else:
-            response = self.booster.predict(encoded, num_threads=self._threads(encoded))
+            response = np.asarray(self.booster.predict(encoded, num_threads=self._threads(encoded)))
         probability = np.asarray(self.calibrate(response), dtype=np.float64)
         # As CalibratedClassifierCV: a probability a hair above 1 is 1.
         probability[(probability > 1.0) & (probability <= 1.0 + 1e-5)] = 1.0

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import pandas as pd
@@ -20,6 +20,7 @@ import pandas as pd
 from features.btyd import is_btyd_feature
 from features.export import Export, quote
 from features.labels import spine_sql
+from features.moments import to_naive_utc
 from features.registry import (
     FeatureSpec,
     engineered_definitions,
@@ -59,15 +60,6 @@ class TrainingSet:
     unused_attributes: list[tuple[str, str]] = field(default_factory=list)
 
 
-def to_naive_utc(moment: datetime, *, what: str) -> datetime:
-    """A datetime as naive UTC; tz-aware values are converted, other types rejected."""
-    if not isinstance(moment, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
 def build_feature_query(
     task: Task, export: Export, specs: Sequence[FeatureSpec], vocabulary: Vocabulary
 ) -> FeatureQuery:
@@ -75,7 +67,8 @@ def build_feature_query(
     against the export's own raw type names) plus static columns by table.
 
     An attribute the export lacks reads as missing for every row, as the API reads an
-    attribute a request leaves out (logged as a warning; ``missing_attributes`` lists them).
+    attribute a request leaves out (logged at INFO; ``missing_attributes`` lists them for the
+    caller to report).
     Raises ``KeyError`` naming a non-attribute spec that is not engineered.
     """
     tables = TASK_TABLES[task]
@@ -91,7 +84,9 @@ def build_feature_query(
         elif spec.name in account_attrs:
             statics.append((spec, "acc", spec.name))
         elif spec.family == "attribute":
-            logger.warning(
+            # INFO, not WARNING: the caller reports it once to the user (batch score's summary
+            # via ``missing_attributes``, the API's ``missing_attribute`` warning).
+            logger.info(
                 "attribute %s is not in export %s: read as unknown", spec.name, export.source
             )
             statics.append((spec, "", spec.name))
@@ -284,13 +279,54 @@ def build_training_set(
         attributes, unused = select_attributes(task, export, vocabulary)
         specs = feature_specs(task, vocabulary) + attributes
     specs = _computed_here(specs)
-    window = {"cutoffs": moments, "horizon": horizon, "with_label": True}
-    query = snapshot_query(export, task=task, vocabulary=vocabulary, specs=specs, **window)
+    query = snapshot_query(
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        cutoffs=moments,
+        horizon=horizon,
+        with_label=True,
+    )
     frame = _snapshot(export, specs, query)
     frame["label"] = frame["label"].astype("int64")
     logger.info("training set %s: %d rows over %d cutoffs", task, len(frame), len(moments))
     names = [s.name for s in specs]
     return TrainingSet(frame, names, list(specs), task, horizon, vocabulary, unused)
+
+
+def label_counts(
+    export: Export,
+    *,
+    task: Task | str,
+    cutoffs: Sequence[datetime],
+    horizon: timedelta,
+    vocabulary: Vocabulary,
+) -> pd.DataFrame:
+    """Rows ``cutoff, rows, positives``: how many entities are eligible at each cutoff and how
+    many of them have label 1 over [cutoff, cutoff + horizon), without computing a feature.
+
+    The same spine and labels as ``build_training_set`` (so the counts are those of the training
+    set it would build); cutoffs where nobody is eligible have no row, as in a training set.
+    """
+    task = Task(task)
+    moments = sorted({to_naive_utc(c, what="cutoff") for c in cutoffs})
+    table = _register_cutoffs(export, moments, horizon)
+    try:
+        spine = spine_sql(
+            task,
+            cutoffs=table,
+            activity_types=_raw_activity_types(export, task, vocabulary),
+            with_label=True,
+        )
+        frame = export.con.execute(
+            "SELECT cutoff, count(*) AS rows, sum(label) AS positives "
+            f"FROM ({spine}) GROUP BY cutoff ORDER BY cutoff"
+        ).df()
+    finally:
+        export.con.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+    frame["cutoff"] = frame["cutoff"].astype("datetime64[us]")
+    return frame.astype({"rows": "int64", "positives": "int64"})
 
 
 def build_scoring_table(
@@ -304,9 +340,14 @@ def build_scoring_table(
     """``entity_id, owner_id, value, <features>`` for every entity eligible at ``as_of``."""
     task = Task(task)
     specs = _computed_here(specs) if specs is not None else feature_specs(task, vocabulary, export)
-    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
     query = snapshot_query(
-        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
+        with_label=False,
     )
     frame = _snapshot(export, specs, query)
     return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)

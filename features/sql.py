@@ -182,8 +182,12 @@ def compile_feature_query(
     """
     tables = TASK_TABLES[query.task]
     aggregates = _collect_aggregates(query.definitions)
-    windowed = {k: a for k, a in aggregates.items() if a.lookback_days is not None}
-    unbounded = {k: a for k, a in aggregates.items() if a.lookback_days is None}
+    windowed: dict[str, Aggregate] = {
+        k: a for k, a in aggregates.items() if a.lookback_days is not None
+    }
+    unbounded: dict[str, Aggregate] = {
+        k: a for k, a in aggregates.items() if a.lookback_days is None
+    }
     if not timeline:
         windowed, unbounded = dict(aggregates), {}
     first = _per_event_columns(aggregates)

@@ -7,13 +7,19 @@ at the same defaults. One home, so the card and the lists never disagree on what
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from features.tasks import Task
 
-TIER_NAMES: dict[Task, tuple[str, str, str]] = {
-    Task.LEADS: ("hot", "warm", "cold"),
-    Task.CHURN: ("high", "medium", "low"),
+# Top to bottom. The API's response schemas type a tier with these; TIER_NAMES is read from them.
+LeadTier = Literal["hot", "warm", "cold"]
+CustomerTier = Literal["high", "medium", "low"]
+
+TIER_NAMES: dict[Task, tuple[str, ...]] = {
+    Task.LEADS: get_args(LeadTier),
+    Task.CHURN: get_args(CustomerTier),
 }
 
 # (high, medium): a probability at or above ``high`` is the top tier, at or above ``medium`` the
@@ -32,4 +38,4 @@ def tier_positions(probabilities: np.ndarray, *, high: float, medium: float) -> 
 
 def scores_of(probabilities: np.ndarray) -> np.ndarray:
     """The 0-100 score reps see, ``round(100 * probability)`` half to even (int, shape (n,))."""
-    return np.rint(100 * np.asarray(probabilities, dtype="float64")).astype("int64")
+    return np.asarray(np.rint(100 * np.asarray(probabilities, dtype="float64")), dtype="int64")

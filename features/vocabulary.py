@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, cast
 
 from features.event_table import Code
 from features.export import Export, quote
@@ -214,7 +215,8 @@ class Vocabulary:
                     wording=EventWording.from_dict(k["wording"], where=f"kinds[{i}].wording"),
                     events=int(k.get("events", 0)),
                 )
-                for i, k in enumerate(data["kinds"])  # type: ignore[attr-defined]
+                # Unchecked JSON: a malformed entry fails in here with KeyError or TypeError.
+                for i, k in enumerate(cast("Iterable[Mapping[str, Any]]", data["kinds"]))
             )
             span = int(data["purchase_span"])  # type: ignore[call-overload]
             return cls(Task(str(data["task"])), kinds, purchase_span=span)

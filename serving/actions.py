@@ -171,8 +171,10 @@ class ActionStore:
             "tier": tier,
         }
         with self.engine.begin() as conn:
-            action_id = conn.execute(rep_actions.insert().values(**values)).inserted_primary_key[0]
-        return _to_action({**values, "action_id": action_id})
+            key = conn.execute(rep_actions.insert().values(**values)).inserted_primary_key
+        if key is None:  # a single-row insert always has one; only executemany has none
+            raise RuntimeError("inserting a rep action returned no primary key")
+        return _to_action({**values, "action_id": key[0]})
 
     def for_entity(
         self, entity_kind: EntityKind, entity_id: str, *, limit: int = 50
@@ -185,7 +187,7 @@ class ActionStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [_to_action(row._mapping) for row in conn.execute(query)]
+            return [_to_action(row._asdict()) for row in conn.execute(query)]
 
     def iter_all(self, *, owner_id: str | None = None) -> Iterator[RecordedAction]:
         """Every action in the order recorded (``action_id``), streamed in batches; with
@@ -196,7 +198,7 @@ class ActionStore:
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=EXPORT_BATCH_ROWS).execute(query)
             for row in result:
-                yield _to_action(row._mapping)
+                yield _to_action(row._asdict())
 
     def export_csv(self, *, owner_id: str | None = None) -> tuple[str, int]:
         """``iter_all`` as CSV text (``EXPORT_COLUMNS``, times ``iso_utc``, formula-like text

@@ -17,48 +17,40 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import numpy as np
-import pandas as pd
 
 from features.btyd import add_btyd_features
 from features.engines import Engine, engine_of
 from features.errors import UserError
 from features.export import Export
-from features.online import read_attribute_column
-from features.reasons import feature_label
-from features.registry import FeatureSpec
 from features.snapshots import build_scoring_table, missing_attributes
 from features.tasks import Task
-from serving.export_context import (
-    DisplayValue,
-    display_sources,
-    read_display,
-    read_last_activity,
+from serving.batch_rows import (
+    Progress,
+    feature_infos,
+    read_attributes,
+    row_context,
+    score_rows,
 )
-from serving.input_warnings import model_attributes, model_levels
+from serving.export_context import (
+    display_sources,
+)
 from serving.protocols import Explain
 from serving.run_lock import LockHolder, scoring_lock_held
-from serving.scoring import entity_kind, score_entities
+from serving.scoring import entity_kind
 from serving.served import ServedModel
 from serving.settings import Settings
+from serving.shadow import Challenger, ShadowOutcome, score_shadow
 from serving.store import (
     MIN_KEEP_RUNS,
-    FeatureInfo,
     PrunedRuns,
-    ScoreDetail,
-    ScoreRow,
     ScoreStore,
 )
 from serving.wiring import model_specs
 
 logger = logging.getLogger(__name__)
-
-CHUNK_ROWS = 20_000
-Progress = Callable[[Task, int, int], None]  # task, rows done, rows total
 
 
 @dataclass(frozen=True)
@@ -123,6 +115,8 @@ class BatchSummary:
     attribute_notes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     # older runs removed by retention after the publish
     pruned: PrunedRuns = field(default_factory=lambda: PrunedRuns(runs=0, rows=0))
+    # task -> what became of its shadow challenger (scored, failed, skipped; serving.shadow)
+    shadow: dict[str, ShadowOutcome] = field(default_factory=dict)
 
 
 def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
@@ -133,141 +127,6 @@ def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
             f"it, which 'what changed' compares against), got {keep_runs}"
         )
     return keep_runs
-
-
-def read_attributes(
-    table: pd.DataFrame, model: object, task: Task
-) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
-    """``table`` with each attribute column the model reads taken through the API's typing
-    rule (``features.online.read_attribute_column``), and per attribute the rows read otherwise
-    than written, by warning code (attributes with none are left out)."""
-    specs = {s.name: s for s in getattr(model, "feature_specs", ())}
-    levels = model_levels(model)
-    notes: dict[str, dict[str, int]] = {}
-    read = table.copy(deep=False)
-    for name in sorted(model_attributes(task, model) & set(table.columns)):
-        read[name], counts = read_attribute_column(
-            specs[name].dtype, table[name], levels.get(name, ())
-        )
-        if counts:
-            notes[name] = counts
-    return read, notes
-
-
-def feature_infos(specs: Sequence[FeatureSpec]) -> tuple[FeatureInfo, ...]:
-    """The run's feature list for "what changed", in the model's order."""
-    return tuple(
-        FeatureInfo(name=s.name, unit=s.unit, label=feature_label(s.description), family=s.family)
-        for s in specs
-    )
-
-
-def _details(
-    chunk: pd.DataFrame, specs: Sequence[FeatureSpec], contributions: list[np.ndarray]
-) -> list[ScoreDetail]:
-    """Each row's contributions with its feature values (numbers and categorical levels)."""
-    numbers = np.full((len(chunk), len(specs)), np.nan)
-    levels: dict[str, list[object]] = {}
-    for j, spec in enumerate(specs):
-        if spec.dtype == "categorical":
-            levels[spec.name] = chunk[spec.name].astype(object).tolist()
-        else:
-            numbers[:, j] = chunk[spec.name].to_numpy(dtype=float, na_value=np.nan)
-    return [
-        ScoreDetail(
-            raw_margin=float(np.sum(row_contributions)),
-            contributions=row_contributions,
-            numbers=numbers[i],
-            levels={name: _level(column[i]) for name, column in levels.items()},
-        )
-        for i, row_contributions in enumerate(contributions)
-    ]
-
-
-def _level(value: object) -> str | None:
-    """A categorical cell as text; every kind of missing (None, NA, NaN) as None."""
-    return None if value is None or value is pd.NA or value != value else str(value)
-
-
-@dataclass(frozen=True)
-class RowContext:
-    """Per entity id: display fields and last order / touch (see ``serving.export_context``)."""
-
-    display: dict[str, dict[str, DisplayValue]]
-    last_activity: dict[str, datetime]
-    shows_display: bool  # False: no display field for this task (rows store None)
-
-    def display_of(self, entity_id: str) -> dict[str, DisplayValue] | None:
-        """The entity's display fields ({} when it has none), None when the task shows none."""
-        return self.display.get(entity_id, {}) if self.shows_display else None
-
-
-NO_CONTEXT = RowContext(display={}, last_activity={}, shows_display=False)
-
-
-def row_context(
-    export: Export,
-    task: Task,
-    served: ServedModel,
-    sources: list[tuple[str, str]],
-    *,
-    as_of: datetime,
-) -> RowContext:
-    """Display fields (``sources``: table, column) and last order / touch before ``as_of`` for
-    every entity of ``task`` in ``export`` (either engine: the queries are the export's SQL)."""
-    return RowContext(
-        display=read_display(export, task, sources),
-        last_activity=read_last_activity(export, task, served.model.vocabulary, as_of=as_of),
-        shows_display=bool(sources),
-    )
-
-
-def _score_rows(
-    served: ServedModel,
-    table: pd.DataFrame,
-    *,
-    as_of: datetime,
-    settings: Settings,
-    explain: Explain,
-    context: RowContext,
-    tiers: dict[str, int],
-    progress: Progress | None,
-) -> Iterator[ScoreRow]:
-    thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
-    kind = entity_kind(served.task)
-    specs = model_specs(served.model)
-    for start in range(0, len(table), CHUNK_ROWS):
-        chunk = table.iloc[start : start + CHUNK_ROWS]
-        scores = score_entities(
-            served,
-            chunk,
-            entity_ids=chunk["entity_id"].astype(str).tolist(),
-            values=chunk["value"].to_numpy(dtype=float, na_value=np.nan),
-            thresholds=thresholds,
-            explain=explain,
-        )
-        details = _details(chunk, specs, [s.contributions for s in scores])  # type: ignore[misc]
-        owners = chunk["owner_id"].tolist()
-        for score, owner, detail in zip(scores, owners, details, strict=True):
-            tiers[score.tier] = tiers.get(score.tier, 0) + 1
-            yield ScoreRow(
-                entity_kind=kind,  # type: ignore[arg-type]
-                entity_id=score.entity_id,
-                owner_id=None if owner is None or owner is pd.NA else str(owner),
-                probability=score.probability,
-                score=score.score,
-                tier=score.tier,
-                value=score.value,
-                reasons=score.reasons,
-                model_name=served.name,
-                model_version=served.version,
-                as_of=as_of,
-                display=context.display_of(score.entity_id),
-                last_activity_at=context.last_activity.get(score.entity_id),
-                detail=detail,
-            )
-        if progress is not None:
-            progress(served.task, min(start + CHUNK_ROWS, len(table)), len(table))
 
 
 def score_export(
@@ -281,17 +140,25 @@ def score_export(
     clock: Callable[[], datetime],
     keep_runs: int | None = None,
     progress: Progress | None = None,
+    challengers: Mapping[Task, Challenger] | None = None,
+    export_sha256: str | None = None,
 ) -> BatchSummary:
     """Score ``export`` as of ``as_of`` (features from events strictly before it), publish, and
     keep the newest ``keep_runs`` published runs (``settings.keep_runs`` when None; at least
     ``MIN_KEEP_RUNS``, else UserError).
 
     ``clock`` only stamps when the run started and was published; it never decides ``as_of``.
+    ``export_sha256`` (``features.fingerprint``) is recorded on the run, so that the pipeline
+    can tell a run of the same export, as-of and champions and reuse it.
     Each row carries the display fields (``settings.display_fields``), the last order / touch
     before ``as_of`` and every feature's contribution (``ScoreDetail``). Raises
     ``UnknownDisplayField`` (nothing written) for a display field the export lacks, and
     ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
     scoring lock of ``store``.
+
+    ``challengers`` (``serving.shadow.load_challengers``) are scored after the publish as the
+    run's shadow, under the same lock and before retention: never listed, and a failing one is
+    recorded on the run (``BatchSummary.shadow``) without touching the published run.
     """
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Checked before anything is written: a misnamed display field stops the run whole.
@@ -299,7 +166,7 @@ def score_export(
     started_at = clock()
     holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), started_at=started_at)
     with scoring_lock_held(store.engine, holder):
-        run_id = store.begin_run(as_of=as_of, started_at=started_at)
+        run_id = store.begin_run(as_of=as_of, started_at=started_at, export_sha256=export_sha256)
         counts: dict[str, int] = {}
         all_tiers: dict[str, dict[str, int]] = {}
         feature_seconds: dict[str, float] = {}
@@ -317,7 +184,8 @@ def score_export(
                     export, served=served, as_of=as_of, settings=settings, explain=explain, out=out
                 )
                 feature_seconds[task.value] = time.perf_counter() - started
-                all_tiers[task.value] = tiers = {}
+                tiers: dict[str, int] = {}
+                all_tiers[task.value] = tiers
                 rows = read_scored_rows(
                     out, served=served, as_of=as_of, tiers=tiers, context=context
                 )
@@ -335,13 +203,13 @@ def score_export(
             feature_seconds[task.value] = time.perf_counter() - started
             store.write_run_features(
                 run_id,
-                entity_kind(task),  # type: ignore[arg-type]
+                entity_kind(task),
                 features=feature_infos(model_specs(served.model)),
                 model_name=served.name,
                 model_version=served.version,
             )
-            tiers: dict[str, int] = {}
-            rows = _score_rows(
+            tiers = {}
+            rows = score_rows(
                 served,
                 table,
                 as_of=as_of,
@@ -355,7 +223,19 @@ def score_export(
             all_tiers[task.value] = tiers
             logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
         store.publish(run_id, published_at=clock())
+        shadow = {
+            task.value: score_shadow(
+                export,
+                challenger,
+                run_id=run_id,
+                kind=entity_kind(task),
+                as_of=as_of,
+                store=store,
+            )
+            for task, challenger in (challengers or {}).items()
+            if task in models
+        }
         pruned = store.prune_runs(keep=keep)
     return BatchSummary(
-        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned
+        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned, shadow
     )

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlparse
 
+from features.artifact_contract import SCORING_MODEL_PATH, SCORING_MODEL_PATH_TAG, SHA256_TAG_PREFIX
 from features.tasks import TASK_TABLES, Task
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SHA256_PREFIXES = ("sha256.", "sha256/", "sha256:")
+# Ours first; the other spellings are accepted from versions registered by other tools.
+SHA256_PREFIXES = (SHA256_TAG_PREFIX, "sha256/", "sha256:")
 
 
 class RegistryUnavailable(RuntimeError):
@@ -57,7 +59,7 @@ class ChampionRef:
     run_id: str | None
     sha256: Mapping[str, str]  # artifact file (relative path) -> hex digest, as recorded
     metrics: Mapping[str, Any] = field(default_factory=dict)
-    artifact_path: str = "scoring_model"  # run artifact folder holding the ScoringModel files
+    artifact_path: str = SCORING_MODEL_PATH  # run artifact folder holding the ScoringModel files
 
 
 class ChampionSource(Protocol):
@@ -199,7 +201,7 @@ class MlflowChampionSource:
                     f"{name} v{version.version} is an unverifiable version: no artifact sha256 "
                     "is recorded on it or its run"
                 )
-            path = tags.get("scoring_model.path", "scoring_model")
+            path = tags.get(SCORING_MODEL_PATH_TAG, SCORING_MODEL_PATH)
             return ChampionRef(
                 task, name, str(version.version), version.run_id, hashes, metrics, path
             )

@@ -6,42 +6,30 @@ consulted, and process-wide knobs (MLflow HTTP timeouts) are set.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from pydantic import BaseModel
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from features.commands.engine import EngineOption
+from features.commands.engine import DataOption, EngineOption
 from features.commands.quiet import quiet_libraries
 from features.commands.validate import check_directory
 from features.engines import Engine
 from features.errors import UserError
 from features.moments import iso_utc, resolve_as_of
 from features.tasks import Task
+from serving.cli_settings import console, load_settings
 from serving.delivery.cli import deliver_after_publish, notify
 from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
 from serving.store import ScoreStore
 from serving.writeback.cli import export_scores
 
-console = Console()
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
-
-
-def settings_error(exc: ValidationError) -> str:
-    """pydantic's report on bad ``SALESRADAR_*`` values as one line naming each variable."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    parts = []
-    for error in exc.errors():
-        name = prefix + "__".join(str(p) for p in error["loc"]).upper()
-        parts.append(f"{name}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def environment_variables() -> list[tuple[str, str]]:
@@ -75,19 +63,6 @@ def serve_help() -> str:
     return "\n\n".join(line for line in lines if line)
 
 
-def _settings() -> Settings:
-    """The service settings from the environment; a bad value is a one-line ``UserError``."""
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise UserError(settings_error(exc)) from None
-    # Bounded waits on an HTTP tracking server, on top of serving's own hard timeouts.
-    timeout = str(max(1, int(settings.registry_timeout_seconds)))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    return settings
-
-
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
@@ -99,7 +74,7 @@ def serve(
     from serving.logs import configure_logging
     from serving.wiring import build_services
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_format)
     app = create_app(build_services(settings))
     uvicorn.run(
@@ -116,7 +91,7 @@ def serve(
 
 
 def score(
-    data: Annotated[Path, typer.Option("--data", help="CRM export folder")],
+    data: DataOption,
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
     task: Annotated[
         list[Task] | None,
@@ -138,16 +113,30 @@ def score(
         ),
     ] = None,
     engine: EngineOption = Engine.DUCKDB,
+    shadow: Annotated[
+        bool | None,
+        typer.Option(
+            "--shadow/--no-shadow",
+            help="Also score the registry's challenger version (when it differs from the "
+            "champion) as this run's shadow, never published to lists. Default: "
+            "SALESRADAR_SHADOW, else on.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.engines import open_export
+    from features.engines.location import export_location
+    from features.fingerprint import export_fingerprint
     from serving.batch import check_keep_runs, choose_tasks, score_export
+    from serving.event_coverage import event_type_coverage
+    from serving.shadow import challenger_source, load_challengers
     from serving.wiring import build_services, utc_now
 
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
-    check_directory(data, option="--data")
-    settings = _settings()
+    location = export_location(data, engine=engine)
+    settings = load_settings()
     keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
     # Only now the slow part: loading and verifying the champions (seconds).
     with quiet_libraries():  # MLflow's INFO lines and messages are not the CLI's output
@@ -158,7 +147,7 @@ def score(
             message = escape(f"{result.task}: {result.outcome}: {result.error}")
             console.print(f"[yellow]{message}[/]")
     # A backfill (an as-of before the export's end) ignores the later rows and counts them.
-    export = open_export(data, as_of=moment, engine=engine, ignore_later_rows=True)
+    export = open_export(location, as_of=moment, engine=engine, ignore_later_rows=True)
     if export.later_rows:
         console.print(
             f"backfill: ignored {sum(export.later_rows.values())} timestamp(s) after the as-of "
@@ -168,19 +157,36 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
+    served = {t: services.models.current(t) for t in Task}
+    gaps = {t: gap for t in Task if (gap := export.task_gap(t)) is not None}
+    # Event types the champion does not know: said per type; a task with no known one is a gap.
+    for t, model in served.items():
+        if model is None or t in gaps:
+            continue
+        coverage = event_type_coverage(
+            export, task=t, vocabulary=model.model.vocabulary, as_of=moment
+        )
+        for line in coverage.warning_lines():
+            console.print(escape(line), highlight=False, soft_wrap=True)
+        if (gap := coverage.gap()) is not None:
+            gaps[t] = gap
     try:
         choice = choose_tasks(
             list(dict.fromkeys(task or ())),
-            served={t: services.models.current(t) for t in Task},
+            served=served,
             why_not_served={t: services.models.unavailable_reason(t) for t in Task},
-            in_export=export.tasks(),
-            export_gaps={t: gap for t in Task if (gap := export.task_gap(t)) is not None},
+            in_export=[t for t in export.tasks() if t not in gaps],
+            export_gaps=gaps,
         )
     except UserError:
         export.close()
         raise
     console.print(choice.describe(), highlight=False, soft_wrap=True)
     models = choice.scored
+    challengers = {}
+    if settings.shadow if shadow is None else shadow:
+        with quiet_libraries():
+            challengers = load_challengers(challenger_source(settings), models, clock=utc_now)
     with Progress(console=console, transient=True) as progress:
         bars = {t: progress.add_task(f"scoring {t.value}", total=None) for t in models}
 
@@ -197,6 +203,8 @@ def score(
             clock=utc_now,
             keep_runs=keep,
             progress=report,
+            challengers=challengers,
+            export_sha256=export_fingerprint(location) if isinstance(location, Path) else None,
         )
     export.close()
     table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
@@ -217,6 +225,9 @@ def score(
             f"keeping the newest {keep}",
             highlight=False,
         )
+    for outcome in summary.shadow.values():
+        warning = "" if outcome.status == "scored" else "warning: "
+        console.print(f"{warning}shadow: {outcome.line}", highlight=False, soft_wrap=True)
     for task_name, names in summary.missing_attributes.items():
         if names:
             console.print(
@@ -251,7 +262,7 @@ def create_key(
     """Create a key and print it once (only its hash is stored)."""
     from serving.wiring import utc_now
 
-    keys = _key_store(_settings())
+    keys = _key_store(load_settings())
     try:
         info, token = keys.create(role=role, owner_id=owner, label=label, created_at=utc_now())
     except KeyRequestError as exc:
@@ -267,7 +278,7 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="the key id from 'keys
     from serving.wiring import utc_now
 
     try:
-        _key_store(_settings()).revoke(key_id, revoked_at=utc_now())
+        _key_store(load_settings()).revoke(key_id, revoked_at=utc_now())
     except KeyRequestError as exc:
         raise UserError(str(exc)) from None
     console.print(f"revoked {key_id}")
@@ -279,7 +290,7 @@ def list_keys() -> None:
     table = Table()
     for column in ("key id", "role", "owner", "label", "created", "revoked"):
         table.add_column(column)
-    for info in _key_store(_settings()).list():
+    for info in _key_store(load_settings()).list():
         table.add_row(
             info.key_id,
             info.role.value,
@@ -304,7 +315,7 @@ def quickstart(
     now = utc_now()
     moment = resolve_as_of(as_of, now=now, allow_future=False)
     check_directory(data, option="--data")
-    settings = _settings()
+    settings = load_settings()
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
     export = load_export(data, as_of=moment)
@@ -345,7 +356,7 @@ def export_actions(
 
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: no such folder {out.parent}")
-    actions = ActionStore(ScoreStore.from_url(_settings().scores_url).engine)
+    actions = ActionStore(ScoreStore.from_url(load_settings().scores_url).engine)
     actions.create_schema()
     console.print(
         f"wrote {actions.write_csv(out)} action(s) to {out}", highlight=False, soft_wrap=True

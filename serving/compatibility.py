@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from features.model import ScoringModel
 from features.registry import feature_specs
 from features.tasks import Task
-from serving.protocols import ScoringModelLike
 
 # Features of this family are export attributes read from the request, not computed from events.
 ATTRIBUTE_FAMILY = "attribute"
@@ -28,7 +28,7 @@ class SlotMismatch(ValueError):
     """
 
 
-def check_model_fits(task: Task, model: ScoringModelLike, *, name: str, version: str) -> None:
+def check_model_fits(task: Task, model: ScoringModel, *, name: str, version: str) -> None:
     """Raise ``SlotMismatch`` unless ``model`` can serve ``task``.
 
     Checks, in order: the model's own task, the task of the event vocabulary it ships with, that
@@ -65,7 +65,7 @@ def _task_of(value: object) -> Task | None:
         return None
 
 
-def _check_estimator_columns(where: str, model: ScoringModelLike, listed: list[str]) -> None:
+def _check_estimator_columns(where: str, model: ScoringModel, listed: list[str]) -> None:
     """The fitted estimator's input columns are the feature list, in order (its signature)."""
     pipeline = getattr(model, "pipeline", None)
     fitted = getattr(pipeline, "feature_names_in_", None)

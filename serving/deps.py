@@ -67,7 +67,7 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+def allow(*roles: Role) -> Callable[[Principal, Request], Awaitable[Principal]]:
     """A dependency that lets only ``roles`` through (403 otherwise); records them for tests."""
 
     async def gate(principal: PrincipalDep, request: Request) -> Principal:

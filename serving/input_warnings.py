@@ -5,7 +5,8 @@ give an event a direction other than inbound/outbound (it counts as neither),
 attributes the model does not use (ignored), leave out attributes the model was trained on
 (read as unknown), or send an attribute in another type than its export column had at
 training (``features.online.read_attribute``: coerced when lossless, else read as unknown),
-or a categorical level the model did not learn (read as "other"). The score is still given;
+or a categorical level training never saw (read as "other"; a level training saw too rarely
+to learn is read as "other" too, as at training, and is not warned about). The score is still given;
 each such input is listed in the entity's ``warnings`` with the field it concerns, a stable
 ``code`` and a sentence.
 """
@@ -37,15 +38,26 @@ def model_attributes(task: Task, model: object) -> frozenset[str]:
 
 def model_levels(model: object) -> dict[str, Collection[str]]:
     """The categorical levels the model learnt, per feature (its encoder's ``levels_``)."""
+    return dict(getattr(_encoder(model), "levels_", {}))
+
+
+def model_grouped_levels(model: object) -> dict[str, Collection[str]]:
+    """The levels training saw but grouped as rare into "other", per feature (its grouper's
+    ``grouped_levels_``): known, unlike a level training never saw. Empty for models fitted
+    before those were recorded."""
+    grouped = getattr(getattr(_encoder(model), "grouper_", None), "grouped_levels_", {})
+    return {name: frozenset(levels) for name, levels in grouped.items()}
+
+
+def _encoder(model: object) -> object:
     pipeline = getattr(model, "pipeline", None)
-    encoder = pipeline.steps[0][1] if pipeline is not None else None
-    return dict(getattr(encoder, "levels_", {}))
+    return pipeline.steps[0][1] if pipeline is not None else None
 
 
 _ATTRIBUTE_MESSAGES = {
     COERCED: "sent as another JSON type than its training column; converted without loss",
     UNREADABLE: "cannot be read in its training column's type; read as unknown",
-    UNSEEN: "a level the model did not learn (or saw too rarely); read as 'other'",
+    UNSEEN: "a level training never saw; read as 'other'",
 }
 
 
@@ -80,9 +92,11 @@ def input_warnings(
     out.extend(_direction_warnings(events))
     expected = model_attributes(task, model)
     dtypes = {s.name: s.dtype for s in getattr(model, "feature_specs", ()) if s.name in expected}
-    levels = model_levels(model)
+    levels, grouped = model_levels(model), model_grouped_levels(model)
     for name in sorted(expected.intersection(attributes)):
-        _, notes = read_attribute(dtypes[name], attributes[name], levels.get(name, ()))
+        _, notes = read_attribute(
+            dtypes[name], attributes[name], levels.get(name, ()), grouped=grouped.get(name, ())
+        )
         out.extend(
             {"field": f"attributes.{name}", "code": note, "message": _ATTRIBUTE_MESSAGES[note]}
             for note in notes

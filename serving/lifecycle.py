@@ -40,7 +40,7 @@ from serving.champions import (
 )
 from serving.compatibility import check_model_fits
 from serving.load_errors import ReloadInProgress, public_reason
-from serving.local_copies import LocalCopies, verify_files
+from serving.local_copies import LocalCopies
 from serving.protocols import ModelLoader
 from serving.served import ServedModel
 
@@ -86,6 +86,8 @@ class ModelManager:
         self._in_flight: tuple[str, datetime] | None = None
         self._registry_silent: str | None = None  # set once a call timed out in this reload
         self._resolved: dict[Task, ChampionRef] = {}  # what this reload's registry answered
+        # Tasks whose local copy a load of this reload hashed: not hashed again by _check_copy.
+        self._loaded_copies: set[Task] = set()
         self.registry_state: Literal["ok", "degraded", "unknown"] = "unknown"
         # Per task, the last reload's failure: in full, and without internals (load_errors).
         self.last_errors: dict[Task, str] = {}
@@ -125,7 +127,13 @@ class ModelManager:
         if state == "failed":
             errors = self.last_errors if internals else self.public_errors
             return f"the {task.value} champion could not be loaded: {errors.get(task, 'unknown')}"
-        return f"no {task.value} model is loaded (registry not reachable, no local copy)"
+        # Only a registry that did not answer gets here (an answer is no_champion or failed):
+        # say what it did instead, so a slow registry never reads as a missing model.
+        errors = self.last_errors if internals else self.public_errors
+        why = errors.get(task, "the registry was not asked")
+        return (
+            f"no {task.value} model is loaded: the registry did not answer ({why}); no local copy"
+        )
 
     def task_states(self, *, internals: bool = True) -> dict[str, dict[str, str | None]]:
         """Per task: its state, the version served (if any), ``detail`` (why none is) and
@@ -164,6 +172,7 @@ class ModelManager:
             self._in_flight = (trigger, self.clock())
             self._registry_silent = None
             self._resolved = {}
+            self._loaded_copies = set()
             results = []
             for task in self.tasks:
                 results.append(self._reload_task(task))
@@ -274,12 +283,15 @@ class ModelManager:
         return ReloadResult(task, "failed", new.version if new else None, old_version, message)
 
     def _download_copy(self, ref: ChampionRef) -> Path:
-        """Download, verify and keep a local copy of ``ref``; returns its folder."""
+        """Download and keep a verified local copy of ``ref``; returns its folder.
+
+        The copy, not the download, is hashed (``LocalCopies.keep``): a bad download fails there
+        and leaves nothing behind, and no file is hashed twice on the way in.
+        """
         assert self.source is not None
         self.copies.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.copies.root, prefix=".download-") as tmp:
             artifact = self.source.download(ref, Path(tmp))
-            verify_files(artifact, dict(ref.sha256))
             return self.copies.keep(ref, artifact)
 
     def _fetch_and_warm(self, ref: ChampionRef) -> ServedModel:
@@ -293,7 +305,7 @@ class ModelManager:
         return served
 
     def _load_and_warm(self, ref: ChampionRef, folder: Path, *, source: str) -> ServedModel:
-        verify_files(folder, dict(ref.sha256))
+        # The loader verifies every file against ref.sha256 before parsing it (one hash a file).
         model = self.loader(folder, dict(ref.sha256))
         check_model_fits(ref.task, model, name=ref.name, version=ref.version)
         served = ServedModel(
@@ -308,6 +320,7 @@ class ModelManager:
             metrics=dict(ref.metrics),
         )
         self.warm(served)
+        self._loaded_copies.add(ref.task)
         return served
 
     def _serve_local_copy(self, task: Task) -> None:
@@ -331,7 +344,7 @@ class ModelManager:
     def _check_copy(self, task: Task, result: ReloadResult) -> None:
         """Re-verify ``task``'s local copy, so a corrupt one is found before it is needed;
         a copy of the version served is downloaded again while the registry answers."""
-        problem = self.copies.check_current(task)
+        problem = None if task in self._loaded_copies else self.copies.check_current(task)
         ref = self._resolved.get(task)
         if problem is not None and result.outcome == "unchanged" and ref is not None:
             logger.warning("%s; downloading it again", problem)

@@ -8,10 +8,9 @@ places (``/health/ready``, which needs no key, and rep keys on ``/v1/models``) g
 
 from __future__ import annotations
 
-from features.model import ModelIntegrityError
+from features.artifact_contract import ModelIntegrityError
 from serving.champions import NoChampion, RegistryTimeout, RegistryUnavailable, UnverifiableVersion
 from serving.compatibility import SlotMismatch
-from serving.local_copies import IntegrityError
 
 # Our own messages, written without paths: shown as they are.
 _SELF_DESCRIBED = (SlotMismatch, UnverifiableVersion, NoChampion)
@@ -26,7 +25,7 @@ def public_reason(error: BaseException, *, where: str) -> str:
         what = "the registry did not answer in time"
     elif isinstance(error, RegistryUnavailable):
         what = "the registry could not be asked"
-    elif isinstance(error, (IntegrityError, ModelIntegrityError)):
+    elif isinstance(error, ModelIntegrityError):
         what = (
             "the artifact failed verification (a file is missing, differs from its recorded "
             "sha256, or needs an untrusted type)"

@@ -7,39 +7,14 @@ to a temporary file and renamed, so a crash never leaves a half-written pointer 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
+from features.artifact_contract import ModelIntegrityError, verify_sha256
 from features.tasks import Task
 from serving.champions import ChampionRef
-
-
-class IntegrityError(RuntimeError):
-    """An artifact file is missing or its sha256 differs from the recorded one."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_files(folder: Path, expected: dict[str, str]) -> None:
-    """Raise ``IntegrityError`` unless every recorded file exists with its recorded digest."""
-    if not expected:
-        raise IntegrityError(f"{folder}: no recorded hashes to verify against")
-    for name, digest in sorted(expected.items()):
-        path = folder / name
-        if not path.is_file():
-            raise IntegrityError(f"{path}: missing")
-        actual = sha256_of(path)
-        if actual != digest:
-            raise IntegrityError(f"{path}: sha256 {actual} != recorded {digest}")
 
 
 def _write_json_atomically(path: Path, payload: object) -> None:
@@ -65,7 +40,7 @@ class LocalCopies:
             for name in ref.sha256:
                 (staging / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(artifact_folder / name, staging / name)
-            verify_files(staging, dict(ref.sha256))
+            verify_sha256(staging, ref.sha256)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # nothing half-written stays behind
             raise
@@ -101,8 +76,8 @@ class LocalCopies:
             found = self.current(task)
             if found is not None:
                 ref, folder = found
-                verify_files(folder, dict(ref.sha256))
-        except (OSError, ValueError, KeyError, IntegrityError) as exc:
+                verify_sha256(folder, ref.sha256)
+        except (OSError, ValueError, KeyError, ModelIntegrityError) as exc:
             return f"local copy of {task.value}: {exc}"
         return None
 

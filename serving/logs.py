@@ -38,7 +38,7 @@ def build_formatter(log_format: LogFormat) -> logging.Formatter:
         )
     else:
         formatter = logging.Formatter(TEXT_FORMAT, datefmt=TIME_FORMAT)
-    formatter.converter = time.gmtime  # type: ignore[assignment]
+    formatter.converter = time.gmtime
     return formatter
 
 

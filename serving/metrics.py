@@ -41,7 +41,8 @@ class ServiceMetrics:
     """Requests, latencies, scores served, the models and the published run of one app."""
 
     def __init__(self) -> None:
-        disable_created_metrics()
+        # prometheus_client leaves this function unannotated (no ``-> None``).
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self._served: dict[str, tuple[str, str, str, str]] = {}
         self._monitoring: MonitoringGauges | None = None
         self.registry = registry = CollectorRegistry(auto_describe=True)

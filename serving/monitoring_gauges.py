@@ -13,13 +13,24 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import JSON, Boolean, DateTime, Engine, column, func, inspect, select, table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Engine,
+    RowMapping,
+    column,
+    func,
+    inspect,
+    select,
+    table,
+)
 
 from features.moments import to_naive_utc
 
@@ -103,7 +114,7 @@ class MonitoringGauges(Collector):
         yield from families.values()
 
 
-def latest_results(engine: Engine) -> list[Mapping[str, Any]]:
+def latest_results(engine: Engine) -> list[RowMapping]:
     """The newest row (by batch as-of, then monitor wall clock) per task and ``partial``."""
     if not inspect(engine).has_table("monitoring_results"):
         return []

@@ -10,14 +10,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from features.online import OnlineInputError
+from features.online import OnlineEntity, OnlineInputError
 from features.rows import FeatureTable, concat_tables
 from features.tasks import TASK_TABLES, Task
-from serving.protocols import EntityInput, Explain, FeatureFrameBuilder
+from serving.protocols import Explain, FeatureFrameBuilder
 from serving.schemas.requests import CustomerIn, EntityIn, FieldError, InvalidEntity, LeadIn
 from serving.scoring import EntityScore, score_entities
 from serving.served import ServedModel
@@ -62,7 +62,7 @@ def _value_of(entity: EntityIn) -> float | None:
     return entity.annual_value
 
 
-def to_entity_input(task: Task, entity: EntityIn) -> EntityInput:
+def to_entity_input(task: Task, entity: EntityIn) -> OnlineEntity:
     """The record and events in contract column names, as ``features.online`` reads them."""
     tables = TASK_TABLES[task]
     record: dict[str, object] = {
@@ -74,7 +74,7 @@ def to_entity_input(task: Task, entity: EntityIn) -> EntityInput:
         tables.value_column: _value_of(entity),
     }
     # Validated events are already plain dicts of contract fields (``EventIn``); read-only here.
-    return EntityInput(entity_id=entity_id_of(entity), record=record, events=entity.events)
+    return OnlineEntity(entity_id=entity_id_of(entity), record=record, events=entity.events)
 
 
 def check_times(
@@ -98,7 +98,7 @@ def check_times(
 
 
 def _build_rows(
-    services: ScoringServices, served: ServedModel, inputs: list[EntityInput], *, as_of: datetime
+    services: ScoringServices, served: ServedModel, inputs: list[OnlineEntity], *, as_of: datetime
 ) -> tuple[FeatureTable | None, list[int], dict[int, FieldError]]:
     """Feature frame for ``inputs``; if the batch fails, isolate the entities that fail alone.
 
@@ -188,14 +188,9 @@ def score_online(
                 frame,
                 entity_ids=[entity_id_of(e) for e in entities],
                 values=values,
-                thresholds=tier_thresholds(services, task),
+                thresholds=services.settings.tier_thresholds(task),
                 explain=services.explain,
             )
             for position, score in zip(kept, scored, strict=True):
                 results[valid[position][0]] = score
     return [r for r in results if r is not None]
-
-
-def tier_thresholds(services: ScoringServices, task: Task) -> Any:
-    settings = services.settings
-    return settings.lead_tiers if task is Task.LEADS else settings.churn_tiers

@@ -30,6 +30,7 @@ _ERROR_DESCRIPTIONS = {
         "no such entity, or not in the caller's book (both answer alike); lists: an unknown "
         "`run_id`"
     ),
+    409: "lists: the run read holds no scores of this list's task (its run did not score it)",
     413: "request body larger than the configured limit",
     422: "invalid input: each error names its field (body path, query or path parameter)",
     429: "too many unauthenticated requests; retry after `Retry-After` seconds",
@@ -41,6 +42,11 @@ _ERROR_EXAMPLES = {
     401: ("Authorization", "missing, unknown or revoked API key", "auth"),
     403: ("Authorization", "role rep may not do this", "auth"),
     404: ("id", "no score for lead 'L-1042'", "not_found"),
+    409: (
+        "run_id",
+        "the run read has no churn scores (its batch run did not score churn)",
+        "task_not_scored",
+    ),
     413: ("body", "request body exceeds the limit of 4194304 bytes", "body_too_large"),
     422: ("limit", "at most 500", "less_than_equal"),
     429: ("", "too many requests", "rate_limited"),

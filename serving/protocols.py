@@ -1,72 +1,36 @@
-"""What serving needs from the ``features`` package, as small protocols.
+"""The two callables serving is handed in its entry points, typed exactly as their one
+implementation in ``features``.
 
-``features.model.ScoringModel``, ``features.reasons.explain`` and
-``features.online.online_feature_rows`` satisfy these; tests may pass stand-ins. Keeping the
-seams this narrow is what lets serving import ``features`` and never ``training``.
+``Explain`` is ``features.reasons.explain``; ``FeatureFrameBuilder`` is
+``serving.wiring.build_online_features`` (over ``features.online``). Both have keyword-only
+arguments, which ``Callable[...]`` cannot spell, hence a ``Protocol`` each; every other type serving
+uses from ``features`` (``ScoringModel``, ``ModelScores``, ``Reason``, ``OnlineEntity``) is imported
+as it is, not wrapped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from features.model import ScoringModel
+from features.online import OnlineEntity
+from features.reasons import Reason
 from features.rows import FeatureTable
 from features.tasks import Task
-from features.vocabulary import Vocabulary
-
-
-class ScoringModelLike(Protocol):
-    """A fitted, calibrated model of one task (see docs/internal-api.md, ``ScoringModel``)."""
-
-    task: Task
-    feature_names: Sequence[str]
-    metadata: Mapping[str, Any]
-    vocabulary: Vocabulary
-
-    def predict_proba(self, frame: FeatureTable) -> np.ndarray: ...
-
-    def contributions(self, frame: FeatureTable) -> np.ndarray: ...
-
-    def score(self, frame: FeatureTable) -> ModelScoresLike:
-        """Probabilities and contributions from one encoding of ``frame``."""
-        ...
-
-
-class ModelScoresLike(Protocol):
-    """What ``ScoringModelLike.score`` returns (``features.model.ModelScores``)."""
-
-    @property
-    def probability(self) -> np.ndarray: ...
-    @property
-    def contributions(self) -> np.ndarray: ...
-
-
-class ReasonLike(Protocol):
-    feature: str
-    value: Any
-    contribution: float
-    text: str
-    background: bool
 
 
 class Explain(Protocol):
+    """The ``top_k`` reasons of each row of ``frame`` from its ``contributions`` (shape
+    (n, n_features + 1)): ``features.reasons.explain``."""
+
     def __call__(
-        self, model: Any, frame: FeatureTable, contributions: np.ndarray, *, top_k: int = 5
-    ) -> list[list[ReasonLike]]: ...
-
-
-@dataclass(frozen=True)
-class EntityInput:
-    """One entity as the online feature path reads it (same fields as ``features.online``)."""
-
-    entity_id: str
-    record: Mapping[str, object]
-    events: Sequence[Mapping[str, object]] = field(default_factory=tuple)
+        self, model: ScoringModel, frame: FeatureTable, contributions: np.ndarray, *, top_k: int = 5
+    ) -> list[list[Reason]]: ...
 
 
 class FeatureFrameBuilder(Protocol):
@@ -78,11 +42,12 @@ class FeatureFrameBuilder(Protocol):
     def __call__(
         self,
         task: Task,
-        model: ScoringModelLike,
-        entities: Sequence[EntityInput],
+        model: ScoringModel,
+        entities: Sequence[OnlineEntity],
         *,
         as_of: datetime,
     ) -> FeatureTable: ...
 
 
-ModelLoader = Callable[[Path, Mapping[str, str]], ScoringModelLike]
+# (folder, {file: sha256}) -> the model; it must verify every file before parsing it.
+ModelLoader = Callable[[Path, Mapping[str, str]], ScoringModel]

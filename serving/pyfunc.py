@@ -23,14 +23,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 from pydantic import TypeAdapter, ValidationError
 
+from features.artifact_contract import SCORING_MODEL_ARTIFACT
 from features.model import ScoringModel
 from features.reasons import explain
-from features.scorer_columns import COLLECTION, REQUEST_VALUE, RESPONSE_VALUE, output_columns
+from features.scorer_columns import (
+    COLLECTION,
+    REQUEST_VALUE,
+    RESPONSE_VALUE,
+    input_columns,
+    output_columns,
+)
 from features.tasks import TASK_TABLES, Task
 from serving.input_warnings import input_warnings
 from serving.online import Failure, score_online
@@ -48,8 +55,13 @@ from serving.served import ServedModel
 from serving.settings import Settings
 from serving.wiring import build_online_features, utc_now
 
-SCORING_MODEL_ARTIFACT = "scoring_model"  # the pyfunc's artifact key (training.pyfunc)
 _AS_OF = TypeAdapter(Timestamp)
+_COLUMNS = {task: frozenset(input_columns(task)) for task in Task}
+# A column the model has no input for is refused, not ignored (a silently dropped field). Only
+# reaches this code when ``predict`` is called without MLflow's schema check: through
+# ``PyFuncModel.predict`` (load_model, ``mlflow models serve``, spark_udf) MLflow drops such a
+# column first, with only a warning (docs/training.md, "Extra input columns").
+_UNEXPECTED = "not an input column of this model; remove it (it would not be read)"
 _ITEMS: dict[Task, TypeAdapter[Any]] = {
     Task.LEADS: TypeAdapter(LeadItem),
     Task.CHURN: TypeAdapter(CustomerItem),
@@ -65,7 +77,7 @@ class PyfuncServices:
     explain: Explain
 
 
-class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class EntityScorer(PythonModel):
     """Scores raw entities with the API's code; see the module docstring for the columns.
 
     ``model_config``: ``task`` (``leads`` / ``churn``), ``name`` (registered model name),
@@ -73,7 +85,7 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     thresholds come from the same ``SALESRADAR_*`` environment variables as the API's.
     """
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Load the scoring model from the model directory's own artifact (skops, trusted types
         only, files verified against their sha256); raises what ``ScoringModel.load`` raises."""
         config = context.model_config
@@ -91,14 +103,14 @@ class EntityScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
             source="mlflow-pyfunc",
             run_id=str(config["run_id"]),
         )
-        explain_fn: Explain = explain  # type: ignore[assignment]
+        explain_fn: Explain = explain
         self.services = PyfuncServices(
             settings=Settings(), features=build_online_features, explain=explain_fn
         )
 
     def predict(
         self,
-        context: mlflow.pyfunc.PythonModelContext,
+        context: PythonModelContext,
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
@@ -112,7 +124,8 @@ def score_rows(
     """Score ``rows`` (``input_columns``) as the API scores a request, grouped by ``as_of``.
 
     ``received_at`` (naive UTC) bounds every timestamp as the API's clock does. A row whose
-    ``as_of``, ``attributes`` or events cannot be read, or that the request schema refuses, gets
+    ``as_of``, ``attributes`` or events cannot be read, that holds a value in a column other
+    than ``input_columns`` (``unexpected_column``), or that the request schema refuses, gets
     its ``error`` (JSON list of ``{field, message, type}``, fields named ``rows[i]...``).
     """
     task = served.task
@@ -164,7 +177,11 @@ def _read_row(
     """The row's as_of and its entity validated by the API's schema, or the row's Failure."""
     key = TASK_TABLES[task].key
     entity_id = record.get(key) if isinstance(record.get(key), str) else None
-    errors = []
+    errors = [
+        (name, _UNEXPECTED, "unexpected_column")
+        for name, value in record.items()
+        if name not in _COLUMNS[task] and value is not None
+    ]
     as_of: datetime | None = None
     try:
         as_of = _AS_OF.validate_python(record.get("as_of"))

@@ -17,6 +17,7 @@ from features.tasks import Task
 from serving.protocols import Explain
 from serving.served import ServedModel
 from serving.settings import TierThresholds
+from serving.store import EntityKind
 from serving.tiers import assign_tiers, to_scores, weigh_values
 
 TOP_REASONS = 5
@@ -79,5 +80,5 @@ def score_entities(
     ]
 
 
-def entity_kind(task: Task) -> str:
+def entity_kind(task: Task) -> EntityKind:
     return "lead" if task is Task.LEADS else "customer"

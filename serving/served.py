@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from features.model import ScoringModel
 from features.tasks import Task
-from serving.protocols import ScoringModelLike
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class ServedModel:
     """Immutable once built: a reload builds a new one and swaps the reference."""
 
     task: Task
-    model: ScoringModelLike
+    model: ScoringModel
     name: str
     version: str
     sha256: Mapping[str, str]

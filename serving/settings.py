@@ -20,11 +20,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from features.artifact_contract import CHAMPION
 from features.tasks import Task
-from features.tiers import DEFAULT_TIER_CUTOFFS
+from features.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES
 from serving.delivery.config import DeliverySettings
 from serving.store import MIN_KEEP_RUNS
-from serving.tiers import TIER_NAMES
 
 AUTO_DISPLAY_FIELDS = "auto"
 
@@ -34,8 +34,8 @@ class TierThresholds(BaseSettings):
 
     model_config = SettingsConfigDict(extra="forbid")
 
-    high: float = Field(default=0.5, gt=0.0, lt=1.0)
-    medium: float = Field(default=0.2, gt=0.0, lt=1.0)
+    high: float = Field(default=DEFAULT_TIER_CUTOFFS[Task.LEADS][0], gt=0.0, lt=1.0)
+    medium: float = Field(default=DEFAULT_TIER_CUTOFFS[Task.LEADS][1], gt=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _check_order(self) -> TierThresholds:
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # The first load of the champions runs in the background, so liveness never waits on the
     # registry; startup may hold requests back for at most this long while it runs (0: not at all).
     startup_wait_seconds: float = Field(default=0.0, ge=0)
-    champion_alias: str = "champion"
+    champion_alias: str = CHAMPION
     lead_tiers: TierThresholds = TierThresholds(
         high=DEFAULT_TIER_CUTOFFS[Task.LEADS][0], medium=DEFAULT_TIER_CUTOFFS[Task.LEADS][1]
     )
@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     # `salesradar score --engine spark` writes each run's scored rows here as Parquet before the
     # publish reads them (a folder, or any URI Spark and Arrow both write and read: s3://...).
     spark_runs_dir: str = "models/spark-runs"
+    # `salesradar score` also scores the registry's challenger_alias version, when it differs from
+    # the champion, as the run's shadow (serving.shadow; never listed); False or --no-shadow: not.
+    shadow: bool = True
+    challenger_alias: str = "challenger"
+
+    def tier_thresholds(self, task: Task) -> TierThresholds:
+        """The probability cut-offs that tier ``task``'s scores (``lead_tiers`` or
+        ``churn_tiers``): the one place the API, the batch run and the warm-up choose them."""
+        return self.lead_tiers if task is Task.LEADS else self.churn_tiers
 
     @field_validator("hot_leads_default_tiers", "at_risk_default_tiers")
     @classmethod

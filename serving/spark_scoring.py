@@ -2,7 +2,7 @@
 
 The scoring table stays on the cluster (``features.snapshots.snapshot_query`` run by the export's
 Spark session); ``mapInPandas`` sends each Arrow batch through exactly the steps of the DuckDB
-path (``serving.batch``): typing (``normalise_frame``), the API's attribute reading
+path (``serving.batch_rows``): typing (``normalise_frame``), the API's attribute reading
 (``read_attributes``), the derived BTYD features, then ``score_entities`` with the model's
 reasons. The scored rows are written to Parquet under ``<runs_dir>/<run_id>/<task>``; only the
 publish step reads them back on this machine, in Arrow batches, into the scores database.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import cast
 
 import pandas as pd
 import pyarrow.dataset as ds
@@ -23,17 +23,16 @@ from pyspark.sql import DataFrame
 
 from features.btyd import add_btyd_features, is_btyd_feature
 from features.export import Export
+from features.moments import to_naive_utc
 from features.registry import FeatureSpec
-from features.snapshots import normalise_frame, snapshot_query, to_naive_utc
+from features.snapshots import normalise_frame, snapshot_query
+from serving.batch_rows import NO_CONTEXT, RowContext, read_attributes, score_rows
 from serving.protocols import Explain
 from serving.scoring import entity_kind
 from serving.served import ServedModel
 from serving.settings import Settings
 from serving.store import ScoreRow
 from serving.wiring import model_specs
-
-if TYPE_CHECKING:
-    from serving.batch import RowContext
 
 # What each partition returns: a ScoreRow's per-entity fields (reasons as JSON text); the
 # run's constants (kind, model, as-of) are added back when the rows are published.
@@ -55,7 +54,6 @@ def _prepared(
     chunk: pd.DataFrame, served: ServedModel
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """A raw chunk of the scoring table as the DuckDB path feeds the model, and its notes."""
-    from serving.batch import read_attributes  # the one definition of the API's reading rule
 
     table = normalise_frame(chunk.drop(columns=["cutoff"]), _computed_specs(served))
     table["value"] = table["value"].astype("float64")
@@ -67,14 +65,21 @@ def _scorer(
     served: ServedModel, as_of: datetime, settings: Settings, explain: Explain
 ) -> PartitionStep:
     """Each partition's chunks scored by ``serving.batch``'s own row scoring."""
-    from serving.batch import NO_CONTEXT, _score_rows  # the DuckDB path's own row scoring
 
     def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
-            window = {"as_of": as_of, "settings": settings, "explain": explain}
             # Display fields and last activity are joined on the driver (read_scored_rows).
-            rows = _score_rows(served, table, **window, context=NO_CONTEXT, tiers={}, progress=None)
+            rows = score_rows(
+                served,
+                table,
+                as_of=as_of,
+                settings=settings,
+                explain=explain,
+                context=NO_CONTEXT,
+                tiers={},
+                progress=None,
+            )
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
@@ -105,7 +110,7 @@ def _attribute_notes(table: DataFrame, served: ServedModel) -> dict[str, dict[st
         .toPandas()
     )
     notes: dict[str, dict[str, int]] = {}
-    for attribute, code, rows in totals.itertuples(index=False):
+    for attribute, code, rows in cast(pd.DataFrame, totals).itertuples(index=False):
         notes.setdefault(attribute, {})[code] = int(rows)
     return notes
 
@@ -123,13 +128,19 @@ def score_task_on_spark(
     session and write the rows to Parquet at ``out`` (a folder; replaced if present).
 
     Features come from events strictly before ``as_of``, as on DuckDB. Returns the attribute
-    notes (attribute -> warning code -> rows), as ``serving.batch.read_attributes`` counts them.
+    notes (attribute -> warning code -> rows), as ``serving.batch_rows.read_attributes`` counts
+    them.
     """
-    window = {"cutoffs": [to_naive_utc(as_of, what="as_of")], "horizon": timedelta(0)}
     specs = _computed_specs(served)
     task, vocabulary = served.task, served.model.vocabulary
     with snapshot_query(
-        export, task=task, vocabulary=vocabulary, specs=specs, with_label=False, **window
+        export,
+        task=task,
+        vocabulary=vocabulary,
+        specs=specs,
+        with_label=False,
+        cutoffs=[to_naive_utc(as_of, what="as_of")],
+        horizon=timedelta(0),
     ) as query:
         table = export.con.execute(query).frame.cache()  # type: ignore[attr-defined]
         try:
@@ -153,19 +164,17 @@ def read_scored_rows(
     with ``context``'s display fields and last activity; each row's tier is counted into
     ``tiers``. Per-feature contributions are not carried back from Spark (``detail`` None), so
     "what changed" between Spark runs is the approximate top-reasons form (``exact`` false)."""
-    constants = {
-        "entity_kind": entity_kind(served.task),
-        "model_name": served.name,
-        "model_version": served.version,
-        "as_of": as_of,
-    }
+    kind = entity_kind(served.task)
     for batch in ds.dataset(out, format="parquet").to_batches():
         for record in batch.to_pylist():
             tiers[record["tier"]] = tiers.get(record["tier"], 0) + 1
             record["reasons"] = json.loads(record["reasons"])
             yield ScoreRow(
                 **record,
-                **constants,
+                entity_kind=kind,
+                model_name=served.name,
+                model_version=served.version,
+                as_of=as_of,
                 display=context.display_of(record["entity_id"]),
                 last_activity_at=context.last_activity.get(record["entity_id"]),
             )

@@ -41,9 +41,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
+from features.errors import UserError
 from serving.tables import (
+    ADDED_RUN_COLUMNS,
     ADDED_SCORE_COLUMNS,
     RANK_INDEXES,
     list_order,
@@ -53,15 +56,20 @@ from serving.tables import (
     score_details,
     score_runs,
     scores,
+    shadow_runs,
+    shadow_scores,
 )
 
 logger = logging.getLogger(__name__)
 
 EntityKind = Literal["lead", "customer"]
+ShadowStatus = Literal["scored", "failed", "skipped"]  # a run's shadow challenger (shadow_runs)
 WRITE_CHUNK_ROWS = 5_000
 COUNT_CACHE_ENTRIES = 4_096
 # The published run and the one before it: "what changed" (``latest_with_previous``) needs both.
 MIN_KEEP_RUNS = 2
+# A run's shadow challenger rows go with the run (abandoned or pruned).
+SHADOW_TABLES = (shadow_scores, shadow_runs)
 _RUN_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as begin_run makes them
 
 
@@ -172,6 +180,10 @@ class ScorePage:
     published_at: datetime | None = None
     as_of: datetime | None = None
     filters: dict[str, Any] = field(default_factory=dict)
+
+
+class ScoresDatabaseUnreachable(UserError):
+    """The scores database does not answer (one line: the setting, the URL without password)."""
 
 
 def create_store_engine(url: str) -> Engine:
@@ -321,43 +333,69 @@ class ScoreStore:
         self._features: dict[tuple[str, str], tuple[tuple[FeatureInfo, ...], str, str]] = {}
 
     @classmethod
-    def from_url(cls, url: str) -> ScoreStore:
-        return cls(create_store_engine(url))
+    def from_url(cls, url: str, *, setting: str = "SALESRADAR_SCORES_URL") -> ScoreStore:
+        """A store on ``url`` (the value of the environment variable ``setting``), checked to
+        answer: raises ``ScoresDatabaseUnreachable`` (one line naming ``setting`` and the URL
+        without its password) when no connection can be made, instead of a driver traceback."""
+        engine = create_store_engine(url)
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            engine.dispose()
+            shown = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+            if engine.url.password:  # a driver never echoes it, but never print it at all
+                reason = reason.replace(str(engine.url.password), "***")
+            raise ScoresDatabaseUnreachable(
+                f"{setting} {shown}: cannot connect to the scores database ({reason})"
+            ) from None
+        return cls(engine)
 
     def create_schema(self) -> None:
         """Create missing tables, columns and indexes (idempotent).
 
         A database written by an earlier release gains the new tables, the nullable
-        ``ADDED_SCORE_COLUMNS`` of ``scores`` (its rows then read them as None) and new indexes.
+        ``ADDED_SCORE_COLUMNS`` of ``scores`` and ``ADDED_RUN_COLUMNS`` of ``score_runs`` (its
+        rows then read them as None) and new indexes.
         """
         metadata.create_all(self.engine)
-        present = {c["name"] for c in inspect(self.engine).get_columns(scores.name)}
+        added = ((scores, ADDED_SCORE_COLUMNS), (score_runs, ADDED_RUN_COLUMNS))
+        inspector = inspect(self.engine)
+        present = {t.name: {c["name"] for c in inspector.get_columns(t.name)} for t, _ in added}
         with self.engine.begin() as conn:
-            for name in ADDED_SCORE_COLUMNS:
-                if name not in present:
-                    column = scores.c[name]
-                    kind = column.type.compile(dialect=self.engine.dialect)
-                    conn.execute(text(f"ALTER TABLE {scores.name} ADD COLUMN {name} {kind}"))
+            for table, names in added:
+                for name in (n for n in names if n not in present[table.name]):
+                    kind = table.c[name].type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
             for index in RANK_INDEXES:
                 # IF NOT EXISTS rather than checkfirst: SQLAlchemy cannot reflect expression
                 # indexes on SQLite, so checkfirst warns on every start.
                 conn.execute(CreateIndex(index, if_not_exists=True))
 
     # --- writing -------------------------------------------------------------------------
-    def begin_run(self, *, as_of: datetime, started_at: datetime) -> str:
-        """Start an invisible run for scores as of ``as_of``; drop runs abandoned by crashes."""
+    def begin_run(
+        self, *, as_of: datetime, started_at: datetime, export_sha256: str | None = None
+    ) -> str:
+        """Start an invisible run for scores as of ``as_of`` of the export whose content is
+        ``export_sha256`` (``features.fingerprint``; None: not recorded); drop runs abandoned
+        by crashes."""
         run_id = uuid.uuid4().hex
         with self.engine.begin() as conn:
             abandoned = select(score_runs.c.run_id).where(score_runs.c.status == "writing")
             stale = [r for (r,) in conn.execute(abandoned)]
             if stale:
                 logger.warning("removing %d abandoned run(s): %s", len(stale), stale)
-                for table in (scores, score_details, run_features):
+                for table in (scores, score_details, run_features, *SHADOW_TABLES):
                     conn.execute(delete(table).where(table.c.run_id.in_(stale)))
                 conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(stale)))
             conn.execute(
                 score_runs.insert().values(
-                    run_id=run_id, status="writing", as_of=as_of, started_at=started_at
+                    run_id=run_id,
+                    status="writing",
+                    as_of=as_of,
+                    started_at=started_at,
+                    export_sha256=export_sha256,
                 )
             )
         return run_id
@@ -402,6 +440,40 @@ class ScoreStore:
                     conn.execute(score_details.insert(), details)
             written += len(chunk)
         return written
+
+    def write_shadow(
+        self,
+        run_id: str,
+        kind: EntityKind,
+        *,
+        model_name: str,
+        model_version: str | None,
+        status: ShadowStatus,
+        reason: str | None = None,
+        probabilities: Iterable[tuple[str, float]] = (),
+    ) -> int:
+        """Record ``run_id``'s shadow challenger of ``kind``: its status and, when scored, its
+        (entity id, probability) rows, in one transaction (a failure leaves no shadow rows).
+        Returns the rows written. Never read by lists, pages or the API (``tables``)."""
+        rows = [
+            {"run_id": run_id, "entity_kind": kind, "entity_id": e, "probability": float(p)}
+            for e, p in probabilities
+        ]
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), WRITE_CHUNK_ROWS):
+                conn.execute(shadow_scores.insert(), rows[start : start + WRITE_CHUNK_ROWS])
+            conn.execute(
+                shadow_runs.insert().values(
+                    run_id=run_id,
+                    entity_kind=kind,
+                    model_name=model_name,
+                    model_version=model_version,
+                    status=status,
+                    reason=None if reason is None else reason[:2000],
+                    row_count=len(rows),
+                )
+            )
+        return len(rows)
 
     def publish(self, run_id: str, *, published_at: datetime) -> None:
         """Make ``run_id`` the published run, in one transaction."""
@@ -462,7 +534,7 @@ class ScoreStore:
         for run_id in doomed:
             with self.engine.begin() as conn:
                 rows += conn.execute(delete(scores).where(scores.c.run_id == run_id)).rowcount
-                for table in (score_details, run_features):
+                for table in (score_details, run_features, *SHADOW_TABLES):
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 conn.execute(delete(score_runs).where(score_runs.c.run_id == run_id))
         if doomed:
@@ -555,6 +627,17 @@ class ScoreStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else _row_to_stored(row)
+
+    def run_scored(self, run_id: str, kind: EntityKind) -> bool:
+        """Whether run ``run_id`` holds any score of ``kind`` (False: that task was not scored
+        in it), whatever the owners, tiers or values."""
+        query = (
+            select(scores.c.entity_id)
+            .where(scores.c.run_id == run_id, scores.c.entity_kind == kind)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def list_scores(
         self,

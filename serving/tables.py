@@ -37,6 +37,9 @@ score_runs = Table(
     # Monotonic publication order: history and "previous score" follow it, not wall clocks.
     Column("published_seq", Integer, nullable=True, unique=True),
     Column("row_count", Integer, nullable=False, default=0),
+    # Added after the first release (``ADDED_RUN_COLUMNS``): the scored export's content
+    # (``features.fingerprint``); null when not recorded, e.g. an export that is not a folder.
+    Column("export_sha256", String(64), nullable=True),
 )
 
 published_run = Table(
@@ -85,6 +88,7 @@ scores = Table(
 # Columns of ``scores`` that databases written by earlier releases lack: ``create_schema`` adds
 # them (``serving.store``; nullable, so old rows read as "not recorded").
 ADDED_SCORE_COLUMNS = ("display", "last_activity_at")
+ADDED_RUN_COLUMNS = ("export_sha256",)  # of ``score_runs``, likewise
 
 # Every feature's exact contribution per scored entity, so "what changed" decomposes a score
 # change exactly (``serving.changes``). Blobs are little-endian float32 in the order of the run's
@@ -113,6 +117,35 @@ run_features = Table(
     Column("model_name", String(255), nullable=False),
     Column("model_version", String(64), nullable=False),
     Column("features", JSON, nullable=False),  # [{name, unit, label, family}], model order
+)
+
+
+# The shadow challenger (``serving.shadow``): the registry's ``challenger`` version scored beside
+# the champion in the same batch run (same as-of, same entities), kept apart from ``scores`` so no
+# list, page, digest, write-back file or ``/v1`` response can read it; ``salesradar monitor``
+# compares the two on matured outcomes. One row per run and kind says what happened: ``scored``,
+# ``failed`` (``reason``: why; the champion's run was published all the same) or ``skipped``.
+shadow_runs = Table(
+    "shadow_runs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(64), nullable=True),  # None: the version was never resolved
+    Column("status", String(16), nullable=False),  # scored | failed | skipped
+    Column("reason", String(2000), nullable=True),
+    Column("row_count", Integer, nullable=False, default=0),
+)
+
+# The challenger's calibrated probability per entity of a shadow run: nothing else (no tier,
+# value, reasons or contributions), since only the monitor's comparison reads it.
+shadow_scores = Table(
+    "shadow_scores",
+    metadata,
+    Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
+    Column("entity_kind", String(16), primary_key=True),
+    Column("entity_id", String(255), primary_key=True),
+    Column("probability", Float, nullable=False),
 )
 
 

@@ -12,8 +12,6 @@ from features.tiers import TIER_NAMES, scores_of, tier_positions
 if TYPE_CHECKING:  # settings validates its default tiers against TIER_NAMES: no import cycle
     from serving.settings import TierThresholds
 
-__all__ = ["TIER_NAMES", "assign_tiers", "to_scores", "weigh_values"]
-
 
 def assign_tiers(task: Task, probabilities: np.ndarray, thresholds: TierThresholds) -> list[str]:
     """Top tier at or above ``thresholds.high``, middle at or above ``medium``, else bottom."""

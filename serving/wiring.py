@@ -29,7 +29,7 @@ from serving.keys import KeyStore
 from serving.lifecycle import ModelManager
 from serving.local_copies import LocalCopies
 from serving.metrics import ServiceMetrics
-from serving.protocols import EntityInput, Explain, ScoringModelLike
+from serving.protocols import Explain
 from serving.scoring import score_entities
 from serving.served import ServedModel
 from serving.services import Services
@@ -47,7 +47,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def model_specs(model: ScoringModelLike) -> list[FeatureSpec]:
+def model_specs(model: ScoringModel) -> list[FeatureSpec]:
     """The registry specs a model was trained with (its own saved copy, not today's registry)."""
     return list(_registry_specs(tuple(getattr(model, "feature_specs", ()))))
 
@@ -59,14 +59,13 @@ def _registry_specs(saved: tuple[Any, ...]) -> tuple[FeatureSpec, ...]:
 
 
 def build_online_features(
-    task: Task, model: ScoringModelLike, entities: Sequence[EntityInput], *, as_of: datetime
+    task: Task, model: ScoringModel, entities: Sequence[OnlineEntity], *, as_of: datetime
 ) -> FeatureRows:
     """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
-    online = [OnlineEntity(e.entity_id, e.record, e.events) for e in entities]
     specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
     rows = online_feature_rows(
         task,
-        online,
+        entities,
         as_of=as_of,
         vocabulary=model.vocabulary,
         specs=specs,
@@ -75,7 +74,7 @@ def build_online_features(
     return add_btyd_features(rows, getattr(model, "btyd", None))
 
 
-def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModelLike:
+def load_scoring_model(folder: Path, sha256: Mapping[str, str]) -> ScoringModel:
     return ScoringModel.load(folder, expected_sha256=sha256)
 
 
@@ -86,7 +85,7 @@ def build_warm_up(
 
     def warm(served: ServedModel) -> None:
         tables = TASK_TABLES[served.task]
-        entity = EntityInput(
+        entity = OnlineEntity(
             entity_id="warm-up",
             record={
                 "created_at": WARM_AS_OF - timedelta(days=200),
@@ -96,7 +95,7 @@ def build_warm_up(
             events=[{"occurred_at": WARM_AS_OF - timedelta(days=3), "type": "call"}],
         )
         frame = features(served.task, served.model, [entity], as_of=WARM_AS_OF)
-        thresholds = settings.lead_tiers if served.task is Task.LEADS else settings.churn_tiers
+        thresholds = settings.tier_thresholds(served.task)
         score_entities(
             served,
             frame,
@@ -113,7 +112,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     """Services for the HTTP app, wired to the configured registry and scores database."""
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
-    explain_fn: Explain = explain  # type: ignore[assignment]
+    explain_fn: Explain = explain
     source = MlflowChampionSource(
         tracking_uri=settings.mlflow_tracking_uri,
         alias=settings.champion_alias,

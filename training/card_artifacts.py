@@ -19,6 +19,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from features.artifact_contract import CHAMPION
 from features.errors import UserError
 from features.tasks import TASK_TABLES, Task
 from training.manager_card import (
@@ -70,7 +71,7 @@ def champion_card(
     task: Task,
     *,
     results: Sequence[Mapping[str, Any]],
-    alias: str = "champion",
+    alias: str = CHAMPION,
 ) -> str:
     """The manager card of ``task``'s model under ``alias``, with the monitoring ``results``
     (rows of ``monitoring_results``) of that version. Raises ``UserError`` when no version holds
@@ -135,7 +136,7 @@ def save_champion_card(
     directory: Path,
     *,
     results: Sequence[Mapping[str, Any]],
-    alias: str = "champion",
+    alias: str = CHAMPION,
 ) -> list[Path]:
     """Write the champion's manager card and its run's plots into ``directory`` as
     ``<task>_manager_card.md`` and ``<task>_<plot>.png`` (what the README shows); return the

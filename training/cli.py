@@ -20,11 +20,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from features.commands.engine import EngineOption
+from features.commands.engine import DataOption, EngineOption
 from features.commands.quiet import quiet_libraries
 from features.engines import Engine
 from features.errors import UserError, fail
 from features.tasks import DEFAULT_HORIZON, Task
+from training.cli_options import (
+    ConfigOption,
+    ModelsDirFlag,
+    models_dir_or_default,
+)
 
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from mlflow import MlflowClient
@@ -36,7 +41,6 @@ if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from training.tracking import TrackingConfig
     from training.trainer import TrainedTask
 
-DEFAULT_MODELS_DIR = Path("models")
 TABLE_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "precision_at_k")
 # `models`: identifiers are always shown whole; the other columns, most useful first, are
 # dropped from the right when the terminal is too narrow for them.
@@ -46,23 +50,6 @@ OPTIONAL_COLUMNS += tuple(m for m in TABLE_METRICS if m not in OPTIONAL_COLUMNS)
 DECISION_MIN_WIDTH = 24  # the decision text wraps; narrower than this it is not worth showing
 
 TaskArgument = Annotated[Task, typer.Argument(help="Which model: 'leads' (hot leads) or 'churn'.")]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="Training config (TOML): hyperparameters, split, capacity, baselines, promotion "
-        "rules. Default: training/config.toml.",
-        show_default=False,
-    ),
-]
-ModelsDirOption = Annotated[
-    Path,
-    typer.Option(
-        "--models-dir",
-        help="Folder of the embedded MLflow store (mlflow.db, mlartifacts/). Ignored when "
-        "MLFLOW_TRACKING_URI is set.",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
 def train(
     task: TaskArgument,
-    data: Annotated[Path, typer.Option("--data", help="Export folder (one file per table).")],
+    data: DataOption,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -108,7 +95,9 @@ def train(
     plan_only: Annotated[
         bool,
         typer.Option(
-            "--plan", help="Print the data-sufficiency plan (cutoffs, counts, split) and exit."
+            "--plan",
+            help="Print the data-sufficiency plan (cutoffs, counts, split) and exit; exit "
+            "status 2 when nothing can be trained.",
         ),
     ] = False,
     no_test: Annotated[
@@ -136,11 +125,11 @@ def train(
         ),
     ] = None,
     config: ConfigOption = None,
-    models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    models_dir: ModelsDirFlag = None,
     engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
-    from features.commands.validate import check_directory
+    from features.engines.location import export_location
     from features.moments import resolve_as_of
 
     console = Console()
@@ -155,23 +144,25 @@ def train(
             "no_test": no_test,
             "engine": engine,
         }
-        check_directory(data, option="--data")
+        location = export_location(data, engine=engine)
         settings = with_activity_types(_config(config), activity_types)
         steps = StepProgress(Console(stderr=True))
         with quiet_libraries(), steps:
             from training.jobs import prepare_training, run_training
 
             if plan_only:
-                plan = prepare_training(data, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
+                plan = prepare_training(location, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
                 steps.finish()
                 _print_plan(console, settings, plan)
+                if plan.split is None:  # the plan is printed, and a script sees the failure
+                    raise UserError(plan.error())
                 return
             report = run_training(
-                data,
+                location,
                 **window,  # type: ignore[arg-type]
                 config=settings,
                 seed=seed,
-                tracking=_tracking(models_dir),
+                tracking=_tracking(models_dir_or_default(models_dir)),
                 promote_after=promote_after,
                 now=_now(),
                 show_plan=lambda plan: (steps.finish(), _print_plan(console, settings, plan)),
@@ -232,7 +223,7 @@ def promote(
         ),
     ] = False,
     config: ConfigOption = None,
-    models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    models_dir: ModelsDirFlag = None,
 ) -> None:
     """Move 'champion' to the challenger if it beats the champion and the naive baselines."""
     from training import promotion
@@ -240,7 +231,7 @@ def promote(
 
     console = Console()
     try:
-        tracking = existing_tracking(models_dir)
+        tracking = existing_tracking(models_dir_or_default(models_dir))
         with quiet_libraries():
             client = connect(tracking)
             if rollback:
@@ -263,7 +254,7 @@ def models(
     task: Annotated[
         Task | None, typer.Argument(help="Only this task's model (default: both).")
     ] = None,
-    models_dir: ModelsDirOption = DEFAULT_MODELS_DIR,
+    models_dir: ModelsDirFlag = None,
     card: Annotated[
         Task | None,
         typer.Option(
@@ -296,7 +287,7 @@ def models(
         raise fail(UserError("--save writes a manager card: pass --card TASK with it"))
     if card is not None and task is not None:
         raise fail(UserError("pass either a task to list or --card TASK, not both"))
-    tracking = existing_tracking(models_dir)
+    tracking = existing_tracking(models_dir_or_default(models_dir))
     if card is not None:
         _print_card(connect(tracking), card, save)
         return

@@ -73,6 +73,13 @@ class PromotionConfig:
     # The trees must beat the logistic-regression model by this much on ``metric``, else the
     # simpler model is preferred (training.promotion.simple_model_reason).
     prefer_simple_margin: float
+    # A challenger must have been compared with the champion on at least this many matured
+    # shadow runs, and not have lost on ``metric`` there, before promotion (0: not required;
+    # training.promotion.shadow_rule). Optional in the file, so older configs keep loading.
+    require_shadow_runs: int = 0
+    # Act on that preference: register and serve the logistic-regression model in the trees'
+    # place (training.simple_model). Off: the decision states the preference only.
+    serve_simple_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,10 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> TrainingConfig:
             prefer_simple_margin=reader.non_negative(
                 promotion, "prefer_simple_margin", "promotion"
             ),
+            require_shadow_runs=reader.at_least(promotion, "require_shadow_runs", "promotion", 0)
+            if "require_shadow_runs" in promotion
+            else 0,
+            serve_simple_model=reader.take(promotion, "serve_simple_model", bool, "promotion"),
         ),
         vocabulary=_vocabulary_settings(reader, vocabulary),
         monitoring=_monitoring_config(reader, monitoring),

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from features.engines import Engine, open_export
 from features.model import ModelDataError
-from features.snapshots import MONTHLY, CutoffSpacing, TrainingSet, default_cutoffs
+from features.snapshots import (
+    MONTHLY,
+    CutoffSpacing,
+    TrainingSet,
+    default_cutoffs,
+    label_counts,
+)
 from features.tasks import Task
 from training.config import TrainingConfig
 from training.data import (
@@ -43,7 +49,7 @@ class TrainingReport:
 
 
 def run_training(
-    data: Path,
+    data: Path | str,
     *,
     task: Task,
     as_of: datetime,
@@ -99,7 +105,11 @@ def run_training(
     step("logging to MLflow")
     start = time.perf_counter()
     registered = log_trained_task(
-        trained, config=config, tracking=tracking, data_source=str(data.resolve()), as_of=as_of
+        trained,
+        config=config,
+        tracking=tracking,
+        data_source=str(data.resolve()) if isinstance(data, Path) else data,  # or its URI
+        as_of=as_of,
     )
     seconds["mlflow"] = time.perf_counter() - start
     decision = None
@@ -111,7 +121,7 @@ def run_training(
 
 
 def prepare_training(
-    data: Path,
+    data: Path | str,
     *,
     task: Task,
     as_of: datetime,
@@ -168,6 +178,13 @@ def prepare_training(
             no_test=no_test,
             grid=lambda h, spacing: default_cutoffs(
                 export, task=task, horizon=h, as_of=as_of, every=spacing
+            ),
+            counts=lambda h, spacing: label_counts(
+                export,
+                task=task,
+                horizon=h,
+                vocabulary=vocabulary,
+                cutoffs=default_cutoffs(export, task=task, horizon=h, as_of=as_of, every=spacing),
             ),
         )
     finally:

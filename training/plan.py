@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.model import ModelDataError
 from features.moments import iso_utc
-from features.snapshots import CutoffSpacing
+from features.snapshots import MONTHLY, CutoffSpacing
 from features.tasks import Task
 from training.config import SplitConfig
 from training.splits import TemporalSplit, choose_split, split_cutoffs
@@ -29,6 +29,9 @@ REPORTED_HORIZON_DAYS = (30, 60, 90, 182, 365)
 SUGGESTED_SPACINGS = (CutoffSpacing(7, "d"), CutoffSpacing(14, "d"), CutoffSpacing(1, "m"))
 
 CutoffGrid = Callable[[timedelta, CutoffSpacing], list[datetime]]
+# The default cutoffs of a horizon and spacing with their label counts: ``cutoff, rows,
+# positives`` (``features.snapshots.label_counts``), one row per cutoff where anyone is eligible.
+LabelCounts = Callable[[timedelta, CutoffSpacing], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class DataPlan:
 
     def error(self) -> str:
         """The one-line error when nothing can be trained: the problem, then what would work."""
-        return "; ".join([str(self.problem), *self.alternatives])
+        if not self.alternatives:
+            return str(self.problem)
+        return f"{self.problem}; what would work: " + "; ".join(self.alternatives)
 
 
 def build_plan(
@@ -74,12 +79,15 @@ def build_plan(
     split_config: SplitConfig,
     no_test: bool,
     grid: CutoffGrid,
+    counts: LabelCounts,
 ) -> DataPlan:
     """The plan for a training-set ``frame`` (``cutoff``, ``label``; may be empty).
 
     ``grid(horizon, spacing)`` lists the default cutoffs with closed label windows for another
-    horizon or spacing, as of the same time. The split and the positives check are the ones
-    ``train_task`` applies, so a plan without ``problem`` trains.
+    horizon or spacing, as of the same time, and ``counts(horizon, spacing)`` their label
+    counts. The split and the positives check are the ones ``train_task`` applies, so a plan
+    without ``problem`` trains; so does every option its ``alternatives`` offer, which are
+    checked the same way against ``counts`` before they are offered.
     """
     labelled = sorted(pd.to_datetime(frame["cutoff"].unique()).to_pydatetime())
     split, problem = None, None
@@ -105,22 +113,17 @@ def build_plan(
         for cuts in [grid(timedelta(days=d), spacing)]
     )
     longest = _longest_tested_horizon(grid, spacing, tested)
-    short = problem is not None or split is None or not split.has_test
-    enough_positives = int(frame["label"].sum()) >= split_config.min_positives
     alternatives = (
         _alternatives(
+            counts,
             grid,
-            horizon,
-            every,
-            split_config,
-            labelled,
-            longest,
-            no_test,
-            split,
-            tested,
-            enough_positives,
+            horizon=horizon,
+            every=every,
+            config=split_config,
+            no_test=no_test,
+            trains=split is not None,
         )
-        if short
+        if split is None or not split.has_test
         else ()
     )
     return DataPlan(
@@ -177,49 +180,104 @@ def _longest_tested_horizon(
     return low
 
 
+@dataclass(frozen=True)
+class _Option:
+    """One set of ``train`` options the plan checked against the history before offering it."""
+
+    horizon: timedelta
+    every: CutoffSpacing
+    no_test: bool
+    embargo: bool
+
+    def command(self) -> str:
+        options = f"--horizon {self.horizon.days}d --every {self.every}"
+        options += " --no-test" if self.no_test else ""
+        return options if self.embargo else f"{options} with config split.embargo = false"
+
+
+def _trains(counts: pd.DataFrame, option: _Option, config: SplitConfig) -> TemporalSplit | None:
+    """The split ``train`` would use with ``option`` over ``counts`` (``cutoff, rows,
+    positives``), or None when it would refuse: the same ``choose_split`` and the same
+    positives rule as ``check_train_positives``, read from counts instead of rows."""
+    try:
+        split = choose_split(
+            list(pd.to_datetime(counts["cutoff"]).dt.to_pydatetime()),
+            test=config.test_cutoffs,
+            calibration=config.calibration_cutoffs,
+            horizon=option.horizon,
+            embargo=option.embargo,
+            no_test=option.no_test,
+        )
+    except ModelDataError:
+        return None
+    train = counts["cutoff"].isin(pd.to_datetime(list(split.train)))
+    return split if int(counts.loc[train, "positives"].sum()) >= config.min_positives else None
+
+
 def _alternatives(
+    counts: LabelCounts,
     grid: CutoffGrid,
+    *,
     horizon: timedelta,
     every: CutoffSpacing | None,
     config: SplitConfig,
-    labelled: Sequence[datetime],
-    longest: int | None,
     no_test: bool,
-    split: TemporalSplit | None,
-    tested: Callable[[Sequence[datetime], timedelta], bool],
-    enough_positives: bool,
+    trains: bool,
 ) -> tuple[str, ...]:
-    """What would work instead, each as one clause naming the option to use."""
+    """What would work instead, each clause naming the exact options, every one checked to
+    train against its own label ``counts`` before it is offered.
+
+    Per spacing: at most one option at the requested horizon (plain, else ``--no-test``) and
+    one at a shorter horizon (the longest with a temporal test, else the longest that trains
+    untested); then the embargo switch. When the request already ``trains`` (untested) only
+    options with a temporal test are offered; when nothing tried trains, one clause says so.
+    """
+    cache: dict[tuple[timedelta, CutoffSpacing], pd.DataFrame] = {}
+
+    def works(option: _Option) -> str | None:
+        asked = _Option(horizon, every, no_test, config.embargo) if every else None
+        if option == asked:
+            return None
+        key = (option.horizon, option.every)
+        frame = cache[key] if key in cache else cache.setdefault(key, counts(*key))
+        split = _trains(frame, option, config)
+        if split is None or ((trains or not option.embargo) and not split.has_test):
+            return None
+        test = "with a temporal test" if split.has_test else "without a temporal test"
+        positives = int(frame.loc[frame["cutoff"].isin(split.train), "positives"].sum())
+        return (
+            f"{option.command()} trains {test} ({len(frame)} labelled cutoff(s), "
+            f"{positives} training positive(s))"
+        )
+
+    def first(options: list[_Option]) -> list[str]:
+        return next(([said] for said in map(works, options) if said is not None), [])
+
+    spacings = list(dict.fromkeys([every or MONTHLY, *SUGGESTED_SPACINGS]))
+    tested = _tested(config, embargo=config.embargo)
     found: list[str] = []
-    for spacing in SUGGESTED_SPACINGS:
-        if spacing == every:
-            continue
-        cuts = grid(horizon, spacing)
-        enough = (
-            "enough for a temporal test"
-            if tested(cuts, horizon)
-            else "enough to train without a temporal test"
-            if len(cuts) >= 2
-            else "too few to train"
+    for spacing in spacings:
+        found += first([_Option(horizon, spacing, t, config.embargo) for t in (no_test, True)])
+    for spacing in spacings:
+        longest = _longest_tested_horizon(grid, spacing, tested) or 0
+        days = sorted({longest, *REPORTED_HORIZON_DAYS} - {0, horizon.days}, reverse=True)
+        with_test = [timedelta(days=d) for d in days if d <= longest and not no_test]
+        untested = [timedelta(days=d) for d in days if d < horizon.days]
+        found += first(
+            [_Option(h, spacing, False, config.embargo) for h in with_test]
+            + [_Option(h, spacing, True, config.embargo) for h in untested]
         )
+    if config.embargo and not no_test:
+        found += first([_Option(horizon, every or MONTHLY, False, False)])
+    if not found and not trains:
         found.append(
-            f"with --every {spacing} there would be {len(cuts)} labelled cutoff(s) ({enough})"
+            "nothing the plan tried trains on this history (every "
+            f"{', '.join(map(str, spacings))}; horizons of "
+            f"{', '.join(map(str, REPORTED_HORIZON_DAYS))} days and the longest with a "
+            "temporal test; with and without --no-test): too few "
+            f"labelled cutoffs, or fewer than {config.min_positives} positives in the training "
+            "cutoffs"
         )
-    if longest is not None:
-        found.append(
-            f"the longest horizon this history supports with a temporal test is {longest}d"
-        )
-    else:
-        found.append("no horizon allows a temporal test on this history")
-    if config.embargo and not no_test and not tested(labelled, horizon):
-        without = _tested(config, embargo=False)
-        if labelled and without(labelled, horizon):
-            found.append(
-                "config split.embargo = false would allow a test (its training labels would "
-                "overlap the test window)"
-            )
-    if split is None and len(labelled) >= 2 and not no_test and enough_positives:
-        found.append(f"--no-test trains on the {len(labelled)} labelled cutoff(s) untested")
     return tuple(found)
 
 

@@ -13,9 +13,17 @@ A challenger trained without a temporal test is refused unless ``force_untested`
 Every tested decision also states the trees against the strongest simple model, the
 logistic-regression model fitted beside them on the same cutoffs and scored on the same test set
 (its figure is the run's ``logistic.<metric>``). When the trees do not beat it by
-``[promotion] prefer_simple_margin`` the decision prefers the simpler model; that model is not
-servable today (``SIMPLE_MODEL_NOT_SERVABLE`` says why), so the decision records the preference
-and why it cannot act on it, and the trees are judged by the other rules.
+``[promotion] prefer_simple_margin`` the decision prefers the simpler model: the trees are judged
+by the other rules, and when they pass, the run's logistic-regression model (calibrated like the
+trees on the same cutoffs) is registered as a new version (``training.simple_model``) and that
+version becomes champion in their place, when ``[promotion] serve_simple_model`` is on. Off (the
+default), or for a run that kept no such model (trained before it was kept), the decision states
+the preference and that it is not acted on (``SIMPLE_MODEL_NOT_SERVABLE``).
+
+With ``[promotion] require_shadow_runs = N`` (N > 0) a challenger is also refused until
+``salesradar monitor`` has compared it with the current champion on at least N matured shadow
+runs (``training.monitoring.shadow``, read from the challenger version's tag) and it did not
+lose on the promotion metric there (``shadow_rule``).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,20 +44,20 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from features.artifact_contract import CHALLENGER, CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
 from features.errors import UserError
-from features.model import FeatureFrameError, ScoringModel
+from features.frame_values import FeatureFrameError
+from features.model import ScoringModel
 from features.tasks import TASK_TABLES, Task
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
+from training.monitoring.shadow import ShadowEvidence, shadow_evidence
+from training.simple_model import register_simple_model, simple_model_hashes
 from training.tracking import (
-    CHALLENGER,
-    CHAMPION,
     EVALUATED_MODEL_PATH,
     EVALUATED_SHA256_TAG_PREFIX,
     LEAKAGE_FINDINGS_ARTIFACT,
     NO_TEMPORAL_TEST,
-    SCORING_MODEL_PATH,
-    SHA256_TAG_PREFIX,
     TEMPORAL_TEST_TAG,
     TEST_FRAME_ARTIFACT,
 )
@@ -62,12 +70,11 @@ logger = logging.getLogger(__name__)
 HISTORY_TAG = "champion_history"  # registered-model tag: JSON list of versions, newest last
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
 SIMPLE_MODEL_METRIC_PREFIX = "logistic."  # the run's metrics of the logistic-regression model
-# Checked against the code, not assumed: training.linear's Pipeline is fitted for evaluation only
-# (training.trainer keeps it in memory), nothing saves or registers it, and the served unit,
-# features.model.ScoringModel, holds a calibrated tree estimator with per-tree SHAP reasons.
+# The end of the decision's sentence when the preference will be acted on.
+SIMPLE_SERVED = "if they pass, the logistic-regression model is served in their place"
 SIMPLE_MODEL_NOT_SERVABLE = (
-    "the logistic-regression model is not servable: it is fitted for evaluation only, never "
-    "saved or registered, and the served ScoringModel holds calibrated trees with SHAP reasons"
+    "the logistic-regression model is not served: [promotion] serve_simple_model is false, or "
+    "this run kept none (simple_model/: trained before the simple model was kept)"
 )
 
 
@@ -84,10 +91,12 @@ class Decision:
     champion: float | None
     simple: float | None = None
     prefer_simple: bool = False
+    serve_simple: bool = False  # preferred, configured and kept: promote serves it if it passes
+    served_version: str | None = None  # set by ``promote``: the version made champion
 
 
 def simple_model_reason(
-    *, metric: str, margin: float, trees: float, simple: float | None
+    *, metric: str, margin: float, trees: float, simple: float | None, servable: bool = False
 ) -> tuple[bool, str | None]:
     """(prefer the simple model?, the sentence saying why) for the trees' ``metric`` figure
     against the logistic-regression model's on the same test set.
@@ -95,8 +104,8 @@ def simple_model_reason(
     The simple model is preferred when the trees do not beat it by ``margin`` (in the metric's
     better direction). A NaN on either side decides nothing (a NaN never beats anything). No
     figure (``simple`` None: an untested run, or one logged before the figure was kept) gives
-    no sentence. A preference can never be acted on today: the sentence then adds
-    ``SIMPLE_MODEL_NOT_SERVABLE``.
+    no sentence. ``servable``: the run kept its logistic-regression model, so a preference is
+    acted on when the other rules pass; otherwise the sentence adds ``SIMPLE_MODEL_NOT_SERVABLE``.
     """
     if simple is None:
         return False, None
@@ -107,11 +116,54 @@ def simple_model_reason(
         return False, (
             f"trees {metric} {trees:.4f} beat logistic regression {simple:.4f} by >= {margin}"
         )
-    return True, (
+    preferred = (
         f"trees {metric} {trees:.4f} do not beat logistic regression {simple:.4f} by {margin}: "
-        f"the simpler model is preferred, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged "
-        "by the other rules"
+        "the simpler model is preferred"
     )
+    if servable:
+        return True, f"{preferred}; the trees are judged by the other rules and, {SIMPLE_SERVED}"
+    return True, (
+        f"{preferred}, but {SIMPLE_MODEL_NOT_SERVABLE}; the trees are judged by the other rules"
+    )
+
+
+def shadow_rule(
+    *,
+    required: int,
+    metric: str,
+    evidence: ShadowEvidence | None,
+    challenger_version: str,
+    champion_version: str | None,
+) -> tuple[bool, str] | None:
+    """(passed?, the sentence saying why) of ``[promotion] require_shadow_runs`` = ``required``;
+    None when it is 0 (not required).
+
+    Passes when there is no champion (nothing to shadow), or when ``evidence`` (the
+    challenger's comparison with this champion on matured shadow runs, from ``salesradar
+    monitor``) covers at least ``required`` runs and the challenger did not lose on ``metric``
+    (a tie passes; a NaN on either side never does).
+    """
+    if required == 0:
+        return None
+    if champion_version is None:
+        return True, "no current champion: no shadow comparison required"
+    who = f"challenger v{challenger_version} vs champion v{champion_version}"
+    runs = 0 if evidence is None else evidence.runs
+    if evidence is None or runs < required:
+        return False, (
+            f"{who}: compared on {runs} matured shadow run(s), [promotion] require_shadow_runs "
+            f"= {required} (score with the challenger in shadow, then run 'salesradar monitor' "
+            "once the runs' horizons close)"
+        )
+    ours = evidence.challenger.get(metric, math.nan)
+    theirs = evidence.champion.get(metric, math.nan)
+    on = f"on {runs} matured shadow run{'' if runs == 1 else 's'} ({evidence.entities:,} entities)"
+    if math.isnan(ours) or math.isnan(theirs):
+        return False, f"{who}: {metric} undefined (NaN) {on}"
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    if sign * (ours - theirs) < 0:
+        return False, f"{who}: lost on {metric} {on}, {ours:.4f} vs {theirs:.4f}"
+    return True, f"{who}: did not lose on {metric} {on}, {ours:.4f} vs {theirs:.4f}"
 
 
 def decide(
@@ -127,14 +179,17 @@ def decide(
     leakage_findings: Sequence[tuple[str, str]] = (),
     simple: float | None = None,
     simple_margin: float = 0.0,
+    shadow: tuple[bool, str] | None = None,
+    simple_servable: bool = False,
 ) -> Decision:
     """Apply the promotion rules; ``reasons`` say why, pass or fail, one per rule, and end
     with the trees against the logistic-regression figure ``simple`` (``simple_model_reason``
-    with ``simple_margin``; None: not recorded).
+    with ``simple_margin``; None: not recorded; ``simple_servable``: the run kept that model).
 
     ``champion`` None with ``champion_not_compared`` set: a champion exists but could not be
     compared fairly (the text says why); the rule passes with that text. ``leakage_findings``
     are the audit's (feature, reason) pairs; a failed audit's reason names each with its figure.
+    ``shadow`` is ``shadow_rule``'s verdict (None: not required).
     """
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     failures: list[str] = []
@@ -164,8 +219,14 @@ def decide(
         passes.append("leakage audit passed")
     else:
         failures.append(leakage_failure(leakage_findings))
+    if shadow is not None:
+        (passes if shadow[0] else failures).append(shadow[1])
     prefer_simple, simple_note = simple_model_reason(
-        metric=metric, margin=simple_margin, trees=challenger, simple=simple
+        metric=metric,
+        margin=simple_margin,
+        trees=challenger,
+        simple=simple,
+        servable=simple_servable,
     )
     return Decision(
         promote=not failures,
@@ -175,6 +236,7 @@ def decide(
         champion=champion,
         simple=simple,
         prefer_simple=prefer_simple,
+        serve_simple=prefer_simple and simple_servable,
     )
 
 
@@ -270,27 +332,57 @@ def promote(
     run = client.get_run(challenger.run_id)
     passed = run.data.tags.get("leakage_audit") == "passed"
     findings = [] if passed else leakage_findings(client, run)
+    shadow = shadow_rule(
+        required=config.require_shadow_runs,
+        metric=config.metric,
+        evidence=None
+        if champion is None
+        else shadow_evidence(dict(challenger.tags or {}), str(champion.version)),
+        challenger_version=str(challenger.version),
+        champion_version=None if champion is None else str(champion.version),
+    )
     if run.data.tags.get(TEMPORAL_TEST_TAG) == NO_TEMPORAL_TEST:
         decision = decide_untested(
-            force=force_untested, leakage_passed=passed, leakage_findings=findings
+            force=force_untested, leakage_passed=passed, leakage_findings=findings, shadow=shadow
         )
     else:
-        decision = _decide_tested(client, run, challenger, champion, config, findings)
+        decision = _decide_tested(client, run, challenger, champion, config, findings, shadow)
+    if decision.promote:
+        decision = _serve_preferred(client, run, name, challenger, decision)
     _record(client, run.info.run_id, name, challenger, champion, decision, now)
     if decision.promote:
+        served = decision.served_version or str(challenger.version)
         history = _history(client, name, champion)
-        client.set_registered_model_alias(name, CHAMPION, str(challenger.version))
-        client.set_registered_model_tag(
-            name, HISTORY_TAG, json.dumps([*history, str(challenger.version)])
-        )
+        client.set_registered_model_alias(name, CHAMPION, served)
+        client.set_registered_model_tag(name, HISTORY_TAG, json.dumps([*history, served]))
     return decision
 
 
+def _serve_preferred(
+    client: MlflowClient, run: Run, name: str, challenger: ModelVersion, decision: Decision
+) -> Decision:
+    """``decision`` (a promotion) with the version to make champion: the trees' challenger, or,
+    when the rule prefers the simple model and the run kept it, that model newly registered."""
+    if not decision.serve_simple:
+        return replace(decision, served_version=str(challenger.version))
+    version = register_simple_model(client, run, name=name)
+    note = (
+        f"logistic regression registered as version {version} and made champion in place of "
+        f"the trees (version {challenger.version})"
+    )
+    return replace(decision, reasons=(*decision.reasons, note), served_version=version)
+
+
 def decide_untested(
-    *, force: bool, leakage_passed: bool, leakage_findings: Sequence[tuple[str, str]] = ()
+    *,
+    force: bool,
+    leakage_passed: bool,
+    leakage_findings: Sequence[tuple[str, str]] = (),
+    shadow: tuple[bool, str] | None = None,
 ) -> Decision:
     """A challenger trained without a temporal test: refused unless forced (and never when its
-    leakage audit failed; the reason then names each finding)."""
+    leakage audit failed; the reason then names each finding), nor when ``shadow``
+    (``shadow_rule``'s verdict; None: not required) fails."""
     reasons = []
     if not force:
         reasons.append(
@@ -299,9 +391,12 @@ def decide_untested(
         )
     if not leakage_passed:
         reasons.append(leakage_failure(leakage_findings))
+    if shadow is not None and not shadow[0]:
+        reasons.append(shadow[1])
     promote_it = not reasons
     if promote_it:
         reasons = ["forced without a temporal test (--force-untested)", "leakage audit passed"]
+        reasons += [] if shadow is None else [shadow[1]]
     nan = float("nan")
     return Decision(promote_it, tuple(reasons), metric="none", challenger=nan, champion=None)
 
@@ -313,6 +408,7 @@ def _decide_tested(
     champion: ModelVersion | None,
     config: PromotionConfig,
     findings: Sequence[tuple[str, str]],
+    shadow: tuple[bool, str] | None,
 ) -> Decision:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -345,6 +441,8 @@ def _decide_tested(
         leakage_findings=findings,
         simple=run.data.metrics.get(f"{SIMPLE_MODEL_METRIC_PREFIX}{config.metric}"),
         simple_margin=config.prefer_simple_margin,
+        shadow=shadow,
+        simple_servable=config.serve_simple_model and bool(simple_model_hashes(run)),
     )
 
 

@@ -33,6 +33,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 
+from features.artifact_contract import SCORING_MODEL_ARTIFACT
 from features.model import ScoringModel
 from features.scorer_columns import (
     REQUEST_VALUE,
@@ -45,7 +46,6 @@ from features.tasks import TASK_TABLES, Task
 
 PYFUNC_MODEL_NAME = "scorer"  # the pyfunc's folder in the run, beside the sklearn flavour's
 SKLEARN_MODEL_NAME = "model"  # the bare estimator's folder in the run (training.tracking)
-SCORING_MODEL_ARTIFACT = "scoring_model"  # serving.pyfunc reads context.artifacts[this]
 # The distributions the scorer imports (features + serving's scoring path and their imports),
 # pinned to the installed versions, which `make setup` installs from requirements.txt.
 SCORER_LIBRARIES = (

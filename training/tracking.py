@@ -24,7 +24,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -39,8 +39,15 @@ from mlflow.models import infer_signature
 from mlflow.types import Schema
 from mlflow.types.utils import _infer_schema
 
+from features.artifact_contract import (
+    CHALLENGER,
+    SCORING_MODEL_PATH,
+    SCORING_MODEL_PATH_TAG,
+    SHA256_TAG_PREFIX,
+)
 from features.errors import UserError
 from features.model import TRUSTED_TYPES
+from features.moments import to_naive_utc
 from features.tasks import TASK_TABLES, Task
 from training.card import render_model_card
 from training.card_artifacts import log_manager_card
@@ -53,10 +60,6 @@ from training.trainer import TrainedTask, feature_list
 
 logger = logging.getLogger(__name__)
 
-SCORING_MODEL_PATH = "scoring_model"
-CHALLENGER = "challenger"
-CHAMPION = "champion"
-SHA256_TAG_PREFIX = "sha256."
 # With [split] refit_on_all the model that was tested is not the one that ships; it is kept
 # beside it so promotion compares tested models (files verified against these run tags).
 EVALUATED_MODEL_PATH = "evaluated_model"
@@ -64,6 +67,10 @@ EVALUATED_SHA256_TAG_PREFIX = "evaluated_sha256."
 TEMPORAL_TEST_TAG = "temporal_test"  # "none", or the test cutoffs' window
 NO_TEMPORAL_TEST = "none"
 TEST_FRAME_ARTIFACT = "evaluation/test_frame.parquet"
+# The logistic-regression model fitted and calibrated beside the trees (training.linear), kept
+# so promotion can register it when it prefers the simpler model (training.simple_model).
+SIMPLE_MODEL_PATH = "simple_model"
+SIMPLE_SHA256_TAG_PREFIX = "simple_sha256."
 LEAKAGE_FINDINGS_ARTIFACT = "leakage_findings.json"  # {"leakage_findings": [[feature, reason]]}
 LIBRARIES = ("scikit-learn", "lightgbm", "mlflow", "skops", "pandas", "numpy", "duckdb")
 
@@ -192,6 +199,10 @@ def log_trained_task(
             mlflow.set_tags(
                 {f"{EVALUATED_SHA256_TAG_PREFIX}{f}": digest for f, digest in evaluated.items()}
             )
+        if trained.linear is not None:
+            simple = trained.linear.save(staging / SIMPLE_MODEL_PATH)
+            mlflow.log_artifacts(str(staging / SIMPLE_MODEL_PATH), SIMPLE_MODEL_PATH)
+            mlflow.set_tags({f"{SIMPLE_SHA256_TAG_PREFIX}{f}": d for f, d in simple.items()})
         _log_mlflow_model(trained)
         # The registered version is the whole scorer (raw entities in); the bare estimator
         # stays in the run beside it (`model/`) for data scientists.
@@ -204,9 +215,7 @@ def log_trained_task(
             as_of=as_of,
         )
         model_version = str(info.registered_model_version)
-        for key, value in {**sha_tags, "scoring_model.path": SCORING_MODEL_PATH}.items():
-            client.set_model_version_tag(name, model_version, key, value)
-        client.set_model_version_tag(name, model_version, "run_id", run.info.run_id)
+        tag_version(client, name, model_version, sha256=hashes, run_id=run.info.run_id)
         client.set_registered_model_alias(name, CHALLENGER, model_version)
         card = render_model_card(
             trained, capacity=config.evaluation.capacity[task], version=model_version
@@ -222,6 +231,17 @@ def log_trained_task(
         )
     logger.info("registered %s version %s (run %s)", name, model_version, run.info.run_id)
     return RegisteredVersion(name=name, version=model_version, run_id=run.info.run_id)
+
+
+def tag_version(
+    client: MlflowClient, name: str, version: str, *, sha256: Mapping[str, str], run_id: str
+) -> None:
+    """The model-version tags serving reads: ``sha256.<file>`` of its ``scoring_model/`` files
+    (verified before loading), ``scoring_model.path`` and the ``run_id`` holding them."""
+    tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in sha256.items()}
+    tags.update({SCORING_MODEL_PATH_TAG: SCORING_MODEL_PATH, "run_id": run_id})
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def _params(
@@ -293,11 +313,25 @@ def _log_metrics(trained: TrainedTask) -> None:
         prefix = "test" if scorer == "model" else scorer.replace("naive: ", "baseline.")
         metrics.update({f"{prefix}.{k}": v for k, v in values.items()})
     mlflow.log_metrics(metrics)
-    for step, row in enumerate(evaluation.backtest):
+    for row in evaluation.backtest:
+        step, timestamp = backtest_step(row["cutoff"])  # type: ignore[arg-type]
         mlflow.log_metrics(
             {f"backtest.{k}": float(v) for k, v in row.items() if k != "cutoff"},  # type: ignore[arg-type]
             step=step,
+            timestamp=timestamp,
         )
+
+
+def backtest_step(cutoff: datetime) -> tuple[int, int]:
+    """(step, timestamp) under which a backtest origin's metrics are logged: whole days since
+    1970-01-01 of ``cutoff`` (naive UTC, or aware) and ``cutoff`` in epoch milliseconds.
+
+    MLflow charts a metric's history by step or by (wall-clock) time; with both taken from the
+    origin's cutoff, the backtest reads by date in either view, instead of by origin number.
+    """
+    moment = to_naive_utc(cutoff).replace(tzinfo=UTC)
+    millis = int(moment.timestamp() * 1000)
+    return millis // 86_400_000, millis
 
 
 def _log_datasets(trained: TrainedTask, data_source: str) -> None:

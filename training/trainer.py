@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from features.btyd import BtydFeatures
 from features.model import (
@@ -27,7 +26,7 @@ from features.vocabulary import Vocabulary
 from training.btyd import boost_candidates, boost_feature, choose_boost, with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
-from training.linear import build_linear_pipeline
+from training.linear import fit_linear_model
 from training.refit import fit_cross_calibrated
 from training.splits import TemporalSplit, choose_split
 
@@ -57,7 +56,7 @@ class TrainedTask:
     seed: int
     split: TemporalSplit  # the evaluated model's cutoffs
     model: ScoringModel
-    linear: Pipeline | None
+    linear: ScoringModel | None  # the logistic-regression model, calibrated like the trees
     evaluation: Evaluation | None
     frame: pd.DataFrame  # every labelled cutoff, as built by features
     leakage: LeakageResult
@@ -212,7 +211,7 @@ def _evaluate_split(
     horizon: timedelta,
     config: TrainingConfig,
     seed: int,
-) -> tuple[ScoringModel, Pipeline, Evaluation]:
+) -> tuple[ScoringModel, ScoringModel, Evaluation]:
     """Fit on train, calibrate on the calibration cutoffs, evaluate on the test cutoffs.
 
     With ``[trees].boost_from_btyd = "auto"`` and BTYD features, trees from a constant and from
@@ -241,22 +240,36 @@ def _evaluate_split(
         model, aucs = choose_boost(candidates, rows_at(frame, split.calibration))
         model.metadata["boost_from_calibration_roc_auc"] = aucs
         logger.info("%s: trees from %s (calibration ROC AUC %s)", task, model.boost_from, aucs)
-    train_rows = rows_at(frame, split.train)
-    linear = build_linear_pipeline(model.feature_specs, config=config.linear, seed=seed)
-    linear.fit(train_rows[model.feature_names], train_rows["label"].astype(int))
+    # The simple model is fitted and calibrated on the trees' own cutoffs, so promotion can
+    # serve it in their place (training.promotion) with the same time semantics.
+    linear = fit_linear_model(
+        rows_at(frame, split.train),
+        rows_at(frame, split.calibration),
+        model,
+        config=config.linear,
+        calibration_method=config.trees.calibration,
+        seed=seed,
+        metadata=_window_metadata(split, horizon),
+    )
     evaluation = evaluate(
         task=task,
         model=model,
-        linear=linear,
+        linear=linear.estimator,
         frame=frame,
         test_cutoffs=split.test,
         horizon=horizon,
         config=config,
         seed=seed,
     )
+    capacity = config.evaluation.capacity[task]
     model.metadata.update(
         metrics=evaluation.model,
-        thresholds=_thresholds(evaluation, config.evaluation.capacity[task]),
+        thresholds=_thresholds(evaluation.scores.model, capacity),
+        seed=seed,
+    )
+    linear.metadata.update(
+        metrics=evaluation.linear,
+        thresholds=_thresholds(evaluation.scores.linear, capacity),
         seed=seed,
     )
     logger.info("%s: test %s", task, evaluation.model)
@@ -295,9 +308,10 @@ def _window_metadata(split: TemporalSplit, horizon: timedelta) -> dict[str, obje
     }
 
 
-def _thresholds(evaluation: Evaluation, capacity: int) -> dict[str, float]:
-    """Probability cut points seen on the test set: the reps' capacity and the top decile."""
-    proba = np.sort(evaluation.scores.model)[::-1]
+def _thresholds(test_proba: np.ndarray, capacity: int) -> dict[str, float]:
+    """Probability cut points seen on the test set (one scorer's probabilities, shape (n,)):
+    the reps' capacity and the top decile."""
+    proba = np.sort(test_proba)[::-1]
     k = min(capacity, len(proba))
     return {
         "capacity": float(capacity),

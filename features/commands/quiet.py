@@ -47,4 +47,7 @@ def _mlflow_events_off() -> AbstractContextManager[object]:
     except ImportError:
         return nullcontext()
     behavior = module.MlflowEventsAndWarningsBehaviorGlobally
-    return behavior(disable_event_logs=True, disable_warnings=True, reroute_warnings=False)
+    quiet: AbstractContextManager[object, bool | None] = behavior(
+        disable_event_logs=True, disable_warnings=True, reroute_warnings=False
+    )
+    return quiet

@@ -11,16 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.commands.engine import EngineOption
+from features.commands.engine import EngineOption, ExportArgument
 from features.commands.validate import (
     AsOfOption,
-    DirArgument,
-    check_directory,
     parse_as_of,
     print_report,
     progress_bars,
 )
 from features.engines import Engine, open_export
+from features.engines.location import export_location
 from features.errors import UserError, fail
 from features.export import Export
 from features.loading import ExportInvalid
@@ -154,18 +153,18 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
 
 
 def command(
-    directory: DirArgument, as_of: AsOfOption = None, engine: EngineOption = Engine.DUCKDB
+    directory: ExportArgument, as_of: AsOfOption = None, engine: EngineOption = Engine.DUCKDB
 ) -> None:
     """Load a CRM export (validating it first) and print a short summary."""
     try:
         moment = parse_as_of(as_of)
-        check_directory(directory)
+        location = export_location(directory, engine=engine, option=None)
     except UserError as exc:
         raise fail(exc) from None
     console = Console()
     try:
         with progress_bars() as progress:
-            export = open_export(directory, as_of=moment, engine=engine, progress=progress)
+            export = open_export(location, as_of=moment, engine=engine, progress=progress)
     except ExportInvalid as exc:
         print_report(exc.report, console)
         raise typer.Exit(exc.exit_code) from None

@@ -9,9 +9,12 @@ through ``open_export``; nothing below them knows which engine runs.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from features.engines.kinds import Engine
+
+__all__ = ["Engine", "engine_of", "open_export"]
 
 if TYPE_CHECKING:  # the CLI imports Engine at start-up; loading an export imports the rest
     from features.export import Export
@@ -20,15 +23,8 @@ if TYPE_CHECKING:  # the CLI imports Engine at start-up; loading an export impor
 ENGINE_VARIABLE = "SALESRADAR_ENGINE"
 
 
-class Engine(StrEnum):
-    """The engine that runs the batch SQL."""
-
-    DUCKDB = "duckdb"
-    SPARK = "spark"
-
-
 def open_export(
-    path: Path,
+    path: Path | str,
     *,
     as_of: datetime,
     engine: Engine,
@@ -37,10 +33,12 @@ def open_export(
 ) -> Export:
     """Validate the export in ``path`` as of ``as_of`` and load it into ``engine``.
 
-    DuckDB: ``features.loading.load_export``. Spark: the same validation, then the files are
-    read by the process's Spark session (``features.engines.spark.session.spark_session``)
-    and typed by the same SQL. Raises what ``load_export`` raises (``ExportNotFound``,
-    ``ExportInvalid``).
+    ``path``: a local folder, or (Spark only) a URI as ``features.engines.location.
+    export_location`` keeps it. DuckDB: ``features.loading.load_export``. Spark: the same
+    validation, then the files are read by the process's Spark session
+    (``features.engines.spark.session.spark_session``) and typed by the same SQL. Raises what
+    ``load_export`` raises (``ExportNotFound``, ``ExportInvalid``), and ``UserError`` for a URI
+    with DuckDB or a URI Spark cannot read.
     """
     if Engine(engine) is Engine.SPARK:
         # Imported here so that DuckDB users never import pyspark (nor need Java).
@@ -56,6 +54,10 @@ def open_export(
         )
     from features.loading import load_export
 
+    if not isinstance(path, Path):
+        from features.engines.location import export_location
+
+        path = Path(export_location(path, engine=engine))  # a URI raises: DuckDB reads folders
     return load_export(path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows)
 
 

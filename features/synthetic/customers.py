@@ -133,7 +133,7 @@ class CustomerWorld:
 
     def order_rates(self) -> np.ndarray:
         """(n, states): daily order rate in each engagement state, before the season."""
-        return self.order_rate[:, None] * np.asarray(ORDER_STATE_FACTOR)[None, :]
+        return np.asarray(self.order_rate[:, None] * np.asarray(ORDER_STATE_FACTOR)[None, :])
 
 
 def build_customer_chain(

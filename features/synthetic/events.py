@@ -132,7 +132,7 @@ def draw_categories(rng: np.random.Generator, weights: np.ndarray, rows: np.ndar
     for row in range(weights.shape[0]):
         mine = rows == row
         drawn[mine] = np.searchsorted(cumulative[row], u[mine], side="right")
-    return np.minimum(drawn, weights.shape[1] - 1)
+    return np.asarray(np.minimum(drawn, weights.shape[1] - 1))
 
 
 def draw_kind(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from features.errors import UserError
+from features.moments import to_naive_utc
 from features.synthetic.calendar import HistoryCalendar, build_calendar, monthly_cutoff_days
 from features.synthetic.customers import CustomerDynamics, CustomerWorld, simulate_customers
 from features.synthetic.events import Vocabulary
@@ -87,12 +88,6 @@ def _check_arguments(
         raise UserError(f"--as-of must be a date (00:00 UTC), got {as_of.isoformat()}")
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _assign_accounts(
     rng: np.random.Generator, *, leads: int, customers: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -131,7 +126,7 @@ def generate_crm(
     ``rename``, event types, channels and attribute columns are written in other words
     (``features.synthetic.renaming``); the simulated world and the ground truth are the same.
     """
-    as_of = _naive_utc(as_of)
+    as_of = to_naive_utc(as_of, what="as_of")
     _check_arguments(
         leads=leads,
         customers=customers,

@@ -41,7 +41,7 @@ class CutoffRows:
 
 def _exit_in_window(path: ChainPath, rows: np.ndarray, day: int, horizon_days: int) -> np.ndarray:
     exit_day = path.exit_day[rows]
-    return (exit_day >= day) & (exit_day < day + horizon_days)
+    return np.asarray((exit_day >= day) & (exit_day < day + horizon_days))
 
 
 def build_lead_rows(

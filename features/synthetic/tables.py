@@ -143,9 +143,8 @@ def _employees(
 ) -> np.ndarray:
     bounds = np.asarray(ranges, dtype=float)[bins]
     # Log-uniform within the bin: small companies are more common than large ones.
-    return np.round(np.exp(rng.uniform(np.log(bounds[:, 0]), np.log(bounds[:, 1])))).astype(
-        np.int64
-    )
+    drawn = np.round(np.exp(rng.uniform(np.log(bounds[:, 0]), np.log(bounds[:, 1]))))
+    return np.asarray(drawn, dtype=np.int64)
 
 
 def build_lead_table(

@@ -5,7 +5,7 @@ Row numbers are 1-based record numbers, header not counted (see ``docs/contract.
 
 from features.validation.report import Issue, Severity, ValidationReport
 from features.validation.sources import ProgressHook
-from features.validation.validator import TableLayout, to_naive_utc, validate_export
+from features.validation.validator import TableLayout, validate_export
 
 __all__ = [
     "Issue",
@@ -13,6 +13,5 @@ __all__ = [
     "Severity",
     "TableLayout",
     "ValidationReport",
-    "to_naive_utc",
     "validate_export",
 ]

@@ -10,6 +10,7 @@ few values (``" "``, ``"1,250"``, ``"n/a"``), naming those values' rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import duckdb
 
@@ -43,12 +44,17 @@ class _Tally:
     high_number: float | None = None
 
 
-def _lower(a: object, b: object) -> object:
-    return b if a is None else a if b is None else min(a, b)  # type: ignore[type-var]
+Bound = TypeVar("Bound", str, float)
 
 
-def _higher(a: object, b: object) -> object:
-    return b if a is None else a if b is None else max(a, b)  # type: ignore[type-var]
+def _lower(a: Bound | None, b: Bound | None) -> Bound | None:
+    """The lower of two range ends, either of which may be unknown (None)."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _higher(a: Bound | None, b: Bound | None) -> Bound | None:
+    """The higher of two range ends, either of which may be unknown (None)."""
+    return b if a is None else a if b is None else max(a, b)
 
 
 class AttributeStats:
@@ -107,10 +113,10 @@ class AttributeStats:
             ]
             if tally.first_non_numeric is None:
                 tally.first_non_numeric = first_bad
-            tally.low_text = _lower(tally.low_text, low_t)  # type: ignore[assignment]
-            tally.high_text = _higher(tally.high_text, high_t)  # type: ignore[assignment]
-            tally.low_number = _lower(tally.low_number, low_n)  # type: ignore[assignment]
-            tally.high_number = _higher(tally.high_number, high_n)  # type: ignore[assignment]
+            tally.low_text = _lower(tally.low_text, low_t)
+            tally.high_text = _higher(tally.high_text, high_t)
+            tally.low_number = _lower(tally.low_number, low_n)
+            tally.high_number = _higher(tally.high_number, high_n)
 
     def is_numeric(self, name: str) -> bool:
         if name in self._parquet_numeric:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from features.contract import TABLES, Table
 from features.export import Attribute, new_connection
+from features.moments import to_naive_utc
 from features.validation import checks as ck
 from features.validation.attributes import AttributeStats
 from features.validation.crosschecks import (
@@ -78,13 +79,6 @@ def open_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def to_naive_utc(moment: datetime) -> datetime:
-    """The library's time convention: naive datetimes in UTC (aware ones are converted)."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def validate_export(
     path: Path,
     *,
@@ -102,7 +96,7 @@ def validate_export(
     which tasks the export can serve (either half of the CRM may be absent or empty); raises
     ``NotADirectoryError`` when ``path`` is not a folder.
     """
-    as_of = to_naive_utc(as_of)
+    as_of = to_naive_utc(as_of, what="as_of")
     issues = IssueCollector()
     if not path.is_dir():
         raise NotADirectoryError(f"{path} is not a folder")
@@ -160,7 +154,7 @@ def _validate_table(context: _Context, table: Table, path: Path) -> None:
     # Findings go to a scratch collector first: a rescan replaces them instead of doubling them.
     scratch = IssueCollector()
     try:
-        _scan_table(replace(context, issues=scratch), source, ragged_records=())
+        _scan_table(replace(context, issues=scratch), source, ragged_records=[])
     except (pa.ArrowException, OSError, RaggedRowsFound) as exc:
         if source.format == "csv" and _report_unclosed_quote(context, source):
             return

@@ -100,11 +100,11 @@ def notify(
     Messages already delivered for the run are skipped, so it is safe to rerun; exits 1 when a
     message failed its last try (it is kept as a dead letter and retried by the next run).
     """
-    from serving.cli import _settings, console
+    from serving.cli_settings import console, load_settings
     from serving.delivery.dispatch import deliver_run
     from serving.wiring import utc_now
 
-    settings = _settings()
+    settings = load_settings()
     if not settings.delivery.configured() and if_configured:
         console.print("delivery: not configured; nothing sent", highlight=False)
         return

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from features.tasks import Task
+from features.tiers import TIER_NAMES
 from serving.delivery.published import resolve_run, run_pages
 from serving.store import EntityKind, ListedScore, ScoreStore
-from serving.tiers import TIER_NAMES
 
 KIND_TASKS: dict[EntityKind, Task] = {"customer": Task.CHURN, "lead": Task.LEADS}
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from features.moments import iso_utc
 from features.tasks import Task
+from features.tiers import TIER_NAMES
 from serving.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.errors import field_error
 from serving.keys import Principal, Role
@@ -24,7 +25,6 @@ from serving.schemas.responses import (
 )
 from serving.spreadsheet import render_csv
 from serving.store import EntityKind, ListedScore, ScoreStore, UnknownRun
-from serving.tiers import TIER_NAMES
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 CanRead = Depends(allow(*ALL_ROLES))
@@ -35,24 +35,21 @@ Owners = Annotated[
 ]
 
 
-def _tiers(task: Task) -> Any:
+def _tier_query(task: Task) -> Any:
     """The repeatable ``tier`` parameter; values are checked in ``build_list`` so that an
     unknown tier is answered with the allowed ones (the enum documents them)."""
     allowed = list(TIER_NAMES[task])
-    return Annotated[
-        list[str] | None,
-        Query(
-            alias="tier",
-            description=f"tier(s) to keep: {', '.join(allowed)} (default: the "
-            "SALESRADAR_HOT_LEADS_DEFAULT_TIERS / SALESRADAR_AT_RISK_DEFAULT_TIERS setting, "
-            "hot and warm leads, high- and medium-risk customers)",
-            json_schema_extra={"items": {"type": "string", "enum": allowed}},
-        ),
-    ]
+    return Query(
+        alias="tier",
+        description=f"tier(s) to keep: {', '.join(allowed)} (default: the "
+        "SALESRADAR_HOT_LEADS_DEFAULT_TIERS / SALESRADAR_AT_RISK_DEFAULT_TIERS setting, "
+        "hot and warm leads, high- and medium-risk customers)",
+        json_schema_extra={"items": {"type": "string", "enum": allowed}},
+    )
 
 
-LeadTiers = _tiers(Task.LEADS)
-CustomerTiers = _tiers(Task.CHURN)
+LeadTiers = Annotated[list[str] | None, _tier_query(Task.LEADS)]
+CustomerTiers = Annotated[list[str] | None, _tier_query(Task.CHURN)]
 MinValue = Annotated[
     float | None,
     Query(ge=0, allow_inf_nan=False, description="keep rows whose weighted value is at least this"),
@@ -114,7 +111,7 @@ def _list_responses(kind: EntityKind) -> dict[int | str, dict[str, Any]]:
                 },
             },
         },
-        **errors(404, 422),
+        **errors(404, 409, 422),
     }
 
 
@@ -294,8 +291,9 @@ def build_list(
     and how old its ``as_of`` is at ``now`` (the request's clock, naive UTC). Without a
     ``tier`` filter the list holds ``default_tiers``. Money is labelled with ``currency`` (the
     ISO 4217 code of the export's values). Raises HTTPException 422
-    for an unknown tier and 404 naming ``run_id`` (never echoing it) for a run that is not a
-    published, kept run. Timestamps are ``iso_utc`` strings.
+    for an unknown tier, 404 naming ``run_id`` (never echoing it) for a run that is not a
+    published, kept run, and 409 naming ``run_id`` when the run read holds no score of
+    ``kind`` at all (its batch run did not score that task). Timestamps are ``iso_utc`` strings.
     """
     unknown = sorted(set(tier or ()) - set(tiers_allowed))
     if unknown:
@@ -315,6 +313,11 @@ def build_list(
     except UnknownRun:
         message = "no published run has this run_id (it may have been removed by retention)"
         raise HTTPException(404, [field_error("run_id", message, "not_found")]) from None
+    if page.run_id is not None and page.total == 0 and not store.run_scored(page.run_id, kind):
+        # An empty list would read as "nobody at risk" when the run never scored the task.
+        task = "churn" if kind == "customer" else "leads"
+        message = f"the run read has no {task} scores (its batch run did not score {task})"
+        raise HTTPException(409, [field_error("run_id", message, "task_not_scored")])
     items = _items(
         kind,
         page.items,

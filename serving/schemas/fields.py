@@ -37,7 +37,8 @@ def _timestamp(value: Any) -> datetime:
             value = value.astimezone(UTC).replace(tzinfo=None)
         except OverflowError:
             raise ValueError("is out of range once converted to UTC (years 1 to 9999)") from None
-    return value
+    moment: datetime = value  # a datetime by now: text was parsed, anything else refused
+    return moment
 
 
 Timestamp = Annotated[datetime, PlainValidator(_timestamp, json_schema_input_type=datetime)]

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
     with_config,
 )
+from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from features.contract import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
@@ -168,7 +169,7 @@ def _entity_validator(model: type[EntityIn], key: str) -> PlainValidator:
 LeadItem = Annotated[LeadIn | InvalidEntity, _entity_validator(LeadIn, "lead_id")]
 CustomerItem = Annotated[CustomerIn | InvalidEntity, _entity_validator(CustomerIn, "customer_id")]
 
-_EVENT_EXAMPLE = {
+_EVENT_EXAMPLE: JsonDict = {
     "occurred_at": "2026-10-28T14:05:00Z",
     "type": "demo",
     "channel": "video",

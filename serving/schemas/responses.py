@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from features.moments import iso_utc
+from features.tiers import CustomerTier, LeadTier
 
 # Every time in a response: ISO 8601 UTC with "Z" (features.moments.iso_utc).
 UtcTime = Annotated[
@@ -22,8 +23,6 @@ UtcTime = Annotated[
     PlainSerializer(iso_utc, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-02T09:00:00Z"]}),
 ]
-LeadTier = Literal["hot", "warm", "cold"]
-CustomerTier = Literal["high", "medium", "low"]
 # Per stored-entity kind ("lead" / "customer"): the names of its id and weighted value.
 ID_AND_VALUE_NAMES = {
     "lead": ("lead_id", "expected_value"),

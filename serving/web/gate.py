@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.requests import HTTPConnection
-from starlette.responses import PlainTextResponse, RedirectResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from serving.authentication import is_session_path
 from serving.keys import KeyStore, Principal, Role
@@ -75,7 +75,7 @@ class SessionGate:
             target = scope.get("path", "/web")
             query = scope.get("query_string", b"").decode("latin-1")
             wanted = quote(target + (f"?{query}" if query else ""), safe="")
-            response = RedirectResponse(f"{SIGN_IN_PATH}?next={wanted}", status_code=303)
+            response: Response = RedirectResponse(f"{SIGN_IN_PATH}?next={wanted}", status_code=303)
         else:
             response = PlainTextResponse(
                 "sign in first: no valid session (it may have expired or been signed out)",

@@ -16,13 +16,13 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
 from features.tasks import Task
+from features.tiers import TIER_NAMES
 from serving.actions import ActionInputError, RepAction, parse_action
 from serving.errors import field_error
 from serving.routers.entities import read_stored
 from serving.routers.lists import CustomerTiers, LeadTiers, Offset, RankBy, RunId, build_list
 from serving.schemas.responses import ID_AND_VALUE_NAMES
 from serving.store import EntityKind
-from serving.tiers import TIER_NAMES
 from serving.web import views
 from serving.web.forms import read_form, require_csrf
 from serving.web.paths import SEGMENT, entity_href

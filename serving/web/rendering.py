@@ -148,7 +148,7 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except StarletteHTTPException as exc:
-                items = exc.detail if isinstance(exc.detail, list) else []
+                items: list[Any] = exc.detail if isinstance(exc.detail, list) else []
                 if not items:
                     items = [field_error("request", str(exc.detail), "http")]
                 return error_page(request, exc.status_code, items, exc.headers)

@@ -43,13 +43,20 @@ def safe_next(target: str | None) -> str:
     return HOME
 
 
-def _cookie_flags(request: Request) -> dict[str, object]:
-    return {
-        "httponly": True,
-        "samesite": "strict",
-        "secure": request.url.scheme == "https",
-        "path": COOKIE_PATH,
-    }
+def _set_cookie(
+    response: Response, request: Request, name: str, value: str, *, max_age: int
+) -> None:
+    """Set cookie ``name`` with the flags every cookie of the pages carries (script-proof,
+    same-site only, secure over https, scoped to the pages)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=COOKIE_PATH,
+    )
 
 
 def _sign_in_page(
@@ -63,9 +70,7 @@ def _sign_in_page(
     cookie, token = state.codec.sign_in_token()
     context = {"token": token, "next": next_page, "errors": errors, "key_field": KEY_FIELD}
     response = render(request, "sign_in.html", context, status_code=status_code)
-    response.set_cookie(
-        SIGN_IN_CSRF_COOKIE, cookie, max_age=SIGN_IN_MAX_AGE_SECONDS, **_cookie_flags(request)
-    )
+    _set_cookie(response, request, SIGN_IN_CSRF_COOKIE, cookie, max_age=SIGN_IN_MAX_AGE_SECONDS)
     return response
 
 
@@ -110,9 +115,7 @@ async def sign_in(request: Request, services: ServicesDep, state: WebStateDep) -
         )
     cookie, _ = state.codec.open_session(principal.key_id)
     response = RedirectResponse(safe_next(form.get(NEXT_FIELD)), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE_SECONDS, **_cookie_flags(request)
-    )
+    _set_cookie(response, request, SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE_SECONDS)
     response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=COOKIE_PATH)
     return response
 
@@ -123,5 +126,11 @@ async def sign_out(request: Request, session: SessionDep) -> Response:
     sign-in page. Revoking the key (``salesradar keys revoke``) ends all its sessions."""
     require_csrf(session.csrf_token, await read_form(request, frozenset()))
     response = RedirectResponse(SIGN_IN_PATH, status_code=303)
-    response.delete_cookie(SESSION_COOKIE, **_cookie_flags(request))  # type: ignore[arg-type]
+    response.delete_cookie(
+        SESSION_COOKIE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=COOKIE_PATH,
+    )
     return response

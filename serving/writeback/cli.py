@@ -33,13 +33,13 @@ def export_scores(
     ] = False,
 ) -> None:
     """Write the published run's scores as a file the CRM imports (docs/writeback.md)."""
-    from serving.cli import _settings, console
+    from serving.cli_settings import console, load_settings
     from serving.delivery.cli import print_report
     from serving.wiring import utc_now
     from serving.writeback.files import export_scores as write_file
     from serving.writeback.push import push_changes
 
-    settings = _settings()
+    settings = load_settings()
     if push and settings.delivery.writeback_webhook_url is None:
         raise UserError("--push needs SALESRADAR_DELIVERY__WRITEBACK_WEBHOOK_URL")
     store = ScoreStore.from_url(settings.scores_url)

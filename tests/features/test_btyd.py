@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 from scipy.special import hyp2f1
 
+from features.artifact_contract import ModelIntegrityError
 from features.btyd import (
     BgNbdParameters,
     BtydFeatures,
@@ -32,7 +33,7 @@ from features.btyd import (
     probability_alive,
     probability_no_purchase,
 )
-from features.model import MANIFEST_FILE, ModelIntegrityError, ScoringModel, fit_scoring_model
+from features.model import MANIFEST_FILE, ScoringModel, fit_scoring_model
 from features.online import online_feature_rows
 from features.registry import btyd_specs, feature_specs
 from features.rows import FeatureRows

@@ -103,3 +103,9 @@ def test_round_trips_through_skops_and_feeds_a_tree_model(tmp_path):
     assert loaded.categories_ == {"industry": ["energy", "mining", "retail", OTHER]}
     probabilities = pipeline.predict_proba(frame)
     assert probabilities.shape == (40, 2) and not math.isnan(probabilities.sum())
+
+
+def test_rare_levels_are_recorded_apart_from_unseen_ones() -> None:
+    grouper = RareLevelGrouper(min_frequency=2).fit(pd.DataFrame({"c": ["a", "a", "b", "c", None]}))
+    assert grouper.categories_ == {"c": ["a", "__other__"]}
+    assert grouper.grouped_levels_ == {"c": ["b", "c"]}

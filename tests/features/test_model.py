@@ -9,40 +9,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.artifact_contract import ModelIntegrityError, file_sha256
+from features.frame_values import FeatureFrameError
 from features.model import (
     ESTIMATOR_FILE,
     FORMAT_VERSION,
     MANIFEST_FILE,
     FeatureFrameEncoder,
-    FeatureFrameError,
     ModelDataError,
-    ModelIntegrityError,
     ScoringModel,
-    file_sha256,
     fit_scoring_model,
     split_by_cutoff,
 )
 from features.tasks import Task
 from tests.features.vocabkit import sim_vocabulary
-from tests.training.factories import SPECS, make_training_frame
+from tests.training.factories import SPECS
 
 
-@pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    return make_training_frame(seed=3)
+@pytest.fixture
+def frame(fitted_frame: pd.DataFrame) -> pd.DataFrame:
+    return fitted_frame
 
 
-@pytest.fixture(scope="module")
-def model(frame: pd.DataFrame) -> ScoringModel:
-    return fit_scoring_model(
-        frame,
-        SPECS,
-        task=Task.CHURN,
-        seed=1,
-        params={"n_estimators": 40},
-        metadata={"k": 1},
-        vocabulary=sim_vocabulary(Task.CHURN),
-    )
+@pytest.fixture
+def model(fitted_model: ScoringModel) -> ScoringModel:
+    return fitted_model
 
 
 def test_calibration_rows_are_strictly_later_than_fit_rows(frame: pd.DataFrame) -> None:

@@ -10,14 +10,13 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from features.artifact_contract import ModelIntegrityError
+from features.frame_values import OFFSET_CLIP, offset_log_odds
 from features.model import (
     MANIFEST_FILE,
-    OFFSET_CLIP,
     ModelFeature,
-    ModelIntegrityError,
     ScoringModel,
     fit_scoring_model,
-    offset_log_odds,
 )
 from features.rows import FeatureRows
 from features.tasks import Task

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
+from features.frame_values import FeatureFrameError
+from features.model import ScoringModel, fit_scoring_model
 from features.scoring_plan import SMALL_FRAME_ROWS
 from features.tasks import Task
 from tests.features.vocabkit import sim_vocabulary

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from features.errors import UserError
-from features.moments import parse_moment, resolve_as_of
+from features.moments import parse_moment, resolve_as_of, to_naive_utc
+from features.validation import validate_export
 
 NOW = datetime(2026, 3, 1, 12, 0)
 
@@ -40,3 +42,17 @@ def test_future_as_of_is_refused_only_when_asked() -> None:
     assert resolve_as_of("2026-03-02", now=NOW) == datetime(2026, 3, 2)
     with pytest.raises(UserError, match="in the future"):
         resolve_as_of("2026-03-02", now=NOW, allow_future=False)
+
+
+def test_one_time_convention_aware_converted_naive_kept() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    assert to_naive_utc(datetime(2026, 1, 2, 3, 0, tzinfo=plus_two)) == datetime(2026, 1, 2, 1, 0)
+    assert to_naive_utc(datetime(2026, 1, 2, 3, 0)) == datetime(2026, 1, 2, 3, 0)
+
+
+def test_a_date_as_of_is_refused_by_name_at_every_entry(tmp_path: Path) -> None:
+    # Validation once failed on a date with "'datetime.date' object has no attribute 'tzinfo'".
+    with pytest.raises(TypeError, match=r"^as_of must be a datetime, got date$"):
+        validate_export(tmp_path, as_of=date(2026, 1, 2))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^cutoff must be a datetime, got str$"):
+        to_naive_utc("2026-01-02", what="cutoff")  # type: ignore[arg-type]

@@ -6,11 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import ModelFeature, ScoringModel, fit_scoring_model
+from features.model import ModelFeature, ScoringModel
 from features.reasons import Reason, explain, format_value, phrase
-from features.tasks import Task
-from tests.features.vocabkit import sim_vocabulary
-from tests.training.factories import SPECS, make_training_frame
 
 TEMPLATED = (
     ModelFeature(
@@ -99,17 +96,10 @@ def test_template_naming_an_unknown_feature_falls_back_to_plain_text() -> None:
     assert phrase(spec, {"x": 5.0}, (spec,)) == "Gap vs {nope}: 5 days"
 
 
-def test_explain_on_a_fitted_model_sums_and_phrases() -> None:
-    frame = make_training_frame(seed=5, entities=300, months=4)
-    model: ScoringModel = fit_scoring_model(
-        frame,
-        SPECS,
-        task=Task.CHURN,
-        seed=2,
-        params={"n_estimators": 30},
-        vocabulary=sim_vocabulary(Task.CHURN),
-    )
-    rows = frame.head(4)
+def test_explain_on_a_fitted_model_sums_and_phrases(
+    fitted_model: ScoringModel, fitted_frame: pd.DataFrame
+) -> None:
+    model, rows = fitted_model, fitted_frame.head(4)
     contributions = model.contributions(rows)
     reasons = explain(model, rows, contributions, top_k=3)
     assert len(reasons) == 4

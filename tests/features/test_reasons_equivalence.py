@@ -13,11 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from features.model import ModelFeature, fit_scoring_model
+from features.model import ModelFeature, ScoringModel
 from features.reasons import Reason, _plain, explain, is_background, phrase
-from features.tasks import Task
-from tests.features.vocabkit import sim_vocabulary
-from tests.training.factories import SPECS, make_training_frame
 
 
 def _reference_explain(
@@ -111,16 +108,10 @@ def test_matches_the_reference_with_ties_zeros_templates_and_missing_values() ->
     assert explain(_Wide(), frame, contributions)[:5] == [[], [], [], [], []]  # type: ignore[arg-type]
 
 
-def test_matches_the_reference_on_a_fitted_model() -> None:
-    frame = make_training_frame(seed=6, entities=200, months=4)
-    model = fit_scoring_model(
-        frame,
-        SPECS,
-        task=Task.CHURN,
-        seed=2,
-        params={"n_estimators": 30},
-        vocabulary=sim_vocabulary(Task.CHURN),
-    )
+def test_matches_the_reference_on_a_fitted_model(
+    fitted_model: ScoringModel, fitted_frame: pd.DataFrame
+) -> None:
+    model, frame = fitted_model, fitted_frame.head(800)
     contributions = model.contributions(frame)
     got = explain(model, frame, contributions, top_k=2)
     assert got == _reference_explain(model, frame, contributions, top_k=2)

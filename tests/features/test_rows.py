@@ -6,26 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import FeatureFrameError, ScoringModel, fit_scoring_model
+from features.frame_values import FeatureFrameError
+from features.model import ScoringModel
 from features.reasons import explain
 from features.rows import FeatureRows, concat_tables
-from features.tasks import Task
-from tests.features.vocabkit import sim_vocabulary
-from tests.training.factories import SPECS, make_training_frame
+from tests.training.factories import SPECS
 
 NAMES = tuple(s.name for s in SPECS)
 
 
-@pytest.fixture(scope="module")
-def model() -> ScoringModel:
-    return fit_scoring_model(
-        make_training_frame(seed=3),
-        SPECS,
-        task=Task.CHURN,
-        seed=1,
-        params={"n_estimators": 40},
-        vocabulary=sim_vocabulary(Task.CHURN),
-    )
+@pytest.fixture
+def model(fitted_model: ScoringModel) -> ScoringModel:
+    return fitted_model
 
 
 def _rows() -> FeatureRows:

@@ -82,7 +82,7 @@ def build_test_services(
         models=models,
         metrics=ServiceMetrics(),
         features=build_online_features,
-        explain=explain,  # type: ignore[arg-type]
+        explain=explain,
         clock=clock,
     )
 

@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,6 @@ class PostgresServer:
 def _bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _run_as(user: str | None, args: list[str]) -> None:
@@ -62,7 +57,7 @@ def start_postgres() -> Iterator[PostgresServer]:
     if run_user:
         entry = pwd.getpwnam(run_user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
-    data, sockets, port = root / "data", root / "sockets", _free_port()
+    data, sockets, port = root / "data", root / "sockets", free_port()
     db_user = "salesradar"
     try:
         _run_as(run_user, ["mkdir", "-p", str(sockets)])

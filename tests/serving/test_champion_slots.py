@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from features.model import MANIFEST_FILE, ModelFeature, ScoringModel, file_sha256
+from features.artifact_contract import file_sha256
+from features.model import MANIFEST_FILE, ModelFeature, ScoringModel
 from features.tasks import Task
 from serving.app import create_app
 from serving.compatibility import SlotMismatch, check_model_fits

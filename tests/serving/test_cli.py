@@ -88,3 +88,18 @@ def test_score_from_the_mlflow_champion_and_publish(env: Path, trained: dict) ->
     future = runner.invoke(build_app(), ["score", "--data", str(data), "--as-of", "2999-01-01"])
     assert future.exit_code == 2
     assert future.output == "error: --as-of 2999-01-01T00:00:00Z is in the future\n"
+
+
+def test_an_unreachable_scores_database_is_one_line_naming_the_setting(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 1 on the loopback refuses at once: no server, no network.
+    url = "postgresql+psycopg://x:s3cret@127.0.0.1:1/nope"
+    monkeypatch.setenv("SALESRADAR_SCORES_URL", url)
+    result = CliRunner().invoke(build_app(), ["keys", "list"])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "error: SALESRADAR_SCORES_URL postgresql+psycopg://x:***@127.0.0.1:1/nope: cannot "
+        "connect to the scores database (connection failed:"
+    )
+    assert len(result.output.splitlines()) == 1 and "s3cret" not in result.output

@@ -180,3 +180,15 @@ def test_registry_calls_are_bounded() -> None:
             timeout=1,
             what="resolve",
         )
+
+
+def test_a_registry_that_does_not_answer_is_named_as_such_in_the_reason(
+    tmp_path: Path, champions: FolderChampions
+) -> None:
+    champions.down = True
+    services = build_test_services(tmp_path, champions)
+    services.models.reload()
+    reason = services.models.unavailable_reason(Task.CHURN)
+    assert reason.startswith("no churn model is loaded: the registry did not answer (")
+    assert reason.endswith("); no local copy")
+    assert services.models.last_errors[Task.CHURN] in reason

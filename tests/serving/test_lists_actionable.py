@@ -273,6 +273,6 @@ def test_every_list_says_when_its_run_was_published_and_how_old_its_as_of_is(
     )
     body = listed(client, keys, "/v1/lists/at-risk")
     assert body["published_at"] == "2026-01-15T10:00:00Z" and body["as_of_age_days"] == 59
-    response = client.get("/v1/lists/hot-leads?format=csv", headers=auth(keys["crm"]))
+    response = client.get("/v1/lists/at-risk?format=csv", headers=auth(keys["crm"]))
     assert response.headers["x-published-at"] == "2026-01-15T10:00:00Z"
     assert response.headers["x-as-of-age-days"] == "59"

@@ -46,7 +46,14 @@ def frames() -> dict[str, pd.DataFrame]:
     return out
 
 
-def run_twice(services: Services, data: dict[str, pd.DataFrame]) -> list[str]:
+def run_twice(
+    services: Services,
+    data: dict[str, pd.DataFrame],
+    as_ofs: tuple[datetime, ...] = (RUN1, RUN2),
+    *,
+    keep_runs: int | None = None,
+) -> list[str]:
+    """Batch-score ``data`` as of each of ``as_ofs`` (RUN1 then RUN2 unless given); the run ids."""
     export = export_from_frames(**data)
     models = {task: services.models.current(task) for task in Task}
     try:
@@ -59,8 +66,9 @@ def run_twice(services: Services, data: dict[str, pd.DataFrame]) -> list[str]:
                 settings=services.settings,
                 explain=services.explain,
                 clock=lambda: NOW,
+                keep_runs=keep_runs,
             ).run_id
-            for as_of in (RUN1, RUN2)
+            for as_of in as_ofs
         ]
     finally:
         export.close()
@@ -239,23 +247,7 @@ def test_configured_display_fields_are_read_and_an_unknown_one_stops_the_run_unw
 def test_retention_removes_the_contributions_of_pruned_runs(
     client: TestClient, services: Services
 ) -> None:
-    data = frames()
-    export = export_from_frames(**data)
-    models = {task: services.models.current(task) for task in Task}
-    runs = [
-        score_export(
-            export,
-            as_of=as_of,
-            models=models,  # type: ignore[arg-type]
-            store=services.store,  # type: ignore[arg-type]
-            settings=services.settings,
-            explain=services.explain,
-            clock=lambda: NOW,
-            keep_runs=2,
-        ).run_id
-        for as_of in (RUN1, RUN2, datetime(2025, 12, 1))
-    ]
-    export.close()
+    runs = run_twice(services, frames(), (RUN1, RUN2, datetime(2025, 12, 1)), keep_runs=2)
     with services.store.engine.connect() as conn:
         kept = conn.execute(
             select(score_details.c.run_id, func.count()).group_by(score_details.c.run_id)

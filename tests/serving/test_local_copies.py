@@ -4,11 +4,13 @@ repaired while the registry answers), a version without hashes is named unverifi
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from features.model import file_sha256
+from features import artifact_contract
+from features.artifact_contract import file_sha256
 from features.tasks import TASK_TABLES, Task
 from serving.champions import ChampionRef, MlflowChampionSource, UnverifiableVersion
 from tests.serving.appkit import FolderChampions, build_test_services
@@ -93,3 +95,42 @@ def test_the_mlflow_source_names_a_version_without_hashes_unverifiable(tmp_path:
     source = MlflowChampionSource(tracking_uri=uri, alias="champion", timeout=60)
     with pytest.raises(UnverifiableVersion, match=f"{name} v1 is an unverifiable version"):
         source.resolve(Task.LEADS)
+
+
+def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every file hashed from now on, as ``<folder>/<file>`` -> times."""
+    hashed: Counter[str] = Counter()
+    real = artifact_contract.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed[f"{path.parent.name}/{path.name}"] += 1
+        return real(path)
+
+    monkeypatch.setattr(artifact_contract, "file_sha256", counting)
+    return hashed
+
+
+def test_a_download_hashes_each_file_once_for_its_copy_and_once_for_the_load(
+    tmp_path: Path, champions: FolderChampions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed = _count_hashes(monkeypatch)
+    build_test_services(tmp_path, champions).models.reload()
+    both_tasks = len(Task)
+    assert hashed == {
+        "v1.staging/model.json": both_tasks,  # the copy kept, before it replaces anything
+        "v1.staging/model.skops": both_tasks,
+        "v1/model.json": both_tasks,  # the load, before parsing
+        "v1/model.skops": both_tasks,
+    }
+
+
+def test_a_load_from_the_local_copy_hashes_each_file_once(
+    tmp_path: Path, champions: FolderChampions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_test_services(tmp_path, champions).models.reload()
+    champions.down = True
+    hashed = _count_hashes(monkeypatch)
+    services = build_test_services(tmp_path, champions)
+    services.models.reload()
+    assert services.models.current(Task.LEADS) is not None
+    assert hashed == {"v1/model.json": len(Task), "v1/model.skops": len(Task)}

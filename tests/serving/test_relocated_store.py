@@ -9,19 +9,12 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from features.artifact_contract import CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
 from features.tasks import TASK_TABLES, Task
 from serving.settings import Settings
 from serving.wiring import build_services
 from tests.serving.factories import fit_model, make_export
-from training.tracking import (
-    CHAMPION,
-    SCORING_MODEL_PATH,
-    SHA256_TAG_PREFIX,
-    MovedStore,
-    connect,
-    experiment_id,
-    resolve_tracking,
-)
+from training.tracking import MovedStore, connect, experiment_id, resolve_tracking
 
 
 def _train_leads_champion(models_dir: Path) -> None:

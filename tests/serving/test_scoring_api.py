@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
+from features.online import OnlineEntity
 from features.tasks import Task
-from serving.protocols import EntityInput
 from serving.services import Services
 from tests.features.vocabkit import sim_vocabulary
 from tests.serving.appkit import NOW, auth
@@ -151,9 +151,9 @@ def test_customer_value_at_risk(client: TestClient, keys: dict[str, str]) -> Non
     assert result["model"]["name"] == "salesradar-churn"
 
 
-def _request(row: Any, events: Any, key: str, fields: tuple[str, ...]) -> EntityInput:
+def _request(row: Any, events: Any, key: str, fields: tuple[str, ...]) -> OnlineEntity:
     """An export row and its events as an API request's entity (NaN read as absent)."""
-    return EntityInput(
+    return OnlineEntity(
         entity_id=row[key],
         record={"created_at": row["created_at"].to_pydatetime(), **{f: row[f] for f in fields}},
         events=[

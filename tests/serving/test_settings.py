@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from features.tasks import Task
+from features.tiers import DEFAULT_TIER_CUTOFFS
 from serving.settings import Settings
 
 
@@ -24,3 +26,17 @@ def test_prefixed_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALESRADAR_MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
     assert Settings().mlflow_tracking_uri == "sqlite:///elsewhere.db"
     assert Settings(mlflow_tracking_uri="sqlite:///x.db").mlflow_tracking_uri == "sqlite:///x.db"
+
+
+def test_each_task_is_tiered_by_its_own_cut_offs_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SALESRADAR_CHURN_TIERS__HIGH", "0.7")
+    monkeypatch.setenv("SALESRADAR_CHURN_TIERS__MEDIUM", "0.4")
+    settings = Settings()
+    assert (
+        settings.tier_thresholds(Task.CHURN).high,
+        settings.tier_thresholds(Task.CHURN).medium,
+    ) == (0.7, 0.4)
+    leads = settings.tier_thresholds(Task.LEADS)
+    assert (leads.high, leads.medium) == DEFAULT_TIER_CUTOFFS[Task.LEADS]

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from features.contract import TABLES
+from features.export import Export, quote
+
 # Sums and medians may add in another order on each engine (features.definitions says 1e-9).
 TOLERANCE = 1e-9
 
@@ -36,3 +39,26 @@ def assert_same_table(duck: pd.DataFrame, spark: pd.DataFrame, keys: Sequence[st
         else:
             same = expected.astype(object).where(expected.notna(), None)
             assert got.astype(object).where(got.notna(), None).tolist() == same.tolist(), column
+
+
+def assert_same_export(duck: Export, spark: Export) -> None:
+    """Both exports have the same attributes, text columns and, table by table, the same rows
+    (sorted by every column) with the same values (``assert_same_table``; timestamps compared
+    in microseconds, other non-float columns as Python values)."""
+    assert spark.attributes == duck.attributes
+    assert spark.event_text_columns == duck.event_text_columns
+    for table in TABLES:
+        names = [d[0] for d in duck.con.execute(f"DESCRIBE {quote(table.name)}").fetchall()]
+        order = ", ".join(quote(n) for n in names)
+        sql = f"SELECT * FROM {quote(table.name)} ORDER BY {order}"
+        expected = duck.con.execute(sql).df()
+        got = spark.con.execute(sql).df()
+        assert len(got) == len(expected), table.name
+        for column in expected.columns:
+            if expected[column].dtype.kind == "M":
+                expected[column] = expected[column].astype("datetime64[us]")
+                got[column] = got[column].astype("datetime64[us]")
+            elif expected[column].dtype.kind != "f":
+                expected[column] = expected[column].astype(object)
+                got[column] = got[column].astype(object)
+        assert_same_table(expected, got, keys=[])

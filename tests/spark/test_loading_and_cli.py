@@ -9,10 +9,8 @@ from typer.testing import CliRunner
 
 from features.cli import build_app
 from features.commands.summary import summarize_export
-from features.contract import TABLES
 from features.engines import Engine, engine_of, open_export
-from features.export import quote
-from tests.spark.frames import assert_same_table
+from tests.spark.frames import assert_same_export
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = datetime(2026, 10, 1)
@@ -25,23 +23,7 @@ def test_the_sample_export_loads_alike_on_both_engines(spark):
     on_spark = open_export(SAMPLE, as_of=AS_OF, engine=Engine.SPARK)
     try:
         assert (engine_of(duck), engine_of(on_spark)) == (Engine.DUCKDB, Engine.SPARK)
-        assert on_spark.attributes == duck.attributes
-        assert on_spark.event_text_columns == duck.event_text_columns
-        for table in TABLES:
-            names = [d[0] for d in duck.con.execute(f"DESCRIBE {quote(table.name)}").fetchall()]
-            order = ", ".join(quote(n) for n in names)
-            sql = f"SELECT * FROM {quote(table.name)} ORDER BY {order}"
-            expected = duck.con.execute(sql).df()
-            got = on_spark.con.execute(sql).df()
-            assert len(got) == len(expected), table.name
-            for column in expected.columns:
-                if expected[column].dtype.kind == "M":
-                    expected[column] = expected[column].astype("datetime64[us]")
-                    got[column] = got[column].astype("datetime64[us]")
-                elif expected[column].dtype.kind != "f":
-                    expected[column] = expected[column].astype(object)
-                    got[column] = got[column].astype(object)
-            assert_same_table(expected, got, keys=[])
+        assert_same_export(duck, on_spark)
         assert summarize_export(on_spark, as_of=AS_OF) == summarize_export(duck, as_of=AS_OF)
     finally:
         on_spark.close()

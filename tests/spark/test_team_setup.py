@@ -3,9 +3,6 @@ store is PostgreSQL, then score on Spark from that server's champion into Postgr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +10,12 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.cli import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from serving.store import ScoreStore
+from tests.servers import mlflow_server
 from tests.serving.postgres import PostgresServer, create_database, start_postgres
-from tests.training.test_mlflow_server import _free_port, _wait_until_healthy
-from training.tracking import CHALLENGER, CHAMPION
 
 
 @pytest.fixture()
@@ -30,27 +27,10 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture()
 def tracking_server(postgres: PostgresServer, tmp_path: Path) -> Iterator[str]:
     """``mlflow server`` on 127.0.0.1 with a PostgreSQL backend store and a local artifact root."""
-    port = _free_port()
     backend = create_database(postgres)
-    log = (tmp_path / "mlflow.log").open("wb")
-    command = [str(Path(sys.executable).with_name("mlflow")), "server", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "1", "--backend-store-uri", backend]
-    command += ["--artifacts-destination", str(tmp_path / "mlartifacts")]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(url, process)
+    artifacts, log = tmp_path / "mlartifacts", tmp_path / "mlflow.log"
+    with mlflow_server(backend=backend, artifacts=artifacts, log=log) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        mlflow.set_tracking_uri(None)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@ temporal test, says what it could and could not evaluate, and the model is never
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,52 @@ def test_plan_fits_nothing_and_weekly_cutoffs_are_counted(
         "26 labelled cutoff(s)"
     )
     assert not (tmp_path / "models").exists()
+
+
+def _leads_only(out: Path, *, leads: int) -> Path:
+    """A 4-month export with the customer tables dropped: leads only."""
+    generate_crm(out, leads=leads, customers=1, seed=3, as_of=DEFAULT_AS_OF, months=4, truth=False)
+    for table in ("customers", "customer_events"):
+        (out / f"{table}.parquet").unlink()
+    return out
+
+
+def test_plan_advice_on_a_short_leads_only_export_trains_when_followed(
+    tmp_path: Path, small_config: Path
+) -> None:
+    data = str(_leads_only(tmp_path / "export", leads=300))
+    common = ["--as-of", AS_OF, "--config", str(small_config)]
+    common += ["--models-dir", str(tmp_path / "models")]
+    asked = _run("train", "leads", "--data", data, "--plan", *common)
+    # One labelled monthly cutoff of 90 days: nothing trains as asked, so --plan fails.
+    assert asked.exit_code == 2, asked.output  # type: ignore[attr-defined]
+    error = asked.stderr.splitlines()  # type: ignore[attr-defined]
+    assert len(error) == 1 and error[0].startswith("error: leads: need at least 2 labelled")
+    offered = re.findall(r"--horizon \S+ --every \S+(?: --no-test)?", error[0])
+    assert len(offered) >= 2, error[0]
+    for options in offered:
+        followed = _run("train", "leads", "--data", data, *options.split(), "--plan", *common)
+        assert followed.exit_code == 0, (options, followed.output)  # type: ignore[attr-defined]
+    trained = _run("train", "leads", "--data", data, *offered[0].split(), *common)
+    assert trained.exit_code == 0, trained.output  # type: ignore[attr-defined]
+    assert "registered salesradar-leads version 1 as challenger" in " ".join(
+        trained.output.split()  # type: ignore[attr-defined]
+    )
+
+
+def test_plan_says_plainly_when_nothing_trains_and_exits_2(
+    tmp_path: Path, small_config: Path
+) -> None:
+    data = str(_leads_only(tmp_path / "export", leads=40))
+    result = _run(
+        "train", "leads", "--data", data, "--as-of", AS_OF, "--plan",
+        "--models-dir", str(tmp_path / "models"),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+        "error: leads: need at least 2 labelled cutoffs to train without a temporal test "
+        "(calibration cross-fitted across cutoffs); found 1; what would work: nothing the plan "
+        "tried trains on this history (every 1m, 7d, 14d; horizons of 30, 60, 90, 182, 365 days "
+        "and the longest with a temporal test; with and without --no-test): too few labelled "
+        "cutoffs, or fewer than 50 positives in the training cutoffs"
+    ]

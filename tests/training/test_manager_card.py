@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHAMPION
 from features.cli import build_app
 from features.tasks import Task
 from training.card_artifacts import champion_card, read_facts, refresh_manager_card
@@ -22,7 +23,7 @@ from training.manager_card import (
     monitored_outcomes,
     render_manager_card,
 )
-from training.tracking import CHAMPION, connect, log_trained_task, resolve_tracking
+from training.tracking import connect, log_trained_task, resolve_tracking
 from training.trainer import TrainedTask
 
 AS_OF = datetime(2025, 12, 1)

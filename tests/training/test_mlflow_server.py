@@ -2,85 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
 
-from features.model import file_sha256
+from features.artifact_contract import CHALLENGER, file_sha256
+from tests.servers import mlflow_server
 from tests.training.conftest import train_churn
 from training.config import TrainingConfig
-from training.tracking import CHALLENGER, connect, log_trained_task, resolve_tracking
-
-STARTUP_SECONDS = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"mlflow server not healthy within {STARTUP_SECONDS} s")
+from training.tracking import connect, log_trained_task, resolve_tracking
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    mlflow_bin = Path(sys.executable).with_name("mlflow")
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(mlflow_bin),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'm.db'}",
-            "--default-artifact-root",
-            str(tmp_path / "art"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(url, process)
+    backend = f"sqlite:///{tmp_path / 'm.db'}"
+    with mlflow_server(backend=backend, artifacts=tmp_path / "art", log=tmp_path / "log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        mlflow.set_tracking_uri(None)
 
 
 @pytest.mark.slow

@@ -231,6 +231,97 @@ def test_drift_fires_when_the_crm_renames_its_orders(
     assert "unknown event types" in output
 
 
+def _record_actions(url: str, ids: list[str]) -> None:
+    """Through serving's own store: the first 40 contacted 10 days after the run, every 4th of
+    them also won back, and two actions outside the closed run's window that must not count."""
+    from sqlalchemy import create_engine
+
+    from serving.actions import ActionStore
+
+    store = ActionStore(create_engine(url))
+    store.create_schema()
+
+    def record(entity_id: str, action: str, at: datetime) -> None:
+        store.record(
+            entity_kind="customer", entity_id=entity_id, owner_id=None, action=action, note="",
+            recorded_at=at, recorded_by_key_id="k1", recorded_by_owner_id=None, run_id=None,
+            score=None, tier=None,
+        )  # fmt: skip
+
+    for position, entity_id in enumerate(ids[:40]):
+        record(entity_id, "contacted", CLOSED + timedelta(days=10))
+        if position % 4 == 0:
+            record(entity_id, "won back", CLOSED + timedelta(days=30))
+    record(ids[50], "contacted", CLOSED - timedelta(seconds=1))  # before the run
+    record(ids[51], "lost", CLOSED + HORIZON)  # the window is [as_of, as_of + horizon)
+
+
+def _rates(rows: pd.DataFrame) -> dict[str, float]:
+    return {
+        "entities": len(rows),
+        "realised_rate": rows["label"].mean(),
+        "expected_rate": rows["probability"].mean(),
+    }
+
+
+def test_outcomes_split_by_reps_actions_agree_with_a_direct_computation(
+    world: dict[str, object], tmp_path: Path
+) -> None:
+    root, late = Path(str(world["root"])), Path(str(world["late"]))
+    scores_copy = tmp_path / "scores.db"
+    with sqlite3.connect(root / "scores.db") as source, sqlite3.connect(scores_copy) as copy:
+        source.backup(copy)
+    scored = _scores(root, CLOSED)
+    ids = scored["entity_id"].tolist()
+    _record_actions(f"sqlite:///{scores_copy}", ids)
+    env = {**world["env"], "SALESRADAR_SCORES_URL": f"sqlite:///{scores_copy}"}  # type: ignore[dict-item]
+    output = _invoke(["monitor", "--data", str(late), *world["common"]], env)  # type: ignore[list-item]
+    with sqlite3.connect(scores_copy) as conn:
+        stored = conn.execute(
+            "SELECT outcome, mlflow_run_id FROM monitoring_results ORDER BY as_of"
+        ).fetchone()
+    split = json.loads(stored[0])["actions"]
+
+    # Directly: labels from the later files, groups from the actions in [CLOSED, CLOSED + 90d).
+    rows = scored.assign(label=_churn_labels(late, scored["entity_id"], CLOSED, CLOSED + HORIZON))
+    contacted = rows["entity_id"].isin(ids[:40])
+    won_back = rows["entity_id"].isin(ids[:40:4])
+    expected = {
+        "recorded": _rates(rows.loc[contacted]),
+        "none": _rates(rows.loc[~contacted]),
+        "action.contacted": _rates(rows.loc[contacted]),
+        "action.won_back": _rates(rows.loc[won_back]),
+    }
+    assert split["actions"] == 40 + 10
+    assert split["note"] == "observational, not causal: reps choose whom to contact"
+    assert [g["key"] for g in split["groups"]] == list(expected)
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'models' / 'mlflow.db'}")
+    logged = client.get_run(stored[1]).data.metrics
+    for group in split["groups"]:
+        want = expected[group["key"]]
+        for name, value in want.items():
+            assert group[name] == pytest.approx(value), (group["key"], name)
+            assert logged[f"actions.{group['key']}.{name}"] == pytest.approx(value)
+        in_group = rows.loc[
+            {"recorded": contacted, "none": ~contacted, "action.contacted": contacted,
+             "action.won_back": won_back}[group["key"]]
+        ]  # fmt: skip
+        for tier in group["tiers"]:
+            tier_rows = in_group.loc[in_group["tier"] == tier["tier"]]
+            assert tier["entities"] == len(tier_rows)
+            assert tier["realised_rate"] == pytest.approx(tier_rows["label"].mean())
+            key = f"actions.{group['key']}.tier.{tier['tier']}.realised_rate"
+            assert logged[key] == pytest.approx(tier_rows["label"].mean())
+        assert sum(t["entities"] for t in group["tiers"]) == group["entities"]
+    recorded = expected["recorded"]
+    sentence = (
+        "observational, not causal: reps choose whom to contact: of the 40 customers with a "
+        f"recorded action between 2026-06-15 and 2026-09-13, {recorded['realised_rate']:.0%} "
+        f"churned or placed no order (expected {recorded['expected_rate']:.0%})"
+    )
+    assert sentence in " ".join(output.split()), output
+
+
 def test_a_model_without_a_training_reference_is_refused_in_one_line(
     world: dict[str, object],
 ) -> None:

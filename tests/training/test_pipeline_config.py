@@ -17,6 +17,7 @@ def test_shipped_pipeline_settings_load() -> None:
     assert config.pipeline.retrain_on_drift is True
     assert config.pipeline.performance_margin == 0.05
     assert config.promotion.prefer_simple_margin == 0.0
+    assert config.promotion.serve_simple_model is False
 
 
 @pytest.mark.parametrize(
@@ -35,6 +36,7 @@ def test_shipped_pipeline_settings_load() -> None:
         ("retrain_on_drift = true", "retrain_on_drift = 1", "pipeline.retrain_on_drift = 1 has"),
         ("performance_margin = 0.05", "performance_margin = -0.1", "performance_margin must be at"),
         ("prefer_simple_margin = 0.0", "", "missing key promotion.prefer_simple_margin"),
+        ("serve_simple_model = false", "serve_simple_model = 0", "serve_simple_model = 0 has"),
         ("[pipeline]", "[pipelines]", "missing section [pipeline]"),
     ],
 )

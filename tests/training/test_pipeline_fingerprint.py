@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from features.fingerprint import export_fingerprint
 from tests.features.exportkit import write_valid_export
-from training.pipeline.fingerprint import export_fingerprint
 
 
 def test_a_copy_has_the_same_fingerprint_and_any_change_another(tmp_path: Path) -> None:

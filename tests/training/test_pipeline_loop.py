@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,6 @@ from training.pipeline.loop import (
     PipelineFailed,
     PipelineSteps,
     StepResult,
-    delivery_not_configured,
     run_pipeline,
 )
 from training.pipeline.records import (
@@ -56,10 +55,6 @@ def make_steps(calls: Counter[str], *, due: set[Task], fail: str | None = None) 
             raise ValueError(f"{name} broke\nsecond line")
         return StepResult(outcome, f"{name} ran")
 
-    def notify(decisions: Sequence[object]) -> StepResult:
-        calls["notify"] += 1
-        return delivery_not_configured(decisions)  # type: ignore[arg-type]
-
     return PipelineSteps(
         validate=lambda: work("validate"),
         score=lambda: work("score"),
@@ -67,7 +62,7 @@ def make_steps(calls: Counter[str], *, due: set[Task], fail: str | None = None) 
         tasks=lambda: [Task.LEADS, Task.CHURN],
         due=lambda task: work(f"due {task.value}", DUE if task in due else NOT_DUE),
         retrain=lambda task: work(f"retrain {task.value}", "promoted"),
-        notify=notify,
+        notify=lambda: work("notify", "skipped"),
     )
 
 
@@ -96,7 +91,7 @@ def test_a_run_records_every_step_and_retrains_only_what_is_due(engine: Engine) 
         ("retrain", "churn", "promoted"),
         ("notify", None, "skipped"),
     ]
-    assert report.decisions[-1].reason == "delivery: not configured"
+    assert report.decisions[-1].reason == "notify ran"
     assert "retrain leads" not in calls
     assert latest_running(engine) is None
 
@@ -129,3 +124,18 @@ def test_a_failing_step_stops_the_run_with_one_line_and_a_rerun_resumes_there(
     resumed = _run(engine, make_steps(calls, due={Task.LEADS}))
     assert calls["score"] == 1 and calls["monitor"] == 2 and calls["retrain leads"] == 1
     assert [d.outcome for d in resumed.decisions[:3]] == ["reused", "reused", "done"]
+
+
+def test_a_task_not_due_gets_the_promote_step_and_a_due_one_retrains(engine: Engine) -> None:
+    calls: Counter[str] = Counter()
+    steps = dataclasses.replace(
+        make_steps(calls, due={Task.CHURN}),
+        promote=lambda task: StepResult("rejected", f"promote {task.value}: waits for shadow"),
+    )
+    report = _run(engine, steps)
+    assert [(d.step, d.task, d.outcome) for d in report.decisions][3:6] == [
+        ("due", "leads", NOT_DUE),
+        ("promote", "leads", "rejected"),
+        ("due", "churn", DUE),
+    ]
+    assert ("promote", "churn") not in [(d.step, d.task) for d in report.decisions]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -46,8 +47,22 @@ def _frame(cutoffs: list[datetime], rows: int, positives: int) -> pd.DataFrame:
 
 
 def _plan(export: Export, frame: pd.DataFrame, config: TrainingConfig, **kwargs: object):  # type: ignore[no-untyped-def]
+    """The plan of ``frame``; every other horizon and spacing has ``rows`` rows and
+    ``positives`` positives per default cutoff (100 and 20 unless given)."""
     as_of = kwargs.pop("as_of", datetime(2026, 5, 15))
     every = kwargs.pop("every", MONTHLY)
+    rows, positives = kwargs.pop("rows", 100), kwargs.pop("positives", 20)
+
+    def grid(h: timedelta, s: CutoffSpacing) -> list[datetime]:
+        return default_cutoffs(export, task=Task.LEADS, horizon=h, as_of=as_of, every=s)  # type: ignore[arg-type]
+
+    def counts(h: timedelta, s: CutoffSpacing) -> pd.DataFrame:
+        cuts = grid(h, s)
+        return pd.DataFrame(
+            {"cutoff": pd.to_datetime(cuts), "rows": rows, "positives": positives},
+            index=range(len(cuts)),
+        )
+
     return build_plan(
         frame,
         task=Task.LEADS,
@@ -56,7 +71,8 @@ def _plan(export: Export, frame: pd.DataFrame, config: TrainingConfig, **kwargs:
         as_of=as_of,  # type: ignore[arg-type]
         split_config=config.split,
         no_test=bool(kwargs.pop("no_test", False)),
-        grid=lambda h, s: default_cutoffs(export, task=Task.LEADS, horizon=h, as_of=as_of, every=s),
+        grid=grid,
+        counts=counts,
     )
 
 
@@ -69,16 +85,68 @@ def _weekly(cohort: Export, config: TrainingConfig, *, cutoffs: int, horizon: ti
 
 def test_a_one_month_cohort_says_what_would_work(cohort: Export, config: TrainingConfig) -> None:
     # Monthly: only 2026-02-01's 90-day window closes by 2026-05-15.
-    plan = _plan(cohort, _frame([datetime(2026, 2, 1)], rows=100, positives=60), config)
+    frame = _frame([datetime(2026, 2, 1)], rows=100, positives=60)
+    plan = _plan(cohort, frame, config, positives=60)
     assert plan.split is None
     # Weekly cutoffs from 2026-01-06; the last whose window closes by 2026-05-15 is 2026-02-09.
     # Monthly, 2026-03-01 + 31 days = 2026-04-01 is the test cutoff of the longest horizon.
+    # Weekly cutoffs from 2026-01-06; the last whose window closes by 2026-05-15 is 2026-02-09.
+    # Monthly at 31 days: test 2026-04-01, calibration 2026-03-01, train 2026-02-01.
     assert plan.error() == (
         "leads: need at least 2 labelled cutoffs to train without a temporal test (calibration "
-        "cross-fitted across cutoffs); found 1; with --every 7d there would be 6 labelled "
-        "cutoff(s) (enough to train without a temporal test); with --every 14d there would be 3 "
-        "labelled cutoff(s) (enough to train without a temporal test); the longest horizon this "
-        "history supports with a temporal test is 31d"
+        "cross-fitted across cutoffs); found 1; what would work: --horizon 90d --every 7d trains "
+        "without a temporal test (6 labelled cutoff(s), 360 training positive(s)); --horizon 90d "
+        "--every 14d trains without a temporal test (3 labelled cutoff(s), 180 training "
+        "positive(s)); --horizon 31d --every 1m trains with a temporal test (3 labelled "
+        "cutoff(s), 60 training positive(s)); --horizon 59d --every 7d trains with a temporal "
+        "test (11 labelled cutoff(s), 60 training positive(s)); --horizon 56d --every 14d trains "
+        "with a temporal test (6 labelled cutoff(s), 60 training positive(s))"
+    )
+
+
+def _follow(cohort: Export, config: TrainingConfig, advice: str, positives: int) -> list[str]:
+    """Each option set the advice offers, planned again as offered: the ones that fail."""
+    failed = []
+    for days, every, no_test in re.findall(
+        r"--horizon (\d+)d --every (\d+[dm])( --no-test)?", advice
+    ):
+        spacing = CutoffSpacing(int(every[:-1]), every[-1])  # type: ignore[arg-type]
+        horizon = timedelta(days=int(days))
+        as_of = datetime(2026, 5, 15)
+        cuts = default_cutoffs(cohort, task=Task.LEADS, horizon=horizon, as_of=as_of, every=spacing)
+        frame = _frame(cuts, rows=100, positives=positives)
+        plan = _plan(
+            cohort, frame, config, every=spacing, horizon=horizon, no_test=bool(no_test),
+            positives=positives,
+        )  # fmt: skip
+        if plan.split is None:
+            failed.append(f"{days}d {every}{no_test}: {plan.problem}")
+    return failed
+
+
+@pytest.mark.parametrize("positives", [10, 25])
+def test_every_option_offered_trains_when_followed(
+    cohort: Export, config: TrainingConfig, positives: int
+) -> None:
+    # 10 or 25 positives per cutoff: some horizons and spacings hold the 50 training positives
+    # the config needs and some do not; only the ones that do may be offered.
+    frame = _frame([datetime(2026, 2, 1)], rows=100, positives=positives)
+    plan = _plan(cohort, frame, config, positives=positives)
+    assert plan.split is None and plan.alternatives
+    assert _follow(cohort, config, plan.error(), positives) == []
+    offered = re.findall(r"--horizon \S+ --every \S+(?: --no-test)?", plan.error())
+    assert len(offered) == len(plan.alternatives) >= 1
+
+
+def test_too_few_positives_anywhere_says_plainly_that_nothing_trains(
+    cohort: Export, config: TrainingConfig
+) -> None:
+    plan = _plan(cohort, _frame([datetime(2026, 2, 1)], rows=100, positives=1), config, positives=1)
+    assert plan.split is None
+    assert plan.alternatives == (
+        "nothing the plan tried trains on this history (every 1m, 7d, 14d; horizons of 30, 60, "
+        "90, 182, 365 days and the longest with a temporal test; with and without --no-test): "
+        "too few labelled cutoffs, or fewer than 50 positives in the training cutoffs",
     )
 
 

@@ -41,3 +41,20 @@ def test_a_nan_figure_prefers_nothing_and_says_so() -> None:
     assert decision.reasons[-1] == (
         "trees vs logistic regression on roc_auc undefined (NaN): not compared"
     )
+
+
+def test_a_run_that_kept_its_simple_model_says_it_will_be_served_in_the_trees_place() -> None:
+    decision = decide(
+        metric="pr_auc",
+        challenger=0.670,
+        simple=0.671,
+        simple_margin=0.0,
+        simple_servable=True,
+        **RULES,
+    )
+    assert decision.prefer_simple and decision.promote and decision.serve_simple
+    assert decision.reasons[-1] == (
+        "trees pr_auc 0.6700 do not beat logistic regression 0.6710 by 0.0: the simpler model "
+        "is preferred; the trees are judged by the other rules and, if they pass, the "
+        "logistic-regression model is served in their place"
+    )

@@ -9,6 +9,7 @@ virtualenv built from the model's own files, and behind ``mlflow models serve``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -28,15 +29,16 @@ from fastapi.testclient import TestClient
 from mlflow.models import Model
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHAMPION
 from features.cli import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from serving.app import create_app
 from serving.keys import Role
 from serving.settings import Settings
 from serving.wiring import build_services
-from tests.training.test_mlflow_server import _free_port, _wait_until_healthy
+from tests.servers import http_server
 from training.pyfunc import SKLEARN_MODEL_NAME
-from training.tracking import CHAMPION, connect, resolve_tracking
+from training.tracking import connect, resolve_tracking
 
 pytestmark = pytest.mark.slow
 
@@ -214,6 +216,47 @@ def test_a_bad_row_gets_its_error_and_the_others_are_scored(
     assert all(row["probability"] is None for row in out[2:])
 
 
+def test_an_extra_column_is_refused_where_our_code_sees_it(
+    tracking_uri: str, example: pd.DataFrame
+) -> None:
+    """MLflow's schema check drops a column the signature lacks, with only a warning, before
+    ``EntityScorer.predict`` runs (docs/training.md, "Extra input columns"); called without
+    that check, the scorer refuses the rows that hold a value in it."""
+    mlflow.set_tracking_uri(tracking_uri)
+    scorer = mlflow.pyfunc.load_model(URI)
+    rows = example.assign(industry=["retail", None])
+    warned = _Lines()
+    checker = logging.getLogger("mlflow.models.utils")
+    checker.addHandler(warned)
+    try:
+        dropped = _records(scorer.predict(rows))
+    finally:
+        checker.removeHandler(warned)
+    assert [row["error"] for row in dropped] == [None, None]
+    assert warned.lines == [
+        "Found extra inputs in the model input that are not defined in the model signature: "
+        "`['industry']`. These inputs will be ignored."
+    ]
+    ours = _records(scorer.unwrap_python_model().predict(None, rows))
+    assert json.loads(ours[0]["error"]) == [
+        {"field": "rows[0].industry", "type": "unexpected_column",
+         "message": "not an input column of this model; remove it (it would not be read)"}
+    ]  # fmt: skip
+    assert ours[0]["probability"] is None
+    assert ours[1]["error"] is None and ours[1]["score"] == dropped[1]["score"]
+
+
+class _Lines(logging.Handler):
+    """Keeps each record's message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def test_the_logged_model_is_code_with_pinned_requirements(champion_dir: Path) -> None:
     """Models from code (no pickle of ours), the packages in code/, exact pins from ours."""
     flavor = Model.load(str(champion_dir)).flavors["python_function"]
@@ -299,20 +342,17 @@ def test_a_fresh_virtualenv_loads_the_champion_from_its_own_files(
 def test_mlflow_models_serve_answers_raw_entities(
     champion_dir: Path, tracking_uri: str, api: dict[str, Any], tmp_path: Path
 ) -> None:
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", URI,
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # MLflow starts `uvicorn` by name: this virtualenv's bin must be on PATH.
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": _path_with_venv()},
-        cwd=tmp_path,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(url, process)  # /health: MLflow's scoring server has it too
+    def command(port: int) -> list[str]:
+        return [
+            str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", URI,
+            "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port),
+        ]  # fmt: skip
+
+    # MLflow starts `uvicorn` by name: this virtualenv's bin must be on PATH.
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": _path_with_venv()}
+    log = tmp_path / "serve.log"
+    # /health: MLflow's scoring server has it too.
+    with http_server(command, log=log, env=env, cwd=tmp_path) as url:
         request = urllib.request.Request(
             f"{url}/invocations",
             data=(champion_dir / "serving_input_example.json").read_bytes(),
@@ -320,14 +360,6 @@ def test_mlflow_models_serve_answers_raw_entities(
         )
         with urllib.request.urlopen(request, timeout=SERVER_SECONDS) as response:
             predictions = json.loads(response.read())["predictions"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
     _assert_same_as_api(predictions, api)
 
 

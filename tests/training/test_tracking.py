@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -18,16 +18,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.artifact_contract import CHALLENGER, CHAMPION, file_sha256
 from features.cli import build_app
-from features.model import ESTIMATOR_FILE, MANIFEST_FILE, file_sha256
+from features.model import ESTIMATOR_FILE, MANIFEST_FILE
 from features.tasks import Task
 from tests.training.conftest import train_churn
 from training import promotion
 from training.config import TrainingConfig
 from training.pyfunc import SKLEARN_MODEL_NAME
 from training.tracking import (
-    CHALLENGER,
-    CHAMPION,
     TrackingConfig,
     connect,
     dataset_schema,
@@ -250,3 +249,22 @@ def test_dataset_schema_is_the_schema_mlflow_infers_from_every_row() -> None:
     required = {spec.name: spec.required for spec in schema.inputs}
     assert not required["float_late_nan"] and not required["text_late_missing"]
     assert required["float_full"] and required["ints"]
+
+
+def test_backtest_metrics_are_dated_by_their_cutoff_in_the_tracking_store(
+    first: str, tracking: TrackingConfig, trained: TrainedTask
+) -> None:
+    client = connect(tracking)
+    run_id = client.get_model_version(NAME, first).run_id
+    history = client.get_metric_history(run_id, "backtest.roc_auc")
+    backtest = trained.evaluation.backtest
+    assert len(backtest) >= 2
+    by_cutoff = {row["cutoff"]: row["roc_auc"] for row in backtest}
+    logged = {
+        datetime.fromtimestamp(m.timestamp / 1000, UTC).replace(tzinfo=None): m for m in history
+    }
+    assert sorted(logged) == sorted(by_cutoff)
+    for cutoff, metric in logged.items():
+        assert metric.value == pytest.approx(by_cutoff[cutoff])
+        # The step is the cutoff's day number, so MLflow's step axis reads by date too.
+        assert metric.step == (cutoff - datetime(1970, 1, 1)).days

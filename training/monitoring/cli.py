@@ -17,7 +17,7 @@ from rich.console import Console
 
 from features.errors import UserError, fail
 from features.moments import iso_utc, parse_moment
-from training.cli import ConfigOption, ModelsDirOption
+from training.cli_options import ConfigOption, ModelsDirFlag, models_dir_or_default
 
 if TYPE_CHECKING:
     from features.export import Export
@@ -45,7 +45,7 @@ def monitor(
         ),
     ] = None,
     config_path: ConfigOption = None,
-    models_dir: ModelsDirOption = Path("models"),
+    models_dir: ModelsDirFlag = None,
     scores_url: Annotated[
         str | None,
         typer.Option(
@@ -68,6 +68,7 @@ def monitor(
     console = Console()
     try:
         config = load_config(config_path or DEFAULT_CONFIG_PATH)
+        models_dir = models_dir_or_default(models_dir)  # before any work: a refused flag
         now = datetime.now(UTC).replace(tzinfo=None)
         moment = parse_moment(as_of) if as_of is not None else None
         export = load_export(data, as_of=moment or now)
@@ -91,7 +92,7 @@ def monitor(
         url = scores_url or os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = create_store_engine(url)
         client = connect(tracking)
-        results, notes = monitor_export(
+        results, notes, shadows = monitor_export(
             export,
             engine=engine,
             client=client,
@@ -127,6 +128,8 @@ def monitor(
             highlight=False,
         )
         console.print(f"  MLflow monitoring run {result.mlflow_run_id}", highlight=False)
+    for summary in shadows:
+        console.print(f"\nshadow: {summary.sentence()}", highlight=False, soft_wrap=True)
     for note in notes:
         console.print(f"skipped: {note}", highlight=False)
     if not results and not notes:

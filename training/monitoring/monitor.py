@@ -5,7 +5,8 @@ For each published run and task: the model version that scored it is loaded from
 window observable at the monitor's as-of (``outcomes.observed_window``: full or partial); drift is
 measured on the run's features recomputed from the newer export as of the run's own as-of (events
 strictly before it, so they are the features the run scored) and on its stored probabilities.
-Nothing here runs during scoring.
+A matured run that also scored a challenger in shadow is compared with its champion on the
+same rows (``training.monitoring.shadow``). Nothing here runs during scoring.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine
@@ -30,6 +32,7 @@ from features.moments import iso_utc
 from features.tasks import Task
 from training.config import TrainingConfig
 from training.drift import DriftReport, EventDrift, drift_report
+from training.monitoring.actions import has_actions_table, recorded_actions
 from training.monitoring.outcomes import (
     RunOutcome,
     labelled_rows,
@@ -39,6 +42,18 @@ from training.monitoring.outcomes import (
 )
 from training.monitoring.reference import REFERENCE_ARTIFACT, check_reference
 from training.monitoring.report import log_monitoring_run
+from training.monitoring.shadow import (
+    ShadowScores,
+    ShadowSummary,
+    compare_run,
+    comparison_row,
+    create_shadow_schema,
+    log_run_comparison,
+    read_shadow,
+    record_summary,
+    save_comparison,
+    summarise,
+)
 from training.monitoring.store import (
     PublishedRun,
     create_monitoring_schema,
@@ -111,8 +126,13 @@ def monitor_run(
     *,
     config: TrainingConfig,
     monitored_as_of: datetime,
-) -> tuple[RunOutcome, DriftReport] | None:
-    """Outcome and drift of one run and task; None when nothing is observable yet."""
+    engine: Engine | None = None,
+) -> tuple[RunOutcome, DriftReport, pd.DataFrame] | None:
+    """Outcome, drift and labelled rows (``outcomes.labelled_rows``, which a shadow comparison
+    reuses) of one run and task; None when nothing is observable yet.
+
+    With ``engine`` (the scores database) holding reps' actions, the outcome is also split by
+    the actions recorded in the run's observed window (``outcomes.split_by_actions``)."""
     model = loaded.model
     horizon = timedelta(days=int(model.metadata["horizon_days"]))
     window = observed_window(run.as_of, horizon=horizon, monitor_as_of=monitored_as_of)
@@ -127,6 +147,9 @@ def monitor_run(
         horizon=horizon,
         capacity=config.evaluation.capacity[model.task],
         ece_bins=config.evaluation.ece_bins,
+        actions=recorded_actions(engine, task=run.task, start=run.as_of, end=window[0])
+        if engine is not None and has_actions_table(engine)
+        else None,
     )
     events, unknown = unknown_event_counts(export, model=model, as_of=run.as_of, lookback=horizon)
     features = labelled.loc[labelled["entity_id"].isin(scored["entity_id"])]
@@ -138,7 +161,7 @@ def monitor_run(
         feature_names=model.feature_names,
         config=config.monitoring,
     )
-    return outcome, drift
+    return outcome, drift, labelled
 
 
 def monitor_export(
@@ -150,14 +173,18 @@ def monitor_export(
     config: TrainingConfig,
     monitored_as_of: datetime,
     clock: Callable[[], datetime],
-) -> tuple[list[MonitoredRun], list[str]]:
+) -> tuple[list[MonitoredRun], list[str], list[ShadowSummary]]:
     """Judge every published run and task of the export's tasks; store and log each.
 
     ``monitored_as_of`` is the time the newer export describes (outcomes are read up to it);
-    ``clock`` only stamps when the result was stored. Returns the results and one note per run
-    skipped (with why). Each result replaces the earlier one of its run and task.
+    ``clock`` only stamps when the result was stored. Returns the results, one note per run
+    skipped (with why) and, per challenger that shadowed a matured run, its comparison with
+    each champion version (``training.monitoring.shadow``: stored, tagged, logged). Each
+    result replaces the earlier one of its run and task.
     """
     create_monitoring_schema(engine)
+    create_shadow_schema(engine)
+    shadowed: set[tuple[Task, str]] = set()
     results: list[MonitoredRun] = []
     notes: list[str] = []
     versions: dict[tuple[str, str], LoadedVersion] = {}
@@ -179,6 +206,7 @@ def monitor_export(
                 versions[key],
                 config=config,
                 monitored_as_of=monitored_as_of,
+                engine=engine,
             )
             if judged is None:
                 notes.append(
@@ -186,7 +214,7 @@ def monitor_export(
                     "before the monitor's as-of; nothing observable yet"
                 )
                 continue
-            outcome, drift = judged
+            outcome, drift, labelled = judged
             mlflow_run_id = log_monitoring_run(
                 client,
                 tracking=tracking,
@@ -218,4 +246,68 @@ def monitor_export(
             )
             results.append(MonitoredRun(outcome, drift, mlflow_run_id))
             logger.info("monitored run %s %s", run.run_id, task.value)
-    return results, notes
+            shadow = None if outcome.partial else read_shadow(engine, run)
+            if shadow is not None:
+                compare_shadow(
+                    engine,
+                    client,
+                    run,
+                    shadow,
+                    scored=scored,
+                    labelled=labelled,
+                    outcome=outcome,
+                    config=config,
+                    monitored_as_of=monitored_as_of,
+                    mlflow_run_id=mlflow_run_id,
+                )
+                shadowed.add((task, shadow.version))
+    summaries = [
+        summary
+        for task, version in sorted(shadowed)
+        for summary in summarise(engine, task=task, challenger_version=version)
+    ]
+    for summary in summaries:
+        record_summary(client, summary)
+    return results, notes, summaries
+
+
+def compare_shadow(
+    engine: Engine,
+    client: MlflowClient,
+    run: PublishedRun,
+    shadow: ShadowScores,
+    *,
+    scored: pd.DataFrame,
+    labelled: pd.DataFrame,
+    outcome: RunOutcome,
+    config: TrainingConfig,
+    monitored_as_of: datetime,
+    mlflow_run_id: str,
+) -> None:
+    """Judge a matured run's shadow challenger beside its champion on the same rows; store the
+    comparison and log it on the run's MLflow monitoring run."""
+    figures = compare_run(
+        scored,
+        shadow.scores,
+        labelled,
+        capacity=config.evaluation.capacity[Task(run.task)],
+        ece_bins=config.evaluation.ece_bins,
+    )
+    save_comparison(
+        engine,
+        comparison_row(
+            run,
+            shadow,
+            figures,
+            window_end=outcome.window_end,
+            monitored_as_of=monitored_as_of,
+            mlflow_run_id=mlflow_run_id,
+        ),
+    )
+    log_run_comparison(
+        client,
+        mlflow_run_id,
+        challenger_version=shadow.version,
+        champion=figures[0],
+        challenger=figures[1],
+    )

@@ -6,11 +6,16 @@ window [t, t + horizon), read from a newer export; the figures are the training 
 still open at the monitor's as-of ``m`` the view is *partial*: the label window is [t, m), so a
 lead that converts later counts as not converted yet and a customer who has not ordered *yet*
 counts as silent churn (partial churn rates run high until the window closes).
+
+Reps' recorded actions (``training.monitoring.actions``) split the same outcomes by whether an
+entity had an action recorded in the outcome window, and by the action's kind: observational
+figures, not causal ones, since reps choose whom to contact (``OBSERVATIONAL``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +33,10 @@ from features.tasks import TASK_TABLES, Task
 from training.metrics import probability_metrics
 
 ENTITY_NOUNS = {Task.LEADS: "leads", Task.CHURN: "customers"}
+# Said wherever the split by actions is shown: reps pick whom they contact (often the riskiest),
+# so a difference between the groups is not what contacting did.
+OBSERVATIONAL = "observational, not causal: reps choose whom to contact"
+WITH_ACTION, WITHOUT_ACTION = "recorded action", "no recorded action"
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,34 @@ class TierOutcome:
     entities: int
     realised_rate: float
     expected_rate: float
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """The run's matched entities in one group of the split by reps' actions.
+
+    ``group``: ``WITH_ACTION`` (at least one action recorded in the outcome window),
+    ``WITHOUT_ACTION``, or ``"action: <kind>"`` (at least one action of that kind; an entity can
+    be in several kinds). ``key`` is the same, safe as an MLflow metric name. Rates in [0, 1]
+    (NaN for an empty group); ``tiers`` as ``RunOutcome.tiers``, top tier first.
+    """
+
+    group: str
+    key: str
+    entities: int
+    positives: int
+    realised_rate: float
+    expected_rate: float
+    tiers: tuple[TierOutcome, ...]
+
+
+@dataclass(frozen=True)
+class ActionOutcomes:
+    """Outcomes split by reps' actions recorded in [as_of, window_end) of the run."""
+
+    actions: int  # actions recorded on the run's matched entities in the window
+    groups: tuple[ActionGroup, ...]
+    note: str = OBSERVATIONAL
 
 
 @dataclass(frozen=True)
@@ -58,6 +95,7 @@ class RunOutcome:
     metrics: dict[str, float]
     tiers: tuple[TierOutcome, ...]
     reliability: dict[str, list[float]] = field(default_factory=dict)
+    actions: ActionOutcomes | None = None  # None: the database holds no reps' actions table
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data."""
@@ -81,7 +119,55 @@ class RunOutcome:
             f"of the {t.entities} {noun} flagged {t.tier} on {self.as_of:%Y-%m-%d}, "
             f"{t.realised_rate:.0%} {outcome} {window} (expected {t.expected_rate:.0%})"
             for t in self.tiers
+        ] + self.action_lines()
+
+    def action_lines(self) -> list[str]:
+        """The split by reps' actions in words, labelled observational (empty without one)."""
+        if self.actions is None:
+            return []
+        noun = ENTITY_NOUNS[self.task]
+        outcome = "converted" if self.task is Task.LEADS else "churned or placed no order"
+        groups = {g.group: g for g in self.actions.groups}
+        with_, without = groups[WITH_ACTION], groups[WITHOUT_ACTION]
+        lines = [
+            f"{OBSERVATIONAL}: of the {with_.entities} {noun} with a recorded action between "
+            f"{self.as_of:%Y-%m-%d} and {self.window_end:%Y-%m-%d}, {_rate(with_, outcome)}; "
+            f"of the {without.entities} with none, {_rate(without)}"
         ]
+        for tier_with, tier_without in _paired_tiers(with_, without):
+            lines.append(
+                f"  tier {tier_with.tier}: {tier_with.entities} with an action, "
+                f"{_rate(tier_with)}; {tier_without.entities} without, {_rate(tier_without)}"
+            )
+        kinds = [g for g in self.actions.groups if g.group not in (WITH_ACTION, WITHOUT_ACTION)]
+        if kinds:
+            lines.append(
+                "  by action: "
+                + "; ".join(
+                    f"{g.group.removeprefix('action: ')} {g.entities}, {_rate(g)}" for g in kinds
+                )
+            )
+        return lines
+
+
+def _rate(group: ActionGroup | TierOutcome, outcome: str = "") -> str:
+    """A group's realised rate, ``outcome`` (a verb, may be empty) and expected rate, as in
+    "40% converted (expected 55%)"; "n/a" for an empty group."""
+    if group.entities == 0:
+        return "n/a"
+    realised = f"{group.realised_rate:.0%} {outcome}".rstrip()
+    return f"{realised} (expected {group.expected_rate:.0%})"
+
+
+def _paired_tiers(first: ActionGroup, second: ActionGroup) -> list[tuple[TierOutcome, TierOutcome]]:
+    """The two groups' tiers side by side, every tier either has, top tier first."""
+    empty: dict[str, TierOutcome] = {}
+    for group in (first, second):
+        for t in group.tiers:
+            empty.setdefault(t.tier, TierOutcome(t.tier, 0, math.nan, t.expected_rate))
+    ranked = sorted(empty.values(), key=lambda t: -t.expected_rate)
+    one, two = ({t.tier: t for t in g.tiers} for g in (first, second))
+    return [(one.get(t.tier, t), two.get(t.tier, t)) for t in ranked]
 
 
 def observed_window(
@@ -132,11 +218,28 @@ def judge_run(
     the CRM, or no longer eligible by the newer export's history) are left out and counted.
     ``value`` is the export's raw value (expected deal size / annual value), as at training.
     """
-    joined = scored.merge(labelled[["entity_id", "label", "value"]], on="entity_id", how="inner")
+    joined = join_outcomes(scored, labelled)
     labels = joined["label"].to_numpy(dtype="int64")
     proba = joined["probability"].to_numpy(dtype="float64")
     values = joined["value"].to_numpy(dtype="float64")
     metrics = probability_metrics(labels, proba, values, capacity=capacity, ece_bins=ece_bins)
+    tiers = tier_outcomes(joined)
+    reliability: dict[str, list[float]] = {}
+    if len(joined):
+        observed, predicted = calibration_curve(labels, proba, n_bins=ece_bins, strategy="uniform")
+        reliability = {"predicted": predicted.tolist(), "observed": observed.tolist()}
+    return metrics, tiers, reliability, len(joined), int(labels.sum())
+
+
+def join_outcomes(scored: pd.DataFrame, labelled: pd.DataFrame) -> pd.DataFrame:
+    """``scored`` (``entity_id, probability, tier``) with each entity's ``label`` and ``value``
+    from ``labelled``; scored entities the newer export does not hold are left out."""
+    return scored.merge(labelled[["entity_id", "label", "value"]], on="entity_id", how="inner")
+
+
+def tier_outcomes(joined: pd.DataFrame) -> tuple[TierOutcome, ...]:
+    """Entities, realised rate (mean ``label``) and expected rate (mean ``probability``) per
+    ``tier`` of ``joined`` (``join_outcomes``' rows), top tier (highest expected) first."""
     tiers = [
         TierOutcome(
             tier=str(tier),
@@ -148,11 +251,42 @@ def judge_run(
     ]
     # Top tier first, whatever the tiers are called.
     tiers.sort(key=lambda t: -t.expected_rate)
-    reliability: dict[str, list[float]] = {}
-    if len(joined):
-        observed, predicted = calibration_curve(labels, proba, n_bins=ece_bins, strategy="uniform")
-        reliability = {"predicted": predicted.tolist(), "observed": observed.tolist()}
-    return metrics, tuple(tiers), reliability, len(joined), int(labels.sum())
+    return tuple(tiers)
+
+
+def split_by_actions(joined: pd.DataFrame, actions: pd.DataFrame) -> ActionOutcomes:
+    """The run's outcomes split by reps' recorded actions (observational, not causal).
+
+    ``joined``: ``join_outcomes``' rows of one run; ``actions``: ``entity_id, action``, one row
+    per action recorded in the run's outcome window (``training.monitoring.actions``). Actions
+    on entities outside ``joined`` are not counted. Groups: with any action, without, then one
+    per action kind present (alphabetical); each with its tiers (``tier_outcomes``).
+    """
+    acted = actions.loc[actions["entity_id"].isin(joined["entity_id"])]
+    with_action = joined["entity_id"].isin(acted["entity_id"])
+    groups = [
+        _action_group(WITH_ACTION, "recorded", joined.loc[with_action]),
+        _action_group(WITHOUT_ACTION, "none", joined.loc[~with_action]),
+    ]
+    for kind in sorted(acted["action"].unique()):
+        ids = acted.loc[acted["action"] == kind, "entity_id"]
+        key = "action." + "_".join(str(kind).split())
+        groups.append(
+            _action_group(f"action: {kind}", key, joined.loc[joined["entity_id"].isin(ids)])
+        )
+    return ActionOutcomes(actions=len(acted), groups=tuple(groups))
+
+
+def _action_group(group: str, key: str, rows: pd.DataFrame) -> ActionGroup:
+    return ActionGroup(
+        group=group,
+        key=key,
+        entities=len(rows),
+        positives=int(rows["label"].sum()),
+        realised_rate=float(rows["label"].mean()) if len(rows) else math.nan,
+        expected_rate=float(rows["probability"].mean()) if len(rows) else math.nan,
+        tiers=tier_outcomes(rows),
+    )
 
 
 def run_outcome(
@@ -164,12 +298,18 @@ def run_outcome(
     horizon: timedelta,
     capacity: int,
     ece_bins: int,
+    actions: pd.DataFrame | None = None,
 ) -> RunOutcome:
     """``judge_run`` packed with the run's identity (``run``: run_id, task, model_name,
-    model_version, as_of) and its observed ``window`` (from ``observed_window``)."""
+    model_version, as_of) and its observed ``window`` (from ``observed_window``); with
+    ``actions`` (reps' actions recorded in that window, ``split_by_actions``), the outcomes split
+    by them too. None: no actions are known (the database has no actions table)."""
     metrics, tiers, reliability, matched, positives = judge_run(
         scored, labelled, capacity=capacity, ece_bins=ece_bins
     )
+    split = None
+    if actions is not None:
+        split = split_by_actions(join_outcomes(scored, labelled), actions)
     return RunOutcome(
         run_id=run["run_id"],
         task=Task(run["task"]),
@@ -185,6 +325,7 @@ def run_outcome(
         metrics=metrics,
         tiers=tiers,
         reliability=reliability,
+        actions=split,
     )
 
 

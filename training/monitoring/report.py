@@ -66,8 +66,17 @@ of {{ d.events.events }} events in the horizon before the run
 <td>{{ "%.1f" | format(100 * f.missing_current) }}%</td>
 <td>{{ "%.1f" | format(100 * f.unseen_share) }}%</td><td>{{ f.status }} {{ f.why }}</td></tr>
 {% endfor %}</table>
-<p>Observational only: no rep actions are recorded, so these figures say how the scores held up,
-not what working the lists changed.</p>
+{% if o.actions is none %}<p>Observational only: no rep actions are recorded, so these figures
+say how the scores held up, not what working the lists changed.</p>
+{% else %}<h2>Outcomes by reps' recorded actions</h2>
+<p><strong>{{ o.actions.note }}</strong>: {{ o.actions.actions }} actions recorded over
+[{{ o.as_of.strftime("%Y-%m-%d") }}, {{ o.window_end.strftime("%Y-%m-%d") }}).</p>
+<table><tr><th>group</th><th>tier</th><th>entities</th><th>realised</th><th>expected</th></tr>
+{% for g in o.actions.groups %}<tr><td>{{ g.group }}</td><td>all</td><td>{{ g.entities }}</td>
+<td>{{ rate(g.realised_rate) }}</td><td>{{ rate(g.expected_rate) }}</td></tr>
+{% for t in g.tiers %}<tr><td>{{ g.group }}</td><td>{{ t.tier }}</td><td>{{ t.entities }}</td>
+<td>{{ rate(t.realised_rate) }}</td><td>{{ rate(t.expected_rate) }}</td></tr>{% endfor %}
+{% endfor %}</table>{% endif %}
 </body></html>
 """
 )
@@ -141,7 +150,28 @@ def render_html(
         metrics=metrics,
         images={key: _encode(path) for key, path in images.items()},
         monitored_as_of=monitored_as_of,
+        rate=lambda value: "n/a" if math.isnan(value) else f"{value:.1%}",
     )
+
+
+def action_metrics(outcome: RunOutcome) -> dict[str, float]:
+    """MLflow metrics of the split by reps' actions (observational, not causal):
+    ``actions.<group key>.{entities,realised_rate,expected_rate}`` and the same per tier under
+    ``actions.<group key>.tier.<tier>.``; empty rates (NaN) are left out. Empty without a split.
+    """
+    if outcome.actions is None:
+        return {}
+    metrics: dict[str, float] = {"actions.recorded_actions": float(outcome.actions.actions)}
+    for group in outcome.actions.groups:
+        parts = [(f"actions.{group.key}", group)]
+        parts += [(f"actions.{group.key}.tier.{t.tier}", t) for t in group.tiers]
+        for prefix, part in parts:
+            metrics[f"{prefix}.entities"] = float(part.entities)
+            for name in ("realised_rate", "expected_rate"):
+                value = getattr(part, name)
+                if not math.isnan(value):
+                    metrics[f"{prefix}.{name}"] = value
+    return metrics
 
 
 def log_monitoring_run(
@@ -181,6 +211,9 @@ def log_monitoring_run(
     metrics.update({f"psi.{f.name}": f.psi for f in drift.features})
     metrics["psi.score"] = drift.score.psi
     metrics["unknown_event_share"] = drift.events.share
+    metrics.update(action_metrics(outcome))
+    if outcome.actions is not None:
+        tags["actions"] = outcome.actions.note
     with mlflow.start_run(
         experiment_id=experiment,
         run_name=f"monitor-{outcome.task.value}-{outcome.as_of:%Y-%m-%d}",

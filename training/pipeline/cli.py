@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from features.errors import UserError, fail
-from training.cli import ConfigOption, ModelsDirOption
+from training.cli_options import ConfigOption, ModelsDirFlag, models_dir_or_default
 
 
 def register(app: typer.Typer) -> None:
@@ -65,15 +65,15 @@ def pipeline(
         ),
     ] = None,
     config_path: ConfigOption = None,
-    models_dir: ModelsDirOption = Path("models"),
+    models_dir: ModelsDirFlag = None,
 ) -> None:
     """Validate, score, monitor, retrain when due, promote by the rules, notify; idempotent."""
     from features.commands.validate import check_directory
+    from features.fingerprint import export_fingerprint
     from features.moments import iso_utc, resolve_as_of
     from training.cli import existing_tracking
     from training.config import DEFAULT_CONFIG_PATH, load_config
     from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV
-    from training.pipeline.fingerprint import export_fingerprint
     from training.pipeline.lock import pipeline_lock
     from training.pipeline.loop import PipelineSteps, run_pipeline
     from training.pipeline.records import StepDecision, latest_running
@@ -86,6 +86,7 @@ def pipeline(
         check_directory(data, option="--data")
         config = load_config(config_path or DEFAULT_CONFIG_PATH)
         # Before anything is created: a mistyped --models-dir creates nothing.
+        models_dir = models_dir_or_default(models_dir)
         client = connect(existing_tracking(models_dir))
         url = os.environ.get(SCORES_URL_ENV) or DEFAULT_SCORES_URL
         engine = open_scores(url)
@@ -97,6 +98,7 @@ def pipeline(
             )
             work = CommandSteps(
                 data=data,
+                fingerprint=fingerprint,
                 as_of=moment,
                 config=config,
                 config_path=config_path,
@@ -113,6 +115,7 @@ def pipeline(
                 due=work.due,
                 retrain=work.retrain,
                 notify=work.notify,
+                promote=work.promote,
             )
 
             def show(decision: StepDecision) -> None:

@@ -1,4 +1,5 @@
-"""The loop: validate -> score -> monitor -> (per task) due? -> retrain and promote -> notify.
+"""The loop: validate -> score -> monitor -> (per task) due? -> retrain and promote, or promote
+a waiting challenger -> notify.
 
 Steps are injected callables (``PipelineSteps``), so the order, the idempotency and the
 failure handling here are tested apart from the commands that do the work (``cli``). Every
@@ -57,8 +58,10 @@ class PipelineSteps:
     """The work, injected. Each callable raises (``UserError`` or anything else) on failure.
 
     ``tasks`` is read after scoring: the tasks the published run scored. ``due`` must return
-    ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` gets
-    the decisions so far and says what it delivered.
+    ``due`` or ``not_due``; ``retrain`` trains and applies the promotion rules. ``notify`` says
+    what it delivered for the published run. ``promote`` (None: no such step) applies
+    the promotion rules to a challenger already trained, when the task is not due: one that
+    waited for shadow evidence (``[promotion] require_shadow_runs``) is promoted once it has it.
     """
 
     validate: Callable[[], StepResult]
@@ -67,12 +70,8 @@ class PipelineSteps:
     tasks: Callable[[], Sequence[Task]]
     due: Callable[[Task], StepResult]
     retrain: Callable[[Task], StepResult]
-    notify: Callable[[Sequence[StepDecision]], StepResult]
-
-
-def delivery_not_configured(decisions: Sequence[StepDecision]) -> StepResult:
-    """The default ``notify``: nothing is sent, and the decision log says so."""
-    return StepResult("skipped", "delivery: not configured")
+    notify: Callable[[], StepResult]
+    promote: Callable[[Task], StepResult] | None = None
 
 
 @dataclass
@@ -156,7 +155,9 @@ def run_pipeline(
         verdict = step("due", partial(steps.due, task), task)
         if verdict.outcome == DUE:
             step("retrain", partial(steps.retrain, task), task)
-    step("notify", lambda: steps.notify(list(report.decisions)))
+        elif steps.promote is not None:
+            step("promote", partial(steps.promote, task), task)
+    step("notify", steps.notify)
     summary = (
         "nothing to do: every step was done before for this export and as-of"
         if report.all_reused

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import TextIO
 from mlflow import MlflowClient
 from sqlalchemy import Engine
 
+from features.artifact_contract import CHALLENGER, CHAMPION
 from features.errors import UserError
 from features.moments import iso_utc
 from features.tasks import TASK_TABLES, Task
@@ -30,11 +32,12 @@ from training.monitoring.store import (
     create_monitoring_schema,
     load_results,
     published_runs,
+    run_export_sha256,
 )
 from training.pipeline.due import PERFORMANCE_METRICS, MaturedRun, retrain_due
 from training.pipeline.loop import DUE, NOT_DUE, StepResult
+from training.pipeline.records import REUSED
 from training.promotion import alias_version
-from training.tracking import CHALLENGER, CHAMPION
 
 
 class _Tee(io.StringIO):
@@ -70,9 +73,11 @@ def run_command(args: Sequence[str]) -> None:
 
 @dataclass(frozen=True)
 class CommandSteps:
-    """The steps for one export and as-of, with what the commands need passed explicitly."""
+    """The steps for one export and as-of, with what the commands need passed explicitly;
+    ``fingerprint`` is the export's content sha256 (``features.fingerprint``)."""
 
     data: Path
+    fingerprint: str
     as_of: datetime
     config: TrainingConfig
     config_path: Path | None
@@ -84,6 +89,10 @@ class CommandSteps:
     @property
     def _common(self) -> list[str]:
         config = [] if self.config_path is None else ["--config", str(self.config_path)]
+        # With MLFLOW_TRACKING_URI set the commands read the URI's store, and refuse a
+        # --models-dir naming another one (training.cli_options.models_dir_or_default).
+        if os.environ.get("MLFLOW_TRACKING_URI", "").strip():
+            return config
         return [*config, "--models-dir", str(self.models_dir)]
 
     def validate(self) -> StepResult:
@@ -98,10 +107,42 @@ class CommandSteps:
         return StepResult("done", f"valid, {len(report.warnings)} warning(s); tasks: {tasks}")
 
     def score(self) -> StepResult:
-        """``salesradar score`` as of the as-of; the reason names the run it published."""
+        """``salesradar score`` as of the as-of; the reason names the run it published.
+
+        The published run is reused instead (outcome ``reused``) when it already scored this
+        export content, as of this as-of, with today's champion of every task it holds and of
+        no other task: a ``salesradar score`` run before the pipeline, say."""
+        reusable = self._reusable_run()
+        if reusable is not None:
+            run_id, tasks = reusable
+            return StepResult(
+                REUSED,
+                f"published run {run_id} ({', '.join(tasks)}) already scored this export "
+                "as of this as-of with the current champions",
+            )
         run_command(["score", "--data", str(self.data), "--as-of", self.as_of.isoformat()])
         run_id, tasks = self._published()
         return StepResult("done", f"published run {run_id} ({', '.join(tasks)})")
+
+    def _reusable_run(self) -> tuple[str, list[str]] | None:
+        """The published run and its tasks when it matches this export, as-of and champions."""
+        create_monitoring_schema(self.engine)
+        try:
+            runs = published_runs(self.engine)
+        except UserError:  # nothing was ever scored
+            return None
+        last = [r for r in runs if r.run_id == runs[-1].run_id]
+        if not last or last[0].as_of != self.as_of:
+            return None
+        if run_export_sha256(self.engine, last[0].run_id) != self.fingerprint:
+            return None
+        champions = {}
+        for task in Task:
+            version = alias_version(self.client, TASK_TABLES[task].model_name, CHAMPION)
+            if version is not None:
+                champions[task.value] = (TASK_TABLES[task].model_name, str(version.version))
+        scored = {r.task: (r.model_name, r.model_version) for r in last}
+        return (last[0].run_id, list(scored)) if scored == champions else None
 
     def monitor(self) -> StepResult:
         """``salesradar monitor`` on this export as of the as-of (every published run)."""
@@ -169,7 +210,10 @@ class CommandSteps:
             ["train", task.value, "--data", str(self.data), "--as-of", self.as_of.isoformat(),
              "--promote", *self._common]
         )  # fmt: skip
-        name = TASK_TABLES[task].model_name
+        return self._decision(TASK_TABLES[task].model_name)
+
+    def _decision(self, name: str) -> StepResult:
+        """The promotion decision recorded on ``name``'s challenger, with its reasons."""
         version = alias_version(self.client, name, CHALLENGER)
         if version is None:  # train always moves the alias; a missing one is not ours to hide
             raise UserError(f"{name}: trained, but no '{CHALLENGER}' version in the registry")
@@ -177,11 +221,29 @@ class CommandSteps:
         reasons = self.client.get_run(version.run_id).data.tags.get("promotion.reasons", "")
         return StepResult(outcome, f"{name} v{version.version}: {reasons}")
 
-    def notify(self, decisions: Sequence[object]) -> StepResult:
+    def promote(self, task: Task) -> StepResult:
+        """``salesradar promote <task>`` for a challenger that waits for shadow evidence
+        (``[promotion] require_shadow_runs`` > 0, a challenger other than the champion, not yet
+        promoted); ``skipped`` with why otherwise. The outcome is the decision recorded on the
+        challenger (``promoted`` / ``rejected``), with its reasons."""
+        required = self.config.promotion.require_shadow_runs
+        if required == 0:
+            return StepResult("skipped", "[promotion] require_shadow_runs = 0: nothing waits")
+        name = TASK_TABLES[task].model_name
+        challenger = alias_version(self.client, name, CHALLENGER)
+        champion = alias_version(self.client, name, CHAMPION)
+        if challenger is None or (
+            champion is not None and str(champion.version) == str(challenger.version)
+        ):
+            return StepResult("skipped", f"{name}: no challenger waits for promotion")
+        run_command(["promote", task.value, *self._common])
+        return self._decision(name)
+
+    def notify(self) -> StepResult:
         """``salesradar notify --if-configured`` for the published run: digests and alerts not yet
         delivered for it (``score`` already sends them after publishing; this retries dead
-        letters, and its ledger sends nothing twice). ``decisions`` are this run's so far (unused:
-        what reps receive depends on the published scores, not on the pipeline's decisions)."""
+        letters, and its ledger sends nothing twice). What reps receive depends on the published
+        scores, not on the pipeline's decisions, so none are passed."""
         run_id, _tasks = self._published()
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

@@ -45,7 +45,7 @@ def _literal(value: object) -> exp.Expression:
     raise TypeError(f"cannot bind a {type(value).__name__} parameter into Spark SQL")
 
 
-def bind(statement: exp.Expression, parameters: Parameters) -> exp.Expression:
+def bind(statement: exp.Expr, parameters: Parameters) -> exp.Expr:
     """``statement`` with its ``?`` (sequence) or ``$name`` (mapping) parameters as literals.
 
     Raises ``ValueError`` when the statement's parameters and the values given do not match.
@@ -55,7 +55,7 @@ def bind(statement: exp.Expression, parameters: Parameters) -> exp.Expression:
     if isinstance(parameters, Mapping):
         named = dict(parameters)
 
-        def substitute(node: exp.Expression) -> exp.Expression:
+        def substitute(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Placeholder) and node.args.get("this") in named:
                 return _literal(named[node.name])
             return node
@@ -83,7 +83,7 @@ def _decimal_literal_as_double(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def to_spark_sql(statement: exp.Expression) -> str:
+def to_spark_sql(statement: exp.Expr) -> str:
     """The statement written as Spark SQL; a construct sqlglot cannot carry over raises.
 
     A literal with a decimal point (``12.0``) is a DECIMAL on both engines, but DuckDB divides
@@ -96,7 +96,7 @@ def to_spark_sql(statement: exp.Expression) -> str:
 
 def _python(value: object) -> object:
     """A cell of a collected frame as DuckDB's ``fetchall`` gives it (None, datetime, int)."""
-    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):  # type: ignore[arg-type]
+    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

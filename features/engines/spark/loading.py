@@ -4,12 +4,14 @@ The export is validated exactly as for DuckDB (``features.validation``, which st
 once). Spark then reads each file itself (Parquet as written, CSV strictly RFC 4180 with every
 column as text) and types each column with the SQL that ``features.loading`` runs on DuckDB
 (``features.validation.parsing``), transpiled to Spark, so both engines read every value alike.
-Each table becomes a cached temporary view named like the contract table.
+Each table becomes a temporary view over its file, named like the contract table. The export is
+a local folder or a URI (``features.engines.spark.remote``: where each is validated).
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -17,28 +19,28 @@ from pyspark.sql import DataFrame, SparkSession
 
 from features.contract import TABLES, Table
 from features.engines.spark.connection import SparkConnection
-from features.export import Attribute, Export, quote
+from features.engines.spark.remote import file_uri, staged_for_validation
+from features.export import Export, quote
 from features.loading import (
     ExportInvalid,
     ExportNotFound,
-    later_rows,
+    load_tables,
     typed_selects,
     validate_for_loading,
 )
-from features.validation import ProgressHook, TableLayout, to_naive_utc
+from features.moments import to_naive_utc
+from features.validation import ProgressHook, TableLayout
 
-log = logging.getLogger(__name__)
 
-
-def _read(session: SparkSession, layout: TableLayout) -> DataFrame:
-    """The table file as Spark reads it: Parquet's own types, or CSV with every column text."""
-    path = str(layout.source.path)
+def _read(session: SparkSession, layout: TableLayout, where: str) -> DataFrame:
+    """The table file at ``where`` as Spark reads it: Parquet's own types, or CSV with every
+    column text."""
     if layout.source.format == "parquet":
-        return session.read.parquet(path)
+        return session.read.parquet(where)
     # Quote and escape '"', fields may span lines (RFC 4180); no inference, no NULL marker:
     # an empty field is typed as missing by the loader's SQL, as on DuckDB.
     return session.read.csv(
-        path,
+        where,
         header=True,
         inferSchema=False,
         sep=",",
@@ -51,86 +53,74 @@ def _read(session: SparkSession, layout: TableLayout) -> DataFrame:
     )
 
 
-def _load_table(con: SparkConnection, table: Table, layout: TableLayout | None) -> None:
-    """The typed table as a view over the file: Spark reads the file again in every query
-    that needs it (no copy in memory: an export may be far larger than the cluster's RAM)."""
-    if layout is None:
-        # No file: an empty table with the contract's columns, typed.
-        raw = con.session.sql("SELECT 1 AS x WHERE 1 = 0")
-    else:
-        raw = _read(con.session, layout)
-    name = f"_raw_{table.name}"
-    con.adopt(name, raw)
-    try:
-        # spark.sql analyses at once: the typed frame keeps the file scan, not the view's name.
-        typed = con.execute(f"SELECT {', '.join(typed_selects(table, layout))} FROM {quote(name)}")
-        con.adopt(table.name, typed.frame)
-    finally:
-        con.unregister(name)
+def _table_creator(uri: str | None) -> Callable[[SparkConnection, Table, TableLayout | None], None]:
+    """What ``features.loading.load_tables`` calls per table: the typed table as a view over its
+    file, read from the validated local file, or from the same file name under ``uri``."""
 
+    def create(con: SparkConnection, table: Table, layout: TableLayout | None) -> None:
+        # A view over the file: Spark reads the file again in every query that needs it (no
+        # copy in memory: an export may be far larger than the cluster's RAM).
+        if layout is None:
+            # No file: an empty table with the contract's columns, typed.
+            raw = con.session.sql("SELECT 1 AS x WHERE 1 = 0")
+        else:
+            where = str(layout.source.path) if uri is None else file_uri(uri, layout.source.file)
+            raw = _read(con.session, layout, where)
+        name = f"_raw_{table.name}"
+        con.adopt(name, raw)
+        try:
+            # spark.sql analyses at once: the typed frame keeps the file scan, not the view.
+            select = ", ".join(typed_selects(table, layout))
+            typed = con.execute(f"SELECT {select} FROM {quote(name)}").frame
+            con.adopt(table.name, typed)
+        finally:
+            con.unregister(name)
+        if layout is not None:
+            # Refuse rows the validator never checked (as features.loading does).
+            rows = typed.count()
+            if rows != layout.rows:
+                raise RuntimeError(
+                    f"{layout.source.file}: Spark loaded {rows} rows but validated {layout.rows}"
+                )
 
-def _check_rows(con: SparkConnection, layouts: dict[str, TableLayout]) -> None:
-    """Refuse rows the validator never checked (as ``features.loading`` does): one Spark job
-    counts every table."""
-    if not layouts:
-        return
-    counts = ", ".join(f"(SELECT count(*) FROM {quote(name)})" for name in layouts)
-    (loaded,) = con.execute(f"SELECT {counts}").fetchall()
-    for layout, rows in zip(layouts.values(), loaded, strict=True):
-        if rows != layout.rows:
-            raise RuntimeError(
-                f"{layout.source.file}: Spark loaded {rows} rows but validated {layout.rows}"
-            )
+    return create
 
 
 def load_spark_export(
-    path: Path,
+    location: Path | str,
     *,
     as_of: datetime,
     session: SparkSession,
     progress: ProgressHook | None = None,
     ignore_later_rows: bool = False,
 ) -> Export:
-    """Validate the export in ``path`` as of ``as_of`` and return it as views of ``session``.
+    """Validate the export at ``location`` as of ``as_of`` and return it as views of ``session``.
 
     The same contract as ``features.loading.load_export`` (errors, types, naive-UTC timestamps,
     NULL for missing optional columns, an empty ``accounts`` when absent); ``Export.con`` is a
-    ``SparkConnection``. Raises ``ExportNotFound`` / ``ExportInvalid`` before touching Spark.
-    ``path`` is a local folder: validation reads it on this machine. ``ignore_later_rows``: a
-    backfill, counted in ``Export.later_rows`` as by ``load_export``.
+    ``SparkConnection``. ``location``: a local folder (validated in place), or a URI any of the
+    session's file systems reads (``file:///``, ``s3a://``, ``hdfs://``, ...): its table files
+    are validated in a temporary local copy fetched by Spark (``features.engines.spark.remote``),
+    then Spark reads them from the URI. Raises ``ExportNotFound`` / ``UnreadableUri`` /
+    ``ExportInvalid`` (naming ``location``) before any table is read into Spark.
+    ``ignore_later_rows``: a backfill, counted in ``Export.later_rows`` as by ``load_export``.
     """
-    if not path.is_dir():
-        raise ExportNotFound(f"--data {path}: no such export folder")
-    as_of = to_naive_utc(as_of)
-    report = validate_for_loading(
-        path, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows
-    )
+    as_of = to_naive_utc(as_of, what="as_of")
+    uri = None if isinstance(location, Path) else location
+    if uri is None:
+        if not Path(location).is_dir():
+            raise ExportNotFound(f"--data {location}: no such export folder")
+        folder: AbstractContextManager[Path] = nullcontext(Path(location))
+    else:
+        folder = staged_for_validation(uri, session=session)
+    with folder as local:
+        report = validate_for_loading(
+            local, as_of=as_of, progress=progress, ignore_later_rows=ignore_later_rows
+        )
     if not report.ok:
-        raise ExportInvalid(report)
+        raise ExportInvalid(report, source=str(location))
     con = SparkConnection(session)
-    attributes: dict[str, tuple[Attribute, ...]] = {}
-    text_columns: dict[str, tuple[str, ...]] = {}
-    try:
-        for index, table in enumerate(TABLES, start=1):
-            layout = report.tables.get(table.name)
-            _load_table(con, table, layout)
-            attributes[table.name] = () if layout is None else layout.attributes
-            text_columns[table.name] = () if layout is None else layout.text_columns
-            if progress is not None:
-                progress("load tables", index, len(TABLES))
-        _check_rows(con, dict(report.tables))
-    except BaseException:
-        con.close()
-        raise
-    log.info("loaded %s into Spark: %s", path, dict(report.row_counts))
-    event_tables = {t.name for t in TABLES if t.extra_columns_are == "text"}
-    return Export(
-        con=con,  # type: ignore[arg-type]  # the connection calls the feature code makes
-        attributes={k: v for k, v in attributes.items() if k not in event_tables},
-        event_text_columns={k: v for k, v in text_columns.items() if k in event_tables},
-        source=str(path),
-        later_rows=later_rows(report),
-    )
+    return load_tables(report, con, _table_creator(uri), source=str(location), progress=progress)
 
 
 def copy_to_spark(export: Export, *, session: SparkSession) -> Export:

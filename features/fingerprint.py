@@ -1,4 +1,8 @@
-"""An export's content fingerprint: what makes a rerun "the same export"."""
+"""An export's content fingerprint: what makes a rerun "the same export".
+
+Batch scoring records it on each run (``score_runs.export_sha256``) and the pipeline compares it,
+so both sides read it from here.
+"""
 
 from __future__ import annotations
 

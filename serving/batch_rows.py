@@ -1,0 +1,170 @@
+"""The rows a batch run stores, from a scoring table of one task: the API's attribute reading,
+scores and reasons chunk by chunk, each row's contributions and its display context.
+
+Shared by the DuckDB run (``serving.batch``) and the Spark one (``serving.spark_scoring``, inside
+each partition), so neither imports the other for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from features.export import Export
+from features.online import read_attribute_column
+from features.reasons import feature_label
+from features.registry import FeatureSpec
+from features.tasks import Task
+from serving.export_context import DisplayValue, read_display, read_last_activity
+from serving.input_warnings import model_attributes, model_grouped_levels, model_levels
+from serving.protocols import Explain
+from serving.scoring import entity_kind, score_entities
+from serving.served import ServedModel
+from serving.settings import Settings
+from serving.store import FeatureInfo, ScoreDetail, ScoreRow
+from serving.wiring import model_specs
+
+CHUNK_ROWS = 20_000
+Progress = Callable[[Task, int, int], None]  # task, rows done, rows total
+
+
+def read_attributes(
+    table: pd.DataFrame, model: object, task: Task
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """``table`` with each attribute column the model reads taken through the API's typing
+    rule (``features.online.read_attribute_column``), and per attribute the rows read otherwise
+    than written, by warning code (attributes with none are left out)."""
+    specs = {s.name: s for s in getattr(model, "feature_specs", ())}
+    levels, grouped = model_levels(model), model_grouped_levels(model)
+    notes: dict[str, dict[str, int]] = {}
+    read = table.copy(deep=False)
+    for name in sorted(model_attributes(task, model) & set(table.columns)):
+        read[name], counts = read_attribute_column(
+            specs[name].dtype, table[name], levels.get(name, ()), grouped=grouped.get(name, ())
+        )
+        if counts:
+            notes[name] = counts
+    return read, notes
+
+
+def feature_infos(specs: Sequence[FeatureSpec]) -> tuple[FeatureInfo, ...]:
+    """The run's feature list for "what changed", in the model's order."""
+    return tuple(
+        FeatureInfo(name=s.name, unit=s.unit, label=feature_label(s.description), family=s.family)
+        for s in specs
+    )
+
+
+def _details(
+    chunk: pd.DataFrame, specs: Sequence[FeatureSpec], contributions: list[np.ndarray]
+) -> list[ScoreDetail]:
+    """Each row's contributions with its feature values (numbers and categorical levels)."""
+    numbers = np.full((len(chunk), len(specs)), np.nan)
+    levels: dict[str, list[object]] = {}
+    for j, spec in enumerate(specs):
+        if spec.dtype == "categorical":
+            levels[spec.name] = chunk[spec.name].astype(object).tolist()
+        else:
+            numbers[:, j] = chunk[spec.name].to_numpy(dtype=float, na_value=np.nan)
+    return [
+        ScoreDetail(
+            raw_margin=float(np.sum(row_contributions)),
+            contributions=row_contributions,
+            numbers=numbers[i],
+            levels={name: _level(column[i]) for name, column in levels.items()},
+        )
+        for i, row_contributions in enumerate(contributions)
+    ]
+
+
+def _level(value: object) -> str | None:
+    """A categorical cell as text; every kind of missing (None, NA, NaN) as None."""
+    return None if value is None or value is pd.NA or value != value else str(value)
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """Per entity id: display fields and last order / touch (see ``serving.export_context``)."""
+
+    display: dict[str, dict[str, DisplayValue]]
+    last_activity: dict[str, datetime]
+    shows_display: bool  # False: no display field for this task (rows store None)
+
+    def display_of(self, entity_id: str) -> dict[str, DisplayValue] | None:
+        """The entity's display fields ({} when it has none), None when the task shows none."""
+        return self.display.get(entity_id, {}) if self.shows_display else None
+
+
+NO_CONTEXT = RowContext(display={}, last_activity={}, shows_display=False)
+
+
+def row_context(
+    export: Export,
+    task: Task,
+    served: ServedModel,
+    sources: list[tuple[str, str]],
+    *,
+    as_of: datetime,
+) -> RowContext:
+    """Display fields (``sources``: table, column) and last order / touch before ``as_of`` for
+    every entity of ``task`` in ``export`` (either engine: the queries are the export's SQL)."""
+    return RowContext(
+        display=read_display(export, task, sources),
+        last_activity=read_last_activity(export, task, served.model.vocabulary, as_of=as_of),
+        shows_display=bool(sources),
+    )
+
+
+def score_rows(
+    served: ServedModel,
+    table: pd.DataFrame,
+    *,
+    as_of: datetime,
+    settings: Settings,
+    explain: Explain,
+    context: RowContext,
+    tiers: dict[str, int],
+    progress: Progress | None,
+) -> Iterator[ScoreRow]:
+    """The store's rows of ``table`` (one task's scoring table, features as of ``as_of``),
+    scored ``CHUNK_ROWS`` at a time; counts each row's tier into ``tiers`` and reports
+    ``progress`` (task, rows done, rows) after each chunk. Both engines' batch runs use it."""
+    thresholds = settings.tier_thresholds(served.task)
+    kind = entity_kind(served.task)
+    specs = model_specs(served.model)
+    for start in range(0, len(table), CHUNK_ROWS):
+        chunk = table.iloc[start : start + CHUNK_ROWS]
+        scores = score_entities(
+            served,
+            chunk,
+            entity_ids=chunk["entity_id"].astype(str).tolist(),
+            values=chunk["value"].to_numpy(dtype=float, na_value=np.nan),
+            thresholds=thresholds,
+            explain=explain,
+        )
+        details = _details(chunk, specs, [s.contributions for s in scores])  # type: ignore[misc]
+        owners = chunk["owner_id"].tolist()
+        for score, owner, detail in zip(scores, owners, details, strict=True):
+            tiers[score.tier] = tiers.get(score.tier, 0) + 1
+            yield ScoreRow(
+                entity_kind=kind,
+                entity_id=score.entity_id,
+                owner_id=None if owner is None or owner is pd.NA else str(owner),
+                probability=score.probability,
+                score=score.score,
+                tier=score.tier,
+                value=score.value,
+                reasons=score.reasons,
+                model_name=served.name,
+                model_version=served.version,
+                as_of=as_of,
+                display=context.display_of(score.entity_id),
+                last_activity_at=context.last_activity.get(score.entity_id),
+                detail=detail,
+            )
+        if progress is not None:
+            progress(served.task, min(start + CHUNK_ROWS, len(table)), len(table))
