@@ -8,6 +8,10 @@ reference the numpy forms are tested against (hypothesis parity: numbers within 
 exact). Both only ever see events strictly before the cutoff; windows are ``[cutoff - days,
 cutoff)``. A new aggregate is one class here, added to the ``Aggregate`` union.
 
+The numpy forms of the aggregates a one-entity request reads many of (counts, value sums, first
+and last times, the median gap) reduce that entity's events to a plain value (``Column.one``)
+instead of grouping: numpy's cost per call, not per event, dominates a single entity's request.
+
 In SQL, the event columns are those of the ``typed`` relation built by ``features.sql``: ``tc``
 (type code), ``dc`` (direction code), ``kind`` (1 for events), ``occurred_at``, ``value``,
 ``channel`` and per-event columns (``gap_<code>``, ``replies_upto``) that are causal (each looks
@@ -18,6 +22,7 @@ or None for an unbounded one (all history before the cutoff).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -96,6 +101,9 @@ class Count:
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the count (int64, always present): a slice of the window's counts."""
+        if table.n == 1:
+            cells = table.one_entity_counts(self.days)[_span(self.code)]
+            return Column.one(sum(sum(row[_span(self.direction)]) for row in cells))
         counts = table.counts_within(self.days)[:, _span(self.code), _span(self.direction)]
         return Column(counts.sum(axis=(1, 2)))
 
@@ -125,6 +133,8 @@ class ValueSum:
         """Per entity, the float sum (0.0 without events): a slice of the window's sums."""
         if self.days is None:
             raise ValueError("an all-history value sum is not supported")
+        if table.n == 1:
+            return Column.one(sum(table.one_entity_values(self.days)[_span(self.code)]))
         sums = table.values_within(self.days)[:, _span(self.code)]
         return Column(sums.sum(axis=1))
 
@@ -148,6 +158,9 @@ class LastTime:
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the latest time (µs), absent without events."""
+        if table.n == 1:
+            times = table.times[table.mask(self.code)]
+            return Column.one(int(times[-1]) if times.size else None)
         _, last, present = table.first_and_last(table.mask(self.code))
         return Column(table.times_at(last), present)
 
@@ -173,6 +186,9 @@ class FirstTime:
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the earliest time (µs), absent without events."""
+        if table.n == 1:
+            times = table.times[table.mask(self.code, None, self.direction)]
+            return Column.one(int(times[0]) if times.size else None)
         first, _, present = table.first_and_last(table.mask(self.code, None, self.direction))
         return Column(table.times_at(first), present)
 
@@ -209,6 +225,12 @@ class MedianGap:
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the median gap in float days, absent without a gap in the window."""
+        if table.n == 1:
+            selected = table.mask(self.code)
+            recent = table.mask(self.code, self.days)[selected][1:]
+            gaps = (np.diff(table.times[selected])[recent] / float(US_PER_DAY)).tolist()
+            # statistics.median: the middle value or the mean of the two middle ones, as below.
+            return Column.one(statistics.median(gaps) if gaps else None)
         out = np.zeros(table.n, dtype=np.float64)
         present = np.zeros(table.n, dtype=bool)
         positions = np.flatnonzero(table.mask(self.code))

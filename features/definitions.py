@@ -8,6 +8,11 @@ is written once, with ``to_sql(ref)`` (a DuckDB expression over the aggregates o
 value for every entity of an ``EventTable`` at once, float64 with NaN for missing). The batch
 SQL is the reference; a hypothesis test holds the numpy backend to it (within 1e-9).
 
+One entity (most online requests) takes the same code with plain floats instead of one-element
+arrays (``Env.scalar``): every operator is written with Python's arithmetic operators, which
+numpy arrays and floats share and which give the same IEEE doubles, so only the per-call cost
+differs (a float operation costs a small fraction of a numpy call on a one-element array).
+
 Time semantics: everything is as of the cutoff (``s.cutoff`` / ``EventTable.cutoff``) from
 events strictly before it; instants are integer microseconds since the epoch (exact in float64),
 day quantities float days.
@@ -18,6 +23,8 @@ count with no events is 0, and ``SafeRatio`` is missing when its denominator is 
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,19 +34,26 @@ from features.aggregates import Aggregate
 from features.event_table import US_PER_DAY, Column, EventTable, Floats
 
 Ref = Callable[[Aggregate], str]
+# One number per entity: a float64 array (NaN missing), or a plain float for a one-entity table.
+Values = Floats | float
 TextColumn = list[str | None]
-FeatureColumn = Floats | TextColumn
+FeatureColumn = Values | TextColumn
 
 
 @dataclass
 class Env:
     """What the numpy backend evaluates expressions against: one table and its aggregates.
 
-    Each aggregate's numpy form runs at most once per table (``column``).
+    Each aggregate's numpy form runs at most once per table (``column``). ``scalar`` (a table
+    of one entity) makes every value a plain float instead of a one-element array.
     """
 
     table: EventTable
     columns: dict[Aggregate, Column] = field(default_factory=dict)
+    scalar: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scalar = self.table.n == 1
 
     def column(self, aggregate: Aggregate) -> Column:
         """The aggregate for every entity of the table, computed on first use."""
@@ -48,9 +62,14 @@ class Env:
             cached = self.columns[aggregate] = aggregate.numpy(self.table)
         return cached
 
+    def value(self, aggregate: Aggregate) -> Values:
+        """The aggregate as numbers (instants as µs): per entity, or the one entity's float."""
+        column = self.column(aggregate)
+        return column.scalar() if self.scalar else column.as_float()
+
 
 class Expr:
-    """A numeric expression: ``to_sql(ref)`` and ``to_numpy(env)`` (float64, NaN missing)."""
+    """A numeric expression: ``to_sql(ref)`` and ``to_numpy(env)`` (``Values``, NaN missing)."""
 
     def aggregates(self) -> tuple[Aggregate, ...]:
         """The aggregates the expression reads, in reading order."""
@@ -60,8 +79,9 @@ class Expr:
         """DuckDB SQL over one spine row ``s`` and its aggregates (``ref``)."""
         raise NotImplementedError
 
-    def to_numpy(self, env: Env) -> Floats:
-        """The value for every entity of ``env.table`` (float64, NaN where missing)."""
+    def to_numpy(self, env: Env) -> Values:
+        """The value for every entity of ``env.table`` (float64 array, or a float when
+        ``env.scalar``; NaN where missing)."""
         raise NotImplementedError
 
 
@@ -77,8 +97,8 @@ class Agg(Expr):
     def to_sql(self, ref: Ref) -> str:
         return ref(self.aggregate)
 
-    def to_numpy(self, env: Env) -> Floats:
-        return env.column(self.aggregate).as_float()
+    def to_numpy(self, env: Env) -> Values:
+        return env.value(self.aggregate)
 
 
 @dataclass(frozen=True)
@@ -93,9 +113,12 @@ class Instant(Expr):
     def to_sql(self, ref: Ref) -> str:
         return f"s.{self.which}"
 
-    def to_numpy(self, env: Env) -> Floats:
+    def to_numpy(self, env: Env) -> Values:
         if self.which == "cutoff":
-            return np.full(env.table.n, float(env.table.cutoff))
+            cutoff = float(env.table.cutoff)
+            return cutoff if env.scalar else np.full(env.table.n, cutoff)
+        if env.scalar:
+            return float(env.table.created[0])
         return env.table.created.astype(np.float64)
 
 
@@ -117,12 +140,13 @@ class DaysBetween(Expr):
         earlier, later = self.earlier.to_sql(ref), self.later.to_sql(ref)
         return f"(date_diff('microsecond', {earlier}, {later}) / {US_PER_DAY}.0)"
 
-    def to_numpy(self, env: Env) -> Floats:
+    def to_numpy(self, env: Env) -> Values:
         # Both are exact integers in float64, so the difference is the exact µs count.
         return (self.later.to_numpy(env) - self.earlier.to_numpy(env)) / float(US_PER_DAY)
 
 
-_OPERATORS: dict[str, Callable[[Floats, Floats], Floats]] = {"+": np.add, "-": np.subtract}
+# The operator module's functions apply to floats and arrays alike (see the module docstring).
+_OPERATORS: dict[str, Callable[[Values, Values], Values]] = {"+": operator.add, "-": operator.sub}
 
 
 @dataclass(frozen=True)
@@ -139,7 +163,7 @@ class Arithmetic(Expr):
     def to_sql(self, ref: Ref) -> str:
         return f"({self.left.to_sql(ref)} {self.operator} {self.right.to_sql(ref)})"
 
-    def to_numpy(self, env: Env) -> Floats:
+    def to_numpy(self, env: Env) -> Values:
         return _OPERATORS[self.operator](self.left.to_numpy(env), self.right.to_numpy(env))
 
 
@@ -172,7 +196,7 @@ class Scale(Expr):
             out = f"{out} / {float(self.divide)!r}"
         return f"({out})"
 
-    def to_numpy(self, env: Env) -> Floats:
+    def to_numpy(self, env: Env) -> Values:
         out = self.expr.to_numpy(env)
         if self.multiply != 1:
             out = float(self.multiply) * out
@@ -195,9 +219,11 @@ class SafeRatio(Expr):
         num, den = self.numerator.to_sql(ref), self.denominator.to_sql(ref)
         return f"(CASE WHEN {den} > 0 THEN CAST({num} AS DOUBLE) / {den} END)"
 
-    def to_numpy(self, env: Env) -> Floats:
+    def to_numpy(self, env: Env) -> Values:
         num, den = self.numerator.to_numpy(env), self.denominator.to_numpy(env)
-        out = np.full(num.shape, np.nan)
+        if isinstance(num, float) and isinstance(den, float):  # Env.scalar
+            return num / den if den > 0 else math.nan
+        out = np.full(np.shape(num), np.nan)
         np.divide(num, den, out=out, where=den > 0)
         return out
 
@@ -215,8 +241,7 @@ class Text:
         return ref(self.aggregate)
 
     def to_numpy(self, env: Env) -> TextColumn:
-        column = env.column(self.aggregate)
-        return [None if v is None else str(v) for v in column.values.tolist()]
+        return env.column(self.aggregate).texts()
 
 
 def days_since(aggregate: Aggregate) -> Expr:
@@ -277,8 +302,9 @@ def evaluate_definitions(
 ) -> dict[str, FeatureColumn]:
     """The numpy backend: every definition for every entity of ``table``.
 
-    Returns, per definition name, a float64 array (NaN where missing) or, for a categorical
-    one, a list of text or None; each aggregate is computed once for all definitions.
+    Returns, per definition name, a float64 array (NaN where missing; a plain float when the
+    table holds one entity) or, for a categorical one, a list of text or None; each aggregate
+    is computed once for all definitions.
     """
     env = Env(table)
     return {d.name: d.expression.to_numpy(env) for d in definitions}

@@ -9,6 +9,7 @@ cutoff)``, as in the batch SQL.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,15 +43,26 @@ class Column:
     """One aggregate for every entity: ``values`` where ``present`` (None: always present).
 
     Numeric aggregates hold numbers (times as µs since the epoch); text ones hold text in an
-    object array.
+    object array. The aggregate of a one-entity table (most online requests) is held as one
+    plain value instead (``Column.one``): no array is built for a single number. Read it with
+    ``as_float`` (every entity), ``scalar`` (the one entity) or ``texts``.
     """
 
-    __slots__ = ("_floats", "present", "values")
+    __slots__ = ("_floats", "_one", "present", "values")
 
-    def __init__(self, values: npt.NDArray[Any], present: Bools | None = None) -> None:
+    def __init__(self, values: npt.NDArray[Any] | None, present: Bools | None = None) -> None:
         self.values = values
         self.present = present
         self._floats: Floats | None = None
+        self._one: float | str | None = None
+
+    @classmethod
+    def one(cls, value: float | str | None) -> Column:
+        """A one-entity table's aggregate: its value (a number, µs for a time, or text), None
+        when absent."""
+        column = cls(None)
+        column._one = value
+        return column
 
     def as_float(self) -> Floats:
         """Values as float64, NaN where absent; shared, never mutate it.
@@ -58,11 +70,28 @@ class Column:
         Times in µs since the epoch stay exact: they are integers below 2**53 until year 2255.
         """
         if self._floats is None:
-            floats = self.values.astype(np.float64)
-            if self.present is not None:
-                floats[~self.present] = np.nan
+            if self.values is None:
+                floats = np.array([self.scalar()], dtype=np.float64)
+            else:
+                floats = self.values.astype(np.float64)
+                if self.present is not None:
+                    floats[~self.present] = np.nan
             self._floats = floats
         return self._floats
+
+    def scalar(self) -> float:
+        """The first (for ``Column.one``, the only) entity's value as a float, NaN where absent."""
+        if self.values is None:
+            return math.nan if self._one is None else float(self._one)
+        if self.present is not None and not self.present[0]:
+            return math.nan
+        return float(self.values[0])
+
+    def texts(self) -> list[str | None]:
+        """Values as text, None where absent (a text aggregate's column)."""
+        if self.values is None:
+            return [None if self._one is None else str(self._one)]
+        return [None if v is None else str(v) for v in self.values.tolist()]
 
 
 @dataclass
@@ -89,6 +118,8 @@ class EventTable:
     _conditions: dict[tuple[str, Code], Bools] = field(default_factory=dict, repr=False)
     _cubes: dict[int | None, Ints] = field(default_factory=dict, repr=False)
     _value_cubes: dict[int, Floats] = field(default_factory=dict, repr=False)
+    _one_cubes: dict[int | None, list[list[int]]] = field(default_factory=dict, repr=False)
+    _one_value_cubes: dict[int, list[float]] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -143,6 +174,21 @@ class EventTable:
                 cell = cell[self.mask(None, days)]
             cached = np.bincount(cell, minlength=self.n * codes * _DIRECTIONS)
             cached = self._cubes[days] = cached.reshape(self.n, codes, _DIRECTIONS)
+        return cached
+
+    def one_entity_counts(self, days: int | None) -> list[list[int]]:
+        """``counts_within`` of a one-entity table as nested lists ``[type code][direction
+        code]``: its counts then add up in plain Python (``Count.numpy``)."""
+        cached = self._one_cubes.get(days)
+        if cached is None:
+            cached = self._one_cubes[days] = self.counts_within(days)[0].tolist()
+        return cached
+
+    def one_entity_values(self, days: int) -> list[float]:
+        """``values_within`` of a one-entity table as a list per type code."""
+        cached = self._one_value_cubes.get(days)
+        if cached is None:
+            cached = self._one_value_cubes[days] = self.values_within(days)[0].tolist()
         return cached
 
     def values_within(self, days: int) -> Floats:

@@ -65,6 +65,8 @@ class _Plan:
     specs: tuple[FeatureSpec, ...]
     definitions: dict[str, Definition]
     type_codes: dict[str, int]  # normalised type -> code; absent: 0, "any other type"
+    static: tuple[FeatureSpec, ...]  # the specs read from the record, not from events
+    names: tuple[str, ...]
 
 
 @lru_cache(maxsize=32)
@@ -75,7 +77,8 @@ def _plan(task: Task, specs: tuple[FeatureSpec, ...], vocabulary: Vocabulary) ->
     by_name = {d.name: d for d in engineered_definitions(task, vocabulary)}
     used = {s.name: by_name[s.name] for s in specs if s.name in by_name}
     codes = {t: code for code, kind in enumerate(vocabulary.kinds, start=1) for t in kind.types}
-    return _Plan(specs, used, codes)
+    static = tuple(s for s in specs if s.name not in used)
+    return _Plan(specs, used, codes, static, tuple(s.name for s in specs))
 
 
 def _microseconds(value: object, field: str) -> int:
@@ -229,7 +232,9 @@ def _engineered_columns(
     return evaluate_definitions(list(plan.definitions.values()), table)
 
 
-def _float_column(values: Sequence[FeatureValue] | np.ndarray) -> np.ndarray:
+def _float_column(values: Sequence[FeatureValue] | np.ndarray | float) -> np.ndarray:
+    if isinstance(values, float):  # one entity's value (features.definitions.Env.scalar)
+        return np.array([values])
     if isinstance(values, np.ndarray):
         return values.astype(np.float64, copy=False)
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
@@ -406,9 +411,9 @@ def online_feature_rows(
     chosen = tuple(specs) if specs is not None else tuple(feature_specs(task, vocabulary))
     plan = _plan(task, chosen, vocabulary)
     cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
-    static = [s for s in plan.specs if s.name not in plan.definitions]
+    static = plan.static
     events: list[tuple[int, list[_EventKey]]] = []
-    columns: dict[str, Sequence[FeatureValue] | np.ndarray] = {s.name: [] for s in static}
+    columns: dict[str, Sequence[FeatureValue] | np.ndarray | float] = {s.name: [] for s in static}
     for i, entity in enumerate(entities):
         # Per entity: its events, then its record, so the first error is the same as ever.
         where = f"entities[{i}]"
@@ -419,16 +424,35 @@ def online_feature_rows(
             )
             columns[spec.name].append(value)  # type: ignore[union-attr]
     columns.update(_engineered_columns(plan, events, cutoff=cutoff))
-    matrix = np.full((len(entities), len(plan.specs)), np.nan)
-    text: dict[int, list[str | None]] = {}
+    text = {
+        position: list(columns[spec.name])  # type: ignore[arg-type]
+        for position, spec in enumerate(plan.specs)
+        if spec.dtype != "numeric"
+    }
+    return FeatureRows(
+        entity_ids=tuple(str(e.entity_id) for e in entities),
+        names=plan.names,
+        numeric=_numeric_matrix(plan, columns, len(entities)),
+        text=text,
+    )
+
+
+def _numeric_matrix(
+    plan: _Plan, columns: Mapping[str, Sequence[FeatureValue] | np.ndarray | float], rows: int
+) -> np.ndarray:
+    """Every numeric column side by side, categorical ones NaN: ``(rows, len(plan.specs))``."""
+    if rows == 1:  # one entity: one row list, one array (engineered values are plain floats)
+        row = [
+            _first(columns[spec.name]) if spec.dtype == "numeric" else None for spec in plan.specs
+        ]
+        return np.array([row], dtype=np.float64)  # None becomes NaN
+    matrix = np.full((rows, len(plan.specs)), np.nan)
     for position, spec in enumerate(plan.specs):
         if spec.dtype == "numeric":
             matrix[:, position] = _float_column(columns[spec.name])
-        else:
-            text[position] = list(columns[spec.name])  # type: ignore[arg-type]
-    return FeatureRows(
-        entity_ids=tuple(str(e.entity_id) for e in entities),
-        names=tuple(s.name for s in plan.specs),
-        numeric=matrix,
-        text=text,
-    )
+    return matrix
+
+
+def _first(values: Sequence[FeatureValue] | np.ndarray | float) -> object:
+    """The one entity's value of a column."""
+    return values if isinstance(values, float) else values[0]
