@@ -1,9 +1,16 @@
 """Event aggregates: the building blocks every engineered feature is computed from.
 
-Each aggregate is declared once and has two executions that must agree exactly (a hypothesis test
-proves it): ``sql()``, a DuckDB aggregate over the events of one (entity, cutoff) pair, and
-``evaluate(history)``, the same quantity in numpy over a ``History``. Both only ever see events
-strictly before the cutoff; windows are ``[cutoff - days, cutoff)``.
+Aggregates are the only hand-written kernels: each class holds its two forms side by side.
+``sql()`` is a DuckDB aggregate over the events of one (entity, cutoff) pair (the batch path and,
+through sqlglot, Spark); ``numpy(table)`` is the same quantity for every entity of an
+``EventTable`` at once (the online path). The batch SQL run over a request's events is the
+reference the numpy forms are tested against (hypothesis parity: numbers within 1e-9, text
+exact). Both only ever see events strictly before the cutoff; windows are ``[cutoff - days,
+cutoff)``. A new aggregate is one class here, added to the ``Aggregate`` union.
+
+The numpy forms of the aggregates a one-entity request reads many of (counts, value sums, first
+and last times, the median gap) reduce that entity's events to a plain value (``Column.one``)
+instead of grouping: numpy's cost per call, not per event, dominates a single entity's request.
 
 In SQL, the event columns are those of the ``typed`` relation built by ``features.sql``: ``tc``
 (type code), ``dc`` (direction code), ``kind`` (1 for events), ``occurred_at``, ``value``,
@@ -15,20 +22,27 @@ or None for an unbounded one (all history before the cutoff).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from features.history import US_PER_DAY, Code, History
-
-AggregateValue = float | int | str | None
+from features.event_table import US_PER_DAY, Code, Column, EventTable, Ints
 
 
 def _code_sql(code: Code | None) -> str:
     if code is None:
         return "any"
     return f"{code[0]}to{code[1]}" if isinstance(code, tuple) else str(code)
+
+
+def _span(code: Code | None) -> slice:
+    """The codes ``code`` covers as a slice of a per-code axis (None: every code)."""
+    if code is None:
+        return slice(None)
+    low, high = code if isinstance(code, tuple) else (code, code)
+    return slice(low, high + 1)
 
 
 def code_predicate(code: Code, column: str) -> str:
@@ -85,8 +99,13 @@ class Count:
             return _filtered("count(*)", [_EVENT_ROWS, *conditions], over)
         return _filtered("count(*)", conditions)
 
-    def evaluate(self, history: History) -> AggregateValue:
-        return int(np.count_nonzero(history.mask(self.code, self.days, self.direction)))
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the count (int64, always present): a slice of the window's counts."""
+        if table.n == 1:
+            cells = table.one_entity_counts(self.days)[_span(self.code)]
+            return Column.one(sum(sum(row[_span(self.direction)]) for row in cells))
+        counts = table.counts_within(self.days)[:, _span(self.code), _span(self.direction)]
+        return Column(counts.sum(axis=(1, 2)))
 
 
 @dataclass(frozen=True)
@@ -110,9 +129,14 @@ class ValueSum:
     def sql(self, over: str = OVER) -> str:
         return _filtered("sum(e.value)", _window_conditions(self.code, self.days, None))
 
-    def evaluate(self, history: History) -> AggregateValue:
-        selected = history.values[history.mask(self.code, self.days)]
-        return float(np.nansum(selected)) if selected.size else 0.0
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the float sum (0.0 without events): a slice of the window's sums."""
+        if self.days is None:
+            raise ValueError("an all-history value sum is not supported")
+        if table.n == 1:
+            return Column.one(sum(table.one_entity_values(self.days)[_span(self.code)]))
+        sums = table.values_within(self.days)[:, _span(self.code)]
+        return Column(sums.sum(axis=1))
 
 
 @dataclass(frozen=True)
@@ -132,9 +156,13 @@ class LastTime:
         conditions = [_EVENT_ROWS, *_window_conditions(self.code, None, None)]
         return _filtered("max(e.occurred_at)", conditions, over)
 
-    def evaluate(self, history: History) -> AggregateValue:
-        times = history.times[history.mask(self.code)]
-        return int(times[-1]) if times.size else None
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the latest time (µs), absent without events."""
+        if table.n == 1:
+            times = table.times[table.mask(self.code)]
+            return Column.one(int(times[-1]) if times.size else None)
+        _, last, present = table.first_and_last(table.mask(self.code))
+        return Column(table.times_at(last), present)
 
 
 @dataclass(frozen=True)
@@ -156,9 +184,13 @@ class FirstTime:
         conditions = [_EVENT_ROWS, *_window_conditions(self.code, None, self.direction)]
         return _filtered("min(e.occurred_at)", conditions, over)
 
-    def evaluate(self, history: History) -> AggregateValue:
-        times = history.times[history.mask(self.code, None, self.direction)]
-        return int(times[0]) if times.size else None
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the earliest time (µs), absent without events."""
+        if table.n == 1:
+            times = table.times[table.mask(self.code, None, self.direction)]
+            return Column.one(int(times[0]) if times.size else None)
+        first, _, present = table.first_and_last(table.mask(self.code, None, self.direction))
+        return Column(table.times_at(first), present)
 
 
 @dataclass(frozen=True)
@@ -191,16 +223,34 @@ class MedianGap:
         conditions = [*_window_conditions(self.code, self.days, None)]
         return _filtered(f"median(e.{self.event_column})", conditions)
 
-    def evaluate(self, history: History) -> AggregateValue:
-        selected = history.mask(self.code)
-        times = history.times[selected]
-        if times.size < 2:
-            return None
-        recent = history.mask(self.code, self.days)[selected][1:]
-        gaps = np.diff(times)[recent]
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the median gap in float days, absent without a gap in the window."""
+        if table.n == 1:
+            selected = table.mask(self.code)
+            recent = table.mask(self.code, self.days)[selected][1:]
+            gaps = (np.diff(table.times[selected])[recent] / float(US_PER_DAY)).tolist()
+            # statistics.median: the middle value or the mean of the two middle ones, as below.
+            return Column.one(statistics.median(gaps) if gaps else None)
+        out = np.zeros(table.n, dtype=np.float64)
+        present = np.zeros(table.n, dtype=bool)
+        positions = np.flatnonzero(table.mask(self.code))
+        owners = table.entity[positions]
+        # A gap joins consecutive events of the type of one entity and counts when its later
+        # event is in the window; every entity's gaps at once, then sorted within the entity.
+        keep = (owners[1:] == owners[:-1]) & table.mask(self.code, self.days)[positions[1:]]
+        gaps = np.diff(table.times[positions])[keep] / float(US_PER_DAY)
+        gap_owners = owners[1:][keep]
         if gaps.size == 0:
-            return None
-        return float(np.median(gaps / float(US_PER_DAY)))
+            return Column(out, present)
+        order = np.lexsort((gaps, gap_owners))
+        gaps, gap_owners = gaps[order], gap_owners[order]
+        starts = np.flatnonzero(np.r_[True, gap_owners[1:] != gap_owners[:-1]])
+        counts = np.diff(np.r_[starts, gaps.size])
+        low, high = gaps[starts + (counts - 1) // 2], gaps[starts + counts // 2]
+        # The middle value, or the mean of the two middle ones (DuckDB's median on doubles).
+        out[gap_owners[starts]] = np.where(counts % 2 == 1, low, (low + high) / 2.0)
+        present[gap_owners[starts]] = True
+        return Column(out, present)
 
 
 @dataclass(frozen=True)
@@ -228,10 +278,14 @@ class ActivePeriods:
         bits = _filtered(f"bit_or(1 << CAST({bucket} AS BIGINT))", conditions)
         return f"bit_count({bits})"
 
-    def evaluate(self, history: History) -> AggregateValue:
-        selected = history.mask(self.code, self.period_days * self.periods)
-        ages = history.ages()[selected]
-        return int(np.unique(np.ceil(ages / float(self.period_days * US_PER_DAY))).size)
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the number of periods with an event (int64, always present)."""
+        selected = table.mask(self.code, self.period_days * self.periods)
+        ages = (table.cutoff - table.times[selected]) / float(self.period_days * US_PER_DAY)
+        # Ages lie in (0, periods], so each (entity, period) pair is one integer key.
+        keys = table.entity[selected] * (self.periods + 1) + np.ceil(ages).astype(np.int64)
+        owners = np.unique(keys) // (self.periods + 1)
+        return Column(np.bincount(owners, minlength=table.n).astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -252,12 +306,12 @@ class TouchesBeforeFirstReply:
     def sql(self, over: str = OVER) -> str:
         return f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0){over}"
 
-    def evaluate(self, history: History) -> AggregateValue:
-        replies = history.times[history.mask(None, None, self.reply_direction)]
-        outbound = history.mask(None, None, self.outbound)
-        if replies.size == 0:
-            return int(np.count_nonzero(outbound))
-        return int(np.count_nonzero(outbound & (history.times < replies[0])))
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the count (int64, always present)."""
+        first, _, replied = table.first_and_last(table.mask(None, None, self.reply_direction))
+        first_reply = np.where(replied, table.times_at(first), np.iinfo(np.int64).max)
+        before = table.mask(None, None, self.outbound) & (table.times < first_reply[table.entity])
+        return Column(table.count(before))
 
 
 @dataclass(frozen=True)
@@ -278,12 +332,22 @@ class LastChannel:
             f"FILTER (WHERE e.channel IS NOT NULL){over}, 'c')"
         )
 
-    def evaluate(self, history: History) -> AggregateValue:
-        best: tuple[int, str] | None = None
-        for time, channel in zip(history.times.tolist(), history.channels, strict=True):
-            if channel is not None and (best is None or (time, channel) > best):
-                best = (time, channel)
-        return None if best is None else best[1]
+    def numpy(self, table: EventTable) -> Column:
+        """Per entity, the channel (text in an object array), absent without one."""
+        positions = np.array([i for i, c in enumerate(table.channels) if c is not None], dtype=int)
+        names = np.array([table.channels[i] for i in positions], dtype=object)
+        # Sorted distinct names rank channels as text compares; the last event of each entity
+        # in (time, rank) order is its latest, ties going to the greatest name.
+        levels, ranks = np.unique(names.astype(str), return_inverse=True)
+        owners = table.entity[positions]
+        order = np.lexsort((ranks, table.times[positions], owners))
+        best: Ints = np.zeros(table.n, dtype=np.int64)
+        best[owners[order]] = ranks[order]
+        present = np.zeros(table.n, dtype=bool)
+        present[owners] = True
+        values = np.full(table.n, None, dtype=object)
+        values[present] = np.array(levels.tolist(), dtype=object)[best[present]]
+        return Column(values, present)
 
 
 Aggregate = (

@@ -1,350 +1,310 @@
-"""Engineered feature definitions: each combines event aggregates into one named value.
+"""Engineered features as expressions over event aggregates, with a SQL and a numpy backend.
 
-A definition is declared once and executes two ways: ``sql(ref)`` returns the DuckDB expression
-over the aggregates of one (entity, cutoff) pair (``ref(aggregate)`` gives its column), and
-``compute(get, history)`` returns the same value in Python from the numpy aggregates. Every
-expression is written in the same arithmetic order in both, so values agree to the last bit
-except where float summation order differs (sums, medians: within 1e-9).
+A feature is a ``Definition``: its name, reason wording, family, unit and one ``Expr``. An
+expression is a tree of operators over aggregates (``features.aggregates``, the only
+hand-written kernels) and the two instants of a row (``CUTOFF``, ``CREATED``). Every operator
+is written once, with ``to_sql(ref)`` (a DuckDB expression over the aggregates of one
+(entity, cutoff) pair, ``ref(aggregate)`` naming its column) and ``to_numpy(env)`` (the same
+value for every entity of an ``EventTable`` at once, float64 with NaN for missing). The batch
+SQL is the reference; a hypothesis test holds the numpy backend to it (within 1e-9).
 
-Time semantics: everything is as of the cutoff (``s.cutoff`` / ``History.cutoff``) from events
-strictly before it; day quantities are float days from integer microseconds.
+One entity (most online requests) takes the same code with plain floats instead of one-element
+arrays (``Env.scalar``): every operator is written with Python's arithmetic operators, which
+numpy arrays and floats share and which give the same IEEE doubles, so only the per-call cost
+differs (a float operation costs a small fraction of a numpy call on a one-element array).
+
+Time semantics: everything is as of the cutoff (``s.cutoff`` / ``EventTable.cutoff``) from
+events strictly before it; instants are integer microseconds since the epoch (exact in float64),
+day quantities float days.
+
+Missing values follow SQL: an operator over a missing value is missing (NaN propagates), a
+count with no events is 0, and ``SafeRatio`` is missing when its denominator is not positive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from features.aggregates import (
-    ActivePeriods,
-    Aggregate,
-    AggregateValue,
-    Count,
-    FirstTime,
-    LastChannel,
-    LastTime,
-    MedianGap,
-    TouchesBeforeFirstReply,
-    ValueSum,
-)
-from features.history import US_PER_DAY, Code, History
+import numpy as np
 
-FeatureValue = float | str | None
+from features.aggregates import Aggregate
+from features.event_table import US_PER_DAY, Column, EventTable, Floats
+
 Ref = Callable[[Aggregate], str]
-Get = Callable[[Aggregate], AggregateValue]
-
-_DAYS_SQL = f"/ {US_PER_DAY}.0"
-
-
-def _as_float(value: AggregateValue) -> float:
-    if value is None or isinstance(value, str):
-        raise TypeError(f"expected a number, got {value!r}")
-    return float(value)
+# One number per entity: a float64 array (NaN missing), or a plain float for a one-entity table.
+Values = Floats | float
+TextColumn = list[str | None]
+FeatureColumn = Values | TextColumn
 
 
-def _days_sql(earlier: str, later: str) -> str:
-    return f"date_diff('microsecond', {earlier}, {later}) {_DAYS_SQL}"
+@dataclass
+class Env:
+    """What the numpy backend evaluates expressions against: one table and its aggregates.
+
+    Each aggregate's numpy form runs at most once per table (``column``). ``scalar`` (a table
+    of one entity) makes every value a plain float instead of a one-element array.
+    """
+
+    table: EventTable
+    columns: dict[Aggregate, Column] = field(default_factory=dict)
+    scalar: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scalar = self.table.n == 1
+
+    def column(self, aggregate: Aggregate) -> Column:
+        """The aggregate for every entity of the table, computed on first use."""
+        cached = self.columns.get(aggregate)
+        if cached is None:
+            cached = self.columns[aggregate] = aggregate.numpy(self.table)
+        return cached
+
+    def value(self, aggregate: Aggregate) -> Values:
+        """The aggregate as numbers (instants as µs): per entity, or the one entity's float."""
+        column = self.column(aggregate)
+        return column.scalar() if self.scalar else column.as_float()
 
 
-def _days(earlier: AggregateValue, later: int) -> float | None:
-    if earlier is None:
-        return None
-    return (later - int(_as_float(earlier))) / float(US_PER_DAY)
+class Expr:
+    """A numeric expression: ``to_sql(ref)`` and ``to_numpy(env)`` (``Values``, NaN missing)."""
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        """The aggregates the expression reads, in reading order."""
+        raise NotImplementedError
+
+    def to_sql(self, ref: Ref) -> str:
+        """DuckDB SQL over one spine row ``s`` and its aggregates (``ref``)."""
+        raise NotImplementedError
+
+    def to_numpy(self, env: Env) -> Values:
+        """The value for every entity of ``env.table`` (float64 array, or a float when
+        ``env.scalar``; NaN where missing)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Agg(Expr):
+    """An aggregate's value: a number, or an instant in µs since the epoch (``LastTime``...)."""
+
+    aggregate: Aggregate
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return (self.aggregate,)
+
+    def to_sql(self, ref: Ref) -> str:
+        return ref(self.aggregate)
+
+    def to_numpy(self, env: Env) -> Values:
+        return env.value(self.aggregate)
+
+
+@dataclass(frozen=True)
+class Instant(Expr):
+    """The row's cutoff or the entity's creation time (µs since the epoch)."""
+
+    which: str  # "cutoff" or "created_at"
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return ()
+
+    def to_sql(self, ref: Ref) -> str:
+        return f"s.{self.which}"
+
+    def to_numpy(self, env: Env) -> Values:
+        if self.which == "cutoff":
+            cutoff = float(env.table.cutoff)
+            return cutoff if env.scalar else np.full(env.table.n, cutoff)
+        if env.scalar:
+            return float(env.table.created[0])
+        return env.table.created.astype(np.float64)
+
+
+CUTOFF = Instant("cutoff")
+CREATED = Instant("created_at")
+
+
+@dataclass(frozen=True)
+class DaysBetween(Expr):
+    """Float days from instant ``earlier`` to instant ``later`` (negative if before)."""
+
+    earlier: Expr
+    later: Expr
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return (*self.earlier.aggregates(), *self.later.aggregates())
+
+    def to_sql(self, ref: Ref) -> str:
+        earlier, later = self.earlier.to_sql(ref), self.later.to_sql(ref)
+        return f"(date_diff('microsecond', {earlier}, {later}) / {US_PER_DAY}.0)"
+
+    def to_numpy(self, env: Env) -> Values:
+        # Both are exact integers in float64, so the difference is the exact µs count.
+        return (self.later.to_numpy(env) - self.earlier.to_numpy(env)) / float(US_PER_DAY)
+
+
+# The operator module's functions apply to floats and arrays alike (see the module docstring).
+_OPERATORS: dict[str, Callable[[Values, Values], Values]] = {"+": operator.add, "-": operator.sub}
+
+
+@dataclass(frozen=True)
+class Arithmetic(Expr):
+    """``left + right`` or ``left - right`` (``operator``)."""
+
+    left: Expr
+    operator: str  # a key of _OPERATORS
+    right: Expr
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return (*self.left.aggregates(), *self.right.aggregates())
+
+    def to_sql(self, ref: Ref) -> str:
+        return f"({self.left.to_sql(ref)} {self.operator} {self.right.to_sql(ref)})"
+
+    def to_numpy(self, env: Env) -> Values:
+        return _OPERATORS[self.operator](self.left.to_numpy(env), self.right.to_numpy(env))
+
+
+def minus(left: Expr, right: Expr) -> Expr:
+    """``left - right``."""
+    return Arithmetic(left, "-", right)
+
+
+def _number(value: float) -> str:
+    """A SQL numeric literal; integral values as integers (exact in any engine)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass(frozen=True)
+class Scale(Expr):
+    """``expr * multiply / divide`` (constants; division is always in floating point)."""
+
+    expr: Expr
+    multiply: float = 1.0
+    divide: float = 1.0
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return self.expr.aggregates()
+
+    def to_sql(self, ref: Ref) -> str:
+        out = self.expr.to_sql(ref)
+        if self.multiply != 1:
+            out = f"{_number(self.multiply)} * {out}"
+        if self.divide != 1:
+            out = f"{out} / {float(self.divide)!r}"
+        return f"({out})"
+
+    def to_numpy(self, env: Env) -> Values:
+        out = self.expr.to_numpy(env)
+        if self.multiply != 1:
+            out = float(self.multiply) * out
+        if self.divide != 1:
+            out = out / float(self.divide)
+        return out
+
+
+@dataclass(frozen=True)
+class SafeRatio(Expr):
+    """``numerator / denominator``; missing unless the denominator is positive."""
+
+    numerator: Expr
+    denominator: Expr
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return (*self.numerator.aggregates(), *self.denominator.aggregates())
+
+    def to_sql(self, ref: Ref) -> str:
+        num, den = self.numerator.to_sql(ref), self.denominator.to_sql(ref)
+        return f"(CASE WHEN {den} > 0 THEN CAST({num} AS DOUBLE) / {den} END)"
+
+    def to_numpy(self, env: Env) -> Values:
+        num, den = self.numerator.to_numpy(env), self.denominator.to_numpy(env)
+        if isinstance(num, float) and isinstance(den, float):  # Env.scalar
+            return num / den if den > 0 else math.nan
+        out = np.full(np.shape(num), np.nan)
+        np.divide(num, den, out=out, where=den > 0)
+        return out
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text aggregate's value (a category); missing as None."""
+
+    aggregate: Aggregate
+
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        return (self.aggregate,)
+
+    def to_sql(self, ref: Ref) -> str:
+        return ref(self.aggregate)
+
+    def to_numpy(self, env: Env) -> TextColumn:
+        return env.column(self.aggregate).texts()
+
+
+def days_since(aggregate: Aggregate) -> Expr:
+    """Days from an instant aggregate (latest/first event) to the cutoff; missing if none."""
+    return DaysBetween(Agg(aggregate), CUTOFF)
+
+
+def share(part: Aggregate, rest: Aggregate) -> Expr:
+    """``part / (part + rest)`` of two counts; missing when both are 0."""
+    return SafeRatio(Agg(part), Arithmetic(Agg(part), "+", Agg(rest)))
+
+
+def ratio(numerator: Aggregate, denominator: Aggregate) -> Expr:
+    """``numerator / denominator``; missing when the denominator is 0."""
+    return SafeRatio(Agg(numerator), Agg(denominator))
+
+
+def change(recent: Aggregate, both: Aggregate) -> Expr:
+    """An aggregate over the last ``d`` days minus the same over the ``d`` days before, from two
+    windows ending at the cutoff (``recent``: ``d`` days, ``both``: ``2d``): ``2 recent - both``.
+    """
+    return minus(Scale(Agg(recent), multiply=2), Agg(both))
+
+
+def above_usual(recent: Aggregate, days: int, baseline: Aggregate, baseline_days: int) -> Expr:
+    """``recent`` minus the usual amount per ``days`` over the rest of the ``baseline_days``
+    window (``baseline`` covers both): ``recent - (baseline - recent) * days / (rest)``."""
+    rest = minus(Agg(baseline), Agg(recent))
+    return minus(Agg(recent), Scale(rest, multiply=days, divide=baseline_days - days))
 
 
 @dataclass(frozen=True)
 class Definition:
-    """Name, how it reads in a reason, and its unit; subclasses say how it is computed."""
+    """One engineered feature: name, reason wording, family, unit and its expression."""
 
     name: str
     description: str
     family: str
     unit: str
+    expression: Expr | Text
 
-    dtype = "numeric"
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return ()
-
-    def sql(self, ref: Ref) -> str:
-        raise NotImplementedError
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class WindowCount(Definition):
-    """Events of a type (None: any), optionally one direction, in the last ``days`` days."""
-
-    code: Code | None = None
-    days: int | None = None
-    direction: int | None = None
+    @property
+    def dtype(self) -> str:
+        """``categorical`` for a text expression, else ``numeric``."""
+        return "categorical" if isinstance(self.expression, Text) else "numeric"
 
     def aggregates(self) -> tuple[Aggregate, ...]:
-        return (Count(self.code, self.days, self.direction),)
+        """The aggregates the feature reads (empty for one computed from the row alone)."""
+        return self.expression.aggregates()
 
     def sql(self, ref: Ref) -> str:
-        return ref(self.aggregates()[0])
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _as_float(get(self.aggregates()[0]))
+        """The feature as a DuckDB expression (see ``Expr.to_sql``)."""
+        return self.expression.to_sql(ref)
 
 
-@dataclass(frozen=True)
-class WindowValue(Definition):
-    """Sum of event values of a type in the last ``days`` days."""
+def evaluate_definitions(
+    definitions: Sequence[Definition], table: EventTable
+) -> dict[str, FeatureColumn]:
+    """The numpy backend: every definition for every entity of ``table``.
 
-    code: Code | None = None
-    days: int | None = None
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (ValueSum(self.code, self.days),)
-
-    def sql(self, ref: Ref) -> str:
-        return ref(self.aggregates()[0])
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _as_float(get(self.aggregates()[0]))
-
-
-@dataclass(frozen=True)
-class Recency(Definition):
-    """Days from the latest event of a type (None: any) to the cutoff; NaN if there is none."""
-
-    code: Code | None = None
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (LastTime(self.code),)
-
-    def sql(self, ref: Ref) -> str:
-        return _days_sql(ref(self.aggregates()[0]), "s.cutoff")
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _days(get(self.aggregates()[0]), history.cutoff)
-
-
-@dataclass(frozen=True)
-class SinceFirst(Definition):
-    """Days from the earliest event of a type (None: any) to the cutoff; NaN if there is none."""
-
-    code: Code | None = None
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (FirstTime(None, self.code),)
-
-    def sql(self, ref: Ref) -> str:
-        return _days_sql(ref(self.aggregates()[0]), "s.cutoff")
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _days(get(self.aggregates()[0]), history.cutoff)
-
-
-@dataclass(frozen=True)
-class Tenure(Definition):
-    """Days from the entity's creation to the cutoff."""
-
-    def sql(self, ref: Ref) -> str:
-        return _days_sql("s.created_at", "s.cutoff")
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _days(history.created, history.cutoff)
-
-
-@dataclass(frozen=True)
-class Trend(Definition):
-    """An aggregate over the last ``days`` days minus the same over the ``days`` days before.
-
-    Subclasses choose the aggregate; ``2 * last(days) - last(2 * days)`` is that difference
-    computed from two windows that both end at the cutoff.
+    Returns, per definition name, a float64 array (NaN where missing; a plain float when the
+    table holds one entity) or, for a categorical one, a list of text or None; each aggregate
+    is computed once for all definitions.
     """
-
-    code: Code | None = None
-    days: int = 30
-    aggregate: ClassVar[type[Count] | type[ValueSum]]
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (self.aggregate(self.code, self.days), self.aggregate(self.code, 2 * self.days))
-
-    def sql(self, ref: Ref) -> str:
-        recent, both = self.aggregates()
-        return f"2 * {ref(recent)} - {ref(both)}"
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        recent, both = self.aggregates()
-        return 2 * _as_float(get(recent)) - _as_float(get(both))
-
-
-@dataclass(frozen=True)
-class CountTrend(Trend):
-    """Events in the last ``days`` days minus events in the ``days`` days before those."""
-
-    aggregate: ClassVar[type[Count] | type[ValueSum]] = Count
-
-
-@dataclass(frozen=True)
-class ValueTrend(Trend):
-    """Value of a type in the last ``days`` days minus its value in the ``days`` days before."""
-
-    days: int = 90
-    aggregate: ClassVar[type[Count] | type[ValueSum]] = ValueSum
-
-
-@dataclass(frozen=True)
-class MedianGapDays(Definition):
-    """Median days between consecutive events of a type, over gaps ending in the last year."""
-
-    code: Code = 0
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (MedianGap(self.code),)
-
-    def sql(self, ref: Ref) -> str:
-        return ref(self.aggregates()[0])
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        value = get(self.aggregates()[0])
-        return None if value is None else _as_float(value)
-
-
-@dataclass(frozen=True)
-class DaysOverdue(Definition):
-    """Days since the last event of a type minus its recent median gap; NaN without a cadence."""
-
-    code: Code = 0
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (LastTime(self.code), MedianGap(self.code))
-
-    def sql(self, ref: Ref) -> str:
-        last, gap = self.aggregates()
-        return f"{_days_sql(ref(last), 's.cutoff')} - {ref(gap)}"
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        last, gap = self.aggregates()
-        since, usual = _days(get(last), history.cutoff), get(gap)
-        if since is None or usual is None:
-            return None
-        return since - _as_float(usual)
-
-
-@dataclass(frozen=True)
-class ActiveShare(Definition):
-    """Share of the last ``periods`` periods of ``period_days`` days with an event of a type."""
-
-    code: Code = 0
-    period_days: int = 30
-    periods: int = 12
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (ActivePeriods(self.code, self.period_days, self.periods),)
-
-    def sql(self, ref: Ref) -> str:
-        return f"{ref(self.aggregates()[0])} / {self.periods}.0"
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _as_float(get(self.aggregates()[0])) / float(self.periods)
-
-
-@dataclass(frozen=True)
-class Ratio(Definition):
-    """``numerator / denominator`` of two window counts; NaN when the denominator is 0.
-
-    With ``add_numerator`` the denominator is ``numerator + denominator`` (a share of two parts).
-    """
-
-    numerator: Count = field(default_factory=lambda: Count(None))
-    denominator: Count = field(default_factory=lambda: Count(None))
-    add_numerator: bool = False
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (self.numerator, self.denominator)
-
-    def sql(self, ref: Ref) -> str:
-        num, den = ref(self.numerator), ref(self.denominator)
-        if self.add_numerator:
-            den = f"({num} + {den})"
-        return f"CASE WHEN {den} > 0 THEN CAST({num} AS DOUBLE) / {den} END"
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        num, den = _as_float(get(self.numerator)), _as_float(get(self.denominator))
-        if self.add_numerator:
-            den = num + den
-        return num / den if den > 0 else None
-
-
-@dataclass(frozen=True)
-class RecentVsUsual(Definition):
-    """Events in the last ``days`` days minus the usual number per ``days`` over the year before."""
-
-    code: Code = 0
-    days: int = 90
-    baseline_days: int = 365
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (Count(self.code, self.days), Count(self.code, self.baseline_days))
-
-    def _scale(self) -> str:
-        return f"{self.days}.0 / {self.baseline_days - self.days}.0"
-
-    def sql(self, ref: Ref) -> str:
-        recent, year = (ref(a) for a in self.aggregates())
-        return f"{recent} - ({year} - {recent}) * {self._scale()}"
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        recent, year = (_as_float(get(a)) for a in self.aggregates())
-        return recent - (year - recent) * float(self.days) / float(self.baseline_days - self.days)
-
-
-@dataclass(frozen=True)
-class FirstTouchDays(Definition):
-    """Days from the entity's creation to its first event in a direction; NaN if none yet."""
-
-    direction: int = 2
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (FirstTime(self.direction),)
-
-    def sql(self, ref: Ref) -> str:
-        return _days_sql("s.created_at", ref(self.aggregates()[0]))
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        first = get(self.aggregates()[0])
-        if first is None:
-            return None
-        return (int(_as_float(first)) - history.created) / float(US_PER_DAY)
-
-
-@dataclass(frozen=True)
-class TouchesBeforeReply(Definition):
-    """Outbound touches before the first event in ``reply_direction`` (all so far if none)."""
-
-    reply_direction: int = 1
-    outbound: int = 2
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (TouchesBeforeFirstReply(self.reply_direction, self.outbound),)
-
-    def sql(self, ref: Ref) -> str:
-        return ref(self.aggregates()[0])
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        return _as_float(get(self.aggregates()[0]))
-
-
-@dataclass(frozen=True)
-class LastTouchChannel(Definition):
-    """Channel of the latest event with a channel; missing if none."""
-
-    dtype = "categorical"
-
-    def aggregates(self) -> tuple[Aggregate, ...]:
-        return (LastChannel(),)
-
-    def sql(self, ref: Ref) -> str:
-        return ref(self.aggregates()[0])
-
-    def compute(self, get: Get, history: History) -> FeatureValue:
-        value = get(self.aggregates()[0])
-        return None if value is None else str(value)
+    env = Env(table)
+    return {d.name: d.expression.to_numpy(env) for d in definitions}

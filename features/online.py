@@ -6,9 +6,9 @@ duplicate events are dropped, and attribute values come from each entity's ``rec
 unknown attributes become NaN; a malformed value raises
 ``OnlineInputError`` naming the JSON field.
 
-Several entities are evaluated column by column (``features.columnar``, one numpy pass per
-aggregate for the whole request); one entity, or a definition without a columnar form, goes
-through ``Definition.compute`` per entity. Both give the same bits.
+Engineered features come from the numpy backend of the definitions
+(``features.definitions.evaluate_definitions``): one numpy pass per aggregate over every
+entity's events of the request at once, one entity or many.
 """
 
 from __future__ import annotations
@@ -24,21 +24,20 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
-from features.aggregates import Aggregate, AggregateValue
 from features.btyd import is_btyd_feature
 from features.categories import OTHER
-from features.columnar import ColumnarPlan, EventTable, compile_definitions
-from features.definitions import Definition, FeatureValue
-from features.history import DIRECTION_CODES, History
+from features.definitions import Definition, FeatureColumn, evaluate_definitions
+from features.event_table import DIRECTION_CODES, EventTable
 from features.moments import to_naive_utc
 from features.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.rows import FeatureRows
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, normalise_event_type
 
+FeatureValue = float | str | None
+
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
-_MISSING = object()
 _KNOWN_EVENT_KEYS = frozenset(("occurred_at", "type", "value", "channel", "direction", "outcome"))
 
 
@@ -66,7 +65,8 @@ class _Plan:
     specs: tuple[FeatureSpec, ...]
     definitions: dict[str, Definition]
     type_codes: dict[str, int]  # normalised type -> code; absent: 0, "any other type"
-    columnar: ColumnarPlan | None  # None: a definition has no columnar form (features.columnar)
+    static: tuple[FeatureSpec, ...]  # the specs read from the record, not from events
+    names: tuple[str, ...]
 
 
 @lru_cache(maxsize=32)
@@ -77,7 +77,8 @@ def _plan(task: Task, specs: tuple[FeatureSpec, ...], vocabulary: Vocabulary) ->
     by_name = {d.name: d for d in engineered_definitions(task, vocabulary)}
     used = {s.name: by_name[s.name] for s in specs if s.name in by_name}
     codes = {t: code for code, kind in enumerate(vocabulary.kinds, start=1) for t in kind.types}
-    return _Plan(specs, used, codes, columnar=compile_definitions(list(used.values())))
+    static = tuple(s for s in specs if s.name not in used)
+    return _Plan(specs, used, codes, static, tuple(s.name for s in specs))
 
 
 def _microseconds(value: object, field: str) -> int:
@@ -199,26 +200,15 @@ def _distinct_events(
     return created, rows
 
 
-def _history(plan: _Plan, created: int, rows: list[_EventKey], *, cutoff: int) -> History:
-    return History(
-        cutoff=cutoff,
-        created=created,
-        times=np.array([r[0] for r in rows], dtype=np.int64),
-        codes=np.array(
-            [0 if r[1] is None else plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16
-        ),
-        values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-        directions=np.array(
-            [0 if r[4] is None else DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8
-        ),
-        channels=[r[3] for r in rows],
-    )
+def _code(codes: Mapping[str, int], name: str | None) -> int:
+    """The code of a normalised name; 0 for a missing or unknown one."""
+    return 0 if name is None else codes.get(name, 0)
 
 
 def _event_table(
     plan: _Plan, entities: Sequence[tuple[int, list[_EventKey]]], *, cutoff: int
 ) -> EventTable:
-    """Every entity's distinct events in one table, in the order ``_history`` gives them."""
+    """Every entity's distinct events in one table, in ``_distinct_events`` order."""
     rows = [r for _, entity_rows in entities for r in entity_rows]
     return EventTable(
         cutoff=cutoff,
@@ -227,49 +217,24 @@ def _event_table(
             np.arange(len(entities), dtype=np.int64), [len(r) for _, r in entities]
         ).astype(np.int64),
         times=np.array([r[0] for r in rows], dtype=np.int64),
-        codes=np.array(
-            [0 if r[1] is None else plan.type_codes.get(r[1], 0) for r in rows], dtype=np.int16
-        ),
+        codes=np.array([_code(plan.type_codes, r[1]) for r in rows], dtype=np.int16),
         values=np.array([math.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-        directions=np.array(
-            [0 if r[4] is None else DIRECTION_CODES.get(r[4], 0) for r in rows], dtype=np.int8
-        ),
+        directions=np.array([_code(DIRECTION_CODES, r[4]) for r in rows], dtype=np.int8),
         channels=[r[3] for r in rows],
     )
 
 
-def _engineered_values(plan: _Plan, history: History) -> dict[str, FeatureValue]:
-    # Keyed by the aggregate itself (frozen, hashable, equal when its alias is equal).
-    cache: dict[Aggregate, AggregateValue] = {}
-
-    def get(aggregate: Aggregate) -> AggregateValue:
-        value = cache.get(aggregate, _MISSING)
-        if value is _MISSING:
-            value = cache[aggregate] = aggregate.evaluate(history)
-        return value  # type: ignore[return-value]
-
-    return {name: d.compute(get, history) for name, d in plan.definitions.items()}
-
-
 def _engineered_columns(
     plan: _Plan, events: Sequence[tuple[int, list[_EventKey]]], *, cutoff: int
-) -> dict[str, Sequence[FeatureValue] | np.ndarray]:
-    """Every engineered feature for every entity: columnar when the plan allows it.
-
-    The columnar path (``features.columnar``) gives bit-identical values; definitions without a
-    columnar form fall back to ``Definition.compute`` per entity, the reference path.
-    """
-    # One entity: the per-entity path has less fixed cost than ~60 numpy passes (both exact).
-    if plan.columnar is not None and len(events) > 1:
-        return dict(plan.columnar.evaluate(_event_table(plan, events, cutoff=cutoff)))
-    per_entity = [
-        _engineered_values(plan, _history(plan, created, rows, cutoff=cutoff))
-        for created, rows in events
-    ]
-    return {name: [values[name] for values in per_entity] for name in plan.definitions}
+) -> dict[str, FeatureColumn]:
+    """Every engineered feature for every entity (``evaluate_definitions``, the numpy backend)."""
+    table = _event_table(plan, events, cutoff=cutoff)
+    return evaluate_definitions(list(plan.definitions.values()), table)
 
 
-def _float_column(values: Sequence[FeatureValue] | np.ndarray) -> np.ndarray:
+def _float_column(values: Sequence[FeatureValue] | np.ndarray | float) -> np.ndarray:
+    if isinstance(values, float):  # one entity's value (features.definitions.Env.scalar)
+        return np.array([values])
     if isinstance(values, np.ndarray):
         return values.astype(np.float64, copy=False)
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
@@ -446,9 +411,9 @@ def online_feature_rows(
     chosen = tuple(specs) if specs is not None else tuple(feature_specs(task, vocabulary))
     plan = _plan(task, chosen, vocabulary)
     cutoff = _microseconds(to_naive_utc(as_of, what="as_of"), "as_of")
-    static = [s for s in plan.specs if s.name not in plan.definitions]
+    static = plan.static
     events: list[tuple[int, list[_EventKey]]] = []
-    columns: dict[str, Sequence[FeatureValue] | np.ndarray] = {s.name: [] for s in static}
+    columns: dict[str, Sequence[FeatureValue] | np.ndarray | float] = {s.name: [] for s in static}
     for i, entity in enumerate(entities):
         # Per entity: its events, then its record, so the first error is the same as ever.
         where = f"entities[{i}]"
@@ -459,16 +424,35 @@ def online_feature_rows(
             )
             columns[spec.name].append(value)  # type: ignore[union-attr]
     columns.update(_engineered_columns(plan, events, cutoff=cutoff))
-    matrix = np.full((len(entities), len(plan.specs)), np.nan)
-    text: dict[int, list[str | None]] = {}
+    text = {
+        position: list(columns[spec.name])  # type: ignore[arg-type]
+        for position, spec in enumerate(plan.specs)
+        if spec.dtype != "numeric"
+    }
+    return FeatureRows(
+        entity_ids=tuple(str(e.entity_id) for e in entities),
+        names=plan.names,
+        numeric=_numeric_matrix(plan, columns, len(entities)),
+        text=text,
+    )
+
+
+def _numeric_matrix(
+    plan: _Plan, columns: Mapping[str, Sequence[FeatureValue] | np.ndarray | float], rows: int
+) -> np.ndarray:
+    """Every numeric column side by side, categorical ones NaN: ``(rows, len(plan.specs))``."""
+    if rows == 1:  # one entity: one row list, one array (engineered values are plain floats)
+        row = [
+            _first(columns[spec.name]) if spec.dtype == "numeric" else None for spec in plan.specs
+        ]
+        return np.array([row], dtype=np.float64)  # None becomes NaN
+    matrix = np.full((rows, len(plan.specs)), np.nan)
     for position, spec in enumerate(plan.specs):
         if spec.dtype == "numeric":
             matrix[:, position] = _float_column(columns[spec.name])
-        else:
-            text[position] = list(columns[spec.name])  # type: ignore[arg-type]
-    return FeatureRows(
-        entity_ids=tuple(str(e.entity_id) for e in entities),
-        names=tuple(s.name for s in plan.specs),
-        numeric=matrix,
-        text=text,
-    )
+    return matrix
+
+
+def _first(values: Sequence[FeatureValue] | np.ndarray | float) -> object:
+    """The one entity's value of a column."""
+    return values if isinstance(values, float) else values[0]

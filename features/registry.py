@@ -31,28 +31,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from features.aggregates import Count
+from features.aggregates import (
+    ActivePeriods,
+    Count,
+    FirstTime,
+    LastChannel,
+    LastTime,
+    MedianGap,
+    TouchesBeforeFirstReply,
+    ValueSum,
+)
 from features.btyd import BTYD_PREFIX, BtydFeatures
 from features.definitions import (
-    ActiveShare,
-    CountTrend,
-    DaysOverdue,
+    CREATED,
+    CUTOFF,
+    Agg,
+    DaysBetween,
     Definition,
-    FirstTouchDays,
-    LastTouchChannel,
-    MedianGapDays,
-    Ratio,
-    Recency,
-    RecentVsUsual,
-    SinceFirst,
-    Tenure,
-    TouchesBeforeReply,
-    ValueTrend,
-    WindowCount,
-    WindowValue,
+    Scale,
+    Text,
+    above_usual,
+    change,
+    days_since,
+    minus,
+    share,
 )
+from features.event_table import DIRECTION_CODES, Code
 from features.export import Export, quote
-from features.history import DIRECTION_CODES, Code
 from features.tasks import TASK_TABLES, Task, TaskTables
 from features.vocabulary import OTHER_CODE, OTHER_WORDING, EventWording, Vocabulary
 
@@ -155,45 +160,42 @@ def _family(
     """Window counts, value sums (``valued``), recency and count trends of one kind of event."""
     plural = wording.nouns.capitalize()
     out: list[Definition] = [
-        WindowCount(
+        Definition(
             f"{slug}_count_{days}d",
             _count_description(plural, wording, days),
             "activity",
             "count",
-            code=code,
-            days=days,
+            Agg(Count(code, days)),
         )
         for days in WINDOWS_DAYS
     ]
     if valued:
         out += [
-            WindowValue(
+            Definition(
                 f"{slug}_value_{days}d",
                 _value_description(wording, days),
                 "activity",
                 "currency",
-                code=code,
-                days=days,
+                Agg(ValueSum(code, days)),
             )
             for days in WINDOWS_DAYS
         ]
     out.append(
-        Recency(
+        Definition(
             f"days_since_last_{slug}",
             _recency_description(wording, any_event=code is None),
             "recency",
             "days",
-            code=code,
+            days_since(LastTime(code)),
         )
     )
     out += [
-        CountTrend(
+        Definition(
             f"{slug}_trend_{days}d",
             _trend_description(plural, wording, days),
             "trend",
             "number",
-            code=code,
-            days=days,
+            change(Count(code, days), Count(code, 2 * days)),
         )
         for days in TREND_DAYS
     ]
@@ -225,14 +227,12 @@ def _inbound_share_description(who: str) -> str:
 
 
 def _inbound_share(who: str) -> Definition:
-    return Ratio(
+    return Definition(
         "inbound_share_90d",
         _inbound_share_description(who),
         "engagement",
         "ratio",
-        numerator=Count(None, 90, INBOUND),
-        denominator=Count(None, 90, OUTBOUND),
-        add_numerator=True,
+        share(Count(None, 90, INBOUND), Count(None, 90, OUTBOUND)),
     )
 
 
@@ -254,7 +254,7 @@ def _recent_vs_usual_description(slug: str, wording: EventWording) -> str:
 
 def _lead_definitions() -> list[Definition]:
     return [
-        Tenure(
+        Definition(
             "lead_age_days",
             _with_cases(
                 "Days since the lead was created",
@@ -262,9 +262,10 @@ def _lead_definitions() -> list[Definition]:
             ),
             "tenure",
             "days",
+            DaysBetween(CREATED, CUTOFF),
         ),
         _inbound_share("lead"),
-        FirstTouchDays(
+        Definition(
             "days_to_first_touch",
             _with_cases(
                 "Days from lead creation to the first outbound touch",
@@ -277,10 +278,10 @@ def _lead_definitions() -> list[Definition]:
             ),
             "responsiveness",
             "days",
-            direction=OUTBOUND,
+            DaysBetween(CREATED, Agg(FirstTime(OUTBOUND))),
         ),
         # A reply is any inbound event: every export marks direction, few name replies alike.
-        TouchesBeforeReply(
+        Definition(
             "touches_before_first_reply",
             _with_cases(
                 "Outbound touches before the lead first got in touch (so far, if not yet)",
@@ -294,10 +295,9 @@ def _lead_definitions() -> list[Definition]:
             ),
             "responsiveness",
             "count",
-            reply_direction=INBOUND,
-            outbound=OUTBOUND,
+            Agg(TouchesBeforeFirstReply(INBOUND, OUTBOUND)),
         ),
-        LastTouchChannel(
+        Definition(
             "last_touch_channel",
             _with_cases(
                 "Channel of the latest touch",
@@ -308,6 +308,7 @@ def _lead_definitions() -> list[Definition]:
             ),
             "engagement",
             "category",
+            Text(LastChannel()),
         ),
     ]
 
@@ -318,7 +319,7 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
     one)."""
     noun, nouns = wording.noun, wording.nouns
     out: list[Definition] = [
-        MedianGapDays(
+        Definition(
             "median_days_between_purchases",
             _with_cases(
                 f"Usual days between {nouns} over the last year",
@@ -331,9 +332,9 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
             ),
             "cadence",
             "days",
-            code=code,
+            Agg(MedianGap(code)),
         ),
-        DaysOverdue(
+        Definition(
             "days_overdue_vs_purchase_cadence",
             _with_cases(
                 f"Days past the customer's usual gap between {nouns}",
@@ -349,9 +350,9 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
             ),
             "cadence",
             "days",
-            code=code,
+            minus(days_since(LastTime(code)), Agg(MedianGap(code))),
         ),
-        ActiveShare(
+        Definition(
             "share_of_months_with_purchase_12m",
             _with_cases(
                 "Share of the last 12 months (30-day periods) with a purchase",
@@ -363,9 +364,9 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
             ),
             "cadence",
             "ratio",
-            code=code,
+            Scale(Agg(ActivePeriods(code, 30, 12)), divide=12),
         ),
-        WindowCount(
+        Definition(
             "purchase_count_all",
             _with_cases(
                 f"{nouns.capitalize()} ever",
@@ -373,9 +374,9 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
             ),
             "cadence",
             "count",
-            code=code,
+            Agg(Count(code)),
         ),
-        SinceFirst(
+        Definition(
             "days_since_first_purchase",
             _with_cases(
                 f"Days since the first {noun}",
@@ -387,12 +388,12 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
             ),
             "cadence",
             "days",
-            code=code,
+            days_since(FirstTime(None, code)),
         ),
     ]
     if valued:
         out.append(
-            ValueTrend(
+            Definition(
                 "purchase_value_trend_90d",
                 _with_cases(
                     f"Change in the value of {nouns}, last 90 days vs the 90 days before",
@@ -406,8 +407,7 @@ def _purchase_definitions(wording: EventWording, code: Code, *, valued: bool) ->
                 ),
                 "cadence",
                 "currency",
-                code=code,
-                days=90,
+                change(ValueSum(code, 90), ValueSum(code, 180)),
             )
         )
     return out
@@ -476,7 +476,7 @@ def btyd_specs(vocabulary: Vocabulary, btyd: BtydFeatures) -> list[FeatureSpec]:
 
 def _churn_definitions(vocabulary: Vocabulary) -> list[Definition]:
     out: list[Definition] = [
-        Tenure(
+        Definition(
             "customer_tenure_days",
             _with_cases(
                 "Days as a customer",
@@ -484,6 +484,7 @@ def _churn_definitions(vocabulary: Vocabulary) -> list[Definition]:
             ),
             "tenure",
             "days",
+            DaysBetween(CREATED, CUTOFF),
         ),
         _inbound_share("customer"),
     ]
@@ -497,12 +498,12 @@ def _churn_definitions(vocabulary: Vocabulary) -> list[Definition]:
         if vocabulary.purchase_span == 1 and code == 1:
             continue
         out.append(
-            RecentVsUsual(
+            Definition(
                 f"{kind.slug}_90d_vs_usual",
                 _recent_vs_usual_description(kind.slug, kind.wording),
                 "trend",
                 "number",
-                code=code,
+                above_usual(Count(code, 90), 90, Count(code, 365), 365),
             )
         )
     return out

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from features.aggregates import Aggregate, MedianGap, TouchesBeforeFirstReply, code_predicate
 from features.definitions import Definition
+from features.event_table import DIRECTION_CODES, US_PER_DAY
 from features.export import quote
-from features.history import DIRECTION_CODES, US_PER_DAY
 from features.registry import FeatureSpec
 from features.tasks import TASK_TABLES, Task
 

@@ -32,8 +32,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
+from features.event_table import Code
 from features.export import Export, quote
-from features.history import Code
 from features.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 
 # Whitespace, hyphens and underscores (ASCII): one separator each run.

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from features.history import DIRECTION_CODES
+from features.event_table import DIRECTION_CODES
 from features.online import COERCED, UNREADABLE, UNSEEN, read_attribute
 from features.tasks import TASK_TABLES, Task
 from features.vocabulary import Vocabulary, normalise_event_type
