@@ -17,7 +17,7 @@ import argparse
 import time
 from datetime import datetime, timedelta
 
-from features.btyd import BgNbdParameters
+from features.definitions.btyd import BgNbdParameters
 from training.btyd_check import SCORERS, compare_with_bg_nbd
 from training.btyd_process import BgNbdCohort
 from training.config import load_config

@@ -28,12 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from features.export import Attribute, Export, new_connection
-from features.online import OnlineEntity, online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_scoring_table, build_training_set
-from features.tasks import Task
-from features.vocabulary import Vocabulary, learn_vocabulary
+from features.compute.online import OnlineEntity, online_feature_frame
+from features.compute.snapshots import build_scoring_table, build_training_set
+from features.contract.export import Attribute, Export, new_connection
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
+from features.definitions.vocabulary import Vocabulary, learn_vocabulary
 from training.config import load_config
 
 START = datetime(2022, 1, 1)

@@ -17,13 +17,13 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from features.tasks import DEFAULT_HORIZON, Task
+from features.contract.tasks import DEFAULT_HORIZON, Task
 
 METRICS = ("roc_auc", "ece", "brier")
 
 
 def _backtest(data: Path, task: Task, as_of: datetime, seed: int, origins: int) -> list[dict]:
-    from features.loading import load_export
+    from features.contract.loading import load_export
     from training.config import load_config
     from training.data import build_task_training_set, choose_cutoffs, learn_task_vocabulary
     from training.evaluation import rows_at

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.bench_serving import AS_OF, varied_batch
-from features.reasons import explain
-from features.tasks import Task
-from serving.online import score_online, to_entity_input
-from serving.rendering import json_response
-from serving.routers.scoring import _render
-from serving.schemas.requests import ScoreCustomersRequest, ScoreLeadsRequest
+from features.contract.tasks import Task
+from features.model.reasons import explain
+from serving.api.rendering import json_response
+from serving.api.routers.scoring import _render
+from serving.api.schemas.requests import ScoreCustomersRequest, ScoreLeadsRequest
+from serving.scoring.request_scoring import score_online, to_entity_input
 from serving.settings import Settings
 from serving.wiring import build_online_features, build_services
 

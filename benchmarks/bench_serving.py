@@ -10,8 +10,8 @@ At the defaults most of the time goes to the three series of 1,000-entity reques
 busy cores: over an hour in all); ``--batch-requests 50`` keeps every figure, on fewer samples.
 
 Everything lives in a temporary folder: a DuckDB-generated export (deterministic for ``--seed``),
-real champions fitted through ``features.model`` on a slice of it with the production tree
-settings (``training/config.toml``) and registered in an embedded MLflow store as training
+real champions fitted through ``features.model.scoring_model`` on a slice of it with the production
+tree settings (``training/config.toml``) and registered in an embedded MLflow store as training
 registers them (the pyfunc scorer, ``training.pyfunc``; the bare sklearn estimator in the run),
 a SQLite scores database. Steps: (1) batch-score the export in a child process (time, peak RSS);
 (2) start ``salesradar serve`` and time ``--requests`` sequential requests of each kind over one
@@ -90,7 +90,7 @@ _TABLES = {
 
 def build_export(folder: Path, *, sizes: dict[str, int], seed: int) -> None:
     """Write a contract-valid Parquet export; nothing happens at or after ``AS_OF``."""
-    from features.export import new_connection
+    from features.contract.export import new_connection
 
     folder.mkdir(parents=True, exist_ok=True)
     con = new_connection()
@@ -123,11 +123,11 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> dict[
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
-    from features.loading import load_export
-    from features.model import TRUSTED_TYPES, fit_scoring_model
-    from features.snapshots import build_training_set
-    from features.tasks import TASK_TABLES, Task
-    from features.vocabulary import learn_vocabulary
+    from features.compute.snapshots import build_training_set
+    from features.contract.loading import load_export
+    from features.contract.tasks import TASK_TABLES, Task
+    from features.definitions.vocabulary import learn_vocabulary
+    from features.model.scoring_model import TRUSTED_TYPES, fit_scoring_model
     from training.config import load_config
     from training.pyfunc import log_scorer
 
@@ -192,9 +192,9 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> dict[
 def batch_child(env: dict[str, str], export_dir: str, out: Any) -> None:
     """Child process: ``salesradar score`` logic, timed; reports (seconds, rss kB, counts)."""
     os.environ.update(env)
-    from features.loading import load_export
-    from features.tasks import Task
-    from serving.batch import score_export
+    from features.contract.loading import load_export
+    from features.contract.tasks import Task
+    from serving.scoring.batch import score_export
     from serving.settings import Settings
     from serving.wiring import build_services, utc_now
 
@@ -297,7 +297,7 @@ def mlflow_server(model_uri: str, env: dict[str, str], root: Path) -> Iterator[h
 
 def pyfunc_rows(request: dict[str, Any]) -> list[dict[str, Any]]:
     """An API scoring request's leads as the registered model's input rows
-    (``features.scorer_columns``): same entities, same ``as_of``."""
+    (``features.model.scorer_columns``): same entities, same ``as_of``."""
     rows = []
     for lead in request["leads"]:
         row = {k: v for k, v in lead.items() if k != "expected_value"}
@@ -479,10 +479,10 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
     )
 
     os.environ.update(env)
-    from features.tasks import Task
-    from serving.keys import KeyStore, Role
+    from features.contract.tasks import Task
     from serving.settings import Settings
-    from serving.store import ScoreStore
+    from serving.store.database import ScoreStore
+    from serving.store.keys import KeyStore, Role
     from serving.wiring import build_online_features, build_services
 
     store = ScoreStore.from_url(env["SALESRADAR_SCORES_URL"])
@@ -532,7 +532,7 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
         print(f"    peak RSS of the API server: {session_peak_rss(session)}")
 
     # MLflow's own server on the registered model, on the same raw requests: features,
-    # model, calibration, tiers and reasons inside MLflow (serving.pyfunc).
+    # model, calibration, tiers and reasons inside MLflow (serving.champions.pyfunc).
     mlflow_env = {**env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     print(f"mlflow models serve (1 worker, 127.0.0.1), {args.requests} sequential requests each:")
     with mlflow_server("models:/salesradar-leads@champion", mlflow_env, root) as client:
@@ -553,8 +553,8 @@ def measure_all(root: Path, args: argparse.Namespace) -> None:
     services.models.reload()
     served = services.models.current(Task.LEADS)
     assert served is not None
-    from serving.online import to_entity_input
-    from serving.schemas.requests import LeadIn
+    from serving.api.schemas.requests import LeadIn
+    from serving.scoring.request_scoring import to_entity_input
 
     entity = to_entity_input(Task.LEADS, LeadIn.model_validate(one_lead("L-bench", 50)))
     frame = build_online_features(Task.LEADS, served.model, [entity], as_of=AS_OF).to_frame()

@@ -6,8 +6,8 @@ session (``SALESRADAR_SPARK_MASTER``, default ``local[2]``), fits a small churn 
 cutoffs (DuckDB), then times on each engine, in the same run:
 
 * one cutoff's feature table (``build_scoring_table``, collected to pandas);
-* a batch scoring run with that model (``serving.batch.score_export``): features, scores with
-  reasons, and the publish into a SQLite scores database (Spark: scored in ``mapInPandas``,
+* a batch scoring run with that model (``serving.scoring.batch.score_export``): features, scores
+  with reasons, and the publish into a SQLite scores database (Spark: scored in ``mapInPandas``,
   written to Parquet, published from there);
 
 and prints both times, their ratio, the Python process's peak RSS (DuckDB runs in it) and the
@@ -30,19 +30,19 @@ from typing import TypeVar
 from pyspark.sql import SparkSession
 
 from benchmarks.bench_features import AS_OF, HORIZON, generate, load
-from features.engines.spark.connection import SparkConnection
-from features.engines.spark.session import spark_session
-from features.export import Export
-from features.model import fit_scoring_model
-from features.reasons import explain
-from features.registry import feature_specs
-from features.snapshots import build_scoring_table, build_training_set
-from features.tasks import Task
-from features.vocabulary import learn_vocabulary
-from serving.batch import score_export
-from serving.served import ServedModel
+from features.compute.engines.spark.connection import SparkConnection
+from features.compute.engines.spark.session import spark_session
+from features.compute.snapshots import build_scoring_table, build_training_set
+from features.contract.export import Export
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
+from features.definitions.vocabulary import learn_vocabulary
+from features.model.reasons import explain
+from features.model.scoring_model import fit_scoring_model
+from serving.champions.served import ServedModel
+from serving.scoring.batch import score_export
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from training.config import load_config
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from features.tasks import DEFAULT_HORIZON, Task
+from features.contract.tasks import DEFAULT_HORIZON, Task
 
 
 def _train(
@@ -52,7 +52,7 @@ def _train(
 
 
 def _generate(out: Path, as_of: datetime, seed: int) -> float:
-    from features.commands.generate import DEFAULT_CUSTOMERS, DEFAULT_LEADS, DEFAULT_MONTHS
+    from features.cli.commands.generate import DEFAULT_CUSTOMERS, DEFAULT_LEADS, DEFAULT_MONTHS
     from features.synthetic import generate_crm
 
     start = time.perf_counter()

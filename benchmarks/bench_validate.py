@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from features.export import new_connection
+from features.contract.export import new_connection
 
 AS_OF = datetime(2026, 1, 1)
 
@@ -127,8 +127,8 @@ def _count_events(directory: Path) -> int:
 
 def _measure(step: str, directory: str, as_of: datetime) -> tuple[float, float, int, int]:
     """Run one step in this (fresh) process: wall s, CPU s, peak RSS in KiB, errors found."""
-    from features.loading import load_export
-    from features.validation import validate_export
+    from features.contract.loading import load_export
+    from features.contract.validation import validate_export
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()

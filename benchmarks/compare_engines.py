@@ -36,11 +36,11 @@ from typing import Any
 
 from mlflow import MlflowClient
 
-from features.artifact_contract import CHALLENGER, CHAMPION
-from features.engines import Engine
-from features.tasks import Task
-from serving.scoring import entity_kind
-from serving.store import ListedScore, ScoreStore
+from features.compute.engines import Engine
+from features.contract.tasks import Task
+from features.model.artifact_contract import CHALLENGER, CHAMPION
+from serving.scoring.entity_scores import entity_kind
+from serving.store.database import ListedScore, ScoreStore
 
 NAMES = {task: f"salesradar-{task.value}" for task in Task}
 # Far above the default CRM's entities: one page holds a whole run.

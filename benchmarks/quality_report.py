@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from features.tasks import Task
+from features.contract.tasks import Task
 from training.groundtruth import compare_champion_to_truth
 from training.tracking import connect, resolve_tracking
 

@@ -1,2 +1,3 @@
-"""The CRM export contract, validation, as-of snapshots and labels, and the one definition of
-every feature. Pure: knows nothing about MLflow or HTTP."""
+"""Everything about an export's features, in packages: contract, definitions, compute, model,
+synthetic; and cli. Pure (no MLflow, no HTTP) outside features/cli, the one user of typer and
+rich."""

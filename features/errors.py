@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
 # pydantic puts this in front of every message a validator raises; the user needs only the rest.
 PYDANTIC_PREFIX = "Value error, "
 
@@ -29,13 +27,3 @@ def print_error(text: str) -> None:
     """
     sys.stderr.write(one_line(text) + "\n")
     sys.stderr.flush()
-
-
-def fail(exc: UserError) -> typer.Exit:
-    """Print ``exc`` as one line on stderr; return the exit (with its code) for the caller to raise.
-
-    Commands call this themselves rather than relying on the console-script wrapper so that the
-    same one-line behaviour holds under ``typer.testing.CliRunner`` and when embedded.
-    """
-    print_error(f"error: {exc}")
-    return typer.Exit(exc.exit_code)

@@ -1,1 +1,2 @@
-"""The prediction service: FastAPI app, model loading and hot swap, scores store, batch scoring."""
+"""The prediction service: api (HTTP), champions (which model is served), scoring (online and
+batch), store (the scores database); web, delivery and writeback for the reps and the CRM."""

@@ -15,18 +15,18 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from features.commands.engine import DataOption, EngineOption
-from features.commands.quiet import quiet_libraries
-from features.commands.validate import check_directory
-from features.engines import Engine
+from features.cli.commands.engine import DataOption, EngineOption
+from features.cli.commands.quiet import quiet_libraries
+from features.compute.engines import Engine
+from features.compute.engines.location import check_directory
+from features.contract.tasks import TASK_KINDS, Task
+from features.contract.times import iso_utc, resolve_as_of
 from features.errors import UserError
-from features.moments import iso_utc, resolve_as_of
-from features.tasks import TASK_KINDS, Task
 from serving.cli_settings import console, load_settings
 from serving.delivery.cli import deliver_after_publish, notify
-from serving.keys import KeyRequestError, KeyStore, Role
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
+from serving.store.keys import KeyRequestError, KeyStore, Role
 from serving.writeback.cli import export_scores
 
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
@@ -70,8 +70,8 @@ def serve(
     """Run the prediction API with uvicorn (one worker)."""
     import uvicorn
 
-    from serving.app import create_app
-    from serving.logs import configure_logging
+    from serving.api.app import create_app
+    from serving.api.logs import configure_logging
     from serving.wiring import build_services
 
     settings = load_settings()
@@ -126,12 +126,12 @@ def score(
     ] = None,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
-    from features.engines import open_export
-    from features.engines.location import export_location
-    from features.fingerprint import ExportFingerprint, reuse_fingerprint
-    from serving.batch import check_keep_runs, choose_tasks, score_export
-    from serving.event_coverage import event_type_coverage
-    from serving.shadow import challenger_source, load_challengers
+    from features.compute.engines import open_export
+    from features.compute.engines.location import export_location
+    from features.contract.fingerprint import ExportFingerprint, reuse_fingerprint
+    from serving.scoring.batch import check_keep_runs, choose_tasks, score_export
+    from serving.scoring.event_coverage import event_type_coverage
+    from serving.scoring.shadow import challenger_source, load_challengers
     from serving.wiring import build_services, utc_now
 
     now = utc_now()
@@ -339,8 +339,8 @@ def quickstart(
     as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601; default: now")] = None,
 ) -> None:
     """Create an admin, a CRM and a rep key and print ready-to-paste requests (make run)."""
-    from features.loading import load_export
-    from serving.quickstart import prepare_quickstart
+    from features.contract.loading import load_export
+    from serving.api.quickstart import prepare_quickstart
     from serving.wiring import utc_now
 
     now = utc_now()
@@ -383,7 +383,7 @@ def export_actions(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write (replaced whole)")],
 ) -> None:
     """Write every action reps recorded on the pages to a CSV file, for outcome analysis."""
-    from serving.actions import ActionStore
+    from serving.store.actions import ActionStore
 
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: no such folder {out.parent}")

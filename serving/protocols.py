@@ -1,8 +1,8 @@
 """The two callables serving is handed in its entry points, typed exactly as their one
 implementation in ``features``.
 
-``Explain`` is ``features.reasons.explain``; ``FeatureFrameBuilder`` is
-``serving.wiring.build_online_features`` (over ``features.online``). Both have keyword-only
+``Explain`` is ``features.model.reasons.explain``; ``FeatureFrameBuilder`` is
+``serving.wiring.build_online_features`` (over ``features.compute.online``). Both have keyword-only
 arguments, which ``Callable[...]`` cannot spell, hence a ``Protocol`` each; every other type serving
 uses from ``features`` (``ScoringModel``, ``ModelScores``, ``Reason``, ``OnlineEntity``) is imported
 as it is, not wrapped.
@@ -17,16 +17,16 @@ from typing import Protocol
 
 import numpy as np
 
-from features.model import ScoringModel
-from features.online import OnlineEntity
-from features.reasons import Reason
-from features.rows import FeatureTable
-from features.tasks import Task
+from features.compute.online import OnlineEntity
+from features.compute.rows import FeatureTable
+from features.contract.tasks import Task
+from features.model.reasons import Reason
+from features.model.scoring_model import ScoringModel
 
 
 class Explain(Protocol):
     """The ``top_k`` reasons of each row of ``frame`` from its ``contributions`` (shape
-    (n, n_features + 1)): ``features.reasons.explain``."""
+    (n, n_features + 1)): ``features.model.reasons.explain``."""
 
     def __call__(
         self, model: ScoringModel, frame: FeatureTable, contributions: np.ndarray, *, top_k: int = 5
@@ -36,7 +36,7 @@ class Explain(Protocol):
 class FeatureFrameBuilder(Protocol):
     """Online features of ``entities`` for ``model``'s columns, as of ``as_of``.
 
-    Only events strictly before ``as_of`` may count (``features.online`` guarantees it).
+    Only events strictly before ``as_of`` may count (``features.compute.online`` guarantees it).
     """
 
     def __call__(

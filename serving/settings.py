@@ -20,11 +20,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from features.artifact_contract import CHAMPION
-from features.tasks import Task
-from features.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES
+from features.contract.tasks import Task
+from features.model.artifact_contract import CHAMPION
+from features.model.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES
 from serving.delivery.config import DeliverySettings
-from serving.store import MIN_KEEP_RUNS
+from serving.store.database import MIN_KEEP_RUNS
 
 AUTO_DISPLAY_FIELDS = "auto"
 
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     at_risk_default_tiers: str = "high,medium"
     # Export columns carried onto every list row and entity view (comma-separated; each from the
     # entity table, or from accounts by account_id). "auto": the export's name-like columns
-    # (serving.export_context.NAME_LIKE_COLUMNS) that it has; empty: none. An unknown column
+    # (serving.scoring.export_context.NAME_LIKE_COLUMNS) that it has; empty: none. An unknown column
     # stops `salesradar score` before it writes anything.
     display_fields: str = AUTO_DISPLAY_FIELDS
     # ISO 4217 code of the export's money columns: the lists label values with it.
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # Server log lines as text or as one JSON object per line (SALESRADAR_LOG_FORMAT=json).
     log_format: Literal["text", "json"] = "text"
     # Unauthenticated requests allowed per client address per window before 429 (Retry-After);
-    # a request with a valid key is never counted (serving.authentication).
+    # a request with a valid key is never counted (serving.api.authentication).
     anonymous_requests_per_window: int = Field(default=60, gt=0)
     anonymous_window_seconds: float = Field(default=60.0, gt=0)
     host: str = "127.0.0.1"
@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     # publish reads them (a folder, or any URI Spark and Arrow both write and read: s3://...).
     spark_runs_dir: str = "models/spark-runs"
     # `salesradar score` also scores the registry's challenger_alias version, when it differs from
-    # the champion, as the run's shadow (serving.shadow; never listed); False or --no-shadow: not.
+    # the champion, as the run's shadow (serving.scoring.shadow; never listed); False or
+    # --no-shadow: not.
     shadow: bool = True
     challenger_alias: str = "challenger"
 

@@ -16,25 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from features.btyd import add_btyd_features
-from features.model import ScoringModel
-from features.online import OnlineEntity, online_feature_rows
-from features.reasons import explain
-from features.registry import FeatureSpec
-from features.rows import FeatureRows, FeatureTable
-from features.tasks import TASK_TABLES, Task
-from serving.champions import MlflowChampionSource
-from serving.input_warnings import model_levels
-from serving.keys import KeyStore
-from serving.lifecycle import ModelManager
-from serving.local_copies import LocalCopies
-from serving.metrics import ServiceMetrics
+from features.compute.online import OnlineEntity, online_feature_rows
+from features.compute.rows import FeatureRows, FeatureTable
+from features.contract.tasks import TASK_TABLES, Task
+from features.definitions.btyd import add_btyd_features
+from features.definitions.registry import FeatureSpec
+from features.model.reasons import explain
+from features.model.scoring_model import ScoringModel
+from serving.api.metrics import ServiceMetrics
+from serving.api.services import Services
+from serving.champions.lifecycle import ModelManager
+from serving.champions.local_copies import LocalCopies
+from serving.champions.served import ServedModel
+from serving.champions.source import MlflowChampionSource
 from serving.protocols import Explain
-from serving.scoring import score_entities
-from serving.served import ServedModel
-from serving.services import Services
+from serving.scoring.entity_scores import score_entities
+from serving.scoring.input_warnings import model_levels
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
+from serving.store.keys import KeyStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ def _registry_specs(saved: tuple[Any, ...]) -> tuple[FeatureSpec, ...]:
 def build_online_features(
     task: Task, model: ScoringModel, entities: Sequence[OnlineEntity], *, as_of: datetime
 ) -> FeatureRows:
-    """``features.online`` for the model's own columns; events at or after ``as_of`` never count."""
+    """``features.compute.online`` for the model's own columns; events at or after ``as_of`` never
+    count."""
     specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
     rows = online_feature_rows(
         task,

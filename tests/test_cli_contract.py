@@ -20,9 +20,10 @@ import typer.main
 from rich.console import Console
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from features.errors import UserError, fail
-from features.tasks import TASK_TABLES, Task
+from features.cli.exits import fail
+from features.cli.root import build_app
+from features.contract.tasks import TASK_TABLES, Task
+from features.errors import UserError
 from tests.features.exportkit import AS_OF, write_valid_export
 
 ROOT = Path(__file__).parents[1]
@@ -234,7 +235,7 @@ def test_models_table_keeps_identifiers_whole_at_terminal_widths(
     tmp_path: Path, width: int
 ) -> None:
     from training.cli import models_table
-    from training.registry import list_versions
+    from training.model_registry import list_versions
     from training.tracking import connect, resolve_tracking
 
     _registry_with_long_names(tmp_path)
@@ -317,7 +318,7 @@ def test_serve_help_lists_every_setting_and_env_example_documents_each(env: Path
 
 
 def test_times_the_cli_prints_are_iso_8601_utc_with_z() -> None:
-    from features.moments import iso_utc
+    from features.contract.times import iso_utc
 
     assert iso_utc(datetime(2026, 3, 1, 12, 30, 5, 123456)) == "2026-03-01T12:30:05Z"
     assert iso_utc(datetime.fromisoformat("2026-03-01T12:30:05+02:00")) == ("2026-03-01T10:30:05Z")

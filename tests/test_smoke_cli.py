@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 
 
 def test_every_command_has_help() -> None:

@@ -2,8 +2,8 @@
 the fit of a churn model's derived BTYD features on its training rows.
 
 The model (FHL 2005: P. S. Fader, B. G. S. Hardie and K. L. Lee, "'Counting Your Customers' the
-Easy Way", Marketing Science 24(2)) and its prediction formulas live in ``features.btyd``, which
-serving imports; training owns the fit. Times are in days.
+Easy Way", Marketing Science 24(2)) and its prediction formulas live in
+``features.definitions.btyd``, which serving imports; training owns the fit. Times are in days.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
-from features.btyd import (
+from features.contract.export import Export, quote
+from features.contract.tasks import TASK_TABLES, Task
+from features.definitions.btyd import (
     A_NEAR_ONE,
     BTYD_INPUTS,
     BgNbdParameters,
@@ -28,11 +30,9 @@ from features.btyd import (
     is_btyd_feature,
     log_likelihood,
 )
-from features.export import Export, quote
-from features.model import FeatureSpecLike, ScoringModel
-from features.registry import btyd_specs
-from features.tasks import TASK_TABLES, Task
-from features.vocabulary import Vocabulary, normalise_event_type, raw_event_types
+from features.definitions.registry import btyd_specs
+from features.definitions.vocabulary import Vocabulary, normalise_event_type, raw_event_types
+from features.model.scoring_model import FeatureSpecLike, ScoringModel
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ def with_btyd_features(
     are among ``specs``, and only when the BG/NBD fit succeeds (a failed fit is logged as a
     warning); anything else comes back unchanged with None. Derived specs already in
     ``specs`` are replaced, never doubled. The columns are computed for every row (train,
-    calibration and test) by ``features.btyd.add_btyd_features``, as batch and online scoring
-    compute them from the saved parameters.
+    calibration and test) by ``features.definitions.btyd.add_btyd_features``, as batch and online
+    scoring compute them from the saved parameters.
     """
     specs = [s for s in specs if not is_btyd_feature(s.name)]
     names = {s.name for s in specs}
@@ -187,10 +187,11 @@ def with_btyd_features(
 
 
 def boost_candidates(btyd: BtydFeatures | None, *, mode: str) -> tuple[str | None, ...]:
-    """What the evaluated model's trees may boost from (``features.model.build_tree_pipeline``):
-    None is a constant start, a name the BG/NBD P(no purchase over the horizon). "always" and
-    "never" give one; "auto" both, for ``choose_boost`` to decide on the calibration cutoffs.
-    Without BTYD features (``btyd`` None) only a constant start."""
+    """What the evaluated model's trees may boost from
+    (``features.model.scoring_model.build_tree_pipeline``): None is a constant start, a name the
+    BG/NBD P(no purchase over the horizon). "always" and "never" give one; "auto" both, for
+    ``choose_boost`` to decide on the calibration cutoffs. Without BTYD features (``btyd`` None)
+    only a constant start."""
     if btyd is None or mode == "never":
         return (None,)
     return (btyd.no_purchase_name,) if mode == "always" else (None, btyd.no_purchase_name)

@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from features.btyd import BgNbdParameters, probability_no_purchase
-from features.export import Export
-from features.snapshots import build_training_set, default_cutoffs
-from features.tasks import Task
-from features.vocabulary import learn_vocabulary
+from features.compute.snapshots import build_training_set, default_cutoffs
+from features.contract.export import Export
+from features.contract.tasks import Task
+from features.definitions.btyd import BgNbdParameters, probability_no_purchase
+from features.definitions.vocabulary import learn_vocabulary
 from training.btyd import fit_bg_nbd, purchase_histories
 from training.btyd_process import BgNbdCohort, simulate_bg_nbd
 from training.config import TrainingConfig

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.btyd import BgNbdParameters
-from features.export import Export, export_from_frames
+from features.contract.export import Export, export_from_frames
+from features.definitions.btyd import BgNbdParameters
 
 _US_PER_DAY = 86_400_000_000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from features.vocabulary import Vocabulary
+from features.definitions.vocabulary import Vocabulary
 from training.evaluation import Evaluation, metric_table, rows_at
 from training.linear import LOGISTIC_KIND
 from training.trainer import TrainedTask

@@ -19,9 +19,9 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from features.artifact_contract import CHAMPION
+from features.contract.tasks import TASK_TABLES, Task
 from features.errors import UserError
-from features.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import CHAMPION
 from training.manager_card import (
     MANAGER_CARD,
     MANAGER_FACTS,

@@ -20,12 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from features.commands.activity import ActivityTypesOption, parse_activity_types
-from features.commands.engine import DataOption, EngineOption
-from features.commands.quiet import quiet_libraries
-from features.engines import Engine
-from features.errors import UserError, fail
-from features.tasks import DEFAULT_HORIZON, Task
+from features.cli.commands.activity import ActivityTypesOption, parse_activity_types
+from features.cli.commands.engine import DataOption, EngineOption
+from features.cli.commands.quiet import quiet_libraries
+from features.cli.exits import fail
+from features.compute.engines import Engine
+from features.contract.tasks import DEFAULT_HORIZON, Task
+from features.errors import UserError
 from training.cli_options import (
     ConfigOption,
     ModelsDirFlag,
@@ -35,10 +36,10 @@ from training.cli_options import (
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands
     from mlflow import MlflowClient
 
-    from features.snapshots import CutoffSpacing
+    from features.compute.snapshots import CutoffSpacing
     from training.config import TrainingConfig
+    from training.model_registry import VersionRow
     from training.plan import DataPlan
-    from training.registry import VersionRow
     from training.tracking import TrackingConfig
     from training.trainer import TrainedTask
 
@@ -122,8 +123,8 @@ def train(
     engine: EngineOption = Engine.DUCKDB,
 ) -> None:
     """Train, test on the latest labelled cutoff(s), log to MLflow, register a challenger."""
-    from features.engines.location import export_location
-    from features.moments import resolve_as_of
+    from features.compute.engines.location import export_location
+    from features.contract.times import resolve_as_of
 
     console = Console()
     try:
@@ -273,7 +274,7 @@ def models(
     On a terminal: a table that keeps model names, versions and aliases whole and drops the
     less important columns that do not fit. In a pipe: tab-separated lines, nothing cut.
     """
-    from training.registry import list_versions
+    from training.model_registry import list_versions
     from training.tracking import connect
 
     if card is None and save is not None:
@@ -435,7 +436,7 @@ def parse_horizon(text: str) -> timedelta:
 
 def parse_every(text: str) -> CutoffSpacing:
     """'7d' -> 7 days, '2w' -> 14 days, '1m' -> 1 month; anything else is a one-line error."""
-    from features.snapshots import CutoffSpacing
+    from features.compute.snapshots import CutoffSpacing
 
     value = text.strip().lower()
     count, unit = value[:-1], value[-1:]
@@ -450,7 +451,7 @@ def parse_cutoffs(text: str | None) -> list[datetime] | None:
     """Comma-separated ISO dates/times (naive = UTC) -> sorted naive UTC datetimes."""
     if not text:
         return None
-    from features.moments import parse_moment
+    from features.contract.times import parse_moment
 
     try:
         moments = [parse_moment(part, option="--cutoffs") for part in text.split(",")]

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from features.errors import UserError
-from features.tasks import Task
-from features.vocabulary import (
+from features.contract.tasks import Task
+from features.definitions.vocabulary import (
     EventWording,
     VocabularyError,
     VocabularySettings,
     normalise_event_type,
 )
+from features.errors import UserError
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.toml")
 DIRECTIONS = ("higher", "lower")

@@ -1,7 +1,7 @@
 """The edge between an export and training: point-in-time training sets through ``features``.
 
-Cutoffs are explicit: either given, or ``features.snapshots.default_cutoffs`` as of the export's
-``as_of`` time (only cutoffs whose label window has closed by then).
+Cutoffs are explicit: either given, or ``features.compute.snapshots.default_cutoffs`` as of the
+export's ``as_of`` time (only cutoffs whose label window has closed by then).
 """
 
 from __future__ import annotations
@@ -12,19 +12,24 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from features.audit import audit_leakage
-from features.errors import UserError
-from features.export import Export, quote
-from features.moments import iso_utc
-from features.snapshots import (
+from features.compute.audit import audit_leakage
+from features.compute.snapshots import (
     MONTHLY,
     CutoffSpacing,
     TrainingSet,
     build_training_set,
     default_cutoffs,
 )
-from features.tasks import TASK_TABLES, Task
-from features.vocabulary import Vocabulary, VocabularyError, VocabularySettings, learn_vocabulary
+from features.contract.export import Export, quote
+from features.contract.tasks import TASK_TABLES, Task
+from features.contract.times import iso_utc
+from features.definitions.vocabulary import (
+    Vocabulary,
+    VocabularyError,
+    VocabularySettings,
+    learn_vocabulary,
+)
+from features.errors import UserError
 from training.trainer import LeakageResult
 
 

@@ -103,7 +103,7 @@ def _numeric_counts(profile: Mapping[str, Any], values: np.ndarray) -> tuple[np.
 
 def seen_levels(model: object) -> dict[str, frozenset[str]]:
     """Per categorical feature, every level ``model``'s fit saw: the levels its encoder kept
-    and those it grouped as rare into "other" (``features.categories.RareLevelGrouper``).
+    and those it grouped as rare into "other" (``features.model.categories.RareLevelGrouper``).
     Empty for a model without such an encoder."""
     pipeline = getattr(model, "pipeline", None)
     encoder = pipeline[0] if pipeline is not None else None

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from features.btyd import add_btyd_features
-from features.model import ModelDataError, ScoringModel, fit_scoring_model
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.definitions.btyd import add_btyd_features
+from features.model.scoring_model import ModelDataError, ScoringModel, fit_scoring_model
 from training.baselines import baseline_scores
 from training.btyd import with_btyd_features
 from training.config import TrainingConfig

@@ -13,8 +13,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from features.artifact_contract import CHAMPION
-from features.tasks import TASK_TABLES, Task
+from features.contract.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import CHAMPION
 from training.metrics import expected_calibration_error, top_decile_lift
 from training.promotion import load_tested
 from training.tracking import TEST_FRAME_ARTIFACT

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from features.engines import Engine, open_export
-from features.model import ModelDataError
-from features.snapshots import (
+from features.compute.engines import Engine, open_export
+from features.compute.snapshots import (
     MONTHLY,
     CutoffSpacing,
     TrainingSet,
     default_cutoffs,
     label_counts,
 )
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.model.scoring_model import ModelDataError
 from training.config import TrainingConfig
 from training.data import (
     audit_training_cutoffs,
@@ -73,7 +73,7 @@ def run_training(
     ``show_plan`` before anything is fitted; a plan that cannot train raises ``ModelDataError``
     saying what would work. ``now`` stamps the promotion decision. ``on_step`` is told the name
     of each step as it starts (the CLI shows progress with it). ``engine`` computes the
-    training set (``features.engines``); only that set reaches this process's memory.
+    training set (``features.compute.engines``); only that set reaches this process's memory.
     """
     step = on_step or (lambda name: None)
     seconds: dict[str, float] = {}
@@ -139,7 +139,7 @@ def prepare_training(
     ``salesradar train --plan`` stops here. Raises ``UserError`` when the as-of is more than
     ``[split] max_as_of_gap_days`` after the task's last event. Step times go to ``seconds``;
     ``on_step`` is told each step's name as it starts; ``engine`` loads the export and runs
-    its SQL (``features.engines.open_export``).
+    its SQL (``features.compute.engines.open_export``).
     """
     seconds = {} if seconds is None else seconds
     step = on_step or (lambda name: None)

@@ -3,7 +3,7 @@
 Trained beside the trees on the same training cutoffs and calibrated like them on the same later
 calibration cutoffs; it shows how much the trees add, and when the trees do not beat it by
 ``[promotion] prefer_simple_margin`` it is the model promotion registers and serves
-(``features.linear_plan`` scores it and explains it with exact linear contributions).
+(``features.model.linear_plan`` scores it and explains it with exact linear contributions).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from features.linear_plan import LINEAR_MEANS_KEY, as_object, column_means
-from features.model import ModelFeature, ScoringModel, check_positives
+from features.model.linear_plan import LINEAR_MEANS_KEY, as_object, column_means
+from features.model.scoring_model import ModelFeature, ScoringModel, check_positives
 from training.config import LinearConfig
 
 # ScoringModel.metadata["model_kind"] of the logistic-regression model (the trees have none).
@@ -79,7 +79,7 @@ def fit_linear_model(
     Both frames are training-set rows (``label`` and the template's features). ``metadata`` (the
     cutoffs and horizon, as the trees') is copied into the model's, with ``model_kind`` and the
     preprocessed columns' means over ``fit_rows`` that centre its contributions
-    (``features.linear_plan``). ``ModelDataError`` when either part lacks a class.
+    (``features.model.linear_plan``). ``ModelDataError`` when either part lacks a class.
     Deterministic for a seed.
     """
     names = template.feature_names

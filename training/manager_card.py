@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from features.moments import iso_utc
-from features.tasks import Task
-from features.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES, scores_of, tier_positions
+from features.contract.tasks import Task
+from features.contract.times import iso_utc
+from features.model.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES, scores_of, tier_positions
 from training.evaluation import Evaluation
 from training.linear import LOGISTIC_KIND
 from training.trainer import TrainedTask
@@ -71,7 +71,7 @@ def band_rate(labels: np.ndarray, probability: np.ndarray) -> dict[str, float | 
 
 
 def tier_rates(task: Task, labels: np.ndarray, probability: np.ndarray) -> list[dict[str, Any]]:
-    """``band_rate`` per tier at the default cut-offs (``features.tiers``), top tier first."""
+    """``band_rate`` per tier at the default cut-offs (``features.model.tiers``), top tier first."""
     high, medium = DEFAULT_TIER_CUTOFFS[task]
     positions = tier_positions(probability, high=high, medium=medium)
     return [

@@ -3,7 +3,7 @@
 Rows and positives per labelled cutoff, the split the run will use (or why there is no temporal
 test), how many cutoffs each horizon leaves, the longest horizon that still allows a temporal
 test, and — when the history falls short — what would work instead. Pure: the cutoff grid of
-another horizon or spacing comes from a function the caller passes (``features.snapshots.
+another horizon or spacing comes from a function the caller passes (``features.compute.snapshots.
 default_cutoffs`` over the open export), so nothing here reads data or a clock.
 """
 
@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from features.model import ModelDataError
-from features.moments import iso_utc
-from features.snapshots import MONTHLY, CutoffSpacing
-from features.tasks import Task
+from features.compute.snapshots import MONTHLY, CutoffSpacing
+from features.contract.tasks import Task
+from features.contract.times import iso_utc
+from features.model.scoring_model import ModelDataError
 from training.config import SplitConfig
 from training.splits import TemporalSplit, choose_split, split_cutoffs
 from training.trainer import check_train_positives
@@ -30,7 +30,8 @@ SUGGESTED_SPACINGS = (CutoffSpacing(7, "d"), CutoffSpacing(14, "d"), CutoffSpaci
 
 CutoffGrid = Callable[[timedelta, CutoffSpacing], list[datetime]]
 # The default cutoffs of a horizon and spacing with their label counts: ``cutoff, rows,
-# positives`` (``features.snapshots.label_counts``), one row per cutoff where anyone is eligible.
+# positives`` (``features.compute.snapshots.label_counts``), one row per cutoff where anyone is
+# eligible.
 LabelCounts = Callable[[timedelta, CutoffSpacing], pd.DataFrame]
 
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.model import ModelFeature
-from features.tasks import Task
-from features.tiers import scores_of
+from features.contract.tasks import Task
+from features.model.scoring_model import ModelFeature
+from features.model.tiers import scores_of
 from training.evaluation import Evaluation
 from training.manager_card import list_order
 

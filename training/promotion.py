@@ -52,11 +52,16 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from features.artifact_contract import CHALLENGER, CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
+from features.contract.tasks import TASK_TABLES, Task
 from features.errors import UserError
-from features.frame_values import FeatureFrameError
-from features.model import ScoringModel
-from features.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import (
+    CHALLENGER,
+    CHAMPION,
+    SCORING_MODEL_PATH,
+    SHA256_TAG_PREFIX,
+)
+from features.model.frame_values import FeatureFrameError
+from features.model.scoring_model import ScoringModel
 from training.config import PromotionConfig
 from training.metrics import probability_metrics
 from training.monitoring.shadow import ShadowEvidence, shadow_evidence

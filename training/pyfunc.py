@@ -1,10 +1,10 @@
 """Log the whole scorer as an MLflow pyfunc model beside the bare sklearn estimator.
 
-The pyfunc (``serving.pyfunc.EntityScorer``) scores raw entities with the API's own code. It is
-logged so it loads in a fresh environment from its own files:
+The pyfunc (``serving.champions.pyfunc.EntityScorer``) scores raw entities with the API's own code.
+It is logged so it loads in a fresh environment from its own files:
 
-- "models from code": ``python_model`` is the path of ``serving/pyfunc_entry.py``, which MLflow
-  runs at load time, so no pickle of ours is written (MLflow would otherwise cloudpickle the
+- "models from code": ``python_model`` is the path of ``serving/champions/pyfunc_entry.py``, which
+  MLflow runs at load time, so no pickle of ours is written (MLflow would otherwise cloudpickle the
   wrapper);
 - ``code_paths``: the ``features`` and ``serving`` packages are copied into the model's ``code/``
   folder and put on ``sys.path`` when it loads. Chosen over a wheel logged with the model:
@@ -33,15 +33,15 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 
-from features.artifact_contract import SCORING_MODEL_ARTIFACT
-from features.model import ScoringModel
-from features.scorer_columns import (
+from features.contract.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import SCORING_MODEL_ARTIFACT
+from features.model.scorer_columns import (
     RESPONSE_VALUE,
     example_rows,
     input_columns,
     output_columns,
 )
-from features.tasks import TASK_TABLES, Task
+from features.model.scoring_model import ScoringModel
 
 PYFUNC_MODEL_NAME = "scorer"  # the pyfunc's folder in the run, beside the sklearn flavour's
 SKLEARN_MODEL_NAME = "model"  # the bare estimator's folder in the run (training.tracking)
@@ -74,7 +74,7 @@ def scorer_requirements() -> list[str]:
 
 
 def scorer_signature(task: Task) -> ModelSignature:
-    """Named input and output columns (``features.scorer_columns``); optional where the API's
+    """Named input and output columns (``features.model.scorer_columns``); optional where the API's
     request field is optional. Inputs are typed ``any``; outputs: ``probability`` and the value
     double, ``score`` long, the rest text (JSON columns are text), every one nullable."""
     required = {TASK_TABLES[task].key, "created_at", "owner_id", "as_of"}
@@ -119,7 +119,7 @@ def log_scorer(
     )
     return mlflow.pyfunc.log_model(
         name=PYFUNC_MODEL_NAME,
-        python_model=str(serving / "pyfunc_entry.py"),
+        python_model=str(serving / "champions" / "pyfunc_entry.py"),
         code_paths=[_package_dir("features"), str(serving)],
         artifacts={SCORING_MODEL_ARTIFACT: str(scoring_model_dir)},
         model_config={"task": str(task), "name": name, "run_id": run_id, "sha256": sha256},

@@ -28,8 +28,10 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupKFold, cross_val_predict
 
-from features.btyd import BtydFeatures
-from features.model import (
+from features.contract.tasks import Task
+from features.definitions.btyd import BtydFeatures
+from features.definitions.vocabulary import Vocabulary
+from features.model.scoring_model import (
     FeatureSpecLike,
     ModelDataError,
     ModelFeature,
@@ -37,8 +39,6 @@ from features.model import (
     build_tree_pipeline,
     check_positives,
 )
-from features.tasks import Task
-from features.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from features.errors import UserError
-from features.model import ScoringModel
+from features.model.scoring_model import ScoringModel
 from training.linear import LOGISTIC_KIND
 from training.manager_card import MANAGER_CARD, MANAGER_FACTS, render_manager_card
 from training.monitoring.reference import REFERENCE_ARTIFACT
@@ -147,7 +147,7 @@ def _which_model(name: str, version: str, run_id: str, source: Run) -> str:
         f"- `models:/{name}/{version}` (and its aliases): the whole scorer, an MLflow pyfunc "
         "model, as for the trees (raw entities in; probability, score, tier and reasons out).\n"
         f"- `scoring_model/` of run {run_id}: this logistic regression itself "
-        "(`features.model.ScoringModel`, skops).\n"
+        "(`features.model.scoring_model.ScoringModel`, skops).\n"
         f"- The training run that fitted and evaluated it beside the trees: run "
         f"{source.info.run_id}.\n"
     )

@@ -14,8 +14,8 @@ paths. Without the setting nothing is logged here, and such a run's simple model
 are it (fitted on the trees' train cutoffs, calibrated on their calibration cutoffs, shipped as
 tested: nothing is refit, so its fitted cutoffs are ``split.fit``); its test figures and scores are
 the evaluation's logistic ones, with the trees beside it (``Evaluation.beside``); its
-contributions are its exact linear ones (``features.linear_plan``); its rolling-origin backtest
-fits a logistic regression per origin on cutoffs before that origin only, as the trees'
+contributions are its exact linear ones (``features.model.linear_plan``); its rolling-origin
+backtest fits a logistic regression per origin on cutoffs before that origin only, as the trees'
 backtest refits the trees (``training.evaluation.run_backtest``).
 """
 
@@ -30,7 +30,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from features.model import ModelDataError, ScoringModel
+from features.model.scoring_model import ModelDataError, ScoringModel
 from training.btyd import with_btyd_features
 from training.card import render_model_card
 from training.config import TrainingConfig

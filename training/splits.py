@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from features.model import ModelDataError
+from features.model.scoring_model import ModelDataError
 
 
 @dataclass(frozen=True)

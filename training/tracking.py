@@ -5,13 +5,13 @@ Embedded by default: a sqlite backend store ``<models>/mlflow.db`` and artifacts
 resolved in the entry point and set here, inside functions, never at import.
 
 Artifact layout of a run (serving relies on it; see docs/training.md):
-``scoring_model/model.skops`` + ``scoring_model/model.json`` (``features.model.ScoringModel``),
-their sha256 as run tags and model-version tags ``sha256.<file>``; ``scorer/`` (the registered
-MLflow model: the whole scorer, raw entities in, scores and reasons out, ``training.pyfunc``);
-``model/`` (the bare estimator, MLflow sklearn flavor, skops-serialized, not registered);
-``config/``, ``evaluation/``, ``plots/``, ``model_card.md``, ``monitoring/reference.json`` (the
-training distribution that ``salesradar monitor`` measures drift against,
-``training.monitoring.reference``); ``manager_card.md`` and its facts ``manager_card.json``
+``scoring_model/model.skops`` + ``scoring_model/model.json``
+(``features.model.scoring_model.ScoringModel``), their sha256 as run tags and model-version tags
+``sha256.<file>``; ``scorer/`` (the registered MLflow model: the whole scorer, raw entities in,
+scores and reasons out, ``training.pyfunc``); ``model/`` (the bare estimator, MLflow sklearn flavor,
+skops-serialized, not registered); ``config/``, ``evaluation/``, ``plots/``, ``model_card.md``,
+``monitoring/reference.json`` (the training distribution that ``salesradar monitor`` measures drift
+against, ``training.monitoring.reference``); ``manager_card.md`` and its facts ``manager_card.json``
 (``training.card_artifacts``); ``simple_model/`` and, with ``[promotion] serve_simple_model``,
 ``simple_model_pack/`` (the logistic regression's own cards, plots and reference,
 ``training.simple_pack``).
@@ -41,16 +41,16 @@ from mlflow.models import infer_signature
 from mlflow.types import Schema
 from mlflow.types.utils import _infer_schema
 
-from features.artifact_contract import (
+from features.contract.tasks import TASK_TABLES, Task
+from features.contract.times import to_naive_utc
+from features.errors import UserError
+from features.model.artifact_contract import (
     CHALLENGER,
     SCORING_MODEL_PATH,
     SCORING_MODEL_PATH_TAG,
     SHA256_TAG_PREFIX,
 )
-from features.errors import UserError
-from features.model import TRUSTED_TYPES
-from features.moments import to_naive_utc
-from features.tasks import TASK_TABLES, Task
+from features.model.scoring_model import TRUSTED_TYPES
 from training.card import render_model_card
 from training.card_artifacts import log_manager_card
 from training.config import TrainingConfig
@@ -138,7 +138,7 @@ def check_store(client: MlflowClient, tracking: TrackingConfig) -> None:
 
     MLflow records absolute artifact locations, so in a copied or moved checkout training would
     read, and write new runs into, the original's artifacts. (Serving reads a moved store's
-    artifacts from beside it: ``serving.champions.store_relative_folder``.) Stores whose
+    artifacts from beside it: ``serving.champions.source.store_relative_folder``.) Stores whose
     artifacts a server chooses are not checked.
     """
     here = tracking.artifact_location

@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.btyd import BtydFeatures
-from features.model import (
+from features.contract.tasks import Task
+from features.definitions.btyd import BtydFeatures
+from features.definitions.vocabulary import Vocabulary
+from features.model.scoring_model import (
     FeatureSpecLike,
     ModelDataError,
     ScoringModel,
     fit_scoring_model,
 )
-from features.tasks import Task
-from features.vocabulary import Vocabulary
 from training.btyd import boost_candidates, boost_feature, choose_boost, with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at

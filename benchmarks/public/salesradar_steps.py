@@ -28,8 +28,8 @@ from benchmarks.bench_serving import free_port, server
 
 BIN = Path(sys.executable).parent
 KEY_PATTERN = re.compile(r"\bsr_[A-Za-z0-9_\-]+")
-MAX_ENTITIES = 1_000  # serving.schemas.requests.MAX_ENTITIES
-MAX_EVENTS_PER_ENTITY = 10_000  # serving.schemas.requests.MAX_EVENTS_PER_ENTITY
+MAX_ENTITIES = 1_000  # serving.api.schemas.requests.MAX_ENTITIES
+MAX_EVENTS_PER_ENTITY = 10_000  # serving.api.schemas.requests.MAX_EVENTS_PER_ENTITY
 MAX_EVENTS_PER_REQUEST = 150_000  # below SALESRADAR_MAX_EVENTS_PER_REQUEST (200,000)
 MAX_BODY_BYTES = 3_500_000  # below SALESRADAR_MAX_BODY_BYTES (4 MiB), leaving room for the envelope
 CONTRACT_COLUMNS = {
@@ -142,7 +142,7 @@ def force_champion(workspace: Workspace, *, task: str) -> str | None:
     """
     from mlflow import MlflowClient
 
-    from features.tasks import TASK_TABLES, Task
+    from features.contract.tasks import TASK_TABLES, Task
 
     uri = workspace.env["SALESRADAR_MLFLOW_TRACKING_URI"]
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -16,18 +16,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from features.contract.times import to_naive_utc
 from features.errors import UserError
-from features.moments import to_naive_utc
 from features.synthetic.calendar import HistoryCalendar, build_calendar, monthly_cutoff_days
 from features.synthetic.customers import CustomerDynamics, CustomerWorld, simulate_customers
 from features.synthetic.events import Vocabulary
-from features.synthetic.labels import (
+from features.synthetic.leads import LeadDynamics, LeadWorld, simulate_leads
+from features.synthetic.outcomes import (
     build_churn_rows,
     build_lead_rows,
     build_truth_table,
     rank_auc,
 )
-from features.synthetic.leads import LeadDynamics, LeadWorld, simulate_leads
 from features.synthetic.renaming import rename_vocabulary
 from features.synthetic.tables import (
     Owners,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.contract import TABLES_BY_NAME
+from features.contract.tables import TABLES_BY_NAME
 
 PREFIX = "zq"
 

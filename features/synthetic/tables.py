@@ -1,6 +1,6 @@
 """The contract tables (as Arrow tables) of a simulated world: IDs, attributes, mess.
 
-Column names come from ``features.contract``; extra columns are attributes (entity tables) or
+Column names come from ``features.contract.tables``; extra columns are attributes (entity tables) or
 event text columns. Timestamps are naive UTC ``timestamp[us]``; amounts are ``float64`` >= 0
 with nulls (never NaN) for missing values.
 """

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.contract import TABLES_BY_NAME
+from features.contract.tables import TABLES_BY_NAME
 from features.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from features.errors import UserError
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 
 if TYPE_CHECKING:  # the senders (httpx, jinja2, tenacity) load only when a command sends
     from serving.delivery.dispatch import DeliveryReport

@@ -41,7 +41,7 @@ from serving.delivery.render import (
     teams_payload,
     to_json_bytes,
 )
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 
 # (channel name, send once, the payload as text for a dead letter)
 Sender = tuple[str, Callable[[], None], str]

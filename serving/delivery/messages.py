@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from features.moments import iso_utc
+from features.contract.times import iso_utc
 from serving.delivery.news import Entry, RepNews
 from serving.web.paths import entity_href
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from features.tasks import KIND_TASKS
-from features.tiers import TIER_NAMES
+from features.contract.tasks import KIND_TASKS
+from features.model.tiers import TIER_NAMES
 from serving.delivery.published import resolve_run, run_pages
-from serving.store import EntityKind, ListedScore, ScoreStore
+from serving.store.database import EntityKind, ListedScore, ScoreStore
 
 
 @dataclass(frozen=True)

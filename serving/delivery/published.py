@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from features.errors import UserError
-from serving.store import EntityKind, ScorePage, ScoreStore, UnknownRun
+from serving.store.database import EntityKind, ScorePage, ScoreStore, UnknownRun
 
 PAGE_ROWS = 5_000
 

@@ -1,8 +1,8 @@
 """Who receives a rep's email: a CSV file mapping each ``owner_id`` to an address.
 
 The scores store knows reps only by the CRM's ``owner_id`` (the same id a rep key carries, see
-``serving.keys``); the address book lives in the CRM or the mail system, so the team exports it
-as a small CSV named by ``SALESRADAR_DELIVERY__RECIPIENTS_FILE``::
+``serving.store.keys``); the address book lives in the CRM or the mail system, so the team exports
+it as a small CSV named by ``SALESRADAR_DELIVERY__RECIPIENTS_FILE``::
 
     owner_id,email,name
     O-017,ana.silva@example.com,Ana Silva

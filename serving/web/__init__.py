@@ -13,9 +13,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from serving.actions import ActionStore
-from serving.authentication import AnonymousLimiter
-from serving.services import Services
+from serving.api.authentication import AnonymousLimiter
+from serving.api.services import Services
+from serving.store.actions import ActionStore
 from serving.web import pages, signin
 from serving.web.gate import STATIC_PREFIX, SessionGate
 from serving.web.rendering import WebState

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import HTTPException, Request
 
-from serving.errors import field_error
+from serving.api.errors import field_error
 from serving.web.session import CSRF_FIELD, tokens_match
 
 CSRF_REFUSED = "missing or wrong CSRF token; reload the page and send the form again"

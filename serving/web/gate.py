@@ -1,6 +1,6 @@
 """Authentication of the reps' pages before any work: a pure ASGI gate on ``/web``.
 
-``serving.authentication.AuthenticationGate`` lets ``/web`` through without a bearer key; this
+``serving.api.authentication.AuthenticationGate`` lets ``/web`` through without a bearer key; this
 gate, inside it, admits a page request only with a valid session cookie of an active rep key
 (``serving.web.session``), before one byte of its body is read. Without one, a GET is sent to
 the sign-in page (303) and anything else is refused (401). The sign-in page itself and the
@@ -15,9 +15,9 @@ from urllib.parse import quote
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from serving.authentication import is_session_path
-from serving.keys import KeyStore, Principal, Role
-from serving.limits import ASGIApp, Receive, Scope, Send
+from serving.api.authentication import is_session_path
+from serving.api.limits import ASGIApp, Receive, Scope, Send
+from serving.store.keys import KeyStore, Principal, Role
 from serving.web.session import SESSION_COOKIE, SessionCodec
 
 WEB_SESSION_SCOPE_KEY = "salesradar.web_session"

@@ -1,7 +1,7 @@
 """The reps' pages: "my at-risk customers", "my hot leads", an entity page, CSV downloads.
 
-Lists come from ``serving.routers.lists.build_list`` and entities from
-``serving.routers.entities.read_stored``, the API's own functions with the signed-in rep as
+Lists come from ``serving.api.routers.lists.build_list`` and entities from
+``serving.api.routers.entities.read_stored``, the API's own functions with the signed-in rep as
 the principal, so a page shows exactly the rows and the owner scope the API would (another
 rep's entity is a 404, like a missing one). Times are the service clock's.
 
@@ -15,14 +15,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
-from features.tasks import KIND_TASKS
-from features.tiers import TIER_NAMES
-from serving.actions import ActionInputError, RepAction, parse_action
-from serving.errors import field_error
-from serving.routers.entities import read_stored
-from serving.routers.lists import CustomerTiers, LeadTiers, Offset, RankBy, RunId, build_list
-from serving.schemas.responses import ID_AND_VALUE_NAMES
-from serving.store import EntityKind
+from features.contract.tasks import KIND_TASKS
+from features.model.tiers import TIER_NAMES
+from serving.api.errors import field_error
+from serving.api.routers.entities import read_stored
+from serving.api.routers.lists import CustomerTiers, LeadTiers, Offset, RankBy, RunId, build_list
+from serving.api.schemas.responses import ID_AND_VALUE_NAMES
+from serving.store.actions import ActionInputError, RepAction, parse_action
+from serving.store.database import EntityKind
 from serving.web import views
 from serving.web.forms import read_form, require_csrf
 from serving.web.paths import SEGMENT, entity_href

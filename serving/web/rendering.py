@@ -19,12 +19,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from serving.actions import ActionStore
-from serving.authentication import AnonymousLimiter
-from serving.deps import ServicesDep
-from serving.errors import field_error
-from serving.query_parameters import check_query_parameters
-from serving.services import Services
+from serving.api.authentication import AnonymousLimiter
+from serving.api.deps import ServicesDep
+from serving.api.errors import field_error
+from serving.api.query_parameters import check_query_parameters
+from serving.api.services import Services
+from serving.store.actions import ActionStore
 from serving.web import views
 from serving.web.gate import WEB_SESSION_SCOPE_KEY, WebSession
 from serving.web.session import CSRF_FIELD, SessionCodec

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from serving.deps import ServicesDep
-from serving.errors import field_error
-from serving.keys import Role
-from serving.query_parameters import reject_unknown_query_parameters
+from serving.api.deps import ServicesDep
+from serving.api.errors import field_error
+from serving.api.query_parameters import reject_unknown_query_parameters
+from serving.store.keys import Role
 from serving.web.forms import csrf_refused, read_form, require_csrf
 from serving.web.gate import SIGN_IN_PATH
 from serving.web.rendering import PageRoute, SessionDep, WebStateDep, render

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from features.errors import UserError
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from serving.writeback.formats import CrmFormat
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from serving.delivery.published import resolve_run, run_pages
-from serving.store import EntityKind, ScoreStore
+from serving.store.database import EntityKind, ScoreStore
 from serving.writeback.formats import ROW_BUILDERS, CrmFormat, Fields, fields_of
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
+from features.contract.times import iso_utc
 from features.errors import UserError
-from features.moments import iso_utc
 from serving.delivery.news import strongest_reason
-from serving.store import ListedScore
+from serving.store.database import ListedScore
 
 TEXT_LIMIT = 255
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 
-from features.moments import iso_utc
+from features.contract.times import iso_utc
 from serving.delivery.channels import Clock, post_json
 from serving.delivery.config import DeliverySettings
 from serving.delivery.dispatch import DeliveryReport, deliver_key
 from serving.delivery.ledger import DeliveryLedger, MessageKey, create_ledger_tables
 from serving.delivery.published import resolve_run, run_pages
 from serving.delivery.render import to_json_bytes
-from serving.store import ListedScore, ScoreStore
+from serving.store.database import ListedScore, ScoreStore
 from serving.writeback.formats import fields_of
 
 CHANNEL = "writeback"

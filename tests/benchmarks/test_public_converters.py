@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from benchmarks.public import churnsim, flat, retentioneering_ecom
 from benchmarks.public.exports import write_export
-from features.cli import build_app
+from features.cli.root import build_app
 
 ECOM_COLUMNS = retentioneering_ecom.RAW_COLUMNS
 ECOM_ROWS = [

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.model import ScoringModel, fit_scoring_model
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.model.scoring_model import ScoringModel, fit_scoring_model
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from features.audit import LeakageFinding, audit_leakage
-from features.snapshots import build_training_set
-from features.tasks import Task
+from features.compute.audit import LeakageFinding, audit_leakage
+from features.compute.snapshots import build_training_set
+from features.contract.tasks import Task
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 

@@ -1,5 +1,5 @@
-"""BG/NBD in ``features.btyd``: the closed forms against independent computations, and the
-derived churn features on handwritten histories, batch against online.
+"""BG/NBD in ``features.definitions.btyd``: the closed forms against independent computations, and
+the derived churn features on handwritten histories, batch against online.
 
 The likelihood and P(alive) against direct numerical integration of the individual-level
 likelihood (FHL 2005 eq. (3)) over the Gamma and Beta mixing distributions; P(no purchase)
@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 from scipy.special import hyp2f1
 
-from features.artifact_contract import ModelIntegrityError
-from features.btyd import (
+from features.compute.online import online_feature_rows
+from features.compute.rows import FeatureRows
+from features.compute.snapshots import build_feature_table, build_scoring_table
+from features.contract.tasks import Task
+from features.definitions.btyd import (
     BgNbdParameters,
     BtydFeatures,
     add_btyd_features,
@@ -33,12 +36,9 @@ from features.btyd import (
     probability_alive,
     probability_no_purchase,
 )
-from features.model import MANIFEST_FILE, ScoringModel, fit_scoring_model
-from features.online import online_feature_rows
-from features.registry import btyd_specs, feature_specs
-from features.rows import FeatureRows
-from features.snapshots import build_feature_table, build_scoring_table
-from features.tasks import Task
+from features.definitions.registry import btyd_specs, feature_specs
+from features.model.artifact_contract import ModelIntegrityError
+from features.model.scoring_model import MANIFEST_FILE, ScoringModel, fit_scoring_model
 from tests.features.test_features_support import make_export, online_entities
 from tests.features.vocabkit import sim_vocabulary
 

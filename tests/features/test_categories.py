@@ -13,7 +13,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
-from features.categories import OTHER, RareLevelGrouper
+from features.model.categories import OTHER, RareLevelGrouper
 
 TRAIN = pd.DataFrame(
     {
@@ -98,7 +98,7 @@ def test_round_trips_through_skops_and_feeds_a_tree_model(tmp_path):
     path = tmp_path / "grouper.skops"
     sio.dump(pipeline.named_steps["prepare"].transformers_[0][1], path)
     trusted = sio.get_untrusted_types(file=path)
-    assert trusted == ["features.categories.RareLevelGrouper"]
+    assert trusted == ["features.model.categories.RareLevelGrouper"]
     loaded = sio.load(path, trusted=trusted)
     assert loaded.categories_ == {"industry": ["energy", "mining", "retail", OTHER]}
     probabilities = pipeline.predict_proba(frame)

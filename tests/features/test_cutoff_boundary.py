@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from features.online import OnlineEntity, online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_scoring_table, build_training_set
-from features.tasks import Task
+from features.compute.online import OnlineEntity, online_feature_frame
+from features.compute.snapshots import build_scoring_table, build_training_set
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.loading import load_export
-from features.online import OnlineEntity, online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_scoring_table
-from features.tasks import Task
+from features.compute.online import OnlineEntity, online_feature_frame
+from features.compute.snapshots import build_scoring_table
+from features.contract.loading import load_export
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
 from tests.features.exportkit import AS_OF, valid_tables, write_export
 from tests.features.vocabkit import sim_vocabulary
 

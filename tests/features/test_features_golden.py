@@ -8,10 +8,10 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from features.online import online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_feature_table
-from features.tasks import Task
+from features.compute.online import online_feature_frame
+from features.compute.snapshots import build_feature_table
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
 from tests.features.test_features_support import make_export, online_entities
 from tests.features.vocabkit import sim_vocabulary
 

@@ -9,11 +9,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.contract import OUTCOME_COLUMNS
-from features.registry import feature_specs
-from features.snapshots import build_feature_query, build_feature_table
-from features.sql import compile_feature_query
-from features.tasks import Task
+from features.compute.snapshots import build_feature_query, build_feature_table
+from features.compute.sql import compile_feature_query
+from features.contract.tables import OUTCOME_COLUMNS
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
 from tests.features.test_features_support import assert_frames_match, make_export
 from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 

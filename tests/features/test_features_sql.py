@@ -9,11 +9,11 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
-from features.labels import spine_sql
-from features.registry import feature_specs
-from features.snapshots import build_feature_query
-from features.sql import compile_feature_query
-from features.tasks import TASK_TABLES, Task
+from features.compute.labels import spine_sql
+from features.compute.snapshots import build_feature_query
+from features.compute.sql import compile_feature_query
+from features.contract.tasks import TASK_TABLES, Task
+from features.definitions.registry import feature_specs
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 

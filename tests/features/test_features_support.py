@@ -8,9 +8,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from features.export import Export, export_from_frames
-from features.online import OnlineEntity
-from features.tasks import TASK_TABLES, Task
+from features.compute.online import OnlineEntity
+from features.contract.export import Export, export_from_frames
+from features.contract.tasks import TASK_TABLES, Task
 
 TEXT_COLUMNS = ("channel", "direction", "outcome")
 

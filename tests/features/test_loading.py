@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.export import Attribute
-from features.loading import ExportInvalid, load_export
+from features.contract.export import Attribute
+from features.contract.loading import ExportInvalid, load_export
 from tests.features.exportkit import (
     AS_OF,
     csv_text,

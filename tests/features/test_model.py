@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.artifact_contract import ModelIntegrityError, file_sha256
-from features.frame_values import FeatureFrameError
-from features.model import (
+from features.contract.tasks import Task
+from features.model.artifact_contract import ModelIntegrityError, file_sha256
+from features.model.frame_values import FeatureFrameError
+from features.model.scoring_model import (
     ESTIMATOR_FILE,
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -21,7 +22,6 @@ from features.model import (
     fit_scoring_model,
     split_by_cutoff,
 )
-from features.tasks import Task
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS
 

@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from features.artifact_contract import ModelIntegrityError
-from features.frame_values import OFFSET_CLIP, offset_log_odds
-from features.model import (
+from features.compute.rows import FeatureRows
+from features.contract.tasks import Task
+from features.model.artifact_contract import ModelIntegrityError
+from features.model.frame_values import OFFSET_CLIP, offset_log_odds
+from features.model.scoring_model import (
     MANIFEST_FILE,
     ModelFeature,
     ScoringModel,
     fit_scoring_model,
 )
-from features.rows import FeatureRows
-from features.tasks import Task
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.frame_values import FeatureFrameError
-from features.model import ScoringModel, fit_scoring_model
-from features.scoring_plan import SMALL_FRAME_ROWS
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.model.frame_values import FeatureFrameError
+from features.model.scoring_model import ScoringModel, fit_scoring_model
+from features.model.scoring_plan import SMALL_FRAME_ROWS
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
@@ -47,7 +47,7 @@ def _reference(model: ScoringModel, frame: pd.DataFrame) -> tuple[np.ndarray, np
 
 
 def _assert_same_contributions(got: np.ndarray, want: np.ndarray) -> None:
-    # The plan looks TreeSHAP up in tables (features.shap_tables): the booster's terms, summed
+    # The plan looks TreeSHAP up in tables (features.model.shap_tables): the booster's terms, summed
     # in another order, so equal to rounding.
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from features.contract.times import parse_moment, resolve_as_of, to_naive_utc
+from features.contract.validation import validate_export
 from features.errors import UserError
-from features.moments import parse_moment, resolve_as_of, to_naive_utc
-from features.validation import validate_export
 
 NOW = datetime(2026, 3, 1, 12, 0)
 

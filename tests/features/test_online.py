@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from features.online import OnlineEntity, OnlineInputError, online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_scoring_table, missing_attributes
-from features.tasks import Task
+from features.compute.online import OnlineEntity, OnlineInputError, online_feature_frame
+from features.compute.snapshots import build_scoring_table, missing_attributes
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
 from tests.features.test_features_support import assert_frames_match, make_export
 from tests.features.vocabkit import sim_vocabulary
 
@@ -98,7 +98,7 @@ def test_malformed_fields_raise_an_error_naming_the_field(entity, field):
     ],
 )
 def test_inline_event_check_reads_events_as_the_field_by_field_one(event):
-    from features.online import _checked_event_key, _event_key
+    from features.compute.online import _checked_event_key, _event_key
 
     assert _event_key(event, "entities[0]", 0) == _checked_event_key(event, "entities[0].events[0]")
 

@@ -14,10 +14,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.online import OnlineEntity, online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_feature_table
-from features.tasks import TASK_TABLES, Task
+from features.compute.online import OnlineEntity, online_feature_frame
+from features.compute.snapshots import build_feature_table
+from features.contract.tasks import TASK_TABLES, Task
+from features.definitions.registry import feature_specs
 from tests.features.test_features_support import assert_frames_match, make_export
 from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 

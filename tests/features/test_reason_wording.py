@@ -1,4 +1,5 @@
-"""The sentences reps read: registry descriptions rendered by ``features.reasons`` for real values.
+"""The sentences reps read: registry descriptions rendered by ``features.model.reasons`` for real
+values.
 
 Golden sentences per feature family for zero, one, many, negative and missing values, the case
 grammar's fallbacks, a sweep over every registry description, and a tiny fitted model whose
@@ -13,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.btyd import BgNbdParameters, BtydFeatures
-from features.model import ModelFeature, ScoringModel, fit_scoring_model
-from features.reasons import explain, phrase
-from features.registry import CASE_SEPARATOR, btyd_specs, feature_specs
-from features.tasks import Task
-from features.vocabulary import Vocabulary
+from features.contract.tasks import Task
+from features.definitions.btyd import BgNbdParameters, BtydFeatures
+from features.definitions.registry import CASE_SEPARATOR, btyd_specs, feature_specs
+from features.definitions.vocabulary import Vocabulary
+from features.model.reasons import explain, phrase
+from features.model.scoring_model import ModelFeature, ScoringModel, fit_scoring_model
 from tests.features.vocabkit import sim_vocabulary
 
 # Values of the other features that some sentences name, for one made-up entity.
@@ -29,7 +30,8 @@ CONTEXT: dict[str, object] = {
 }
 
 
-# A churn model with a purchase kind also has the derived BG/NBD features (features.btyd).
+# A churn model with a purchase kind also has the derived BG/NBD features
+# (features.definitions.btyd).
 BTYD = BtydFeatures(BgNbdParameters(r=0.8, alpha=20.0, a=0.5, b=4.0), horizon_days=90)
 
 
@@ -354,7 +356,7 @@ def test_every_family_has_golden_sentences() -> None:
         assert covered == families, task
 
 
-# --- the case grammar of ``features.reasons.phrase`` on descriptions like the registry's ---
+# --- the case grammar of ``features.model.reasons.phrase`` on descriptions like the registry's ---
 
 
 def _phrase_one(description: str, unit: str, value: object) -> str:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import ModelFeature, ScoringModel
-from features.reasons import Reason, explain, format_value, phrase
+from features.model.reasons import Reason, explain, format_value, phrase
+from features.model.scoring_model import ModelFeature, ScoringModel
 
 TEMPLATED = (
     ModelFeature(

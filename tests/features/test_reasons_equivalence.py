@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from features.model import ModelFeature, ScoringModel
-from features.reasons import Reason, _plain, explain, is_background, phrase
+from features.model.reasons import Reason, _plain, explain, is_background, phrase
+from features.model.scoring_model import ModelFeature, ScoringModel
 
 
 def _reference_explain(

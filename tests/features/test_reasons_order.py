@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.btyd import BgNbdParameters, BtydFeatures
-from features.model import ModelFeature
-from features.reasons import EVENT_FAMILIES, explain, is_background
-from features.registry import btyd_specs, engineered_definitions, value_spec
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.definitions.btyd import BgNbdParameters, BtydFeatures
+from features.definitions.registry import btyd_specs, engineered_definitions, value_spec
+from features.model.reasons import EVENT_FAMILIES, explain, is_background
+from features.model.scoring_model import ModelFeature
 from tests.features.vocabkit import sim_vocabulary
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.loading import load_export
-from features.online import OnlineEntity, online_feature_frame
-from features.registry import FeatureSpec, feature_specs
-from features.snapshots import build_scoring_table
-from features.tasks import Task
-from features.validation import validate_export
+from features.compute.online import OnlineEntity, online_feature_frame
+from features.compute.snapshots import build_scoring_table
+from features.contract.loading import load_export
+from features.contract.tasks import Task
+from features.contract.validation import validate_export
+from features.definitions.registry import FeatureSpec, feature_specs
 from tests.features.exportkit import AS_OF, valid_tables, write_export
 from tests.features.vocabkit import sim_vocabulary
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from features.registry import FeatureSpec, feature_specs, select_attributes
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.definitions.registry import FeatureSpec, feature_specs, select_attributes
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 

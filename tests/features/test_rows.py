@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.frame_values import FeatureFrameError
-from features.model import ScoringModel
-from features.reasons import explain
-from features.rows import FeatureRows, concat_tables
+from features.compute.rows import FeatureRows, concat_tables
+from features.model.frame_values import FeatureFrameError
+from features.model.reasons import explain
+from features.model.scoring_model import ScoringModel
 from tests.training.factories import SPECS
 
 NAMES = tuple(s.name for s in SPECS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from features.contract.validation import validate_export
 from features.synthetic import generate_crm
-from features.validation import validate_export
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = datetime(2026, 10, 1)

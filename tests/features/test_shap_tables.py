@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from features.shap_tables import MAX_TABLE_NODES, ShapTables
+from features.model.shap_tables import MAX_TABLE_NODES, ShapTables
 
 ROWS = 600
 CATEGORY_LEVELS = 12
@@ -114,7 +114,7 @@ def test_rows_are_scored_in_blocks_without_seams(monkeypatch: pytest.MonkeyPatch
     assert tables is not None
     rows = _awkward_rows(booster, 4)
     whole = tables.contributions(rows)
-    monkeypatch.setattr("features.shap_tables.BLOCK_ROWS", 7)
+    monkeypatch.setattr("features.model.shap_tables.BLOCK_ROWS", 7)
     np.testing.assert_array_equal(tables.contributions(rows), whole)
     np.testing.assert_array_equal(tables.contributions(rows[:1]), whole[:1])
 

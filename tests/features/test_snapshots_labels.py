@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from features.registry import feature_specs
-from features.snapshots import (
+from features.compute.snapshots import (
     CutoffSpacing,
     build_scoring_table,
     build_training_set,
     default_cutoffs,
 )
-from features.tasks import Task
-from features.vocabulary import Vocabulary
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
+from features.definitions.vocabulary import Vocabulary
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import SIM_TYPES, sim_vocabulary
 

@@ -8,7 +8,7 @@ import sys
 
 SCRIPT = """
 import warnings
-import features.engines.spark.session
+import features.compute.engines.spark.session
 from pyspark.sql.pandas.utils import require_minimum_pandas_version
 require_minimum_pandas_version()  # what each toPandas / createDataFrame / mapInPandas calls
 warnings.warn("another library's future warning", FutureWarning)

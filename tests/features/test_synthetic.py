@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from features.contract import EVENT_TEXT_COLUMNS, TABLES_BY_NAME, Kind
+from features.contract.tables import EVENT_TEXT_COLUMNS, TABLES_BY_NAME, Kind
 from features.errors import UserError
 from features.synthetic import generate_crm
 from tests.features.test_synthetic_support import AS_OF, TABLE_NAMES, read_tables
@@ -156,7 +156,7 @@ def test_exact_duplicate_events_exist_at_moderate_size(tmp_path: Path) -> None:
 def test_csv_holds_the_same_instants_with_some_offsets(small_export: Path, tmp_path: Path) -> None:
     import duckdb
 
-    from features.contract import parse_timestamp_sql
+    from features.contract.tables import parse_timestamp_sql
 
     generate_small(tmp_path / "csv", fmt="csv")
     raw = (tmp_path / "csv" / "customer_events.csv").read_text(encoding="utf-8")

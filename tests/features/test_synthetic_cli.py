@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features import cli
+from features.cli import root as cli
+from features.contract.validation import validate_export
 from features.errors import UserError
 from features.synthetic import writer
-from features.validation import validate_export
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, arguments: list[str]) -> int:

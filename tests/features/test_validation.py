@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from features.validation import Issue, Severity, validate_export
+from features.contract.validation import Issue, Severity, validate_export
 from tests.features.exportkit import AS_OF, Rows, valid_tables, write_export, write_valid_export
 
 Tables = dict[str, Rows]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from features.commands.summary import summarize_export
-from features.loading import load_export
+from features.cli.commands.summary import summarize_export
+from features.cli.root import build_app
+from features.contract.loading import load_export
 from tests.features.exportkit import AS_OF, valid_tables, write_export, write_valid_export
 
 AS_OF_TEXT = AS_OF.isoformat()

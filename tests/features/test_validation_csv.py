@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from features.validation import validate_export
+from features.contract.validation import validate_export
 from tests.features.exportkit import AS_OF, csv_text, valid_tables, write_valid_export
 
 
@@ -152,7 +152,7 @@ def test_an_unclosed_quote_is_reported_at_the_line_where_it_opens(tmp_path: Path
 
 
 def test_a_closed_quote_with_a_newline_is_not_an_unclosed_quote(tmp_path: Path) -> None:
-    from features.validation.sources import unclosed_quote_line
+    from features.contract.validation.sources import unclosed_quote_line
 
     path = tmp_path / "t.csv"
     path.write_text('a,b\n1,"x\n""y"""\n2,"z\n')

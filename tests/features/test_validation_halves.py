@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from features.commands.summary import summarize_export
-from features.export import TaskNotInExport
-from features.loading import load_export
-from features.tasks import Task
-from features.validation import Issue, validate_export
+from features.cli.commands.summary import summarize_export
+from features.cli.root import build_app
+from features.contract.export import TaskNotInExport
+from features.contract.loading import load_export
+from features.contract.tasks import Task
+from features.contract.validation import Issue, validate_export
 from tests.features.exportkit import AS_OF, Rows, valid_tables, write_export
 
 LEAD_HALF = ("leads", "lead_events")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.export import Attribute
-from features.loading import load_export
-from features.validation import Severity, validate_export
+from features.contract.export import Attribute
+from features.contract.loading import load_export
+from features.contract.validation import Severity, validate_export
 from tests.features.exportkit import AS_OF, valid_tables, write_export, write_valid_export
 
 

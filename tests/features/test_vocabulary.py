@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from features.online import online_feature_frame
-from features.registry import feature_specs
-from features.snapshots import build_feature_table
-from features.tasks import Task
-from features.vocabulary import (
+from features.compute.online import online_feature_frame
+from features.compute.snapshots import build_feature_table
+from features.contract.tasks import Task
+from features.definitions.registry import feature_specs
+from features.definitions.vocabulary import (
     EventWording,
     Vocabulary,
     VocabularyError,

@@ -1,16 +1,16 @@
 """The vocabulary of the synthetic CRM's event types, for tests that hand-write its events.
 
 Production code never names these types: models learn their vocabulary from the export
-(``features.vocabulary.learn_vocabulary``). Tests that build events by hand use this one so
-their expectations read in familiar words.
+(``features.definitions.vocabulary.learn_vocabulary``). Tests that build events by hand use this one
+so their expectations read in familiar words.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from features.tasks import Task
-from features.vocabulary import Vocabulary
+from features.contract.tasks import Task
+from features.definitions.vocabulary import Vocabulary
 from training.config import DEFAULT_CONFIG_PATH, load_wording
 
 SIM_TYPES: dict[Task, tuple[str, ...]] = {

@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from features.tasks import TASK_TABLES, Task
-from serving.champions import ChampionRef, NoChampion, RegistryUnavailable
-from serving.keys import KeyStore, Role
-from serving.lifecycle import ModelManager
-from serving.local_copies import LocalCopies
-from serving.metrics import ServiceMetrics
-from serving.services import Services
+from features.contract.tasks import TASK_TABLES, Task
+from serving.api.metrics import ServiceMetrics
+from serving.api.services import Services
+from serving.champions.lifecycle import ModelManager
+from serving.champions.local_copies import LocalCopies
+from serving.champions.source import ChampionRef, NoChampion, RegistryUnavailable
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
+from serving.store.keys import KeyStore, Role
 from serving.wiring import build_online_features, build_warm_up, load_scoring_model
 
 NOW = datetime(2026, 1, 15, 12, 0)
@@ -66,7 +66,7 @@ def build_test_services(
     )
     store = ScoreStore.from_url(settings.scores_url)
     store.create_schema()
-    from features.reasons import explain
+    from features.model.reasons import explain
 
     models = ModelManager(
         source=source,

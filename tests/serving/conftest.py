@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from features.tasks import Task
-from serving.app import create_app
-from serving.services import Services
-from serving.store import ScoreStore
+from features.contract.tasks import Task
+from serving.api.app import create_app
+from serving.api.services import Services
+from serving.store.database import ScoreStore
 from tests.serving.appkit import FolderChampions, build_test_services, create_keys
 from tests.serving.factories import fit_model, make_export
 from tests.serving.postgres import PostgresServer, create_database, start_postgres

@@ -1,4 +1,5 @@
-"""Seeded CRM frames and tiny real models for serving tests (fitted through features.model)."""
+"""Seeded CRM frames and tiny real models for serving tests (fitted through
+features.model.scoring_model)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from features.btyd import BgNbdParameters, BtydFeatures, add_btyd_features
-from features.export import Export, export_from_frames
-from features.model import ScoringModel, fit_scoring_model
-from features.registry import btyd_specs
-from features.snapshots import build_training_set
-from features.tasks import Task
+from features.compute.snapshots import build_training_set
+from features.contract.export import Export, export_from_frames
+from features.contract.tasks import Task
+from features.definitions.btyd import BgNbdParameters, BtydFeatures, add_btyd_features
+from features.definitions.registry import btyd_specs
+from features.model.scoring_model import ScoringModel, fit_scoring_model
 from tests.features.vocabkit import sim_vocabulary
 
 START = datetime(2025, 1, 1)

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from features.export import export_from_frames
-from features.online import COERCED, UNREADABLE, UNSEEN, read_attribute
-from features.registry import FeatureSpec
-from features.snapshots import build_scoring_table
-from features.tasks import Task
-from serving.app import create_app
-from serving.input_warnings import model_grouped_levels, model_levels
+from features.compute.online import COERCED, UNREADABLE, UNSEEN, read_attribute
+from features.compute.snapshots import build_scoring_table
+from features.contract.export import export_from_frames
+from features.contract.tasks import Task
+from features.definitions.registry import FeatureSpec
+from serving.api.app import create_app
+from serving.scoring.input_warnings import model_grouped_levels, model_levels
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 from tests.serving.factories import fit_model, make_frames
 from tests.serving.test_scoring_api import lead
@@ -188,7 +188,7 @@ def test_a_level_grouped_as_rare_is_known_not_unseen(typed: Any) -> None:
 
 
 def test_batch_counts_unseen_levels_but_not_rare_ones(typed: Any) -> None:
-    from serving.batch_rows import read_attributes
+    from serving.scoring.batch_rows import read_attributes
 
     _, _, services = typed
     model = services.models.current(Task.LEADS).model
@@ -225,7 +225,7 @@ def test_batch_scoring_reads_export_cells_by_the_api_rule_and_counts_them(typed:
     """A CSV-like export whose boolean column holds the texts "True"/"False" and whose text
     attribute has a level the model never learnt: batch scoring reads the booleans as the
     learnt levels (coerced, counted) and counts the unseen level, as the API warns per entity."""
-    from serving.batch_rows import read_attributes
+    from serving.scoring.batch_rows import read_attributes
 
     _, _, services = typed
     model = services.models.current(Task.LEADS).model

@@ -9,8 +9,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from serving.keys import KeyRequestError, KeyStore, Role
-from serving.services import Services
+from serving.api.services import Services
+from serving.store.keys import KeyRequestError, KeyStore, Role
 from tests.serving.appkit import NOW, auth
 from tests.serving.test_scoring_api import lead
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
-from serving.authentication import AnonymousLimiter, AuthenticationGate
+from serving.api.app import create_app
+from serving.api.authentication import AnonymousLimiter, AuthenticationGate
 from tests.serving.appkit import NOW, FolderChampions, auth, build_test_services, create_keys
 
 ROUTES = ("/v1/leads/score", "/v1/customers/score")

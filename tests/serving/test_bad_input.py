@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
+from serving.api.app import create_app
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 from tests.serving.test_scoring_api import lead
 
@@ -181,7 +181,7 @@ def test_body_limit_stops_reading_as_soon_as_the_limit_is_passed() -> None:
     """The middleware itself: 10 chunks of 500 bytes offered, a 1,200-byte limit, 3 read."""
     import asyncio
 
-    from serving.limits import BodySizeLimit
+    from serving.api.limits import BodySizeLimit
 
     received, sent = [], []
 

@@ -6,10 +6,10 @@ from typing import cast
 
 import pytest
 
+from features.contract.tasks import Task
 from features.errors import UserError
-from features.tasks import Task
-from serving.batch import TaskChoice, choose_tasks
-from serving.served import ServedModel
+from serving.champions.served import ServedModel
+from serving.scoring.batch import TaskChoice, choose_tasks
 
 LEADS_MODEL = cast(ServedModel, object())
 NO_CHURN = "no churn model is served: no model named salesradar-churn is registered"

@@ -1,16 +1,16 @@
-"""``serving.batch_rows.score_rows``, the one row scoring of both engines' batch runs: without a
-context, tier counts or progress (a Spark partition) it scores exactly what the DuckDB run does
-with them, and leaves the display fields and last activity to the caller."""
+"""``serving.scoring.batch_rows.score_rows``, the one row scoring of both engines' batch runs:
+without a context, tier counts or progress (a Spark partition) it scores exactly what the DuckDB run
+does with them, and leaves the display fields and last activity to the caller."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
 
-from features.export import export_from_frames
-from features.tasks import Task
-from serving.batch_rows import build_served_table, row_context, score_rows
-from serving.services import Services
+from features.contract.export import export_from_frames
+from features.contract.tasks import Task
+from serving.api.services import Services
+from serving.scoring.batch_rows import build_served_table, row_context, score_rows
 from tests.serving.factories import make_frames
 
 AS_OF = datetime(2025, 11, 1)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from features.artifact_contract import file_sha256
-from features.model import MANIFEST_FILE, ModelFeature, ScoringModel
-from features.tasks import Task
-from serving.app import create_app
-from serving.compatibility import SlotMismatch, check_model_fits
+from features.contract.tasks import Task
+from features.model.artifact_contract import file_sha256
+from features.model.scoring_model import MANIFEST_FILE, ModelFeature, ScoringModel
+from serving.api.app import create_app
+from serving.champions.compatibility import SlotMismatch, check_model_fits
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 
 CHURN_AS_LEADS = "salesradar-leads v2 is a churn model; this slot serves leads"

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from serving.changes import decompose, describe_change, sum_tolerance
-from serving.store import FeatureInfo, RunDetail, ScoreDetail, StoredScore
+from serving.scoring.changes import decompose, describe_change, sum_tolerance
+from serving.store.database import FeatureInfo, RunDetail, ScoreDetail, StoredScore
 from tests.serving.test_store import row
 
 FEATURES = (

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from features.tasks import TASK_TABLES, Task
-from serving.champions import MlflowChampionSource
-from serving.keys import KeyStore, Role
-from serving.store import ScoreStore
+from features.cli.root import build_app
+from features.contract.tasks import TASK_TABLES, Task
+from serving.champions.source import MlflowChampionSource
+from serving.store.database import ScoreStore
+from serving.store.keys import KeyStore, Role
 from tests.serving.factories import make_frames
 from tests.serving.web.bookkit import publish_book
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from serving.schemas.requests import ScoreLeadsRequest
+from serving.api.schemas.requests import ScoreLeadsRequest
 from tests.serving.appkit import auth
 
 QUOTE = {"type": "quote", "channel": "email", "direction": "outbound"}

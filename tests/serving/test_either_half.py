@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from features.cli import build_app
+from features.cli.root import build_app
+from features.contract.tasks import TASK_TABLES, Task
 from features.synthetic import DEFAULT_AS_OF, generate_crm
-from features.tasks import TASK_TABLES, Task
-from serving.app import create_app
+from serving.api.app import create_app
 from serving.settings import Settings
 from serving.wiring import build_services
 from tests.serving.appkit import auth

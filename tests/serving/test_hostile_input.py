@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.services import Services
-from serving.store import ScoreRow
+from serving.api.services import Services
+from serving.store.database import ScoreRow
 from tests.serving.appkit import NOW, auth
 from tests.serving.test_scoring_api import lead
 

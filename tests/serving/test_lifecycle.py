@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from features.tasks import Task
-from serving.app import create_app
-from serving.champions import ChampionRef, RegistryUnavailable, call_with_timeout
-from serving.lifecycle import ChampionPoller
-from serving.services import Services
+from features.contract.tasks import Task
+from serving.api.app import create_app
+from serving.api.services import Services
+from serving.champions.lifecycle import ChampionPoller
+from serving.champions.source import ChampionRef, RegistryUnavailable, call_with_timeout
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
+from features.contract.tasks import Task
+from features.contract.times import iso_utc
 from features.errors import UserError
-from features.moments import iso_utc
-from features.tasks import Task
-from serving.batch import check_keep_runs, score_export
-from serving.run_lock import LockHolder, ScoringRunInProgress, scoring_lock_held
-from serving.services import Services
+from serving.api.services import Services
+from serving.scoring.batch import check_keep_runs, score_export
 from serving.settings import Settings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
+from serving.store.run_lock import LockHolder, ScoringRunInProgress, scoring_lock_held
 from tests.serving.appkit import NOW, auth
 from tests.serving.factories import make_export
 from tests.serving.test_store import publish, row
@@ -152,7 +152,7 @@ def test_a_batch_run_refused_by_the_lock_writes_nothing_and_retention_follows_ke
 def _run_ids(store: ScoreStore) -> list[str]:
     from sqlalchemy import select
 
-    from serving.tables import score_runs
+    from serving.store.tables import score_runs
 
     with store.engine.connect() as conn:
         query = select(score_runs.c.run_id).order_by(score_runs.c.published_seq)

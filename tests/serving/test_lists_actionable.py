@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import event
 
-from features.tasks import Task
-from serving.services import Services
+from features.contract.tasks import Task
+from serving.api.services import Services
 from serving.settings import Settings
-from serving.store import ScoreRow, ScoreStore
+from serving.store.database import ScoreRow, ScoreStore
 from tests.serving.appkit import NOW, auth
 from tests.serving.test_store import row
 

@@ -15,17 +15,17 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from features.export import export_from_frames
-from features.tasks import Task
-from serving.app import create_app
-from serving.batch import score_export
-from serving.batch_rows import build_served_table
-from serving.changes import decompose, sum_tolerance
-from serving.export_context import UnknownDisplayField
-from serving.services import Services
+from features.contract.export import export_from_frames
+from features.contract.tasks import Task
+from serving.api.app import create_app
+from serving.api.services import Services
+from serving.scoring.batch import score_export
+from serving.scoring.batch_rows import build_served_table
+from serving.scoring.changes import decompose, sum_tolerance
+from serving.scoring.export_context import UnknownDisplayField
 from serving.settings import Settings
-from serving.store import EntityKind
-from serving.tables import score_details, score_runs
+from serving.store.database import EntityKind
+from serving.store.tables import score_details, score_runs
 from tests.serving.appkit import NOW, FolderChampions, auth, build_test_services, create_keys
 from tests.serving.factories import make_frames
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from features.export import export_from_frames
-from features.tasks import KIND_TASKS, Task
-from serving.batch import BatchSummary, score_export
-from serving.services import Services
+from features.contract.export import export_from_frames
+from features.contract.tasks import KIND_TASKS, Task
+from serving.api.services import Services
+from serving.scoring.batch import BatchSummary, score_export
 from tests.serving.appkit import auth
 from tests.serving.factories import make_frames
 
@@ -64,7 +64,7 @@ def test_the_409_names_the_task_of_the_kind_from_the_one_map(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     score_leads_only(services, make_frames(seed=11))
-    # features.tasks.KIND_TASKS is read at request time: a changed map changes the message.
+    # features.contract.tasks.KIND_TASKS is read at request time: a changed map changes the message.
     monkeypatch.setitem(KIND_TASKS, "customer", Task.LEADS)
     at_risk = client.get("/v1/lists/at-risk", headers=auth(keys["admin"]))
     assert at_risk.status_code == 409

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from features import artifact_contract
-from features.artifact_contract import file_sha256
-from features.tasks import TASK_TABLES, Task
-from serving.champions import ChampionRef, MlflowChampionSource, UnverifiableVersion
+from features.contract.tasks import TASK_TABLES, Task
+from features.model import artifact_contract
+from features.model.artifact_contract import file_sha256
+from serving.champions.source import ChampionRef, MlflowChampionSource, UnverifiableVersion
 from tests.serving.appkit import FolderChampions, build_test_services
 
 

@@ -13,19 +13,19 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
-from serving.logs import configure_logging
-from serving.request_ids import ACCESS_LOGGER
-from serving.services import Services
+from serving.api.app import create_app
+from serving.api.logs import configure_logging
+from serving.api.request_ids import ACCESS_LOGGER
+from serving.api.services import Services
 from tests.serving.appkit import FolderChampions, auth, build_test_services
 
 
 def test_startup_logs_the_versions_it_serves(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="serving.app"), TestClient(create_app(services)):
+    with caplog.at_level(logging.INFO, logger="serving.api.app"), TestClient(create_app(services)):
         pass
-    lines = [r.getMessage() for r in caplog.records if r.name == "serving.app"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "serving.api.app"]
     assert any(
         line.startswith("serving leads: salesradar-leads version 1 (from ") for line in lines
     )
@@ -36,9 +36,9 @@ def test_startup_logs_the_versions_it_serves(
 
 def test_startup_says_why_a_task_is_not_served(tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     services = build_test_services(tmp_path, FolderChampions())
-    with caplog.at_level(logging.INFO, logger="serving.app"), TestClient(create_app(services)):
+    with caplog.at_level(logging.INFO, logger="serving.api.app"), TestClient(create_app(services)):
         pass
-    lines = [r.getMessage() for r in caplog.records if r.name == "serving.app"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "serving.api.app"]
     assert any(line.startswith("not serving leads: ") and "champion" in line for line in lines)
 
 
@@ -126,6 +126,6 @@ def test_text_lines_by_default_and_no_duplicate_handlers(restored_logging: None)
     stream = io.StringIO()
     configure_logging("text", stream=stream)
     configure_logging("text", stream=stream)
-    logging.getLogger("serving.app").warning("not serving churn: no champion")
+    logging.getLogger("serving.api.app").warning("not serving churn: no champion")
     (line,) = stream.getvalue().splitlines()
-    assert line.endswith("WARNING serving.app: not serving churn: no champion")
+    assert line.endswith("WARNING serving.api.app: not serving churn: no champion")

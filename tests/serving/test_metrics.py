@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving.services import Services
+from serving.api.services import Services
 from tests.serving.appkit import NOW, auth
 from tests.serving.test_scoring_api import lead
 
@@ -78,7 +78,7 @@ def test_standard_collectors_state_gauges_and_no_created_series(
 def test_each_app_has_its_own_registry(
     client: TestClient, keys: dict[str, str], tmp_path, champions
 ) -> None:  # type: ignore[no-untyped-def]
-    from serving.app import create_app
+    from serving.api.app import create_app
     from tests.serving.appkit import build_test_services, create_keys
 
     other = build_test_services(tmp_path / "other", champions)

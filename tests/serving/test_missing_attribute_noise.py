@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from serving.services import Services
+from serving.api.services import Services
 from tests.serving.factories import make_frames
 from tests.serving.test_lists_unscored_task import score_leads_only
 

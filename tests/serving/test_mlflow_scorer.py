@@ -1,5 +1,5 @@
-"""The registered MLflow scorer (``serving.pyfunc``) refuses exactly what the API refuses, and a
-refused row's numbers are null, never ``NaN``, on the way out.
+"""The registered MLflow scorer (``serving.champions.pyfunc``) refuses exactly what the API refuses,
+and a refused row's numbers are null, never ``NaN``, on the way out.
 
 The suite's tiny leads model is logged as the pyfunc scorer by ``training.pyfunc.log_scorer``
 in a throwaway sqlite store and loaded back through MLflow (``mlflow.pyfunc.load_model``: the
@@ -24,9 +24,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from benchmarks.bench_serving import AS_OF
-from features.model import ScoringModel
-from features.scorer_columns import input_columns
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.model.scorer_columns import input_columns
+from features.model.scoring_model import ScoringModel
 from tests.servers import mlflow_models_serve
 from tests.serving.appkit import auth
 from training.pyfunc import log_scorer

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from features.tasks import Task
-from serving.app import create_app
+from features.contract.tasks import Task
+from serving.api.app import create_app
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from serving.services import Services
+from serving.api.services import Services
 from tests.serving.appkit import NOW
 from tests.serving.test_metrics import samples
 from training.monitoring.store import create_monitoring_schema, save_result

@@ -147,7 +147,7 @@ CONFORMANCE_CHECKS = _conformance_checks()
 
 
 def test_every_response_has_an_example_that_validates(client: TestClient) -> None:
-    from serving.schemas import responses as r
+    from serving.api.schemas import responses as r
 
     models = {
         "scoreLeads": r.ScoreLeadsResponse,

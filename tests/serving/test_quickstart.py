@@ -8,11 +8,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from features.export import Export
-from features.tasks import Task
-from serving.quickstart import Quickstart, prepare_quickstart
-from serving.services import Services
-from serving.store import ScoreRow
+from features.contract.export import Export
+from features.contract.tasks import Task
+from serving.api.quickstart import Quickstart, prepare_quickstart
+from serving.api.services import Services
+from serving.store.database import ScoreRow
 from tests.serving.appkit import NOW, auth
 from tests.serving.factories import make_export
 

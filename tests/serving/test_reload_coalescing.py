@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from features.tasks import Task
-from serving.app import create_app
-from serving.champions import ChampionRef
-from serving.lifecycle import ChampionPoller
+from features.contract.tasks import Task
+from serving.api.app import create_app
+from serving.champions.lifecycle import ChampionPoller
+from serving.champions.source import ChampionRef
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 
 CALLERS = 45  # more than the 40 threads of the server's pool

@@ -9,8 +9,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from features.artifact_contract import CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
-from features.tasks import TASK_TABLES, Task
+from features.contract.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
 from serving.settings import Settings
 from serving.wiring import build_services
 from tests.serving.factories import fit_model, make_export

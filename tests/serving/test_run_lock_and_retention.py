@@ -14,9 +14,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from serving.run_lock import LockHolder, ScoringRunInProgress, scoring_lock_held
-from serving.store import PrunedRuns, ScoreStore
-from serving.tables import score_runs, scores
+from serving.store.database import PrunedRuns, ScoreStore
+from serving.store.run_lock import LockHolder, ScoringRunInProgress, scoring_lock_held
+from serving.store.tables import score_runs, scores
 from tests.serving.test_store import (
     AS_OF,
     publish,
@@ -83,8 +83,8 @@ LOCK_HOLDER = textwrap.dedent(
     """
     import sys, time
     from datetime import datetime
-    from serving.run_lock import LockHolder, scoring_lock_held
-    from serving.store import ScoreStore
+    from serving.store.run_lock import LockHolder, scoring_lock_held
+    from serving.store.database import ScoreStore
     store = ScoreStore.from_url(sys.argv[1])
     with scoring_lock_held(store.engine, LockHolder(99, "doomed", datetime(2026, 11, 1))):
         print("locked", flush=True)

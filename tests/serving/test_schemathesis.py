@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from serving.services import Services
+from serving.api.services import Services
 from tests.serving.appkit import auth
 from tests.serving.test_stored_scores import scored  # noqa: F401  (fixture)
 

@@ -10,13 +10,13 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from serving.run_lock import LockHolder, scoring_lock_held
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
+from serving.store.run_lock import LockHolder, scoring_lock_held
 from tests.serving.factories import make_frames
 from tests.serving.test_cli import _register_champions
 
 REPO = Path(__file__).resolve().parents[2]
-ENTRY = "from features.cli import main; main()"
+ENTRY = "from features.cli.root import main; main()"
 
 
 def _salesradar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from serving.store import ScoreStore
+from features.cli.root import build_app
+from serving.store.database import ScoreStore
 from tests.serving.factories import make_frames
 from tests.serving.test_cli import _register_champions
 

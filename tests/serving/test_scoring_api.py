@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
-from features.online import OnlineEntity
-from features.tasks import Task
-from serving.services import Services
+from features.compute.online import OnlineEntity
+from features.contract.tasks import Task
+from serving.api.services import Services
 from tests.features.vocabkit import sim_vocabulary
 from tests.serving.appkit import NOW, auth
 
@@ -62,7 +62,7 @@ def test_scores_a_lead_with_every_field(client: TestClient, keys: dict[str, str]
     keys = {"feature", "value", "contribution", "text", "background"}
     assert all(keys == set(r) for r in result["reasons"])
     flags = [r["background"] for r in result["reasons"]]
-    assert flags == sorted(flags)  # actionable reasons first (features.reasons)
+    assert flags == sorted(flags)  # actionable reasons first (features.model.reasons)
     contributions = [abs(r["contribution"]) for r in result["reasons"]]
     assert contributions == sorted(contributions, reverse=True)
 
@@ -168,8 +168,8 @@ def _request(row: Any, events: Any, key: str, fields: tuple[str, ...]) -> Online
 
 def test_online_matches_batch_features(services: Services) -> None:
     """The same lead scored online and through the batch table gets the same probability."""
-    from features.export import export_from_frames
-    from features.snapshots import build_scoring_table
+    from features.compute.snapshots import build_scoring_table
+    from features.contract.export import export_from_frames
     from serving.wiring import build_online_features, model_specs
     from tests.serving.factories import make_frames
 
@@ -197,9 +197,9 @@ def test_online_matches_batch_features(services: Services) -> None:
 def test_online_matches_batch_for_customers_with_derived_features(services: Services) -> None:
     """A churn model with BG/NBD features: every customer's derived values and probability are
     the same online (FeatureRows) as through the batch table (pandas), within 1e-9."""
-    from features.btyd import add_btyd_features
-    from features.export import export_from_frames
-    from features.snapshots import build_scoring_table
+    from features.compute.snapshots import build_scoring_table
+    from features.contract.export import export_from_frames
+    from features.definitions.btyd import add_btyd_features
     from serving.wiring import build_online_features, model_specs
     from tests.serving.factories import make_frames
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import serving.routers.scoring as scoring_routes
-from features.tasks import Task
-from serving.app import create_app
-from serving.served import ServedModel
-from serving.services import Services
+import serving.api.routers.scoring as scoring_routes
+from features.contract.tasks import Task
+from serving.api.app import create_app
+from serving.api.services import Services
+from serving.champions.served import ServedModel
 from tests.serving.appkit import auth
 from tests.serving.test_scoring_api import lead
 

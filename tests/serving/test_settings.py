@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from features.tasks import Task
-from features.tiers import DEFAULT_TIER_CUTOFFS
+from features.contract.tasks import Task
+from features.model.tiers import DEFAULT_TIER_CUTOFFS
 from serving.settings import Settings
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from features.tasks import Task
-from serving.served import ServedModel
-from serving.shadow import Challenger, load_challengers
-from serving.store import ScoreStore
-from serving.tables import shadow_runs, shadow_scores
+from features.contract.tasks import Task
+from serving.champions.served import ServedModel
+from serving.scoring.shadow import Challenger, load_challengers
+from serving.store.database import ScoreStore
+from serving.store.tables import shadow_runs, shadow_scores
 from tests.serving.appkit import FolderChampions
 
 AS_OF = datetime(2026, 6, 15)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from features.tasks import Task
-from serving.app import SERVING_GC_THRESHOLDS, create_app
-from serving.champions import ChampionRef, RegistryTimeout
+from features.contract.tasks import Task
+from serving.api.app import SERVING_GC_THRESHOLDS, create_app
+from serving.champions.source import ChampionRef, RegistryTimeout
 from serving.settings import Settings
 from serving.wiring import build_services
 from tests.serving.appkit import FolderChampions, build_test_services

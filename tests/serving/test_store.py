@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table
 
-from serving.run_lock import LockHolder, scoring_lock_held
-from serving.store import ScoreRow, ScoreStore, create_store_engine
-from serving.tables import (
+from serving.store.database import ScoreRow, ScoreStore, create_store_engine
+from serving.store.run_lock import LockHolder, scoring_lock_held
+from serving.store.tables import (
     ADDED_SCORE_COLUMNS,
     api_keys,
     published_run,
@@ -133,7 +133,7 @@ def test_pages_are_read_in_index_order_and_old_databases_gain_the_indexes(
 ) -> None:
     from sqlalchemy import inspect, text
 
-    from serving.tables import RANK_INDEXES
+    from serving.store.tables import RANK_INDEXES
 
     wanted = {index.name for index in RANK_INDEXES}
     with store.engine.begin() as conn:
@@ -172,8 +172,8 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from datetime import datetime
-    from serving.run_lock import LockHolder, scoring_lock_held
-    from serving.store import ScoreRow, ScoreStore
+    from serving.store.run_lock import LockHolder, scoring_lock_held
+    from serving.store.database import ScoreRow, ScoreStore
     store = ScoreStore.from_url(sys.argv[1])
     def rows():
         i = 0
@@ -244,7 +244,7 @@ def test_sigkill_mid_run_leaves_previous_run_published(store: ScoreStore, store_
     with store.engine.connect() as conn:
         from sqlalchemy import func, select
 
-        from serving.tables import scores
+        from serving.store.tables import scores
 
         leftover = conn.execute(
             select(func.count()).select_from(scores).where(scores.c.run_id == dying_run)

@@ -9,12 +9,12 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from features.tasks import Task
-from serving.batch import score_export
-from serving.services import Services
-from serving.spreadsheet import neutralise, render_csv
-from serving.store import ScoreRow
-from serving.tiers import TIER_NAMES
+from features.contract.tasks import Task
+from serving.api.services import Services
+from serving.scoring.batch import score_export
+from serving.scoring.spreadsheet import neutralise, render_csv
+from serving.scoring.tiers import TIER_NAMES
+from serving.store.database import ScoreRow
 from tests.serving.appkit import NOW, auth
 from tests.serving.factories import make_export
 

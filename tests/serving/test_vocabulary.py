@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from features.moments import iso_utc
-from serving.services import Services
+from features.contract.times import iso_utc
+from serving.api.services import Services
 from tests.serving.appkit import auth
 from tests.serving.test_scoring_api import lead
 from tests.serving.test_stored_scores import scored  # noqa: F401  (fixture)

@@ -34,7 +34,7 @@ def spark() -> Iterator[object]:
         if os.environ.get("SALESRADAR_REQUIRE_SPARK") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    from features.engines.spark.session import build_session
+    from features.compute.engines.spark.session import build_session
 
     session = build_session(master="local[2]", app_name="salesradar-tests")
     yield session

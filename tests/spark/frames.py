@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES
-from features.export import Export, quote
+from features.contract.export import Export, quote
+from features.contract.tables import TABLES
 
-# Sums and medians may add in another order on each engine (features.definitions says 1e-9).
+# Sums and medians may add in another order on each engine (features.definitions.expressions says
+# 1e-9).
 TOLERANCE = 1e-9
 
 

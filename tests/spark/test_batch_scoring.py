@@ -10,13 +10,13 @@ import pyarrow.dataset as ds
 import pytest
 from sqlalchemy import select
 
-from features.engines.spark.loading import copy_to_spark
-from features.tasks import TASK_TABLES, Task
-from serving.batch import score_export
-from serving.served import ServedModel
-from serving.shadow import Challenger
-from serving.store import ListedScore, ScoreStore
-from serving.tables import shadow_runs, shadow_scores
+from features.compute.engines.spark.loading import copy_to_spark
+from features.contract.tasks import TASK_TABLES, Task
+from serving.champions.served import ServedModel
+from serving.scoring.batch import score_export
+from serving.scoring.shadow import Challenger
+from serving.store.database import ListedScore, ScoreStore
+from serving.store.tables import shadow_runs, shadow_scores
 from tests.serving.appkit import NOW, FolderChampions, build_test_services
 from tests.serving.factories import fit_model, make_export
 

@@ -12,8 +12,8 @@ from datetime import datetime
 import pytest
 from pyspark.errors import AnalysisException
 
-from features.engines.spark.connection import SparkConnection
-from features.export import new_connection
+from features.compute.engines.spark.connection import SparkConnection
+from features.contract.export import new_connection
 
 
 @pytest.fixture()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from features.commands.summary import summarize_export
-from features.engines import Engine, engine_of, open_export
+from features.cli.commands.summary import summarize_export
+from features.cli.root import build_app
+from features.compute.engines import Engine, engine_of, open_export
 from tests.spark.frames import assert_same_export
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"

@@ -1,6 +1,7 @@
 """``mlflow.pyfunc.spark_udf`` on the registered scorer gives, for raw entities (events as JSON
-text), what the registered model itself gives in this process (``serving.pyfunc``, whose equality
-with the API's ``POST /v1/{leads,customers}/score`` is ``tests/training/test_pyfunc.py``'s).
+text), what the registered model itself gives in this process (``serving.champions.pyfunc``, whose
+equality with the API's ``POST /v1/{leads,customers}/score`` is
+``tests/training/test_pyfunc.py``'s).
 
 The suite's tiny models (``tests.serving.conftest.trained``) are logged as the pyfunc scorer by
 ``training.pyfunc.log_scorer`` and registered in a throwaway sqlite store; Spark loads each with
@@ -20,9 +21,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from benchmarks.bench_serving import AS_OF, varied_batch
-from features.model import ScoringModel
-from features.scorer_columns import REQUEST_VALUE, RESPONSE_VALUE, input_columns
-from features.tasks import TASK_TABLES, Task
+from features.contract.tasks import TASK_TABLES, Task
+from features.model.scorer_columns import REQUEST_VALUE, RESPONSE_VALUE, input_columns
+from features.model.scoring_model import ScoringModel
 from training.pyfunc import log_scorer
 
 KINDS = {Task.LEADS: "lead", Task.CHURN: "customer"}

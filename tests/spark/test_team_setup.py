@@ -10,10 +10,10 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
-from features.artifact_contract import CHALLENGER, CHAMPION
-from features.cli import build_app
+from features.cli.root import build_app
+from features.model.artifact_contract import CHALLENGER, CHAMPION
 from features.synthetic import DEFAULT_AS_OF, generate_crm
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from tests.servers import mlflow_server
 from tests.serving.postgres import PostgresServer, create_database, start_postgres
 

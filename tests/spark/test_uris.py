@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from features.commands.summary import summarize_export
-from features.engines import Engine, open_export
-from features.engines.spark.remote import staged_for_validation
-from features.loading import ExportInvalid
+from features.cli.commands.summary import summarize_export
+from features.cli.root import build_app
+from features.compute.engines import Engine, open_export
+from features.compute.engines.spark.remote import staged_for_validation
+from features.contract.loading import ExportInvalid
 from tests.spark.frames import assert_same_export
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from features.tasks import Task
+from features.contract.tasks import Task
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 from training.config import TrainingConfig, load_config

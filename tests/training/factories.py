@@ -1,4 +1,4 @@
-"""Seeded factories for frames shaped like ``features.snapshots.build_training_set``."""
+"""Seeded factories for frames shaped like ``features.compute.snapshots.build_training_set``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from features.model import ModelFeature
+from features.model.scoring_model import ModelFeature
 
 SPECS: tuple[ModelFeature, ...] = (
     ModelFeature(

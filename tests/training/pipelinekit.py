@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 from training.config import DEFAULT_CONFIG_PATH
 
 LATE = datetime(2026, 10, 1)

@@ -1,5 +1,6 @@
-"""BG/NBD on the process: the closed forms of ``features.btyd`` against a forward simulation of a
-population, the fit (``training.btyd``) recovering its parameters, histories from an export.
+"""BG/NBD on the process: the closed forms of ``features.definitions.btyd`` against a forward
+simulation of a population, the fit (``training.btyd``) recovering its parameters, histories from an
+export.
 
 Tolerances are set by the Monte Carlo standard error. The closed forms against numerical
 integration are in ``tests/features/test_btyd.py``.
@@ -15,7 +16,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from features.btyd import (
+from features.contract.tasks import Task
+from features.definitions.btyd import (
     BTYD_INPUTS,
     BgNbdParameters,
     add_btyd_features,
@@ -23,10 +25,9 @@ from features.btyd import (
     log_likelihood,
     probability_no_purchase,
 )
-from features.model import ScoringModel
-from features.registry import FeatureSpec, feature_specs
-from features.tasks import Task
-from features.vocabulary import Vocabulary
+from features.definitions.registry import FeatureSpec, feature_specs
+from features.definitions.vocabulary import Vocabulary
+from features.model.scoring_model import ScoringModel
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 from training.btyd import fit_bg_nbd, fit_btyd_features, purchase_histories, with_btyd_features

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from features.btyd import BgNbdParameters
+from features.definitions.btyd import BgNbdParameters
 from training.btyd_check import BtydComparison, compare_with_bg_nbd, delong_difference
 from training.btyd_process import BgNbdCohort
 from training.config import load_config

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from training.tracking import connect, resolve_tracking
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 from features.synthetic import DEFAULT_AS_OF, generate_crm
 from tests.training.test_cli_short_history import short_export, small_config  # noqa: F401
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from features.tasks import Task
+from features.contract.tasks import Task
 from training.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 

@@ -1,5 +1,5 @@
 """The logistic-regression model as a served unit: calibrated like the trees, scored by
-``features.linear_plan`` exactly as scikit-learn scores it, explained with contributions that
+``features.model.linear_plan`` exactly as scikit-learn scores it, explained with contributions that
 add up to its log-odds, and saved / loaded through the same verified skops path."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.linear_plan import LINEAR_MEANS_KEY
-from features.model import ScoringModel
+from features.model.linear_plan import LINEAR_MEANS_KEY
+from features.model.scoring_model import ScoringModel
 from training.linear import LOGISTIC_KIND
 from training.trainer import TrainedTask
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from features.artifact_contract import CHAMPION
-from features.cli import build_app
-from features.tasks import Task
+from features.cli.root import build_app
+from features.contract.tasks import Task
+from features.model.artifact_contract import CHAMPION
 from training.card_artifacts import champion_card, read_facts, refresh_manager_card
 from training.config import TrainingConfig
 from training.manager_card import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.artifact_contract import CHALLENGER, file_sha256
+from features.model.artifact_contract import CHALLENGER, file_sha256
 from tests.servers import mlflow_server
 from tests.training.conftest import train_churn
 from training.config import TrainingConfig

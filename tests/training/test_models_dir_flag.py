@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 
 
 @pytest.mark.parametrize("command", [["models"], ["promote", "churn", "--rollback"]])

@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from features.tasks import Task
+from features.contract.tasks import Task
 from training.monitoring.outcomes import OBSERVATIONAL, RunOutcome, split_by_actions
 from training.monitoring.report import action_metrics
 

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 from features.synthetic import generate_crm
 from training.config import DEFAULT_CONFIG_PATH
 
@@ -236,7 +236,7 @@ def _record_actions(url: str, ids: list[str]) -> None:
     them also won back, and two actions outside the closed run's window that must not count."""
     from sqlalchemy import create_engine
 
-    from serving.actions import ActionStore
+    from serving.store.actions import ActionStore
 
     store = ActionStore(create_engine(url))
     store.create_schema()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from serving.store import ScoreRow, ScoreStore
+from serving.store.database import ScoreRow, ScoreStore
 from tests.serving.postgres import PostgresServer, create_database, start_postgres
 from training.monitoring.store import (
     create_monitoring_schema,

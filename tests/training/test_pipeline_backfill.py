@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.loading import ExportInvalid, load_export
+from features.contract.loading import ExportInvalid, load_export
 from features.synthetic import generate_crm
 from tests.training.pipelinekit import EARLY, LATE, cli_world, invoke
 from tests.training.test_monitoring_outcomes import cut_export

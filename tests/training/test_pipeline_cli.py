@@ -9,7 +9,7 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 from tests.features.exportkit import AS_OF, write_valid_export
 from training.monitoring.store import create_store_engine
 from training.pipeline.records import begin_pipeline_run, create_pipeline_schema

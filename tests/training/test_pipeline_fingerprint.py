@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from features.fingerprint import export_fingerprint, hash_export, reuse_fingerprint
+from features.contract.fingerprint import export_fingerprint, hash_export, reuse_fingerprint
 from tests.features.exportkit import write_valid_export
 
 

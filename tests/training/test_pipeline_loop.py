@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, select
 
-from features.tasks import Task
+from features.contract.tasks import Task
 from training.pipeline.loop import (
     DUE,
     NOT_DUE,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from features.artifact_contract import CHALLENGER, CHAMPION
+from features.model.artifact_contract import CHALLENGER, CHAMPION
 from features.synthetic import generate_crm
 from tests.training.pipelinekit import LATE, cli_world, invoke
 from tests.training.test_monitoring_outcomes import cut_export

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-import features.fingerprint
-from features.fingerprint import export_fingerprint
+import features.contract.fingerprint
+from features.contract.fingerprint import export_fingerprint
 from features.synthetic import generate_crm
 from tests.training.pipelinekit import LATE, cli_world, invoke
 
@@ -27,14 +27,15 @@ def _runs(db: Path) -> list[tuple[str, str | None]]:
 
 
 def _count_export_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A list that grows by one each time ``features.fingerprint`` starts hashing an export."""
+    """A list that grows by one each time ``features.contract.fingerprint`` starts hashing an
+    export."""
     started: list[int] = []
 
     def sha256() -> object:
         started.append(1)
         return hashlib.sha256()
 
-    monkeypatch.setattr(features.fingerprint, "hashlib", SimpleNamespace(sha256=sha256))
+    monkeypatch.setattr(features.contract.fingerprint, "hashlib", SimpleNamespace(sha256=sha256))
     return started
 
 

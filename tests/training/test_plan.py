@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from features.export import Export
-from features.snapshots import MONTHLY, CutoffSpacing, default_cutoffs
-from features.tasks import Task
+from features.compute.snapshots import MONTHLY, CutoffSpacing, default_cutoffs
+from features.contract.export import Export
+from features.contract.tasks import Task
 from tests.features.test_features_support import make_export
 from training.config import TrainingConfig
 from training.plan import build_plan, render_plan

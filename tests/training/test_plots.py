@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.model import ModelFeature
-from features.tasks import Task
+from features.contract.tasks import Task
+from features.model.scoring_model import ModelFeature
 from training.config import TrainingConfig
 from training.plots import write_plots
 from training.plots_reading import (

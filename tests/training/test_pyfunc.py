@@ -29,12 +29,12 @@ from fastapi.testclient import TestClient
 from mlflow.models import Model
 from typer.testing import CliRunner
 
-from features.artifact_contract import CHAMPION
-from features.cli import build_app
+from features.cli.root import build_app
+from features.model.artifact_contract import CHAMPION
 from features.synthetic import DEFAULT_AS_OF, generate_crm
-from serving.app import create_app
-from serving.keys import Role
+from serving.api.app import create_app
 from serving.settings import Settings
+from serving.store.keys import Role
 from serving.wiring import build_services
 from tests.servers import mlflow_models_serve
 from training.pyfunc import SKLEARN_MODEL_NAME

@@ -22,12 +22,12 @@ from training.pyfunc import SCORER_LIBRARIES
 
 FIRST_PARTY = ("features", "serving", "training")
 
-# Import serving.pyfunc as MLflow does (through the entry file's import), then list the
+# Import serving.champions.pyfunc as MLflow does (through the entry file's import), then list the
 # first-party modules that came with it.
 PROBE = """
 import json, sys
 import mlflow.models
-import serving.pyfunc
+import serving.champions.pyfunc
 print(json.dumps(sorted(
     (name, getattr(module, "__file__", None))
     for name, module in sys.modules.items()
@@ -54,7 +54,7 @@ def test_every_library_the_scorer_imports_is_pinned_with_the_model() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True
     )
     loaded = [(name, file) for name, file in json.loads(probe.stdout) if file]
-    assert any(name == "serving.pyfunc" for name, _ in loaded)
+    assert any(name == "serving.champions.pyfunc" for name, _ in loaded)
     imported: set[str] = set()
     for _name, file in loaded:
         imported |= _module_level_imports(Path(file))

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from features.artifact_contract import CHAMPION
-from features.cli import build_app
-from features.commands.generate import DEFAULT_CUSTOMERS, DEFAULT_LEADS, DEFAULT_MONTHS
+from features.cli.commands.generate import DEFAULT_CUSTOMERS, DEFAULT_LEADS, DEFAULT_MONTHS
+from features.cli.root import build_app
+from features.contract.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import CHAMPION
 from features.synthetic import DEFAULT_AS_OF, generate_crm
-from features.tasks import TASK_TABLES, Task
 from training.groundtruth import compare_champion_to_truth
 from training.tracking import connect, resolve_tracking
 

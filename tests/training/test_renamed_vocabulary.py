@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from features.reasons import explain
-from features.snapshots import MONTHLY
+from features.compute.snapshots import MONTHLY
+from features.contract.tasks import Task
+from features.model.reasons import explain
 from features.synthetic import generate_crm
-from features.tasks import Task
 from training.config import TrainingConfig, load_config
 from training.jobs import prepare_training
 from training.trainer import LeakageResult, TrainedTask, train_task

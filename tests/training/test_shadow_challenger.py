@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from features.artifact_contract import SHA256_TAG_PREFIX
-from serving.app import create_app
-from serving.store import ScoreStore
+from features.model.artifact_contract import SHA256_TAG_PREFIX
+from serving.api.app import create_app
+from serving.store.database import ScoreStore
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 from tests.training.pipelinekit import cli_world, invoke
 from tests.training.test_monitoring_outcomes import _churn_labels, cut_export

@@ -28,16 +28,16 @@ from mlflow.models import Model
 from sklearn.metrics import average_precision_score, roc_auc_score
 from typer.testing import CliRunner
 
-from features.artifact_contract import CHALLENGER, CHAMPION
-from features.cli import build_app
-from features.linear_plan import is_linear
-from features.reasons import explain
+from features.cli.root import build_app
+from features.contract.tasks import Task
+from features.model.artifact_contract import CHALLENGER, CHAMPION
+from features.model.linear_plan import is_linear
+from features.model.reasons import explain
+from features.model.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES
 from features.synthetic import DEFAULT_AS_OF, generate_crm
-from features.tasks import Task
-from features.tiers import DEFAULT_TIER_CUTOFFS, TIER_NAMES
-from serving.app import create_app
-from serving.keys import Role
+from serving.api.app import create_app
 from serving.settings import Settings
+from serving.store.keys import Role
 from serving.wiring import build_services
 from tests.training.test_pyfunc import KEY_CREATED_AT, _api_entity, _records
 from training.config import DEFAULT_CONFIG_PATH, load_config

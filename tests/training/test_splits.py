@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from features.model import ModelDataError
+from features.model.scoring_model import ModelDataError
 from training.splits import backtest_origins, split_cutoffs
 
 MONTHS = [datetime(2024, m, 1) for m in range(1, 13)]

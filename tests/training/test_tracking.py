@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from features.artifact_contract import CHALLENGER, CHAMPION, file_sha256
-from features.cli import build_app
-from features.model import ESTIMATOR_FILE, MANIFEST_FILE
-from features.tasks import Task
+from features.cli.root import build_app
+from features.contract.tasks import Task
+from features.model.artifact_contract import CHALLENGER, CHAMPION, file_sha256
+from features.model.scoring_model import ESTIMATOR_FILE, MANIFEST_FILE
 from tests.training.conftest import train_churn
 from training import promotion
 from training.config import TrainingConfig

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.calibration import _SigmoidCalibration
 
-from features.model import ModelDataError, build_tree_pipeline
+from features.model.scoring_model import ModelDataError, build_tree_pipeline
 from tests.training.conftest import train_churn
 from tests.training.factories import SPECS
 from training.baselines import baseline_scores

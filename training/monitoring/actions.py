@@ -1,9 +1,9 @@
 """Reps' recorded actions, read from the scores database for outcome monitoring.
 
-The table ``rep_actions`` is serving's (``serving.actions``; one row per action, never updated);
-it is read here through the columns this module needs, by name, because training never imports
-serving (dependency direction: training -> features <- serving). A database where no rep ever
-recorded an action has no such table: that reads as "no actions known", not as an error.
+The table ``rep_actions`` is serving's (``serving.store.actions``; one row per action, never
+updated); it is read here through the columns this module needs, by name, because training never
+imports serving (dependency direction: training -> features <- serving). A database where no rep
+ever recorded an action has no such table: that reads as "no actions known", not as an error.
 """
 
 from __future__ import annotations

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from features.errors import UserError, fail
-from features.moments import iso_utc, parse_moment
+from features.cli.exits import fail
+from features.contract.times import iso_utc, parse_moment
+from features.errors import UserError
 from training.cli_options import ConfigOption, ModelsDirFlag, models_dir_or_default
 
 if TYPE_CHECKING:
-    from features.export import Export
+    from features.contract.export import Export
 
 # The scores database of `salesradar score` / `serve`: the same variable and default as
 # serving's settings (serving/settings.py), read here because training never imports serving.
@@ -57,7 +58,7 @@ def monitor(
     ] = None,
 ) -> None:
     """Judge every published batch run on a newer export: outcomes so far and drift."""
-    from features.loading import load_export
+    from features.contract.loading import load_export
     from training.card_artifacts import refresh_manager_cards
     from training.config import DEFAULT_CONFIG_PATH, load_config
     from training.data import check_as_of_gap
@@ -138,8 +139,8 @@ def monitor(
 
 def export_last_event(export: Export) -> datetime:
     """The last event time over the export's event tables; ``UserError`` when it has none."""
-    from features.export import quote
-    from features.tasks import TASK_TABLES
+    from features.contract.export import quote
+    from features.contract.tasks import TASK_TABLES
 
     tables = [TASK_TABLES[task].events_table for task in export.tasks()]
     union = " UNION ALL ".join(f"SELECT max(occurred_at) AS t FROM {quote(t)}" for t in tables)

@@ -25,11 +25,11 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine
 
+from features.contract.export import Export
+from features.contract.tasks import Task
+from features.contract.times import iso_utc
 from features.errors import UserError
-from features.export import Export
-from features.model import ScoringModel
-from features.moments import iso_utc
-from features.tasks import Task
+from features.model.scoring_model import ScoringModel
 from training.config import TrainingConfig
 from training.drift import DriftReport, EventDrift, drift_report, seen_levels
 from training.monitoring.actions import has_actions_table, recorded_actions

@@ -1,7 +1,7 @@
 """What happened to the entities a batch run scored: realised rates, ranking and calibration.
 
-The label of an entity scored as of ``t`` is the training label (``features.labels``) over the
-window [t, t + horizon), read from a newer export; the figures are the training evaluation's own
+The label of an entity scored as of ``t`` is the training label (``features.compute.labels``) over
+the window [t, t + horizon), read from a newer export; the figures are the training evaluation's own
 (``training.metrics.probability_metrics``) on the run's stored probabilities. While the window is
 still open at the monitor's as-of ``m`` the view is *partial*: the label window is [t, m), so a
 lead that converts later counts as not converted yet and a customer who has not ordered *yet*
@@ -24,12 +24,12 @@ from typing import Any
 import pandas as pd
 from sklearn.calibration import calibration_curve
 
-from features.btyd import add_btyd_features
-from features.export import Export, quote
-from features.model import ScoringModel
-from features.registry import FeatureSpec
-from features.snapshots import build_training_set
-from features.tasks import TASK_TABLES, Task
+from features.compute.snapshots import build_training_set
+from features.contract.export import Export, quote
+from features.contract.tasks import TASK_TABLES, Task
+from features.definitions.btyd import add_btyd_features
+from features.definitions.registry import FeatureSpec
+from features.model.scoring_model import ScoringModel
 from training.metrics import probability_metrics
 
 ENTITY_NOUNS = {Task.LEADS: "leads", Task.CHURN: "customers"}
@@ -192,7 +192,7 @@ def labelled_rows(
 ) -> pd.DataFrame:
     """Every entity eligible at ``as_of`` in ``export``: ``entity_id, label, value`` and the
     model's features as of ``as_of`` (events strictly before it), the label over
-    [as_of, window_end) -- the training set's own query (``features.snapshots``)."""
+    [as_of, window_end) -- the training set's own query (``features.compute.snapshots``)."""
     rows = build_training_set(
         export,
         task=model.task,

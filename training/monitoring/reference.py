@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.model import ScoringModel
+from features.model.scoring_model import ScoringModel
 from training.evaluation import rows_at
 from training.trainer import TrainedTask
 

@@ -1,7 +1,7 @@
 """Champion against shadow challenger on matured outcomes (``salesradar monitor``).
 
 A batch run may carry a shadow: the registry's challenger scored beside the champion, same
-as-of, same entities (``serving.shadow``; read here through the table columns by name, since
+as-of, same entities (``serving.scoring.shadow``; read here through the table columns by name, since
 training never imports serving). For each published run whose label window has closed, both
 are judged on the same rows: the entities both scored that the newer export still holds, with
 the labels of the champion's own monitoring (``outcomes.labelled_rows``), by the training
@@ -47,7 +47,7 @@ from sqlalchemy import (
     table,
 )
 
-from features.tasks import Task
+from features.contract.tasks import Task
 from training.metrics import probability_metrics
 from training.monitoring.outcomes import ENTITY_NOUNS
 from training.monitoring.store import ENTITY_TASKS, PublishedRun, json_safe

@@ -97,8 +97,9 @@ class PublishedRun:
 
 
 def run_export_sha256(engine: Engine, run_id: str) -> str | None:
-    """The content sha256 of the export batch run ``run_id`` scored (``features.fingerprint``),
-    or None when it was not recorded (a run of an earlier release, or not a folder)."""
+    """The content sha256 of the export batch run ``run_id`` scored
+    (``features.contract.fingerprint``), or None when it was not recorded (a run of an earlier
+    release, or not a folder)."""
     if "export_sha256" not in {c["name"] for c in inspect(engine).get_columns("score_runs")}:
         return None  # a database no release recording it has written to yet
     query = select(column("export_sha256")).select_from(table("score_runs"))

@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from features.errors import UserError, fail
+from features.cli.exits import fail
+from features.errors import UserError
 from training.cli_options import ConfigOption, ModelsDirFlag, models_dir_or_default
 
 
@@ -68,9 +69,9 @@ def pipeline(
     models_dir: ModelsDirFlag = None,
 ) -> None:
     """Validate, score, monitor, retrain when due, promote by the rules, notify; idempotent."""
-    from features.commands.validate import check_directory
-    from features.fingerprint import hash_export
-    from features.moments import iso_utc, resolve_as_of
+    from features.compute.engines.location import check_directory
+    from features.contract.fingerprint import hash_export
+    from features.contract.times import iso_utc, resolve_as_of
     from training.cli import existing_tracking
     from training.config import DEFAULT_CONFIG_PATH, load_config
     from training.monitoring.cli import DEFAULT_SCORES_URL, SCORES_URL_ENV

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from features.contract.times import iso_utc
 from features.errors import UserError
-from features.moments import iso_utc
 from training.pipeline.records import RunHolder
 
 LOCK_FILE = "pipeline.lock"

@@ -20,8 +20,8 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from features.contract.tasks import Task
 from features.errors import UserError, one_line
-from features.tasks import Task
 from training.pipeline.records import (
     FAILED,
     REUSED,

@@ -22,12 +22,12 @@ from typing import TextIO
 from mlflow import MlflowClient
 from sqlalchemy import Engine
 
-from features.artifact_contract import CHALLENGER, CHAMPION
+from features.contract.fingerprint import ExportFingerprint
+from features.contract.tasks import TASK_TABLES, Task
+from features.contract.times import iso_utc
+from features.contract.validation import validate_export
 from features.errors import UserError
-from features.fingerprint import ExportFingerprint
-from features.moments import iso_utc
-from features.tasks import TASK_TABLES, Task
-from features.validation import validate_export
+from features.model.artifact_contract import CHALLENGER, CHAMPION
 from training.config import TrainingConfig
 from training.monitoring.store import (
     create_monitoring_schema,
@@ -62,7 +62,7 @@ def run_command(args: Sequence[str], *, context: object | None = None) -> None:
 
     ``context`` becomes the command's click context object (``ctx.obj``): what the pipeline
     hands a command in-process only, out of reach of a command-line argument."""
-    from features.cli import build_app  # the root CLI, with every registered command group
+    from features.cli.root import build_app  # the root CLI, with every registered command group
 
     captured = _Tee(sys.stderr)
     with contextlib.redirect_stderr(captured):
@@ -80,7 +80,7 @@ def run_command(args: Sequence[str], *, context: object | None = None) -> None:
 @dataclass(frozen=True)
 class CommandSteps:
     """The steps for one export and as-of, with what the commands need passed explicitly;
-    ``fingerprint`` is the export's content hash (``features.fingerprint``), handed to
+    ``fingerprint`` is the export's content hash (``features.contract.fingerprint``), handed to
     ``score`` so that the export is hashed once per pipeline run."""
 
     data: Path

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.delivery.config import DeliverySettings
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from tests.serving.test_store import publish, row
 
 T1 = datetime(2026, 10, 1, 2, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from tests.serving.delivery.receivers import http_receiver
 from tests.serving.factories import make_frames
 from tests.serving.test_cli import _register_champions

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from serving.delivery.config import DeliverySettings
 from serving.delivery.dispatch import deliver_run
 from serving.delivery.ledger import DeliveryLedger
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from tests.serving.delivery.books import T1, T2, clock, publish_two_runs, reason, settings
 from tests.serving.delivery.receivers import smtp_server
 from tests.serving.test_store import publish, row

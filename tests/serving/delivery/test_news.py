@@ -6,7 +6,7 @@ import pytest
 
 from features.errors import UserError
 from serving.delivery.news import build_news, read_books
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from tests.serving.delivery.books import T1, publish_two_runs
 from tests.serving.test_store import publish, row
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import build_app
+from features.cli.root import build_app
 
 
 @pytest.mark.parametrize(

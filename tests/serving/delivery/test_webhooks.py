@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from serving.delivery.dispatch import deliver_run
 from serving.delivery.ledger import DeliveryLedger
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from tests.serving.delivery.books import NOW, clock, publish_two_runs, settings
 from tests.serving.delivery.receivers import http_receiver
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from serving.store import ScoreRow, ScoreStore
+from serving.store.database import ScoreRow, ScoreStore
 from tests.serving.appkit import NOW
 
 FIRST_AS_OF = NOW - timedelta(days=38)

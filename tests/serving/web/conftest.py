@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
-from serving.services import Services
+from serving.api.app import create_app
+from serving.api.services import Services
 from tests.serving.appkit import FolderChampions, build_test_services, create_keys
 from tests.serving.web.bookkit import SECRET, publish_book
 

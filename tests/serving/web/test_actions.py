@@ -13,10 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from serving.actions import NOTE_MAX_CHARS, ActionInputError, ActionStore, RepAction, rep_actions
-from serving.services import Services
-from serving.store import ScoreStore
+from features.cli.root import build_app
+from serving.api.services import Services
+from serving.store.actions import (
+    NOTE_MAX_CHARS,
+    ActionInputError,
+    ActionStore,
+    RepAction,
+    rep_actions,
+)
+from serving.store.database import ScoreStore
 from tests.serving.appkit import NOW
 from tests.serving.web.bookkit import csrf_token, sign_in
 
@@ -118,7 +124,7 @@ def test_malformed_form_bodies_are_refused_naming_the_field(
 
 
 def test_a_note_at_the_limit_is_kept_whole() -> None:
-    from serving.actions import check_note
+    from serving.store.actions import check_note
 
     assert check_note("é" * NOTE_MAX_CHARS) == "é" * NOTE_MAX_CHARS
     assert check_note("line one\r\nline two\ttab") == "line one\r\nline two\ttab"

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from serving.actions import ActionStore
-from serving.services import Services
+from serving.api.services import Services
+from serving.store.actions import ActionStore
 
 pytestmark = pytest.mark.browser
 

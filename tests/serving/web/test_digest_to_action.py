@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
-from serving.actions import ActionStore, RepAction
+from serving.api.services import Services
 from serving.delivery.messages import build_digest
 from serving.delivery.news import build_news, read_books
 from serving.delivery.render import render_html
-from serving.services import Services
+from serving.store.actions import ActionStore, RepAction
 from tests.serving.web.bookkit import csrf_token, sign_in
 
 PUBLIC_URL = "https://radar.example.com"

@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from features.tasks import KIND_TASKS, Task
+from features.contract.tasks import KIND_TASKS, Task
 from tests.serving.appkit import auth
 from tests.serving.test_auth import _walk
 from tests.serving.web.bookkit import sign_in
@@ -193,7 +193,7 @@ def test_a_list_page_reads_the_task_of_its_kind_from_the_one_map(
     web_client: TestClient, web_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sign_in(web_client, web_keys["rep0"])
-    # features.tasks.KIND_TASKS is read at request time: mapped to leads, the at-risk page
+    # features.contract.tasks.KIND_TASKS is read at request time: mapped to leads, the at-risk page
     # checks its tier filter against the lead tiers.
     monkeypatch.setitem(KIND_TASKS, "customer", Task.LEADS)
     response = web_client.get("/web/at-risk?tier=high")

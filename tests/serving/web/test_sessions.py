@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from serving.app import create_app
+from serving.api.app import create_app
 from serving.settings import Settings
 from serving.web.session import SESSION_COOKIE
 from serving.web.signin import safe_next

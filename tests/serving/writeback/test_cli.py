@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from features.cli import build_app
-from serving.store import ScoreStore
+from features.cli.root import build_app
+from serving.store.database import ScoreStore
 from tests.serving.delivery.books import publish_two_runs
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from features.errors import UserError
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from serving.writeback.files import export_scores
 from serving.writeback.formats import CrmFormat
 from tests.serving.delivery.books import publish_two_runs, reason

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from serving.delivery.ledger import DeliveryLedger
-from serving.store import ScoreStore
+from serving.store.database import ScoreStore
 from serving.writeback.push import push_changes
 from tests.serving.delivery.books import clock, publish_two_runs, settings
 from tests.serving.delivery.receivers import http_receiver

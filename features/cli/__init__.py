@@ -1,0 +1,1 @@
+"""The command line: root app, commands, exits (the only typer/rich users)."""

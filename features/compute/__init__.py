@@ -1,0 +1,1 @@
+"""Computing features: batch SQL, snapshots, labels, online rows, engines."""

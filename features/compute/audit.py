@@ -1,0 +1,116 @@
+"""Leakage audit: flag attribute columns that look like information from after the outcome.
+
+CRM fields such as "loss reason" or "contract end date" are often filled in only once a lead has
+converted or a customer has left. As static attributes they would sit in every training row and
+make a model that looks perfect offline and is useless live. Two checks, on the training rows
+(i.e. at the training cutoffs):
+
+* a single feature separates the labels too well: ROC AUC above ``max_auc`` (default 0.95),
+  with missing values scored as their own level;
+* the value is present only on rows of one label, more often than chance would allow.
+
+Training refuses flagged features and reports each ``LeakageFinding.reason``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from features.compute.snapshots import TrainingSet
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LeakageFinding:
+    """A feature that looks like post-outcome information, and why."""
+
+    feature: str
+    reason: str
+
+
+def _scores(column: pd.Series, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """A score per row: the value itself (numeric) or its level's label rate (categorical)."""
+    if pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+        values = column.to_numpy(dtype=np.float64)
+        missing = np.isnan(values)
+        floor = np.nanmin(values) - 1.0 if (~missing).any() else 0.0
+        return np.where(missing, floor, values)
+    levels = column.astype(object).where(column.notna(), "\0missing")
+    rates = pd.Series(labels, index=column.index).groupby(levels.to_numpy()).mean()
+    return np.asarray(levels.map(rates), dtype=np.float64)
+
+
+def _separation(column: pd.Series, labels: npt.NDArray[np.int64]) -> float:
+    auc = float(roc_auc_score(labels, _scores(column, labels)))
+    return max(auc, 1.0 - auc)
+
+
+def _presence_finding(
+    name: str, column: pd.Series, labels: npt.NDArray[np.int64], max_chance: float
+) -> LeakageFinding | None:
+    present = column.notna().to_numpy(copy=True)
+    if isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
+        # An empty string is as absent as a missing value.
+        present &= column.astype(object).map(lambda v: v != "").to_numpy(dtype=bool)
+    count = int(present.sum())
+    if count == 0 or count == len(column):
+        return None
+    rate = float(labels.mean())
+    for label, share in ((1, rate), (0, 1.0 - rate)):
+        if (labels[present] == label).all() and share**count < max_chance:
+            return LeakageFinding(
+                name,
+                f"present only on rows with label {label} ({count} of {count}); "
+                f"by chance that would happen with probability {share**count:.1e}, so the "
+                "value is probably filled in once the outcome is known",
+            )
+    return None
+
+
+def audit_leakage(
+    training_set: TrainingSet,
+    *,
+    features: Sequence[str] | None = None,
+    max_auc: float = 0.95,
+    max_chance: float = 1e-3,
+) -> list[LeakageFinding]:
+    """Findings for the attribute features of a training set (or for ``features``).
+
+    Looks only at the rows given (the training cutoffs); a feature can be flagged for both
+    reasons. Without both labels present no AUC is computed.
+    """
+    frame = training_set.frame
+    if features is None:
+        specs = training_set.specs
+        features = [s.name for s in specs if s.family == "attribute"] if specs else []
+    labels = frame["label"].to_numpy(dtype=np.int64)
+    both_labels = len(np.unique(labels)) == 2
+    findings: list[LeakageFinding] = []
+    for name in features:
+        column = frame[name]
+        if both_labels and column.notna().any():
+            auc = _separation(column, labels)
+            if auc > max_auc:
+                findings.append(
+                    LeakageFinding(
+                        name,
+                        f"on its own it separates the labels with ROC AUC {auc:.3f} "
+                        f"(> {max_auc}) at the training cutoffs; real predictors rarely do, "
+                        "post-outcome fields do",
+                    )
+                )
+        if both_labels:
+            finding = _presence_finding(name, column, labels, max_chance)
+            if finding is not None:
+                findings.append(finding)
+    for finding in findings:
+        logger.warning("leakage suspected in %s: %s", finding.feature, finding.reason)
+    return findings

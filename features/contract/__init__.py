@@ -1,0 +1,1 @@
+"""The CRM export contract: tables, tasks, loading, validation, times."""

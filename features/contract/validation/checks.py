@@ -1,0 +1,186 @@
+"""The row-level checks of one table file, as SQL conditions over a typed batch.
+
+A batch is first turned into a relation with, per source column, its raw text ``r.<name>`` (NULL
+when missing) and, for contract columns and numeric attributes, its typed value ``t.<name>``.
+Each ``RowCheck`` is a condition over that relation; a batch is checked by one aggregate query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from features.contract.export import quote
+from features.contract.tables import OUTCOME_COLUMNS, Column, Kind, Table
+from features.contract.times import iso_utc
+from features.contract.validation.parsing import SourceType, attribute_sql, raw_text_sql, typed_sql
+from features.contract.validation.report import Severity
+
+
+def raw(name: str) -> str:
+    return quote(f"r.{name}")
+
+
+def typed(name: str) -> str:
+    return quote(f"t.{name}")
+
+
+def key_set(table: str) -> str:
+    """The DuckDB table that holds the keys (and their rows) of an entity table."""
+    return quote(f"keys.{table}")
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """Rows of one column that fail one rule; ``message`` may quote the first bad ``{value}``."""
+
+    code: str
+    column: str
+    condition: str
+    message: str
+    severity: Severity = Severity.ERROR
+    value: str | None = None
+
+
+def values_required(column: Column) -> bool:
+    """Required columns need a value in every row; outcome timestamps may be empty (not yet)."""
+    return column.required and not column.outcome
+
+
+def typed_select(
+    table: Table,
+    families: dict[str, SourceType],
+    numeric_attributes: frozenset[str],
+) -> str:
+    """SELECT list turning a source batch into the raw/typed relation the checks read."""
+    selects = ["__row"]
+    for name, family in families.items():
+        # Typed sources keep their own type here: formatting every value as text would cost
+        # more than all the checks, and only the few quoted offending values need it.
+        source = raw_text_sql(name, family) if family is SourceType.TEXT else quote(name)
+        selects.append(f"{source} AS {raw(name)}")
+        column = table.column(name)
+        if column is not None:
+            selects.append(f"{typed_sql(name, column.kind, family)} AS {typed(name)}")
+        elif name in numeric_attributes:
+            selects.append(f"{attribute_sql(name, family, numeric=True)} AS {typed(name)}")
+    return ", ".join(selects)
+
+
+def column_checks(
+    column: Column, *, as_of: datetime, later_rows: Severity = Severity.ERROR
+) -> list[RowCheck]:
+    """Checks of one contract column that need nothing but the row itself.
+
+    ``later_rows`` is the severity of a timestamp after ``as_of``: an error where the export
+    must describe ``as_of`` (training, validation), a warning that counts the rows where a run
+    as of an earlier time ignores them (scoring, backfill;
+    ``features.contract.loading.load_export``).
+    """
+    r, t, name = raw(column.name), typed(column.name), column.name
+    first = "(first: '{value}')"
+    checks: list[RowCheck] = []
+    if values_required(column):
+        checks.append(RowCheck("missing_value", name, f"{r} IS NULL", "required value is empty"))
+    if column.kind is Kind.TIMESTAMP:
+        checks.append(
+            RowCheck(
+                "unparsable_timestamp",
+                name,
+                f"{r} IS NOT NULL AND ({t} IS NULL OR NOT isfinite({t}))",
+                f"not an ISO 8601 timestamp {first}",
+                value=r,
+            )
+        )
+        checks.append(
+            RowCheck(
+                "after_as_of",
+                name,
+                f"isfinite({t}) AND {t} > TIMESTAMP '{as_of.isoformat(sep=' ')}'",
+                f"timestamp after the as-of time {iso_utc(as_of)} {first}"
+                + (" (ignored as of that time)" if later_rows is Severity.WARNING else ""),
+                severity=later_rows,
+                value=r,
+            )
+        )
+    if column.kind is Kind.AMOUNT:
+        checks += [
+            RowCheck(
+                "unparsable_number",
+                name,
+                f"{r} IS NOT NULL AND {t} IS NULL",
+                f"not a number {first}",
+                value=r,
+            ),
+            RowCheck(
+                "non_finite_number",
+                name,
+                f"NOT isfinite({t})",
+                f"not a finite number {first}",
+                value=r,
+            ),
+        ]
+        if not column.signed:
+            checks.append(
+                RowCheck("negative_number", name, f"{t} < 0", f"negative amount {first}", value=r)
+            )
+    return checks
+
+
+def outcome_checks(table: Table, present: set[str]) -> list[RowCheck]:
+    """Outcome timestamps (converted_at, closed_lost_at, churned_at) must not precede created_at."""
+    if "created_at" not in present:
+        return []
+    return [
+        RowCheck(
+            "outcome_before_created",
+            name,
+            f"{typed(name)} < {typed('created_at')}",
+            f"{name} is before created_at (first: '{{value}}')",
+            value=raw(name),
+        )
+        for name in OUTCOME_COLUMNS.get(table.name, ())
+        if name in present
+    ]
+
+
+def reference_check(column: str, parent: str) -> RowCheck:
+    """Values of ``column`` must be keys of the (already checked) ``parent`` table."""
+    return RowCheck(
+        "unknown_reference",
+        column,
+        f"{typed(column)} IS NOT NULL "
+        f"AND {typed(column)} NOT IN (SELECT id FROM {key_set(parent)})",
+        f"refers to a {column} that is not in {parent} (first: '{{value}}')",
+        value=raw(column),
+    )
+
+
+def non_finite_attribute_check(name: str) -> RowCheck:
+    """Numeric Parquet attributes must be finite (NaN and inf are not missing values)."""
+    return RowCheck(
+        "non_finite_number",
+        name,
+        f"NOT isfinite({typed(name)})",
+        "not a finite number (first: '{value}'); leave the value empty (null) instead",
+        value=raw(name),
+    )
+
+
+def count_sql(checks: list[RowCheck], relation: str) -> str:
+    """One query counting the offending rows of every check (the cheap pass, run on every batch)."""
+    counts = [f"count(*) FILTER (WHERE {c.condition}) AS n{i}" for i, c in enumerate(checks)]
+    return f"SELECT {', '.join(counts)} FROM {relation}"
+
+
+def detail_sql(checks: list[RowCheck], relation: str) -> str:
+    """The first row numbers and first offending value of checks known to have found rows."""
+    parts = []
+    for i, check in enumerate(checks):
+        where = f"FILTER (WHERE {check.condition})"
+        parts.append(f"min(__row, 10) {where} AS rows{i}")
+        if check.value:
+            parts.append(f"arg_min(CAST({check.value} AS VARCHAR), __row) {where} AS v{i}")
+        else:
+            parts.append(f"NULL AS v{i}")
+    return f"SELECT {', '.join(parts)} FROM {relation}"

@@ -1,0 +1,91 @@
+"""Checks that need more than one batch: duplicate keys, entities without events, and the
+loader's own count of a CSV file's records.
+
+Key sets live in the validation connection: ``keys.<table>`` (id, row) for entity tables and
+``seen.<table>`` (id) for the entity IDs an event table refers to.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from features.contract.export import quote
+from features.contract.tables import Table
+from features.contract.validation.checks import key_set
+from features.contract.validation.parsing import scan_sql
+from features.contract.validation.report import IssueCollector, Severity
+from features.contract.validation.sources import TableSource
+
+
+def seen_set(table: str) -> str:
+    """The DuckDB table holding the distinct entity IDs that an event table refers to."""
+    return quote(f"seen.{table}")
+
+
+def check_csv_structure(
+    con: duckdb.DuckDBPyConnection, issues: IssueCollector, source: TableSource, rows: int
+) -> None:
+    """Let the loader's CSV reader count the records too: what validates must also load.
+
+    Both readers accept the same RFC 4180 files, but an unterminated quote is silently taken to
+    run to the end of the file by the streaming reader and rejected by DuckDB's strict one.
+    """
+    scan = scan_sql(source.path, source.format, source.schema.names)
+    try:
+        ((loaded,),) = con.execute(f"SELECT count(*) FROM {scan}").fetchall()
+    except duckdb.Error as exc:
+        lines = [line.strip() for line in str(exc).split("Possible fixes")[0].splitlines()]
+        reason = "; ".join(line for line in lines if line).removeprefix("Invalid Input Error: ")
+        message = f"not a well-formed CSV file ({reason})"
+        issues.add(Severity.ERROR, "malformed_csv", file=source.file, column=None, message=message)
+        return
+    if loaded != rows:
+        issues.add(
+            Severity.ERROR,
+            "malformed_csv",
+            file=source.file,
+            column=None,
+            message=f"{loaded} records for the loader but {rows} for the validator; check quoting",
+        )
+
+
+def check_duplicate_keys(
+    con: duckdb.DuckDBPyConnection, issues: IssueCollector, file: str, table: Table
+) -> None:
+    """One issue naming every row whose key occurs more than once."""
+    keys = key_set(table.name)
+    ((count, rows, first),) = con.execute(
+        f"SELECT count(*), min(row, 10), arg_min(id, row) FROM {keys} "
+        f"WHERE id IN (SELECT id FROM {keys} GROUP BY id HAVING count(*) > 1)"
+    ).fetchall()
+    if count:
+        issues.add(
+            Severity.ERROR,
+            "duplicate_id",
+            file=file,
+            column=table.key,
+            message=f"duplicate {table.key} (first: '{first}')",
+            rows=rows,
+            count=count,
+        )
+
+
+def check_entities_without_events(
+    con: duckdb.DuckDBPyConnection, issues: IssueCollector, events: Table, parent_file: str
+) -> None:
+    """Warn about entities that no event refers to (they get no behavioural features)."""
+    assert events.parent is not None
+    ((count, rows),) = con.execute(
+        f"SELECT count(*), min(row, 10) FROM {key_set(events.parent)} "
+        f"WHERE id NOT IN (SELECT id FROM {seen_set(events.name)})"
+    ).fetchall()
+    if count:
+        issues.add(
+            Severity.WARNING,
+            "no_events",
+            file=parent_file,
+            column=events.key,
+            message=f"{events.parent} with no rows in {events.name}",
+            rows=rows,
+            count=count,
+        )

@@ -1,0 +1,1 @@
+"""What each feature is: aggregates, expressions, registry, vocabulary."""

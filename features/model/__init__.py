@@ -1,0 +1,1 @@
+"""The served unit: ScoringModel, its plans, reasons, the artifact contract."""

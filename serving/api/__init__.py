@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, middlewares, routes, schemas, metrics, logs."""

@@ -1,0 +1,1 @@
+"""Which model is served: registry, local copies, hot swap, pyfunc scorer."""

@@ -1,0 +1,1 @@
+"""Rows to scores, tiers and reasons: online, batch, Spark, shadow."""

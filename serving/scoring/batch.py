@@ -1,0 +1,233 @@
+"""Batch scoring: every eligible lead and customer of an export, as of one time, into the store.
+
+All rows of the tasks scored go under one run, published only after the last row is written, so
+readers switch from the previous complete run to this one in a single step; a crash before that
+leaves the previous run published (see ``serving.store.database``). Which tasks a run scores is
+decided by ``choose_tasks``: those asked for, or by default every task that has a served champion
+and rows in the export.
+
+A run holds the scoring lock (``serving.store.run_lock``) from its first write to the end of
+retention, so a second run started meanwhile stops with one line instead of breaking the first;
+after the publish, published runs beyond the newest ``keep_runs`` are deleted
+(``ScoreStore.prune_runs``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from features.compute.engines import Engine, engine_of
+from features.compute.snapshots import missing_attributes
+from features.contract.export import Export
+from features.contract.tasks import Task
+from features.errors import UserError
+from serving.champions.served import ServedModel
+from serving.protocols import Explain
+from serving.scoring.batch_rows import (
+    Progress,
+    build_served_table,
+    feature_infos,
+    row_context,
+    score_rows,
+)
+from serving.scoring.entity_scores import entity_kind
+from serving.scoring.export_context import display_sources
+from serving.scoring.shadow import Challenger, ShadowOutcome, score_shadow
+from serving.settings import Settings
+from serving.store.database import MIN_KEEP_RUNS, PrunedRuns, ScoreStore
+from serving.store.run_lock import LockHolder, scoring_lock_held
+from serving.wiring import model_specs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TaskChoice:
+    """The tasks one batch run scores, and the ones it skips with the reason why."""
+
+    scored: dict[Task, ServedModel]
+    skipped: dict[Task, str]
+
+    def describe(self) -> str:
+        """One line: which tasks are scored and which are skipped, and why."""
+        parts = [f"scoring {', '.join(t.value for t in self.scored)}"]
+        parts += [f"skipped {task.value} ({why})" for task, why in self.skipped.items()]
+        return "; ".join(parts)
+
+
+def choose_tasks(
+    requested: Sequence[Task],
+    *,
+    served: Mapping[Task, ServedModel | None],
+    why_not_served: Mapping[Task, str],
+    in_export: Sequence[Task],
+    export_gaps: Mapping[Task, str],
+) -> TaskChoice:
+    """Decide which tasks to score.
+
+    ``requested`` empty means every task that has a served model (``served``) and rows in the
+    export (``in_export``); the others are skipped, never an error. A task asked for explicitly
+    that cannot be scored raises ``UserError`` naming it and why (``why_not_served`` /
+    ``export_gaps``, one sentence each). Scoring nothing at all is a ``UserError`` too: a run
+    with no rows would replace the published scores with nothing.
+    """
+    scored: dict[Task, ServedModel] = {}
+    skipped: dict[Task, str] = {}
+    for task in requested or list(Task):
+        model = served.get(task)
+        if model is not None and task in in_export:
+            scored[task] = model
+            continue
+        why = why_not_served[task] if model is None else export_gaps[task]
+        if requested:
+            raise UserError(f"cannot score {task.value}: {why}")
+        skipped[task] = why
+    if not scored:
+        raise UserError(
+            "nothing to score: " + "; ".join(f"{t.value}: {why}" for t, why in skipped.items())
+        )
+    return TaskChoice(scored, skipped)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    run_id: str
+    as_of: datetime
+    counts: dict[str, int]  # task -> entities scored
+    tiers: dict[str, dict[str, int]]  # task -> tier -> entities
+    feature_seconds: dict[str, float]  # task -> time to build the scoring table
+    # task -> attributes the champion was trained on that the export lacks (read as unknown)
+    missing_attributes: dict[str, list[str]] = field(default_factory=dict)
+    # task -> attribute -> warning code (coerced_attribute, unreadable_attribute, unseen_level)
+    # -> rows: cells read otherwise than written, by the API's rule (features.compute.online)
+    attribute_notes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # older runs removed by retention after the publish
+    pruned: PrunedRuns = field(default_factory=lambda: PrunedRuns(runs=0, rows=0))
+    # task -> what became of its shadow challenger (scored, failed, skipped; serving.scoring.shadow)
+    shadow: dict[str, ShadowOutcome] = field(default_factory=dict)
+
+
+def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
+    """``keep_runs`` if it keeps what "what changed" needs, else a one-line ``UserError``."""
+    if keep_runs < MIN_KEEP_RUNS:
+        raise UserError(
+            f"{option} must be at least {MIN_KEEP_RUNS} (the published run and the one before "
+            f"it, which 'what changed' compares against), got {keep_runs}"
+        )
+    return keep_runs
+
+
+def _spark_out(settings: Settings, run_id: str, part: str) -> str:
+    """Where a Spark run writes one part of run ``run_id`` (Parquet) before the publish."""
+    return f"{settings.spark_runs_dir.rstrip('/')}/{run_id}/{part}"
+
+
+def score_export(
+    export: Export,
+    *,
+    as_of: datetime,
+    models: Mapping[Task, ServedModel],
+    store: ScoreStore,
+    settings: Settings,
+    explain: Explain,
+    clock: Callable[[], datetime],
+    keep_runs: int | None = None,
+    progress: Progress | None = None,
+    challengers: Mapping[Task, Challenger] | None = None,
+    export_sha256: str | None = None,
+) -> BatchSummary:
+    """Score ``export`` as of ``as_of`` (features from events strictly before it), publish, and
+    keep the newest ``keep_runs`` published runs (``settings.keep_runs`` when None; at least
+    ``MIN_KEEP_RUNS``, else UserError).
+
+    ``clock`` only stamps when the run started and was published; it never decides ``as_of``.
+    ``export_sha256`` (``features.contract.fingerprint``) is recorded on the run, so that the
+    pipeline can tell a run of the same export, as-of and champions and reuse it.
+    Each row carries the display fields (``settings.display_fields``), the last order / touch
+    before ``as_of`` and every feature's contribution (``ScoreDetail``). Raises
+    ``UnknownDisplayField`` (nothing written) for a display field the export lacks, and
+    ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
+    scoring lock of ``store``.
+
+    ``challengers`` (``serving.scoring.shadow.load_challengers``) are scored after the publish as
+    the run's shadow, under the same lock and before retention: never listed, and a failing one is
+    recorded on the run (``BatchSummary.shadow``) without touching the published run.
+    """
+    keep = check_keep_runs(settings.keep_runs if keep_runs is None else keep_runs)
+    # Checked before anything is written: a misnamed display field stops the run whole.
+    sources = {task: display_sources(export, task, settings.display_columns()) for task in models}
+    started_at = clock()
+    holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), started_at=started_at)
+    with scoring_lock_held(store.engine, holder):
+        run_id = store.begin_run(as_of=as_of, started_at=started_at, export_sha256=export_sha256)
+        counts: dict[str, int] = {}
+        all_tiers: dict[str, dict[str, int]] = {}
+        feature_seconds: dict[str, float] = {}
+        missing: dict[str, list[str]] = {}
+        attribute_notes: dict[str, dict[str, dict[str, int]]] = {}
+        for task, served in models.items():
+            started = time.perf_counter()
+            missing[task.value] = missing_attributes(export, task, model_specs(served.model))
+            context = row_context(export, task, served, sources[task], as_of=as_of)
+            if engine_of(export) is Engine.SPARK:  # scored inside Spark, then published here
+                from serving.scoring.spark_scoring import read_scored_rows, score_task_on_spark
+
+                out = _spark_out(settings, run_id, task.value)
+                attribute_notes[task.value] = score_task_on_spark(
+                    export, served=served, as_of=as_of, settings=settings, explain=explain, out=out
+                )
+                feature_seconds[task.value] = time.perf_counter() - started
+                tiers: dict[str, int] = {}
+                all_tiers[task.value] = tiers
+                rows = read_scored_rows(
+                    out, served=served, as_of=as_of, tiers=tiers, context=context
+                )
+                counts[task.value] = store.write_scores(run_id, rows)
+                continue
+            table, attribute_notes[task.value] = build_served_table(export, served, as_of=as_of)
+            feature_seconds[task.value] = time.perf_counter() - started
+            store.write_run_features(
+                run_id,
+                entity_kind(task),
+                features=feature_infos(model_specs(served.model)),
+                model_name=served.name,
+                model_version=served.version,
+            )
+            tiers = {}
+            rows = score_rows(
+                served,
+                table,
+                as_of=as_of,
+                settings=settings,
+                explain=explain,
+                context=context,
+                tiers=tiers,
+                progress=progress,
+            )
+            counts[task.value] = store.write_scores(run_id, rows)
+            all_tiers[task.value] = tiers
+            logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
+        store.publish(run_id, published_at=clock())
+        shadow = {
+            task.value: score_shadow(
+                export,
+                challenger,
+                run_id=run_id,
+                kind=entity_kind(task),
+                as_of=as_of,
+                store=store,
+                spark_out=_spark_out(settings, run_id, f"{task.value}-shadow"),
+            )
+            for task, challenger in (challengers or {}).items()
+            if task in models
+        }
+        pruned = store.prune_runs(keep=keep)
+    return BatchSummary(
+        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned, shadow
+    )

@@ -1,0 +1,1 @@
+"""The scores database: runs, scores, API keys, reps' actions, batch lock."""
