@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from features.contract.tasks import KIND_TASKS
+from features.contract.tasks import KIND_TASKS, EntityKind
 from features.model.tiers import TIER_NAMES
 from serving.delivery.published import resolve_run, run_pages
-from serving.store.database import EntityKind, ListedScore, ScoreStore
+from serving.store.database import ListedScore, ScoreStore
 
 
 @dataclass(frozen=True)

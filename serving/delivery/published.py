@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from features.contract.tasks import EntityKind
 from features.errors import UserError
-from serving.store.database import EntityKind, ScorePage, ScoreStore, UnknownRun
+from serving.store.database import ScorePage, ScoreStore, UnknownRun
 
 PAGE_ROWS = 5_000
 

@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 
 from features.compute.rows import FeatureTable
-from features.contract.tasks import TASK_KINDS, Task
+from features.contract.tasks import TASK_KINDS, EntityKind, Task
 from serving.champions.served import ServedModel
 from serving.protocols import Explain
 from serving.scoring.tiers import assign_tiers, to_scores, weigh_values
 from serving.settings import TierThresholds
-from serving.store.database import EntityKind
 
 TOP_REASONS = 5
 

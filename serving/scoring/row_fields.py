@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from features.contract.tasks import EntityKind
 from features.contract.times import iso_utc
-from serving.store.database import EntityKind, StoredScore
+from serving.store.database import StoredScore
 
 # Per kind: the JSON name of the last order (customers) / last touch (leads), and its label.
 LAST_ACTIVITY_NAMES: dict[EntityKind, tuple[str, str]] = {

@@ -28,12 +28,12 @@ import pandas as pd
 
 from features.compute.engines import Engine, engine_of
 from features.contract.export import Export
-from features.contract.tasks import TASK_TABLES, Task
+from features.contract.tasks import TASK_TABLES, EntityKind, Task
 from serving.champions.compatibility import check_model_fits
 from serving.champions.served import ServedModel
 from serving.champions.source import ChampionSource, MlflowChampionSource, NoChampion
 from serving.settings import Settings
-from serving.store.database import EntityKind, ScoreStore, ShadowStatus
+from serving.store.database import ScoreStore, ShadowStatus
 from serving.wiring import load_scoring_model
 
 logger = logging.getLogger(__name__)

@@ -31,8 +31,8 @@ from sqlalchemy import (
     select,
 )
 
+from features.contract.tasks import EntityKind
 from serving.scoring.spreadsheet import render_csv
-from serving.store.database import EntityKind
 
 NOTE_MAX_CHARS = 1000
 # Rows fetched per round trip when exporting, so an export of years of actions streams.

@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
-from features.contract.tasks import EntityKind  # its home; re-exported for serving
+from features.contract.tasks import EntityKind
 from features.errors import UserError
 from serving.store.tables import (
     ADDED_RUN_COLUMNS,

@@ -15,14 +15,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
-from features.contract.tasks import KIND_TASKS
+from features.contract.tasks import KIND_TASKS, EntityKind
 from features.model.tiers import TIER_NAMES
 from serving.api.errors import field_error
 from serving.api.routers.entities import read_stored
 from serving.api.routers.lists import CustomerTiers, LeadTiers, Offset, RankBy, RunId, build_list
 from serving.api.schemas.responses import ID_AND_VALUE_NAMES
 from serving.store.actions import ActionInputError, RepAction, parse_action
-from serving.store.database import EntityKind
 from serving.web import views
 from serving.web.forms import read_form, require_csrf
 from serving.web.paths import SEGMENT, entity_href

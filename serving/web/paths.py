@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from serving.store.database import EntityKind
+from features.contract.tasks import EntityKind
 
 SEGMENT: dict[EntityKind, str] = {"customer": "customers", "lead": "leads"}
 

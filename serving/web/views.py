@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from features.contract.tasks import EntityKind
 from serving.api.routers.lists import DIRECTION_WORDS
 from serving.api.schemas.responses import ID_AND_VALUE_NAMES
-from serving.store.database import EntityKind
 
 # List-row fields the list page lays out itself; any other field a row carries (display
 # fields such as name or city, currency, last order, ...) gets a column of its own, so new

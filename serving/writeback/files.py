@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from features.contract.tasks import EntityKind
 from serving.delivery.published import resolve_run, run_pages
-from serving.store.database import EntityKind, ScoreStore
+from serving.store.database import ScoreStore
 from serving.writeback.formats import ROW_BUILDERS, CrmFormat, Fields, fields_of
 
 

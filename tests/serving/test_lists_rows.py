@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from features.contract.export import export_from_frames
-from features.contract.tasks import Task
+from features.contract.tasks import EntityKind, Task
 from serving.api.app import create_app
 from serving.api.services import Services
 from serving.scoring.batch import score_export
@@ -24,7 +24,6 @@ from serving.scoring.batch_rows import build_served_table
 from serving.scoring.changes import decompose, sum_tolerance
 from serving.scoring.export_context import UnknownDisplayField
 from serving.settings import Settings
-from serving.store.database import EntityKind
 from serving.store.tables import score_details, score_runs
 from tests.serving.appkit import NOW, FolderChampions, auth, build_test_services, create_keys
 from tests.serving.factories import make_frames

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
+from features.contract.tasks import EntityKind
 from features.contract.times import iso_utc
 from serving.api.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
 from serving.api.errors import field_error
@@ -15,7 +16,7 @@ from serving.api.rendering import json_response
 from serving.api.schemas.responses import ID_AND_VALUE_NAMES, StoredCustomerOut, StoredLeadOut
 from serving.scoring.changes import describe_change
 from serving.scoring.row_fields import entity_fields
-from serving.store.database import EntityKind, ScoreStore
+from serving.store.database import ScoreStore
 from serving.store.keys import Principal
 
 router = APIRouter(prefix="/v1", tags=["scores"])

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from features.contract.tasks import KIND_TASKS, Task
+from features.contract.tasks import KIND_TASKS, EntityKind, Task
 from features.contract.times import iso_utc
 from features.model.tiers import TIER_NAMES
 from serving.api.deps import ALL_ROLES, PrincipalDep, ServicesDep, allow
@@ -19,7 +19,7 @@ from serving.api.schemas.fields import MAX_OFFSET
 from serving.api.schemas.responses import ID_AND_VALUE_NAMES, AtRiskPageOut, HotLeadsPageOut
 from serving.scoring.row_fields import LAST_ACTIVITY_NAMES, VALUE_LABELS, entity_fields
 from serving.scoring.spreadsheet import render_csv
-from serving.store.database import EntityKind, ListedScore, ScoreStore, UnknownRun
+from serving.store.database import ListedScore, ScoreStore, UnknownRun
 from serving.store.keys import Principal, Role
 
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
