@@ -6,7 +6,6 @@ Called by entry points (``salesradar serve``/``score``, the benchmark); tests as
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -55,7 +54,7 @@ def model_specs(model: ScoringModel) -> list[FeatureSpec]:
 @lru_cache(maxsize=16)
 def _registry_specs(saved: tuple[Any, ...]) -> tuple[FeatureSpec, ...]:
     # Per-model constant work, done once per model instead of on every request.
-    return tuple(FeatureSpec(**dataclasses.asdict(spec)) for spec in saved)
+    return tuple(FeatureSpec(**vars(spec)) for spec in saved)
 
 
 def build_online_features(

@@ -320,9 +320,10 @@ def _thresholds(test_proba: np.ndarray, capacity: int) -> dict[str, float]:
     }
 
 
-def feature_list(model: ScoringModel) -> list[dict[str, str]]:
-    """The model's features as plain dicts (logged with the run)."""
+def feature_list(model: ScoringModel) -> list[dict[str, object]]:
+    """The model's features as plain dicts (logged with the run); ``description`` in the saved
+    form of ``features.definitions.wording.Wording.to_dict`` ({"label", "cases"})."""
     return [
-        {"name": s.name, "dtype": s.dtype, "unit": s.unit, "description": s.description}
+        {"name": s.name, "dtype": s.dtype, "unit": s.unit, "description": s.description.to_dict()}
         for s in model.feature_specs
     ]

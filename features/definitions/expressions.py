@@ -32,6 +32,7 @@ import numpy as np
 
 from features.definitions.aggregates import Aggregate
 from features.definitions.event_table import US_PER_DAY, Column, EventTable, Floats
+from features.definitions.wording import Wording
 
 Ref = Callable[[Aggregate], str]
 # One number per entity: a float64 array (NaN missing), or a plain float for a one-entity table.
@@ -278,7 +279,7 @@ class Definition:
     """One engineered feature: name, reason wording, family, unit and its expression."""
 
     name: str
-    description: str
+    description: Wording
     family: str
     unit: str
     expression: Expr | Text

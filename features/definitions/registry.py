@@ -12,13 +12,13 @@ categories, except ID-like columns (name ending in ``_id``, or more than half of
 values distinct). Outcome columns (``converted_at``, ``churned_at``, ``closed_lost_at``) are
 contract columns, never attributes, and no feature reads them.
 
-A description is a short label ("Days since the last order": what model cards and feature lists
-show) optionally followed by the sentences reps read, one per case of the value, in the grammar
-``features.model.reasons.phrase`` understands: ``"label | missing: ... | =0: ... | =1: ... | <0: ...
-| other: ..."``. ``{value}`` is the feature's value formatted by its unit (the magnitude in a
-``<0`` case) and ``{<feature>}`` another feature's value in the same row; "=0" and "=1" give the
-zero and singular forms ("No replies to emails", "Replied to 1 email"), ``missing`` the sentence
-for a value that cannot exist yet ("Never ordered").
+A description is a ``Wording`` (``features.definitions.wording``): a short label ("Days since
+the last order": what model cards and feature lists show) and the sentences reps read, one per
+case of the value (``missing``, ``=0``, ``=1``, ``<0``, ``other``). ``{value}`` is the feature's
+value formatted by its unit (the magnitude in a ``<0`` case) and ``{<feature>}`` another
+feature's value in the same row; "=0" and "=1" give the zero and singular forms ("No replies to
+emails", "Replied to 1 email"), ``missing`` the sentence for a value that cannot exist yet
+("Never ordered").
 
 Adding a window count for every kind is one entry in ``WINDOWS_DAYS``; a family for one kind is
 one line in ``_kind_definitions``.
@@ -60,6 +60,7 @@ from features.definitions.expressions import (
     share,
 )
 from features.definitions.vocabulary import OTHER_CODE, OTHER_WORDING, EventWording, Vocabulary
+from features.definitions.wording import Wording
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,6 @@ Unit = Literal["days", "count", "currency", "ratio", "category", "number"]
 
 WINDOWS_DAYS: tuple[int, ...] = (7, 30, 90, 180, 365)
 TREND_DAYS: tuple[int, ...] = (30, 90)
-
-# Must match ``features.model.reasons.CASE_SEPARATOR`` (not imported: the registry stays
-# model-free).
-CASE_SEPARATOR = " | "
 
 PURCHASES_WORDING = EventWording("purchase", "purchases")
 ANY_WORDING = EventWording(
@@ -92,21 +89,21 @@ INBOUND, OUTBOUND = DIRECTION_CODES["inbound"], DIRECTION_CODES["outbound"]
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One model input column; ``description`` reads well followed by its value."""
+    """One model input column; ``description`` is how it reads (label and cases)."""
 
     name: str
     dtype: Dtype
-    description: str
+    description: Wording
     family: str
     unit: Unit
 
 
-def _with_cases(label: str, cases: Mapping[str, str]) -> str:
-    """``label`` followed by one sentence per case of the value (see the module docstring)."""
-    return CASE_SEPARATOR.join([label, *(f"{key}: {text}" for key, text in cases.items())])
+def _with_cases(label: str, cases: Mapping[str, str]) -> Wording:
+    """``label`` with one sentence per case of the value (see the module docstring)."""
+    return Wording.of(label, cases)
 
 
-def _count_description(label: str, wording: EventWording, days: int) -> str:
+def _count_description(label: str, wording: EventWording, days: int) -> Wording:
     none, one, many = wording.counted or (
         f"No {wording.nouns}",
         f"1 {wording.noun}",
@@ -119,7 +116,7 @@ def _count_description(label: str, wording: EventWording, days: int) -> str:
     )
 
 
-def _value_description(wording: EventWording, days: int) -> str:
+def _value_description(wording: EventWording, days: int) -> Wording:
     window = f"in the last {days} days"
     return _with_cases(
         f"Value of {wording.nouns} {window}",
@@ -130,7 +127,7 @@ def _value_description(wording: EventWording, days: int) -> str:
     )
 
 
-def _recency_description(wording: EventWording, *, any_event: bool) -> str:
+def _recency_description(wording: EventWording, *, any_event: bool) -> Wording:
     never, under_a_day, other = wording.since or (
         f"No {wording.nouns} yet",
         f"Last {wording.noun} less than a day ago",
@@ -140,7 +137,7 @@ def _recency_description(wording: EventWording, *, any_event: bool) -> str:
     return _with_cases(f"Days since {last}", {"missing": never, "=0": under_a_day, "other": other})
 
 
-def _trend_description(label: str, wording: EventWording, days: int) -> str:
+def _trend_description(label: str, wording: EventWording, days: int) -> Wording:
     # The value is recent minus earlier, so the sign picks "more" or "fewer".
     recent, earlier = f"in the last {days} days", f"the {days} days before"
     return _with_cases(
@@ -215,7 +212,7 @@ def _activity_definitions(vocabulary: Vocabulary) -> list[Definition]:
     return out + _family("other", OTHER_CODE, OTHER_WORDING, valued=False)
 
 
-def _inbound_share_description(who: str) -> str:
+def _inbound_share_description(who: str) -> Wording:
     return _with_cases(
         f"Share of interactions in the last 90 days that the {who} started",
         {
@@ -237,7 +234,7 @@ def _inbound_share(who: str) -> Definition:
     )
 
 
-def _recent_vs_usual_description(slug: str, wording: EventWording) -> str:
+def _recent_vs_usual_description(slug: str, wording: EventWording) -> Wording:
     # The count beside it, "(3 in all)", reads right for 0, 1 and many events.
     count = f"{{{slug}_count_90d}} in all"
     tail = f"than usual in the last 90 days ({count})"

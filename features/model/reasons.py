@@ -4,20 +4,18 @@
 score) into the top-k reasons by absolute contribution, each phrased from the feature's
 registry description, its unit and the entity's actual value at the as-of time of the frame.
 
-A description is either a plain label ("Days since the last order"), phrased as
-"Days since the last order: 64 days", or a template that names values in braces: ``{value}``
-is this feature's value and ``{<feature name>}`` any other feature's value in the same row, all
-formatted by their units, e.g. "No order for {value}; usually orders every
-{median_days_between_purchases}" -> "No order for 64 days; usually orders every 21 days".
+A description is a ``Wording`` (``features.definitions.wording``): a label and optional cases.
+The label alone is phrased as "Days since the last order: 64 days", or, when it names values in
+braces, as a template: ``{value}`` is this feature's value and ``{<feature name>}`` any other
+feature's value in the same row, all formatted by their units, e.g. "No order for {value};
+usually orders every {median_days_between_purchases}" -> "No order for 64 days; usually orders
+every 21 days".
 
-A description may also list cases after its label, separated by " | ", each "key: sentence":
-"Email replies in the last 7 days | =0: No replies to emails in the last 7 days | =1: Replied
-to 1 email in the last 7 days | other: Replied to {value} emails in the last 7 days". The case
-is picked from the value as it is shown (rounded by its unit): ``missing`` when there is no
-value, ``=<number>`` for that exact shown value (a ratio in its own scale: ``=1`` is 100%),
+A case is picked from the value as it is shown (rounded by its unit): ``missing`` when there is
+no value, ``=<number>`` for that exact shown value (a ratio in its own scale: ``=1`` is 100%),
 ``<0`` for a negative one, in which ``{value}`` is the magnitude (the wording carries the sign),
 else ``other``. Each case is a whole sentence and may name other features like a template. When
-no case fits, or the cases are malformed, the label is phrased as above ("label: value").
+no case fits, or its sentence names a feature the model lacks, the label is phrased as above.
 
 Order: of the ``top_k`` strongest contributions, the actionable reasons come first and the
 background ones after, each group strongest first. A reason is actionable when its feature's
@@ -30,7 +28,6 @@ source, its value, its age) is ``background``, which each reason says.
 from __future__ import annotations
 
 import math
-import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from features.compute.rows import FeatureRows, FeatureTable
+from features.definitions.wording import Case, Wording
 from features.model.scoring_model import ModelFeature, ScoringModel
 
 UNKNOWN = "unknown"
@@ -50,8 +48,6 @@ UNKNOWN = "unknown"
 EVENT_FAMILIES: frozenset[str] = frozenset(
     {"activity", "recency", "trend", "engagement", "responsiveness", "cadence"}
 )
-CASE_SEPARATOR = " | "
-_CASE = re.compile(r"(missing|other|<0|=-?[0-9]+(?:\.[0-9]+)?): (.+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -68,11 +64,6 @@ class Reason:
 def is_background(family: str) -> bool:
     """Whether a feature of ``family`` is background: not computed from the entity's events."""
     return family not in EVENT_FAMILIES
-
-
-def feature_label(description: str) -> str:
-    """The short label of a feature description ("Days since the last order"), without cases."""
-    return _parse_description(description)[0]
 
 
 def explain(
@@ -183,7 +174,8 @@ def _phrasings(specs: tuple[ModelFeature, ...]) -> list[_Phrasing]:
     for spec in specs:
         # Every model feature any part of the description names (label or case); a name the
         # model lacks stays out, so its template falls back exactly as in ``phrase``.
-        names = _template_fields(spec.description) - {"value"}
+        texts = (spec.description.label, *(case.text for case in spec.description.cases))
+        names = frozenset().union(*map(_template_fields, texts)) - {"value"}
         fields = tuple(
             (position[n], n, specs[position[n]].unit) for n in sorted(names) if n in position
         )
@@ -200,16 +192,17 @@ def phrase(
 
 
 def _render(
-    description: str, unit: str, value: object, others: Mapping[str, tuple[object, str]]
+    description: Wording, unit: str, value: object, others: Mapping[str, tuple[object, str]]
 ) -> str:
     """The sentence for ``value``; ``others``: (value, unit) of the features it may name."""
-    label, cases = _parse_description(description)
-    case = _select_case(cases, value, unit)
+    label = description.label
+    case = _select_case(description.cases, value, unit)
     if case is not None:
-        key, template = case
         # In a "<0" case the words carry the sign ("3 fewer orders"), so the number is positive.
-        shown = abs(value) if key == "<0" and isinstance(value, int | float) else value
-        text = _fill(template, shown, unit, others)
+        shown = value
+        if case.when == "<0" and isinstance(value, int | float):
+            shown = abs(value)
+        text = _fill(case.text, shown, unit, others)
         if text is not None:
             return text
     if _template_fields(label):
@@ -220,32 +213,21 @@ def _render(
     return f"{label}: {format_value(value, unit)}"
 
 
-@lru_cache(maxsize=1024)
-def _parse_description(description: str) -> tuple[str, Mapping[str, str]]:
-    """The label and the cases by key; malformed cases are dropped whole (the label is safe)."""
-    label, *parts = description.split(CASE_SEPARATOR)
-    cases: dict[str, str] = {}
-    for part in parts:
-        match = _CASE.fullmatch(part)
-        if match is None:
-            return label, {}
-        cases.setdefault(match[1], match[2])
-    return label, cases
-
-
-def _select_case(cases: Mapping[str, str], value: object, unit: str) -> tuple[str, str] | None:
-    """The (key, sentence) for this value, or None when no case fits."""
+def _select_case(cases: Sequence[Case], value: object, unit: str) -> Case | None:
+    """The case for this value, or None when no case fits."""
     if not cases:
         return None
     if value is None:
-        key = "missing"
+        wanted = "missing"
     elif isinstance(value, int | float) and unit != "category":
         shown = _shown_number(float(value), unit)
-        exact = [k for k in cases if k[0] == "=" and float(k[1:]) == shown]
-        key = exact[0] if exact else "<0" if shown < 0 and "<0" in cases else "other"
+        exact = next((case for case in cases if case.number == shown), None)
+        if exact is not None:
+            return exact
+        wanted = "<0" if shown < 0 and any(case.when == "<0" for case in cases) else "other"
     else:
-        key = "other"
-    return (key, cases[key]) if key in cases else None
+        wanted = "other"
+    return next((case for case in cases if case.when == wanted), None)
 
 
 def _shown_number(number: float, unit: str) -> float:

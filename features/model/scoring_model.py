@@ -40,6 +40,7 @@ from sklearn.pipeline import Pipeline
 from features.contract.tasks import Task
 from features.definitions.btyd import BtydFeatures, is_btyd_feature
 from features.definitions.vocabulary import Vocabulary, VocabularyError
+from features.definitions.wording import Wording, WordingError
 from features.errors import UserError
 from features.model.artifact_contract import ModelIntegrityError, file_sha256, verify_sha256
 from features.model.categories import RareLevelGrouper
@@ -54,10 +55,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # 2: the event vocabulary is part of the model; 3: churn models carry BG/NBD parameters;
-# 4: the manifest says which feature's probability, if any, the trees boosted from (boost_from)
-FORMAT_VERSION = 4
-# Still loaded: a version-3 model has no boost_from and boosts from a constant.
-READABLE_FORMAT_VERSIONS = (3, 4)
+# 4: the manifest says which feature's probability, if any, the trees boosted from (boost_from);
+# 5: each feature's description is a structured wording, {"label": ..., "cases": [{"when": ...,
+#    "text": ...}]} (``features.definitions.wording.Wording.to_dict``), no longer one string
+FORMAT_VERSION = 5
+# Still loaded: a version-3 model has no boost_from and boosts from a constant; versions 3 and 4
+# hold each description as one "label | key: sentence" string (``Wording.from_legacy_text``).
+READABLE_FORMAT_VERSIONS = (3, 4, 5)
 ESTIMATOR_FILE = "model.skops"
 MANIFEST_FILE = "model.json"
 
@@ -116,7 +120,7 @@ class FeatureSpecLike(Protocol):
     @property
     def dtype(self) -> str: ...
     @property
-    def description(self) -> str: ...
+    def description(self) -> Wording: ...
     @property
     def family(self) -> str: ...
     @property
@@ -133,7 +137,7 @@ class ModelFeature:
 
     name: str
     dtype: str  # "numeric" | "categorical"
-    description: str
+    description: Wording
     family: str
     unit: str
 
@@ -142,7 +146,7 @@ class ModelFeature:
         return cls(
             name=str(spec.name),
             dtype=str(spec.dtype),
-            description=str(spec.description),
+            description=spec.description,
             family=str(spec.family),
             unit=str(spec.unit),
         )
@@ -470,7 +474,7 @@ class ScoringModel:
             btyd = None if saved is None else BtydFeatures.from_dict(saved)
             model = cls(
                 task=Task(manifest["task"]),
-                feature_specs=tuple(ModelFeature(**d) for d in manifest["feature_specs"]),
+                feature_specs=_specs_from_manifest(manifest),
                 estimator=estimator,
                 vocabulary=vocabulary,
                 metadata=manifest["metadata"],
@@ -491,8 +495,30 @@ class ScoringModel:
 _LIBRARIES = ("lightgbm", "scikit-learn", "skops", "numpy", "pandas")
 
 
-def _spec_to_dict(spec: ModelFeature) -> dict[str, str]:
-    return dataclasses.asdict(spec)
+def _spec_to_dict(spec: ModelFeature) -> dict[str, object]:
+    """One feature of the manifest; its description in the saved form of ``Wording.to_dict``."""
+    return {**dataclasses.asdict(spec), "description": spec.description.to_dict()}
+
+
+def _specs_from_manifest(manifest: Mapping[str, Any]) -> tuple[ModelFeature, ...]:
+    """The manifest's features; descriptions of format versions before 5 are one string.
+
+    Raises ``KeyError``/``TypeError`` for a malformed entry and ``WordingError`` (naming the
+    feature's field) for a malformed description.
+    """
+    legacy = manifest["format_version"] < 5
+    specs = []
+    for index, saved in enumerate(manifest["feature_specs"]):
+        where = f"feature_specs[{index}].description"
+        description = saved["description"]
+        if legacy:
+            if not isinstance(description, str):
+                raise WordingError(f"{where}: expected a string in format version < 5")
+            wording = Wording.from_legacy_text(description)
+        else:
+            wording = Wording.from_dict(description, where)
+        specs.append(ModelFeature(**{**saved, "description": wording}))
+    return tuple(specs)
 
 
 def _warn_on_library_drift(saved: Mapping[str, str]) -> None:

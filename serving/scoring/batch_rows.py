@@ -20,7 +20,6 @@ from features.contract.export import Export
 from features.contract.tasks import Task
 from features.definitions.btyd import add_btyd_features
 from features.definitions.registry import FeatureSpec
-from features.model.reasons import feature_label
 from serving.champions.served import ServedModel
 from serving.protocols import Explain
 from serving.scoring.entity_scores import entity_kind, score_entities
@@ -73,7 +72,7 @@ def build_served_table(
 def feature_infos(specs: Sequence[FeatureSpec]) -> tuple[FeatureInfo, ...]:
     """The run's feature list for "what changed", in the model's order."""
     return tuple(
-        FeatureInfo(name=s.name, unit=s.unit, label=feature_label(s.description), family=s.family)
+        FeatureInfo(name=s.name, unit=s.unit, label=s.description.label, family=s.family)
         for s in specs
     )
 

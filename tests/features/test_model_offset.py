@@ -12,9 +12,11 @@ from scipy.special import expit
 
 from features.compute.rows import FeatureRows
 from features.contract.tasks import Task
+from features.definitions.wording import Wording
 from features.model.artifact_contract import ModelIntegrityError
 from features.model.frame_values import OFFSET_CLIP, offset_log_odds
 from features.model.scoring_model import (
+    FORMAT_VERSION,
     MANIFEST_FILE,
     ModelFeature,
     ScoringModel,
@@ -23,7 +25,9 @@ from features.model.scoring_model import (
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
 
-PRIOR = ModelFeature("prior", "numeric", "Prior probability of churn", "btyd", "probability")
+PRIOR = ModelFeature(
+    "prior", "numeric", Wording("Prior probability of churn"), "btyd", "probability"
+)
 OFFSET_SPECS = (*SPECS, PRIOR)
 NAMES = [s.name for s in OFFSET_SPECS]
 
@@ -127,7 +131,7 @@ def test_the_manifest_records_what_the_trees_boost_from(
 ) -> None:
     hashes = model.save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
-    assert (manifest["format_version"], manifest["boost_from"]) == (4, "prior")
+    assert (manifest["format_version"], manifest["boost_from"]) == (FORMAT_VERSION, "prior")
     loaded = ScoringModel.load(tmp_path, expected_sha256=hashes)
     assert loaded.boost_from == "prior"
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
@@ -160,6 +164,9 @@ def test_a_version_3_model_loads_as_boosted_from_a_constant(
         path = tmp_path / name / MANIFEST_FILE
         manifest = json.loads(path.read_text())
         del manifest["boost_from"]
+        # Version 3 wrote each description as one string (here a label without cases).
+        for spec in manifest["feature_specs"]:
+            spec["description"] = spec["description"]["label"]
         path.write_text(json.dumps({**manifest, "format_version": 3}))
     loaded = ScoringModel.load(tmp_path / "constant")
     assert loaded.boost_from is None

@@ -16,8 +16,9 @@ import pytest
 
 from features.contract.tasks import Task
 from features.definitions.btyd import BgNbdParameters, BtydFeatures
-from features.definitions.registry import CASE_SEPARATOR, btyd_specs, feature_specs
+from features.definitions.registry import btyd_specs, feature_specs
 from features.definitions.vocabulary import Vocabulary
+from features.definitions.wording import Case, Wording, WordingError
 from features.model.reasons import explain, phrase
 from features.model.scoring_model import ModelFeature, ScoringModel, fit_scoring_model
 from tests.features.vocabkit import sim_vocabulary
@@ -359,33 +360,41 @@ def test_every_family_has_golden_sentences() -> None:
 # --- the case grammar of ``features.model.reasons.phrase`` on descriptions like the registry's ---
 
 
-def _phrase_one(description: str, unit: str, value: object) -> str:
+def _phrase_one(description: Wording, unit: str, value: object) -> str:
     spec = ModelFeature("x", "numeric", description, "f", unit)
     return phrase(spec, {"x": value}, (spec,))
 
 
 def test_a_value_no_case_fits_reads_as_the_label() -> None:
-    description = "Calls in the last 7 days | =0: No calls in the last 7 days"
+    description = Wording.of("Calls in the last 7 days", {"=0": "No calls in the last 7 days"})
     assert _phrase_one(description, "count", 4.0) == "Calls in the last 7 days: 4"
     assert _phrase_one(description, "count", None) == "Calls in the last 7 days: unknown"
 
 
-def test_malformed_cases_read_as_the_label() -> None:
-    description = "Calls in the last 7 days | zero: No calls"
+def test_malformed_cases_cannot_be_written_and_saved_ones_read_as_the_label() -> None:
+    with pytest.raises(WordingError, match="case key 'zero'"):
+        Case("zero", "No calls")
+    with pytest.raises(WordingError, match="case\\(s\\) =0 repeated"):
+        Wording("Calls", (Case("=0", "No calls"), Case("=0", "None")))
+    # A description saved in the old one-string form with a malformed case keeps its label.
+    description = Wording.from_legacy_text("Calls in the last 7 days | zero: No calls")
+    assert description == Wording("Calls in the last 7 days")
     assert _phrase_one(description, "count", 0.0) == "Calls in the last 7 days: 0"
 
 
 def test_a_case_naming_a_feature_the_model_lacks_reads_as_the_label() -> None:
-    description = "Days since the last order | other: No order for {value}, usually {nope}"
+    description = Wording.of(
+        "Days since the last order", {"other": "No order for {value}, usually {nope}"}
+    )
     assert _phrase_one(description, "days", 5.0) == "Days since the last order: 5 days"
 
 
 def test_exact_cases_match_the_value_as_shown() -> None:
-    description = "Share | =1: All of them | other: {value} of them"
+    description = Wording.of("Share", {"=1": "All of them", "other": "{value} of them"})
     assert _phrase_one(description, "ratio", 0.996) == "All of them"
     assert _phrase_one(description, "ratio", 0.994) == "99% of them"
     # Without a "<0" case a negative value keeps its sign under "other".
-    assert _phrase_one("Change | other: {value} more", "number", -2.0) == "-2 more"
+    assert _phrase_one(Wording.of("Change", {"other": "{value} more"}), "number", -2.0) == "-2 more"
 
 
 # --- every description in the registry ---
@@ -395,9 +404,8 @@ def _all_specs() -> list[tuple[Task, ModelFeature, tuple[ModelFeature, ...]]]:
     return [(task, spec, _model_features(task)) for task in Task for spec in _model_features(task)]
 
 
-def _cases(description: str) -> dict[str, str]:
-    _, *parts = description.split(CASE_SEPARATOR)
-    return dict(part.split(": ", 1) for part in parts)
+def _cases(description: Wording) -> dict[str, str]:
+    return {case.when: case.text for case in description.cases}
 
 
 @pytest.mark.parametrize("value", [None, 0.0, 0.4, 1.0, 2.0, -1.0, -3.0, 37.6, 2500.0])
@@ -423,7 +431,7 @@ def test_every_description_renders_a_clean_sentence(value: float | None) -> None
 
 def test_labels_stay_short_labels() -> None:
     for task, spec, _ in _all_specs():
-        label = spec.description.split(CASE_SEPARATOR)[0]
+        label = spec.description.label
         assert label[0].isupper() and len(label) < 80, (task, spec.name)
         assert "{" not in label and ":" not in label, (task, spec.name)
         assert set(_cases(spec.description)) <= {"missing", "=0", "=1", "=-1", "<0", "other"}
@@ -449,12 +457,10 @@ def test_a_type_without_wording_reads_from_its_own_name() -> None:
 
 def test_labels_keep_the_earlier_descriptions() -> None:
     churn = {
-        s.name: s.description.split(CASE_SEPARATOR)[0]
-        for s in feature_specs(Task.CHURN, sim_vocabulary(Task.CHURN))
+        s.name: s.description.label for s in feature_specs(Task.CHURN, sim_vocabulary(Task.CHURN))
     }
     leads = {
-        s.name: s.description.split(CASE_SEPARATOR)[0]
-        for s in feature_specs(Task.LEADS, sim_vocabulary(Task.LEADS))
+        s.name: s.description.label for s in feature_specs(Task.LEADS, sim_vocabulary(Task.LEADS))
     }
     assert churn["days_since_last_purchase"] == "Days since the last order"
     assert leads["email_reply_count_7d"] == "Email replies in the last 7 days"

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.definitions.wording import Wording
 from features.model.reasons import Reason, explain, format_value, phrase
 from features.model.scoring_model import ModelFeature, ScoringModel
 
@@ -13,19 +14,19 @@ TEMPLATED = (
     ModelFeature(
         "days_since_last_purchase",
         "numeric",
-        "No order for {value}; usually orders every {mean_days_between_orders}",
+        Wording("No order for {value}; usually orders every {mean_days_between_orders}"),
         "recency",
         "days",
     ),
-    ModelFeature("mean_days_between_orders", "numeric", "Usual gap", "cadence", "days"),
+    ModelFeature("mean_days_between_orders", "numeric", Wording("Usual gap"), "cadence", "days"),
     ModelFeature(
         "emails_replied_7d",
         "numeric",
-        "Replied to {value} emails in the last 7 days",
+        Wording("Replied to {value} emails in the last 7 days"),
         "activity",
         "count",
     ),
-    ModelFeature("segment", "categorical", "Segment", "attribute", "category"),
+    ModelFeature("segment", "categorical", Wording("Segment"), "attribute", "category"),
 )
 
 
@@ -92,7 +93,7 @@ def test_format_value_by_unit(value: object, unit: str, text: str) -> None:
 
 
 def test_template_naming_an_unknown_feature_falls_back_to_plain_text() -> None:
-    spec = ModelFeature("x", "numeric", "Gap vs {nope}", "f", "days")
+    spec = ModelFeature("x", "numeric", Wording("Gap vs {nope}"), "f", "days")
     assert phrase(spec, {"x": 5.0}, (spec,)) == "Gap vs {nope}: 5 days"
 
 
@@ -115,4 +116,6 @@ def test_explain_on_a_fitted_model_sums_and_phrases(
             index = model.feature_names.index(reason.feature)
             assert reason.contribution == contributions[row_number, index]
             spec = model.feature_specs[index]
-            assert reason.text == f"{spec.description}: {format_value(reason.value, spec.unit)}"
+            assert (
+                reason.text == f"{spec.description.label}: {format_value(reason.value, spec.unit)}"
+            )

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from features.definitions.wording import Wording
 from features.model.reasons import Reason, _plain, explain, is_background, phrase
 from features.model.scoring_model import ModelFeature, ScoringModel
 
@@ -47,20 +48,30 @@ def _reference_explain(
 
 
 WIDE = (
-    ModelFeature("gap", "numeric", "No order for {value}; usually every {usual}", "r", "days"),
-    ModelFeature("usual", "numeric", "Usual gap", "f", "days"),
-    ModelFeature("count", "numeric", "Orders", "f", "count"),
-    ModelFeature("spend", "numeric", "Spend {value} vs {missing_feature}", "m", "currency"),
-    ModelFeature("share", "numeric", "Share {value} of {count} orders", "m", "ratio"),
-    ModelFeature("odd", "numeric", "Stray {brace", "m", "number"),
-    ModelFeature("segment", "categorical", "Segment", "a", "category"),
-    ModelFeature("plan", "categorical", "Plan {value}", "a", "category"),
+    ModelFeature(
+        "gap", "numeric", Wording("No order for {value}; usually every {usual}"), "r", "days"
+    ),
+    ModelFeature("usual", "numeric", Wording("Usual gap"), "f", "days"),
+    ModelFeature("count", "numeric", Wording("Orders"), "f", "count"),
+    ModelFeature(
+        "spend", "numeric", Wording("Spend {value} vs {missing_feature}"), "m", "currency"
+    ),
+    ModelFeature("share", "numeric", Wording("Share {value} of {count} orders"), "m", "ratio"),
+    ModelFeature("odd", "numeric", Wording("Stray {brace"), "m", "number"),
+    ModelFeature("segment", "categorical", Wording("Segment"), "a", "category"),
+    ModelFeature("plan", "categorical", Wording("Plan {value}"), "a", "category"),
     # Cases: one names a feature the model lacks (falls back), another a feature it has.
     ModelFeature(
         "trend",
         "numeric",
-        "Trend | =0: Flat vs {nowhere} | <0: Down {value} with {count} orders"
-        " | other: Up {value}, usual gap {usual}",
+        Wording.of(
+            "Trend",
+            {
+                "=0": "Flat vs {nowhere}",
+                "<0": "Down {value} with {count} orders",
+                "other": "Up {value}, usual gap {usual}",
+            },
+        ),
         "t",
         "count",
     ),

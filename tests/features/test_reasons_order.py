@@ -9,6 +9,7 @@ import pytest
 from features.contract.tasks import Task
 from features.definitions.btyd import BgNbdParameters, BtydFeatures
 from features.definitions.registry import btyd_specs, engineered_definitions, value_spec
+from features.definitions.wording import Wording
 from features.model.reasons import EVENT_FAMILIES, explain, is_background
 from features.model.scoring_model import ModelFeature
 from tests.features.vocabkit import sim_vocabulary
@@ -35,13 +36,15 @@ def test_the_derived_buying_pattern_features_are_actionable() -> None:
 
 
 SPECS = (
-    ModelFeature("plan", "categorical", "Plan", "attribute", "category"),
-    ModelFeature("orders_90d", "numeric", "Orders in the last 90 days", "activity", "count"),
-    ModelFeature("annual_value", "numeric", "Annual value", "attribute", "currency"),
+    ModelFeature("plan", "categorical", Wording("Plan"), "attribute", "category"),
     ModelFeature(
-        "days_since_last_order", "numeric", "Days since the last order", "recency", "days"
+        "orders_90d", "numeric", Wording("Orders in the last 90 days"), "activity", "count"
     ),
-    ModelFeature("tenure_days", "numeric", "Days as a customer", "tenure", "days"),
+    ModelFeature("annual_value", "numeric", Wording("Annual value"), "attribute", "currency"),
+    ModelFeature(
+        "days_since_last_order", "numeric", Wording("Days since the last order"), "recency", "days"
+    ),
+    ModelFeature("tenure_days", "numeric", Wording("Days as a customer"), "tenure", "days"),
 )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from features.contract.tasks import Task
 from features.definitions.registry import FeatureSpec, feature_specs, select_attributes
+from features.definitions.wording import Wording
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 
@@ -23,7 +24,7 @@ def test_specs_are_unique_described_and_typed(task):
     for spec in specs:
         assert spec.dtype in {"numeric", "categorical"}
         assert spec.unit in UNITS
-        label = spec.description.split(" | ")[0]  # the reason sentences follow the label
+        label = spec.description.label
         assert label and label[0].isupper() and len(label) < 80
         assert (spec.dtype == "categorical") == (spec.unit == "category")
 
@@ -37,16 +38,24 @@ def test_lead_and_churn_registries_hold_the_documented_families():
     assert leads["email_reply_count_7d"] == FeatureSpec(
         "email_reply_count_7d",
         "numeric",
-        "Email replies in the last 7 days"
-        " | =0: No replies to emails in the last 7 days"
-        " | =1: Replied to 1 email in the last 7 days"
-        " | other: Replied to {value} emails in the last 7 days",
+        Wording.of(
+            "Email replies in the last 7 days",
+            {
+                "=0": "No replies to emails in the last 7 days",
+                "=1": "Replied to 1 email in the last 7 days",
+                "other": "Replied to {value} emails in the last 7 days",
+            },
+        ),
         "activity",
         "count",
     )
-    assert churn["days_since_last_purchase"].description == (
-        "Days since the last order | missing: Never ordered"
-        " | =0: Ordered less than a day ago | other: No order for {value}"
+    assert churn["days_since_last_purchase"].description == Wording.of(
+        "Days since the last order",
+        {
+            "missing": "Never ordered",
+            "=0": "Ordered less than a day ago",
+            "other": "No order for {value}",
+        },
     )
     assert churn["median_days_between_purchases"].unit == "days"
     assert leads["last_touch_channel"].dtype == "categorical"
@@ -99,11 +108,12 @@ def test_attributes_are_selected_from_entities_and_accounts():
         ("channel_score", "numeric", "number"),
         ("industry", "categorical", "category"),
     ]
-    assert attributes[-1].description == (
-        "Industry (account attribute) | missing: Account industry not known"
-        " | other: Account industry: {value}"
+    assert attributes[-1].description == Wording.of(
+        "Industry (account attribute)",
+        {"missing": "Account industry not known", "other": "Account industry: {value}"},
     )
-    assert attributes[1].description.startswith("Plan (customer attribute) | missing: Plan")
+    assert attributes[1].description.label == "Plan (customer attribute)"
+    assert attributes[1].description.case("missing") == "Plan not known"
     # Every attribute left out is listed with why (what `salesradar train` prints).
     _, unused = select_attributes(Task.CHURN, export, sim_vocabulary("churn"))
     assert unused == [

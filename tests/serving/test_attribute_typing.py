@@ -3,7 +3,6 @@ API alike: lossless conversions are coerced with a warning, the rest read as unk
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -86,7 +85,7 @@ def score(typed: Any, **attributes: object) -> tuple[tuple, list[tuple[str, str]
 def _scoring_table(model: Any, frames: dict[str, Any]) -> Any:
     """The batch scoring table of ``frames`` for ``model``, as of 2025-10-01."""
     export = export_from_frames(**frames)
-    specs = [FeatureSpec(**dataclasses.asdict(s)) for s in model.feature_specs]
+    specs = [FeatureSpec(**vars(s)) for s in model.feature_specs]
     table = build_scoring_table(
         export,
         task=Task.LEADS,

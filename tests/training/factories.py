@@ -7,14 +7,21 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from features.definitions.wording import Wording
 from features.model.scoring_model import ModelFeature
 
 SPECS: tuple[ModelFeature, ...] = (
     ModelFeature(
-        "days_since_last_purchase", "numeric", "Days since the last order", "recency", "days"
+        "days_since_last_purchase",
+        "numeric",
+        Wording("Days since the last order"),
+        "recency",
+        "days",
     ),
-    ModelFeature("orders_90d", "numeric", "Orders in the last 90 days", "frequency", "count"),
-    ModelFeature("segment", "categorical", "Customer segment", "attributes", "category"),
+    ModelFeature(
+        "orders_90d", "numeric", Wording("Orders in the last 90 days"), "frequency", "count"
+    ),
+    ModelFeature("segment", "categorical", Wording("Customer segment"), "attributes", "category"),
 )
 
 

@@ -27,6 +27,7 @@ from features.definitions.btyd import (
 )
 from features.definitions.registry import FeatureSpec, feature_specs
 from features.definitions.vocabulary import Vocabulary
+from features.definitions.wording import Wording
 from features.model.scoring_model import ScoringModel
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
@@ -296,7 +297,10 @@ def test_a_bg_nbd_fit_that_fails_leaves_the_features_out(monkeypatch) -> None:
 
     monkeypatch.setattr(module, "fit_btyd_features", fails)
     frame = pd.DataFrame({"cutoff": pd.to_datetime(["2025-01-01"]), "label": [0]})
-    specs = [FeatureSpec(name, "numeric", "x", "cadence", "count") for name in module.BTYD_INPUTS]
+    specs = [
+        FeatureSpec(name, "numeric", Wording("x"), "cadence", "count")
+        for name in module.BTYD_INPUTS
+    ]
     out, out_specs, btyd = module.with_btyd_features(
         frame,
         specs,

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from features.contract.tasks import Task
+from features.definitions.wording import Wording
 from features.model.scoring_model import ModelFeature
 from training.config import TrainingConfig
 from training.plots import write_plots
@@ -94,9 +95,9 @@ def test_score_histogram_counts_every_test_row(trained: TrainedTask) -> None:
 
 def test_beeswarm_orders_features_by_strength_and_colours_by_value() -> None:
     specs = [
-        ModelFeature("weak", "numeric", "w", "f", "count"),
-        ModelFeature("strong", "numeric", "s", "f", "count"),
-        ModelFeature("plan", "categorical", "p", "attribute", "category"),
+        ModelFeature("weak", "numeric", Wording("w"), "f", "count"),
+        ModelFeature("strong", "numeric", Wording("s"), "f", "count"),
+        ModelFeature("plan", "categorical", Wording("p"), "attribute", "category"),
     ]
     frame = pd.DataFrame(
         {"weak": [1.0, 2.0, 3.0, np.nan], "strong": [10.0, 30.0, 20.0, 40.0], "plan": list("abab")}
@@ -115,9 +116,10 @@ def test_beeswarm_orders_features_by_strength_and_colours_by_value() -> None:
 
 def test_segments_owner_first_categoricals_capped() -> None:
     specs = [
-        ModelFeature(f"attr{i}", "categorical", "a", "attribute", "category") for i in range(5)
+        ModelFeature(f"attr{i}", "categorical", Wording("a"), "attribute", "category")
+        for i in range(5)
     ]
-    specs.insert(1, ModelFeature("orders", "numeric", "o", "frequency", "count"))
+    specs.insert(1, ModelFeature("orders", "numeric", Wording("o"), "frequency", "count"))
     frame = pd.DataFrame(
         {"owner_id": ["u"], "orders": [1.0], **{f"attr{i}": ["x"] for i in range(5)}}
     )

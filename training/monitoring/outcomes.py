@@ -184,7 +184,7 @@ def observed_window(
 
 def model_specs(model: ScoringModel) -> list[FeatureSpec]:
     """The feature specs the model was trained with, as the feature queries take them."""
-    return [FeatureSpec(**dataclasses.asdict(spec)) for spec in model.feature_specs]
+    return [FeatureSpec(**vars(spec)) for spec in model.feature_specs]
 
 
 def labelled_rows(
