@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,12 @@ from typer.testing import CliRunner
 
 from features.cli.root import build_app
 from features.contract.tasks import TASK_TABLES, Task
+from features.model.artifact_contract import file_sha256
+from features.model.scoring_model import ESTIMATOR_FILE, MANIFEST_FILE
 from serving.champions.source import MlflowChampionSource
 from serving.store.database import ScoreStore
 from serving.store.keys import KeyStore, Role
+from tests.features.oldlayout import save_as_before_the_layout
 from tests.serving.factories import make_frames
 from tests.serving.web.bookkit import publish_book
 
@@ -130,3 +134,37 @@ def test_an_unreachable_scores_database_is_one_line_naming_the_setting(
         "connect to the scores database (connection failed:"
     )
     assert len(result.output.splitlines()) == 1 and "s3cret" not in result.output
+
+
+def test_score_refuses_a_champion_saved_before_the_layout_change_in_one_line(
+    env: Path, trained: dict
+) -> None:
+    folder, _ = trained[Task.CHURN]
+    old = env / "old-churn"
+    old.mkdir()
+    shutil.copy(folder / MANIFEST_FILE, old / MANIFEST_FILE)
+    save_as_before_the_layout(folder / ESTIMATOR_FILE, old / ESTIMATOR_FILE)
+    hashes = {name: file_sha256(old / name) for name in (ESTIMATOR_FILE, MANIFEST_FILE)}
+    tracking_uri = f"sqlite:///{env / 'mlflow.db'}"
+    _register_champions(tracking_uri, {**trained, Task.CHURN: (old, hashes)}, env)
+    data = env / "export"
+    data.mkdir()
+    for name, frame in make_frames(seed=11).items():
+        frame.to_parquet(data / f"{name}.parquet", index=False)
+    result = CliRunner().invoke(
+        build_app(), ["score", "--data", str(data), "--as-of", "2025-12-15"]
+    )
+    # Leads are still scored; churn is skipped with the loader's one line, not a list of
+    # "untrusted" types or an import error.
+    assert result.exit_code == 0, result.output
+    refused = (
+        f"{env / 'served' / 'churn' / 'v1' / ESTIMATOR_FILE}: this model was saved by salesradar"
+        " before the package layout changed; retrain it (salesradar train ... --promote)"
+    )
+    assert (
+        "scoring leads; skipped churn (the churn champion could not be loaded: "
+        f"salesradar-churn v1: {refused})"
+    ) in result.output.splitlines()
+    assert "untrusted" not in result.output
+    store = ScoreStore.from_url(f"sqlite:///{env / 'scores.db'}")
+    assert store.list_scores("customer").total == 0 and store.list_scores("lead").total > 10
