@@ -41,7 +41,7 @@ from serving.store.keys import Role
 from serving.wiring import build_services
 from tests.training.test_pyfunc import KEY_CREATED_AT, _api_entity, _records
 from training.config import DEFAULT_CONFIG_PATH, load_config
-from training.drift import EventDrift, drift_report
+from training.drift import EventDrift, drift_report, seen_levels
 from training.linear import LOGISTIC_KIND
 from training.manager_card import MANAGER_CARD
 from training.monitoring.monitor import load_monitored_version
@@ -188,6 +188,7 @@ def test_the_simple_champions_drift_reference_is_its_own(trained: dict[str, Any]
         scores,
         events=EventDrift(0, 0, ()),
         feature_names=model.feature_names,
+        seen=seen_levels(model),
         config=load_config(DEFAULT_CONFIG_PATH).monitoring,
     )
     assert report.score.psi == pytest.approx(0.0, abs=1e-9)
