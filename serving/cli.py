@@ -99,7 +99,8 @@ def score(
         typer.Option(
             "--task",
             help="Score this task (repeatable: --task leads --task churn). Default: every task "
-            "that has a champion and rows in the export; the others are skipped.",
+            "that has a champion and rows in the export; the others are skipped, but a "
+            "champion that cannot be loaded stops the run.",
             show_default=False,
         ),
     ] = None,
@@ -178,6 +179,7 @@ def score(
             why_not_served={t: services.models.unavailable_reason(t) for t in Task},
             in_export=[t for t in export.tasks() if t not in gaps],
             export_gaps=gaps,
+            unloadable=[t for t in Task if services.models.state(t) in ("failed", "unknown")],
         )
     except UserError:
         export.close()

@@ -4,7 +4,9 @@ All rows of the tasks scored go under one run, published only after the last row
 readers switch from the previous complete run to this one in a single step; a crash before that
 leaves the previous run published (see ``serving.store.database``). Which tasks a run scores is
 decided by ``choose_tasks``: those asked for, or by default every task that has a served champion
-and rows in the export.
+and rows in the export. By default a task whose champion exists but could not be loaded stops the
+run before anything is written: publishing without it would empty that task's lists, which read
+the published run only.
 
 A run holds the scoring lock (``serving.store.run_lock``) from its first write to the end of
 retention, so a second run started meanwhile stops with one line instead of breaking the first;
@@ -18,7 +20,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -68,14 +70,19 @@ def choose_tasks(
     why_not_served: Mapping[Task, str],
     in_export: Sequence[Task],
     export_gaps: Mapping[Task, str],
+    unloadable: Collection[Task] = (),
 ) -> TaskChoice:
     """Decide which tasks to score.
 
     ``requested`` empty means every task that has a served model (``served``) and rows in the
-    export (``in_export``); the others are skipped, never an error. A task asked for explicitly
-    that cannot be scored raises ``UserError`` naming it and why (``why_not_served`` /
-    ``export_gaps``, one sentence each). Scoring nothing at all is a ``UserError`` too: a run
-    with no rows would replace the published scores with nothing.
+    export (``in_export``); a task with no champion or no rows is skipped, never an error. A
+    task asked for explicitly that cannot be scored raises ``UserError`` naming it and why
+    (``why_not_served`` / ``export_gaps``, one sentence each). So does, by default, a task with
+    rows whose champion exists but is not loaded (``unloadable``: it failed to load, or the
+    registry did not answer): the published run replaces the previous one for every task, so
+    skipping it would empty its lists; ``--task`` for the others scores them knowingly.
+    Scoring nothing at all is a ``UserError`` too: a run with no rows would replace the
+    published scores with nothing.
     """
     scored: dict[Task, ServedModel] = {}
     skipped: dict[Task, str] = {}
@@ -87,6 +94,13 @@ def choose_tasks(
         why = why_not_served[task] if model is None else export_gaps[task]
         if requested:
             raise UserError(f"cannot score {task.value}: {why}")
+        if model is None and task in unloadable and task in in_export:
+            others = " ".join(f"--task {t.value}" for t in Task if t is not task)
+            raise UserError(
+                f"cannot score {task.value}: {why}; nothing was scored or published (a run "
+                f"without {task.value} would empty its lists). Fix or roll back that champion, "
+                f"or score the others alone with {others}"
+            )
         skipped[task] = why
     if not scored:
         raise UserError(

@@ -46,3 +46,36 @@ def test_a_task_asked_for_or_nothing_at_all_is_an_error(
     with pytest.raises(UserError) as raised:
         _choose(requested, in_export=in_export)
     assert str(raised.value) == message
+
+
+BROKEN_CHURN = "the churn champion could not be loaded: salesradar-churn v3: bad file"
+
+
+def test_by_default_a_champion_that_could_not_be_loaded_stops_the_run() -> None:
+    # A run publishes for every task at once: skipping churn here would empty the churn lists.
+    with pytest.raises(UserError) as raised:
+        choose_tasks(
+            [],
+            served={Task.LEADS: LEADS_MODEL, Task.CHURN: None},
+            why_not_served={Task.CHURN: BROKEN_CHURN},
+            in_export=[Task.LEADS, Task.CHURN],
+            export_gaps={},
+            unloadable=[Task.CHURN],
+        )
+    assert str(raised.value) == (
+        f"cannot score churn: {BROKEN_CHURN}; nothing was scored or published (a run without "
+        "churn would empty its lists). Fix or roll back that champion, or score the others "
+        "alone with --task leads"
+    )
+
+
+def test_a_champion_that_could_not_be_loaded_is_skipped_when_its_task_has_no_rows() -> None:
+    choice = choose_tasks(
+        [],
+        served={Task.LEADS: LEADS_MODEL, Task.CHURN: None},
+        why_not_served={Task.CHURN: BROKEN_CHURN},
+        in_export=[Task.LEADS],
+        export_gaps={},
+        unloadable=[Task.CHURN],
+    )
+    assert choice.scored == {Task.LEADS: LEADS_MODEL}

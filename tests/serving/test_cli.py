@@ -151,20 +151,23 @@ def test_score_refuses_a_champion_saved_before_the_layout_change_in_one_line(
     data.mkdir()
     for name, frame in make_frames(seed=11).items():
         frame.to_parquet(data / f"{name}.parquet", index=False)
-    result = CliRunner().invoke(
-        build_app(), ["score", "--data", str(data), "--as-of", "2025-12-15"]
-    )
-    # Leads are still scored; churn is skipped with the loader's one line, not a list of
-    # "untrusted" types or an import error.
-    assert result.exit_code == 0, result.output
+    score = ["score", "--data", str(data), "--as-of", "2025-12-15"]
+    result = CliRunner().invoke(build_app(), score)
+    # The loader's one line, not a list of "untrusted" types or an import error; and nothing is
+    # published, since a run without churn would empty the churn lists.
+    assert result.exit_code == 2, result.output
     refused = (
         f"{env / 'served' / 'churn' / 'v1' / ESTIMATOR_FILE}: this model was saved by salesradar"
         " before the package layout changed; retrain it (salesradar train ... --promote)"
     )
     assert (
-        "scoring leads; skipped churn (the churn champion could not be loaded: "
-        f"salesradar-churn v1: {refused})"
-    ) in result.output.splitlines()
+        "error: cannot score churn: the churn champion could not be loaded: "
+        f"salesradar-churn v1: {refused}; nothing was scored or published"
+    ) in " ".join(result.output.split())
     assert "untrusted" not in result.output
     store = ScoreStore.from_url(f"sqlite:///{env / 'scores.db'}")
+    assert store.published_run_id() is None
+    # Asked for knowingly, the other task is scored.
+    leads_only = CliRunner().invoke(build_app(), [*score, "--task", "leads"])
+    assert leads_only.exit_code == 0, leads_only.output
     assert store.list_scores("customer").total == 0 and store.list_scores("lead").total > 10
