@@ -28,6 +28,7 @@ from features.compute.engines import Engine, engine_of
 from features.compute.snapshots import missing_attributes
 from features.contract.export import Export
 from features.contract.tasks import Task
+from features.contract.times import iso_utc
 from features.errors import UserError
 from serving.champions.served import ServedModel
 from serving.protocols import Explain
@@ -167,7 +168,8 @@ def score_export(
     before ``as_of`` and every feature's contribution (``ScoreDetail``). Raises
     ``UnknownDisplayField`` (nothing written) for a display field the export lacks, and
     ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
-    scoring lock of ``store``.
+    scoring lock of ``store``, and ``UserError`` (the run deleted, nothing published) when a
+    task in ``models`` has no eligible entity as of ``as_of``.
 
     ``challengers`` (``serving.scoring.shadow.load_challengers``) are scored after the publish as
     the run's shadow, under the same lock and before retention: never listed, and a failing one is
@@ -227,6 +229,18 @@ def score_export(
             counts[task.value] = store.write_scores(run_id, rows)
             all_tiers[task.value] = tiers
             logger.info("run %s: scored %d %s entities", run_id, counts[task.value], task)
+        if empty := [task for task in models if counts[task.value] == 0]:
+            # A run publishes for every task at once: one with no rows would empty the lists.
+            store.abandon_run(run_id)
+            raise UserError(
+                "nothing was published: "
+                + "; ".join(
+                    f"no {entity_kind(task)} of the export is eligible for {task.value} scoring "
+                    f"as of {iso_utc(as_of)}"
+                    for task in empty
+                )
+                + " (the published run stays as it was)"
+            )
         store.publish(run_id, published_at=clock())
         shadow = {
             task.value: score_shadow(

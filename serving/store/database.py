@@ -324,6 +324,16 @@ def _row_to_listed(row: Any) -> ListedScore:
     )
 
 
+def _delete_runs(conn: Connection, run_ids: Sequence[str]) -> int:
+    """Delete ``run_ids`` with their scores, details, features and shadow rows inside the
+    caller's transaction ``conn``; returns the score rows deleted."""
+    deleted = conn.execute(delete(scores).where(scores.c.run_id.in_(run_ids))).rowcount
+    for table in (score_details, run_features, *SHADOW_TABLES):
+        conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
+    conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(run_ids)))
+    return int(deleted)
+
+
 class ScoreStore:
     """Runs, scores and the published pointer in one database (see module docstring)."""
 
@@ -387,9 +397,7 @@ class ScoreStore:
             stale = [r for (r,) in conn.execute(abandoned)]
             if stale:
                 logger.warning("removing %d abandoned run(s): %s", len(stale), stale)
-                for table in (scores, score_details, run_features, *SHADOW_TABLES):
-                    conn.execute(delete(table).where(table.c.run_id.in_(stale)))
-                conn.execute(delete(score_runs).where(score_runs.c.run_id.in_(stale)))
+                _delete_runs(conn, stale)
             conn.execute(
                 score_runs.insert().values(
                     run_id=run_id,
@@ -400,6 +408,17 @@ class ScoreStore:
                 )
             )
         return run_id
+
+    def abandon_run(self, run_id: str) -> None:
+        """Delete the unpublished run ``run_id`` and everything written under it, in one
+        transaction (a run found unfit to publish); ``ValueError`` if it is not unpublished."""
+        with self.engine.begin() as conn:
+            status = conn.execute(
+                select(score_runs.c.status).where(score_runs.c.run_id == run_id)
+            ).scalar_one_or_none()
+            if status != "writing":
+                raise ValueError(f"run {run_id} is not an unpublished run")
+            _delete_runs(conn, [run_id])
 
     def write_run_features(
         self,
@@ -534,10 +553,7 @@ class ScoreStore:
         rows = 0
         for run_id in doomed:
             with self.engine.begin() as conn:
-                rows += conn.execute(delete(scores).where(scores.c.run_id == run_id)).rowcount
-                for table in (score_details, run_features, *SHADOW_TABLES):
-                    conn.execute(delete(table).where(table.c.run_id == run_id))
-                conn.execute(delete(score_runs).where(score_runs.c.run_id == run_id))
+                rows += _delete_runs(conn, [run_id])
         if doomed:
             logger.info("removed %d old run(s) (%d scores), kept %d", len(doomed), rows, keep)
         return PrunedRuns(runs=len(doomed), rows=rows)

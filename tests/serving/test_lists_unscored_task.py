@@ -8,22 +8,27 @@ from datetime import datetime
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from features.contract.export import export_from_frames
 from features.contract.tasks import KIND_TASKS, Task
+from features.errors import UserError
 from serving.api.services import Services
 from serving.scoring.batch import BatchSummary, score_export
+from serving.store.tables import score_runs, scores
 from tests.serving.appkit import auth
 from tests.serving.factories import make_frames
 
 
-def score_leads_only(services: Services, frames: dict[str, pd.DataFrame]) -> BatchSummary:
-    """One published batch run of ``frames`` as of 2025-11-01 that scores leads only."""
+def score_leads_only(
+    services: Services, frames: dict[str, pd.DataFrame], *, as_of: datetime = datetime(2025, 11, 1)
+) -> BatchSummary:
+    """One published batch run of ``frames`` as of ``as_of`` that scores leads only."""
     export = export_from_frames(**frames)
     try:
         return score_export(
             export,
-            as_of=datetime(2025, 11, 1),
+            as_of=as_of,
             models={Task.LEADS: services.models.current(Task.LEADS)},  # type: ignore[dict-item]
             store=services.store,  # type: ignore[arg-type]
             settings=services.settings,
@@ -71,3 +76,28 @@ def test_the_409_names_the_task_of_the_kind_from_the_one_map(
     assert at_risk.json()["detail"][0]["message"] == (
         "the run read has no leads scores (its batch run did not score leads)"
     )
+
+
+def test_a_run_with_nobody_eligible_is_refused_and_the_published_run_stays(
+    services: Services, keys: dict[str, str], client: TestClient
+) -> None:
+    frames = make_frames(seed=11)
+    first = score_leads_only(services, frames)
+    before = client.get("/v1/lists/hot-leads", headers=auth(keys["admin"])).json()
+    with pytest.raises(UserError) as raised:
+        # Before any lead of the export was created: nobody to score.
+        score_leads_only(services, frames, as_of=datetime(2000, 1, 1))
+    assert str(raised.value) == (
+        "nothing was published: no lead of the export is eligible for leads scoring as of "
+        "2000-01-01T00:00:00Z (the published run stays as it was)"
+    )
+    assert services.store.published_run_id() == first.run_id
+    with services.store.engine.connect() as conn:  # the refused run is gone, rows and all
+        assert conn.execute(select(score_runs.c.run_id)).scalars().all() == [first.run_id]
+        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == sum(
+            first.counts.values()
+        )
+    assert client.get("/v1/lists/hot-leads", headers=auth(keys["admin"])).json() == before
+    second = score_leads_only(services, frames)
+    assert second.run_id != first.run_id
+    assert services.store.published_run_id() == second.run_id
