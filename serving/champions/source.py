@@ -97,7 +97,10 @@ def call_with_timeout(fn: Callable[[], T], *, timeout: float, what: str) -> T:
     try:
         ok, value = results.get(timeout=timeout)
     except queue.Empty:
-        raise RegistryTimeout(f"{what}: no answer within {timeout:g} s") from None
+        raise RegistryTimeout(
+            f"{what}: no answer within {timeout:g} s (a slow registry: raise "
+            "SALESRADAR_REGISTRY_TIMEOUT_SECONDS)"
+        ) from None
     if not ok:
         if isinstance(value, (NoChampion, UnverifiableVersion)):  # answers, not outages
             raise value
