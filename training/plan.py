@@ -118,7 +118,17 @@ def build_plan(
         for d in days
         for cuts in [_cutoffs_of(counts(timedelta(days=d), spacing))]
     )
-    longest = _longest_tested_horizon(grid, spacing, tested)
+    # By time first (cheap: no query), which bounds the answer from above (the labelled cutoffs
+    # are a subset of the grid's); then by the labelled cutoffs, as train and the line above
+    # count them, under that bound.
+    by_time = _longest_tested_horizon(lambda h: grid(h, spacing), tested)
+    longest = (
+        None
+        if by_time is None
+        else _longest_tested_horizon(
+            lambda h: _cutoffs_of(counts(h, spacing)), tested, high=by_time
+        )
+    )
     alternatives = (
         _alternatives(
             counts,
@@ -185,20 +195,22 @@ def _tested(
 
 
 def _longest_tested_horizon(
-    grid: CutoffGrid,
-    spacing: CutoffSpacing,
+    cutoffs: Callable[[timedelta], Sequence[datetime]],
     tested: Callable[[Sequence[datetime], timedelta], bool],
+    *,
+    high: int = 3660,
 ) -> int | None:
-    """The longest horizon in days whose cutoffs allow a temporal test (by time alone).
+    """The longest horizon in days, at most ``high``, whose ``cutoffs(horizon)`` allow a
+    temporal test; None when even one day does not.
 
-    A longer horizon leaves fewer labelled cutoffs and a wider embargo, so the answer is found
-    by bisection."""
-    if not tested(grid(timedelta(days=1), spacing), timedelta(days=1)):
+    A longer horizon leaves fewer cutoffs and a wider embargo, so the answer is found by
+    bisection (about 12 calls of ``cutoffs``)."""
+    if not tested(cutoffs(timedelta(days=1)), timedelta(days=1)):
         return None
-    low, high = 1, 3660
+    low = 1
     while low < high:
         middle = (low + high + 1) // 2
-        if tested(grid(timedelta(days=middle), spacing), timedelta(days=middle)):
+        if tested(cutoffs(timedelta(days=middle)), timedelta(days=middle)):
             low = middle
         else:
             high = middle - 1
@@ -282,7 +294,8 @@ def _alternatives(
     for spacing in spacings:
         found += first([_Option(horizon, spacing, t, config.embargo) for t in (no_test, True)])
     for spacing in spacings:
-        longest = _longest_tested_horizon(grid, spacing, tested) or 0
+        # By time only: every option built from it is checked against counts before it is offered.
+        longest = _longest_tested_horizon(lambda h, s=spacing: grid(h, s), tested) or 0
         days = sorted({longest, *REPORTED_HORIZON_DAYS} - {0, horizon.days}, reverse=True)
         with_test = [timedelta(days=d) for d in days if d <= longest and not no_test]
         untested = [timedelta(days=d) for d in days if d < horizon.days]

@@ -212,6 +212,38 @@ def test_the_horizon_line_counts_labelled_cutoffs_as_train_does(
     assert lines[2] == (
         "labelled cutoffs per horizon (every 1m): 30d 0, 60d 0, 90d 0, 182d 0, 365d 0"
     )
+    # By time alone a horizon of weeks has a temporal test; by the labelled cutoffs none does.
+    assert lines[3] == "longest horizon with a temporal test: none"
+
+
+def test_the_longest_tested_horizon_counts_labelled_cutoffs_as_train_does(
+    cohort: Export, config: TrainingConfig
+) -> None:
+    # Weekly cutoffs, nobody eligible at the first two (their rows dropped from the counts):
+    # the longest horizon said must give a temporal test when planned, one day more must not.
+    as_of, weekly = datetime(2026, 5, 15), CutoffSpacing(7, "d")
+
+    def grid(h: timedelta, s: CutoffSpacing) -> list[datetime]:
+        return default_cutoffs(cohort, task=Task.LEADS, horizon=h, as_of=as_of, every=s)  # type: ignore[arg-type]
+
+    def counts(h: timedelta, s: CutoffSpacing) -> pd.DataFrame:
+        cuts = grid(h, s)[2:]
+        return pd.DataFrame(
+            {"cutoff": pd.to_datetime(cuts), "rows": 100, "positives": 60}, index=range(len(cuts))
+        )
+
+    def plan(days: int):  # type: ignore[no-untyped-def]
+        horizon = timedelta(days=days)
+        frame = _frame(grid(horizon, weekly)[2:], rows=100, positives=60)
+        return build_plan(
+            frame, task=Task.LEADS, horizon=horizon, every=weekly, as_of=as_of,
+            split_config=config.split, no_test=False, grid=grid, counts=counts,
+        )  # fmt: skip
+
+    longest = plan(30).longest_tested_horizon_days
+    assert longest is not None and longest < 59  # 59d by time alone (the test above)
+    assert plan(longest).split.has_test
+    assert plan(longest + 1).split is None or not plan(longest + 1).split.has_test
 
 
 def test_a_history_long_enough_shows_the_split_and_the_embargo_gap(
