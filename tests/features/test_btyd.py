@@ -38,9 +38,10 @@ from features.definitions.btyd import (
 )
 from features.definitions.registry import btyd_specs, feature_specs
 from features.model.artifact_contract import ModelIntegrityError
-from features.model.scoring_model import MANIFEST_FILE, ScoringModel, fit_scoring_model
+from features.model.scoring_model import MANIFEST_FILE, ScoringModel
 from tests.features.test_features_support import make_export, online_entities
 from tests.features.vocabkit import sim_vocabulary
+from training.tree_fit import fit_scoring_model
 
 PARAMS = BgNbdParameters(r=0.7, alpha=25.0, a=0.8, b=3.0)
 # (x, t_x, T) in days: no repeat purchase, a steady buyer, a buyer gone quiet, a heavy buyer.

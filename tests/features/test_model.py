@@ -17,13 +17,11 @@ from features.model.scoring_model import (
     FORMAT_VERSION,
     MANIFEST_FILE,
     FeatureFrameEncoder,
-    ModelDataError,
     ScoringModel,
-    fit_scoring_model,
-    split_by_cutoff,
 )
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS
+from training.tree_fit import ModelDataError, fit_scoring_model, split_by_cutoff
 
 
 @pytest.fixture

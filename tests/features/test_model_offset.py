@@ -15,15 +15,10 @@ from features.contract.tasks import Task
 from features.definitions.wording import Wording
 from features.model.artifact_contract import ModelIntegrityError
 from features.model.frame_values import OFFSET_CLIP, offset_log_odds
-from features.model.scoring_model import (
-    FORMAT_VERSION,
-    MANIFEST_FILE,
-    ModelFeature,
-    ScoringModel,
-    fit_scoring_model,
-)
+from features.model.scoring_model import FORMAT_VERSION, MANIFEST_FILE, ModelFeature, ScoringModel
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
+from training.tree_fit import fit_scoring_model
 
 PRIOR = ModelFeature(
     "prior", "numeric", Wording("Prior probability of churn"), "btyd", "probability"

@@ -20,8 +20,9 @@ from features.definitions.registry import btyd_specs, feature_specs
 from features.definitions.vocabulary import Vocabulary
 from features.definitions.wording import Case, Wording, WordingError
 from features.model.reasons import explain, phrase
-from features.model.scoring_model import ModelFeature, ScoringModel, fit_scoring_model
+from features.model.scoring_model import ModelFeature, ScoringModel
 from tests.features.vocabkit import sim_vocabulary
+from training.tree_fit import fit_scoring_model
 
 # Values of the other features that some sentences name, for one made-up entity.
 CONTEXT: dict[str, object] = {

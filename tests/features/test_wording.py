@@ -12,14 +12,10 @@ import pytest
 from features.contract.tasks import Task
 from features.definitions.wording import Case, Wording, WordingError
 from features.model.reasons import phrase
-from features.model.scoring_model import (
-    MANIFEST_FILE,
-    ModelFeature,
-    ScoringModel,
-    fit_scoring_model,
-)
+from features.model.scoring_model import MANIFEST_FILE, ModelFeature, ScoringModel
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
+from training.tree_fit import fit_scoring_model
 
 EVERY_KIND = Wording.of(
     "Change in orders",

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sklearn.calibration import _SigmoidCalibration
 
-from features.model.scoring_model import ModelDataError, build_tree_pipeline
 from tests.training.conftest import train_churn
 from tests.training.factories import SPECS
 from training.baselines import baseline_scores
 from training.card import render_model_card
 from training.config import TrainingConfig
 from training.trainer import TrainedTask
+from training.tree_fit import ModelDataError, build_tree_pipeline
 
 
 def test_split_is_temporal_with_embargo(trained: TrainedTask) -> None:
