@@ -103,6 +103,22 @@ SAVED_BEFORE_THE_LAYOUT: tuple[str, ...] = (
 )
 
 
+class SavedBeforeTheLayout(ModelIntegrityError):
+    """A saved estimator names our types as they were before issue 12's package layout.
+
+    ``str()`` is ``"<file>: <reason>"``; ``reason`` alone says what happened and what to do
+    without the file's path, for places that must not show paths (``/health/ready``).
+    """
+
+    reason = (
+        "this model was saved by salesradar before the package layout changed;"
+        " retrain it (salesradar train ... --promote)"
+    )
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: {self.reason}")
+
+
 class FeatureSpecLike(Protocol):
     """What the model reads from a ``features.definitions.registry.FeatureSpec``."""
 
@@ -410,10 +426,7 @@ class ScoringModel:
         path = directory / ESTIMATOR_FILE
         untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if set(untrusted) & set(SAVED_BEFORE_THE_LAYOUT):
-            raise ModelIntegrityError(
-                f"{path}: this model was saved by salesradar before the package layout"
-                " changed; retrain it (salesradar train ... --promote)"
-            )
+            raise SavedBeforeTheLayout(path)
         if untrusted:
             raise ModelIntegrityError(f"{path}: refuses untrusted type(s) {', '.join(untrusted)}")
         estimator = sio.load(path, trusted=list(TRUSTED_TYPES))
