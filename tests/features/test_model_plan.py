@@ -28,6 +28,9 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=["isotonic", "sigmoid"])
 def model(request: pytest.FixtureRequest, frame: pd.DataFrame) -> ScoringModel:
+    """Its own fits, not the package's shared ``fitted_model``: both calibrations, and a frame
+    (seed 5) whose rare level "f" is frequent enough to keep its own code (the shared model
+    groups it into "__other__"), which the encoding tests below read."""
     return fit_scoring_model(
         frame,
         SPECS,

@@ -160,9 +160,8 @@ def test_without_refit_the_evaluated_model_ships(
 
 
 def test_no_test_trains_on_every_cutoff_and_evaluates_nothing(
-    trained: TrainedTask, frame: pd.DataFrame, config: TrainingConfig
+    trained: TrainedTask, untested: TrainedTask, frame: pd.DataFrame
 ) -> None:
-    untested = train_churn(frame, config, no_test=True)
     assert untested.split.test == ()
     assert untested.split.why_no_test == "--no-test was given"
     assert untested.evaluation is None and untested.evaluated is None
