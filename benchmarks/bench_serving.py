@@ -128,9 +128,10 @@ def register_champions(root: Path, export_dir: Path, tracking_uri: str) -> dict[
     from features.contract.loading import load_export
     from features.contract.tasks import TASK_TABLES, Task
     from features.definitions.vocabulary import learn_vocabulary
-    from features.model.scoring_model import TRUSTED_TYPES, fit_scoring_model
+    from features.model.scoring_model import TRUSTED_TYPES
     from training.config import load_config
     from training.pyfunc import log_scorer
+    from training.tree_fit import fit_scoring_model
 
     config = load_config()
     trees = config.trees

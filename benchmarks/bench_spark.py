@@ -38,12 +38,12 @@ from features.contract.tasks import Task
 from features.definitions.registry import feature_specs
 from features.definitions.vocabulary import learn_vocabulary
 from features.model.reasons import explain
-from features.model.scoring_model import fit_scoring_model
 from serving.champions.served import ServedModel
 from serving.scoring.batch import score_export
 from serving.settings import Settings
 from serving.store.database import ScoreStore
 from training.config import load_config
+from training.tree_fit import fit_scoring_model
 
 T = TypeVar("T")
 

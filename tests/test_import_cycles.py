@@ -91,3 +91,25 @@ def test_no_import_cycle_in_features_training_serving() -> None:
         TopologicalSorter(import_graph(ROOT, PACKAGES)).prepare()
     except CycleError as error:
         pytest.fail(f"import cycle: {' -> '.join(error.args[1])}")
+
+
+# docs/internal-api.md: training -> features <- serving; nothing imports upward or sideways.
+ALLOWED_IMPORTS = {
+    "features": {"features"},
+    "training": {"training", "features"},
+    "serving": {"serving", "features"},
+}
+
+
+def test_packages_import_only_downward() -> None:
+    graph = import_graph(ROOT, PACKAGES)
+    upward = sorted(
+        f"{module} -> {imported}"
+        for module, imports in graph.items()
+        for imported in imports
+        if imported.split(".")[0] not in ALLOWED_IMPORTS[module.split(".")[0]]
+    )
+    assert upward == []
+    # The fit is training's: the served unit does not reach it.
+    assert "training.tree_fit" in graph["training.trainer"]
+    assert not any(name.startswith("training") for name in graph["features.model.scoring_model"])

@@ -188,7 +188,7 @@ def with_btyd_features(
 
 def boost_candidates(btyd: BtydFeatures | None, *, mode: str) -> tuple[str | None, ...]:
     """What the evaluated model's trees may boost from
-    (``features.model.scoring_model.build_tree_pipeline``): None is a constant start, a name the
+    (``training.tree_fit.build_tree_pipeline``): None is a constant start, a name the
     BG/NBD P(no purchase over the horizon). "always" and "never" give one; "auto" both, for
     ``choose_boost`` to decide on the calibration cutoffs. Without BTYD features (``btyd`` None)
     only a constant start."""

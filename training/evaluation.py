@@ -18,12 +18,13 @@ from sklearn.pipeline import Pipeline
 
 from features.contract.tasks import Task
 from features.definitions.btyd import add_btyd_features
-from features.model.scoring_model import ModelDataError, ScoringModel, fit_scoring_model
+from features.model.scoring_model import ScoringModel
 from training.baselines import baseline_scores
 from training.btyd import with_btyd_features
 from training.config import TrainingConfig
 from training.metrics import probability_metrics, score_metrics
 from training.splits import backtest_origins, split_cutoffs
+from training.tree_fit import ModelDataError, fit_scoring_model
 
 logger = logging.getLogger(__name__)
 

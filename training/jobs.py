@@ -21,7 +21,6 @@ from features.compute.snapshots import (
     label_counts,
 )
 from features.contract.tasks import Task
-from features.model.scoring_model import ModelDataError
 from training.config import TrainingConfig
 from training.data import (
     audit_training_cutoffs,
@@ -35,6 +34,7 @@ from training.plan import DataPlan, build_plan
 from training.promotion import Decision, promote
 from training.tracking import RegisteredVersion, TrackingConfig, connect, log_trained_task
 from training.trainer import TrainedTask, train_task
+from training.tree_fit import ModelDataError
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from features.model.linear_plan import LINEAR_MEANS_KEY, as_object, column_means
-from features.model.scoring_model import ModelFeature, ScoringModel, check_positives
+from features.model.scoring_model import ModelFeature, ScoringModel
 from training.config import LinearConfig
+from training.tree_fit import check_positives
 
 # ScoringModel.metadata["model_kind"] of the logistic-regression model (the trees have none).
 LOGISTIC_KIND = "logistic_regression"

@@ -18,10 +18,10 @@ import pandas as pd
 from features.compute.snapshots import MONTHLY, CutoffSpacing
 from features.contract.tasks import Task
 from features.contract.times import iso_utc
-from features.model.scoring_model import ModelDataError
 from training.config import SplitConfig
 from training.splits import TemporalSplit, choose_split, split_cutoffs
 from training.trainer import check_train_positives
+from training.tree_fit import ModelDataError
 
 # Horizons the plan always reports, beside the requested one.
 REPORTED_HORIZON_DAYS = (30, 60, 90, 182, 365)

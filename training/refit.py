@@ -31,14 +31,8 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 from features.contract.tasks import Task
 from features.definitions.btyd import BtydFeatures
 from features.definitions.vocabulary import Vocabulary
-from features.model.scoring_model import (
-    FeatureSpecLike,
-    ModelDataError,
-    ModelFeature,
-    ScoringModel,
-    build_tree_pipeline,
-    check_positives,
-)
+from features.model.scoring_model import FeatureSpecLike, ModelFeature, ScoringModel
+from training.tree_fit import ModelDataError, build_tree_pipeline, check_positives
 
 logger = logging.getLogger(__name__)
 

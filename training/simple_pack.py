@@ -30,7 +30,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from features.model.scoring_model import ModelDataError, ScoringModel
+from features.model.scoring_model import ScoringModel
 from training.btyd import with_btyd_features
 from training.card import render_model_card
 from training.config import TrainingConfig
@@ -42,6 +42,7 @@ from training.monitoring.store import json_safe
 from training.plots import write_plots
 from training.splits import backtest_origins, split_cutoffs
 from training.trainer import TrainedTask
+from training.tree_fit import ModelDataError
 
 SIMPLE_PACK_PATH = "simple_model_pack"
 PACK_MODEL_CARD = f"{SIMPLE_PACK_PATH}/model_card.md"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from features.model.scoring_model import ModelDataError
+from training.tree_fit import ModelDataError
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,14 @@ import pandas as pd
 from features.contract.tasks import Task
 from features.definitions.btyd import BtydFeatures
 from features.definitions.vocabulary import Vocabulary
-from features.model.scoring_model import (
-    FeatureSpecLike,
-    ModelDataError,
-    ScoringModel,
-    fit_scoring_model,
-)
+from features.model.scoring_model import FeatureSpecLike, ScoringModel
 from training.btyd import boost_candidates, boost_feature, choose_boost, with_btyd_features
 from training.config import TrainingConfig
 from training.evaluation import Evaluation, evaluate, rows_at
 from training.linear import fit_linear_model
 from training.refit import fit_cross_calibrated
 from training.splits import TemporalSplit, choose_split
+from training.tree_fit import ModelDataError, fit_scoring_model
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ Persistence uses safe formats only: the estimator goes through ``skops.io`` with
 trusted-type list (never ``trusted=True``, never pickle) and everything else is plain JSON.
 ``save`` returns the sha256 of each file; ``load`` verifies them before anything is parsed.
 
-Serving imports this module; it never imports ``training``.
+Serving imports this module; it never imports ``training``. The production fit that builds
+such a model (``build_tree_pipeline``, ``fit_scoring_model``) is ``training.tree_fit``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import skops.io as sio
@@ -41,7 +41,6 @@ from features.contract.tasks import Task
 from features.definitions.btyd import BtydFeatures, is_btyd_feature
 from features.definitions.vocabulary import Vocabulary, VocabularyError
 from features.definitions.wording import Wording, WordingError
-from features.errors import UserError
 from features.model.artifact_contract import ModelIntegrityError, file_sha256, verify_sha256
 from features.model.categories import RareLevelGrouper
 from features.model.frame_values import FeatureFrameError, as_float, as_text, offset_log_odds
@@ -49,6 +48,10 @@ from features.model.linear_plan import LINEAR_MEANS_KEY, LinearPlan, is_linear
 from features.model.scoring_plan import ModelScores, PriorOffset, ScoringPlan
 
 if TYPE_CHECKING:
+    # Annotations only: a logistic-regression model loads without LightGBM, and the fit that
+    # builds trees lives in training.tree_fit.
+    import lightgbm as lgb
+
     from features.compute.rows import FeatureTable
     from features.model.linear_plan import LinearPlan
 
@@ -99,17 +102,21 @@ SAVED_BEFORE_THE_LAYOUT: tuple[str, ...] = (
     "features.linear_plan.as_object",  # now features.model.linear_plan.as_object
 )
 
-# Defaults for a quick, deterministic fit; training passes its own from training/config.toml.
-DEFAULT_TREE_PARAMS: dict[str, Any] = {
-    "n_estimators": 200,
-    "learning_rate": 0.05,
-    "num_leaves": 7,  # as training/config.toml: small trees, explained by table lookup
-    "min_child_samples": 40,
-    "reg_lambda": 1.0,
-    "subsample": 1.0,
-    "colsample_bytree": 1.0,
-    "n_jobs": 1,
-}
+
+class SavedBeforeTheLayout(ModelIntegrityError):
+    """A saved estimator names our types as they were before issue 12's package layout.
+
+    ``str()`` is ``"<file>: <reason>"``; ``reason`` alone says what happened and what to do
+    without the file's path, for places that must not show paths (``/health/ready``).
+    """
+
+    reason = (
+        "this model was saved by salesradar before the package layout changed;"
+        " retrain it (salesradar train ... --promote)"
+    )
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: {self.reason}")
 
 
 class FeatureSpecLike(Protocol):
@@ -150,10 +157,6 @@ class ModelFeature:
             family=str(spec.family),
             unit=str(spec.unit),
         )
-
-
-class ModelDataError(UserError):
-    """The training data cannot support a model (too few rows, positives or cutoffs)."""
 
 
 class FeatureFrameEncoder(TransformerMixin, BaseEstimator):
@@ -274,41 +277,6 @@ class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
         if self.offset_feature not in X.columns:
             raise FeatureFrameError(f"feature frame lacks column(s): {self.offset_feature}")
         return offset_log_odds(X[self.offset_feature].to_numpy(dtype=np.float64))
-
-
-def build_tree_pipeline(
-    feature_specs: Sequence[FeatureSpecLike],
-    *,
-    seed: int,
-    params: Mapping[str, Any] | None = None,
-    min_level_count: int = 20,
-    boost_from: str | None = None,
-) -> Pipeline:
-    """An unfitted ``Pipeline(encode, model)`` with native categorical splits; seeded.
-
-    ``boost_from`` names a feature holding a prior probability of the label: the trees then
-    start from its log-odds (``OffsetBoostedClassifier``); None: from a constant, as LightGBM
-    does. ``ValueError`` if it names no numeric feature of ``feature_specs``.
-    """
-    tree_params = {**DEFAULT_TREE_PARAMS, **(params or {})}
-    trees = lgb.LGBMClassifier(
-        **tree_params,
-        random_state=seed,
-        deterministic=True,
-        force_col_wise=True,
-        verbose=-1,
-    )
-    model: BaseEstimator = trees
-    if boost_from is not None:
-        if boost_from not in {s.name for s in feature_specs if s.dtype == "numeric"}:
-            raise ValueError(f"boost_from {boost_from!r} is not a numeric feature of the model")
-        model = OffsetBoostedClassifier(trees, offset_feature=boost_from)
-    encoder = FeatureFrameEncoder(
-        features=[s.name for s in feature_specs],
-        categorical_features=[s.name for s in feature_specs if s.dtype == "categorical"],
-        min_level_count=min_level_count,
-    )
-    return Pipeline([("encode", encoder), ("model", model)])
 
 
 @dataclass
@@ -458,10 +426,7 @@ class ScoringModel:
         path = directory / ESTIMATOR_FILE
         untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if set(untrusted) & set(SAVED_BEFORE_THE_LAYOUT):
-            raise ModelIntegrityError(
-                f"{path}: this model was saved by salesradar before the package layout"
-                " changed; retrain it (salesradar train ... --promote)"
-            )
+            raise SavedBeforeTheLayout(path)
         if untrusted:
             raise ModelIntegrityError(f"{path}: refuses untrusted type(s) {', '.join(untrusted)}")
         estimator = sio.load(path, trusted=list(TRUSTED_TYPES))
@@ -527,88 +492,3 @@ def _warn_on_library_drift(saved: Mapping[str, str]) -> None:
             logger.warning(
                 "model saved with %s %s, loading with %s", name, saved_version, version(name)
             )
-
-
-def split_by_cutoff(
-    frame: pd.DataFrame, *, calibration_cutoffs: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows into (fit, calibration): the last ``calibration_cutoffs`` cutoffs calibrate.
-
-    Never random: calibration rows are strictly later in time than every fit row.
-    """
-    cutoffs = sorted(pd.unique(frame["cutoff"]))
-    if len(cutoffs) <= calibration_cutoffs:
-        raise ModelDataError(
-            f"need more than {calibration_cutoffs} cutoff(s) to fit and then calibrate on later "
-            f"time; found {len(cutoffs)}"
-        )
-    first_calibration = cutoffs[-calibration_cutoffs]
-    later = frame["cutoff"] >= first_calibration
-    return frame.loc[~later], frame.loc[later]
-
-
-def check_positives(labels: pd.Series, *, needed: int, what: str) -> None:
-    """Raise ``ModelDataError`` unless ``labels`` hold ``needed`` positives and negatives."""
-    positives = int(labels.sum())
-    negatives = len(labels) - positives
-    if positives < needed:
-        raise ModelDataError(f"{what}: found {positives} positive label(s), need at least {needed}")
-    if negatives < needed:
-        raise ModelDataError(f"{what}: found {negatives} negative label(s), need at least {needed}")
-
-
-def fit_scoring_model(
-    frame: pd.DataFrame,
-    feature_specs: Sequence[FeatureSpecLike],
-    *,
-    task: Task,
-    vocabulary: Vocabulary,
-    seed: int,
-    calibration_cutoffs: int = 1,
-    calibration_method: str = "isotonic",
-    params: Mapping[str, Any] | None = None,
-    min_level_count: int = 20,
-    min_positives: int = 1,
-    metadata: Mapping[str, Any] | None = None,
-    btyd: BtydFeatures | None = None,
-    boost_from: str | None = None,
-) -> ScoringModel:
-    """Fit trees on the earlier cutoffs of ``frame`` and calibrate on its last cutoff(s).
-
-    ``frame`` is a training-set frame (``cutoff``, ``label`` and one column per spec). Rows of
-    the last ``calibration_cutoffs`` cutoffs never reach the trees, so the calibrator sees
-    scores on later time, as the model will in production. Deterministic for a seed.
-    ``vocabulary`` is the one the frame's features were built over; it ships with the model,
-    as do ``btyd``, the parameters of the frame's derived BTYD features
-    (``features.definitions.btyd``). ``boost_from`` names a feature holding a prior probability the
-    trees start from (``build_tree_pipeline``); the calibrator then reads the offset-included
-    log-odds.
-    """
-    fit_rows, calibration_rows = split_by_cutoff(frame, calibration_cutoffs=calibration_cutoffs)
-    check_positives(fit_rows["label"], needed=min_positives, what="fit cutoffs")
-    check_positives(calibration_rows["label"], needed=1, what="calibration cutoffs")
-    names = [s.name for s in feature_specs]
-    pipeline = build_tree_pipeline(
-        feature_specs,
-        seed=seed,
-        params=params,
-        min_level_count=min_level_count,
-        boost_from=boost_from,
-    )
-    pipeline.fit(fit_rows[names], fit_rows["label"].astype(int))
-    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=calibration_method)
-    calibrated.fit(calibration_rows[names], calibration_rows["label"].astype(int))
-    logger.info(
-        "fitted %s model on %d rows, calibrated on %d rows",
-        task,
-        len(fit_rows),
-        len(calibration_rows),
-    )
-    return ScoringModel(
-        task=task,
-        feature_specs=tuple(ModelFeature.from_spec(s) for s in feature_specs),
-        estimator=calibrated,
-        vocabulary=vocabulary,
-        metadata=dict(metadata or {}),
-        btyd=btyd,
-    )

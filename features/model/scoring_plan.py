@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
@@ -30,6 +29,9 @@ from features.model.frame_values import (
     offset_log_odds,
 )
 from features.model.shap_tables import ShapTables
+
+if TYPE_CHECKING:
+    import lightgbm as lgb  # annotations only: loading a model imports only what it holds
 
 
 @dataclass(frozen=True)

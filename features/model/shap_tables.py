@@ -25,10 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
+
+if TYPE_CHECKING:
+    import lightgbm as lgb  # annotations only: loading a model imports only what it holds
 
 # 2**8 patterns x 2**8 feature subsets per tree at most: a table built in well under a second
 # for hundreds of trees. Larger trees fall back to the booster's own TreeSHAP.

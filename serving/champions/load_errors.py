@@ -9,6 +9,7 @@ places (``/health/ready``, which needs no key, and rep keys on ``/v1/models``) g
 from __future__ import annotations
 
 from features.model.artifact_contract import ModelIntegrityError
+from features.model.scoring_model import SavedBeforeTheLayout
 from serving.champions.compatibility import SlotMismatch
 from serving.champions.source import (
     NoChampion,
@@ -30,6 +31,8 @@ def public_reason(error: BaseException, *, where: str) -> str:
         what = "the registry did not answer in time"
     elif isinstance(error, RegistryUnavailable):
         what = "the registry could not be asked"
+    elif isinstance(error, SavedBeforeTheLayout):
+        what = SavedBeforeTheLayout.reason  # the one line of what to do, without the file
     elif isinstance(error, ModelIntegrityError):
         what = (
             "the artifact failed verification (a file is missing, differs from its recorded "

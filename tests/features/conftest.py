@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from features.contract.tasks import Task
-from features.model.scoring_model import ScoringModel, fit_scoring_model
+from features.model.scoring_model import ScoringModel
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
+from training.tree_fit import fit_scoring_model
 
 
 @pytest.fixture(scope="session")

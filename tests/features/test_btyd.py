@@ -38,9 +38,10 @@ from features.definitions.btyd import (
 )
 from features.definitions.registry import btyd_specs, feature_specs
 from features.model.artifact_contract import ModelIntegrityError
-from features.model.scoring_model import MANIFEST_FILE, ScoringModel, fit_scoring_model
+from features.model.scoring_model import MANIFEST_FILE, ScoringModel
 from tests.features.test_features_support import make_export, online_entities
 from tests.features.vocabkit import sim_vocabulary
+from training.tree_fit import fit_scoring_model
 
 PARAMS = BgNbdParameters(r=0.7, alpha=25.0, a=0.8, b=3.0)
 # (x, t_x, T) in days: no repeat purchase, a steady buyer, a buyer gone quiet, a heavy buyer.
@@ -330,7 +331,10 @@ def test_batch_and_online_derived_features_agree(orders, cutoff_days) -> None:
 # --- the parameters travel with the model ---
 
 
-def _btyd_model() -> ScoringModel:
+@pytest.fixture(scope="module")
+def btyd_model() -> ScoringModel:
+    """Its own fit, not the package's shared ``fitted_model``: a churn model over BG/NBD
+    features, which must carry their parameters."""
     rng = np.random.default_rng(4)
     rows = 400
     count = rng.integers(1, 12, rows).astype(float)
@@ -360,8 +364,10 @@ def _btyd_model() -> ScoringModel:
     )
 
 
-def test_parameters_are_saved_as_plain_numbers_and_loaded(tmp_path: Path) -> None:
-    model = _btyd_model()
+def test_parameters_are_saved_as_plain_numbers_and_loaded(
+    btyd_model: ScoringModel, tmp_path: Path
+) -> None:
+    model = btyd_model
     hashes = model.save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
     assert manifest["btyd"] == {"r": 0.7, "alpha": 25.0, "a": 0.8, "b": 3.0, "horizon_days": 90}
@@ -369,8 +375,10 @@ def test_parameters_are_saved_as_plain_numbers_and_loaded(tmp_path: Path) -> Non
     assert loaded.btyd == BTYD
 
 
-def test_a_model_whose_derived_features_and_parameters_disagree_is_refused(tmp_path) -> None:
-    model = _btyd_model()
+def test_a_model_whose_derived_features_and_parameters_disagree_is_refused(
+    btyd_model: ScoringModel, tmp_path: Path
+) -> None:
+    model = btyd_model
     with pytest.raises(ValueError, match="do not match"):
         ScoringModel(
             task=model.task,

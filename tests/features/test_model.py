@@ -17,13 +17,11 @@ from features.model.scoring_model import (
     FORMAT_VERSION,
     MANIFEST_FILE,
     FeatureFrameEncoder,
-    ModelDataError,
     ScoringModel,
-    fit_scoring_model,
-    split_by_cutoff,
 )
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS
+from training.tree_fit import ModelDataError, fit_scoring_model, split_by_cutoff
 
 
 @pytest.fixture
@@ -91,6 +89,7 @@ def test_contributions_sum_to_raw_score_with_categorical_splits(
 
 
 def test_same_seed_same_predictions(frame: pd.DataFrame, model: ScoringModel) -> None:
+    # A second fit of the shared model's settings: determinism needs a fit twice.
     again = fit_scoring_model(
         frame,
         SPECS,
@@ -179,6 +178,7 @@ def test_encoder_groups_rare_and_unseen_levels_and_keeps_missing() -> None:
 
 def test_contributions_follow_feature_order_with_a_categorical_first(frame: pd.DataFrame) -> None:
     reordered = (SPECS[2], SPECS[0], SPECS[1])  # segment, days, orders
+    # Its own fit: the feature order is what this test is about.
     model = fit_scoring_model(
         frame,
         reordered,
@@ -197,6 +197,7 @@ def test_contributions_follow_feature_order_with_a_categorical_first(frame: pd.D
 
 
 def test_sigmoid_calibrated_model_round_trips(frame: pd.DataFrame, tmp_path: Path) -> None:
+    # Its own fit: the shared model is isotonic-calibrated.
     sigmoid = fit_scoring_model(
         frame,
         SPECS,

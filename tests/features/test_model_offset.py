@@ -15,15 +15,10 @@ from features.contract.tasks import Task
 from features.definitions.wording import Wording
 from features.model.artifact_contract import ModelIntegrityError
 from features.model.frame_values import OFFSET_CLIP, offset_log_odds
-from features.model.scoring_model import (
-    FORMAT_VERSION,
-    MANIFEST_FILE,
-    ModelFeature,
-    ScoringModel,
-    fit_scoring_model,
-)
+from features.model.scoring_model import FORMAT_VERSION, MANIFEST_FILE, ModelFeature, ScoringModel
 from tests.features.vocabkit import sim_vocabulary
 from tests.training.factories import SPECS, make_training_frame
+from training.tree_fit import fit_scoring_model
 
 PRIOR = ModelFeature(
     "prior", "numeric", Wording("Prior probability of churn"), "btyd", "probability"
@@ -60,7 +55,15 @@ def _fit(frame: pd.DataFrame, **kwargs: object) -> ScoringModel:
 
 @pytest.fixture(scope="module")
 def model(frame: pd.DataFrame) -> ScoringModel:
+    """Its own fit, not the package's shared ``fitted_model``: boosted from the prior."""
     return _fit(frame)
+
+
+@pytest.fixture(scope="module")
+def constant(frame: pd.DataFrame) -> ScoringModel:
+    """The same fit boosted from a constant, as the shared model is, but over ``OFFSET_SPECS``
+    and sigmoid-calibrated: the twin the offset model is compared with."""
+    return _fit(frame, boost_from=None)
 
 
 def test_offset_is_the_clipped_log_odds_and_zero_when_missing() -> None:
@@ -127,7 +130,7 @@ def test_the_offset_is_the_prior_features_contribution(
 
 
 def test_the_manifest_records_what_the_trees_boost_from(
-    model: ScoringModel, frame: pd.DataFrame, tmp_path: Path
+    model: ScoringModel, constant: ScoringModel, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     hashes = model.save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
@@ -136,7 +139,6 @@ def test_the_manifest_records_what_the_trees_boost_from(
     assert loaded.boost_from == "prior"
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
     np.testing.assert_array_equal(loaded.contributions(frame), model.contributions(frame))
-    constant = _fit(frame, boost_from=None)
     constant.save(tmp_path / "constant")
     saved = json.loads((tmp_path / "constant" / MANIFEST_FILE).read_text())
     assert saved["boost_from"] is None
@@ -156,9 +158,8 @@ def test_a_manifest_that_disagrees_with_the_estimator_is_refused(
 
 
 def test_a_version_3_model_loads_as_boosted_from_a_constant(
-    model: ScoringModel, frame: pd.DataFrame, tmp_path: Path
+    model: ScoringModel, constant: ScoringModel, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
-    constant = _fit(frame, boost_from=None)
     for name, saved in (("constant", constant), ("offset", model)):
         saved.save(tmp_path / name)
         path = tmp_path / name / MANIFEST_FILE

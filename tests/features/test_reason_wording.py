@@ -20,8 +20,9 @@ from features.definitions.registry import btyd_specs, feature_specs
 from features.definitions.vocabulary import Vocabulary
 from features.definitions.wording import Case, Wording, WordingError
 from features.model.reasons import explain, phrase
-from features.model.scoring_model import ModelFeature, ScoringModel, fit_scoring_model
+from features.model.scoring_model import ModelFeature, ScoringModel
 from tests.features.vocabkit import sim_vocabulary
+from training.tree_fit import fit_scoring_model
 
 # Values of the other features that some sentences name, for one made-up entity.
 CONTEXT: dict[str, object] = {
@@ -541,6 +542,8 @@ EXPECTED = [
 
 def test_a_fitted_model_explains_in_these_words_and_keeps_them_when_saved(tmp_path) -> None:
     specs = [s for s in feature_specs(Task.CHURN, sim_vocabulary(Task.CHURN)) if s.name in FITTED]
+    # Its own fit, not the package's shared ``fitted_model``: the registry's churn features and
+    # their wordings, on rows that make the trees use several of them.
     model = fit_scoring_model(
         _training_frame(seed=3),
         specs,

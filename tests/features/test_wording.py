@@ -4,22 +4,16 @@ through a model's ``model.json``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from features.contract.tasks import Task
 from features.definitions.wording import Case, Wording, WordingError
 from features.model.reasons import phrase
-from features.model.scoring_model import (
-    MANIFEST_FILE,
-    ModelFeature,
-    ScoringModel,
-    fit_scoring_model,
-)
-from tests.features.vocabkit import sim_vocabulary
-from tests.training.factories import SPECS, make_training_frame
+from features.model.scoring_model import MANIFEST_FILE, ModelFeature, ScoringModel
+from tests.training.factories import SPECS
 
 EVERY_KIND = Wording.of(
     "Change in orders",
@@ -94,23 +88,18 @@ def test_the_saved_form_round_trips_and_names_a_bad_field() -> None:
         Wording("l", (Case("=1", "a"), Case("=1", "b")))
 
 
-def test_a_saved_model_keeps_a_wording_any_text_included(tmp_path: Path) -> None:
+def test_a_saved_model_keeps_a_wording_any_text_included(
+    fitted_model: ScoringModel, tmp_path: Path
+) -> None:
     tricky = Wording.of("Orders | all: 90 days", {"=0": "No orders: none | at all", "other": "x"})
     specs = (
         SPECS[0],
         ModelFeature("orders_90d", "numeric", tricky, "frequency", "count"),
         SPECS[2],
     )
-    frame = make_training_frame(seed=3, entities=120, months=3)
-    model = fit_scoring_model(
-        frame,
-        specs,
-        task=Task.CHURN,
-        vocabulary=sim_vocabulary(Task.CHURN),
-        seed=1,
-        params={"n_estimators": 5},
-        calibration_method="sigmoid",
-    )
+    # The words are the model's own copy (feature_specs), not the fit's: the shared model with
+    # the feature reworded is a model saved with that wording, no fit of its own needed.
+    model = dataclasses.replace(fitted_model, feature_specs=specs)
     hashes = model.save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
     assert manifest["feature_specs"][1]["description"] == tricky.to_dict()

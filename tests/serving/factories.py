@@ -13,8 +13,9 @@ from features.contract.export import Export, export_from_frames
 from features.contract.tasks import Task
 from features.definitions.btyd import BgNbdParameters, BtydFeatures, add_btyd_features
 from features.definitions.registry import btyd_specs
-from features.model.scoring_model import ScoringModel, fit_scoring_model
+from features.model.scoring_model import ScoringModel
 from tests.features.vocabkit import sim_vocabulary
+from training.tree_fit import fit_scoring_model
 
 START = datetime(2025, 1, 1)
 END = datetime(2025, 12, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -13,24 +12,18 @@ from features.contract.tasks import TASK_TABLES, Task
 from features.model.artifact_contract import CHAMPION, SCORING_MODEL_PATH, SHA256_TAG_PREFIX
 from serving.settings import Settings
 from serving.wiring import build_services
-from tests.serving.factories import fit_model, make_export
 from training.tracking import MovedStore, connect, experiment_id, resolve_tracking
 
 
-def _train_leads_champion(models_dir: Path) -> None:
-    """A tiny leads model logged, registered and aliased as training lays a run out."""
+def _train_leads_champion(models_dir: Path, saved: tuple[Path, dict[str, str]]) -> None:
+    """The session's tiny leads model (``saved``: its folder and hashes, from the ``trained``
+    fixture) logged, registered and aliased as training lays a run out."""
     tracking = resolve_tracking(models_dir=models_dir, environ={})
     client = connect(tracking)
-    export = make_export(seed=11)
-    model = fit_model(export, Task.LEADS, seed=3)
-    export.close()
+    folder, hashes = saved
     name = TASK_TABLES[Task.LEADS].model_name
-    with (
-        mlflow.start_run(experiment_id=experiment_id(client, Task.LEADS, tracking)) as run,
-        tempfile.TemporaryDirectory() as staging,
-    ):
-        hashes = model.save(Path(staging) / SCORING_MODEL_PATH)
-        mlflow.log_artifacts(str(Path(staging) / SCORING_MODEL_PATH), SCORING_MODEL_PATH)
+    with mlflow.start_run(experiment_id=experiment_id(client, Task.LEADS, tracking)) as run:
+        mlflow.log_artifacts(str(folder), SCORING_MODEL_PATH)
         tags = {f"{SHA256_TAG_PREFIX}{file}": digest for file, digest in hashes.items()}
         mlflow.set_tags(tags)
     client.create_registered_model(name)
@@ -40,9 +33,11 @@ def _train_leads_champion(models_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["moved", "copied"])
-def test_a_relocated_store_serves_its_own_artifacts(tmp_path: Path, how: str) -> None:
+def test_a_relocated_store_serves_its_own_artifacts(
+    tmp_path: Path, how: str, trained: dict[Task, tuple[Path, dict[str, str]]]
+) -> None:
     original, relocated = tmp_path / "original", tmp_path / "relocated"
-    _train_leads_champion(original / "models")
+    _train_leads_champion(original / "models", trained[Task.LEADS])
     if how == "moved":
         shutil.move(original, relocated)
     else:
@@ -62,9 +57,11 @@ def test_a_relocated_store_serves_its_own_artifacts(tmp_path: Path, how: str) ->
     assert services.models.current(Task.LEADS).source == "registry"  # type: ignore[union-attr]
 
 
-def test_training_refuses_a_copied_store_naming_both_places(tmp_path: Path) -> None:
+def test_training_refuses_a_copied_store_naming_both_places(
+    tmp_path: Path, trained: dict[Task, tuple[Path, dict[str, str]]]
+) -> None:
     original, copy = tmp_path / "original", tmp_path / "copy"
-    _train_leads_champion(original / "models")
+    _train_leads_champion(original / "models", trained[Task.LEADS])
     shutil.copytree(original, copy)
     tracking = resolve_tracking(models_dir=copy / "models", environ={})
     with pytest.raises(MovedStore) as refused:

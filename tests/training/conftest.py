@@ -58,3 +58,10 @@ def train_churn(
 @pytest.fixture(scope="session")
 def trained(frame: pd.DataFrame, config: TrainingConfig) -> TrainedTask:
     return train_churn(frame, config)
+
+
+@pytest.fixture(scope="session")
+def untested(frame: pd.DataFrame, config: TrainingConfig) -> TrainedTask:
+    """``trained``'s twin with ``--no-test``: every cutoff trains, nothing is evaluated. Shared
+    (four test modules read it): a test must not change it."""
+    return train_churn(frame, config, no_test=True)

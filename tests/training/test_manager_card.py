@@ -105,10 +105,7 @@ def test_small_band_is_called_too_few(trained: TrainedTask) -> None:
     assert "4 customers scored 65-75: too few to say" in render_manager_card(facts)
 
 
-def test_untested_model_card_says_nothing_was_measured(frame, config: TrainingConfig) -> None:  # type: ignore[no-untyped-def]
-    from tests.training.conftest import train_churn
-
-    untested = train_churn(frame, config, no_test=True)
+def test_untested_model_card_says_nothing_was_measured(untested: TrainedTask) -> None:
     card = render_manager_card(
         card_facts(untested, capacity=50, as_of=AS_OF, model_name=NAME, version="1")
     )

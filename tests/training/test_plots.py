@@ -149,9 +149,5 @@ def test_every_plot_written_for_a_tested_run(
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in paths)
 
 
-def test_no_plots_without_a_temporal_test(
-    frame: pd.DataFrame, config: TrainingConfig, tmp_path: Path
-) -> None:
-    from tests.training.conftest import train_churn
-
-    assert write_plots(train_churn(frame, config, no_test=True), tmp_path, bins=10) == []
+def test_no_plots_without_a_temporal_test(untested: TrainedTask, tmp_path: Path) -> None:
+    assert write_plots(untested, tmp_path, bins=10) == []

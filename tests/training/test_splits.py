@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from features.model.scoring_model import ModelDataError
 from training.splits import backtest_origins, split_cutoffs
+from training.tree_fit import ModelDataError
 
 MONTHS = [datetime(2024, m, 1) for m in range(1, 13)]
 H = timedelta(days=90)

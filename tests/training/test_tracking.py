@@ -195,9 +195,8 @@ def tracking_dir(tracking: TrackingConfig) -> Path:
 
 
 def test_an_untested_challenger_is_refused_unless_forced(
-    first: str, tracking: TrackingConfig, frame: pd.DataFrame, config: TrainingConfig
+    first: str, tracking: TrackingConfig, untested: TrainedTask, config: TrainingConfig
 ) -> None:
-    untested = train_churn(frame, config, no_test=True)
     registered = log_trained_task(
         untested, config=config, tracking=tracking, data_source="x", as_of=NOW
     )

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sklearn.calibration import _SigmoidCalibration
 
-from features.model.scoring_model import ModelDataError, build_tree_pipeline
 from tests.training.conftest import train_churn
 from tests.training.factories import SPECS
 from training.baselines import baseline_scores
 from training.card import render_model_card
 from training.config import TrainingConfig
 from training.trainer import TrainedTask
+from training.tree_fit import ModelDataError, build_tree_pipeline
 
 
 def test_split_is_temporal_with_embargo(trained: TrainedTask) -> None:
@@ -160,9 +160,8 @@ def test_without_refit_the_evaluated_model_ships(
 
 
 def test_no_test_trains_on_every_cutoff_and_evaluates_nothing(
-    trained: TrainedTask, frame: pd.DataFrame, config: TrainingConfig
+    trained: TrainedTask, untested: TrainedTask, frame: pd.DataFrame
 ) -> None:
-    untested = train_churn(frame, config, no_test=True)
     assert untested.split.test == ()
     assert untested.split.why_no_test == "--no-test was given"
     assert untested.evaluation is None and untested.evaluated is None

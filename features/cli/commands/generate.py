@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from features.cli.progress import progress_bars
 from features.contract.times import parse_moment
 from features.synthetic import DEFAULT_AS_OF, GenerationSummary, generate_crm
 
@@ -73,22 +73,7 @@ def command(
     """Generate a synthetic CRM export of an office-supply distributor, with its ground truth."""
     end = parse_moment(as_of)  # before any output: a bad time is the only line printed
     console = Console()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # else stopping writes a blank line into a pipe or log
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
+    with progress_bars(console) as report:
         summary = generate_crm(
             out,
             leads=leads,

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from features.cli.commands.activity import ActivityTypesOption, parse_activity_types
 from features.cli.commands.engine import EngineOption, ExportArgument
-from features.cli.commands.validate import AsOfOption, parse_as_of, print_report, progress_bars
+from features.cli.commands.validate import AsOfOption, parse_as_of, print_report
 from features.cli.exits import fail
+from features.cli.progress import progress_bars
 from features.compute.engines import Engine, open_export
 from features.compute.engines.location import export_location
 from features.contract.export import Export
@@ -185,7 +186,7 @@ def command(
         raise fail(exc) from None
     console = Console()
     try:
-        with progress_bars() as progress:
+        with progress_bars(Console(stderr=True)) as progress:
             export = open_export(location, as_of=moment, engine=engine, progress=progress)
     except ExportInvalid as exc:
         print_report(exc.report, console, source=None if isinstance(location, Path) else location)

@@ -9,18 +9,16 @@ The default as-of time is the time of the run; it is decided here, never deeper.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.cli.commands.engine import EngineOption, ExportArgument
 from features.cli.exits import fail
+from features.cli.progress import progress_bars
 from features.compute.engines import Engine
 
 # check_directory's home is features.compute.engines.location; the commands still import it from
@@ -43,29 +41,6 @@ AsOfOption = Annotated[
 def parse_as_of(text: str | None) -> datetime:
     """The as-of time in naive UTC: the given ISO 8601 value, or the time of this run."""
     return resolve_as_of(text, now=datetime.now(UTC))
-
-
-@contextmanager
-def progress_bars() -> Iterator[ProgressHook]:
-    """Rich progress bars on stderr, one per step the hook reports."""
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # else stopping writes a blank line into a pipe or log
-    ) as progress:
-        tasks: dict[str, int] = {}
-
-        def report(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = int(progress.add_task(step, total=max(total, 1)))
-            progress.update(tasks[step], completed=done, total=max(total, 1))  # type: ignore[arg-type]
-
-        yield report
 
 
 def print_report(report: ValidationReport, console: Console, *, source: str | None = None) -> None:
@@ -115,7 +90,7 @@ def command(
     try:
         moment = parse_as_of(as_of)
         location = export_location(directory, engine=engine, option=None)
-        with progress_bars() as progress:
+        with progress_bars(Console(stderr=True)) as progress:
             report = validate_location(location, as_of=moment, progress=progress)
     except UserError as exc:
         raise fail(exc) from None
