@@ -20,6 +20,7 @@ from features.compute.rows import FeatureRows, FeatureTable
 from features.contract.tasks import TASK_TABLES, Task
 from features.definitions.btyd import add_btyd_features
 from features.definitions.registry import FeatureSpec
+from features.identity_memo import IdentityMemo
 from features.model.reasons import explain
 from features.model.scoring_model import ScoringModel
 from serving.api.metrics import ServiceMetrics
@@ -48,7 +49,7 @@ def utc_now() -> datetime:
 
 def model_specs(model: ScoringModel) -> list[FeatureSpec]:
     """The registry specs a model was trained with (its own saved copy, not today's registry)."""
-    return list(_registry_specs(tuple(getattr(model, "feature_specs", ()))))
+    return list(_specs_of(tuple(getattr(model, "feature_specs", ()))))
 
 
 @lru_cache(maxsize=16)
@@ -57,12 +58,16 @@ def _registry_specs(saved: tuple[Any, ...]) -> tuple[FeatureSpec, ...]:
     return tuple(FeatureSpec(**vars(spec)) for spec in saved)
 
 
+# Per request: found by identity of the model's own specs tuple (``features.identity_memo``).
+_specs_of = IdentityMemo(_registry_specs, size=16)
+
+
 def build_online_features(
     task: Task, model: ScoringModel, entities: Sequence[OnlineEntity], *, as_of: datetime
 ) -> FeatureRows:
     """``features.compute.online`` for the model's own columns; events at or after ``as_of`` never
     count."""
-    specs = _registry_specs(tuple(getattr(model, "feature_specs", ())))
+    specs = _specs_of(tuple(getattr(model, "feature_specs", ())))
     rows = online_feature_rows(
         task,
         entities,

@@ -32,6 +32,7 @@ from features.definitions.event_table import DIRECTION_CODES, EventTable
 from features.definitions.expressions import Definition, FeatureColumn, evaluate_definitions
 from features.definitions.registry import FeatureSpec, engineered_definitions, feature_specs
 from features.definitions.vocabulary import Vocabulary, normalise_event_type
+from features.identity_memo import IdentityMemo
 from features.model.categories import OTHER
 
 FeatureValue = float | str | None
@@ -82,26 +83,9 @@ def _plan(task: Task, specs: tuple[FeatureSpec, ...], vocabulary: Vocabulary) ->
     return _Plan(specs, used, codes, static, tuple(s.name for s in specs))
 
 
-# Plans by identity of (specs, vocabulary), holding both so an id is never reused while cached:
-# the service passes the same model-held objects on every request, and the lookup by equality
-# that ``lru_cache`` makes hashes every spec with its wording on each call (~85 µs for ~90 specs,
-# more than the rest of a one-entity request's plan work).
-_PLANS_BY_IDENTITY: dict[
-    tuple[Task, int, int], tuple[tuple[FeatureSpec, ...], Vocabulary, _Plan]
-] = {}
-
-
-def _plan_of(task: Task, specs: tuple[FeatureSpec, ...], vocabulary: Vocabulary) -> _Plan:
-    """``_plan`` for these very objects, found by identity after the first call."""
-    key = (task, id(specs), id(vocabulary))
-    known = _PLANS_BY_IDENTITY.get(key)
-    if known is not None and known[0] is specs and known[1] is vocabulary:
-        return known[2]
-    plan = _plan(task, specs, vocabulary)
-    if len(_PLANS_BY_IDENTITY) >= 32:  # as many models as _plan's cache holds
-        _PLANS_BY_IDENTITY.clear()
-    _PLANS_BY_IDENTITY[key] = (specs, vocabulary, plan)
-    return plan
+# Found by identity first: the service passes the same model-held specs and vocabulary on every
+# request, and ``lru_cache``'s lookup by equality hashes every spec with its wording (~85 µs).
+_plan_of = IdentityMemo(_plan, size=32)
 
 
 def _microseconds(value: object, field: str) -> int:

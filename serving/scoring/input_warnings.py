@@ -14,26 +14,38 @@ each such input is listed in the entity's ``warnings`` with the field it concern
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from features.compute.online import COERCED, UNREADABLE, UNSEEN, read_attribute
 from features.contract.tasks import TASK_TABLES, Task
 from features.definitions.event_table import DIRECTION_CODES
 from features.definitions.vocabulary import Vocabulary, normalise_event_type
+from features.identity_memo import IdentityMemo
 
 _SHOWN = 64  # characters of a caller's type name repeated back, at most
 
 
-@lru_cache(maxsize=16)
-def _model_attributes(task: Task, specs: tuple[Any, ...]) -> frozenset[str]:
+def _attribute_dtypes(task: Task, specs: tuple[Any, ...]) -> Mapping[str, str]:
     value_column = TASK_TABLES[task].value_column
-    return frozenset(s.name for s in specs if s.family == "attribute" and s.name != value_column)
+    return MappingProxyType(
+        {s.name: s.dtype for s in specs if s.family == "attribute" and s.name != value_column}
+    )
+
+
+# Read per entity: found by identity of the model's own specs tuple (``features.identity_memo``).
+_attribute_dtypes_of = IdentityMemo(_attribute_dtypes, size=16)
+
+
+def model_attribute_dtypes(task: Task, model: object) -> Mapping[str, str]:
+    """The export attributes a model was trained on (not its value column), with each one's
+    dtype (``numeric`` or ``categorical``)."""
+    return _attribute_dtypes_of(task, tuple(getattr(model, "feature_specs", ())))
 
 
 def model_attributes(task: Task, model: object) -> frozenset[str]:
     """The export attributes a model was trained on (not its value column)."""
-    return _model_attributes(task, tuple(getattr(model, "feature_specs", ())))
+    return frozenset(model_attribute_dtypes(task, model))
 
 
 def model_levels(model: object) -> dict[str, Collection[str]]:
@@ -90,8 +102,8 @@ def input_warnings(
                 }
             )
     out.extend(_direction_warnings(events))
-    expected = model_attributes(task, model)
-    dtypes = {s.name: s.dtype for s in getattr(model, "feature_specs", ()) if s.name in expected}
+    dtypes = model_attribute_dtypes(task, model)
+    expected = frozenset(dtypes)
     levels, grouped = model_levels(model), model_grouped_levels(model)
     for name in sorted(expected.intersection(attributes)):
         _, notes = read_attribute(
