@@ -81,10 +81,12 @@ def master_cores(session: SparkSession) -> int:
     of ``local[N]``; on a cluster, the cores of the executors registered so far, at least 2).
     """
     conf = session.sparkContext.getConf()
-    if conf.contains("spark.cores.max"):
-        return int(conf.get("spark.cores.max"))
-    if conf.contains("spark.executor.instances") and conf.contains("spark.executor.cores"):
-        return int(conf.get("spark.executor.instances")) * int(conf.get("spark.executor.cores"))
+    cores_max = conf.get("spark.cores.max")
+    if cores_max is not None:
+        return int(cores_max)
+    instances, per_executor = conf.get("spark.executor.instances"), conf.get("spark.executor.cores")
+    if instances is not None and per_executor is not None:
+        return int(instances) * int(per_executor)
     return int(session.sparkContext.defaultParallelism)
 
 
