@@ -6,8 +6,12 @@ DuckDB path (``serving.scoring.batch_rows``): typing (``normalise_frame``), the 
 reading (``read_attributes``), the derived BTYD features, then ``score_entities`` with the model's
 reasons. The scored rows are written to Parquet under ``<runs_dir>/<run_id>/<task>``; only the
 publish step reads them back on this machine, in Arrow batches, into the scores database.
-The served model reaches Spark's Python workers the way Spark ships any function: serialised
-by Spark from this process's memory, never read from an untrusted file.
+One pass over the table: each partition's scored rows carry its attribute notes (``notes``, JSON,
+on the first row of each chunk), summed here from the written Parquet (``read_attribute_notes``).
+The served model reaches Spark's Python workers as a Spark broadcast of this process's verified
+copy (serialised from memory, never read from an untrusted file), so each worker process loads it
+once, not once per task; the workers' imports are made once per executor by
+``serving.scoring.spark_daemon``.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import cast
 
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
+from pyspark.core.broadcast import Broadcast
 from pyspark.sql import DataFrame
 
 from features.compute.snapshots import normalise_frame, snapshot_query
@@ -39,11 +43,13 @@ from serving.wiring import model_specs
 # What each partition returns: a ScoreRow's per-entity fields (reasons as JSON text); the
 # run's constants (kind, model, as-of) are added back when the rows are published.
 SCORED_FIELDS = ("entity_id", "owner_id", "probability", "score", "tier", "value", "reasons")
+# ``notes``: a chunk's attribute notes (attribute -> warning code -> rows) as JSON on its first
+# row, NULL on the others; summed on the driver, so the notes need no second pass over the table.
+NOTES_FIELD = "notes"
 SCORED_SCHEMA = (
     "entity_id string, owner_id string, probability double, score long, tier string, "
-    "value double, reasons string"
+    f"value double, reasons string, {NOTES_FIELD} string"
 )
-NOTES_SCHEMA = "attribute string, code string, rows long"
 SHADOW_SCHEMA = "entity_id string, probability double"
 PartitionStep = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
 
@@ -65,55 +71,59 @@ def _prepared(
 
 
 def _scorer(
-    served: ServedModel, as_of: datetime, settings: Settings, explain: Explain
+    model: Broadcast[ServedModel], as_of: datetime, settings: Settings, explain: Explain
 ) -> PartitionStep:
-    """Each partition's chunks scored by ``serving.scoring.batch``'s own row scoring."""
+    """Each partition's chunks scored by ``serving.scoring.batch``'s own row scoring, each
+    chunk's attribute notes on its first row (``NOTES_FIELD``)."""
 
     def score(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        served = model.value  # loaded once per worker process (Spark keeps broadcast values)
         for chunk in chunks:
-            table, _ = _prepared(chunk, served)
+            table, notes = _prepared(chunk, served)
             # Display fields and last activity are joined on the driver (read_scored_rows).
             rows = score_rows(served, table, as_of=as_of, settings=settings, explain=explain)
             records = [{f: getattr(row, f) for f in SCORED_FIELDS} for row in rows]
             frame = pd.DataFrame(records, columns=list(SCORED_FIELDS))
             frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
             frame["value"] = frame["value"].astype("Float64")  # None -> NULL, not NaN
+            # Notes count rows of this chunk, so a chunk with notes has a first row.
+            frame[NOTES_FIELD] = [json.dumps(notes) if notes else None] + [None] * (len(frame) - 1)
             yield frame
 
     return score
 
 
-def _noter(served: ServedModel) -> PartitionStep:
-    """Each partition's attribute notes (attribute, warning code, rows)."""
-
-    def notes(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for chunk in chunks:
-            _, found = _prepared(chunk, served)
-            rows = [(a, c, n) for a, codes in found.items() for c, n in codes.items()]
-            yield pd.DataFrame(rows, columns=["attribute", "code", "rows"])
-
-    return notes
-
-
-def _attribute_notes(table: DataFrame, served: ServedModel) -> dict[str, dict[str, int]]:
-    """Per attribute and warning code, the rows read otherwise than written (all partitions)."""
-    totals = (
-        table.mapInPandas(_noter(served), NOTES_SCHEMA)
-        .groupBy("attribute", "code")
-        .sum("rows")
-        .toPandas()
-    )
+def read_attribute_notes(out: str) -> dict[str, dict[str, int]]:
+    """Per attribute and warning code, the rows read otherwise than written: the ``notes`` of
+    the chunks ``score_task_on_spark`` wrote to ``out``, summed (only that column is read)."""
     notes: dict[str, dict[str, int]] = {}
-    for attribute, code, rows in cast(pd.DataFrame, totals).itertuples(index=False):
-        notes.setdefault(attribute, {})[code] = int(rows)
+    column = ds.dataset(out, format="parquet").to_table(
+        columns=[NOTES_FIELD], filter=ds.field(NOTES_FIELD).is_valid()
+    )
+    for text in column[NOTES_FIELD].to_pylist():
+        for attribute, codes in json.loads(text).items():
+            counts = notes.setdefault(attribute, {})
+            for code, rows in codes.items():
+                counts[code] = counts.get(code, 0) + int(rows)
     return notes
+
+
+@contextmanager
+def _broadcast(export: Export, served: ServedModel) -> Iterator[Broadcast[ServedModel]]:
+    """``served`` broadcast to the export's Spark session's workers, destroyed on exit."""
+    session = export.con.session  # type: ignore[attr-defined]
+    model = session.sparkContext.broadcast(served)
+    try:
+        yield model
+    finally:
+        model.destroy()
 
 
 @contextmanager
 def _scoring_table(export: Export, served: ServedModel, *, as_of: datetime) -> Iterator[DataFrame]:
     """The raw scoring table of ``served``'s task as of ``as_of`` (features from events strictly
-    before it, with ``served``'s vocabulary and specs), a Spark frame cached for the ``with``
-    block: it is read more than once (the notes, then the scores)."""
+    before it, with ``served``'s vocabulary and specs), a lazy Spark frame for the ``with``
+    block. Not cached: the one scoring pass reads it once."""
     with snapshot_query(
         export,
         task=served.task,
@@ -123,11 +133,7 @@ def _scoring_table(export: Export, served: ServedModel, *, as_of: datetime) -> I
         cutoffs=[to_naive_utc(as_of, what="as_of")],
         horizon=timedelta(0),
     ) as query:
-        table = export.con.execute(query).frame.cache()  # type: ignore[attr-defined]
-        try:
-            yield table
-        finally:
-            table.unpersist()
+        yield export.con.execute(query).frame  # type: ignore[attr-defined]
 
 
 def score_task_on_spark(
@@ -144,20 +150,22 @@ def score_task_on_spark(
 
     Features come from events strictly before ``as_of``, as on DuckDB. Returns the attribute
     notes (attribute -> warning code -> rows), as ``serving.scoring.batch_rows.read_attributes``
-    counts them.
+    counts them, read back from ``out``. One ``mapInPandas`` pass over the table.
     """
-    with _scoring_table(export, served, as_of=as_of) as table:
-        notes = _attribute_notes(table, served)
-        scored = table.mapInPandas(_scorer(served, as_of, settings, explain), SCORED_SCHEMA)
-        scored.orderBy("entity_id").write.mode("overwrite").parquet(out)
-    return notes
+    with _scoring_table(export, served, as_of=as_of) as table, _broadcast(export, served) as model:
+        scored = table.mapInPandas(_scorer(model, as_of, settings, explain), SCORED_SCHEMA)
+        # Written in the partitions' order: the store ranks by score then entity id, so a
+        # global sort (a sampling job and a shuffle) would buy nothing.
+        scored.write.mode("overwrite").parquet(out)
+    return read_attribute_notes(out)
 
 
-def _prober(served: ServedModel) -> PartitionStep:
-    """Each partition's (entity id, calibrated probability) by ``served``: the DuckDB path's
-    shadow scoring (``serving.scoring.shadow.shadow_probabilities``) applied to one chunk."""
+def _prober(model: Broadcast[ServedModel]) -> PartitionStep:
+    """Each partition's (entity id, calibrated probability) by the broadcast model: the DuckDB
+    path's shadow scoring (``serving.scoring.shadow.shadow_probabilities``) applied to one chunk."""
 
     def probabilities(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        served = model.value  # loaded once per worker process
         for chunk in chunks:
             table, _ = _prepared(chunk, served)
             scored = np.asarray(served.model.predict_proba(table), dtype=float)
@@ -172,9 +180,9 @@ def shadow_on_spark(export: Export, *, served: ServedModel, as_of: datetime, out
     before ``as_of``), and write (entity_id, probability) to Parquet at ``out`` (a folder;
     replaced if present). Nothing but the written rows reaches the driver
     (``read_shadow_probabilities``)."""
-    with _scoring_table(export, served, as_of=as_of) as table:
-        scored = table.mapInPandas(_prober(served), SHADOW_SCHEMA)
-        scored.orderBy("entity_id").write.mode("overwrite").parquet(out)
+    with _scoring_table(export, served, as_of=as_of) as table, _broadcast(export, served) as model:
+        scored = table.mapInPandas(_prober(model), SHADOW_SCHEMA)
+        scored.write.mode("overwrite").parquet(out)
 
 
 def read_shadow_probabilities(out: str) -> Iterator[tuple[str, float]]:
@@ -198,7 +206,7 @@ def read_scored_rows(
     ``tiers``. Per-feature contributions are not carried back from Spark (``detail`` None), so
     "what changed" between Spark runs is the approximate top-reasons form (``exact`` false)."""
     kind = entity_kind(served.task)
-    for batch in ds.dataset(out, format="parquet").to_batches():
+    for batch in ds.dataset(out, format="parquet").to_batches(columns=list(SCORED_FIELDS)):
         for record in batch.to_pylist():
             tiers[record["tier"]] = tiers.get(record["tier"], 0) + 1
             record["reasons"] = json.loads(record["reasons"])

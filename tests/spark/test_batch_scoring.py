@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
@@ -15,6 +17,7 @@ from features.contract.tasks import TASK_TABLES, Task
 from serving.champions.served import ServedModel
 from serving.scoring.batch import score_export
 from serving.scoring.shadow import Challenger
+from serving.scoring.spark_scoring import NOTES_FIELD, read_attribute_notes
 from serving.store.database import ListedScore, ScoreStore
 from serving.store.tables import shadow_runs, shadow_scores
 from tests.serving.appkit import NOW, FolderChampions, build_test_services
@@ -140,3 +143,24 @@ def test_a_spark_run_scores_its_shadow_as_the_duckdb_run_does(
     for task in Task:
         rows = ds.dataset(str(written / f"{task.value}-shadow"), format="parquet").count_rows()
         assert rows == spark_summary.counts[task.value]
+
+
+def test_the_chunks_notes_are_summed_from_the_written_rows(tmp_path):
+    """The one scoring pass writes each chunk's notes on its first row (NULL elsewhere); the
+    driver sums them per attribute and code from the Parquet, across files and chunks."""
+    out = tmp_path / "run"
+    out.mkdir()
+    chunks = [
+        ['{"region": {"unseen_level": 2}}', None, None],
+        ['{"region": {"unseen_level": 1, "not_a_number": 4}, "size": {"unseen_level": 3}}'],
+        [None, None],  # a chunk without notes
+    ]
+    for number, notes in enumerate(chunks):
+        pq.write_table(
+            pa.table({"entity_id": ["e"] * len(notes), NOTES_FIELD: notes}),
+            out / f"{number}.parquet",
+        )
+    assert read_attribute_notes(str(out)) == {
+        "region": {"unseen_level": 3, "not_a_number": 4},
+        "size": {"unseen_level": 3},
+    }

@@ -6,17 +6,28 @@ timestamp read from a CSV text or handed back to pandas (``docs/features.md``, "
 ``spark.sql.ansi.enabled=true``: integer overflow and bad casts raise, as in DuckDB, instead of
 wrapping or reading NULL (Spark 4's default too; set so a cluster's older default cannot differ).
 Arrow carries frames both ways (``toPandas``, ``createDataFrame``, ``mapInPandas``).
+
+Shuffle partitions follow the master's cores (``shuffle_partitions``), on every master: Spark's
+default of 200 is for large data, and on a CRM export its 200 tiny tasks per shuffle cost more in
+scheduling than the work itself (a standalone master used to get the 200).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
+from features.errors import UserError
+
 MASTER_VARIABLE = "SALESRADAR_SPARK_MASTER"
 DEFAULT_MASTER = "local[2]"
+PARTITIONS_VARIABLE = "SALESRADAR_SPARK_SHUFFLE_PARTITIONS"
+# Tasks per core of a shuffle: two, so that a slow task (skew, a busy machine) leaves the other
+# cores work to do; AQE then merges partitions too small to be worth a task (ENGINE_CONF).
+TASKS_PER_CORE = 2
 
 # Settings every session gets, wherever it runs.
 ENGINE_CONF: dict[str, str] = {
@@ -24,32 +35,97 @@ ENGINE_CONF: dict[str, str] = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+    # Spark's defaults since 3.2, set so that a cluster's older defaults cannot differ: AQE
+    # merges small shuffle partitions (never below the cores, parallelismFirst's default).
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+}
+
+# Read when the session starts (not SQL settings): a Python worker serves the tasks one after
+# another, so each worker imports the scoring code once (serving.scoring.spark_scoring).
+WORKER_CONF: dict[str, str] = {
+    "spark.python.worker.reuse": "true",
+    # The daemon that forks the workers imports the model's libraries first (see its docstring).
+    "spark.python.daemon.module": "features.compute.engines.spark.daemon",
 }
 
 # Settings of a local session only: one machine, no UI, nothing listening beyond loopback.
-# 4 shuffle partitions instead of 200: on local[2] and a CRM export, 200 tiny tasks per shuffle
-# cost more in scheduling than the work itself.
 LOCAL_CONF: dict[str, str] = {
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
 }
 
 
-def build_session(*, master: str, app_name: str = "salesradar") -> SparkSession:
-    """A Spark session on ``master`` (``local[N]`` or a cluster URL) with ``ENGINE_CONF``.
+class SparkSettingInvalid(UserError):
+    """An environment setting of the Spark session is not a value it can take."""
+
+
+def shuffle_partitions(*, cores: int, override: int | None = None) -> int:
+    """The shuffle partitions of a session whose master offers ``cores`` cores: ``override``
+    when given, else ``TASKS_PER_CORE`` per core (at least one core counted).
+
+    Raises ``ValueError`` for an ``override`` below 1.
+    """
+    if override is not None:
+        if override < 1:
+            raise ValueError(f"{PARTITIONS_VARIABLE}={override}: need at least 1 partition")
+        return override
+    return TASKS_PER_CORE * max(1, cores)
+
+
+def master_cores(session: SparkSession) -> int:
+    """The cores the session's master offers its jobs: the configured ones when the session
+    fixes them (``spark.cores.max`` on a standalone master, or ``spark.executor.instances`` x
+    ``spark.executor.cores`` on YARN / Kubernetes), else Spark's ``defaultParallelism`` (``N``
+    of ``local[N]``; on a cluster, the cores of the executors registered so far, at least 2).
+    """
+    conf = session.sparkContext.getConf()
+    cores_max = conf.get("spark.cores.max")
+    if cores_max is not None:
+        return int(cores_max)
+    instances, per_executor = conf.get("spark.executor.instances"), conf.get("spark.executor.cores")
+    if instances is not None and per_executor is not None:
+        return int(instances) * int(per_executor)
+    return int(session.sparkContext.defaultParallelism)
+
+
+def partitions_override(environ: Mapping[str, str]) -> int | None:
+    """``SALESRADAR_SPARK_SHUFFLE_PARTITIONS`` from ``environ`` as a count, or None when unset.
+
+    Raises ``SparkSettingInvalid`` (a ``UserError``) naming the variable when it is not a whole
+    number of at least 1.
+    """
+    text = environ.get(PARTITIONS_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise SparkSettingInvalid(f"{PARTITIONS_VARIABLE}={text!r}: need a whole number >= 1")
+    return count
+
+
+def build_session(
+    *, master: str, app_name: str = "salesradar", partitions: int | None = None
+) -> SparkSession:
+    """A Spark session on ``master`` (``local[N]`` or a cluster URL) with ``ENGINE_CONF``
+    and ``WORKER_CONF``, and ``spark.sql.shuffle.partitions`` = ``partitions``, or when None
+    ``shuffle_partitions`` of the master's cores (``master_cores``).
 
     A ``local`` master also gets ``LOCAL_CONF``, and unless the environment sets them
     ``SPARK_LOCAL_IP=127.0.0.1`` and ``PYSPARK_PYTHON`` = this interpreter. Spark keeps one
     session per process, so a second call returns the first session (with these settings
-    applied again).
+    applied again). Raises ``ValueError`` for ``partitions`` below 1 (before any session starts).
     """
+    if partitions is not None:
+        shuffle_partitions(cores=1, override=partitions)  # raises before the JVM starts
     builder = SparkSession.builder.master(master).appName(app_name)
     # Any master: Spark's console progress bars would interleave with the CLI's own.
     builder = builder.config("spark.ui.showConsoleProgress", "false")
-    conf = dict(ENGINE_CONF)
+    conf = ENGINE_CONF | WORKER_CONF
     if master.startswith("local"):
         conf |= LOCAL_CONF
         # Read by the JVM at start: without it Spark resolves the host name and binds its block
@@ -67,10 +143,18 @@ def build_session(*, master: str, app_name: str = "salesradar") -> SparkSession:
     for key, value in ENGINE_CONF.items():
         # getOrCreate keeps an existing session's SQL settings: set ours again.
         session.conf.set(key, value)
+    chosen = shuffle_partitions(cores=master_cores(session), override=partitions)
+    session.conf.set("spark.sql.shuffle.partitions", str(chosen))
     return session
 
 
 def spark_session() -> SparkSession:
     """The entry points' session: master from ``SALESRADAR_SPARK_MASTER`` (default
-    ``local[2]``). Only entry points (``features.compute.engines.open_export``) call this."""
-    return build_session(master=os.environ.get(MASTER_VARIABLE, DEFAULT_MASTER))
+    ``local[2]``), shuffle partitions from ``SALESRADAR_SPARK_SHUFFLE_PARTITIONS`` (default: two
+    per core of the master). Only entry points (``features.compute.engines.open_export``) call
+    this. Raises ``SparkSettingInvalid`` naming the variable when the partitions are not a count
+    >= 1, before any session starts."""
+    return build_session(
+        master=os.environ.get(MASTER_VARIABLE, DEFAULT_MASTER),
+        partitions=partitions_override(os.environ),
+    )
