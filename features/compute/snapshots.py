@@ -19,7 +19,7 @@ from typing import Literal
 import pandas as pd
 
 from features.compute.labels import spine_sql
-from features.compute.sql import FeatureQuery, compile_feature_query
+from features.compute.sql import ENTITY_CODE, FeatureQuery, compile_feature_query
 from features.contract.export import Export, quote
 from features.contract.tasks import TASK_TABLES, Task
 from features.contract.times import to_naive_utc
@@ -164,29 +164,35 @@ def snapshot_query(
     vocabulary: Vocabulary,
     with_label: bool,
     specs: Sequence[FeatureSpec],
+    ordered: bool = True,
 ) -> Iterator[str]:
     """The feature query of the eligible entities at ``cutoffs`` (``entity_id, cutoff, label
     or not, value, owner_id, <specs>``), valid inside the ``with`` block: its spine is a
-    temporary table of ``export.con``, dropped on exit. Lets an engine run the query where it
-    likes (``_snapshot`` collects it; Spark batch scoring keeps it on the cluster)."""
+    temporary table of ``export.con`` (with the entity code ``eid`` computed once), dropped on
+    exit. Lets an engine run the query where it likes (``_snapshot`` collects it; Spark batch
+    scoring keeps it on the cluster). Rows come ordered by cutoff, then entity id, unless
+    ``ordered`` is False (for callers that sort or write the rows themselves). One cutoff is
+    written into the query as a literal (``compile_feature_query``'s ``cutoff``)."""
     carry = ["label", "value", "owner_id"] if with_label else ["owner_id", "value"]
     cutoffs_table = _register_cutoffs(export, cutoffs, horizon)
     spine = f"_spine_{uuid.uuid4().hex}"
     try:
+        eligible = spine_sql(
+            task,
+            cutoffs=cutoffs_table,
+            activity_types=_raw_activity_types(export, task, vocabulary),
+            with_label=with_label,
+        )
         export.con.execute(
-            f"CREATE TEMP TABLE {spine} AS "
-            + spine_sql(
-                task,
-                cutoffs=cutoffs_table,
-                activity_types=_raw_activity_types(export, task, vocabulary),
-                with_label=with_label,
-            )
+            f"CREATE TEMP TABLE {spine} AS SELECT *, {ENTITY_CODE} FROM ({eligible}) AS eligible"
         )
         yield compile_feature_query(
             build_feature_query(task, export, specs, vocabulary),
             spine=spine,
             carry=carry,
             timeline=len(cutoffs) >= TIMELINE_MIN_CUTOFFS,
+            cutoff=cutoffs[0] if len(set(cutoffs)) == 1 else None,
+            ordered=ordered,
         )
     finally:
         export.con.execute(f"DROP TABLE IF EXISTS {quote(spine)}")
@@ -234,9 +240,10 @@ def build_feature_table(
     export.con.register(f"{spine}_frame", frame)
     try:
         export.con.execute(
-            f"CREATE TEMP TABLE {spine} AS SELECT DISTINCT p.entity_id, p.cutoff, e.created_at "
+            f"CREATE TEMP TABLE {spine} AS SELECT *, {ENTITY_CODE} FROM ("
+            "SELECT DISTINCT p.entity_id, p.cutoff, e.created_at "
             f"FROM {spine}_frame p JOIN {quote(tables.entity_table)} e "
-            f"ON e.{quote(tables.key)} = p.entity_id"
+            f"ON e.{quote(tables.key)} = p.entity_id) AS pairs"
         )
         if timeline is None:
             timeline = frame["cutoff"].nunique() >= TIMELINE_MIN_CUTOFFS
@@ -349,6 +356,8 @@ def build_scoring_table(
         cutoffs=[to_naive_utc(as_of, what="as_of")],
         horizon=timedelta(0),
         with_label=False,
+        # Sorted here by entity id, so the query need not order its rows.
+        ordered=False,
     )
     frame = _snapshot(export, specs, query)
     return frame.drop(columns=["cutoff"]).sort_values("entity_id", ignore_index=True)

@@ -2,17 +2,21 @@
 
 The query computes every (entity, cutoff) row of the spine in one statement: events are coded to
 integers once and exact duplicates dropped (``SELECT DISTINCT`` over the coded events), then
-events are joined to the spine on the entity with ``occurred_at < cutoff`` and aggregated with
-``FILTER`` clauses per window (see ``compile_feature_query`` for the two plans). It only reads the
-spine, the events table, and the attribute columns of the entity table and ``accounts``; it never
-names an outcome column. The SQL sticks to constructs that sqlglot transpiles to Spark SQL
-(tested), the route for exports that outgrow one machine.
+events are joined to the spine on the entity code with ``occurred_at < cutoff``, given their age
+at the cutoff once, and aggregated with ``FILTER`` clauses per window (see
+``compile_feature_query`` for the two plans). The spine carries the integer entity code ``eid``
+(``ENTITY_CODE``), computed once by whoever materialises the spine: on Spark a CTE is inlined
+at each reference, and an unpartitioned ``dense_rank`` referenced four times ran four times.
+It only reads the spine, the events table, and the attribute columns of the entity table and
+``accounts``; it never names an outcome column. The SQL sticks to constructs that sqlglot
+transpiles to Spark SQL (tested), the route for exports that outgrow one machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from features.contract.export import quote
 from features.contract.tasks import TASK_TABLES, Task
@@ -25,6 +29,10 @@ from features.definitions.aggregates import (
 from features.definitions.event_table import DIRECTION_CODES, US_PER_DAY
 from features.definitions.expressions import Definition
 from features.definitions.registry import FeatureSpec
+
+# The spine's integer entity code: one number per distinct entity id, so the events' dedup, joins
+# and groups compare integers instead of text. Callers add it when they materialise the spine.
+ENTITY_CODE = "dense_rank() OVER (ORDER BY entity_id) AS eid"
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,13 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _coded_events(query: FeatureQuery) -> str:
+def timestamp_literal(moment: datetime) -> str:
+    """A naive UTC ``moment`` as a SQL timestamp literal (microseconds kept; sqlglot writes it
+    for Spark as a cast of the same text)."""
+    return f"TIMESTAMP '{moment.isoformat(sep=' ', timespec='microseconds')}'"
+
+
+def _coded_events(query: FeatureQuery, latest: str) -> str:
     """Distinct events of spine entities, with integer codes for entity, type and direction.
 
     ``SELECT DISTINCT`` over the coded columns drops exact duplicate events: the coding is
@@ -90,6 +104,7 @@ def _coded_events(query: FeatureQuery) -> str:
     the known list is kept, normalised, beside code 0, and every other text column of the
     table takes part), and comparing
     integers is much cheaper than comparing the raw text columns of millions of rows.
+    ``latest`` is SQL for the latest cutoff of the spine: no event at or after it is read.
     """
     tables = TASK_TABLES[query.task]
     direction = _text_column("direction", query.event_text_columns)
@@ -117,7 +132,7 @@ def _coded_events(query: FeatureQuery) -> str:
         f"AS other_direction{''.join(', ' + o for o in others)} "
         f"FROM {quote(tables.events_table)} r JOIN keys k ON r.{quote(tables.key)} = k.entity_id "
         "LEFT JOIN type_codes m ON m.raw = r.type "
-        "WHERE r.occurred_at < (SELECT max(cutoff) FROM spine)"
+        f"WHERE r.occurred_at < {latest}"
     )
 
 
@@ -168,14 +183,39 @@ def _timeline_columns(aggregates: Mapping[str, Aggregate]) -> tuple[str, str]:
     return events, spine
 
 
+def _joined_events(lookback: int | None) -> str:
+    """Spine rows joined to their entity's events before the cutoff (with ``lookback``: only
+    those of the last ``lookback`` days), each event with its age at that cutoff (``age_us``)."""
+    window = "" if lookback is None else f"AND e.occurred_at >= s.cutoff - INTERVAL {lookback} DAY "
+    return (
+        "(SELECT s.cutoff, e.*, date_diff('microsecond', e.occurred_at, s.cutoff) AS age_us "
+        f"FROM spine s JOIN typed e ON e.eid = s.eid AND e.occurred_at < s.cutoff {window}) e"
+    )
+
+
 def compile_feature_query(
-    query: FeatureQuery, *, spine: str, carry: Sequence[str], timeline: bool = False
+    query: FeatureQuery,
+    *,
+    spine: str,
+    carry: Sequence[str],
+    timeline: bool = False,
+    cutoff: datetime | None = None,
+    ordered: bool = True,
 ) -> str:
     """SQL returning ``entity_id, cutoff, <carry>, <features>`` for every row of ``spine``.
 
-    ``spine`` names a relation with columns ``entity_id``, ``cutoff``, ``created_at`` and the
-    ``carry`` columns (passed through untouched). Rows come ordered by cutoff, then entity id.
-    Every feature uses only events with ``occurred_at < cutoff``.
+    ``spine`` names a relation with columns ``entity_id``, ``eid`` (an integer code of the
+    entity, e.g. ``ENTITY_CODE``), ``cutoff``, ``created_at`` and the ``carry`` columns (passed
+    through untouched). Every feature uses only events with ``occurred_at < cutoff``.
+
+    ``cutoff``: the spine's only cutoff (a naive UTC time), when the caller knows it (scoring as
+    of one time); it is then written into the query as a literal instead of being read back
+    from the spine (a job of its own on Spark). With several cutoffs leave it None. Passing a
+    time other than the spine's latest cutoff is the caller's bug: rows at a later cutoff would
+    miss events.
+    ``ordered``: rows come ordered by cutoff, then entity id; False leaves the order to the
+    engine, for callers that sort or write the rows themselves (a sort of the whole table
+    saved).
 
     Without ``timeline`` every aggregate comes from one join of each spine row to all its events
     before the cutoff: cheapest for one or two cutoffs. With it, windowed aggregates come from
@@ -206,20 +246,19 @@ def compile_feature_query(
     accounts_join = ""
     if any(alias == "acc" for _, alias, _ in query.statics):
         accounts_join = "LEFT JOIN accounts acc ON acc.account_id = ent.account_id "
+    latest = "(SELECT max(cutoff) FROM spine)" if cutoff is None else timestamp_literal(cutoff)
     ctes = [
-        f"spine AS (SELECT *, dense_rank() OVER (ORDER BY entity_id) AS eid FROM {spine})",
+        f"spine AS (SELECT * FROM {spine})",
         "keys AS (SELECT DISTINCT entity_id, eid FROM spine)",
         f"type_codes AS ({_type_codes(query.type_coding)})",
-        f"coded AS ({_coded_events(query)})",
+        f"coded AS ({_coded_events(query, latest)})",
         f"typed AS (SELECT {', '.join(['*', *first])} FROM coded)",
     ]
     joins = ""
     if windowed:
         ctes.append(
-            f"agg AS (SELECT s.eid, s.cutoff, {windowed_sql} "
-            "FROM spine s JOIN typed e ON e.eid = s.eid AND e.occurred_at < s.cutoff "
-            + (f"AND e.occurred_at >= s.cutoff - INTERVAL {lookback} DAY " if timeline else "")
-            + "GROUP BY s.eid, s.cutoff)"
+            f"agg AS (SELECT e.eid, e.cutoff, {windowed_sql} "
+            f"FROM {_joined_events(lookback if timeline else None)} GROUP BY e.eid, e.cutoff)"
         )
         joins += "LEFT JOIN agg a ON a.eid = s.eid AND a.cutoff = s.cutoff "
     if unbounded:
@@ -238,6 +277,5 @@ def compile_feature_query(
         f"WITH {', '.join(ctes)} "
         f"SELECT {', '.join(outputs)} FROM spine s {joins}"
         f"LEFT JOIN {quote(tables.entity_table)} ent ON ent.{quote(tables.key)} = s.entity_id "
-        f"{accounts_join}"
-        "ORDER BY s.cutoff, s.entity_id"
-    )
+        f"{accounts_join}" + ("ORDER BY s.cutoff, s.entity_id" if ordered else "")
+    ).rstrip()

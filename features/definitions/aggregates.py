@@ -16,8 +16,12 @@ In SQL, the event columns are those of the ``typed`` relation built by ``feature
 ``tc`` (type code), ``dc`` (direction code), ``kind`` (1 for events), ``occurred_at``, ``value``,
 ``channel`` and per-event columns (``gap_<code>``, ``replies_upto``) that are causal (each looks
 only at events at or before its own time), so they never carry information from after a cutoff.
-The cutoff is ``s.cutoff``. ``lookback_days`` is the longest look back of a windowed aggregate,
-or None for an unbounded one (all history before the cutoff).
+Windowed aggregates read ``age_us``, the event's age at the joined row's cutoff in microseconds
+(``cutoff - occurred_at``, positive): ``occurred_at >= cutoff - INTERVAL d DAY`` is exactly
+``age_us <= d * US_PER_DAY`` on naive UTC timestamps, and one integer comparison per filter is
+cheaper than timestamp arithmetic repeated in every filter (measured: ~9% of the one-cutoff
+query's CPU with ~50 filtered aggregates). ``lookback_days`` is the longest look back of a
+windowed aggregate, or None for an unbounded one (all history before the cutoff).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def _window_conditions(code: Code | None, days: int | None, direction: int | Non
     if code is not None:
         conditions.append(code_predicate(code, "e.tc"))
     if days is not None:
-        conditions.append(f"e.occurred_at >= s.cutoff - INTERVAL {days} DAY")
+        conditions.append(f"e.age_us <= {days * US_PER_DAY}")
     if direction is not None:
         conditions.append(f"e.dc = {direction}")
     return conditions
@@ -272,7 +276,7 @@ class ActivePeriods:
 
     def sql(self, over: str = OVER) -> str:
         period_us = self.period_days * US_PER_DAY
-        bucket = f"ceil(date_diff('microsecond', e.occurred_at, s.cutoff) / {period_us}.0)"
+        bucket = f"ceil(e.age_us / {period_us}.0)"
         conditions = _window_conditions(self.code, self.period_days * self.periods, None)
         # A bit per period: bit_or is a cheap distributive aggregate, unlike count(DISTINCT).
         bits = _filtered(f"bit_or(1 << CAST({bucket} AS BIGINT))", conditions)
