@@ -132,6 +132,7 @@ def _scoring_table(export: Export, served: ServedModel, *, as_of: datetime) -> I
         with_label=False,
         cutoffs=[to_naive_utc(as_of, what="as_of")],
         horizon=timedelta(0),
+        ordered=False,  # the run is written unordered: the store ranks by score, then entity id
     ) as query:
         yield export.con.execute(query).frame  # type: ignore[attr-defined]
 
