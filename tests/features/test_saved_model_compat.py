@@ -25,7 +25,7 @@ import skops.io as sio
 from features.model.scoring_model import ESTIMATOR_FILE, TRUSTED_TYPES, ScoringModel
 
 ROOT = Path(__file__).resolve().parents[2]
-SAVED = Path(__file__).parent / "saved_models" / "offset_churn_9ae7d39"
+SAVED = ROOT / "tests" / "features" / "saved_models" / "offset_churn_9ae7d39"
 OUR_TYPES = {
     "features.model.categories.RareLevelGrouper",
     "features.model.scoring_model.FeatureFrameEncoder",
