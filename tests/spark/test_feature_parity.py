@@ -18,8 +18,8 @@ from features.compute.engines.spark.loading import copy_to_spark
 from features.compute.snapshots import build_feature_table, build_training_set
 from features.contract.tasks import TASK_TABLES, Task
 from features.definitions.registry import feature_specs
+from tests.features.compute.test_online_parity import BASE, _events, _rows
 from tests.features.test_features_support import make_export
-from tests.features.test_online_parity import BASE, _events, _rows
 from tests.features.vocabkit import sim_vocabulary
 from tests.spark.frames import assert_same_table
 

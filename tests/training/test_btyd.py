@@ -3,7 +3,7 @@ simulation of a population, the fit (``training.btyd``) recovering its parameter
 export.
 
 Tolerances are set by the Monte Carlo standard error. The closed forms against numerical
-integration are in ``tests/features/test_btyd.py``.
+integration are in ``tests/features/definitions/test_btyd.py``.
 """
 
 from __future__ import annotations

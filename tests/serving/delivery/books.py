@@ -8,7 +8,7 @@ from typing import Any
 
 from serving.delivery.config import DeliverySettings
 from serving.store.database import ScoreStore
-from tests.serving.test_store import publish, row
+from tests.serving.store.test_store import publish, row
 
 T1 = datetime(2026, 10, 1, 2, 0)
 T2 = datetime(2026, 10, 2, 2, 0)

@@ -13,7 +13,7 @@ from serving.delivery.ledger import DeliveryLedger
 from serving.store.database import ScoreStore
 from tests.serving.delivery.books import T1, T2, clock, publish_two_runs, reason, settings
 from tests.serving.delivery.receivers import smtp_server
-from tests.serving.test_store import publish, row
+from tests.serving.store.test_store import publish, row
 
 
 def recipients(tmp_path: Path) -> Path:

@@ -8,7 +8,7 @@ from features.errors import UserError
 from serving.delivery.news import build_news, read_books
 from serving.store.database import ScoreStore
 from tests.serving.delivery.books import T1, publish_two_runs
-from tests.serving.test_store import publish, row
+from tests.serving.store.test_store import publish, row
 
 
 def test_each_rep_hears_what_changed_in_their_own_book(store: ScoreStore) -> None:

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.contract.tasks import KIND_TASKS, Task
+from tests.serving.api.test_auth import _walk
 from tests.serving.appkit import auth
-from tests.serving.test_auth import _walk
 from tests.serving.web.bookkit import sign_in
 
 # Every /web route and whether it needs a session; a new page without an entry fails.

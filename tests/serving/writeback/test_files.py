@@ -13,7 +13,7 @@ from serving.store.database import ScoreStore
 from serving.writeback.files import export_scores
 from serving.writeback.formats import CrmFormat
 from tests.serving.delivery.books import publish_two_runs, reason
-from tests.serving.test_store import T1, publish, row
+from tests.serving.store.test_store import T1, publish, row
 
 # Written out here, not imported: the test pins the documented names (docs/writeback.md).
 SALESFORCE_COLUMNS = [

@@ -214,7 +214,7 @@ def wait_for_no_advisory_lock(store: ScoreStore) -> None:
 
 def spawn_python(script: str, store_url: str) -> subprocess.Popen[str]:
     """Run ``script`` with ``store_url`` as its argument in a child Python, stdout piped."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     return subprocess.Popen(
         [sys.executable, "-c", script, store_url],
         stdout=subprocess.PIPE,

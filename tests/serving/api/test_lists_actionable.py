@@ -18,7 +18,7 @@ from serving.api.services import Services
 from serving.settings import Settings
 from serving.store.database import ScoreRow, ScoreStore
 from tests.serving.appkit import NOW, auth
-from tests.serving.test_store import row
+from tests.serving.store.test_store import row
 
 AS_OF = NOW - timedelta(days=59, hours=3)  # the run's as_of: 59 whole days before the request
 WORTH = {"feature": "annual_value", "value": 1442051.0, "contribution": -0.51, "text": "Worth"}

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from serving.store.database import PrunedRuns, ScoreStore
 from serving.store.run_lock import LockHolder, ScoringRunInProgress, scoring_lock_held
 from serving.store.tables import score_runs, scores
-from tests.serving.test_store import (
+from tests.serving.store.test_store import (
     AS_OF,
     publish,
     row,

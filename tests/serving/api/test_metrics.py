@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from serving.api.services import Services
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import NOW, auth
-from tests.serving.test_scoring_api import lead
 
 
 def samples(client: TestClient, token: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

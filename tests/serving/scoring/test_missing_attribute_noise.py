@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from serving.api.services import Services
+from tests.serving.api.test_lists_unscored_task import score_leads_only
 from tests.serving.factories import make_frames
-from tests.serving.test_lists_unscored_task import score_leads_only
 
 
 def test_a_missing_attribute_is_reported_once_not_logged_as_a_warning(

@@ -11,8 +11,8 @@ from starlette.routing import Mount, Route
 
 from serving.api.services import Services
 from serving.store.keys import KeyRequestError, KeyStore, Role
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import NOW, auth
-from tests.serving.test_scoring_api import lead
 
 PUBLIC = "public"
 # (method, path) -> roles allowed. A new route without an entry here fails the first test.

@@ -3,7 +3,7 @@
 Refresh the snapshot after an intended API change (then review its diff):
 
     SALESRADAR_REFRESH_OPENAPI_SNAPSHOT=1 .venv/bin/python -m pytest \\
-        tests/serving/test_openapi.py -k snapshot
+        tests/serving/api/test_openapi.py -k snapshot
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import schemathesis
 from fastapi.testclient import TestClient
 
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import auth
-from tests.serving.test_scoring_api import lead
 
 SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
 PROTECTED_STATUSES = {"401", "403", "422", "429"}

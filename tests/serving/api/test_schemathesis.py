@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from serving.api.services import Services
+from tests.serving.api.test_stored_scores import scored  # noqa: F401  (fixture)
 from tests.serving.appkit import auth
-from tests.serving.test_stored_scores import scored  # noqa: F401  (fixture)
 
 # Caller -> role ("none": no key). Callers a route refuses get a few cases only: the gate
 # answers before anything else is read, so more would test the same branch again.

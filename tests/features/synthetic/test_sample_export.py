@@ -8,7 +8,7 @@ from pathlib import Path
 from features.contract.validation import validate_export
 from features.synthetic import generate_crm
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 AS_OF = datetime(2026, 10, 1)
 TABLES = ("leads", "customers", "accounts", "lead_events", "customer_events")
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from serving.scoring.changes import decompose, describe_change, sum_tolerance
 from serving.store.database import FeatureInfo, RunDetail, ScoreDetail, StoredScore
-from tests.serving.test_store import row
+from tests.serving.store.test_store import row
 
 FEATURES = (
     FeatureInfo("days_since_last_order", "days", "Days since the last order", "recency"),

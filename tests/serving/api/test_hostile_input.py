@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from serving.api.services import Services
 from serving.store.database import ScoreRow
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import NOW, auth
-from tests.serving.test_scoring_api import lead
 
 AS_OF = "2025-12-01T00:00:00Z"
 # Both ends of the calendar, pushed past it by the conversion to UTC.

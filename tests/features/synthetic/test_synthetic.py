@@ -13,7 +13,7 @@ import pytest
 from features.contract.tables import EVENT_TEXT_COLUMNS, TABLES_BY_NAME, Kind
 from features.errors import UserError
 from features.synthetic import generate_crm
-from tests.features.test_synthetic_support import AS_OF, TABLE_NAMES, read_tables
+from tests.features.synthetic.test_synthetic_support import AS_OF, TABLE_NAMES, read_tables
 
 SMALL = {"leads": 300, "customers": 200, "months": 12}
 

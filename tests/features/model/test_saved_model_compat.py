@@ -24,7 +24,7 @@ import skops.io as sio
 
 from features.model.scoring_model import ESTIMATOR_FILE, TRUSTED_TYPES, ScoringModel
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAVED = ROOT / "tests" / "features" / "saved_models" / "offset_churn_9ae7d39"
 OUR_TYPES = {
     "features.model.categories.RareLevelGrouper",

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 
 from serving.api.services import Services
+from tests.serving.api.test_metrics import samples
 from tests.serving.appkit import NOW
-from tests.serving.test_metrics import samples
 from training.monitoring.store import create_monitoring_schema, save_result
 
 RUN = ("task", "model_version", "run_id", "partial")

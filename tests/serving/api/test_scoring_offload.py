@@ -17,8 +17,8 @@ from features.contract.tasks import Task
 from serving.api.app import create_app
 from serving.api.services import Services
 from serving.champions.served import ServedModel
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import auth
-from tests.serving.test_scoring_api import lead
 
 
 def _blocking_score_online(release: threading.Event, seen: list[str]) -> Any:

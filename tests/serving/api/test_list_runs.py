@@ -20,7 +20,7 @@ from serving.store.database import ScoreStore
 from serving.store.run_lock import LockHolder, ScoringRunInProgress, scoring_lock_held
 from tests.serving.appkit import NOW, auth
 from tests.serving.factories import make_export
-from tests.serving.test_store import publish, row
+from tests.serving.store.test_store import publish, row
 
 STAMP = datetime(2026, 11, 1, 2, 30, 15, 987654)  # a wall-clock stamp with microseconds
 

@@ -35,7 +35,8 @@ def test_the_same_event_in_two_notations_scores_like_one(
         "leads": [_lead("both", twice), _lead("once", twice[:1])],
     }
     # The request schema turns both notations into the same naive-UTC instant and number, so
-    # the online features (tests/features/test_duplicate_notations.py) drop one as a duplicate.
+    # the online features (tests/features/contract/test_duplicate_notations.py) drop one as a
+    # duplicate.
     parsed = ScoreLeadsRequest.model_validate(body).leads[0].events
     assert parsed[0] == parsed[1]
     assert parsed[0]["occurred_at"] == datetime(2025, 11, 1, 10)

@@ -18,9 +18,9 @@ from features.contract.tasks import Task
 from features.definitions.registry import FeatureSpec
 from serving.api.app import create_app
 from serving.scoring.input_warnings import model_grouped_levels, model_levels
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
 from tests.serving.factories import fit_model, make_frames
-from tests.serving.test_scoring_api import lead
 
 RARE = "shipbuilding"
 

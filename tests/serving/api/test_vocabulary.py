@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from features.contract.times import iso_utc
 from serving.api.services import Services
+from tests.serving.api.test_scoring_api import lead
+from tests.serving.api.test_stored_scores import scored  # noqa: F401  (fixture)
 from tests.serving.appkit import auth
-from tests.serving.test_scoring_api import lead
-from tests.serving.test_stored_scores import scored  # noqa: F401  (fixture)
 
 UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
 

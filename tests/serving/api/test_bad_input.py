@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.api.app import create_app
+from tests.serving.api.test_scoring_api import lead
 from tests.serving.appkit import FolderChampions, auth, build_test_services, create_keys
-from tests.serving.test_scoring_api import lead
 
 
 def post(client: TestClient, token: str, content: bytes | str, path: str = "/v1/leads/score"):

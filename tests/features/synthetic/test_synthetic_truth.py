@@ -11,7 +11,7 @@ from features.synthetic import generate_crm
 from features.synthetic.chains import ChainModel, simulate_chain
 from features.synthetic.outcomes import rank_auc
 from features.synthetic.truth import exit_probability, silent_or_explicit_churn_probability
-from tests.features.test_synthetic_support import AS_OF, truth_with_labels
+from tests.features.synthetic.test_synthetic_support import AS_OF, truth_with_labels
 
 
 @pytest.fixture(scope="module")
