@@ -1,4 +1,4 @@
-"""The docs name code that exists: every module, object and ``.py`` file they cite in backticks.
+"""The docs and docstrings name code that exists: every module, object and ``.py`` file they cite.
 
 A newcomer follows the README and docs/ to find where a feature is defined, where the fit is and
 where the routes are; after the package relayout (issue 12) a doc still cited a ``definitions.py``
@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("features", "serving", "training", "benchmarks")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
-DOTTED = re.compile(rf"\b((?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+# Not after a "/" or ".": ``docs/features.md`` is a file, not the module ``features.md``.
+DOTTED = re.compile(rf"(?<![\w/.])((?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 PY_FILE = re.compile(r"(?<![\w./-])([\w./-]*[A-Za-z0-9_]\.py)\b")
 
 
@@ -82,16 +83,21 @@ def _unresolved(dotted: str) -> str | None:
     return "no such module"
 
 
-def test_every_dotted_name_in_the_docs_exists() -> None:
-    """Each ``features.…``, ``serving.…``, ``training.…`` and ``benchmarks.…`` the docs cite
-    is a module of this repository, or a name that module defines."""
-    problems = [
+def _unresolved_spans(spans: list[tuple[str, str]]) -> list[str]:
+    """``where: dotted (why)`` for each dotted name of ``spans`` that names nothing."""
+    return [
         f"{where}: {dotted} ({why})"
-        for where, span in _code_spans()
+        for where, span in spans
         for dotted in DOTTED.findall(span)
         for why in [_unresolved(dotted)]
         if why is not None
     ]
+
+
+def test_every_dotted_name_in_the_docs_exists() -> None:
+    """Each ``features.…``, ``serving.…``, ``training.…`` and ``benchmarks.…`` the docs cite
+    is a module of this repository, or a name that module defines."""
+    problems = _unresolved_spans(_code_spans())
     assert not problems, "docs cite code that does not exist:\n" + "\n".join(problems)
 
 
@@ -113,3 +119,29 @@ def test_every_python_file_in_the_docs_exists() -> None:
         and not ("/" not in cited and cited in names)
     ]
     assert not problems, "docs cite .py files that do not exist:\n" + "\n".join(problems)
+
+
+DOCUMENTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _docstring_spans() -> list[tuple[str, str]]:
+    """Every backticked span of the packages' docstrings (modules, classes, functions) as
+    ``(file:line, text)``; the line is where the docstring's owner starts."""
+    spans = []
+    for top in PACKAGES:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            owners = [tree, *(n for n in ast.walk(tree) if isinstance(n, DOCUMENTED))]
+            for owner in owners:
+                text = ast.get_docstring(owner, clean=False) or ""
+                where = f"{path.relative_to(ROOT)}:{getattr(owner, 'lineno', 1)}"
+                spans += [(where, m.group(1)) for m in CODE_SPAN.finditer(text)]
+    return spans
+
+
+def test_every_dotted_name_in_the_docstrings_exists() -> None:
+    """Each ``features.…``, ``serving.…``, ``training.…`` and ``benchmarks.…`` a docstring
+    cites names code that exists: a docstring that sends the reader to a moved module (as
+    spark_scoring's did to a ``serving.scoring.spark_daemon`` that never existed) fails."""
+    problems = _unresolved_spans(_docstring_spans())
+    assert not problems, "docstrings cite code that does not exist:\n" + "\n".join(problems)

@@ -11,7 +11,7 @@ on the first row of each chunk), summed here from the written Parquet (``read_at
 The served model reaches Spark's Python workers as a Spark broadcast of this process's verified
 copy (serialised from memory, never read from an untrusted file), so each worker process loads it
 once, not once per task; the workers' imports are made once per executor by
-``serving.scoring.spark_daemon``.
+``features.compute.engines.spark.daemon`` (``spark.python.daemon.module``).
 """
 
 from __future__ import annotations
