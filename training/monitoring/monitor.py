@@ -175,7 +175,8 @@ def monitor_export(
     monitored_as_of: datetime,
     clock: Callable[[], datetime],
 ) -> tuple[list[MonitoredRun], list[str], list[ShadowSummary]]:
-    """Judge every published run and task of the export's tasks; store and log each.
+    """Judge every published run (and stored backfill run) and task of the export's tasks;
+    store and log each.
 
     ``monitored_as_of`` is the time the newer export describes (outcomes are read up to it);
     ``clock`` only stamps when the result was stored. Returns the results, one note per run
@@ -190,7 +191,7 @@ def monitor_export(
     notes: list[str] = []
     versions: dict[tuple[str, str], LoadedVersion] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for run in published_runs(engine):
+        for run in published_runs(engine, stored=True):
             task = Task(run.task)
             if task not in export.tasks():
                 notes.append(f"run {run.run_id} {task.value}: the export has no {task.value}")
