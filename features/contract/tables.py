@@ -15,6 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# ASCII whitespace as the body of a regular-expression character class (read alike by RE2 in
+# DuckDB, Python's re and pydantic's Rust regex): an id made of it alone names nothing.
+BLANK_CHARACTERS = r"\t\n\v\f\r "
+# What separates the words of an event type's name (a run of them is one "_", none at either
+# end: ``features.definitions.vocabulary.normalise_event_type``): a name of these alone names
+# nothing. One definition for the vocabulary, validation and the API.
+EVENT_TYPE_SEPARATOR_CHARACTERS = BLANK_CHARACTERS + "_-"
+
 
 class Kind(StrEnum):
     """How a column is parsed."""
@@ -34,6 +42,9 @@ class Column:
     outcome: bool = False
     # Amounts that may be negative: an event's value (a refund is a negative amount).
     signed: bool = False
+    # Names compared after their ``EVENT_TYPE_SEPARATOR_CHARACTERS`` are folded (an event's
+    # type): a value made of separators only names nothing.
+    separated: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,7 @@ LEAD_EVENTS = Table(
     columns=(
         Column("lead_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
-        Column("type", Kind.TEXT),
+        Column("type", Kind.TEXT, separated=True),
         Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
@@ -114,7 +125,7 @@ CUSTOMER_EVENTS = Table(
     columns=(
         Column("customer_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
-        Column("type", Kind.TEXT),
+        Column("type", Kind.TEXT, separated=True),
         Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
