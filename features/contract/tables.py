@@ -12,6 +12,7 @@ them, the validator checks them, the loader types them and the features read the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -139,6 +140,14 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 # Optional text columns of event tables that the features know by name.
 EVENT_TEXT_COLUMNS: tuple[str, ...] = ("channel", "direction", "outcome")
+
+
+def ignored_event_columns(text_columns: Sequence[str]) -> tuple[str, ...]:
+    """The extra text columns of an event table (in file order, the user's spelling) that no
+    feature reads: those outside ``EVENT_TEXT_COLUMNS``. They only tell events apart when
+    exact duplicates are dropped (``features.compute.sql``)."""
+    return tuple(c for c in text_columns if c not in EVENT_TEXT_COLUMNS)
+
 
 # Outcome timestamps that must come at or after the entity's created_at.
 OUTCOME_COLUMNS: dict[str, tuple[str, ...]] = {

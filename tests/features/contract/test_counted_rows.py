@@ -1,11 +1,12 @@
-"""validate counts the exact duplicate events it will drop, per table, naming their rows; rows
-that differ in any column after typing (an extra text column included) are not duplicates."""
+"""validate counts what it reports: the exact duplicate events it drops, per table, naming
+their rows (rows that differ in any column after typing are not duplicates), and "rows in all"
+with a thousands separator."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from features.contract.validation import validate_export
+from features.contract.validation import Issue, Severity, validate_export
 from tests.features.exportkit import AS_OF, valid_tables, write_export
 
 
@@ -37,3 +38,8 @@ def test_exact_duplicate_events_are_counted_per_table_with_their_rows(tmp_path: 
     assert str(next(i for i in report.issues if i.file == "customer_events.csv")) == (
         "customer_events.csv, rows 4, 5: " + message.format(2)
     )
+
+
+def test_the_count_of_rows_in_all_has_a_thousands_separator() -> None:
+    issue = Issue(Severity.ERROR, "x", "leads.csv", "owner_id", "bad", rows=(1, 2), count=1200)
+    assert str(issue) == "leads.csv, rows 1, 2 (1,200 rows in all), column owner_id: bad"
