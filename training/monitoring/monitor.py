@@ -61,7 +61,7 @@ from training.monitoring.store import (
     run_scores,
     save_result,
 )
-from training.promotion import load_version
+from training.promotion import load_version, outcomes_known_until
 from training.tracking import TrackingConfig
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ def monitor_run(
         actions=recorded_actions(engine, task=run.task, start=run.as_of, end=window[0])
         if engine is not None and has_actions_table(engine)
         else None,
+        outcomes_trained_until=outcomes_known_until(model),
     )
     events, unknown = unknown_event_counts(export, model=model, as_of=run.as_of, lookback=horizon)
     features = labelled.loc[labelled["entity_id"].isin(scored["entity_id"])]

@@ -46,7 +46,8 @@ def check_csv_structure(
             "malformed_csv",
             file=source.file,
             column=None,
-            message=f"{loaded} records for the loader but {rows} for the validator; check quoting",
+            message=f"{loaded:,} records for the loader but {rows:,} for the validator; "
+            "check quoting",
         )
 
 
