@@ -25,7 +25,7 @@ from features.cli.commands.engine import DataOption, EngineOption
 from features.cli.commands.quiet import quiet_libraries
 from features.cli.exits import fail
 from features.compute.engines import Engine
-from features.contract.tables import EVENT_TEXT_COLUMNS
+from features.contract.tables import ignored_columns_line
 from features.contract.tasks import DEFAULT_HORIZON, Task
 from features.errors import UserError
 from training.cli_options import (
@@ -470,12 +470,7 @@ def _print_ignored_columns(console: Console, ignored: dict[str, tuple[str, ...]]
     """One line per event table naming its extra columns that no feature reads."""
     for table, columns in ignored.items():
         console.print(
-            f"{table}: column(s) {', '.join(columns)} ignored: no feature reads them (features "
-            f"know {', '.join(EVENT_TEXT_COLUMNS)} by name; other event columns only tell events "
-            "apart when exact duplicates are dropped)",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
+            ignored_columns_line(table, columns), highlight=False, markup=False, soft_wrap=True
         )
 
 

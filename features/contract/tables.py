@@ -149,6 +149,15 @@ def ignored_event_columns(text_columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(c for c in text_columns if c not in EVENT_TEXT_COLUMNS)
 
 
+def ignored_columns_line(table: str, columns: Sequence[str]) -> str:
+    """The one line ``validate`` and ``train`` print for ``table``'s ``ignored_event_columns``."""
+    return (
+        f"{table}: column(s) {', '.join(columns)} ignored: no feature reads them (features know "
+        f"{', '.join(EVENT_TEXT_COLUMNS)} by name; other event columns only tell events apart "
+        "when exact duplicates are dropped)"
+    )
+
+
 # Outcome timestamps that must come at or after the entity's created_at.
 OUTCOME_COLUMNS: dict[str, tuple[str, ...]] = {
     "leads": ("converted_at", "closed_lost_at"),

@@ -24,6 +24,7 @@ from features.compute.engines import Engine
 # check_directory's home is features.compute.engines.location; the commands still import it from
 # here.
 from features.compute.engines.location import export_location
+from features.contract.tables import ignored_columns_line, ignored_event_columns
 from features.contract.times import iso_utc, resolve_as_of
 from features.contract.validation import ProgressHook, Severity, ValidationReport, validate_export
 from features.errors import UserError
@@ -44,7 +45,8 @@ def parse_as_of(text: str | None) -> datetime:
 
 
 def print_report(report: ValidationReport, console: Console, *, source: str | None = None) -> None:
-    """One line per issue, errors first, then the tasks the export can serve, then the totals.
+    """One line per issue, errors first, then the tasks the export can serve, the event
+    columns no feature reads (one line per table), then the totals.
 
     ``source``: how the user named the export when it is not ``report.path`` (a URI whose
     files were validated in a local copy)."""
@@ -57,6 +59,11 @@ def print_report(report: ValidationReport, console: Console, *, source: str | No
         console.print(
             "tasks: " + "; ".join(str(c) for c in report.coverage), highlight=False, soft_wrap=True
         )
+    for name, layout in report.tables.items():
+        if ignored := ignored_event_columns(layout.text_columns):
+            console.print(
+                ignored_columns_line(name, ignored), highlight=False, markup=False, soft_wrap=True
+            )
     verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
     console.print(
         f"{source or report.path}: {verdict} as of {iso_utc(report.as_of)} — "
