@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from features.cli.commands.engine import EngineOption, ExportArgument
 from features.cli.exits import fail
@@ -52,8 +53,11 @@ def print_report(report: ValidationReport, console: Console, *, source: str | No
     files were validated in a local copy)."""
     for issue in report.issues:
         style = "bold red" if issue.severity is Severity.ERROR else "yellow"
+        # The issue quotes the export's own values and names: text, never markup.
         console.print(
-            f"[{style}]{issue.severity.value}[/] {issue}", highlight=False, soft_wrap=True
+            f"[{style}]{issue.severity.value}[/] {escape(str(issue))}",
+            highlight=False,
+            soft_wrap=True,
         )
     if report.coverage and report.ok:  # an export with errors serves no task
         console.print(
