@@ -6,6 +6,7 @@ consulted, and process-wide knobs (MLflow HTTP timeouts) are set.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,7 @@ from features.errors import UserError
 from serving.cli_settings import console, load_settings
 from serving.delivery.cli import deliver_after_publish, notify
 from serving.settings import Settings
-from serving.store.database import ScoreStore
+from serving.store.database import Publication, ScoreStore
 from serving.store.keys import KeyRequestError, KeyStore, Role
 from serving.writeback.cli import export_scores
 
@@ -125,6 +126,14 @@ def score(
             show_default=False,
         ),
     ] = None,
+    publish_backfill: Annotated[
+        bool,
+        typer.Option(
+            "--publish-backfill",
+            help="Publish this run even when its as-of precedes the published run's (a "
+            "backfill). Default: a backfill is stored for 'monitor' and the published run stays.",
+        ),
+    ] = False,
 ) -> None:
     """Score eligible leads and/or customers into the scores database, published atomically."""
     from features.compute.engines import open_export
@@ -211,9 +220,12 @@ def score(
             export_sha256=reuse_fingerprint(location, ctx.find_object(ExportFingerprint))
             if isinstance(location, Path)
             else None,
+            publish_backfill=publish_backfill,
         )
     export.close()
-    table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} (published)")
+    publication = summary.publication
+    state = "published" if publication.published else "stored, not published"
+    table = Table(title=f"run {summary.run_id} as of {iso_utc(moment)} ({state})")
     for column in ("task", "model", "scored", "tiers"):
         table.add_column(column)
     for scored, model in models.items():
@@ -249,8 +261,22 @@ def score(
                 "docs/serving.md, Attribute types)",
                 highlight=False,
             )
+    if not publication.published:
+        console.print(backfill_line(publication, as_of=moment), highlight=False, soft_wrap=True)
+        return  # reps' digests follow the published run, which did not change
     # After the publish and its report: a delivery problem never undoes or fails the run.
     deliver_after_publish(console, settings, services.store)
+
+
+def backfill_line(publication: Publication, *, as_of: datetime) -> str:
+    """The one line ``score`` prints for a backfill run ``publish`` stored without publishing
+    (``as_of``: the run's, naive UTC)."""
+    later = publication.later_as_of
+    return (
+        f"stored run {publication.run_id} as-of {iso_utc(as_of)}; not published: the published "
+        f"run {publication.later_run_id} has a later as-of "
+        f"{'?' if later is None else iso_utc(later)} (--publish-backfill publishes it)"
+    )
 
 
 def _key_store(settings: Settings) -> KeyStore:

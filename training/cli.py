@@ -25,6 +25,7 @@ from features.cli.commands.engine import DataOption, EngineOption
 from features.cli.commands.quiet import quiet_libraries
 from features.cli.exits import fail
 from features.compute.engines import Engine
+from features.contract.tables import ignored_columns_line
 from features.contract.tasks import DEFAULT_HORIZON, Task
 from features.errors import UserError
 from training.cli_options import (
@@ -145,8 +146,12 @@ def train(
             from training.jobs import prepare_training, run_training
 
             if plan_only:
-                plan = prepare_training(location, **window, config=settings, on_step=steps)[1]  # type: ignore[arg-type]
+                ignored: dict[str, tuple[str, ...]] = {}
+                plan = prepare_training(
+                    location, **window, config=settings, on_step=steps, ignored=ignored
+                )[1]  # type: ignore[arg-type]
                 steps.finish()
+                _print_ignored_columns(console, ignored)
                 _print_plan(console, settings, plan)
                 if plan.split is None:  # the plan is printed, and a script sees the failure
                     raise UserError(plan.error())
@@ -167,6 +172,7 @@ def train(
     trained, registered = report.trained, report.registered
     for where, why in report.unused_attributes:
         console.print(f"attribute {where} not used: {why}", highlight=False, markup=False)
+    _print_ignored_columns(console, report.ignored_columns)
     vocabulary = trained.model.vocabulary
     console.print(
         f"event vocabulary: {len(vocabulary.kinds)} kinds with features of their own ("
@@ -458,6 +464,14 @@ def parse_cutoffs(text: str | None) -> list[datetime] | None:
     except UserError as exc:
         raise fail(exc) from exc
     return sorted(moments)
+
+
+def _print_ignored_columns(console: Console, ignored: dict[str, tuple[str, ...]]) -> None:
+    """One line per event table naming its extra columns that no feature reads."""
+    for table, columns in ignored.items():
+        console.print(
+            ignored_columns_line(table, columns), highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def _config(path: Path | None):  # type: ignore[no-untyped-def]

@@ -20,7 +20,8 @@ from features.compute.snapshots import (
     default_cutoffs,
     label_counts,
 )
-from features.contract.tasks import Task
+from features.contract.tables import ignored_event_columns
+from features.contract.tasks import TASK_TABLES, Task
 from training.config import TrainingConfig
 from training.data import (
     audit_training_cutoffs,
@@ -46,6 +47,8 @@ class TrainingReport:
     decision: Decision | None
     seconds: dict[str, float]  # wall time per step
     unused_attributes: list[tuple[str, str]]  # ("table.column", why not a feature)
+    # event table -> its extra text columns no feature reads (``ignored_event_columns``)
+    ignored_columns: dict[str, tuple[str, ...]]
 
 
 def run_training(
@@ -79,8 +82,16 @@ def run_training(
     seconds: dict[str, float] = {}
     window = {"as_of": as_of, "horizon": horizon, "cutoffs": cutoffs, "every": every}
     window["engine"] = engine
+    ignored: dict[str, tuple[str, ...]] = {}
     training_set, plan = prepare_training(
-        data, task=task, **window, no_test=no_test, config=config, seconds=seconds, on_step=step
+        data,
+        task=task,
+        **window,
+        no_test=no_test,
+        config=config,
+        seconds=seconds,
+        on_step=step,
+        ignored=ignored,
     )
     if show_plan is not None:
         show_plan(plan)
@@ -117,7 +128,7 @@ def run_training(
         step("deciding on promotion")
         decision = promote(connect(tracking), task=task, config=config.promotion, now=now)
     unused = training_set.unused_attributes
-    return TrainingReport(trained, registered, decision, seconds, unused)
+    return TrainingReport(trained, registered, decision, seconds, unused, ignored)
 
 
 def prepare_training(
@@ -133,13 +144,15 @@ def prepare_training(
     seconds: dict[str, float] | None = None,
     on_step: Callable[[str], None] | None = None,
     engine: Engine = Engine.DUCKDB,
+    ignored: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[TrainingSet, DataPlan]:
     """Load the export, check the as-of, build the training set and its plan; fit nothing.
 
     ``salesradar train --plan`` stops here. Raises ``UserError`` when the as-of is more than
     ``[split] max_as_of_gap_days`` after the task's last event. Step times go to ``seconds``;
     ``on_step`` is told each step's name as it starts; ``engine`` loads the export and runs
-    its SQL (``features.compute.engines.open_export``).
+    its SQL (``features.compute.engines.open_export``). ``ignored`` receives, by event table,
+    the export's extra event columns that no feature reads (``ignored_event_columns``).
     """
     seconds = {} if seconds is None else seconds
     step = on_step or (lambda name: None)
@@ -149,6 +162,10 @@ def prepare_training(
     try:
         seconds["load"] = time.perf_counter() - start
         export.require_task(task)  # a lead-only export cannot train churn, and vice versa
+        events_table = TASK_TABLES[task].events_table
+        columns = ignored_event_columns(export.event_text_columns.get(events_table, ()))
+        if ignored is not None and columns:
+            ignored[events_table] = columns
         check_as_of_gap(
             export, task=task, as_of=as_of, max_gap=timedelta(days=config.split.max_as_of_gap_days)
         )

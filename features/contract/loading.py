@@ -189,5 +189,5 @@ def _create_from_file(con: duckdb.DuckDBPyConnection, table: Table, layout: Tabl
         # The validator and DuckDB's reader disagree on the file's records: refuse rather than
         # serve rows that were never checked.
         raise RuntimeError(
-            f"{layout.source.file}: loaded {loaded} rows but validated {layout.rows}"
+            f"{layout.source.file}: loaded {loaded:,} rows but validated {layout.rows:,}"
         )

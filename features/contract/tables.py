@@ -12,8 +12,17 @@ them, the validator checks them, the loader types them and the features read the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+# ASCII whitespace as the body of a regular-expression character class (read alike by RE2 in
+# DuckDB, Python's re and pydantic's Rust regex): an id made of it alone names nothing.
+BLANK_CHARACTERS = r"\t\n\v\f\r "
+# What separates the words of an event type's name (a run of them is one "_", none at either
+# end: ``features.definitions.vocabulary.normalise_event_type``): a name of these alone names
+# nothing. One definition for the vocabulary, validation and the API.
+EVENT_TYPE_SEPARATOR_CHARACTERS = BLANK_CHARACTERS + "_-"
 
 
 class Kind(StrEnum):
@@ -34,6 +43,9 @@ class Column:
     outcome: bool = False
     # Amounts that may be negative: an event's value (a refund is a negative amount).
     signed: bool = False
+    # Names compared after their ``EVENT_TYPE_SEPARATOR_CHARACTERS`` are folded (an event's
+    # type): a value made of separators only names nothing.
+    separated: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ LEAD_EVENTS = Table(
     columns=(
         Column("lead_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
-        Column("type", Kind.TEXT),
+        Column("type", Kind.TEXT, separated=True),
         Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
@@ -114,7 +126,7 @@ CUSTOMER_EVENTS = Table(
     columns=(
         Column("customer_id", Kind.ID),
         Column("occurred_at", Kind.TIMESTAMP),
-        Column("type", Kind.TEXT),
+        Column("type", Kind.TEXT, separated=True),
         Column("value", Kind.AMOUNT, required=False, signed=True),
     ),
 )
@@ -128,6 +140,23 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 # Optional text columns of event tables that the features know by name.
 EVENT_TEXT_COLUMNS: tuple[str, ...] = ("channel", "direction", "outcome")
+
+
+def ignored_event_columns(text_columns: Sequence[str]) -> tuple[str, ...]:
+    """The extra text columns of an event table (in file order, the user's spelling) that no
+    feature reads: those outside ``EVENT_TEXT_COLUMNS``. They only tell events apart when
+    exact duplicates are dropped (``features.compute.sql``)."""
+    return tuple(c for c in text_columns if c not in EVENT_TEXT_COLUMNS)
+
+
+def ignored_columns_line(table: str, columns: Sequence[str]) -> str:
+    """The one line ``validate`` and ``train`` print for ``table``'s ``ignored_event_columns``."""
+    return (
+        f"{table}: column(s) {', '.join(columns)} ignored: no feature reads them (features know "
+        f"{', '.join(EVENT_TEXT_COLUMNS)} by name; other event columns only tell events apart "
+        "when exact duplicates are dropped)"
+    )
+
 
 # Outcome timestamps that must come at or after the entity's created_at.
 OUTCOME_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -570,13 +570,16 @@ def _attribute_spec(name: str, numeric: bool, tables: TaskTables, table: str) ->
     sentence a rep reads does not: "Account industry: retail", "Source: Referral".
     """
     words = name.replace("_", " ")
+    # The user's own spelling after the first letter: str.capitalize made "Umsatz Mio" and
+    # "MRR" read "Umsatz mio" and "Mrr".
+    capitalised = words[:1].upper() + words[1:]
     source = "account" if table == "accounts" else tables.entity_table[:-1]
-    said = f"Account {words}" if table == "accounts" else words.capitalize()
+    said = f"Account {words}" if table == "accounts" else capitalised
     cases = {"missing": f"{said} not known", "other": f"{said}: {{value}}"}
     return FeatureSpec(
         name,
         "numeric" if numeric else "categorical",
-        _with_cases(f"{words.capitalize()} ({source} attribute)", cases),
+        _with_cases(f"{capitalised} ({source} attribute)", cases),
         "attribute",
         "number" if numeric else "category",
     )

@@ -33,11 +33,12 @@ from functools import lru_cache
 from typing import Any, cast
 
 from features.contract.export import Export, quote
+from features.contract.tables import EVENT_TYPE_SEPARATOR_CHARACTERS
 from features.contract.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 from features.definitions.event_table import Code
 
 # Whitespace, hyphens and underscores (ASCII): one separator each run.
-_SEPARATORS = re.compile(r"[\t\n\v\f\r _-]+")
+_SEPARATORS = re.compile(f"[{EVENT_TYPE_SEPARATOR_CHARACTERS}]+")
 # Feature names: letters and digits joined by single "_" (LightGBM refuses JSON punctuation).
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 OTHER_CODE = 0

@@ -43,7 +43,7 @@ from serving.scoring.entity_scores import entity_kind
 from serving.scoring.export_context import display_sources
 from serving.scoring.shadow import Challenger, ShadowOutcome, score_shadow
 from serving.settings import Settings
-from serving.store.database import MIN_KEEP_RUNS, PrunedRuns, ScoreStore
+from serving.store.database import MIN_KEEP_RUNS, PrunedRuns, Publication, ScoreStore
 from serving.store.run_lock import LockHolder, scoring_lock_held
 from serving.wiring import model_specs
 
@@ -117,6 +117,8 @@ class BatchSummary:
     counts: dict[str, int]  # task -> entities scored
     tiers: dict[str, dict[str, int]]  # task -> tier -> entities
     feature_seconds: dict[str, float]  # task -> time to build the scoring table
+    # published, or stored unpublished as a backfill behind a later published run
+    publication: Publication
     # task -> attributes the champion was trained on that the export lacks (read as unknown)
     missing_attributes: dict[str, list[str]] = field(default_factory=dict)
     # task -> attribute -> warning code (coerced_attribute, unreadable_attribute, unseen_level)
@@ -156,6 +158,7 @@ def score_export(
     progress: Progress | None = None,
     challengers: Mapping[Task, Challenger] | None = None,
     export_sha256: str | None = None,
+    publish_backfill: bool = False,
 ) -> BatchSummary:
     """Score ``export`` as of ``as_of`` (features from events strictly before it), publish, and
     keep the newest ``keep_runs`` published runs (``settings.keep_runs`` when None; at least
@@ -170,6 +173,9 @@ def score_export(
     ``ScoringRunInProgress`` (one line, nothing written) when another run holds the
     scoring lock of ``store``, and ``UserError`` (the run deleted, nothing published) when a
     task in ``models`` has no eligible entity as of ``as_of``.
+
+    A backfill (``as_of`` before the published run's) is stored for ``monitor`` but not
+    published unless ``publish_backfill`` (``ScoreStore.publish``; ``BatchSummary.publication``).
 
     ``challengers`` (``serving.scoring.shadow.load_challengers``) are scored after the publish as
     the run's shadow, under the same lock and before retention: never listed, and a failing one is
@@ -241,7 +247,7 @@ def score_export(
                 )
                 + " (the published run stays as it was)"
             )
-        store.publish(run_id, published_at=clock())
+        publication = store.publish(run_id, published_at=clock(), over_later=publish_backfill)
         shadow = {
             task.value: score_shadow(
                 export,
@@ -257,5 +263,14 @@ def score_export(
         }
         pruned = store.prune_runs(keep=keep)
     return BatchSummary(
-        run_id, as_of, counts, all_tiers, feature_seconds, missing, attribute_notes, pruned, shadow
+        run_id,
+        as_of,
+        counts,
+        all_tiers,
+        feature_seconds,
+        publication,
+        missing,
+        attribute_notes,
+        pruned,
+        shadow,
     )

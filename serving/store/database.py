@@ -11,6 +11,9 @@ writing.
 Retention: after a publish the batch keeps the newest ``keep`` published runs (``prune_runs``),
 at least the published one and the one before it, which "what changed" compares against. A list
 page can be pinned to any kept run by its ``run_id``, so paging never mixes two runs.
+
+Backfill: a run whose as-of precedes the published run's is stored, not published, unless the
+caller says so (``publish(over_later=True)``): ``monitor`` judges it, reps never see it.
 """
 
 from __future__ import annotations
@@ -84,6 +87,17 @@ class PrunedRuns:
 
     runs: int
     rows: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What ``publish`` did with a run: published, or stored unpublished because the published
+    run ``later_run_id`` has the later as-of ``later_as_of`` (naive UTC) — a backfill."""
+
+    run_id: str
+    published: bool
+    later_run_id: str | None = None
+    later_as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -495,61 +509,93 @@ class ScoreStore:
             )
         return len(rows)
 
-    def publish(self, run_id: str, *, published_at: datetime) -> None:
-        """Make ``run_id`` the published run, in one transaction."""
+    def publish(
+        self, run_id: str, *, published_at: datetime, over_later: bool = False
+    ) -> Publication:
+        """Make ``run_id`` the published run, in one transaction, unless it is a backfill.
+
+        A backfill is a run whose as-of precedes the published run's: unless ``over_later``, it
+        is kept as a stored run (status ``stored``: judged by ``monitor``, pruned like published
+        runs, never listed nor read as a previous score) and the pointer stays where it is, so
+        reps keep seeing the newer scores. Equal as-ofs publish (a rescore, a new model).
+        ``published_at`` (naive UTC) stamps the publish. Returns what became of the run;
+        ``ValueError`` if ``run_id`` is not an unpublished run.
+        """
         with self.engine.begin() as conn:
             count = conn.execute(
                 select(func.count()).select_from(scores).where(scores.c.run_id == run_id)
             ).scalar_one()
-            last_seq = conn.execute(select(func.max(score_runs.c.published_seq))).scalar_one()
+            later = conn.execute(
+                select(score_runs.c.run_id, score_runs.c.as_of)
+                .join(published_run, published_run.c.run_id == score_runs.c.run_id)
+                .where(
+                    published_run.c.slot == 1,
+                    score_runs.c.as_of
+                    > select(score_runs.c.as_of)
+                    .where(score_runs.c.run_id == run_id)
+                    .scalar_subquery(),
+                )
+            ).first()
+            if later is not None and not over_later:
+                values: dict[str, Any] = {"status": "stored", "row_count": count}
+            else:
+                last_seq = conn.execute(select(func.max(score_runs.c.published_seq))).scalar_one()
+                values = {
+                    "status": "published",
+                    "published_at": published_at,
+                    "published_seq": (last_seq or 0) + 1,
+                    "row_count": count,
+                }
             changed = conn.execute(
                 update(score_runs)
                 .where(and_(score_runs.c.run_id == run_id, score_runs.c.status == "writing"))
-                .values(
-                    status="published",
-                    published_at=published_at,
-                    published_seq=(last_seq or 0) + 1,
-                    row_count=count,
-                )
+                .values(**values)
             ).rowcount
             if changed != 1:
                 raise ValueError(f"run {run_id} is not an unpublished run")
+            if later is not None and values["status"] == "stored":
+                logger.info("stored run %s (%d scores) unpublished: backfill", run_id, count)
+                return Publication(
+                    run_id, published=False, later_run_id=later.run_id, later_as_of=later.as_of
+                )
             moved = conn.execute(
                 update(published_run).where(published_run.c.slot == 1).values(run_id=run_id)
             ).rowcount
             if moved == 0:
                 conn.execute(published_run.insert().values(slot=1, run_id=run_id))
         logger.info("published run %s (%d scores)", run_id, count)
+        return Publication(run_id, published=True)
 
     def prune_runs(self, *, keep: int) -> PrunedRuns:
-        """Delete published runs older than the newest ``keep`` ones, with their scores.
+        """Delete published runs older than the newest ``keep`` ones, with their scores, and
+        stored backfill runs (``publish``) beyond the ``keep`` started last.
 
         ``keep`` is at least ``MIN_KEEP_RUNS`` (``ValueError`` otherwise); the run the pointer
-        names is never deleted, nor is any unpublished run (that is ``begin_run``'s business).
-        One transaction per run, so a crash mid-way leaves whole runs only. Call it under the
-        scoring lock, after ``publish``. SQLite reuses the freed pages, so the file stops
-        growing rather than shrinking.
+        names is never deleted, nor is any run still being written (that is ``begin_run``'s
+        business). One transaction per run, so a crash mid-way leaves whole runs only. Call it
+        under the scoring lock, after ``publish``. SQLite reuses the freed pages, so the file
+        stops growing rather than shrinking.
         """
         if keep < MIN_KEEP_RUNS:
             raise ValueError(f"keep must be at least {MIN_KEEP_RUNS}, got {keep}")
-        newest = (
-            select(score_runs.c.run_id)
-            .where(score_runs.c.status == "published")
-            .order_by(score_runs.c.published_seq.desc())
-            .limit(keep)
-        )
+        published = select(score_runs.c.run_id).where(score_runs.c.status == "published")
+        stored = select(score_runs.c.run_id).where(score_runs.c.status == "stored")
         with self.engine.connect() as conn:
-            kept = {r for (r,) in conn.execute(newest)}
-            kept |= {r for (r,) in conn.execute(select(published_run.c.run_id))}
             doomed = [
                 r
                 for (r,) in conn.execute(
-                    select(score_runs.c.run_id)
-                    .where(score_runs.c.status == "published")
-                    .order_by(score_runs.c.published_seq)
+                    published.order_by(score_runs.c.published_seq.desc()).offset(keep)
                 )
-                if r not in kept
             ]
+            doomed += [
+                r
+                for (r,) in conn.execute(
+                    stored.order_by(score_runs.c.started_at.desc()).offset(keep)
+                )
+            ]
+            pointer = set(conn.execute(select(published_run.c.run_id)).scalars())
+            # Oldest first, so a crash mid-way has removed the oldest whole runs.
+            doomed = [r for r in reversed(doomed) if r not in pointer]
         rows = 0
         for run_id in doomed:
             with self.engine.begin() as conn:

@@ -30,7 +30,7 @@ score_runs = Table(
     "score_runs",
     metadata,
     Column("run_id", String(32), primary_key=True),
-    Column("status", String(16), nullable=False),  # writing | published
+    Column("status", String(16), nullable=False),  # writing | published | stored (backfill)
     Column("as_of", DateTime, nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("published_at", DateTime, nullable=True),

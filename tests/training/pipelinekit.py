@@ -16,6 +16,18 @@ LATE = datetime(2026, 10, 1)
 EARLY = datetime(2026, 6, 15)
 
 
+def late_and_early(root: Path) -> Path:
+    """The small CRM as of ``LATE`` in ``root/late`` and its cut at ``EARLY`` in ``root/early``
+    (``cut_export``); returns ``root/late``."""
+    from features.synthetic import generate_crm
+    from tests.training.test_monitoring_outcomes import cut_export
+
+    late = root / "late"
+    generate_crm(late, leads=100, customers=1500, seed=5, as_of=LATE, months=18, truth=False)
+    cut_export(late, root / "early", EARLY)
+    return late
+
+
 def cli_world(root: Path) -> tuple[dict[str, str], list[str]]:
     """(environment, ``--config`` and ``--models-dir`` arguments) for CLI runs whose stores all
     live under ``root``; the config fits 30 trees instead of 250 to keep fits short."""

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from features.synthetic import generate_crm
 from tests.serving.delivery.receivers import http_receiver
-from tests.training.pipelinekit import EARLY, LATE, cli_world, invoke
-from tests.training.test_monitoring_outcomes import cut_export
+from tests.training.pipelinekit import EARLY, LATE, cli_world, invoke, late_and_early
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +35,7 @@ def published_run(root: Path) -> str:
 def test_the_pipeline_does_the_work_once_and_a_failure_unpublishes_nothing(
     tmp_path: Path,
 ) -> None:
-    late = tmp_path / "late"
-    generate_crm(late, leads=100, customers=1500, seed=5, as_of=LATE, months=18, truth=False)
-    cut_export(late, tmp_path / "early", EARLY)
+    late = late_and_early(tmp_path)
     env, common = cli_world(tmp_path)
     code, output = invoke(
         ["train", "churn", "--data", str(tmp_path / "early"), "--as-of", EARLY.isoformat(),

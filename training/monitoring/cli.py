@@ -112,6 +112,8 @@ def monitor(
     for result in results:
         outcome, drift = result.outcome, result.drift
         state = "PARTIAL" if outcome.partial else "complete"
+        if outcome.in_sample:
+            state += ", IN-SAMPLE"
         console.print(
             f"\n[bold]{outcome.task.value}[/] run {outcome.run_id} as of "
             f"{outcome.as_of:%Y-%m-%d} ({outcome.model_name} v{outcome.model_version}), "

@@ -61,7 +61,7 @@ from training.monitoring.store import (
     run_scores,
     save_result,
 )
-from training.promotion import load_version
+from training.promotion import load_version, outcomes_known_until
 from training.tracking import TrackingConfig
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ def monitor_run(
         actions=recorded_actions(engine, task=run.task, start=run.as_of, end=window[0])
         if engine is not None and has_actions_table(engine)
         else None,
+        outcomes_trained_until=outcomes_known_until(model),
     )
     events, unknown = unknown_event_counts(export, model=model, as_of=run.as_of, lookback=horizon)
     features = labelled.loc[labelled["entity_id"].isin(scored["entity_id"])]
@@ -175,7 +176,8 @@ def monitor_export(
     monitored_as_of: datetime,
     clock: Callable[[], datetime],
 ) -> tuple[list[MonitoredRun], list[str], list[ShadowSummary]]:
-    """Judge every published run and task of the export's tasks; store and log each.
+    """Judge every published run (and stored backfill run) and task of the export's tasks;
+    store and log each.
 
     ``monitored_as_of`` is the time the newer export describes (outcomes are read up to it);
     ``clock`` only stamps when the result was stored. Returns the results, one note per run
@@ -190,7 +192,7 @@ def monitor_export(
     notes: list[str] = []
     versions: dict[tuple[str, str], LoadedVersion] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for run in published_runs(engine):
+        for run in published_runs(engine, stored=True):
             task = Task(run.task)
             if task not in export.tasks():
                 notes.append(f"run {run.run_id} {task.value}: the export has no {task.value}")

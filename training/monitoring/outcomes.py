@@ -96,17 +96,40 @@ class RunOutcome:
     tiers: tuple[TierOutcome, ...]
     reliability: dict[str, list[float]] = field(default_factory=dict)
     actions: ActionOutcomes | None = None  # None: the database holds no reps' actions table
+    # The end of the outcomes the model was trained on when it is after ``as_of``: the labels
+    # measured here were (partly) seen in training. None: the run is out of sample.
+    in_sample_until: datetime | None = None
+
+    @property
+    def in_sample(self) -> bool:
+        """True when the model saw (some of) these outcomes in training (``in_sample_until``)."""
+        return self.in_sample_until is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data."""
+        """Plain JSON-able data (``in_sample`` included)."""
         data = dataclasses.asdict(self)
         data.update(task=self.task.value, as_of=self.as_of.isoformat())
         data["window_end"] = self.window_end.isoformat()
+        data["in_sample"] = self.in_sample
+        if self.in_sample_until is not None:
+            data["in_sample_until"] = self.in_sample_until.isoformat()
         return data
+
+    def in_sample_line(self) -> str | None:
+        """The warning an in-sample run's figures carry (None: out of sample)."""
+        if self.in_sample_until is None:
+            return None
+        return (
+            f"IN-SAMPLE: {self.model_name} v{self.model_version} was trained on outcomes up to "
+            f"{self.in_sample_until:%Y-%m-%d}, after this run's as-of {self.as_of:%Y-%m-%d}: "
+            "these figures measure outcomes the model saw in training and flatter it; judge "
+            f"it on runs as of {self.in_sample_until:%Y-%m-%d} or later"
+        )
 
     def summary_lines(self) -> list[str]:
         """The manager's sentence per tier, e.g. "of the 463 customers flagged high on
-        2026-07-01, 61% churned or placed no order in the next 90 days (expected 58%)"."""
+        2026-07-01, 61% churned or placed no order in the next 90 days (expected 58%)", after
+        the ``in_sample_line`` of an in-sample run."""
         noun = ENTITY_NOUNS[self.task]
         outcome = "converted" if self.task is Task.LEADS else "churned or placed no order"
         days = (self.window_end - self.as_of).days
@@ -115,11 +138,16 @@ class RunOutcome:
             if not self.partial
             else f"so far, {days} of {self.horizon_days} days (partial)"
         )
-        return [
-            f"of the {t.entities} {noun} flagged {t.tier} on {self.as_of:%Y-%m-%d}, "
-            f"{t.realised_rate:.0%} {outcome} {window} (expected {t.expected_rate:.0%})"
-            for t in self.tiers
-        ] + self.action_lines()
+        warning = self.in_sample_line()
+        return (
+            ([] if warning is None else [warning])
+            + [
+                f"of the {t.entities} {noun} flagged {t.tier} on {self.as_of:%Y-%m-%d}, "
+                f"{t.realised_rate:.0%} {outcome} {window} (expected {t.expected_rate:.0%})"
+                for t in self.tiers
+            ]
+            + self.action_lines()
+        )
 
     def action_lines(self) -> list[str]:
         """The split by reps' actions in words, labelled observational (empty without one)."""
@@ -299,11 +327,14 @@ def run_outcome(
     capacity: int,
     ece_bins: int,
     actions: pd.DataFrame | None = None,
+    outcomes_trained_until: datetime | None = None,
 ) -> RunOutcome:
     """``judge_run`` packed with the run's identity (``run``: run_id, task, model_name,
     model_version, as_of) and its observed ``window`` (from ``observed_window``); with
     ``actions`` (reps' actions recorded in that window, ``split_by_actions``), the outcomes split
-    by them too. None: no actions are known (the database has no actions table)."""
+    by them too. None: no actions are known (the database has no actions table).
+    ``outcomes_trained_until`` (``training.promotion.outcomes_known_until``; None: unknown) marks
+    the outcome in-sample when it is after the run's as-of."""
     metrics, tiers, reliability, matched, positives = judge_run(
         scored, labelled, capacity=capacity, ece_bins=ece_bins
     )
@@ -326,6 +357,9 @@ def run_outcome(
         tiers=tiers,
         reliability=reliability,
         actions=split,
+        in_sample_until=outcomes_trained_until
+        if outcomes_trained_until is not None and run["as_of"] < outcomes_trained_until
+        else None,
     )
 
 

@@ -63,6 +63,7 @@ _runs = table(
     column("status"),
     column("as_of", DateTime),
     column("published_seq"),
+    column("started_at", DateTime),
 )
 _scores = table(
     "scores",
@@ -123,8 +124,9 @@ def create_monitoring_schema(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
-def published_runs(engine: Engine) -> list[PublishedRun]:
-    """Every published batch run and task, in publication order.
+def published_runs(engine: Engine, *, stored: bool = False) -> list[PublishedRun]:
+    """Every published batch run and task, in publication order; with ``stored``, then the
+    backfill runs ``score`` stored without publishing (``serving.store``), as started.
 
     Raises ``UserError`` when the database has no scores tables (nothing was ever scored).
     """
@@ -142,16 +144,24 @@ def published_runs(engine: Engine) -> list[PublishedRun]:
             _scores.c.model_version,
         )
         .join(_scores, _scores.c.run_id == _runs.c.run_id)
-        .where(_runs.c.status == "published")
+        .where(_runs.c.status.in_(("published", "stored") if stored else ("published",)))
         .group_by(
             _runs.c.run_id,
             _runs.c.as_of,
             _runs.c.published_seq,
+            _runs.c.started_at,
             _scores.c.entity_kind,
             _scores.c.model_name,
             _scores.c.model_version,
         )
-        .order_by(_runs.c.published_seq, _scores.c.entity_kind)
+        # Stored runs have no publication number: after the published ones (portably, as SQLite
+        # sorts nulls first and PostgreSQL last).
+        .order_by(
+            _runs.c.published_seq.is_(None),
+            _runs.c.published_seq,
+            _runs.c.started_at,
+            _scores.c.entity_kind,
+        )
     )
     with engine.connect() as conn:
         return [

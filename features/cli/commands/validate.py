@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from features.cli.commands.engine import EngineOption, ExportArgument
 from features.cli.exits import fail
@@ -24,6 +25,7 @@ from features.compute.engines import Engine
 # check_directory's home is features.compute.engines.location; the commands still import it from
 # here.
 from features.compute.engines.location import export_location
+from features.contract.tables import ignored_columns_line, ignored_event_columns
 from features.contract.times import iso_utc, resolve_as_of
 from features.contract.validation import ProgressHook, Severity, ValidationReport, validate_export
 from features.errors import UserError
@@ -44,19 +46,28 @@ def parse_as_of(text: str | None) -> datetime:
 
 
 def print_report(report: ValidationReport, console: Console, *, source: str | None = None) -> None:
-    """One line per issue, errors first, then the tasks the export can serve, then the totals.
+    """One line per issue, errors first, then the tasks the export can serve, the event
+    columns no feature reads (one line per table), then the totals.
 
     ``source``: how the user named the export when it is not ``report.path`` (a URI whose
     files were validated in a local copy)."""
     for issue in report.issues:
         style = "bold red" if issue.severity is Severity.ERROR else "yellow"
+        # The issue quotes the export's own values and names: text, never markup.
         console.print(
-            f"[{style}]{issue.severity.value}[/] {issue}", highlight=False, soft_wrap=True
+            f"[{style}]{issue.severity.value}[/] {escape(str(issue))}",
+            highlight=False,
+            soft_wrap=True,
         )
     if report.coverage and report.ok:  # an export with errors serves no task
         console.print(
             "tasks: " + "; ".join(str(c) for c in report.coverage), highlight=False, soft_wrap=True
         )
+    for name, layout in report.tables.items():
+        if ignored := ignored_event_columns(layout.text_columns):
+            console.print(
+                ignored_columns_line(name, ignored), highlight=False, markup=False, soft_wrap=True
+            )
     verdict = "[green]valid[/]" if report.ok else "[bold red]invalid[/]"
     console.print(
         f"{source or report.path}: {verdict} as of {iso_utc(report.as_of)} — "

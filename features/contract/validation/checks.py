@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from features.contract.export import quote
-from features.contract.tables import OUTCOME_COLUMNS, Column, Kind, Table
+from features.contract.tables import (
+    BLANK_CHARACTERS,
+    EVENT_TYPE_SEPARATOR_CHARACTERS,
+    OUTCOME_COLUMNS,
+    Column,
+    Kind,
+    Table,
+)
 from features.contract.times import iso_utc
 from features.contract.validation.parsing import SourceType, attribute_sql, raw_text_sql, typed_sql
 from features.contract.validation.report import Severity
@@ -82,6 +89,26 @@ def column_checks(
     checks: list[RowCheck] = []
     if values_required(column):
         checks.append(RowCheck("missing_value", name, f"{r} IS NULL", "required value is empty"))
+    if column.kind is Kind.ID:
+        checks.append(
+            RowCheck(
+                "blank_value",
+                name,
+                f"regexp_full_match({t}, '[{BLANK_CHARACTERS}]+')",
+                f"an id made only of spaces {first}",
+                value=r,
+            )
+        )
+    if column.separated:
+        checks.append(
+            RowCheck(
+                "blank_value",
+                name,
+                f"regexp_full_match({t}, '[{EVENT_TYPE_SEPARATOR_CHARACTERS}]+')",
+                f"a name made only of spaces, '-' and '_' {first}",
+                value=r,
+            )
+        )
     if column.kind is Kind.TIMESTAMP:
         checks.append(
             RowCheck(

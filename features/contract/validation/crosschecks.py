@@ -1,8 +1,9 @@
-"""Checks that need more than one batch: duplicate keys, entities without events, and the
-loader's own count of a CSV file's records.
+"""Checks that need more than one batch: duplicate keys, entities without events, exact
+duplicate events, and the loader's own count of a CSV file's records.
 
 Key sets live in the validation connection: ``keys.<table>`` (id, row) for entity tables and
-``seen.<table>`` (id) for the entity IDs an event table refers to.
+``seen.<table>`` (id) for the entity IDs an event table refers to; ``rows.<table>`` (hash, row)
+holds a hash of each event row after typing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import duckdb
 
 from features.contract.export import quote
 from features.contract.tables import Table
-from features.contract.validation.checks import key_set
+from features.contract.validation.checks import key_set, raw, typed
 from features.contract.validation.parsing import scan_sql
 from features.contract.validation.report import IssueCollector, Severity
 from features.contract.validation.sources import TableSource
@@ -45,7 +46,8 @@ def check_csv_structure(
             "malformed_csv",
             file=source.file,
             column=None,
-            message=f"{loaded} records for the loader but {rows} for the validator; check quoting",
+            message=f"{loaded:,} records for the loader but {rows:,} for the validator; "
+            "check quoting",
         )
 
 
@@ -89,3 +91,52 @@ def check_entities_without_events(
             rows=rows,
             count=count,
         )
+
+
+def event_rows_set(table: str) -> str:
+    """The DuckDB table holding (hash of the typed row, row number) of each event row."""
+    return quote(f"rows.{table}")
+
+
+def event_row_hash_sql(contract_columns: list[str], text_columns: list[str]) -> str:
+    """A 64-bit hash of an event row after typing: contract columns by their typed value (one
+    instant in two notations is one value), the table's other text columns as written.
+
+    A hash rather than the rows themselves keeps 10M events at 16 bytes each; two different
+    rows share one with a probability of about 1e-5 at that size (birthday bound, 2**64).
+    """
+    values = [typed(c) for c in contract_columns] + [raw(c) for c in text_columns]
+    return f"hash({', '.join(values)})"
+
+
+def check_duplicate_events(
+    con: duckdb.DuckDBPyConnection, issues: IssueCollector, file: str, table: Table
+) -> None:
+    """Warn, with their count and first rows, about events equal in every column after typing
+    to an earlier row of the file: features count such an event once (the later rows are
+    dropped; docs/contract.md, Duplicates)."""
+    rows_set = event_rows_set(table.name)
+    # One aggregation finds the repeated rows; only their (few) groups are joined back for the
+    # row numbers (a window over every row cost twice the rest of the check).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT h, min(row) AS first, count(*) AS n "
+        f"FROM {rows_set} GROUP BY h HAVING count(*) > 1"
+    )
+    ((count,),) = con.execute("SELECT coalesce(sum(n - 1), 0) FROM _repeated").fetchall()
+    if count:
+        ((rows,),) = con.execute(
+            f"SELECT min(r.row, 10) FROM {rows_set} r JOIN _repeated d ON r.h = d.h "
+            "WHERE r.row > d.first"
+        ).fetchall()
+        issues.add(
+            Severity.WARNING,
+            "duplicate_events",
+            file=file,
+            column=None,
+            message=f"{count:,} exact duplicate row(s) of earlier rows (equal in every column "
+            "after typing) dropped: each event counts once",
+            rows=rows,
+            count=count,
+        )
+    con.execute(f"DROP TABLE {rows_set}")
+    con.execute("DROP TABLE _repeated")

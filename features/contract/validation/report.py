@@ -48,7 +48,7 @@ class Issue:
         if self.rows:
             label = "row" if len(self.rows) == 1 else "rows"
             shown = ", ".join(str(r) for r in self.rows)
-            more = f" ({self.count} rows in all)" if self.count > len(self.rows) else ""
+            more = f" ({self.count:,} rows in all)" if self.count > len(self.rows) else ""
             where.append(f"{label} {shown}{more}")
         if self.column is not None:
             where.append(f"column {self.column}")

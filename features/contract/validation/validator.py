@@ -22,8 +22,11 @@ from features.contract.validation import checks as ck
 from features.contract.validation.attributes import AttributeStats
 from features.contract.validation.crosschecks import (
     check_csv_structure,
+    check_duplicate_events,
     check_duplicate_keys,
     check_entities_without_events,
+    event_row_hash_sql,
+    event_rows_set,
     seen_set,
 )
 from features.contract.validation.halves import HALF_TABLES, check_halves
@@ -245,6 +248,9 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
         con.execute(f"CREATE OR REPLACE TABLE {ck.key_set(table.name)} (id VARCHAR, row BIGINT)")
     if key and table.parent is not None:
         con.execute(f"CREATE OR REPLACE TABLE {seen_set(table.name)} (id VARCHAR)")
+    if table.parent is not None:
+        con.execute(f"CREATE OR REPLACE TABLE {event_rows_set(table.name)} (h UBIGINT, row BIGINT)")
+        row_hash = event_row_hash_sql(present, extras)
     rows = 0
     batches = iter_batches(
         source, issues, progress=context.progress, label=path.name, ragged_records=ragged_records
@@ -257,6 +263,10 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
         con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS SELECT {select} FROM _batch")
         _run_checks(context, source.file, row_checks)
         stats.update(con)
+        if table.parent is not None:
+            con.execute(
+                f"INSERT INTO {event_rows_set(table.name)} SELECT {row_hash}, __row FROM _typed"
+            )
         if key and table.parent is None:
             con.execute(
                 f"INSERT INTO {ck.key_set(table.name)} SELECT {ck.typed(key)}, __row FROM _typed "
@@ -283,6 +293,8 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
         context.key_sets.add(table.name)
     elif key:
         context.seen_sets.add(table.name)
+    if table.parent is not None:
+        check_duplicate_events(context.con, context.issues, source.file, table)
     for warning in stats.warnings(rows):
         issues.add(
             Severity.WARNING,

@@ -15,6 +15,8 @@ from pydantic import (
     StrictStr,
 )
 
+from features.contract.tables import BLANK_CHARACTERS, EVENT_TYPE_SEPARATOR_CHARACTERS
+
 
 def _timestamp(value: Any) -> datetime:
     """ISO 8601 text (or a datetime) as naive UTC; numbers (epoch guesses) and the like refused.
@@ -42,7 +44,17 @@ def _timestamp(value: Any) -> datetime:
 
 
 Timestamp = Annotated[datetime, PlainValidator(_timestamp, json_schema_input_type=datetime)]
-Identifier = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+# At least one character that is not blank (pydantic's patterns search, they do not anchor): a
+# pattern rather than a Python validator, which cost 3 ms more per 10,000 event types.
+_NOT_BLANK = f"[^{BLANK_CHARACTERS}]"
+_NOT_SEPARATORS = f"[^{EVENT_TYPE_SEPARATOR_CHARACTERS}]"
+# The message of each pattern above when a value misses it (pydantic's names the pattern only).
+PATTERN_MESSAGES = {
+    _NOT_BLANK: "must not be blank: an id made only of spaces names nothing",
+    _NOT_SEPARATORS: "must not be blank: a type made only of spaces, '-' and '_' names nothing",
+}
+Identifier = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=_NOT_BLANK)]
+EventType = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=_NOT_SEPARATORS)]
 ShortText = Annotated[StrictStr, Field(max_length=255)]
 Amount = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 # An event's value may be negative or zero (refunds, credits), as in the export contract.

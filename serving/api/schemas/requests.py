@@ -7,6 +7,7 @@ carrying its field errors, and the others are still scored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, NotRequired
@@ -25,11 +26,13 @@ from pydantic import (
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from features.contract.tables import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
+from features.contract.tables import BLANK_CHARACTERS, CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
 from serving.api.schemas.fields import (
+    PATTERN_MESSAGES,
     Amount,
     AttributeName,
     AttributeValue,
+    EventType,
     Identifier,
     ShortText,
     SignedAmount,
@@ -52,7 +55,7 @@ class EventIn(TypedDict):
     """One interaction; only events strictly before ``as_of`` feed the features."""
 
     occurred_at: Timestamp
-    type: Identifier
+    type: EventType
     value: NotRequired[SignedAmount | None]  # negative for a refund
     channel: NotRequired[ShortText | None]
     # Free text as in the export contract (not an enum): inbound / outbound after the type-name
@@ -127,17 +130,25 @@ def error_message(error: Mapping[str, Any]) -> str:
     """A pydantic error's message without its "Value error, " prefix; never the input.
 
     pydantic's ``msg`` states the rule broken ("Input should be a valid number"); the input
-    itself is only in ``input``, which no response carries.
+    itself is only in ``input``, which no response carries. A missed pattern of ours says what
+    it means (``PATTERN_MESSAGES``) rather than quoting the pattern.
     """
+    if error["type"] == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern")
+        if pattern in PATTERN_MESSAGES:
+            return PATTERN_MESSAGES[pattern]
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
 
+_BLANK_ID = re.compile(f"[{BLANK_CHARACTERS}]+")
+
+
 def _readable_id(raw: object) -> str | None:
     """The caller's id to repeat back in a per-entity error, or None when it is no valid id
-    (wrong type, empty, too long, a lone surrogate): an invalid id is never echoed."""
+    (wrong type, empty or blank, too long, a lone surrogate): an invalid id is never echoed."""
     if isinstance(raw, str) and 0 < len(raw) <= 255 and is_encodable(raw):
-        return raw
+        return None if _BLANK_ID.fullmatch(raw) else raw
     return None
 
 
