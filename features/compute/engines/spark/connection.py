@@ -34,6 +34,8 @@ Parameters = Sequence[object] | Mapping[str, object] | None
 # Results of at most this many rows are remembered by their Spark SQL: the vocabulary's and the
 # plan's answers (tens of rows), never a training set or a scoring table.
 MEMO_ROWS = 10_000
+# Session settings under which the same SQL gives another answer (a time zone renders times).
+RESULT_SETTINGS = ("spark.sql.session.timeZone", "spark.sql.ansi.enabled")
 # Functions whose answer changes from one run of the same SQL to the next: never remembered.
 _VOLATILE = (exp.Rand, exp.Randn, exp.Uuid, exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)
 
@@ -203,7 +205,10 @@ class SparkConnection:
             return SparkResult(None)
         text = to_spark_sql(statement)
         memo = None if _volatile(statement) else self._memo
-        return SparkResult(self.session.sql(text), memo=memo, key=text)
+        # The settings that change what the same SQL answers are part of the key.
+        settings = [str(self.session.conf.get(name)) for name in RESULT_SETTINGS]
+        key = "\n".join([*settings, text])
+        return SparkResult(self.session.sql(text), memo=memo, key=key)
 
     def table(self, name: str) -> DataFrame:
         """The view or table ``name`` as a Spark DataFrame (``.columns`` lists its columns, as
