@@ -1,4 +1,5 @@
-"""Shuffle partitions sized from the master's cores on every master, never Spark's 200."""
+"""Shuffle partitions sized from the master's cores on every master, never Spark's 200; the
+driver's heap sized from the machine on a local master, never Spark's 1 GiB."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from features.compute.engines.spark.connection import SparkResult
 from features.compute.engines.spark.session import (
+    DRIVER_MEMORY_VARIABLE,
     PARTITIONS_VARIABLE,
     SparkSettingInvalid,
     build_session,
+    driver_memory,
+    driver_memory_override,
+    machine_memory,
     partitions_override,
     shuffle_partitions,
 )
@@ -59,6 +65,60 @@ def test_the_local_session_gets_two_partitions_per_core_and_worker_reuse(spark):
     assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
     assert spark.sparkContext.getConf().get("spark.python.worker.reuse") == "true"
     assert spark.conf.get("spark.sql.adaptive.coalescePartitions.enabled") == "true"
+
+
+GIB = 2**30
+
+
+@pytest.mark.parametrize(
+    ("machine", "expected"),
+    [
+        (24 * GIB, "6144m"),
+        (16 * GIB, "4096m"),
+        (6 * GIB, "1536m"),
+        (2 * GIB, "1024m"),
+        (0, "1024m"),
+    ],
+)
+def test_a_local_driver_gets_a_quarter_of_the_machine_and_at_least_1g(machine, expected):
+    assert driver_memory(machine_bytes=machine) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", None), (" ", None), ("8g", "8g"), (" 4096M ", "4096m"), ("512m", "512m"), ("1T", "1t")],
+)
+def test_the_driver_memory_setting_is_read_from_the_environment(text, expected):
+    assert driver_memory_override({DRIVER_MEMORY_VARIABLE: text}) == expected
+    assert driver_memory_override({}) is None
+
+
+@pytest.mark.parametrize("text", ["8", "8gb", "lots", "-1g", "1.5g", "511m", "1024k"])
+def test_a_bad_driver_memory_setting_names_the_variable(text):
+    with pytest.raises(SparkSettingInvalid, match=f"{DRIVER_MEMORY_VARIABLE}='{text}'"):
+        driver_memory_override({DRIVER_MEMORY_VARIABLE: text})
+
+
+def test_the_local_session_heap_is_sized_from_the_machine_not_sparks_1g(spark):
+    """The setting reaches the JVM: its maximum heap is the machine's quarter (the JVM reports
+    a little less: one survivor space is not counted)."""
+    expected = driver_memory(machine_bytes=machine_memory())
+    assert spark.sparkContext.getConf().get("spark.driver.memory") == expected
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    assert heap >= 0.9 * int(expected.removesuffix("m")) * 2**20
+
+
+def test_a_result_larger_than_a_direct_task_result_is_collected_whole(spark):
+    """~8 MB per task, above ``spark.task.maxDirectResultSize`` (1 MiB): each task's result is
+    stored in the block manager and fetched from it, the path that lost the churn training set
+    on a 1 GiB heap; every row and value arrives, in order."""
+    assert spark.sparkContext.getConf().get("spark.task.maxDirectResultSize", "1m") == "1m"
+    columns = [f"CAST(id * {i} AS DOUBLE) AS f{i}" for i in range(40)]
+    rows = spark.range(0, 50_000, 1, numPartitions=2).selectExpr("id", *columns)
+    frame = SparkResult(rows.orderBy("id")).df()
+    assert frame.shape == (50_000, 41)
+    assert frame["id"].tolist() == list(range(50_000))
+    assert (frame["f39"] == frame["id"] * 39.0).all()
 
 
 def _listening(port: int) -> bool:

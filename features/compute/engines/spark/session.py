@@ -10,11 +10,20 @@ Arrow carries frames both ways (``toPandas``, ``createDataFrame``, ``mapInPandas
 Shuffle partitions follow the master's cores (``shuffle_partitions``), on every master: Spark's
 default of 200 is for large data, and on a CRM export its 200 tiny tasks per shuffle cost more in
 scheduling than the work itself (a standalone master used to get the 200).
+
+The driver's heap (``driver_memory``): on a local master the driver JVM is the whole of Spark, and
+every row collected to Python (the training set) passes through its heap several times (the
+task's serialized result, its copy in the block manager, the fetched copy, the Arrow batches).
+Spark's default of 1 GiB failed the default CRM's churn training set (~200k rows x ~90 columns:
+``OutOfMemoryError`` in the task or the result getter, or ``TaskResultLost`` when the fetch of the
+stored result failed), so a local session gets a quarter of the machine's memory, the JVM's own
+default heap, unless ``SALESRADAR_SPARK_DRIVER_MEMORY`` says otherwise.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 
@@ -28,6 +37,16 @@ PARTITIONS_VARIABLE = "SALESRADAR_SPARK_SHUFFLE_PARTITIONS"
 # Tasks per core of a shuffle: two, so that a slow task (skew, a busy machine) leaves the other
 # cores work to do; AQE then merges partitions too small to be worth a task (ENGINE_CONF).
 TASKS_PER_CORE = 2
+DRIVER_MEMORY_VARIABLE = "SALESRADAR_SPARK_DRIVER_MEMORY"
+# A quarter of the machine: the JVM's own default heap (MaxRAMPercentage=25), which Spark's
+# -Xmx1g replaces; never below Spark's default.
+MACHINE_SHARE = 4
+MIN_DRIVER_MIB = 1024
+# Spark refuses a heap under 450 MiB at start (its reserved 300 MiB x 1.5) with a Java stack.
+SMALLEST_DRIVER_MIB = 512
+# A JVM memory size as Spark reads spark.driver.memory: a whole number of k, m, g or t.
+_SIZE = re.compile(r"(\d+)([kmgt])", re.IGNORECASE)
+_MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
 
 # Settings every session gets, wherever it runs.
 ENGINE_CONF: dict[str, str] = {
@@ -74,6 +93,41 @@ def shuffle_partitions(*, cores: int, override: int | None = None) -> int:
     return TASKS_PER_CORE * max(1, cores)
 
 
+def driver_memory(*, machine_bytes: int) -> str:
+    """``spark.driver.memory`` for a local master on a machine with ``machine_bytes`` of physical
+    memory: a quarter of it (the JVM's default heap) in whole MiB, at least ``MIN_DRIVER_MIB``
+    (Spark's own default, 1 GiB), e.g. ``"6026m"`` for 24 GB."""
+    return f"{max(MIN_DRIVER_MIB, machine_bytes // MACHINE_SHARE // 2**20)}m"
+
+
+def machine_memory() -> int:
+    """This machine's physical memory in bytes (``sysconf``: Linux and macOS)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def driver_memory_override(environ: Mapping[str, str]) -> str | None:
+    """``SALESRADAR_SPARK_DRIVER_MEMORY`` from ``environ`` (``"8g"``, ``"4096m"``), lower-cased, or
+    None when unset.
+
+    Raises ``SparkSettingInvalid`` (a ``UserError``) naming the variable when it is not a whole
+    number with a unit k, m, g or t, or is below ``SMALLEST_DRIVER_MIB`` (Spark would refuse
+    to start with a Java stack trace).
+    """
+    text = environ.get(DRIVER_MEMORY_VARIABLE, "").strip()
+    if not text:
+        return None
+    size = _SIZE.fullmatch(text)
+    if size is None:
+        raise SparkSettingInvalid(
+            f"{DRIVER_MEMORY_VARIABLE}={text!r}: need a size like 4g or 4096m (k, m, g or t)"
+        )
+    if int(size[1]) * _MIB_PER_UNIT[size[2].lower()] < SMALLEST_DRIVER_MIB:
+        raise SparkSettingInvalid(
+            f"{DRIVER_MEMORY_VARIABLE}={text!r}: need at least {SMALLEST_DRIVER_MIB}m"
+        )
+    return text.lower()
+
+
 def master_cores(session: SparkSession) -> int:
     """The cores the session's master offers its jobs: the configured ones when the session
     fixes them (``spark.cores.max`` on a standalone master, or ``spark.executor.instances`` x
@@ -109,12 +163,20 @@ def partitions_override(environ: Mapping[str, str]) -> int | None:
 
 
 def build_session(
-    *, master: str, app_name: str = "salesradar", partitions: int | None = None
+    *,
+    master: str,
+    app_name: str = "salesradar",
+    partitions: int | None = None,
+    memory: str | None = None,
 ) -> SparkSession:
     """A Spark session on ``master`` (``local[N]`` or a cluster URL) with ``ENGINE_CONF``
     and ``WORKER_CONF``, and ``spark.sql.shuffle.partitions`` = ``partitions``, or when None
     ``shuffle_partitions`` of the master's cores (``master_cores``).
 
+    ``spark.driver.memory`` = ``memory`` (a JVM size, ``"8g"``) when given; else a ``local``
+    master gets ``driver_memory`` of this machine and any other master Spark's configuration
+    (its ``spark-defaults.conf``, 1 GiB by default). It sizes the JVM's heap when the JVM
+    starts: a session already running in this process keeps its own.
     A ``local`` master also gets ``LOCAL_CONF``, and unless the environment sets them
     ``SPARK_LOCAL_IP=127.0.0.1`` and ``PYSPARK_PYTHON`` = this interpreter. Spark keeps one
     session per process, so a second call returns the first session (with these settings
@@ -128,12 +190,15 @@ def build_session(
     conf = ENGINE_CONF | WORKER_CONF
     if master.startswith("local"):
         conf |= LOCAL_CONF
+        memory = memory or driver_memory(machine_bytes=machine_memory())
         # Read by the JVM at start: without it Spark resolves the host name and binds its block
         # manager to the first network interface's address.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers (mapInPandas) run this interpreter, so they import what the driver
         # does; PySpark's default is whatever `python3` is first on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if memory is not None:
+        conf |= {"spark.driver.memory": memory}
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -151,10 +216,12 @@ def build_session(
 def spark_session() -> SparkSession:
     """The entry points' session: master from ``SALESRADAR_SPARK_MASTER`` (default
     ``local[2]``), shuffle partitions from ``SALESRADAR_SPARK_SHUFFLE_PARTITIONS`` (default: two
-    per core of the master). Only entry points (``features.compute.engines.open_export``) call
-    this. Raises ``SparkSettingInvalid`` naming the variable when the partitions are not a count
-    >= 1, before any session starts."""
+    per core of the master), driver memory from ``SALESRADAR_SPARK_DRIVER_MEMORY`` (default: a
+    quarter of the machine on a local master, ``driver_memory``). Only entry points
+    (``features.compute.engines.open_export``) call this. Raises ``SparkSettingInvalid`` naming
+    the variable when a setting is not a value it can take, before any session starts."""
     return build_session(
         master=os.environ.get(MASTER_VARIABLE, DEFAULT_MASTER),
         partitions=partitions_override(os.environ),
+        memory=driver_memory_override(os.environ),
     )
