@@ -32,7 +32,12 @@ from features.contract.tasks import Task
 from features.definitions.btyd import BtydFeatures
 from features.definitions.vocabulary import Vocabulary
 from features.model.scoring_model import FeatureSpecLike, ModelFeature, ScoringModel
-from training.tree_fit import ModelDataError, build_tree_pipeline, check_positives
+from training.tree_fit import (
+    ModelDataError,
+    build_tree_pipeline,
+    check_positives,
+    tree_fit_params,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +108,11 @@ def fit_cross_calibrated(
         groups=groups,
         cv=GroupKFold(n_splits=len(blocks)),
         method=method,
+        params=tree_fit_params(feature_specs),
     )
     if method == "predict_proba":
         out_of_fold = out_of_fold[:, 1]
-    pipeline.fit(frame[names], labels)
+    pipeline.fit(frame[names], labels, **tree_fit_params(feature_specs))
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=calibration_method)
     calibrated.fit(frame[names], labels)
     # Refit the one calibrator on scores of trees that did not see the rows (see module doc).

@@ -27,6 +27,7 @@ from features.contract.tasks import Task
 from features.definitions.btyd import BtydFeatures
 from features.definitions.vocabulary import Vocabulary
 from features.errors import UserError
+from features.model.booster_names import lightgbm_name
 from features.model.scoring_model import (
     FeatureFrameEncoder,
     FeatureSpecLike,
@@ -87,6 +88,22 @@ def build_tree_pipeline(
         min_level_count=min_level_count,
     )
     return Pipeline([("encode", encoder), ("model", model)])
+
+
+def tree_fit_params(feature_specs: Sequence[FeatureSpecLike]) -> dict[str, list[str]]:
+    """The fit parameters of a ``build_tree_pipeline`` pipeline: ``pipeline.fit(X, y, **these)``.
+
+    They give the booster each feature's ``lightgbm_name`` (LightGBM would rewrite or refuse a
+    name such as ``"Umsatz mio"``, and the fitted model's check against its features would then
+    fail) and the categorical features by those names (LightGBM's default reads them from the
+    frame's columns, which keep the user's spelling).
+    """
+    return {
+        "model__feature_name": [lightgbm_name(s.name) for s in feature_specs],
+        "model__categorical_feature": [
+            lightgbm_name(s.name) for s in feature_specs if s.dtype == "categorical"
+        ],
+    }
 
 
 def split_by_cutoff(
@@ -155,7 +172,7 @@ def fit_scoring_model(
         min_level_count=min_level_count,
         boost_from=boost_from,
     )
-    pipeline.fit(fit_rows[names], fit_rows["label"].astype(int))
+    pipeline.fit(fit_rows[names], fit_rows["label"].astype(int), **tree_fit_params(feature_specs))
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=calibration_method)
     calibrated.fit(calibration_rows[names], calibration_rows["label"].astype(int))
     logger.info(

@@ -243,12 +243,29 @@ class OffsetBoostedClassifier(ClassifierMixin, BaseEstimator):
         self.classifier = classifier
         self.offset_feature = offset_feature
 
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> OffsetBoostedClassifier:
-        """Fit the trees on ``X`` (an encoded frame holding ``offset_feature``) from the offset."""
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        *,
+        feature_name: list[str] | str = "auto",
+        categorical_feature: list[str] | str = "auto",
+    ) -> OffsetBoostedClassifier:
+        """Fit the trees on ``X`` (an encoded frame holding ``offset_feature``) from the offset.
+
+        ``feature_name`` and ``categorical_feature`` go to ``LGBMClassifier.fit`` as they are
+        (the booster's names, ``training.tree_fit.tree_fit_params``).
+        """
         if self.classifier is None:
             raise ValueError("OffsetBoostedClassifier needs a classifier")
         offset = self._offset(X)
-        self.classifier_ = clone(self.classifier).fit(X, y, init_score=offset)
+        self.classifier_ = clone(self.classifier).fit(
+            X,
+            y,
+            init_score=offset,
+            feature_name=feature_name,
+            categorical_feature=categorical_feature,
+        )
         self.classes_ = self.classifier_.classes_
         self.n_features_in_ = self.classifier_.n_features_in_
         self.offset_mean_ = float(offset.mean())

@@ -21,6 +21,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from features.compute.rows import FeatureRows, FeatureTable
 from features.model.artifact_contract import ModelIntegrityError
+from features.model.booster_names import lightgbm_name
 from features.model.frame_values import (
     FeatureFrameError,
     as_float,
@@ -150,7 +151,8 @@ class ScoringPlan:
         booster = classifier.booster_
         names = tuple(feature_names)
         # Column i of the contributions is booster feature i: it must be feature_names[i].
-        if tuple(booster.feature_name()) != names or tuple(encoder.features) != names:
+        booster_names = tuple(lightgbm_name(name) for name in names)
+        if tuple(booster.feature_name()) != booster_names or tuple(encoder.features) != names:
             raise ModelIntegrityError("booster feature order differs from the model's features")
         calibrated = estimator.calibrated_classifiers_
         if (
