@@ -62,18 +62,10 @@ class TrainingSet:
 
 
 def build_feature_query(
-    task: Task,
-    export: Export,
-    specs: Sequence[FeatureSpec],
-    vocabulary: Vocabulary,
-    *,
-    raw_types: Sequence[str] | None = None,
+    task: Task, export: Export, specs: Sequence[FeatureSpec], vocabulary: Vocabulary
 ) -> FeatureQuery:
     """Resolve specs against an export: engineered definitions over ``vocabulary`` (coded
     against the export's own raw type names) plus static columns by table.
-
-    ``raw_types``: the export's distinct raw type names (``raw_event_types``) when the caller
-    has already read them (a scan of the events saved); None reads them here.
 
     An attribute the export lacks reads as missing for every row, as the API reads an
     attribute a request leaves out (logged at INFO; ``missing_attributes`` lists them for the
@@ -104,9 +96,7 @@ def build_feature_query(
                 f"feature {spec.name!r} is neither engineered nor in export {export.source}"
             )
     text_columns = export.event_text_columns.get(tables.events_table, ())
-    if raw_types is None:
-        raw_types = raw_event_types(export, task=task)
-    coding = type_coding(vocabulary, raw_types)
+    coding = type_coding(vocabulary, raw_event_types(export, task=task))
     directions = [
         (raw, normalise_event_type(raw))
         for raw in distinct_event_texts(export, task=task, column="direction")
@@ -131,10 +121,9 @@ def missing_attributes(export: Export, task: Task, specs: Sequence[FeatureSpec])
     return [s.name for s in specs if s.family == "attribute" and s.name not in present]
 
 
-def _raw_activity_types(vocabulary: Vocabulary, raw_types: Sequence[str]) -> list[str]:
-    """The export's spellings (``raw_types``: its distinct raw type names) of the vocabulary's
-    purchase types (churn eligibility, labels)."""
-    coding = type_coding(vocabulary, raw_types)
+def _raw_activity_types(export: Export, task: Task, vocabulary: Vocabulary) -> list[str]:
+    """The export's spellings of the vocabulary's purchase types (churn eligibility, labels)."""
+    coding = type_coding(vocabulary, raw_event_types(export, task=task))
     return [raw for raw, code, _ in coding if 1 <= code <= vocabulary.purchase_span]
 
 
@@ -187,20 +176,18 @@ def snapshot_query(
     carry = ["label", "value", "owner_id"] if with_label else ["owner_id", "value"]
     cutoffs_table = _register_cutoffs(export, cutoffs, horizon)
     spine = f"_spine_{uuid.uuid4().hex}"
-    # Read once: the spine's activity types and the feature query's type coding both need them.
-    raw_types = raw_event_types(export, task=task)
     try:
         eligible = spine_sql(
             task,
             cutoffs=cutoffs_table,
-            activity_types=_raw_activity_types(vocabulary, raw_types),
+            activity_types=_raw_activity_types(export, task, vocabulary),
             with_label=with_label,
         )
         export.con.execute(
             f"CREATE TEMP TABLE {spine} AS SELECT *, {ENTITY_CODE} FROM ({eligible}) AS eligible"
         )
         yield compile_feature_query(
-            build_feature_query(task, export, specs, vocabulary, raw_types=raw_types),
+            build_feature_query(task, export, specs, vocabulary),
             spine=spine,
             carry=carry,
             timeline=len(cutoffs) >= TIMELINE_MIN_CUTOFFS,
@@ -337,7 +324,7 @@ def label_counts(
         spine = spine_sql(
             task,
             cutoffs=table,
-            activity_types=_raw_activity_types(vocabulary, raw_event_types(export, task=task)),
+            activity_types=_raw_activity_types(export, task, vocabulary),
             with_label=True,
         )
         frame = export.con.execute(

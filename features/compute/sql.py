@@ -3,11 +3,8 @@
 The query computes every (entity, cutoff) row of the spine in one statement: events are coded to
 integers once and exact duplicates dropped (``SELECT DISTINCT`` over the coded events), then
 events are joined to the spine on the entity code with ``occurred_at < cutoff``, given their age
-at the cutoff once, and aggregated in two levels: per (entity, cutoff, type code) with the window
-and direction filters only (``Partial``s shared by every type), then per (entity, cutoff) over
-those few rows with the type filters (see ``features.definitions.aggregates``; the plans are in
-``compile_feature_query``). A median gap reads its own type's events, numbered by a window over
-those events only. The spine carries the integer entity code ``eid``
+at the cutoff once, and aggregated with ``FILTER`` clauses per window (see
+``compile_feature_query`` for the two plans). The spine carries the integer entity code ``eid``
 (``ENTITY_CODE``), computed once by whoever materialises the spine: on Spark a CTE is inlined
 at each reference, and an unpartitioned ``dense_rank`` referenced four times ran four times.
 It only reads the spine, the events table, and the attribute columns of the entity table and
@@ -26,7 +23,6 @@ from features.contract.tasks import TASK_TABLES, Task
 from features.definitions.aggregates import (
     Aggregate,
     MedianGap,
-    Partial,
     TouchesBeforeFirstReply,
     code_predicate,
 )
@@ -62,12 +58,12 @@ def _collect_aggregates(definitions: Sequence[Definition]) -> dict[str, Aggregat
     return aggregates
 
 
-def _refs(sources: Mapping[str, str]) -> Callable[[Aggregate], str]:
-    """How the final projection names an aggregate: ``<relation>.<alias>``, the relation given
-    per alias by ``sources`` (``a`` two-level, ``u`` timeline, ``m_<alias>`` a median gap)."""
+def _refs(timeline: bool) -> Callable[[Aggregate], str]:
+    """How the final projection names an aggregate: ``a.`` (joined) or ``u.`` (timeline)."""
 
     def ref(aggregate: Aggregate) -> str:
-        column = f"{sources[aggregate.alias]}.{aggregate.alias}"
+        source = "u" if timeline and aggregate.lookback_days is None else "a"
+        column = f"{source}.{aggregate.alias}"
         return f"coalesce({column}, 0)" if aggregate.zero_when_empty else column
 
     return ref
@@ -144,26 +140,21 @@ def _per_event_columns(aggregates: Mapping[str, Aggregate]) -> list[str]:
     """Causal per-event columns: each looks only at the entity's events up to its own time."""
     first: list[str] = []
     for aggregate in aggregates.values():
-        if isinstance(aggregate, TouchesBeforeFirstReply):
+        if isinstance(aggregate, MedianGap):
+            within = code_predicate(aggregate.code, "tc")
+            lag = f"lag(occurred_at) OVER (PARTITION BY eid, {within} ORDER BY occurred_at)"
+            first.append(
+                f"CASE WHEN {within} THEN "
+                f"date_diff('microsecond', {lag}, occurred_at) / {US_PER_DAY}.0 END "
+                f"AS {aggregate.event_column}"
+            )
+        elif isinstance(aggregate, TouchesBeforeFirstReply):
             first.append(
                 f"count(*) FILTER (WHERE dc = {aggregate.reply_direction}) OVER (PARTITION BY eid "
                 "ORDER BY occurred_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
                 "AS replies_upto"
             )
     return first
-
-
-def _gap_events(aggregate: MedianGap) -> str:
-    """The events of the median gap's type, each with ``gap_<code>``: days since the entity's
-    previous event of the type (NULL for its first). The window runs over these events only, not
-    over every event (measured: a third of the lag's CPU with purchases half the events); it
-    only looks backwards in time, so it carries nothing from after a cutoff."""
-    lag = "lag(occurred_at) OVER (PARTITION BY eid ORDER BY occurred_at)"
-    return (
-        f"SELECT eid, occurred_at, tc, date_diff('microsecond', {lag}, occurred_at) "
-        f"/ {US_PER_DAY}.0 AS {aggregate.event_column} "
-        f"FROM typed WHERE {code_predicate(aggregate.code, 'tc')}"
-    )
 
 
 def _feature_column(definition: Definition, ref: Callable[[Aggregate], str]) -> str:
@@ -192,53 +183,14 @@ def _timeline_columns(aggregates: Mapping[str, Aggregate]) -> tuple[str, str]:
     return events, spine
 
 
-def _joined_events(lookback: int | None, events: str = "typed") -> str:
-    """Spine rows joined to their entity's ``events`` before the cutoff (with ``lookback``: only
+def _joined_events(lookback: int | None) -> str:
+    """Spine rows joined to their entity's events before the cutoff (with ``lookback``: only
     those of the last ``lookback`` days), each event with its age at that cutoff (``age_us``)."""
     window = "" if lookback is None else f"AND e.occurred_at >= s.cutoff - INTERVAL {lookback} DAY "
     return (
         "(SELECT s.cutoff, e.*, date_diff('microsecond', e.occurred_at, s.cutoff) AS age_us "
-        f"FROM spine s JOIN {events} e ON e.eid = s.eid AND e.occurred_at < s.cutoff {window}) e"
+        f"FROM spine s JOIN typed e ON e.eid = s.eid AND e.occurred_at < s.cutoff {window}) e"
     )
-
-
-def _two_level(aggregates: Mapping[str, Aggregate], lookback: int | None) -> list[str]:
-    """CTEs ``partials`` (per entity, cutoff and type code; window and direction filters only)
-    and ``agg`` (per entity and cutoff, each aggregate combined from the partials of its codes).
-
-    Aggregates differing only by type share a partial, so the pass over the joined events
-    computes each distinct (function, window, direction) once instead of once per type.
-    """
-    partials: dict[str, Partial] = {}
-    combined: list[str] = []
-    for alias, aggregate in aggregates.items():
-        split = aggregate.split()
-        if split is None:
-            raise ValueError(f"aggregate {alias} has no two-level form")
-        partial, combine = split
-        partials.setdefault(partial.alias, partial)
-        combined.append(f"{combine} AS {alias}")
-    first = ", ".join(f"{p.sql} AS {p.alias}" for p in partials.values())
-    return [
-        f"partials AS (SELECT e.eid, e.cutoff, e.tc, {first} "
-        f"FROM {_joined_events(lookback)} GROUP BY e.eid, e.cutoff, e.tc)",
-        f"agg AS (SELECT p.eid, p.cutoff, {', '.join(combined)} "
-        "FROM partials p GROUP BY p.eid, p.cutoff)",
-    ]
-
-
-def _median_gaps(medians: Sequence[MedianGap]) -> list[str]:
-    """CTEs ``events_gap_<code>`` (the type's events and their gaps, once per type) and
-    ``m_<alias>`` (per entity and cutoff, the median of the gaps ending in its window)."""
-    ctes: dict[str, str] = {}
-    for median in medians:
-        events = f"events_{median.event_column}"
-        ctes.setdefault(events, f"{events} AS ({_gap_events(median)})")
-        ctes[median.alias] = (
-            f"m_{median.alias} AS (SELECT e.eid, e.cutoff, {median.sql()} AS {median.alias} "
-            f"FROM {_joined_events(median.days, events)} GROUP BY e.eid, e.cutoff)"
-        )
-    return list(ctes.values())
 
 
 def compile_feature_query(
@@ -266,14 +218,12 @@ def compile_feature_query(
     saved).
 
     Without ``timeline`` every aggregate comes from one join of each spine row to all its events
-    before the cutoff, aggregated in two levels (``_two_level``): cheapest for one or two
-    cutoffs. With it, windowed aggregates come from joining each spine row only to its events in
-    ``[cutoff - lookback, cutoff)`` (lookback: the longest window), in the same two levels, and
-    unbounded ones (latest event, first touch) from running window aggregates over a timeline
-    of events and spine rows, in which a spine row sorts before events at the same instant, so
-    it sees exactly the events strictly before its cutoff. That avoids joining every cutoff to
-    each entity's whole history, which is what makes many cutoffs expensive. In both plans a
-    median gap reads its own pass over its type's events (``_median_gaps``).
+    before the cutoff: cheapest for one or two cutoffs. With it, windowed aggregates come from
+    joining each spine row only to its events in ``[cutoff - lookback, cutoff)`` (lookback: the
+    longest window) and unbounded ones (latest event, first touch) from running window aggregates
+    over a timeline of events and spine rows, in which a spine row sorts before events at the same
+    instant, so it sees exactly the events strictly before its cutoff. That avoids joining every
+    cutoff to each entity's whole history, which is what makes many cutoffs expensive.
     """
     tables = TASK_TABLES[query.task]
     aggregates = _collect_aggregates(query.definitions)
@@ -285,17 +235,13 @@ def compile_feature_query(
     }
     if not timeline:
         windowed, unbounded = dict(aggregates), {}
-    medians = [a for a in windowed.values() if isinstance(a, MedianGap)]
-    combined = {k: a for k, a in windowed.items() if not isinstance(a, MedianGap)}
     first = _per_event_columns(aggregates)
-    lookback = max((a.lookback_days or 0 for a in combined.values()), default=0)
+    lookback = max((a.lookback_days or 0 for a in windowed.values()), default=0)
+    windowed_sql = ", ".join(f"{a.sql(over='')} AS {alias}" for alias, a in windowed.items())
     unbounded_sql = ", ".join(f"{a.sql()} AS {alias}" for alias, a in unbounded.items())
     timeline_events, timeline_spine = _timeline_columns(aggregates)
-    sources = {alias: "a" for alias in combined}
-    sources |= {alias: "u" for alias in unbounded}
-    sources |= {m.alias: f"m_{m.alias}" for m in medians}
     outputs = ["s.entity_id", "s.cutoff", *(f"s.{quote(c)}" for c in carry)]
-    outputs += [_feature_column(d, _refs(sources)) for d in query.definitions]
+    outputs += [_feature_column(d, _refs(timeline)) for d in query.definitions]
     outputs += [_static_column(spec, alias, column) for spec, alias, column in query.statics]
     accounts_join = ""
     if any(alias == "acc" for _, alias, _ in query.statics):
@@ -309,13 +255,12 @@ def compile_feature_query(
         f"typed AS (SELECT {', '.join(['*', *first])} FROM coded)",
     ]
     joins = ""
-    if combined:
-        ctes += _two_level(combined, lookback if timeline else None)
+    if windowed:
+        ctes.append(
+            f"agg AS (SELECT e.eid, e.cutoff, {windowed_sql} "
+            f"FROM {_joined_events(lookback if timeline else None)} GROUP BY e.eid, e.cutoff)"
+        )
         joins += "LEFT JOIN agg a ON a.eid = s.eid AND a.cutoff = s.cutoff "
-    ctes += _median_gaps(medians)
-    for median in medians:
-        relation = f"m_{median.alias}"
-        joins += f"LEFT JOIN {relation} ON {relation}.eid = s.eid AND {relation}.cutoff = s.cutoff "
     if unbounded:
         ctes.append(
             f"timeline AS (SELECT {timeline_events} FROM typed "

@@ -22,15 +22,6 @@ Windowed aggregates read ``age_us``, the event's age at the joined row's cutoff 
 cheaper than timestamp arithmetic repeated in every filter (measured: ~9% of the one-cutoff
 query's CPU with ~50 filtered aggregates). ``lookback_days`` is the longest look back of a
 windowed aggregate, or None for an unbounded one (all history before the cutoff).
-
-Two levels (``split()``): every aggregate but the median gap also splits into a ``Partial``, an
-aggregate over the events of one (entity, cutoff, type code) with only the window and direction
-filters, and a combining aggregate over those few rows per (entity, cutoff) with the type filter
-(``code_predicate`` on ``p.tc``). Counts and sums add up, times take their max or min, period bits
-their ``bit_or``. Aggregates that differ only by type share one partial, so the pass over the
-events computes about 18 partials instead of about 50 filtered aggregates (measured: the one-
-cutoff query's aggregation at about a third of its CPU). The median gap does not combine across
-types; ``features.compute.sql`` gives it its own small pass over its type's events.
 """
 
 from __future__ import annotations
@@ -82,25 +73,6 @@ def _filtered(expression: str, conditions: list[str], over: str = "") -> str:
     return f"{expression} FILTER (WHERE {' AND '.join(conditions)}){over}"
 
 
-@dataclass(frozen=True)
-class Partial:
-    """A first-level aggregate over the joined events ``e`` of one (entity, cutoff, type code):
-    ``alias`` names its column, ``sql`` computes it (window and direction filters only)."""
-
-    alias: str
-    sql: str
-
-
-def _combined(function: str, partial: Partial, code: Code | None) -> str:
-    """``function`` over a partial's column ``p.<alias>``, keeping the rows of ``code``."""
-    conditions = [] if code is None else [code_predicate(code, "p.tc")]
-    return _filtered(f"{function}(p.{partial.alias})", conditions)
-
-
-def _days_sql(days: int | None) -> str:
-    return "all" if days is None else str(days)
-
-
 # Unbounded aggregates (``lookback_days`` None) run either as plain aggregates over the joined
 # events (``over=""``) or as running window aggregates (``over=OVER``) over a timeline of events
 # and spine rows (``kind`` 1 and 0); this condition keeps the spine rows out of them.
@@ -130,15 +102,6 @@ class Count:
         if self.days is None:
             return _filtered("count(*)", [_EVENT_ROWS, *conditions], over)
         return _filtered("count(*)", conditions)
-
-    def split(self) -> tuple[Partial, str]:
-        """Count per type code in the window and direction, then summed over the codes."""
-        conditions = _window_conditions(None, self.days, self.direction)
-        partial = Partial(
-            f"pn_{_days_sql(self.days)}_{self.direction or 'any'}",
-            _filtered("count(*)", conditions),
-        )
-        return partial, _combined("sum", partial, self.code)
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the count (int64, always present): a slice of the window's counts."""
@@ -170,12 +133,6 @@ class ValueSum:
     def sql(self, over: str = OVER) -> str:
         return _filtered("sum(e.value)", _window_conditions(self.code, self.days, None))
 
-    def split(self) -> tuple[Partial, str]:
-        """Value sum per type code in the window, then summed over the codes."""
-        conditions = _window_conditions(None, self.days, None)
-        partial = Partial(f"pv_{_days_sql(self.days)}", _filtered("sum(e.value)", conditions))
-        return partial, _combined("sum", partial, self.code)
-
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the float sum (0.0 without events): a slice of the window's sums."""
         if self.days is None:
@@ -202,11 +159,6 @@ class LastTime:
     def sql(self, over: str = OVER) -> str:
         conditions = [_EVENT_ROWS, *_window_conditions(self.code, None, None)]
         return _filtered("max(e.occurred_at)", conditions, over)
-
-    def split(self) -> tuple[Partial, str]:
-        """Latest time per type code, then the latest over the codes."""
-        partial = Partial("plast", "max(e.occurred_at)")
-        return partial, _combined("max", partial, self.code)
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the latest time (µs), absent without events."""
@@ -236,14 +188,6 @@ class FirstTime:
         conditions = [_EVENT_ROWS, *_window_conditions(self.code, None, self.direction)]
         return _filtered("min(e.occurred_at)", conditions, over)
 
-    def split(self) -> tuple[Partial, str]:
-        """Earliest time per type code in the direction, then the earliest over the codes."""
-        conditions = _window_conditions(None, None, self.direction)
-        partial = Partial(
-            f"pfirst_{self.direction or 'any'}", _filtered("min(e.occurred_at)", conditions)
-        )
-        return partial, _combined("min", partial, self.code)
-
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the earliest time (µs), absent without events."""
         if table.n == 1:
@@ -259,8 +203,7 @@ class MedianGap:
     ``days`` days; None if no such gap (fewer than two events, or none recently).
 
     The SQL reads the per-event column ``gap_<code>`` (days since the previous event of the same
-    type, a lag over the entity's own events of the type, computed by ``features.compute.sql``),
-    which only looks backwards in time. Limiting it
+    type, a lag over the entity's own history), which only looks backwards in time. Limiting it
     to recent gaps keeps it a windowed aggregate and describes the customer's current rhythm.
     """
 
@@ -283,11 +226,6 @@ class MedianGap:
     def sql(self, over: str = OVER) -> str:
         conditions = [*_window_conditions(self.code, self.days, None)]
         return _filtered(f"median(e.{self.event_column})", conditions)
-
-    def split(self) -> None:
-        """None: a median does not combine across type codes (``features.compute.sql`` reads
-        it from a pass over the type's own events)."""
-        return None
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the median gap in float days, absent without a gap in the window."""
@@ -336,20 +274,13 @@ class ActivePeriods:
     def lookback_days(self) -> int | None:
         return self.period_days * self.periods
 
-    def _bits(self, code: Code | None) -> str:
-        """``bit_or`` of one bit per period with an event of ``code`` (None: any type)."""
-        bucket = f"ceil(e.age_us / {self.period_days * US_PER_DAY}.0)"
-        conditions = _window_conditions(code, self.period_days * self.periods, None)
-        # A bit per period: bit_or is a cheap distributive aggregate, unlike count(DISTINCT).
-        return _filtered(f"bit_or(1 << CAST({bucket} AS BIGINT))", conditions)
-
     def sql(self, over: str = OVER) -> str:
-        return f"bit_count({self._bits(self.code)})"
-
-    def split(self) -> tuple[Partial, str]:
-        """Period bits per type code, then or-ed over the codes and counted."""
-        partial = Partial(f"pperiods_{self.period_days}x{self.periods}", self._bits(None))
-        return partial, f"bit_count({_combined('bit_or', partial, self.code)})"
+        period_us = self.period_days * US_PER_DAY
+        bucket = f"ceil(e.age_us / {period_us}.0)"
+        conditions = _window_conditions(self.code, self.period_days * self.periods, None)
+        # A bit per period: bit_or is a cheap distributive aggregate, unlike count(DISTINCT).
+        bits = _filtered(f"bit_or(1 << CAST({bucket} AS BIGINT))", conditions)
+        return f"bit_count({bits})"
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the number of periods with an event (int64, always present)."""
@@ -379,14 +310,6 @@ class TouchesBeforeFirstReply:
     def sql(self, over: str = OVER) -> str:
         return f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0){over}"
 
-    def split(self) -> tuple[Partial, str]:
-        """The count per type code, then summed over every code."""
-        partial = Partial(
-            f"ptouches_{self.reply_direction}_{self.outbound}",
-            f"count(*) FILTER (WHERE e.dc = {self.outbound} AND e.replies_upto = 0)",
-        )
-        return partial, _combined("sum", partial, None)
-
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the count (int64, always present)."""
         first, _, replied = table.first_and_last(table.mask(None, None, self.reply_direction))
@@ -406,18 +329,12 @@ class LastChannel:
     def alias(self) -> str:
         return "last_channel"
 
-    # max over (time, channel) pairs makes the tie-break deterministic under parallelism.
-    _LATEST: ClassVar[str] = (
-        "max({'t': e.occurred_at, 'c': e.channel}) FILTER (WHERE e.channel IS NOT NULL)"
-    )
-
     def sql(self, over: str = OVER) -> str:
-        return f"struct_extract({self._LATEST}{over}, 'c')"
-
-    def split(self) -> tuple[Partial, str]:
-        """The latest (time, channel) pair per type code, then the latest over the codes."""
-        partial = Partial("pchannel", self._LATEST)
-        return partial, f"struct_extract({_combined('max', partial, None)}, 'c')"
+        # max over (time, channel) pairs makes the tie-break deterministic under parallelism.
+        return (
+            "struct_extract(max({'t': e.occurred_at, 'c': e.channel}) "
+            f"FILTER (WHERE e.channel IS NOT NULL){over}, 'c')"
+        )
 
     def numpy(self, table: EventTable) -> Column:
         """Per entity, the channel (text in an object array), absent without one."""

@@ -7,7 +7,6 @@ from datetime import datetime
 import pandas as pd
 import pytest
 import sqlglot
-from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from features.compute.labels import spine_sql
@@ -15,7 +14,6 @@ from features.compute.snapshots import build_feature_query
 from features.compute.sql import ENTITY_CODE, compile_feature_query
 from features.contract.tasks import TASK_TABLES, Task
 from features.definitions.registry import feature_specs
-from features.definitions.vocabulary import Vocabulary
 from tests.features.test_features_support import make_export
 from tests.features.vocabkit import sim_vocabulary
 
@@ -126,36 +124,4 @@ def test_literal_cutoff_and_unordered_rows_give_the_same_table():
     by_entity = general.set_index("entity_id")
     assert by_entity.loc["e2", "event_count_30d"] == 2.0
     assert by_entity.loc["e1", "event_count_7d"] == 1.0
-    export.close()
-
-
-def _events_pass(sql: str) -> exp.Expression:
-    """The CTE aggregating the joined events per (entity, cutoff, type code)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    (cte,) = [c for c in tree.find_all(exp.CTE) if c.alias == "partials"]
-    return cte.this
-
-
-@pytest.mark.parametrize("timeline", [False, True])
-def test_more_event_types_add_no_aggregate_to_the_pass_over_the_events(timeline):
-    """Two levels: the pass over every joined event computes each (function, window, direction)
-    once, per type code, whatever the number of types; only the small per-entity level grows."""
-    export = _export_with_attributes(Task.CHURN)
-    counts = []
-    for types in (["order", "ticket"], ["order", "ticket", "visit", "call", "demo", "refund"]):
-        vocabulary = Vocabulary.of_types(
-            Task.CHURN, types, valued=("order",), activity_types=("order",)
-        )
-        specs = feature_specs(Task.CHURN, vocabulary, export)
-        query = build_feature_query(Task.CHURN, export, specs, vocabulary)
-        sql = compile_feature_query(query, spine="spine", carry=[], timeline=timeline)
-        events_pass = _events_pass(sql)
-        # No type filter over the events: the type code is a group key of this level.
-        filters = list(events_pass.find_all(exp.Filter))
-        assert filters
-        assert not [c for f in filters for c in f.expression.find_all(exp.Column) if c.name == "tc"]
-        counts.append((len(specs), len(list(events_pass.find_all(exp.AggFunc)))))
-    (few_specs, few_aggregates), (many_specs, many_aggregates) = counts
-    assert many_specs > few_specs + 20
-    assert many_aggregates == few_aggregates
     export.close()
