@@ -26,8 +26,9 @@ from pydantic import (
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from features.contract.tables import BLANK_CHARACTERS, CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
+from features.contract.tables import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
 from serving.api.schemas.fields import (
+    NOT_BLANK,
     PATTERN_MESSAGES,
     Amount,
     AttributeName,
@@ -141,14 +142,12 @@ def error_message(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-_BLANK_ID = re.compile(f"[{BLANK_CHARACTERS}]+")
-
-
 def _readable_id(raw: object) -> str | None:
     """The caller's id to repeat back in a per-entity error, or None when it is no valid id
     (wrong type, empty or blank, too long, a lone surrogate): an invalid id is never echoed."""
     if isinstance(raw, str) and 0 < len(raw) <= 255 and is_encodable(raw):
-        return None if _BLANK_ID.fullmatch(raw) else raw
+        # The Identifier's own rule (its pattern), so the two never disagree.
+        return raw if re.search(NOT_BLANK, raw) else None
     return None
 
 
