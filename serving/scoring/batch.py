@@ -21,8 +21,11 @@ import os
 import socket
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from pyarrow import ArrowException, fs
 
 from features.compute.engines import Engine, engine_of
 from features.compute.snapshots import missing_attributes
@@ -140,9 +143,30 @@ def check_keep_runs(keep_runs: int, *, option: str = "--keep-runs") -> int:
     return keep_runs
 
 
+def _spark_run_dir(settings: Settings, run_id: str) -> str:
+    """The folder (or URI) under which a Spark run writes the parts of run ``run_id``."""
+    return f"{settings.spark_runs_dir.rstrip('/')}/{run_id}"
+
+
 def _spark_out(settings: Settings, run_id: str, part: str) -> str:
     """Where a Spark run writes one part of run ``run_id`` (Parquet) before the publish."""
-    return f"{settings.spark_runs_dir.rstrip('/')}/{run_id}/{part}"
+    return f"{_spark_run_dir(settings, run_id)}/{part}"
+
+
+def remove_run_parts(location: str) -> None:
+    """Delete the folder ``location`` (a local path, or any URI pyarrow's file systems open:
+    ``file://``, ``s3://``, ``gs://``, ``hdfs://``) and everything under it; nothing when it does
+    not exist. A location pyarrow cannot reach or delete is logged as a warning, not raised: the
+    run it follows has already succeeded or failed for its own reason.
+    """
+    try:
+        filesystem, path = fs.FileSystem.from_uri(
+            location if "://" in location else os.path.abspath(location)
+        )
+        if filesystem.get_file_info(path).type is not fs.FileType.NotFound:
+            filesystem.delete_dir(path)
+    except (OSError, ArrowException) as error:
+        logger.warning("could not remove the run's Parquet parts at %s: %s", location, error)
 
 
 def score_export(
@@ -177,6 +201,9 @@ def score_export(
     A backfill (``as_of`` before the published run's) is stored for ``monitor`` but not
     published unless ``publish_backfill`` (``ScoreStore.publish``; ``BatchSummary.publication``).
 
+    On a Spark export the rows pass through Parquet under ``settings.spark_runs_dir``/<run id>,
+    removed when the run ends, whatever its outcome (``remove_run_parts``).
+
     ``challengers`` (``serving.scoring.shadow.load_challengers``) are scored after the publish as
     the run's shadow, under the same lock and before retention: never listed, and a failing one is
     recorded on the run (``BatchSummary.shadow``) without touching the published run.
@@ -186,8 +213,12 @@ def score_export(
     sources = {task: display_sources(export, task, settings.display_columns()) for task in models}
     started_at = clock()
     holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), started_at=started_at)
-    with scoring_lock_held(store.engine, holder):
+    with scoring_lock_held(store.engine, holder), ExitStack() as after_run:
         run_id = store.begin_run(as_of=as_of, started_at=started_at, export_sha256=export_sha256)
+        if engine_of(export) is Engine.SPARK:
+            # The Parquet parts hand the rows to the publish; the store is the record. Removed
+            # whatever the outcome, so that a failed run leaves no orphan folder behind.
+            after_run.callback(remove_run_parts, _spark_run_dir(settings, run_id))
         counts: dict[str, int] = {}
         all_tiers: dict[str, dict[str, int]] = {}
         feature_seconds: dict[str, float] = {}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from features.compute.engines.spark.loading import copy_to_spark
 from features.contract.tasks import TASK_TABLES, Task
 from serving.champions.served import ServedModel
+from serving.scoring import batch
 from serving.scoring.batch import score_export
 from serving.scoring.shadow import Challenger
 from serving.scoring.spark_scoring import NOTES_FIELD, read_attribute_notes
@@ -81,6 +82,20 @@ def challengers() -> dict[Task, Challenger]:
         export.close()
 
 
+def _counting_removal(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Rows of each Parquet part of a run, counted just before the run's folder is removed."""
+    counted: dict[str, int] = {}
+    remove = batch.remove_run_parts
+
+    def count_then_remove(location: str) -> None:
+        for part in Path(location).iterdir():
+            counted[part.name] = ds.dataset(str(part), format="parquet").count_rows()
+        remove(location)
+
+    monkeypatch.setattr(batch, "remove_run_parts", count_then_remove)
+    return counted
+
+
 def _same_item(duck: ListedScore, spark: ListedScore) -> None:
     assert abs(duck.probability - spark.probability) <= 1e-12
     assert (duck.score, duck.tier, duck.owner_id) == (spark.score, spark.tier, spark.owner_id)
@@ -90,11 +105,12 @@ def _same_item(duck: ListedScore, spark: ListedScore) -> None:
     assert spark.reasons == duck.reasons
 
 
-def test_spark_batch_run_publishes_the_duckdb_scores(spark, tmp_path, champions):
+def test_spark_batch_run_publishes_the_duckdb_scores(spark, tmp_path, champions, monkeypatch):
     export = make_export(seed=11)
     copy = copy_to_spark(export, session=spark)
     try:
         duck_summary, duck = _publish(export, tmp_path / "duckdb", champions)
+        written = _counting_removal(monkeypatch)
         spark_summary, on_spark = _publish(copy, tmp_path / "spark", champions)
     finally:
         copy.close()
@@ -108,15 +124,14 @@ def test_spark_batch_run_publishes_the_duckdb_scores(spark, tmp_path, champions)
         assert sorted(on_spark[kind]) == sorted(duck[kind])
         for entity_id, item in duck[kind].items():
             _same_item(item, on_spark[kind][entity_id])
-    # The run's rows were written to Parquet before the publish read them back.
-    written = tmp_path / "spark" / "runs" / spark_summary.run_id
-    for task in Task:
-        rows = ds.dataset(str(written / task.value), format="parquet").count_rows()
-        assert rows == spark_summary.counts[task.value]
+    # The run's rows were written to Parquet before the publish read them back, and the folder
+    # was removed after the run.
+    assert written == {task.value: spark_summary.counts[task.value] for task in Task}
+    assert not (tmp_path / "spark" / "runs" / spark_summary.run_id).exists()
 
 
 def test_a_spark_run_scores_its_shadow_as_the_duckdb_run_does(
-    spark, tmp_path, champions, challengers
+    spark, tmp_path, champions, challengers, monkeypatch
 ):
     """The challenger is scored on the cluster (mapInPandas, written to Parquet), and stores the
     DuckDB path's shadow: the same entities and probabilities to 1e-12, status scored."""
@@ -126,6 +141,7 @@ def test_a_spark_run_scores_its_shadow_as_the_duckdb_run_does(
         duck_summary, (duck_runs, duck) = _publish(
             export, tmp_path / "duckdb", champions, challengers
         )
+        written = _counting_removal(monkeypatch)
         spark_summary, (spark_runs, on_spark) = _publish(
             copy, tmp_path / "spark", champions, challengers
         )
@@ -139,10 +155,31 @@ def test_a_spark_run_scores_its_shadow_as_the_duckdb_run_does(
     assert min(duck_summary.counts.values()) > 50
     assert len(duck) == sum(duck_summary.counts.values())
     assert max(abs(duck[key] - on_spark[key]) for key in duck) <= 1e-12
-    written = tmp_path / "spark" / "runs" / spark_summary.run_id
     for task in Task:
-        rows = ds.dataset(str(written / f"{task.value}-shadow"), format="parquet").count_rows()
-        assert rows == spark_summary.counts[task.value]
+        assert written[f"{task.value}-shadow"] == spark_summary.counts[task.value]
+    assert not (tmp_path / "spark" / "runs" / spark_summary.run_id).exists()
+
+
+def test_a_failed_spark_run_leaves_no_parquet_behind(spark, tmp_path, champions, monkeypatch):
+    """A run that fails after Spark wrote its rows (here: reading them back) publishes nothing
+    and removes the run's folder: no orphan Parquet accumulates under spark_runs_dir."""
+    from serving.scoring import spark_scoring
+
+    def fail(out: str, **_: object) -> None:
+        assert ds.dataset(out, format="parquet").count_rows() > 0  # the rows were written
+        raise RuntimeError("the publish could not read the rows")
+
+    monkeypatch.setattr(spark_scoring, "read_scored_rows", fail)
+    export = make_export(seed=11)
+    copy = copy_to_spark(export, session=spark)
+    try:
+        with pytest.raises(RuntimeError, match="could not read"):
+            _publish(copy, tmp_path / "spark", champions)
+    finally:
+        copy.close()
+        export.close()
+    runs = tmp_path / "spark" / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
 
 
 def test_the_chunks_notes_are_summed_from_the_written_rows(tmp_path):
