@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import BaseModel
@@ -29,6 +29,9 @@ from serving.settings import Settings
 from serving.store.database import Publication, ScoreStore
 from serving.store.keys import KeyRequestError, KeyStore, Role
 from serving.writeback.cli import export_scores
+
+if TYPE_CHECKING:  # the batch scorer is imported by the command itself: startup stays short
+    from serving.scoring.batch import BatchSummary
 
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
 
@@ -89,6 +92,30 @@ def serve(
         log_config=None,  # uvicorn's lines go through configure_logging's handler
         access_log=False,
     )
+
+
+def run_note_lines(summary: BatchSummary) -> list[str]:
+    """The lines ``score`` prints after a run's table: the shadow's outcome, then the attributes
+    the champion was trained on that the export lacks, then the cells read otherwise than written
+    (per task, attribute and code, with row counts). Names are the export's own, verbatim."""
+    lines = []
+    for outcome in summary.shadow.values():
+        warning = "" if outcome.status == "scored" else "warning: "
+        lines.append(f"{warning}shadow: {outcome.line}")
+    for task_name, names in summary.missing_attributes.items():
+        if names:
+            lines.append(
+                f"warning: {task_name}: attribute(s) {', '.join(names)} that the model was "
+                "trained on are not in the export; read as unknown"
+            )
+    for task_name, attributes in summary.attribute_notes.items():
+        for name, notes in attributes.items():
+            counted = ", ".join(f"{rows} row(s) {code}" for code, rows in sorted(notes.items()))
+            lines.append(
+                f"warning: {task_name}: attribute {name}: {counted} (read as the API reads them; "
+                "docs/serving.md, Attribute types)"
+            )
+    return lines
 
 
 def score(
@@ -243,24 +270,9 @@ def score(
             f"keeping the newest {keep}",
             highlight=False,
         )
-    for outcome in summary.shadow.values():
-        warning = "" if outcome.status == "scored" else "warning: "
-        console.print(f"{warning}shadow: {outcome.line}", highlight=False, soft_wrap=True)
-    for task_name, names in summary.missing_attributes.items():
-        if names:
-            console.print(
-                f"warning: {task_name}: attribute(s) {', '.join(names)} that the model was "
-                "trained on are not in the export; read as unknown",
-                highlight=False,
-            )
-    for task_name, attributes in summary.attribute_notes.items():
-        for name, notes in attributes.items():
-            counted = ", ".join(f"{rows} row(s) {code}" for code, rows in sorted(notes.items()))
-            console.print(
-                f"warning: {task_name}: attribute {name}: {counted} (read as the API reads them; "
-                "docs/serving.md, Attribute types)",
-                highlight=False,
-            )
+    for line in run_note_lines(summary):
+        # The lines quote the export's own names (``Region [EU]``, ``a[/b]``): text, not markup.
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not publication.published:
         console.print(backfill_line(publication, as_of=moment), highlight=False, soft_wrap=True)
         return  # reps' digests follow the published run, which did not change
