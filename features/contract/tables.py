@@ -16,9 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-# ASCII whitespace as the body of a regular-expression character class (read alike by RE2 in
-# DuckDB, Python's re and pydantic's Rust regex): an id made of it alone names nothing.
-BLANK_CHARACTERS = r"\t\n\v\f\r "
+# Unicode's White_Space characters (what ``str.isspace`` calls space, less the ASCII information
+# separators) as the body of a regular-expression character class, read alike by RE2 in DuckDB,
+# Python's re, pydantic's Rust regex and Java's (Spark): an id made of them alone names nothing.
+# The non-ASCII ones are literal characters, because the four engines share no escape for them:
+# U+0085, the no-break spaces U+00A0, U+202F and U+2007, U+1680, U+2000-U+200A, the line and
+# paragraph separators U+2028-U+2029, U+205F and the ideographic space U+3000.
+BLANK_CHARACTERS = r"\t\n\v\f\r " + "".join(
+    map(chr, (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
+)
 # What separates the words of an event type's name (a run of them is one "_", none at either
 # end: ``features.definitions.vocabulary.normalise_event_type``): a name of these alone names
 # nothing. One definition for the vocabulary, validation and the API.

@@ -37,7 +37,7 @@ from features.contract.tables import EVENT_TYPE_SEPARATOR_CHARACTERS
 from features.contract.tasks import DEFAULT_ACTIVITY_TYPES, TASK_TABLES, Task
 from features.definitions.event_table import Code
 
-# Whitespace, hyphens and underscores (ASCII): one separator each run.
+# Whitespace (Unicode's, the no-break spaces too), hyphens and underscores: one separator each run.
 _SEPARATORS = re.compile(f"[{EVENT_TYPE_SEPARATOR_CHARACTERS}]+")
 # Feature names: letters and digits joined by single "_" (LightGBM refuses JSON punctuation).
 _NOT_NAME = re.compile(r"[^a-z0-9]+")

@@ -61,3 +61,21 @@ def test_ids_and_types_with_a_visible_character_pass(tmp_path: Path) -> None:
     tables["customer_events"][0]["type"] = "-order-"
     report = validate_export(write_export(tmp_path / "export", tables), as_of=AS_OF)
     assert [i for i in report.issues if i.code == "blank_value"] == []
+
+
+@pytest.mark.parametrize("extension", ["csv", "parquet"])
+def test_unicode_spaces_alone_are_blank_too(tmp_path: Path, extension: str) -> None:
+    """A no-break or ideographic space shows as nothing in a CRM like an ASCII one."""
+    tables = valid_tables()
+    tables["leads"][1]["owner_id"] = "\u00a0"
+    tables["customer_events"][0]["type"] = "\u3000-\u2009"
+    if extension == "csv":
+        path = write_export(tmp_path / "export", tables)
+    else:
+        path = _write_parquet(tmp_path / "export", tables)
+    report = validate_export(path, as_of=AS_OF)
+    found = sorted((i.file, i.column, i.rows) for i in report.issues if i.code == "blank_value")
+    assert found == [
+        (f"customer_events.{extension}", "type", (1,)),
+        (f"leads.{extension}", "owner_id", (2,)),
+    ]

@@ -40,6 +40,8 @@ CUTOFF = datetime(2024, 7, 1)
         ("Zq Email Open", "zq_email_open"),
         ("session:pricing/page", "session:pricing/page"),
         ("--", ""),
+        ("Angebot\u00a0verschickt", "angebot_verschickt"),  # a no-break space separates too
+        ("\u3000\u2009", ""),
     ],
 )
 def test_one_rule_normalises_type_names(raw: str, normal: str) -> None:

@@ -23,12 +23,12 @@ def test_blank_lead_ids_owners_and_event_types_are_refused_by_field(
     client: TestClient, keys: dict[str, str]
 ) -> None:
     blank_type = lead("L-3", events=3)
-    blank_type["events"][1]["type"] = " -_ "
+    blank_type["events"][1]["type"] = " -_\u3000"
     spaced_type = lead("L-4", events=3)
     spaced_type["events"][0]["type"] = " Demo "  # a name with spaces around it is a name
     leads = [
         lead("   ", events=3),
-        lead("L-2", events=3, owner_id=" \t", account_id=" "),
+        lead("L-2", events=3, owner_id=" \t", account_id="\u00a0"),  # a no-break space too
         blank_type,
         spaced_type,
     ]
