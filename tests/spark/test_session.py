@@ -99,6 +99,22 @@ def test_a_bad_driver_memory_setting_names_the_variable(text):
         driver_memory_override({DRIVER_MEMORY_VARIABLE: text})
 
 
+def test_a_container_limit_below_the_machine_sizes_the_heap(tmp_path):
+    """In a container the JVM sizes its own heap from the cgroup limit, not the host: so does
+    the driver's quarter. v2's ``max`` and a missing file mean no limit; v1's file is read when
+    v2's is absent."""
+    physical = machine_memory(limit_files=())
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    v1.write_text(f"{2 * 2**30}\n")
+    assert machine_memory(limit_files=(str(v2), str(v1))) == min(physical, 2 * 2**30)
+    v2.write_text("max\n")
+    assert machine_memory(limit_files=(str(v2), str(v1))) == physical
+    v2.write_text(f"{physical * 4}\n")  # a limit above the machine limits nothing
+    assert machine_memory(limit_files=(str(v2),)) == physical
+    assert machine_memory(limit_files=(str(tmp_path / "absent"),)) == physical
+    assert driver_memory(machine_bytes=machine_memory(limit_files=(str(v1),))) == "1024m"
+
+
 def test_the_local_session_heap_is_sized_from_the_machine_not_sparks_1g(spark):
     """The setting reaches the JVM: its maximum heap is the machine's quarter (the JVM reports
     a little less: one survivor space is not counted)."""

@@ -16,8 +16,9 @@ every row collected to Python (the training set) passes through its heap several
 task's serialized result, its copy in the block manager, the fetched copy, the Arrow batches).
 Spark's default of 1 GiB failed the default CRM's churn training set (~200k rows x ~90 columns:
 ``OutOfMemoryError`` in the task or the result getter, or ``TaskResultLost`` when the fetch of the
-stored result failed), so a local session gets a quarter of the machine's memory, the JVM's own
-default heap, unless ``SALESRADAR_SPARK_DRIVER_MEMORY`` says otherwise.
+stored result failed), so a local session gets a quarter of the machine's memory (of the
+container's limit when lower), the JVM's own default heap, unless
+``SALESRADAR_SPARK_DRIVER_MEMORY`` says otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -42,6 +44,11 @@ DRIVER_MEMORY_VARIABLE = "SALESRADAR_SPARK_DRIVER_MEMORY"
 # -Xmx1g replaces; never below Spark's default.
 MACHINE_SHARE = 4
 MIN_DRIVER_MIB = 1024
+# A container's memory limit: cgroup v2's file, then v1's (whose "no limit" is a huge number).
+CGROUP_LIMIT_FILES = (
+    "/sys/fs/cgroup/memory.max",
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+)
 # Spark refuses a heap under 450 MiB at start (its reserved 300 MiB x 1.5) with a Java stack.
 SMALLEST_DRIVER_MIB = 512
 # A JVM memory size as Spark reads spark.driver.memory: a whole number of k, m, g or t.
@@ -100,9 +107,20 @@ def driver_memory(*, machine_bytes: int) -> str:
     return f"{max(MIN_DRIVER_MIB, machine_bytes // MACHINE_SHARE // 2**20)}m"
 
 
-def machine_memory() -> int:
-    """This machine's physical memory in bytes (``sysconf``: Linux and macOS)."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+def machine_memory(*, limit_files: Sequence[str] = CGROUP_LIMIT_FILES) -> int:
+    """The memory this process may use, in bytes: the machine's physical memory (``sysconf``:
+    Linux and macOS), or a container's cgroup memory limit when that is lower, as the JVM itself
+    reads it for its default heap (the first of ``limit_files`` that exists decides: a number of
+    bytes is a limit, ``max`` is none).
+    """
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for name in limit_files:
+        try:
+            text = Path(name).read_text().strip()
+        except OSError:
+            continue  # not this cgroup version, or no cgroups (macOS)
+        return min(physical, int(text)) if text.isdigit() else physical
+    return physical
 
 
 def driver_memory_override(environ: Mapping[str, str]) -> str | None:
