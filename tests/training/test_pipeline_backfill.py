@@ -75,3 +75,34 @@ def test_backfill_scores_what_the_cut_export_scores_and_monitor_reads_it(
     code, monitored = invoke(["monitor", "--data", str(late), *common], env)
     assert code == 0, monitored
     assert monitored.count("complete:") == 2  # both runs judged, their windows closed at LATE
+
+
+@pytest.mark.slow
+def test_a_pipeline_backfill_names_the_run_it_stored_not_the_published_one(
+    late: Path, tmp_path: Path
+) -> None:
+    """The pipeline's score step as of an earlier time than the published run: `score` stores
+    the run unpublished, and the step says so, naming that run and the later published one."""
+    cut_export(late, tmp_path / "early", EARLY)
+    env, common = cli_world(tmp_path)
+    at_late = ["--as-of", LATE.isoformat()]
+    for args in (
+        ["train", "churn", "--data", str(late), *at_late, "--promote", *common],
+        ["score", "--data", str(late), *at_late],
+    ):
+        code, output = invoke(args, env)
+        assert code == 0, output
+    code, output = invoke(
+        ["pipeline", "--data", str(tmp_path / "early"), "--as-of", EARLY.isoformat(), *common],
+        env,
+    )
+    with sqlite3.connect(tmp_path / "scores.db") as db:
+        runs = dict(db.execute("SELECT status, run_id FROM score_runs").fetchall())
+    assert sorted(runs) == ["published", "stored"], output
+    said = " ".join(output.split())
+    assert (
+        f"score: done: stored run {runs['stored']} (churn) as of {EARLY.isoformat()}Z, not "
+        f"published: the published run {runs['published']} is as of the later "
+        f"{LATE.isoformat()}Z"
+    ) in said, output
+    assert code == 0, output

@@ -114,7 +114,8 @@ class CommandSteps:
         return StepResult("done", f"valid, {len(report.warnings)} warning(s); tasks: {tasks}")
 
     def score(self) -> StepResult:
-        """``salesradar score`` as of the as-of; the reason names the run it published.
+        """``salesradar score`` as of the as-of; the reason names the run it published, or the
+        run it stored unpublished when the published run is as of a later time (a backfill).
 
         The published run is reused instead (outcome ``reused``) when it already scored this
         export content, as of this as-of, with today's champion of every task it holds and of
@@ -131,8 +132,22 @@ class CommandSteps:
             ["score", "--data", str(self.data), "--as-of", self.as_of.isoformat()],
             context=self.fingerprint,
         )
+        published = published_runs(self.engine)
         run_id, tasks = self._published()
-        return StepResult("done", f"published run {run_id} ({', '.join(tasks)})")
+        if published[-1].as_of <= self.as_of:
+            return StepResult("done", f"published run {run_id} ({', '.join(tasks)})")
+        # A backfill: `score` stored its run for monitor, behind the later published one.
+        ids = {r.run_id for r in published}
+        stored = [r for r in published_runs(self.engine, stored=True) if r.run_id not in ids]
+        backfill = [r for r in stored if r.run_id == stored[-1].run_id] if stored else []
+        if not backfill or backfill[0].as_of != self.as_of:
+            raise UserError("no batch run stored after scoring")
+        return StepResult(
+            "done",
+            f"stored run {backfill[0].run_id} ({', '.join(r.task for r in backfill)}) as of "
+            f"{iso_utc(self.as_of)}, not published: the published run {run_id} is as of the "
+            f"later {iso_utc(published[-1].as_of)}",
+        )
 
     def _reusable_run(self) -> tuple[str, list[str]] | None:
         """The published run and its tasks when it matches this export, as-of and champions."""
