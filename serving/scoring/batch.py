@@ -86,7 +86,8 @@ def choose_tasks(
     registry did not answer): the published run replaces the previous one for every task, so
     skipping it would empty its lists; ``--task`` for the others scores them knowingly.
     Scoring nothing at all is a ``UserError`` too: a run with no rows would replace the
-    published scores with nothing.
+    published scores with nothing. With ``requested``, each task not asked for is skipped with
+    the reason that its lists will be empty once the run is published.
     """
     scored: dict[Task, ServedModel] = {}
     skipped: dict[Task, str] = {}
@@ -106,6 +107,13 @@ def choose_tasks(
                 f"or score the others alone with {others}"
             )
         skipped[task] = why
+    for task in Task:
+        if requested and task not in requested:
+            # The published run replaces every task's lists: said here, not found out later.
+            skipped[task] = (
+                f"not asked for with --task: the published run holds no {task.value} scores, "
+                f"so {task.value}'s lists are empty until a run scores it"
+            )
     if not scored:
         raise UserError(
             "nothing to score: " + "; ".join(f"{t.value}: {why}" for t, why in skipped.items())

@@ -32,6 +32,16 @@ def test_by_default_tasks_without_a_champion_are_skipped_in_one_line() -> None:
     assert choice.describe() == f"scoring leads; skipped churn ({NO_CHURN})"
 
 
+def test_a_task_not_asked_for_is_said_to_leave_its_lists_empty() -> None:
+    """The published run replaces every task's lists: --task leads alone empties churn's."""
+    choice = _choose([Task.LEADS], in_export=[Task.LEADS, Task.CHURN])
+    assert choice.scored == {Task.LEADS: LEADS_MODEL}
+    assert choice.describe() == (
+        "scoring leads; skipped churn (not asked for with --task: the published run holds no "
+        "churn scores, so churn's lists are empty until a run scores it)"
+    )
+
+
 @pytest.mark.parametrize(
     ("requested", "in_export", "message"),
     [
