@@ -15,7 +15,7 @@ from features.contract.tables import Table
 from features.contract.validation.checks import key_set, raw, typed
 from features.contract.validation.parsing import scan_sql
 from features.contract.validation.report import IssueCollector, Severity
-from features.contract.validation.sources import TableSource
+from features.contract.validation.sources import TableSource, mixed_line_end
 
 
 def seen_set(table: str) -> str:
@@ -35,6 +35,18 @@ def check_csv_structure(
     try:
         ((loaded,),) = con.execute(f"SELECT count(*) FROM {scan}").fetchall()
     except duckdb.Error as exc:
+        mixed = mixed_line_end(source.path)
+        if mixed is not None:
+            line, first, other = mixed
+            message = (
+                f"line {line} ends with {other} while the lines before it end with {first}: "
+                "mixed line endings, which the loader cannot read; save the file with one line "
+                f"ending throughout (all {first} or all {other})"
+            )
+            issues.add(
+                Severity.ERROR, "malformed_csv", file=source.file, column=None, message=message
+            )
+            return
         lines = [line.strip() for line in str(exc).split("Possible fixes")[0].splitlines()]
         reason = "; ".join(line for line in lines if line).removeprefix("Invalid Input Error: ")
         message = f"not a well-formed CSV file ({reason})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +154,12 @@ def other_separator(header: list[str]) -> str | None:
     return best if counts[best] > len(header) else None
 
 
-def unclosed_quote_line(path: Path) -> int | None:
-    """The 1-based line where a quoted value opens that the file never closes, or None.
+def _quoted_lines(path: Path) -> Iterator[tuple[int, str, bool, int]]:
+    """Each physical line of a CSV file: (1-based number, text with its line end, whether it
+    ends inside a quoted value, the line where the last quoted value opened).
 
     Quotes are read as the csv readers do: a quote opens a value only at the start of a field,
-    and a doubled quote inside a quoted value is a literal quote. Run only once reading failed.
+    and a doubled quote inside a quoted value is a literal quote.
     """
     in_quote, opened = False, 0
     with path.open("rb") as handle:
@@ -179,7 +181,44 @@ def unclosed_quote_line(path: Path) -> int | None:
                 if at == 0 or line[at - 1] == ",":
                     in_quote, opened = True, number
                 at += 1
-    return opened if in_quote else None
+            yield number, line, in_quote, opened
+
+
+def unclosed_quote_line(path: Path) -> int | None:
+    """The 1-based line where a quoted value opens that the file never closes, or None.
+
+    Run only once reading failed: it reads the whole file.
+    """
+    last = deque(_quoted_lines(path), maxlen=1)
+    if not last or not last[0][2]:
+        return None
+    return last[0][3]
+
+
+def _line_end(line: str) -> str | None:
+    if line.endswith("\r\n"):
+        return "CRLF"
+    return "LF" if line.endswith("\n") else None
+
+
+def mixed_line_end(path: Path) -> tuple[int, str, str] | None:
+    """The first record-ending line whose line end differs from the header's, as (1-based line,
+    the header's end, this line's end: "CRLF" or "LF"), or None when they are all alike.
+
+    Line ends inside quoted values are part of the value and are not compared (Excel writes LF
+    inside a quoted cell of a CRLF file). Run only once DuckDB's strict reader failed: it reads
+    the whole file, and DuckDB rejects a file whose records end one way and then another.
+    """
+    first: str | None = None
+    for number, line, in_quote, _ in _quoted_lines(path):
+        end = _line_end(line)
+        if in_quote or end is None:
+            continue
+        if first is None:
+            first = end
+        elif end != first:
+            return number, first, end
+    return None
 
 
 def find_ragged_records(source: TableSource) -> list[int]:
