@@ -104,6 +104,7 @@ def open_source(table: Table, path: Path) -> TableSource:
             schema = pq.read_schema(path)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"not a readable Parquet file ({exc})") from exc
+        check_distinct_names(schema.names)
         return TableSource(table, path, "parquet", schema)
     names = read_csv_header(path)
     return TableSource(table, path, "csv", pa.schema([(n, pa.string()) for n in names]))
@@ -139,7 +140,27 @@ def read_csv_header(path: Path) -> list[str]:
     duplicates = sorted({n for n in header if header.count(n) > 1})
     if duplicates:
         raise ValueError(f"duplicate column name(s) in the header: {duplicates}")
+    check_distinct_names(header)
     return header
+
+
+def check_distinct_names(names: list[str]) -> None:
+    """Refuse column names that differ only by case or by surrounding spaces (``industry`` and
+    ``Industry``, ``employees`` and ``"employees "``): DuckDB binds names case-insensitively, so
+    it cannot tell the first pair apart, and the second is one column written twice.
+
+    Raises ``ValueError`` naming every such group, as written (repr, so the spaces show).
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.strip().casefold(), []).append(name)
+    clashes = [group for group in groups.values() if len(group) > 1]
+    if clashes:
+        listed = "; ".join(" and ".join(repr(n) for n in group) for group in clashes)
+        raise ValueError(
+            "duplicate column names (case-insensitive, surrounding spaces ignored): "
+            f"{listed}; rename or remove one of each"
+        )
 
 
 OTHER_SEPARATORS = (";", "\t", "|")
