@@ -114,10 +114,16 @@ def event_row_hash_sql(contract_columns: list[str], text_columns: list[str]) -> 
     """A 64-bit hash of an event row after typing: contract columns by their typed value (one
     instant in two notations is one value), the table's other text columns as written.
 
+    A value that does not parse (typed NULL, raw present) is hashed as written too, so rows
+    that differ only in unparsable values ("2024-13-01", "yesterday") are not duplicates of
+    each other: compared after the failed parse they would all look alike.
+
     A hash rather than the rows themselves keeps 10M events at 16 bytes each; two different
     rows share one with a probability of about 1e-5 at that size (birthday bound, 2**64).
     """
-    values = [typed(c) for c in contract_columns] + [raw(c) for c in text_columns]
+    values = [typed(c) for c in contract_columns]
+    values += [f"CASE WHEN {typed(c)} IS NULL THEN {raw(c)} END" for c in contract_columns]
+    values += [raw(c) for c in text_columns]
     return f"hash({', '.join(values)})"
 
 
