@@ -20,6 +20,11 @@ from features.contract.tables import (
     Table,
 )
 from features.contract.times import iso_utc
+from features.contract.validation.notations import (
+    THOUSANDS_DOT,
+    THOUSANDS_DOT_MESSAGE,
+    matches_sql,
+)
 from features.contract.validation.parsing import SourceType, attribute_sql, raw_text_sql, typed_sql
 from features.contract.validation.report import Severity
 
@@ -190,6 +195,20 @@ def non_finite_attribute_check(name: str) -> RowCheck:
         name,
         f"NOT isfinite({typed(name)})",
         "not a finite number (first: '{value}'); leave the value empty (null) instead",
+        value=raw(name),
+    )
+
+
+def thousands_separator_check(name: str) -> RowCheck:
+    """A CSV amount written with a dot as thousands separator ("1.234"): it parses, as 1.234,
+    so it is a warning naming the rows, not an error. Values with two dots ("12.345.678") do
+    not parse and are ``unparsable_number`` errors already, so they are left to that check."""
+    return RowCheck(
+        "thousands_separator",
+        name,
+        f"{typed(name)} IS NOT NULL AND {matches_sql(raw(name), THOUSANDS_DOT)}",
+        THOUSANDS_DOT_MESSAGE,
+        severity=Severity.WARNING,
         value=raw(name),
     )
 

@@ -15,7 +15,7 @@ from features.contract.tables import Table
 from features.contract.validation.checks import key_set, raw, typed
 from features.contract.validation.parsing import scan_sql
 from features.contract.validation.report import IssueCollector, Severity
-from features.contract.validation.sources import TableSource
+from features.contract.validation.sources import TableSource, mixed_line_end
 
 
 def seen_set(table: str) -> str:
@@ -35,6 +35,18 @@ def check_csv_structure(
     try:
         ((loaded,),) = con.execute(f"SELECT count(*) FROM {scan}").fetchall()
     except duckdb.Error as exc:
+        mixed = mixed_line_end(source.path)
+        if mixed is not None:
+            line, first, other = mixed
+            message = (
+                f"line {line} ends with {other} while the lines before it end with {first}: "
+                "mixed line endings, which the loader cannot read; save the file with one line "
+                f"ending throughout (all {first} or all {other})"
+            )
+            issues.add(
+                Severity.ERROR, "malformed_csv", file=source.file, column=None, message=message
+            )
+            return
         lines = [line.strip() for line in str(exc).split("Possible fixes")[0].splitlines()]
         reason = "; ".join(line for line in lines if line).removeprefix("Invalid Input Error: ")
         message = f"not a well-formed CSV file ({reason})"
@@ -102,10 +114,16 @@ def event_row_hash_sql(contract_columns: list[str], text_columns: list[str]) -> 
     """A 64-bit hash of an event row after typing: contract columns by their typed value (one
     instant in two notations is one value), the table's other text columns as written.
 
+    A value that does not parse (typed NULL, raw present) is hashed as written too, so rows
+    that differ only in unparsable values ("2024-13-01", "yesterday") are not duplicates of
+    each other: compared after the failed parse they would all look alike.
+
     A hash rather than the rows themselves keeps 10M events at 16 bytes each; two different
     rows share one with a probability of about 1e-5 at that size (birthday bound, 2**64).
     """
-    values = [typed(c) for c in contract_columns] + [raw(c) for c in text_columns]
+    values = [typed(c) for c in contract_columns]
+    values += [f"CASE WHEN {typed(c)} IS NULL THEN {raw(c)} END" for c in contract_columns]
+    values += [raw(c) for c in text_columns]
     return f"hash({', '.join(values)})"
 
 

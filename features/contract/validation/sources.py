@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,7 @@ def open_source(table: Table, path: Path) -> TableSource:
             schema = pq.read_schema(path)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"not a readable Parquet file ({exc})") from exc
+        check_distinct_names(schema.names)
         return TableSource(table, path, "parquet", schema)
     names = read_csv_header(path)
     return TableSource(table, path, "csv", pa.schema([(n, pa.string()) for n in names]))
@@ -138,7 +140,27 @@ def read_csv_header(path: Path) -> list[str]:
     duplicates = sorted({n for n in header if header.count(n) > 1})
     if duplicates:
         raise ValueError(f"duplicate column name(s) in the header: {duplicates}")
+    check_distinct_names(header)
     return header
+
+
+def check_distinct_names(names: list[str]) -> None:
+    """Refuse column names that differ only by case or by surrounding spaces (``industry`` and
+    ``Industry``, ``employees`` and ``"employees "``): DuckDB binds names case-insensitively, so
+    it cannot tell the first pair apart, and the second is one column written twice.
+
+    Raises ``ValueError`` naming every such group, as written (repr, so the spaces show).
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.strip().casefold(), []).append(name)
+    clashes = [group for group in groups.values() if len(group) > 1]
+    if clashes:
+        listed = "; ".join(" and ".join(repr(n) for n in group) for group in clashes)
+        raise ValueError(
+            "duplicate column names (case-insensitive, surrounding spaces ignored): "
+            f"{listed}; rename or remove one of each"
+        )
 
 
 OTHER_SEPARATORS = (";", "\t", "|")
@@ -153,11 +175,12 @@ def other_separator(header: list[str]) -> str | None:
     return best if counts[best] > len(header) else None
 
 
-def unclosed_quote_line(path: Path) -> int | None:
-    """The 1-based line where a quoted value opens that the file never closes, or None.
+def _quoted_lines(path: Path) -> Iterator[tuple[int, str, bool, int]]:
+    """Each physical line of a CSV file: (1-based number, text with its line end, whether it
+    ends inside a quoted value, the line where the last quoted value opened).
 
     Quotes are read as the csv readers do: a quote opens a value only at the start of a field,
-    and a doubled quote inside a quoted value is a literal quote. Run only once reading failed.
+    and a doubled quote inside a quoted value is a literal quote.
     """
     in_quote, opened = False, 0
     with path.open("rb") as handle:
@@ -179,7 +202,44 @@ def unclosed_quote_line(path: Path) -> int | None:
                 if at == 0 or line[at - 1] == ",":
                     in_quote, opened = True, number
                 at += 1
-    return opened if in_quote else None
+            yield number, line, in_quote, opened
+
+
+def unclosed_quote_line(path: Path) -> int | None:
+    """The 1-based line where a quoted value opens that the file never closes, or None.
+
+    Run only once reading failed: it reads the whole file.
+    """
+    last = deque(_quoted_lines(path), maxlen=1)
+    if not last or not last[0][2]:
+        return None
+    return last[0][3]
+
+
+def _line_end(line: str) -> str | None:
+    if line.endswith("\r\n"):
+        return "CRLF"
+    return "LF" if line.endswith("\n") else None
+
+
+def mixed_line_end(path: Path) -> tuple[int, str, str] | None:
+    """The first record-ending line whose line end differs from the header's, as (1-based line,
+    the header's end, this line's end: "CRLF" or "LF"), or None when they are all alike.
+
+    Line ends inside quoted values are part of the value and are not compared (Excel writes LF
+    inside a quoted cell of a CRLF file). Run only once DuckDB's strict reader failed: it reads
+    the whole file, and DuckDB rejects a file whose records end one way and then another.
+    """
+    first: str | None = None
+    for number, line, in_quote, _ in _quoted_lines(path):
+        end = _line_end(line)
+        if in_quote or end is None:
+            continue
+        if first is None:
+            first = end
+        elif end != first:
+            return number, first, end
+    return None
 
 
 def find_ragged_records(source: TableSource) -> list[int]:

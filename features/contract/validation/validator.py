@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from features.contract.export import Attribute, new_connection
-from features.contract.tables import TABLES, Table
+from features.contract.tables import TABLES, Kind, Table
 from features.contract.times import to_naive_utc
 from features.contract.validation import checks as ck
 from features.contract.validation.attributes import AttributeStats
@@ -237,7 +237,7 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
     parquet_numeric = frozenset(
         n for n in attribute_names if source.format == "parquet" and is_numeric_family(families[n])
     )
-    row_checks = _row_checks(context, table, present, parquet_numeric)
+    row_checks = _row_checks(context, table, present, parquet_numeric, families)
     stats = AttributeStats(
         attribute_names, families, parquet_numeric, kind_from_values=source.format == "csv"
     )
@@ -347,13 +347,19 @@ def _check_contract_columns(
 
 
 def _row_checks(
-    context: _Context, table: Table, present: list[str], parquet_numeric: frozenset[str]
+    context: _Context,
+    table: Table,
+    present: list[str],
+    parquet_numeric: frozenset[str],
+    families: dict[str, SourceType],
 ) -> list[ck.RowCheck]:
     row_checks: list[ck.RowCheck] = []
     for name in present:
         column = table.column(name)
         assert column is not None
         row_checks += ck.column_checks(column, as_of=context.as_of, later_rows=context.later_rows)
+        if column.kind is Kind.AMOUNT and families[name] is SourceType.TEXT:
+            row_checks.append(ck.thousands_separator_check(name))
     row_checks += ck.outcome_checks(table, set(present))
     if table.parent is not None and table.key in present and table.parent in context.key_sets:
         row_checks.append(ck.reference_check(table.key, table.parent))

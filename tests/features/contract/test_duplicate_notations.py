@@ -18,6 +18,7 @@ from features.compute.online import OnlineEntity, online_feature_frame
 from features.compute.snapshots import build_scoring_table
 from features.contract.loading import load_export
 from features.contract.tasks import Task
+from features.contract.validation import validate_export
 from features.definitions.registry import feature_specs
 from tests.features.exportkit import AS_OF, valid_tables, write_export
 from tests.features.vocabkit import sim_vocabulary
@@ -102,3 +103,20 @@ def test_online_drops_the_same_event_in_two_notations() -> None:
         vocabulary=sim_vocabulary(Task.CHURN),
     )
     pd.testing.assert_series_equal(frame.loc["both"].rename(None), frame.loc["once"].rename(None))
+
+
+def test_rows_differing_only_in_unparsable_timestamps_are_not_duplicates(tmp_path: Path) -> None:
+    tables = valid_tables()
+    order = {"customer_id": "C1", "type": "order", "value": "1200"}
+    tables["customer_events"] = [
+        {**order, "occurred_at": "01.02.2024"},
+        {**order, "occurred_at": "15.03.2024"},
+        {**order, "occurred_at": "15.03.2024"},  # written the same: a duplicate indeed
+        {**tables["customer_events"][1]},
+    ]
+    report = validate_export(write_export(tmp_path, tables), as_of=AS_OF)
+
+    assert [(i.code, i.rows, i.count) for i in report.issues] == [
+        ("unparsable_timestamp", (1, 2, 3), 3),
+        ("duplicate_events", (3,), 1),
+    ]
