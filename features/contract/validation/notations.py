@@ -11,8 +11,9 @@ Patterns are DuckDB regular expressions (RE2), matched against a whole value wit
 from __future__ import annotations
 
 # Digits in groups of three after each dot: "1.234", "-12.345", "12.345.678". With one dot the
-# value parses, as a decimal; with more it is not a number.
-THOUSANDS_DOT = r"-?\d{1,3}(\.\d{3})+"
+# value parses, as a decimal; with more it is not a number. A group never starts with 0, so
+# "0.125" (a decimal with three places) is not one.
+THOUSANDS_DOT = r"-?[1-9]\d{0,2}(\.\d{3})+"
 
 # A decimal comma, optionally with dots between groups of three: "0,5", "-3,25", "12.345,67".
 DECIMAL_COMMA = r"-?(\d{1,3}(\.\d{3})+|\d+),\d+"

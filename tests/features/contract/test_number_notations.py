@@ -33,6 +33,7 @@ def test_amount_with_two_decimals_or_two_thousands_dots_does_not_warn(tmp_path: 
     tables = valid_tables()
     tables["customers"][0]["annual_value"] = "1.23"
     tables["customers"][1]["annual_value"] = "12.345.678"
+    tables["customer_events"][0]["value"] = "0.125"  # three places; no group starts at 0
     report = validate_export(write_export(tmp_path, tables), as_of=AS_OF)
 
     # Two dots do not parse at all: an error already, not also a warning.
