@@ -73,6 +73,7 @@ class InputWarningOut(BaseModel):
 
     field: str = Field(examples=["events[4].type"])
     code: Literal[
+        "events_after_as_of",
         "unknown_event_type",
         "unknown_direction",
         "coerced_attribute",
