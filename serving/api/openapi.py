@@ -25,7 +25,7 @@ BEARER = "bearer"
 _ERROR_DESCRIPTIONS = {
     400: "the body could not be read as JSON at all (not UTF-8, nested too deep)",
     401: "missing, unknown or revoked API key (with `WWW-Authenticate: Bearer`)",
-    403: "the key's role may not call this route",
+    403: "the key's role may not call this route; lists: a rep key's `owner` names another owner",
     404: (
         "no such entity, or not in the caller's book (both answer alike); lists: an unknown "
         "`run_id`"
