@@ -73,7 +73,6 @@ class InputWarningOut(BaseModel):
 
     field: str = Field(examples=["events[4].type"])
     code: Literal[
-        "events_after_as_of",
         "unknown_event_type",
         "unknown_direction",
         "coerced_attribute",
@@ -81,6 +80,7 @@ class InputWarningOut(BaseModel):
         "unseen_level",
         "unused_attribute",
         "missing_attribute",
+        "events_after_as_of",
     ]
     message: str = Field(
         examples=["event type 'Order' is not in the model's vocabulary; counted as 'other'"]
