@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from features.contract.tasks import Task
 from features.contract.times import iso_utc
-from serving.api.deps import ServicesDep, allow
+from serving.api.deps import JsonBody, ServicesDep, allow
 from serving.api.errors import field_error
 from serving.api.openapi import errors
 from serving.api.rendering import json_response
@@ -159,7 +159,7 @@ async def _score_and_render(
 @router.post(
     "/leads/score",
     response_model=ScoreLeadsResponse,
-    dependencies=[CanScore],
+    dependencies=[CanScore, JsonBody],
     operation_id="scoreLeads",
     responses=errors(503),
 )
@@ -173,7 +173,7 @@ async def score_leads(body: ScoreLeadsRequest, services: ServicesDep) -> Respons
 @router.post(
     "/customers/score",
     response_model=ScoreCustomersResponse,
-    dependencies=[CanScore],
+    dependencies=[CanScore, JsonBody],
     operation_id="scoreCustomers",
     responses=errors(503),
 )
