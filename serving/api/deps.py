@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from email.message import Message
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -87,3 +88,32 @@ def allow(*roles: Role) -> Callable[[Principal, Request], Awaitable[Principal]]:
 
 
 ALL_ROLES = (Role.CRM, Role.REP, Role.ADMIN)
+
+
+NOT_JSON = "send the body as JSON with Content-Type: application/json"
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for ``application/json`` and ``application/*+json`` (any parameters, such as
+    ``charset``), the media types FastAPI parses a body of; False for any other or none."""
+    if not content_type:
+        return False
+    # The standard library's header parser, as FastAPI's own check uses.
+    header = Message()
+    header["content-type"] = content_type
+    subtype = header.get_content_subtype()
+    return header.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+async def require_json_body(request: Request) -> None:
+    """415 (field ``Content-Type``, type ``unsupported_media_type``) for a body route called
+    without a JSON media type. FastAPI leaves such a body unparsed, which would be refused as
+    "Input should be a valid dictionary" whatever it holds. Listed after the role gate, so an
+    unauthorised caller still gets 403."""
+    if not is_json_media_type(request.headers.get("content-type")):
+        raise HTTPException(415, [field_error("Content-Type", NOT_JSON, "unsupported_media_type")])
+
+
+JsonBody = Depends(require_json_body)

@@ -25,13 +25,14 @@ BEARER = "bearer"
 _ERROR_DESCRIPTIONS = {
     400: "the body could not be read as JSON at all (not UTF-8, nested too deep)",
     401: "missing, unknown or revoked API key (with `WWW-Authenticate: Bearer`)",
-    403: "the key's role may not call this route",
+    403: "the key's role may not call this route; lists: a rep key's `owner` names another owner",
     404: (
         "no such entity, or not in the caller's book (both answer alike); lists: an unknown "
         "`run_id`"
     ),
     409: "lists: the run read holds no scores of this list's task (its run did not score it)",
     413: "request body larger than the configured limit",
+    415: "the body was not sent as `application/json`",
     422: "invalid input: each error names its field (body path, query or path parameter)",
     429: "too many unauthenticated requests; retry after `Retry-After` seconds",
     503: "no model is served for this task (the reason is in `message`)",
@@ -48,6 +49,11 @@ _ERROR_EXAMPLES = {
         "task_not_scored",
     ),
     413: ("body", "request body exceeds the limit of 4194304 bytes", "body_too_large"),
+    415: (
+        "Content-Type",
+        "send the body as JSON with Content-Type: application/json",
+        "unsupported_media_type",
+    ),
     422: ("limit", "at most 500", "less_than_equal"),
     429: ("", "too many requests", "rate_limited"),
     503: ("", "no champion model is served for leads", "not_ready"),
@@ -182,6 +188,7 @@ def build_openapi(app: FastAPI, *, max_page_size: int) -> dict[str, Any]:
             }
         if "requestBody" in operation:
             _add_error(operation, 400)
+            _add_error(operation, 415)
         if {"POST", "PUT", "PATCH"} & methods:
             _add_error(operation, 413)
         for response in operation["responses"].values():

@@ -67,7 +67,8 @@ class RequestObserver:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            template = getattr(scope.get("route"), "path", None)
+            # ``path_format``: the template without converters (``{lead_id}``, not ``:path``).
+            template = getattr(scope.get("route"), "path_format", None)
             self.metrics.observe_request(
                 scope["method"], template or "<unmatched>", status, seconds
             )

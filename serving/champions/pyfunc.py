@@ -45,8 +45,12 @@ from serving.api.schemas.requests import (
 from serving.champions.served import ServedModel
 from serving.protocols import Explain, FeatureFrameBuilder
 from serving.scoring.entity_scores import EntityScore
-from serving.scoring.input_warnings import input_warnings
-from serving.scoring.request_scoring import Failure, check_as_of, score_online
+from serving.scoring.request_scoring import (
+    Failure,
+    check_as_of,
+    entity_warnings,
+    score_online,
+)
 from serving.settings import Settings
 from serving.wiring import build_online_features, utc_now
 
@@ -147,7 +151,7 @@ def score_rows(
             if isinstance(result, Failure):
                 out[row] = _failed(task, _renumber(result, row))
             else:
-                out[row] = _scored(task, served, item, result)
+                out[row] = _scored(task, served, item, result, as_of=as_of)
     return _frame(task, out)
 
 
@@ -272,12 +276,15 @@ def _failed(task: Task, failure: Failure) -> dict[str, Any]:
 
 
 def _scored(
-    task: Task, served: ServedModel, item: EntityIn | InvalidEntity, score: EntityScore
+    task: Task,
+    served: ServedModel,
+    item: EntityIn | InvalidEntity,
+    score: EntityScore,
+    *,
+    as_of: datetime,
 ) -> dict[str, Any]:
     assert isinstance(item, EntityIn)
-    warnings = input_warnings(
-        task, served.model, served.model.vocabulary, attributes=item.attributes, events=item.events
-    )
+    warnings = entity_warnings(served, item, as_of=as_of)
     return {
         TASK_TABLES[task].key: score.entity_id,
         "probability": score.probability,

@@ -6,7 +6,9 @@ attributes the model does not use (ignored), leave out attributes the model was 
 (read as unknown), or send an attribute in another type than its export column had at
 training (``features.compute.online.read_attribute``: coerced when lossless, else read as unknown),
 or a categorical level training never saw (read as "other"; a level training saw too rarely
-to learn is read as "other" too, as at training, and is not warned about). The score is still given;
+to learn is read as "other" too, as at training, and is not warned about), or send events at
+or after ``as_of`` (features read events strictly before it, so those are ignored). The score
+is still given;
 each such input is listed in the entity's ``warnings`` with the field it concerns, a stable
 ``code`` and a sentence.
 """
@@ -14,6 +16,7 @@ each such input is listed in the entity's ``warnings`` with the field it concern
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -80,13 +83,15 @@ def input_warnings(
     *,
     attributes: Mapping[str, object],
     events: Sequence[Mapping[str, object]],
+    as_of: datetime,
 ) -> list[dict[str, str]]:
-    """``{field, code, message}`` per unknown event type and unknown direction (first
-    occurrence of each value), attribute read
+    """``{field, code, message}`` for the events at or after ``as_of`` (one warning,
+    ``events_after_as_of``: see ``late_event_warnings``), per unknown event type and unknown
+    direction (first occurrence of each value), attribute read
     otherwise than sent (``coerced_attribute``, ``unreadable_attribute``, ``unseen_level``),
     unused attribute and missing model attribute, in that order; empty when the input is read
-    as sent."""
-    out: list[dict[str, str]] = []
+    as sent. ``as_of`` is the moment scored (timezone-aware, as the validated events)."""
+    out = late_event_warnings(events, as_of=as_of)
     seen: set[str] = set()
     for position, event in enumerate(events):
         kind = event.get("type")
@@ -130,6 +135,34 @@ def input_warnings(
             }
         )
     return out
+
+
+def late_event_warnings(
+    events: Sequence[Mapping[str, object]], *, as_of: datetime
+) -> list[dict[str, str]]:
+    """One ``events_after_as_of`` warning, at the first event whose ``occurred_at`` is at or
+    after ``as_of``, counting all of them; empty when every event is before ``as_of``.
+
+    Features are computed from events strictly before ``as_of`` (``features.compute.online``),
+    so such events are ignored: the API refuses an entity *created* after ``as_of``, but an
+    event after it is ordinary when a CRM replays history, so it is scored and warned about.
+    ``events`` are validated events (``occurred_at`` a timezone-aware ``datetime``).
+    """
+    late = [i for i, event in enumerate(events) if _at_or_after(event.get("occurred_at"), as_of)]
+    if not late:
+        return []
+    return [
+        {
+            "field": f"events[{late[0]}].occurred_at",
+            "code": "events_after_as_of",
+            "message": f"{len(late)} event(s) at or after as_of; features read only events "
+            "strictly before as_of, so they were ignored",
+        }
+    ]
+
+
+def _at_or_after(occurred_at: object, as_of: datetime) -> bool:
+    return isinstance(occurred_at, datetime) and occurred_at >= as_of
 
 
 def _direction_warnings(events: Sequence[Mapping[str, object]]) -> list[dict[str, str]]:

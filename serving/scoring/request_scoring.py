@@ -21,6 +21,7 @@ from serving.api.schemas.requests import CustomerIn, EntityIn, FieldError, Inval
 from serving.champions.served import ServedModel
 from serving.protocols import Explain, FeatureFrameBuilder
 from serving.scoring.entity_scores import EntityScore, score_entities
+from serving.scoring.input_warnings import input_warnings
 from serving.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,22 @@ def to_entity_input(task: Task, entity: EntityIn) -> OnlineEntity:
     }
     # Validated events are already plain dicts of contract fields (``EventIn``); read-only here.
     return OnlineEntity(entity_id=entity_id_of(entity), record=record, events=entity.events)
+
+
+def entity_warnings(
+    served: ServedModel, entity: EntityIn, *, as_of: datetime
+) -> list[dict[str, str]]:
+    """The ``{field, code, message}`` warnings of one scored entity as of ``as_of``
+    (``serving.scoring.input_warnings.input_warnings`` with the served model's vocabulary);
+    the API and the MLflow model both report these."""
+    return input_warnings(
+        served.task,
+        served.model,
+        served.model.vocabulary,
+        attributes=entity.attributes,
+        events=entity.events,
+        as_of=as_of,
+    )
 
 
 def check_as_of(as_of: datetime, *, received_at: datetime, skew: timedelta) -> list[FieldError]:

@@ -67,11 +67,13 @@ def read_stored(
     }
 
 
+# Ids are the export's own and may hold "/" ("ACME/2024/12"): the ``path`` converter takes
+# them whole, whether sent as is or as %2F (which the server decodes before routing).
 # ``async`` on purpose: the only I/O is one primary-key lookup (well under a millisecond on
 # SQLite or a nearby PostgreSQL), cheaper to run on the event loop than the thread hops a sync
 # route takes for it and for response validation.
 @router.get(
-    "/leads/{lead_id}",
+    "/leads/{lead_id:path}",
     response_model=StoredLeadOut,
     dependencies=[CanRead],
     operation_id="readLead",
@@ -84,7 +86,7 @@ async def read_lead(lead_id: str, services: ServicesDep, principal: PrincipalDep
 
 
 @router.get(
-    "/customers/{customer_id}",
+    "/customers/{customer_id:path}",
     response_model=StoredCustomerOut,
     dependencies=[CanRead],
     operation_id="readCustomer",

@@ -27,7 +27,11 @@ CanRead = Depends(allow(*ALL_ROLES))
 
 Owners = Annotated[
     list[str] | None,
-    Query(alias="owner", description="owner_id(s) to keep (repeat the parameter for several)"),
+    Query(
+        alias="owner",
+        description="owner_id(s) to keep (repeat the parameter for several); a rep key may "
+        "name only its own owner_id (403 otherwise)",
+    ),
 ]
 
 
@@ -157,12 +161,20 @@ def csv_header(
     return (*fixed, *labelled, *shown)
 
 
+# A rep naming another owner used to get an empty page, as if that book were empty: refused.
+OTHER_OWNER = "a rep key reads only its own book; other owners are for crm and admin keys"
+
+
 def _owner_scope(principal: Principal, requested: list[str] | None) -> list[str] | None:
-    """Reps always get their own book (intersected with any owner filter they pass)."""
+    """The owner ids a list page keeps: ``requested`` (None: every owner) for crm and admin
+    keys; a rep's own book, which ``owner`` may name. Raises HTTPException 403 (field
+    ``owner``, type ``forbidden_owner``) when a rep key's ``owner`` names anyone else."""
     if principal.role is not Role.REP:
         return requested
     own = [principal.owner_id] if principal.owner_id else []
-    return own if requested is None else [o for o in own if o in requested]
+    if requested is not None and set(requested) - set(own):
+        raise HTTPException(403, [field_error("owner", OTHER_OWNER, "forbidden_owner")])
+    return own
 
 
 def directed_reasons(

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from features.contract.tasks import Task
 from features.contract.times import iso_utc
-from serving.api.deps import ServicesDep, allow
+from serving.api.deps import JsonBody, ServicesDep, allow
 from serving.api.errors import field_error
 from serving.api.openapi import errors
 from serving.api.rendering import json_response
@@ -28,8 +28,12 @@ from serving.api.schemas.responses import ScoreCustomersResponse, ScoreLeadsResp
 from serving.api.services import Services
 from serving.champions.served import ServedModel
 from serving.scoring.entity_scores import EntityScore
-from serving.scoring.input_warnings import input_warnings
-from serving.scoring.request_scoring import Failure, check_as_of, score_online
+from serving.scoring.request_scoring import (
+    Failure,
+    check_as_of,
+    entity_warnings,
+    score_online,
+)
 from serving.store.keys import Role
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -68,9 +72,10 @@ def _render(
     served: ServedModel,
     items: Sequence[EntityIn | InvalidEntity],
     results: Sequence[EntityScore | Failure],
-    as_of: str,
+    as_of: datetime,
 ) -> list[dict[str, Any]]:
     task = served.task
+    as_of_text = iso_utc(as_of)
     model = {"name": served.name, "version": served.version}
     out: list[dict[str, Any]] = []
     for index, (item, result) in enumerate(zip(items, results, strict=True)):
@@ -92,15 +97,9 @@ def _render(
             "score": result.score,
             "tier": result.tier,
             "reasons": result.reasons,
-            "warnings": input_warnings(
-                task,
-                served.model,
-                served.model.vocabulary,
-                attributes=item.attributes,
-                events=item.events,
-            ),
+            "warnings": entity_warnings(served, item, as_of=as_of),
             "model": model,
-            "as_of": as_of,
+            "as_of": as_of_text,
         }
         if isinstance(item, LeadIn):
             body |= {
@@ -149,9 +148,8 @@ async def _score_and_render(
         results = score_online(
             services, served, items, as_of=as_of, received_at=received_at, collection=collection
         )
-        as_of_text = iso_utc(as_of)
-        rendered = _render(services, served, items, results, as_of_text)
-        return json_response({"as_of": as_of_text, "results": rendered})
+        rendered = _render(services, served, items, results, as_of)
+        return json_response({"as_of": iso_utc(as_of), "results": rendered})
 
     if len(items) <= INLINE_ENTITIES:
         return work()
@@ -161,7 +159,7 @@ async def _score_and_render(
 @router.post(
     "/leads/score",
     response_model=ScoreLeadsResponse,
-    dependencies=[CanScore],
+    dependencies=[CanScore, JsonBody],
     operation_id="scoreLeads",
     responses=errors(503),
 )
@@ -175,7 +173,7 @@ async def score_leads(body: ScoreLeadsRequest, services: ServicesDep) -> Respons
 @router.post(
     "/customers/score",
     response_model=ScoreCustomersResponse,
-    dependencies=[CanScore],
+    dependencies=[CanScore, JsonBody],
     operation_id="scoreCustomers",
     responses=errors(503),
 )

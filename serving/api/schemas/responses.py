@@ -80,6 +80,7 @@ class InputWarningOut(BaseModel):
         "unseen_level",
         "unused_attribute",
         "missing_attribute",
+        "events_after_as_of",
     ]
     message: str = Field(
         examples=["event type 'Order' is not in the model's vocabulary; counted as 'other'"]

@@ -58,7 +58,9 @@ def _walk(routes: list[object], prefix: str = "") -> set[tuple[str, str]]:
         # FastAPI serves the OpenAPI document through a plain Starlette route (GET and HEAD).
         assert isinstance(route, APIRoute | Route), f"unexpected route {route}"
         found |= {
-            (method, prefix + route.path) for method in route.methods or () if method != "HEAD"
+            (method, prefix + route.path_format)
+            for method in route.methods or ()
+            if method != "HEAD"
         }
     return found
 

@@ -108,8 +108,27 @@ def test_rep_lists_are_their_own_book(
     expected = scored.store.list_scores("customer", owner_ids=["rep-0"], tiers=default_tiers)
     assert own["total"] == expected.total > 0
     assert {i["owner_id"] for i in own["items"]} == {"rep-0"}
-    sneaky = client.get("/v1/lists/at-risk?owner=rep-1", headers=auth(keys["rep0"])).json()
-    assert sneaky["total"] == 0 and sneaky["items"] == []
+    named = client.get("/v1/lists/at-risk?owner=rep-0&limit=500", headers=auth(keys["rep0"]))
+    assert named.status_code == 200 and named.json()["items"] == own["items"]
+
+
+def test_a_rep_naming_another_owner_is_refused(
+    client: TestClient, keys: dict[str, str], scored: Services
+) -> None:
+    refused = {
+        "field": "owner",
+        "message": "a rep key reads only its own book; other owners are for crm and admin keys",
+        "type": "forbidden_owner",
+    }
+    for path in ("/v1/lists/at-risk", "/v1/lists/hot-leads"):
+        for query in ("owner=rep-1", "owner=rep-0&owner=rep-1", "owner=rep-1&format=csv"):
+            sneaky = client.get(f"{path}?{query}", headers=auth(keys["rep0"]))
+            assert sneaky.status_code == 403, (path, query, sneaky.text)
+            assert sneaky.json() == {"detail": [refused]}
+        # Crm and admin keys name any owner.
+        for role in ("crm", "admin"):
+            other = client.get(f"{path}?owner=rep-1", headers=auth(keys[role]))
+            assert other.status_code == 200 and other.json()["total"] > 0, (path, role)
 
 
 def test_list_ranking_filters_and_pages(

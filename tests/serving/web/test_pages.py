@@ -29,7 +29,7 @@ WEB_ROUTES = {
     ("POST", "/web/customers/{entity_id}/actions"): True,
     ("POST", "/web/leads/{entity_id}/actions"): True,
     ("GET", "/web/actions.csv"): True,
-    ("GET", "/web/{path:path}"): True,  # any other address: a 404 page
+    ("GET", "/web/{path}"): True,  # any other address (a {path:path} route): a 404 page
 }
 
 
