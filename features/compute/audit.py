@@ -6,7 +6,8 @@ make a model that looks perfect offline and is useless live. Two checks, on the 
 (i.e. at the training cutoffs):
 
 * a single feature separates the labels too well: ROC AUC above ``max_auc`` (default 0.95),
-  with missing values scored as their own level;
+  with missing values scored as their own level and a category scored by its level's label
+  rate out of fold (so rare levels of a random code cannot memorise the labels);
 * the value is present only on rows of one label, more often than chance would allow.
 
 Training refuses flagged features and reports each ``LeakageFinding.reason``.

@@ -88,14 +88,16 @@ def test_audit_is_silent_with_a_single_label():
 
 
 def _random_postcodes(rows: int, levels: int, seed: int) -> TrainingSet:
-    """One row per lead: a label at a 30% rate and a postcode drawn independently of it."""
+    """One row per lead: a label at a 6% rate (a lead conversion rate) and a postcode drawn
+    independently of it; the in-sample level rates of such a postcode separate the labels with
+    ROC AUC ~0.96."""
     rng = np.random.default_rng(seed)
     codes = rng.choice([f"PC-{n:05d}" for n in rng.choice(100_000, levels, replace=False)], rows)
     frame = pd.DataFrame(
         {
             "entity_id": [f"L{i:05d}" for i in range(rows)],
             "cutoff": pd.Timestamp(CUTOFF),
-            "label": (rng.random(rows) < 0.3).astype(np.int64),
+            "label": (rng.random(rows) < 0.06).astype(np.int64),
             "postcode": codes,
         }
     )
@@ -117,7 +119,7 @@ def test_audit_still_flags_a_text_column_equal_to_the_label():
 
 
 def test_audit_keeps_a_leads_cutoffs_in_one_fold():
-    # 2,000 leads at 5 cutoffs each, label fixed per lead, a random code per lead: folds that
+    # 2,000 leads at 5 cutoffs each, label fixed per lead (30% won), a random code per lead: folds that
     # split a lead's rows would learn its label from its other cutoffs and flag the code.
     rng = np.random.default_rng(3)
     leads, cutoffs = 2_000, 5
