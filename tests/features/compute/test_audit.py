@@ -119,8 +119,8 @@ def test_audit_still_flags_a_text_column_equal_to_the_label():
 
 
 def test_audit_keeps_a_leads_cutoffs_in_one_fold():
-    # 2,000 leads at 5 cutoffs each, label fixed per lead (30% won), a random code per lead: folds that
-    # split a lead's rows would learn its label from its other cutoffs and flag the code.
+    # 2,000 leads at 5 cutoffs each, label fixed per lead (30% won), a random code per lead:
+    # folds that split a lead's rows would learn its label from its other cutoffs and flag it.
     rng = np.random.default_rng(3)
     leads, cutoffs = 2_000, 5
     labels = (rng.random(leads) < 0.3).astype(np.int64)
