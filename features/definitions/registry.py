@@ -597,9 +597,7 @@ def attribute_specs(task: Task, export: Export, vocabulary: Vocabulary) -> list[
 def _reserved_reason(name: str) -> str:
     """Why an attribute named like a training-set column (``RESERVED_COLUMNS``) is left out."""
     names = ", ".join(sorted(RESERVED_COLUMNS))
-    return (
-        f"{name!r} is a reserved column name ({names}); rename the column to use it as a feature"
-    )
+    return f"{name!r} is a reserved column name ({names}); rename the column to use it as a feature"
 
 
 def select_attributes(
