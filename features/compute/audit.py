@@ -123,7 +123,8 @@ def audit_leakage(
     """Findings for the attribute features of a training set (or for ``features``).
 
     Looks only at the rows given (the training cutoffs); a feature can be flagged for both
-    reasons. Without both labels present no AUC is computed.
+    reasons. Without both labels present no AUC is computed. Returns the findings, feature by
+    feature, for the caller to report; they are logged at INFO only.
     """
     frame = training_set.frame
     if features is None:
@@ -150,5 +151,7 @@ def audit_leakage(
             if finding is not None:
                 findings.append(finding)
     for finding in findings:
-        logger.warning("leakage suspected in %s: %s", finding.feature, finding.reason)
+        # INFO, not WARNING: the caller reports the findings it gets back (train prints each,
+        # the run records them), so a WARNING line would say the same thing twice.
+        logger.info("leakage suspected in %s: %s", finding.feature, finding.reason)
     return findings

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from features.compute.audit import LeakageFinding, audit_leakage
 from features.compute.snapshots import TrainingSet, build_training_set
@@ -36,7 +38,9 @@ def _leads_with_planted_leak() -> list[dict[str, object]]:
     return leads
 
 
-def test_audit_flags_a_planted_post_outcome_attribute_and_only_it():
+def test_audit_flags_a_planted_post_outcome_attribute_and_only_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     export = make_export(Task.LEADS, _leads_with_planted_leak(), [])
     training = build_training_set(
         export,
@@ -46,8 +50,11 @@ def test_audit_flags_a_planted_post_outcome_attribute_and_only_it():
         vocabulary=sim_vocabulary(Task.LEADS),
     )
     assert training.frame["label"].tolist() == [1, 0] * 20
-    findings = audit_leakage(training)
+    with caplog.at_level(logging.WARNING):
+        findings = audit_leakage(training)
     assert [f.feature for f in findings] == ["won_reason", "won_reason"]
+    # Reported once, by the caller (train prints each finding), not again as a WARNING line.
+    assert caplog.records == []
     assert "ROC AUC 1.000" in findings[0].reason
     assert "present only on rows with label 1 (20 of 20)" in findings[1].reason
 
