@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import TargetEncoder
 
 from features.compute.snapshots import TrainingSet
@@ -53,16 +53,18 @@ def _out_of_fold_rates(
     so the rate comes from scikit-learn's ``TargetEncoder.fit_transform``, which cross-fits:
     a row's value is its level's shrunk label rate on the other folds (the fold's overall rate
     for a level unseen there). Folds keep an entity's rows (several cutoffs) together, so a
-    level cannot be learnt from the same lead at another cutoff, and are stratified by label.
+    level cannot be learnt from the same lead at another cutoff.
     Fewer folds on small sets; ``None`` when a label or the entities are too few for two folds.
     """
     minority = int(min(labels.sum(), len(labels) - labels.sum()))
     folds = min(_FOLDS, minority, int(entities.nunique()))
     if folds < 2:
         return None
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=0)
     codes = levels.to_numpy(dtype=object).reshape(-1, 1)
-    splits = list(splitter.split(codes, labels, groups=entities.to_numpy()))
+    # Integer group codes: GroupKFold's np.isin over object (string) ids is quadratic.
+    groups = pd.factorize(entities)[0]
+    splits = list(splitter.split(codes, labels, groups=groups))
     encoder = TargetEncoder(target_type="binary", cv=splits)
     return np.asarray(encoder.fit_transform(codes, labels)[:, 0], dtype=np.float64)
 
@@ -123,8 +125,10 @@ def audit_leakage(
     """Findings for the attribute features of a training set (or for ``features``).
 
     Looks only at the rows given (the training cutoffs); a feature can be flagged for both
-    reasons. Without both labels present no AUC is computed. Returns the findings, feature by
-    feature, for the caller to report; they are logged at INFO only.
+    reasons. Without both labels present no AUC is computed, nor for a categorical feature
+    when fewer than two rows (or entities) carry the rarer label (no two folds to cross-fit).
+    Returns the findings, feature by feature, for the caller to report; they are logged at
+    INFO only.
     """
     frame = training_set.frame
     if features is None:
