@@ -16,7 +16,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from training.evaluation import Evaluation
-from training.plots_reading import write_reading_plots
+from training.plots_reading import missing_glyphs_quiet, write_reading_plots
 from training.trainer import TrainedTask
 
 
@@ -24,7 +24,8 @@ def write_plots(trained: TrainedTask, directory: Path, *, bins: int) -> list[Pat
     """Write every evaluation PNG of a tested run into ``directory``; return their paths.
 
     ``bins``: the reliability curve's equal-width bins. A run without a temporal test has no
-    evaluation and gets no plots (an empty list).
+    evaluation and gets no plots (an empty list). A feature name the font cannot draw shows as
+    boxes, without matplotlib's missing-glyph warning (``missing_glyphs_quiet``).
     """
     evaluation, model = trained.evaluation, trained.evaluated
     if evaluation is None or model is None:
@@ -34,10 +35,11 @@ def write_plots(trained: TrainedTask, directory: Path, *, bins: int) -> list[Pat
     matplotlib.use("Agg")
     title = str(trained.task)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = _write_curves(evaluation, directory, title=title, bins=bins)
-    return paths + write_reading_plots(
-        trained.task, evaluation, trained.test_frame, model.feature_specs, directory
-    )
+    with missing_glyphs_quiet():
+        paths = _write_curves(evaluation, directory, title=title, bins=bins)
+        return paths + write_reading_plots(
+            trained.task, evaluation, trained.test_frame, model.feature_specs, directory
+        )
 
 
 def _write_curves(evaluation: Evaluation, directory: Path, *, title: str, bins: int) -> list[Path]:

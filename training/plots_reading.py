@@ -16,7 +16,9 @@ Called from ``training.plots.write_plots``, which chooses the non-interactive ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,21 @@ MAX_SEGMENT_COLUMNS = 4  # the owner and up to three categorical attributes
 MAX_LEVELS = 8  # levels shown per column, by row count; the rest pooled as "other"
 MAX_BEESWARM_FEATURES = 12
 OWNER_COLUMN = "owner_id"
+
+
+@contextlib.contextmanager
+def missing_glyphs_quiet() -> Iterator[None]:
+    """Silence matplotlib's "Glyph N (...) missing from font(s)" warnings while drawing.
+
+    A column name with a character the font lacks (an emoji) draws as a box in the PNG; the
+    warning would put a library line in ``train``'s output, which the README keeps out. Every
+    other warning still shows.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
+        )
+        yield
 
 
 def write_reading_plots(

@@ -96,8 +96,9 @@ SUPERSEDED_TAG = "superseded_by"  # on the trees' version: the simple version se
 @dataclass(frozen=True)
 class Decision:
     """A promotion decision: ``reasons`` (failures when refused, else passes; then the
-    simple-model comparison), the metric, the challenger's and champion's figures, the simple
-    model's figure (None: not recorded) and whether the rule prefers the simple model."""
+    simple-model comparison, prefixed "passed: " on a refusal when the trees beat it), the
+    metric, the challenger's and champion's figures, the simple model's figure (None: not
+    recorded) and whether the rule prefers the simple model."""
 
     promote: bool
     reasons: tuple[str, ...]
@@ -243,6 +244,11 @@ def decide(
         simple=simple,
         servable=simple_servable,
     )
+    compared = simple is not None and not math.isnan(simple) and not math.isnan(challenger)
+    if simple_note and failures and compared and not prefer_simple:
+        # A refusal lists only what failed; the trees beating logistic regression is a check
+        # that passed, so it is labelled as such rather than read as one more refusal reason.
+        simple_note = f"passed: {simple_note}"
     return Decision(
         promote=not failures,
         reasons=(*(failures or passes), *([simple_note] if simple_note else [])),

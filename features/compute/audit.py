@@ -6,7 +6,8 @@ make a model that looks perfect offline and is useless live. Two checks, on the 
 (i.e. at the training cutoffs):
 
 * a single feature separates the labels too well: ROC AUC above ``max_auc`` (default 0.95),
-  with missing values scored as their own level;
+  with missing values scored as their own level and a category scored by its level's label
+  rate out of fold (so rare levels of a random code cannot memorise the labels);
 * the value is present only on rows of one label, more often than chance would allow.
 
 Training refuses flagged features and reports each ``LeakageFinding.reason``.
@@ -22,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import TargetEncoder
 
 from features.compute.snapshots import TrainingSet
 
@@ -36,20 +39,57 @@ class LeakageFinding:
     reason: str
 
 
-def _scores(column: pd.Series, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """A score per row: the value itself (numeric) or its level's label rate (categorical)."""
+# Folds for the out-of-fold level rates: sklearn's default for TargetEncoder.
+_FOLDS = 5
+
+
+def _out_of_fold_rates(
+    levels: pd.Series, labels: npt.NDArray[np.int64], entities: pd.Series
+) -> npt.NDArray[np.float64] | None:
+    """Each row's level label rate estimated on the other folds, or ``None`` if too few rows.
+
+    A level's rate measured on the rows it then scores memorises the label whenever levels are
+    rare (a random postcode with ~2.5 rows per level separates the labels with ROC AUC ~0.95),
+    so the rate comes from scikit-learn's ``TargetEncoder.fit_transform``, which cross-fits:
+    a row's value is its level's shrunk label rate on the other folds (the fold's overall rate
+    for a level unseen there). Folds keep an entity's rows (several cutoffs) together, so a
+    level cannot be learnt from the same lead at another cutoff.
+    Fewer folds on small sets; ``None`` when a label or the entities are too few for two folds.
+    """
+    minority = int(min(labels.sum(), len(labels) - labels.sum()))
+    folds = min(_FOLDS, minority, int(entities.nunique()))
+    if folds < 2:
+        return None
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=0)
+    codes = levels.to_numpy(dtype=object).reshape(-1, 1)
+    # Integer group codes: GroupKFold's np.isin over object (string) ids is quadratic.
+    groups = pd.factorize(entities)[0]
+    splits = list(splitter.split(codes, labels, groups=groups))
+    encoder = TargetEncoder(target_type="binary", cv=splits)
+    return np.asarray(encoder.fit_transform(codes, labels)[:, 0], dtype=np.float64)
+
+
+def _scores(
+    column: pd.Series, labels: npt.NDArray[np.int64], entities: pd.Series
+) -> npt.NDArray[np.float64] | None:
+    """A score per row: the value itself (numeric) or its level's out-of-fold label rate
+    (categorical, see ``_out_of_fold_rates``; ``None`` when that cannot be estimated)."""
     if pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
         values = column.to_numpy(dtype=np.float64)
         missing = np.isnan(values)
         floor = np.nanmin(values) - 1.0 if (~missing).any() else 0.0
         return np.where(missing, floor, values)
-    levels = column.astype(object).where(column.notna(), "\0missing")
-    rates = pd.Series(labels, index=column.index).groupby(levels.to_numpy()).mean()
-    return np.asarray(levels.map(rates), dtype=np.float64)
+    levels = column.astype(object).where(column.notna(), "\0missing").astype(str)
+    return _out_of_fold_rates(levels, labels, entities)
 
 
-def _separation(column: pd.Series, labels: npt.NDArray[np.int64]) -> float:
-    auc = float(roc_auc_score(labels, _scores(column, labels)))
+def _separation(
+    column: pd.Series, labels: npt.NDArray[np.int64], entities: pd.Series
+) -> float | None:
+    scores = _scores(column, labels, entities)
+    if scores is None:
+        return None
+    auc = float(roc_auc_score(labels, scores))
     return max(auc, 1.0 - auc)
 
 
@@ -85,7 +125,10 @@ def audit_leakage(
     """Findings for the attribute features of a training set (or for ``features``).
 
     Looks only at the rows given (the training cutoffs); a feature can be flagged for both
-    reasons. Without both labels present no AUC is computed.
+    reasons. Without both labels present no AUC is computed, nor for a categorical feature
+    when fewer than two rows (or entities) carry the rarer label (no two folds to cross-fit).
+    Returns the findings, feature by feature, for the caller to report; they are logged at
+    INFO only.
     """
     frame = training_set.frame
     if features is None:
@@ -97,8 +140,8 @@ def audit_leakage(
     for name in features:
         column = frame[name]
         if both_labels and column.notna().any():
-            auc = _separation(column, labels)
-            if auc > max_auc:
+            auc = _separation(column, labels, frame["entity_id"])
+            if auc is not None and auc > max_auc:
                 findings.append(
                     LeakageFinding(
                         name,
@@ -112,5 +155,7 @@ def audit_leakage(
             if finding is not None:
                 findings.append(finding)
     for finding in findings:
-        logger.warning("leakage suspected in %s: %s", finding.feature, finding.reason)
+        # INFO, not WARNING: the caller reports the findings it gets back (train prints each,
+        # the run records them), so a WARNING line would say the same thing twice.
+        logger.info("leakage suspected in %s: %s", finding.feature, finding.reason)
     return findings

@@ -594,6 +594,12 @@ def attribute_specs(task: Task, export: Export, vocabulary: Vocabulary) -> list[
     return select_attributes(task, export, vocabulary)[0]
 
 
+def _reserved_reason(name: str) -> str:
+    """Why an attribute named like a training-set column (``RESERVED_COLUMNS``) is left out."""
+    names = ", ".join(sorted(RESERVED_COLUMNS))
+    return f"{name!r} is a reserved column name ({names}); rename the column to use it as a feature"
+
+
 def select_attributes(
     task: Task, export: Export, vocabulary: Vocabulary
 ) -> tuple[list[FeatureSpec], list[tuple[str, str]]]:
@@ -608,7 +614,17 @@ def select_attributes(
     for table in (tables.entity_table, "accounts"):
         for attribute in export.attributes.get(table, ()):
             where = f"{table}.{attribute.name}"
-            if attribute.name in taken or attribute.name.startswith(BTYD_PREFIX):
+            if attribute.name in RESERVED_COLUMNS:
+                unused.append((where, _reserved_reason(attribute.name)))
+            elif attribute.name.startswith(BTYD_PREFIX):
+                unused.append(
+                    (
+                        where,
+                        f"names starting with {BTYD_PREFIX!r} are reserved for the "
+                        "BG/NBD features; rename the column to use it as a feature",
+                    )
+                )
+            elif attribute.name in taken:
                 unused.append((where, "its name is already a feature or an earlier attribute"))
             elif not attribute.numeric and _is_id_like(
                 export, tables.entity_table, table, attribute.name

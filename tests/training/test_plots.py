@@ -3,6 +3,8 @@ capped segments, and every PNG written for a tested run (none for an untested on
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -151,3 +153,17 @@ def test_every_plot_written_for_a_tested_run(
 
 def test_no_plots_without_a_temporal_test(untested: TrainedTask, tmp_path: Path) -> None:
     assert write_plots(untested, tmp_path, bins=10) == []
+
+
+def test_a_feature_name_the_font_lacks_draws_without_a_library_warning(
+    trained: TrainedTask, config: TrainingConfig, tmp_path: Path
+) -> None:
+    evaluation = dataclasses.replace(
+        trained.evaluation, importance={"launch 🚀 stage": 1.0, **trained.evaluation.importance}
+    )
+    emoji_run = dataclasses.replace(trained, evaluation=evaluation)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = write_plots(emoji_run, tmp_path, bins=config.evaluation.ece_bins)
+    assert (tmp_path / "feature_importance.png") in paths
+    assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []

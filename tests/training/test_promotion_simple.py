@@ -58,3 +58,17 @@ def test_a_run_that_kept_its_simple_model_says_it_will_be_served_in_the_trees_pl
         "is preferred; the trees are judged by the other rules and, if they pass, the "
         "logistic-regression model is served in their place"
     )
+
+
+def test_a_refusal_lists_only_what_failed_and_labels_the_passed_simple_model_check() -> None:
+    # The churn task a user ran: refused on the naive baseline, trees ahead of the logistic model.
+    rules = {**RULES, "baselines": {"recency": 0.9324}, "margin": 0.0, "simple_margin": 0.0}
+    decision = decide(metric="roc_auc", challenger=0.9321, simple=0.9260, **rules)
+    assert not decision.promote
+    assert decision.reasons == (
+        "roc_auc 0.9321 does not beat naive recency (0.9324)",
+        "passed: trees roc_auc 0.9321 beat logistic regression 0.9260 by >= 0.0",
+    )
+    # Promoted, the same comparison stands beside the passes unlabelled, as before.
+    promoted = decide(metric="roc_auc", challenger=0.94, simple=0.9260, **rules)
+    assert promoted.reasons[-1] == "trees roc_auc 0.9400 beat logistic regression 0.9260 by >= 0.0"

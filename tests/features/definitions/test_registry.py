@@ -121,3 +121,33 @@ def test_attributes_are_selected_from_entities_and_accounts():
         ("customers.partner_id", "ID-like: named *_id, or most values distinct"),
         ("accounts.plan", "its name is already a feature or an earlier attribute"),
     ]
+
+
+def test_attributes_named_like_training_columns_are_reported_as_reserved():
+    leads = [
+        {
+            "lead_id": f"L{i}",
+            "created_at": datetime(2024, 1, 1),
+            "owner_id": "o1",
+            "label": ["hot", "cold"][i % 2],
+            "value": float(i % 3),
+            "cutoff": ["q1", "q2"][i % 2],
+            "btyd_p_alive": float(i % 4),
+            "industry": ["retail", "energy"][i % 2],
+        }
+        for i in range(10)
+    ]
+    export = make_export(Task.LEADS, leads, [])
+    specs, unused = select_attributes(Task.LEADS, export, sim_vocabulary(Task.LEADS))
+    assert [s.name for s in specs] == ["industry"]
+    reserved = "is a reserved column name (cutoff, entity_id, label, owner_id, value); rename "
+    assert unused == [
+        ("leads.label", f"'label' {reserved}the column to use it as a feature"),
+        ("leads.value", f"'value' {reserved}the column to use it as a feature"),
+        ("leads.cutoff", f"'cutoff' {reserved}the column to use it as a feature"),
+        (
+            "leads.btyd_p_alive",
+            "names starting with 'btyd_' are reserved for the BG/NBD features; rename the "
+            "column to use it as a feature",
+        ),
+    ]
