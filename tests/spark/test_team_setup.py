@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from features.cli.root import build_app
 from features.model.artifact_contract import CHALLENGER, CHAMPION
 from features.synthetic import DEFAULT_AS_OF, generate_crm
+from serving.scoring import batch
 from serving.store.database import ScoreStore
 from tests.servers import mlflow_server
 from tests.serving.postgres import PostgresServer, create_database, start_postgres
@@ -36,7 +37,7 @@ def tracking_server(postgres: PostgresServer, tmp_path: Path) -> Iterator[str]:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_train_on_spark_log_to_a_postgres_backed_server_and_score(
-    spark, postgres, tracking_server, tmp_path
+    spark, postgres, tracking_server, tmp_path, monkeypatch
 ):
     data = tmp_path / "export"
     generate_crm(data, leads=60, customers=400, seed=5, as_of=DEFAULT_AS_OF, months=18)
@@ -59,6 +60,14 @@ def test_train_on_spark_log_to_a_postgres_backed_server_and_score(
     version = client.get_model_version_by_alias("salesradar-churn", CHALLENGER)
     # Promotion rules are tested elsewhere: make this version the champion directly.
     client.set_registered_model_alias("salesradar-churn", CHAMPION, version.version)
+    written: list[Path] = []
+    remove = batch.remove_run_parts
+
+    def note_then_remove(location: str) -> None:
+        written.extend(Path(location).rglob("*.parquet"))
+        remove(location)
+
+    monkeypatch.setattr(batch, "remove_run_parts", note_then_remove)
     scored = runner.invoke(
         build_app(), ["score", "--data", str(data), "--as-of", as_of, "--task", "churn"], env=env
     )
@@ -68,4 +77,6 @@ def test_train_on_spark_log_to_a_postgres_backed_server_and_score(
     store.engine.dispose()
     assert page.total > 0
     assert {item.model_version for item in page.items} == {str(version.version)}
-    assert any((tmp_path / "runs").rglob("*.parquet"))
+    # Scored inside Spark: the rows went through Parquet, removed once the run was published.
+    assert written
+    assert not any((tmp_path / "runs").rglob("*.parquet"))
