@@ -90,7 +90,8 @@ def input_warnings(
     direction (first occurrence of each value), attribute read
     otherwise than sent (``coerced_attribute``, ``unreadable_attribute``, ``unseen_level``),
     unused attribute and missing model attribute, in that order; empty when the input is read
-    as sent. ``as_of`` is the moment scored (timezone-aware, as the validated events)."""
+    as sent. ``as_of`` is the moment scored, naive UTC like the validated events'
+    ``occurred_at`` (``serving.api.schemas.fields``)."""
     out = late_event_warnings(events, as_of=as_of)
     seen: set[str] = set()
     for position, event in enumerate(events):
@@ -146,7 +147,7 @@ def late_event_warnings(
     Features are computed from events strictly before ``as_of`` (``features.compute.online``),
     so such events are ignored: the API refuses an entity *created* after ``as_of``, but an
     event after it is ordinary when a CRM replays history, so it is scored and warned about.
-    ``events`` are validated events (``occurred_at`` a timezone-aware ``datetime``).
+    ``events`` are validated events (``occurred_at`` a naive UTC ``datetime``, as ``as_of``).
     """
     late = [i for i, event in enumerate(events) if _at_or_after(event.get("occurred_at"), as_of)]
     if not late:
