@@ -145,4 +145,5 @@ def copy_to_spark(export: Export, *, session: SparkSession) -> Export:
         attributes=export.attributes,
         event_text_columns=export.event_text_columns,
         source=export.source,
+        duplicate_free_events=export.duplicate_free_events,
     )
