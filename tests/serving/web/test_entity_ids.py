@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -64,3 +65,15 @@ def test_the_access_log_names_the_page_route_never_the_id(
     (record,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
     assert (record.route, record.status) == ("/web/leads/{entity_id}", 200)  # type: ignore[attr-defined]
     assert "ACME" not in record.getMessage()
+
+
+def test_signing_in_returns_to_the_page_of_an_id_with_slashes(
+    web_client: TestClient, web_keys: dict[str, str], web_services: Services
+) -> None:
+    publish(web_services.store, [row(ID, 0.9, kind="lead", owner="rep-0", tier="hot")], at=NOW)
+    asked = web_client.get(f"/web/leads/{ENCODED}", follow_redirects=False)
+    assert asked.status_code == 303
+    next_page = asked.headers["location"].split("next=", 1)[1]
+    sign_in(web_client, web_keys["rep0"], next_page=unquote(next_page))
+    page = web_client.get(unquote(next_page))
+    assert page.status_code == 200 and f"Lead {ID}" in page.text
