@@ -29,6 +29,9 @@ BLANK_CHARACTERS = r"\t\n\v\f\r " + "".join(
 # end: ``features.definitions.vocabulary.normalise_event_type``): a name of these alone names
 # nothing. One definition for the vocabulary, validation and the API.
 EVENT_TYPE_SEPARATOR_CHARACTERS = BLANK_CHARACTERS + "_-"
+# The longest id (characters, not bytes): the API's ``Identifier`` refuses longer ones, so
+# validation refuses them too, or an entity scored in batch could not be re-scored online.
+MAX_ID_CHARS = 255
 
 
 class Kind(StrEnum):

@@ -222,8 +222,11 @@ def _add_routes(kind: EntityKind, tiers: Any) -> None:
     path = LIST_PATH[kind].removeprefix("/web")
     router.get(path)(list_page)
     router.get(path + ".csv")(list_csv)
-    router.get(f"/{SEGMENT[kind]}/{{entity_id}}")(entity_page)
-    router.post(f"/{SEGMENT[kind]}/{{entity_id}}/actions")(record_action)
+    # Ids may hold "/" ("ACME/2024/12"), as on the API's stored-score routes: the ``path``
+    # converter takes them whole, linked as %2F (``entity_href``, decoded before routing) or
+    # typed as is. Metrics and logs still name the template (``path_format``), never the id.
+    router.get(f"/{SEGMENT[kind]}/{{entity_id:path}}")(entity_page)
+    router.post(f"/{SEGMENT[kind]}/{{entity_id:path}}/actions")(record_action)
 
 
 _add_routes("customer", CustomerTiers)

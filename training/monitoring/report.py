@@ -23,6 +23,7 @@ from mlflow import MlflowClient
 from training.drift import DriftReport
 from training.monitoring.outcomes import RunOutcome
 from training.monitoring.reference import SCORE
+from training.plots_reading import missing_glyphs_quiet
 from training.tracking import TrackingConfig, experiment_id
 
 MONITORING_TAG = "salesradar.monitoring"
@@ -89,7 +90,11 @@ def _encode(path: Path) -> str:
 def write_plots(
     outcome: RunOutcome, drift: DriftReport, reference: Mapping[str, Any], directory: Path
 ) -> dict[str, Path]:
-    """``reliability.png``, ``score_distribution.png`` and ``psi.png`` in ``directory``."""
+    """``reliability.png``, ``score_distribution.png`` and ``psi.png`` in ``directory``.
+
+    A feature name the font cannot draw (an emoji in an attribute's name) shows as boxes,
+    without matplotlib's missing-glyph warning (``missing_glyphs_quiet``), as in training.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -101,38 +106,39 @@ def write_plots(
         "scores": directory / "score_distribution.png",
         "psi": directory / "psi.png",
     }
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect")
-    curve = outcome.reliability
-    ax.plot(curve.get("predicted", []), curve.get("observed", []), marker="o", label="realised")
-    ax.set(xlabel="predicted probability", ylabel="realised rate", xlim=(0, 1), ylim=(0, 1))
-    ax.set_title(f"{outcome.task.value} {outcome.as_of:%Y-%m-%d}: reliability")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(paths["reliability"], dpi=80)
-    plt.close(fig)
+    with missing_glyphs_quiet():
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect")
+        curve = outcome.reliability
+        ax.plot(curve.get("predicted", []), curve.get("observed", []), marker="o", label="realised")
+        ax.set(xlabel="predicted probability", ylabel="realised rate", xlim=(0, 1), ylim=(0, 1))
+        ax.set_title(f"{outcome.task.value} {outcome.as_of:%Y-%m-%d}: reliability")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(paths["reliability"], dpi=80)
+        plt.close(fig)
 
-    profile = reference["features"][SCORE]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bins = np.arange(len(profile["counts"]))
-    expected = np.asarray(profile["counts"], dtype=float)
-    ax.bar(bins - 0.2, expected / expected.sum(), width=0.4, label="training")
-    ax.bar(bins + 0.2, drift.score_shares, width=0.4, label="this run")
-    ax.set(xlabel="training score decile", ylabel="share of entities")
-    ax.set_title(f"score distribution (PSI {drift.score.psi:.3f})")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(paths["scores"], dpi=80)
-    plt.close(fig)
+        profile = reference["features"][SCORE]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        bins = np.arange(len(profile["counts"]))
+        expected = np.asarray(profile["counts"], dtype=float)
+        ax.bar(bins - 0.2, expected / expected.sum(), width=0.4, label="training")
+        ax.bar(bins + 0.2, drift.score_shares, width=0.4, label="this run")
+        ax.set(xlabel="training score decile", ylabel="share of entities")
+        ax.set_title(f"score distribution (PSI {drift.score.psi:.3f})")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(paths["scores"], dpi=80)
+        plt.close(fig)
 
-    features = sorted(drift.features, key=lambda f: -f.psi)[:25]
-    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.25 * len(features) + 1)))
-    ax.barh([f.name for f in features][::-1], [f.psi for f in features][::-1])
-    ax.set(xlabel="population stability index")
-    ax.set_title("feature drift (top 25)")
-    fig.tight_layout()
-    fig.savefig(paths["psi"], dpi=80)
-    plt.close(fig)
+        features = sorted(drift.features, key=lambda f: -f.psi)[:25]
+        fig, ax = plt.subplots(figsize=(6, max(2.5, 0.25 * len(features) + 1)))
+        ax.barh([f.name for f in features][::-1], [f.psi for f in features][::-1])
+        ax.set(xlabel="population stability index")
+        ax.set_title("feature drift (top 25)")
+        fig.tight_layout()
+        fig.savefig(paths["psi"], dpi=80)
+        plt.close(fig)
     return paths
 
 

@@ -14,6 +14,7 @@ from features.contract.export import quote
 from features.contract.tables import (
     BLANK_CHARACTERS,
     EVENT_TYPE_SEPARATOR_CHARACTERS,
+    MAX_ID_CHARS,
     OUTCOME_COLUMNS,
     Column,
     Kind,
@@ -27,6 +28,9 @@ from features.contract.validation.notations import (
 )
 from features.contract.validation.parsing import SourceType, attribute_sql, raw_text_sql, typed_sql
 from features.contract.validation.report import Severity
+
+# Characters of an over-long id quoted in its message: enough to recognise it, never a wall.
+SHOWN_ID_CHARS = 64
 
 
 def raw(name: str) -> str:
@@ -102,6 +106,18 @@ def column_checks(
                 f"regexp_full_match({t}, '[{BLANK_CHARACTERS}]+')",
                 f"an id made only of spaces {first}",
                 value=r,
+            )
+        )
+        checks.append(
+            RowCheck(
+                "id_too_long",
+                name,
+                f"length({t}) > {MAX_ID_CHARS}",
+                f"an id longer than {MAX_ID_CHARS} characters, which the API refuses "
+                "(first: {value})",
+                # The typed value (text for Parquet integer ids too), cut, with its length.
+                value=f"'''' || left({t}, {SHOWN_ID_CHARS}) || '…'' (' || length({t}) "
+                "|| ' characters)'",
             )
         )
     if column.separated:

@@ -15,7 +15,11 @@ from pydantic import (
     StrictStr,
 )
 
-from features.contract.tables import BLANK_CHARACTERS, EVENT_TYPE_SEPARATOR_CHARACTERS
+from features.contract.tables import (
+    BLANK_CHARACTERS,
+    EVENT_TYPE_SEPARATOR_CHARACTERS,
+    MAX_ID_CHARS,
+)
 
 
 def _timestamp(value: Any) -> datetime:
@@ -53,7 +57,7 @@ PATTERN_MESSAGES = {
     NOT_BLANK: "must not be blank: an id made only of spaces names nothing",
     _NOT_SEPARATORS: "must not be blank: a type made only of spaces, '-' and '_' names nothing",
 }
-Identifier = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=NOT_BLANK)]
+Identifier = Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NOT_BLANK)]
 EventType = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=_NOT_SEPARATORS)]
 ShortText = Annotated[StrictStr, Field(max_length=255)]
 Amount = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]

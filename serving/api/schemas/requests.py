@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from features.contract.tables import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS
+from features.contract.tables import CUSTOMERS, EVENT_TEXT_COLUMNS, LEADS, MAX_ID_CHARS
 from serving.api.schemas.fields import (
     NOT_BLANK,
     PATTERN_MESSAGES,
@@ -145,7 +145,7 @@ def error_message(error: Mapping[str, Any]) -> str:
 def _readable_id(raw: object) -> str | None:
     """The caller's id to repeat back in a per-entity error, or None when it is no valid id
     (wrong type, empty or blank, too long, a lone surrogate): an invalid id is never echoed."""
-    if isinstance(raw, str) and 0 < len(raw) <= 255 and is_encodable(raw):
+    if isinstance(raw, str) and 0 < len(raw) <= MAX_ID_CHARS and is_encodable(raw):
         # The Identifier's own rule (its pattern), so the two never disagree.
         return raw if re.search(NOT_BLANK, raw) else None
     return None
