@@ -32,6 +32,13 @@ EVENT_TYPE_SEPARATOR_CHARACTERS = BLANK_CHARACTERS + "_-"
 # The longest id (characters, not bytes): the API's ``Identifier`` refuses longer ones, so
 # validation refuses them too, or an entity scored in batch could not be re-scored online.
 MAX_ID_CHARS = 255
+# The longest short text the API accepts (characters, not bytes): an event's ``type``, its text
+# columns (``EVENT_TEXT_COLUMNS``) and a text attribute. Validation refuses longer event texts
+# too, or an event scored in batch would be refused online. A constant apart from
+# ``MAX_ID_CHARS`` although the number is the same: ids are the scores database's keys (its
+# ``String(MAX_ID_CHARS)`` columns, a schema change to raise), these texts are never stored
+# there, so either limit may move without the other.
+MAX_TEXT_CHARS = 255
 
 
 class Kind(StrEnum):

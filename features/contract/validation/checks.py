@@ -15,6 +15,7 @@ from features.contract.tables import (
     BLANK_CHARACTERS,
     EVENT_TYPE_SEPARATOR_CHARACTERS,
     MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
     OUTCOME_COLUMNS,
     Column,
     Kind,
@@ -29,8 +30,9 @@ from features.contract.validation.notations import (
 from features.contract.validation.parsing import SourceType, attribute_sql, raw_text_sql, typed_sql
 from features.contract.validation.report import Severity
 
-# Characters of an over-long id quoted in its message: enough to recognise it, never a wall.
-SHOWN_ID_CHARS = 64
+# Characters of an over-long id or text quoted in its message: enough to recognise it, never a
+# wall.
+SHOWN_CHARS = 64
 
 
 def raw(name: str) -> str:
@@ -56,6 +58,31 @@ class RowCheck:
     message: str
     severity: Severity = Severity.ERROR
     value: str | None = None
+
+
+def _shown_sql(text: str) -> str:
+    """SQL quoting the over-long text value ``text`` in a message: its first ``SHOWN_CHARS``
+    characters, then its length."""
+    return f"'''' || left({text}, {SHOWN_CHARS}) || '…'' (' || length({text}) || ' characters)'"
+
+
+def text_too_long_check(name: str, text: str) -> RowCheck:
+    """Rows whose text ``text`` (SQL, VARCHAR) in column ``name`` (an event's ``type`` or one of
+    its ``EVENT_TEXT_COLUMNS``) is longer than the API's ``MAX_TEXT_CHARS``: such an event
+    could be scored in batch but would be refused online."""
+    return RowCheck(
+        "text_too_long",
+        name,
+        f"length({text}) > {MAX_TEXT_CHARS}",
+        f"a text longer than {MAX_TEXT_CHARS} characters, which the API refuses (first: {{value}})",
+        value=_shown_sql(text),
+    )
+
+
+def event_text_check(name: str) -> RowCheck:
+    """``text_too_long_check`` of an event table's text column ``name`` (one of
+    ``EVENT_TEXT_COLUMNS``), on its raw value read as text, as the loader reads it."""
+    return text_too_long_check(name, f"CAST({raw(name)} AS VARCHAR)")
 
 
 def values_required(column: Column) -> bool:
@@ -116,10 +143,11 @@ def column_checks(
                 f"an id longer than {MAX_ID_CHARS} characters, which the API refuses "
                 "(first: {value})",
                 # The typed value (text for Parquet integer ids too), cut, with its length.
-                value=f"'''' || left({t}, {SHOWN_ID_CHARS}) || '…'' (' || length({t}) "
-                "|| ' characters)'",
+                value=_shown_sql(t),
             )
         )
+    if column.kind is Kind.TEXT:
+        checks.append(text_too_long_check(name, t))
     if column.separated:
         checks.append(
             RowCheck(

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from features.contract.export import Attribute, new_connection
-from features.contract.tables import TABLES, Kind, Table
+from features.contract.tables import EVENT_TEXT_COLUMNS, TABLES, Kind, Table
 from features.contract.times import to_naive_utc
 from features.contract.validation import checks as ck
 from features.contract.validation.attributes import AttributeStats
@@ -238,6 +238,9 @@ def _scan_table(context: _Context, source: TableSource, *, ragged_records: list[
         n for n in attribute_names if source.format == "parquet" and is_numeric_family(families[n])
     )
     row_checks = _row_checks(context, table, present, parquet_numeric, families)
+    if table.extra_columns_are == "text":
+        # Only the columns the API takes (``EventIn``): other extra columns never reach it.
+        row_checks += [ck.event_text_check(n) for n in extras if n in EVENT_TEXT_COLUMNS]
     stats = AttributeStats(
         attribute_names, families, parquet_numeric, kind_from_values=source.format == "csv"
     )

@@ -19,6 +19,7 @@ from features.contract.tables import (
     BLANK_CHARACTERS,
     EVENT_TYPE_SEPARATOR_CHARACTERS,
     MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
 )
 
 
@@ -58,8 +59,10 @@ PATTERN_MESSAGES = {
     _NOT_SEPARATORS: "must not be blank: a type made only of spaces, '-' and '_' names nothing",
 }
 Identifier = Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NOT_BLANK)]
-EventType = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=_NOT_SEPARATORS)]
-ShortText = Annotated[StrictStr, Field(max_length=255)]
+EventType = Annotated[
+    StrictStr, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=_NOT_SEPARATORS)
+]
+ShortText = Annotated[StrictStr, Field(max_length=MAX_TEXT_CHARS)]
 Amount = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 # An event's value may be negative or zero (refunds, credits), as in the export contract.
 SignedAmount = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -98,8 +101,8 @@ def _check_attribute_value(value: Any) -> Any:
             raise ValueError("must be a finite number (NaN and Infinity are not allowed)")
         return value
     if isinstance(value, str):
-        if len(value) > 255:
-            raise ValueError("text attributes are at most 255 characters")
+        if len(value) > MAX_TEXT_CHARS:
+            raise ValueError(f"text attributes are at most {MAX_TEXT_CHARS} characters")
         if not is_encodable(value):
             raise ValueError("holds a lone UTF-16 surrogate; text must be valid Unicode")
         return value
