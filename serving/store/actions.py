@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
 )
 
+from features.contract.tables import MAX_ID_CHARS
 from features.contract.tasks import EntityKind
 from serving.scoring.spreadsheet import render_csv
 
@@ -55,13 +56,13 @@ rep_actions = Table(
     action_metadata,
     Column("action_id", Integer, primary_key=True, autoincrement=True),
     Column("entity_kind", String(16), nullable=False),  # lead | customer
-    Column("entity_id", String(255), nullable=False),
-    Column("owner_id", String(255), nullable=True),  # the entity's owner when recorded
+    Column("entity_id", String(MAX_ID_CHARS), nullable=False),
+    Column("owner_id", String(MAX_ID_CHARS), nullable=True),  # the entity's owner when recorded
     Column("action", String(32), nullable=False),
     Column("note", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
     Column("recorded_by_key_id", String(32), nullable=False),
-    Column("recorded_by_owner_id", String(255), nullable=True),
+    Column("recorded_by_owner_id", String(MAX_ID_CHARS), nullable=True),
     # What the rep was looking at: the published run and the entity's score and tier in it.
     Column("run_id", String(32), nullable=True),
     Column("score", Integer, nullable=True),

@@ -24,6 +24,10 @@ from sqlalchemy import (
     Table,
 )
 
+from features.contract.tables import MAX_ID_CHARS
+
+# Entity and owner ids hold as many characters as the API and validation accept
+# (``MAX_ID_CHARS``): one number, so every id accepted where it enters fits here.
 metadata = MetaData()
 
 score_runs = Table(
@@ -66,8 +70,8 @@ scores = Table(
     metadata,
     Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
     Column("entity_kind", String(16), primary_key=True),  # lead | customer
-    Column("entity_id", String(255), primary_key=True),
-    Column("owner_id", String(255), nullable=True),
+    Column("entity_id", String(MAX_ID_CHARS), primary_key=True),
+    Column("owner_id", String(MAX_ID_CHARS), nullable=True),
     Column("probability", Float, nullable=False),
     Column("score", Integer, nullable=False),
     Column("tier", String(16), nullable=False),
@@ -101,7 +105,7 @@ score_details = Table(
     metadata,
     Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
     Column("entity_kind", String(16), primary_key=True),
-    Column("entity_id", String(255), primary_key=True),
+    Column("entity_id", String(MAX_ID_CHARS), primary_key=True),
     Column("raw_margin", Float(precision=53), nullable=False),
     Column("contributions", LargeBinary, nullable=False),
     Column("numbers", LargeBinary, nullable=False),
@@ -145,7 +149,7 @@ shadow_scores = Table(
     metadata,
     Column("run_id", String(32), ForeignKey("score_runs.run_id"), primary_key=True),
     Column("entity_kind", String(16), primary_key=True),
-    Column("entity_id", String(255), primary_key=True),
+    Column("entity_id", String(MAX_ID_CHARS), primary_key=True),
     Column("probability", Float, nullable=False),
 )
 
@@ -181,7 +185,7 @@ api_keys = Table(
     Column("key_id", String(32), primary_key=True),  # public part, shown in listings
     Column("secret_sha256", String(64), nullable=False),
     Column("role", String(16), nullable=False),
-    Column("owner_id", String(255), nullable=True),
+    Column("owner_id", String(MAX_ID_CHARS), nullable=True),
     Column("label", String(255), nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime, nullable=True),
