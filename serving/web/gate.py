@@ -10,7 +10,7 @@ stylesheet are open. Other paths are not this gate's business.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -53,6 +53,24 @@ def session_of(scope: Scope, keys: KeyStore, codec: SessionCodec) -> WebSession 
     return WebSession(principal=principal, csrf_token=data.csrf_token)
 
 
+# What a path or query keeps as sent: its escapes (``%``) and the reserved characters that mean
+# something there. Anything else (a raw space, raw UTF-8 bytes) is escaped, meaning the same.
+_URL_SAFE = "/%:@!$&'()*+,;="
+
+
+def asked_page(scope: Scope) -> str:
+    """The page a request asked for, as sent: its raw path (escapes kept) and query, if any.
+
+    The decoded ``path`` would not do as the sign-in's ``next``: an id holding ``?``, ``#`` or
+    ``%`` (``ACME?x#1%2``, sent as ``ACME%3Fx%231%252``) would come back as another page.
+    Falls back to the decoded path, escaped again, where the server gives no ``raw_path``.
+    """
+    raw_path = scope.get("raw_path") or quote(scope.get("path", "/web")).encode()
+    target = quote_from_bytes(raw_path, safe=_URL_SAFE)
+    query = quote_from_bytes(scope.get("query_string", b""), safe=_URL_SAFE + "?")
+    return target + (f"?{query}" if query else "")
+
+
 class SessionGate:
     """Pure ASGI middleware admitting ``/web`` requests with a valid rep session only."""
 
@@ -71,10 +89,9 @@ class SessionGate:
             await self.app(scope, receive, send)
             return
         if scope.get("method") in ("GET", "HEAD"):
-            # Back to the page asked for after signing in (a path on this site only).
-            target = scope.get("path", "/web")
-            query = scope.get("query_string", b"").decode("latin-1")
-            wanted = quote(target + (f"?{query}" if query else ""), safe="")
+            # Back to the page asked for after signing in (a path on this site only: the
+            # sign-in's ``safe_next`` refuses anything else).
+            wanted = quote(asked_page(scope), safe="")
             response: Response = RedirectResponse(f"{SIGN_IN_PATH}?next={wanted}", status_code=303)
         else:
             response = PlainTextResponse(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote
+from html import escape
+from urllib.parse import quote, unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -77,3 +78,46 @@ def test_signing_in_returns_to_the_page_of_an_id_with_slashes(
     sign_in(web_client, web_keys["rep0"], next_page=unquote(next_page))
     page = web_client.get(unquote(next_page))
     assert page.status_code == 200 and f"Lead {ID}" in page.text
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "encoded"),
+    [("ACME?x#1%2", "ACME%3Fx%231%252"), ("ACME/2024?12", "ACME%2F2024%3F12")],
+)
+def test_signing_in_returns_to_the_page_of_an_id_with_query_fragment_or_escape_characters(
+    web_client: TestClient,
+    web_keys: dict[str, str],
+    web_services: Services,
+    entity_id: str,
+    encoded: str,
+) -> None:
+    """``next`` is the path as sent (its escapes kept), with the query string, so the page
+    signed in to is the one asked for, never the part of the id before ``?`` or ``#``."""
+    publish(
+        web_services.store, [row(entity_id, 0.9, kind="lead", owner="rep-0", tier="hot")], at=NOW
+    )
+    asked = web_client.get(f"/web/leads/{encoded}?run_id=r1", follow_redirects=False)
+    assert asked.status_code == 303
+    wanted = f"/web/leads/{encoded}?run_id=r1"
+    assert asked.headers["location"] == f"/web/sign-in?next={quote(wanted, safe='')}"
+    form = web_client.get(asked.headers["location"])
+    assert f'name="next" value="{wanted}"' in form.text
+    data = {"csrf_token": csrf_token(form.text), "key": web_keys["rep0"], "next": wanted}
+    signed_in = web_client.post("/web/sign-in", data=data, follow_redirects=False)
+    assert signed_in.headers["location"] == wanted
+    page = web_client.get(f"/web/leads/{encoded}")
+    assert page.status_code == 200 and f"Lead {escape(entity_id)}" in page.text
+
+
+@pytest.mark.parametrize(
+    "next_page",
+    ["https://evil.example/web/leads/x", "//evil.example/web/leads/x", "/\\evil.example"],
+)
+def test_a_next_page_on_another_site_is_still_refused(
+    web_client: TestClient, web_keys: dict[str, str], next_page: str
+) -> None:
+    form = web_client.get(f"/web/sign-in?next={quote(next_page, safe='')}")
+    assert 'name="next" value="/web/at-risk"' in form.text
+    data = {"csrf_token": csrf_token(form.text), "key": web_keys["rep0"], "next": next_page}
+    signed_in = web_client.post("/web/sign-in", data=data, follow_redirects=False)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/web/at-risk"
