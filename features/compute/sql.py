@@ -2,11 +2,10 @@
 
 The query computes every (entity, cutoff) row of the spine in one statement: events are coded to
 integers once and exact duplicates dropped (``SELECT DISTINCT`` over the coded events, unless
-validation showed there are none: ``needs_dedup``), then events are joined to the spine on the
-entity code with ``occurred_at < cutoff``, given their age at the cutoff once, and aggregated with
-``FILTER`` clauses per window (see ``compile_feature_query`` for the two plans); median gaps are
-aggregated apart, over the events of their type only (``_gap_ctes``). The spine carries the integer
-entity code ``eid``
+validation showed there are none: ``needs_dedup``), then events are joined to the spine on the entity code with ``occurred_at < cutoff``, given their age
+at the cutoff once, and aggregated with ``FILTER`` clauses per window (see
+``compile_feature_query`` for the two plans); median gaps are aggregated apart, over the events of
+their type only (``_gap_ctes``). The spine carries the integer entity code ``eid``
 (``ENTITY_CODE``), computed once by whoever materialises the spine: on Spark a CTE is inlined
 at each reference, and an unpartitioned ``dense_rank`` referenced four times ran four times.
 It only reads the spine, the events table, and the attribute columns of the entity table and
