@@ -1,13 +1,11 @@
 """Feature-engine benchmark: batch feature tables vs the DuckDB floor, and online latency.
 
 Generates a seeded customer export with numpy (default 10M events for 100k customers), writes it
-to Parquet in a temporary directory, loads it as ``train`` and ``score`` do (``load_export``) and
-prints:
+to Parquet in a temporary directory, loads it into DuckDB and prints:
 
 * the floor: DuckDB's time for a bare ``count(*) GROUP BY customer_id`` over the events;
 * one cutoff's feature table (``build_scoring_table``) and a 12-cutoff training set
   (``build_training_set``), median of ``--repeats`` runs, with their ratio to the floor;
-* the one-cutoff query's CPU per operator kind against the floor's (DuckDB's profiler);
 * online features for one entity with 50 events: p50 / p99 over ``--requests`` calls;
 * peak RSS of the process.
 
