@@ -15,12 +15,11 @@ Usage: ``python -m benchmarks.bench_features [--customers N] [--events N] [--rep
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,11 +29,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.compute.online import OnlineEntity, online_feature_frame
-from features.compute.snapshots import build_scoring_table, build_training_set, snapshot_query
-from features.contract.export import Export
-from features.contract.loading import load_export
+from features.compute.snapshots import build_scoring_table, build_training_set
+from features.contract.export import Attribute, Export, new_connection
 from features.contract.tasks import Task
-from features.definitions.registry import FeatureSpec, feature_specs
+from features.definitions.registry import feature_specs
 from features.definitions.vocabulary import Vocabulary, learn_vocabulary
 from training.config import load_config
 
@@ -43,7 +41,6 @@ AS_OF = datetime(2025, 1, 1)
 HORIZON = timedelta(days=90)
 TYPES = np.array(["order", "support_ticket", "check_in"])
 US_PER_DAY = 86_400_000_000
-FLOOR_SQL = "SELECT customer_id, count(*) FROM customer_events GROUP BY customer_id"
 
 
 def _ids(prefix: str, indices: np.ndarray) -> pa.Array:
@@ -100,10 +97,31 @@ def generate(directory: Path, *, customers: int, events: int, seed: int) -> None
 
 
 def load(directory: Path) -> Export:
-    """The export in ``directory`` as ``train`` and ``score`` load it (``load_export``: validated,
-    typed, exact duplicates counted). Churn and creation times after ``AS_OF`` are the generated
-    future: loaded and ignored as of ``AS_OF``, as a backfill loads them."""
-    return load_export(directory, as_of=AS_OF, ignore_later_rows=True)
+    """An Export over the Parquet files, typed like ``load_export`` types them."""
+    con = new_connection()
+    customers, events = directory / "customers.parquet", directory / "customer_events.parquet"
+    con.execute(
+        "CREATE TABLE customers AS SELECT customer_id, created_at, owner_id, "
+        "CAST(NULL AS VARCHAR) AS account_id, churned_at, annual_value, "
+        f"CAST(segment AS VARCHAR) AS segment FROM read_parquet('{customers}')"
+    )
+    con.execute(
+        "CREATE TABLE customer_events AS SELECT customer_id, occurred_at, "
+        "CAST(type AS VARCHAR) AS type, value, CAST(channel AS VARCHAR) AS channel, "
+        f"CAST(direction AS VARCHAR) AS direction FROM read_parquet('{events}')"
+    )
+    con.execute("CREATE TABLE accounts (account_id VARCHAR)")
+    con.execute(
+        "CREATE TABLE leads (lead_id VARCHAR, created_at TIMESTAMP, owner_id VARCHAR, "
+        "account_id VARCHAR, converted_at TIMESTAMP, closed_lost_at TIMESTAMP, "
+        "expected_value DOUBLE)"
+    )
+    con.execute(
+        "CREATE TABLE lead_events (lead_id VARCHAR, occurred_at TIMESTAMP, type VARCHAR, "
+        "value DOUBLE)"
+    )
+    attributes = {"customers": (Attribute("customers", "segment", numeric=False),)}
+    return Export(con, attributes, {"customer_events": ("channel", "direction")}, str(directory))
 
 
 def _median_seconds(run: Callable[[], object], repeats: int) -> float:
@@ -146,52 +164,6 @@ def _online_latency(requests: int, seed: int) -> tuple[float, float]:
     return float(p50), float(p99)
 
 
-def _operator_seconds(export: Export, sql: str, workdir: Path) -> dict[str, float]:
-    """CPU seconds per operator kind of one run of ``sql``, from DuckDB's JSON profiler (summed
-    over threads, so comparable between two queries of one machine, not with wall time)."""
-    output = workdir / "profile.json"
-    export.con.execute("PRAGMA enable_profiling = 'json'")
-    export.con.execute(f"PRAGMA profiling_output = '{output}'")
-    try:
-        export.con.execute(sql).fetchall()
-    finally:
-        export.con.execute("PRAGMA disable_profiling")
-    totals: dict[str, float] = {}
-    stack = list(json.loads(output.read_text())["operator"])
-    while stack:
-        node = stack.pop()
-        totals[node["name"]] = totals.get(node["name"], 0.0) + node.get("timing", 0.0)
-        stack.extend(node.get("children", []))
-    return totals
-
-
-def _where_time_goes(
-    export: Export, vocabulary: Vocabulary, specs: Sequence[FeatureSpec], workdir: Path
-) -> None:
-    """Print the one-cutoff query's operator CPU by kind against the floor's: the aggregation
-    (``HASH_GROUP_BY``: every filtered aggregate) alone sets how close to the floor one pass of
-    filtered aggregates can come."""
-    floor = _operator_seconds(export, FLOOR_SQL, workdir)
-    floor_cpu = sum(floor.values())
-    with snapshot_query(
-        export,
-        task=Task.CHURN,
-        cutoffs=[AS_OF],
-        horizon=timedelta(0),
-        vocabulary=vocabulary,
-        with_label=False,
-        specs=specs,
-        ordered=False,
-    ) as sql:
-        query = _operator_seconds(export, sql, workdir)
-    parts = sorted(query.items(), key=lambda item: -item[1])[:5]
-    print(
-        f"  operator CPU (DuckDB profiler): floor {floor_cpu:.2f} s; one cutoff "
-        f"{sum(query.values()):.2f} s = "
-        + ", ".join(f"{name} {sec:.2f} s ({sec / floor_cpu:.1f}x floor)" for name, sec in parts)
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -210,7 +182,9 @@ def main() -> None:
             f"(generated + loaded in {time.perf_counter() - started:.1f} s)"
         )
         floor = _median_seconds(
-            lambda: export.con.execute(FLOOR_SQL).fetchall(),
+            lambda: export.con.execute(
+                "SELECT customer_id, count(*) FROM customer_events GROUP BY customer_id"
+            ).fetchall(),
             args.repeats,
         )
         print(f"floor   count(*) GROUP BY customer_id   {floor:8.3f} s")
@@ -232,7 +206,6 @@ def main() -> None:
             f"one cutoff ({rows:,} rows x {len(specs)} features) {one:8.3f} s "
             f"({one / floor:.0f}x floor; target <= 5 s)"
         )
-        _where_time_goes(export, vocabulary, specs, directory)
         cutoffs = [datetime(2023 + (9 + m) // 12, (9 + m) % 12 + 1, 1) for m in range(12)]
         twelve = _median_seconds(
             lambda: build_training_set(

@@ -76,15 +76,7 @@ def load_on_spark(directory: Path, duck: Export, session: SparkSession) -> Expor
             for name, kind, *_ in columns
         ]
         con.adopt(table, frame.selectExpr(*typed))
-    return Export(
-        con,  # type: ignore[arg-type]
-        duck.attributes,
-        duck.event_text_columns,
-        str(directory),
-        later_rows=duck.later_rows,
-        # The same files, so what validation found about duplicates holds on Spark too.
-        duplicate_free_events=duck.duplicate_free_events,
-    )
+    return Export(con, duck.attributes, duck.event_text_columns, str(directory))  # type: ignore[arg-type]
 
 
 def _timed(run: Callable[[], T]) -> tuple[float, T]:

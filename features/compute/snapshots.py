@@ -19,7 +19,7 @@ from typing import Literal
 import pandas as pd
 
 from features.compute.labels import spine_sql
-from features.compute.sql import ENTITY_CODE, FeatureQuery, compile_feature_query, needs_dedup
+from features.compute.sql import ENTITY_CODE, FeatureQuery, compile_feature_query
 from features.contract.export import Export, quote
 from features.contract.tasks import TASK_TABLES, Task
 from features.contract.times import to_naive_utc
@@ -101,10 +101,7 @@ def build_feature_query(
         (raw, normalise_event_type(raw))
         for raw in distinct_event_texts(export, task=task, column="direction")
     ]
-    dedup = needs_dedup(tables.events_table in export.duplicate_free_events, coding, directions)
-    return FeatureQuery(
-        task, definitions, statics, tuple(text_columns), coding, directions, dedup=dedup
-    )
+    return FeatureQuery(task, definitions, statics, tuple(text_columns), coding, directions)
 
 
 def _computed_here(specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:

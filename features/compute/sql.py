@@ -1,11 +1,10 @@
 """Compile the feature definitions into one DuckDB query over a spine of (entity, cutoff) pairs.
 
 The query computes every (entity, cutoff) row of the spine in one statement: events are coded to
-integers once and exact duplicates dropped (``SELECT DISTINCT`` over the coded events, unless
-validation showed there are none: ``needs_dedup``), then events are joined to the spine on the entity code with ``occurred_at < cutoff``, given their age
+integers once and exact duplicates dropped (``SELECT DISTINCT`` over the coded events), then
+events are joined to the spine on the entity code with ``occurred_at < cutoff``, given their age
 at the cutoff once, and aggregated with ``FILTER`` clauses per window (see
-``compile_feature_query`` for the two plans); median gaps are aggregated apart, over the events of
-their type only (``_gap_ctes``). The spine carries the integer entity code ``eid``
+``compile_feature_query`` for the two plans). The spine carries the integer entity code ``eid``
 (``ENTITY_CODE``), computed once by whoever materialises the spine: on Spark a CTE is inlined
 at each reference, and an unpartitioned ``dense_rank`` referenced four times ran four times.
 It only reads the spine, the events table, and the attribute columns of the entity table and
@@ -49,29 +48,6 @@ class FeatureQuery:
     type_coding: Sequence[tuple[str, int, int]] = ()
     # Every raw direction text of the export: how it normalises (``normalise_event_type``).
     directions: Sequence[tuple[str, str]] = ()
-    # The events may hold exact duplicates, to be dropped with ``SELECT DISTINCT``; False when
-    # validation showed none and no two raw names code alike (``needs_dedup``).
-    dedup: bool = True
-
-
-def needs_dedup(
-    duplicate_free: bool,
-    type_coding: Sequence[tuple[str, int, int]],
-    directions: Sequence[tuple[str, str]],
-) -> bool:
-    """Whether the coded events may repeat, so the query must drop duplicates.
-
-    ``duplicate_free``: validation found no two rows of the events table equal
-    (``Export.duplicate_free_events``). Coding can still make two rows equal when two raw
-    spellings normalise to one name (``order`` and ``Order`` in ``type_coding``'s normalised
-    ids, ``Inbound`` and ``inbound`` in ``directions``), so then the query dedups too. Skipping
-    the ``DISTINCT`` saves its hash of every event row: measured on bench-features' 10M events,
-    the one-cutoff query 5.1 s -> 3.6 s (a 1.4 s median saving)."""
-    if not duplicate_free:
-        return True
-    types = [ident for _, _, ident in type_coding]
-    names = [name for _, name in directions]
-    return len(set(types)) < len(types) or len(set(names)) < len(names)
 
 
 def _collect_aggregates(definitions: Sequence[Definition]) -> dict[str, Aggregate]:
@@ -83,13 +59,10 @@ def _collect_aggregates(definitions: Sequence[Definition]) -> dict[str, Aggregat
 
 
 def _refs(timeline: bool) -> Callable[[Aggregate], str]:
-    """How the final projection names an aggregate: ``a.`` (joined), ``u.`` (timeline) or ``g.``
-    (median gaps, aggregated apart)."""
+    """How the final projection names an aggregate: ``a.`` (joined) or ``u.`` (timeline)."""
 
     def ref(aggregate: Aggregate) -> str:
         source = "u" if timeline and aggregate.lookback_days is None else "a"
-        if isinstance(aggregate, MedianGap):
-            source = "g"
         column = f"{source}.{aggregate.alias}"
         return f"coalesce({column}, 0)" if aggregate.zero_when_empty else column
 
@@ -130,8 +103,7 @@ def _coded_events(query: FeatureQuery, latest: str) -> str:
     two spellings of one type are one event; directions are normalised alike and one outside
     the known list is kept, normalised, beside code 0, and every other text column of the
     table takes part), and comparing
-    integers is much cheaper than comparing the raw text columns of millions of rows. Without
-    ``query.dedup`` (no duplicates possible) the rows pass as they are.
+    integers is much cheaper than comparing the raw text columns of millions of rows.
     ``latest`` is SQL for the latest cutoff of the spine: no event at or after it is read.
     """
     tables = TASK_TABLES[query.task]
@@ -152,7 +124,7 @@ def _coded_events(query: FeatureQuery, latest: str) -> str:
         if c not in ("channel", "direction")
     ]
     return (
-        f"SELECT {'DISTINCT ' if query.dedup else ''}k.eid, r.occurred_at, 1 AS kind, r.value, "
+        "SELECT DISTINCT k.eid, r.occurred_at, 1 AS kind, r.value, "
         "coalesce(m.tc, 0) AS tc, coalesce(m.ti, 0) AS ti, "
         f"{_case(direction, codes, '0')} AS dc, "
         f"{_text_column('channel', query.event_text_columns)} AS channel, "
@@ -164,51 +136,25 @@ def _coded_events(query: FeatureQuery, latest: str) -> str:
     )
 
 
-def _gap_columns(gaps: Sequence[MedianGap]) -> list[str]:
-    """Per event, days since the entity's previous event of the same type (``gap_<code>``): a lag
-    over the entity's own history, so causal (it looks only at events up to its own time)."""
-    columns: dict[str, str] = {}
-    for aggregate in gaps:
-        within = code_predicate(aggregate.code, "tc")
-        lag = f"lag(occurred_at) OVER (PARTITION BY eid, {within} ORDER BY occurred_at)"
-        columns[aggregate.event_column] = (
-            f"CASE WHEN {within} THEN "
-            f"date_diff('microsecond', {lag}, occurred_at) / {US_PER_DAY}.0 END "
-            f"AS {aggregate.event_column}"
-        )
-    return list(columns.values())
-
-
-def _reply_columns(aggregates: Mapping[str, Aggregate]) -> list[str]:
-    """Per event, the entity's replies up to and including its time (``replies_upto``): causal."""
-    return [
-        f"count(*) FILTER (WHERE dc = {aggregate.reply_direction}) OVER (PARTITION BY eid "
-        "ORDER BY occurred_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        "AS replies_upto"
-        for aggregate in aggregates.values()
-        if isinstance(aggregate, TouchesBeforeFirstReply)
-    ]
-
-
-def _gap_ctes(gaps: Sequence[MedianGap]) -> list[str]:
-    """CTEs ``gap_events`` and ``gap_agg``: median gaps, computed apart from the other aggregates.
-
-    Only the events of the gap types are sorted for the lag (not every event, as a column of
-    ``typed`` would be), and the holistic ``median`` runs over those rows alone instead of
-    riding in the one big aggregation (measured at 1M events: the one-cutoff query 24x -> 16x
-    its floor).
-    """
-    if not gaps:
-        return []
-    kinds = " OR ".join(dict.fromkeys(code_predicate(a.code, "tc") for a in gaps))
-    lookback = max(a.days for a in gaps)
-    medians = ", ".join(f"{a.sql(over='')} AS {a.alias}" for a in gaps)
-    return [
-        f"gap_events AS (SELECT eid, occurred_at, tc, {', '.join(_gap_columns(gaps))} "
-        f"FROM typed WHERE {kinds})",
-        f"gap_agg AS (SELECT e.eid, e.cutoff, {medians} "
-        f"FROM {_joined_events(lookback, 'gap_events')} GROUP BY e.eid, e.cutoff)",
-    ]
+def _per_event_columns(aggregates: Mapping[str, Aggregate]) -> list[str]:
+    """Causal per-event columns: each looks only at the entity's events up to its own time."""
+    first: list[str] = []
+    for aggregate in aggregates.values():
+        if isinstance(aggregate, MedianGap):
+            within = code_predicate(aggregate.code, "tc")
+            lag = f"lag(occurred_at) OVER (PARTITION BY eid, {within} ORDER BY occurred_at)"
+            first.append(
+                f"CASE WHEN {within} THEN "
+                f"date_diff('microsecond', {lag}, occurred_at) / {US_PER_DAY}.0 END "
+                f"AS {aggregate.event_column}"
+            )
+        elif isinstance(aggregate, TouchesBeforeFirstReply):
+            first.append(
+                f"count(*) FILTER (WHERE dc = {aggregate.reply_direction}) OVER (PARTITION BY eid "
+                "ORDER BY occurred_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+                "AS replies_upto"
+            )
+    return first
 
 
 def _feature_column(definition: Definition, ref: Callable[[Aggregate], str]) -> str:
@@ -237,13 +183,13 @@ def _timeline_columns(aggregates: Mapping[str, Aggregate]) -> tuple[str, str]:
     return events, spine
 
 
-def _joined_events(lookback: int | None, events: str = "typed") -> str:
-    """Spine rows joined to their entity's ``events`` before the cutoff (with ``lookback``: only
+def _joined_events(lookback: int | None) -> str:
+    """Spine rows joined to their entity's events before the cutoff (with ``lookback``: only
     those of the last ``lookback`` days), each event with its age at that cutoff (``age_us``)."""
     window = "" if lookback is None else f"AND e.occurred_at >= s.cutoff - INTERVAL {lookback} DAY "
     return (
         "(SELECT s.cutoff, e.*, date_diff('microsecond', e.occurred_at, s.cutoff) AS age_us "
-        f"FROM spine s JOIN {events} e ON e.eid = s.eid AND e.occurred_at < s.cutoff {window}) e"
+        f"FROM spine s JOIN typed e ON e.eid = s.eid AND e.occurred_at < s.cutoff {window}) e"
     )
 
 
@@ -289,9 +235,7 @@ def compile_feature_query(
     }
     if not timeline:
         windowed, unbounded = dict(aggregates), {}
-    gaps = [a for a in aggregates.values() if isinstance(a, MedianGap)]
-    windowed = {k: a for k, a in windowed.items() if not isinstance(a, MedianGap)}
-    first = _reply_columns(aggregates)
+    first = _per_event_columns(aggregates)
     lookback = max((a.lookback_days or 0 for a in windowed.values()), default=0)
     windowed_sql = ", ".join(f"{a.sql(over='')} AS {alias}" for alias, a in windowed.items())
     unbounded_sql = ", ".join(f"{a.sql()} AS {alias}" for alias, a in unbounded.items())
@@ -309,9 +253,8 @@ def compile_feature_query(
         f"type_codes AS ({_type_codes(query.type_coding)})",
         f"coded AS ({_coded_events(query, latest)})",
         f"typed AS (SELECT {', '.join(['*', *first])} FROM coded)",
-        *_gap_ctes(gaps),
     ]
-    joins = "LEFT JOIN gap_agg g ON g.eid = s.eid AND g.cutoff = s.cutoff " if gaps else ""
+    joins = ""
     if windowed:
         ctes.append(
             f"agg AS (SELECT e.eid, e.cutoff, {windowed_sql} "

@@ -48,10 +48,6 @@ class Export:
     # as-of computation ignores (a backfill:
     # features.contract.loading.load_export(ignore_later_rows))
     later_rows: Mapping[str, int] = field(default_factory=dict)
-    # Event tables that validation found free of exact duplicates (no two rows equal after
-    # typing; ``check_duplicate_events``), so the feature query need not drop any
-    # (``features.compute.sql``). Empty, the safe default, for exports built another way.
-    duplicate_free_events: frozenset[str] = frozenset()
     _closed: bool = field(default=False, repr=False)
 
     def relation(self, table: str) -> duckdb.DuckDBPyRelation:

@@ -128,21 +128,6 @@ def load_tables(
         event_text_columns={k: v for k, v in text_columns.items() if k in event_tables},
         source=source,
         later_rows=later_rows(report),
-        duplicate_free_events=duplicate_free_events(report),
-    )
-
-
-def duplicate_free_events(report: ValidationReport) -> frozenset[str]:
-    """The event tables of the valid ``report`` in which validation found no exact duplicate
-    row (no ``duplicate_events`` warning on their file; a table without a file is empty). Its
-    check hashes each row after typing, so equal rows always collide: no warning means no two
-    loaded rows are equal."""
-    repeated = {i.file for i in report.issues if i.code == "duplicate_events"}
-    return frozenset(
-        t.name
-        for t in TABLES
-        if t.parent is not None
-        and (t.name not in report.tables or report.tables[t.name].source.file not in repeated)
     )
 
 

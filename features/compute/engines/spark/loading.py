@@ -145,5 +145,4 @@ def copy_to_spark(export: Export, *, session: SparkSession) -> Export:
         attributes=export.attributes,
         event_text_columns=export.event_text_columns,
         source=export.source,
-        duplicate_free_events=export.duplicate_free_events,
     )
